@@ -1,0 +1,113 @@
+"""All database access goes through here: opening the file, cursors, transactions.
+
+DuckDB allows one read-write process per file, so each process holds one connection per
+database (``open_database`` shares it); every operation takes its own cursor from that
+connection, because a DuckDB connection must not be used from two threads at once and
+Streamlit runs each browser session on a thread of its own.
+"""
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from analytics.errors import DatabaseError, DatabaseLockedError
+from analytics.schema import migrate
+
+DEFAULT_DB_PATH = Path("data") / "contactload.duckdb"
+DB_ENV_VAR = "CONTACTLOAD_DB"
+
+
+def default_db_path() -> Path:
+    """The database path from ``CONTACTLOAD_DB``, else ``data/contactload.duckdb``."""
+    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH)
+
+
+class Database:
+    """One open DuckDB file: hands out cursors and transactions, owns the schema."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._connection = duckdb.connect(str(self.path))
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise DatabaseLockedError(
+                    f"The database {self.path} is in use by another program; close it "
+                    "(or stop the other Contact Load) and try again."
+                ) from error
+            raise DatabaseError(f"The database {self.path} could not be opened: {error}") from error
+        except duckdb.Error as error:
+            raise DatabaseError(
+                f"{self.path} could not be opened as a Contact Load database: {error}"
+            ) from error
+        with self.cursor() as cursor:
+            migrate(cursor)
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one operation, closed afterwards; safe in any thread."""
+        cursor = self._connection.cursor()
+        # Timestamps come back in UTC whatever the machine's zone; local times are
+        # computed explicitly per therapist.
+        cursor.execute("SET TimeZone = 'UTC'")
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction: committed on success, rolled back on any error.
+
+        Every write also advances ``data_version`` so cached results expire.
+        """
+        with self.cursor() as cursor:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield cursor
+                cursor.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'"
+                )
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+
+    def data_version(self) -> int:
+        """A number that changes whenever stored data changes (for cache keys)."""
+        with self.cursor() as cursor:
+            row = cursor.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the connection; later use raises."""
+        self._connection.close()
+
+
+_open: dict[Path, Database] = {}
+_open_lock = threading.Lock()
+
+
+def open_database(path: Path | str | None = None) -> Database:
+    """The process's one ``Database`` for ``path`` (default: ``default_db_path()``)."""
+    resolved = Path(path or default_db_path()).resolve()
+    with _open_lock:
+        database = _open.get(resolved)
+        if database is None:
+            database = Database(resolved)
+            _open[resolved] = database
+        return database
+
+
+def close_all() -> None:
+    """Close every database this process opened (tests and CLI exit)."""
+    with _open_lock:
+        for database in _open.values():
+            database.close()
+        _open.clear()

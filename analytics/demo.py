@@ -1,0 +1,219 @@
+"""Deterministic demo data: three practices, twelve therapists in several zones, a year.
+
+Small tables (practices, therapists, clients and the shape of the week) are drawn in
+Python from a seeded ``random.Random``; the contacts themselves are generated in one SQL
+statement from ``range(N)``, each random draw a hash of (row, seed, draw), so the same
+seed gives the same data at any scale and on any number of threads.
+
+The shape follows published figures (DOMAIN.md): load is heavy-tailed (a few clients make
+most contacts), mostly in working hours with some evenings and weekends, every channel and
+category present, crisis rare.
+"""
+
+import random
+from datetime import date, timedelta
+
+import pandas as pd
+
+from analytics.db import Database
+from analytics.store import StoredBatch, add_contacts_from_query
+
+DEFAULT_CONTACTS = 12_000
+DEFAULT_CLIENTS = 150
+DEFAULT_SEED = 7
+DAYS = 365
+
+PRACTICES: dict[str, list[tuple[str, str]]] = {
+    "Northside Psychology": [
+        ("Dana Whitfield", "America/New_York"),
+        ("Marcus Ortega", "America/Chicago"),
+        ("Priya Raman", "America/Los_Angeles"),
+        ("Elena Brooks", "America/Denver"),
+    ],
+    "Lindenhof Praxis": [
+        ("Jonas Weber", "Europe/Berlin"),
+        ("Sophie Keller", "Europe/Zurich"),
+        ("Amelia Hughes", "Europe/London"),
+        ("Luca Moretti", "Europe/Rome"),
+    ],
+    "Southern Cross Therapy": [
+        ("Grace Nguyen", "Australia/Sydney"),
+        ("Oliver Grant", "Australia/Perth"),
+        ("Aroha Ngata", "Pacific/Auckland"),
+        ("Kenji Sato", "Asia/Tokyo"),
+    ],
+}
+
+# (category, channel, weight): which channel carries which kind of contact, and how often.
+CATEGORY_CHANNELS: tuple[tuple[str, str, float], ...] = (
+    ("scheduling", "email", 8),
+    ("scheduling", "phone", 5),
+    ("scheduling", "portal", 5),
+    ("scheduling", "text", 7),
+    ("reminder", "text", 13),
+    ("reminder", "email", 7),
+    ("check_in", "text", 7),
+    ("check_in", "email", 4),
+    ("check_in", "portal", 5),
+    ("support", "phone", 8),
+    ("support", "portal", 6),
+    ("support", "email", 4),
+    ("support", "video", 3),
+    ("crisis", "phone", 1.6),
+    ("crisis", "text", 0.4),
+    ("homework", "email", 6),
+    ("homework", "portal", 5),
+    ("other", "other", 1),
+    ("other", "email", 1),
+    ("other", "phone", 0.5),
+)
+
+# category: (shortest, longest, share started by the client)
+CATEGORY_SHAPE: dict[str, tuple[float, float, float]] = {
+    "scheduling": (2, 10, 0.55),
+    "reminder": (1, 3, 0.05),
+    "check_in": (3, 12, 0.35),
+    "support": (8, 45, 0.60),
+    "crisis": (15, 90, 0.95),
+    "homework": (5, 25, 0.30),
+    "other": (2, 15, 0.50),
+}
+
+# Relative load per local hour of the day: working hours heavy, evenings tapering.
+HOUR_WEIGHTS: tuple[float, ...] = (
+    0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.6, 2, 6, 9, 9, 8,
+    6, 8, 9, 8, 8, 6, 4, 3, 2.5, 2, 1, 0.5,
+)  # fmt: skip
+
+FIRST_NAMES = (
+    "Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Robin", "Avery",
+    "Noor", "Mina", "Lena", "Tomas", "Ines", "Yuki", "Mateo", "Freya", "Kofi", "Leila",
+)  # fmt: skip
+SURNAME_INITIALS = "ABCDEFGHJKLMNPRSTVW"
+
+# One uniform draw in [0, 1) per (row, draw): a single-argument hash of a unique integer.
+# (DuckDB's multi-argument hash combines its inputs too weakly: draws made that way are
+# correlated.) The seed occupies the bits above 2**40, the draw number the low four bits.
+_UNIFORM = "(hash(i * 16 + {draw} + $seed * 1099511627776) >> 11) / 9007199254740992.0"
+
+_CONTACTS_SQL = """
+WITH draws AS (
+    SELECT i,
+           {u1} AS u_client,
+           {u2} AS u_day,
+           {u3} AS u_weekend,
+           {u4} AS u_hour,
+           {u5} AS u_minute,
+           {u6} AS u_kind,
+           {u7} AS u_length,
+           {u8} AS u_direction
+    FROM range($contacts) AS r(i)
+),
+placed AS (
+    SELECT d.*, cl.practice, cl.therapist, cl.time_zone, cl.client,
+           CAST($first_day AS DATE)
+               + CAST(cl.span_start + floor(d.u_day * cl.span_days) AS INTEGER) AS raw_day
+    FROM draws AS d ASOF JOIN demo_clients AS cl ON d.u_client >= cl.cumulative
+),
+dated AS (
+    -- Four in five weekend contacts move to a weekday of the same week; the rest stay.
+    SELECT *,
+           CASE WHEN isodow(raw_day) >= 6 AND u_weekend < 0.8
+                THEN raw_day - (isodow(raw_day) - 1) + CAST(floor(u_weekend / 0.8 * 5) AS INTEGER)
+                ELSE raw_day END AS contact_day
+    FROM placed
+),
+timed AS (
+    SELECT d.*, h.hour FROM dated AS d ASOF JOIN demo_hours AS h ON d.u_hour >= h.cumulative
+),
+kinds AS (
+    SELECT t.*, k.category, k.channel, k.shortest, k.longest, k.client_share
+    FROM timed AS t ASOF JOIN demo_kinds AS k ON t.u_kind >= k.cumulative
+)
+SELECT practice, therapist, time_zone, client,
+       timezone(time_zone, CAST(contact_day AS TIMESTAMP)
+                + to_hours(hour) + to_minutes(CAST(floor(u_minute * 60) AS INTEGER))
+       ) AS started_at,
+       greatest(1, round(shortest + (longest - shortest) * u_length * u_length)) AS minutes,
+       channel, category,
+       CASE WHEN u_direction < client_share THEN 'client' ELSE 'therapist' END AS direction
+FROM kinds
+""".format(**{f"u{draw}": _UNIFORM.format(draw=draw) for draw in range(1, 9)})  # noqa: S608
+
+
+def demo_clients(clients: int, seed: int) -> pd.DataFrame:
+    """The demo caseload: who each client sees, how heavy they are, when they are active."""
+    rng = random.Random(seed)
+    therapists = [
+        (practice, name, zone) for practice, staff in PRACTICES.items() for name, zone in staff
+    ]
+    rows = []
+    for number in range(1, clients + 1):
+        practice, therapist, zone = therapists[(number - 1) % len(therapists)]
+        # Pareto weights give the published heavy tail: about a tenth of clients make
+        # half of the contacts.
+        weight = min(rng.paretovariate(1.3), 25.0)
+        span_days = rng.randint(60, DAYS)
+        span_start = rng.randint(0, DAYS - span_days)
+        label = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAME_INITIALS)}. ({number:03d})"
+        rows.append((practice, therapist, zone, label, weight * span_days, span_start, span_days))
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "practice", "therapist", "time_zone", "client", "intensity", "span_start", "span_days"
+        ],
+    )  # fmt: skip
+    frame["cumulative"] = frame["intensity"].cumsum().shift(fill_value=0) / frame["intensity"].sum()
+    return frame
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total = sum(weights)
+    running, cumulative = 0.0, []
+    for weight in weights:
+        cumulative.append(running / total)
+        running += weight
+    return cumulative
+
+
+def generate_demo(
+    db: Database,
+    *,
+    contacts: int = DEFAULT_CONTACTS,
+    clients: int | None = None,
+    seed: int = DEFAULT_SEED,
+    end: date | None = None,
+) -> StoredBatch:
+    """Add ``contacts`` demo contacts over the 365 days ending ``end`` (default: today).
+
+    ``clients`` defaults to 150, or one client per 80 contacts for large benchmark sets.
+    """
+    if contacts < 1:
+        raise ValueError("contacts must be at least 1")
+    clients = clients or max(DEFAULT_CLIENTS, contacts // 80)
+    last_day = end or date.today()
+    first_day = last_day - timedelta(days=DAYS - 1)
+    caseload = demo_clients(clients, seed)
+    hours = pd.DataFrame({"hour": range(24), "cumulative": _cumulative(list(HOUR_WEIGHTS))})
+    kinds = pd.DataFrame(
+        [
+            (category, channel, *CATEGORY_SHAPE[category])
+            for category, channel, _ in CATEGORY_CHANNELS
+        ],
+        columns=["category", "channel", "shortest", "longest", "client_share"],
+    )
+    kinds["cumulative"] = _cumulative([weight for _, _, weight in CATEGORY_CHANNELS])
+    return add_contacts_from_query(
+        db,
+        _CONTACTS_SQL,
+        {"seed": seed, "contacts": contacts, "first_day": first_day},
+        source="demo",
+        lookups={"demo_clients": caseload, "demo_hours": hours, "demo_kinds": kinds},
+    )
+
+
+def is_empty(db: Database) -> bool:
+    """True when the database holds no contacts yet."""
+    with db.cursor() as cursor:
+        row = cursor.execute("SELECT count(*) FROM contacts").fetchone()
+    return not row or row[0] == 0

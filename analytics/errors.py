@@ -1,0 +1,29 @@
+"""Errors that carry the one sentence a user reads.
+
+Pages and the CLI show ``str(error)``; nothing else is needed to explain what went wrong,
+so every message is a complete sentence that says what to do next where it can.
+"""
+
+
+class ContactLoadError(Exception):
+    """Base class: anything the user should see as one clear sentence."""
+
+
+class DatabaseError(ContactLoadError):
+    """The database file could not be opened or used."""
+
+
+class DatabaseLockedError(DatabaseError):
+    """Another process holds the database file open for writing."""
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database was written by a newer Contact Load than this one."""
+
+
+class InvalidFilterError(ContactLoadError):
+    """A filter value (date range, key) makes no sense."""
+
+
+class InvalidRecordError(ContactLoadError):
+    """A contact record breaks the canonical model (unknown channel, negative minutes...)."""

@@ -1,0 +1,543 @@
+"""Every number the dashboard and the CLI show, computed in DuckDB SQL.
+
+Each measure takes the database and one ``ContactFilter`` and returns either a small
+dataclass or an aggregated frame; no contact row ever comes back to Python. Local time
+means the therapist's own zone (``contacts.local_started_at``), so weekdays, hours and
+after-hours are DST-correct for each therapist.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any, Literal
+
+import pandas as pd
+
+from analytics.db import Database
+from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
+from analytics.errors import InvalidFilterError
+from analytics.filters import ContactFilter, Period
+
+# SQL fragments below are fixed text chosen from allow-lists; values always travel as
+# parameters, which is why composing them with f-strings is safe (ruff S608 is silenced
+# line by line where that happens).
+
+TimeBucket = Literal["week", "month"]
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The hours a therapist works, in their own zone; anything outside is after hours.
+
+    Defaults to Monday to Friday, 08:00 to 18:00, until boundary settings say otherwise.
+    """
+
+    start: time = time(8, 0)
+    end: time = time(18, 0)
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as in datetime.weekday()
+
+    def describe(self) -> str:
+        """A short human description, e.g. "Mon-Fri 08:00-18:00 local time"."""
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        days = sorted(self.weekdays)
+        if days == list(range(days[0], days[-1] + 1)) and len(days) > 1:
+            day_text = f"{names[days[0]]}-{names[days[-1]]}"
+        else:
+            day_text = ", ".join(names[day] for day in days)
+        return f"{day_text} {self.start:%H:%M}-{self.end:%H:%M} local time"
+
+
+DEFAULT_WORKING_HOURS = WorkingHours()
+
+_AFTER_HOURS_SQL = (
+    "(NOT list_contains(?, isodow(c.local_started_at) - 1)"
+    " OR CAST(c.local_started_at AS TIME) < ?"
+    " OR CAST(c.local_started_at AS TIME) >= ?)"
+)
+
+
+def _after_hours_params(hours: WorkingHours) -> list[object]:
+    return [list(hours.weekdays), hours.start, hours.end]
+
+
+def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
+    """A CTE ``f`` holding the filtered contacts, and its parameters."""
+    where, params = filters.where()
+    return f"WITH f AS (SELECT c.* FROM contacts AS c WHERE {where})", params  # noqa: S608
+
+
+def _frame(db: Database, sql: str, params: list[object]) -> pd.DataFrame:
+    with db.cursor() as cursor:
+        return cursor.execute(sql, params).df()
+
+
+def _row(db: Database, sql: str, params: list[object]) -> tuple[Any, ...]:
+    with db.cursor() as cursor:
+        row = cursor.execute(sql, params).fetchone()
+    assert row is not None  # aggregate queries always return one row
+    return row
+
+
+# --- period and totals ------------------------------------------------------------------
+
+
+def data_period(db: Database, filters: ContactFilter) -> Period | None:
+    """The period a filter covers: its own dates, else the span of matching contacts."""
+    if filters.start and filters.end:
+        return Period(filters.start, filters.end)
+    cte, params = _filtered(filters)
+    first, last = _row(
+        db,
+        f"{cte} SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM f",  # noqa: S608
+        params,
+    )
+    if first is None:
+        return None
+    return Period(filters.start or first, filters.end or last)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Headline figures for one period under one filter."""
+
+    period: Period | None
+    contacts: int
+    minutes: float
+    active_clients: int
+    after_hours_minutes: float
+    crisis_minutes: float
+
+    @property
+    def hours(self) -> float:
+        """Total time in hours."""
+        return self.minutes / 60
+
+    @property
+    def minutes_per_active_client_week(self) -> float | None:
+        """Minutes per active client per week: the caseload-fair rate from DOMAIN.md."""
+        if not self.period or not self.active_clients:
+            return None
+        return self.minutes / self.active_clients / self.period.weeks
+
+    @property
+    def after_hours_share(self) -> float | None:
+        """Share of minutes outside working hours (0 to 1)."""
+        return self.after_hours_minutes / self.minutes if self.minutes else None
+
+    @property
+    def minutes_per_contact(self) -> float | None:
+        """Average length of one contact in minutes."""
+        return self.minutes / self.contacts if self.contacts else None
+
+
+def totals(
+    db: Database, filters: ContactFilter, hours: WorkingHours = DEFAULT_WORKING_HOURS
+) -> Totals:
+    """Contacts, minutes, active clients and after-hours minutes under ``filters``."""
+    cte, params = _filtered(filters)
+    contacts, minutes, clients, after_hours, crisis = _row(
+        db,
+        f"""{cte}
+        SELECT count(*),
+               coalesce(sum(minutes), 0),
+               count(DISTINCT client_id),
+               coalesce(sum(minutes) FILTER (WHERE {_AFTER_HOURS_SQL}), 0),
+               coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0)
+        FROM f AS c
+        """,  # noqa: S608
+        params + _after_hours_params(hours),
+    )
+    return Totals(
+        period=data_period(db, filters),
+        contacts=int(contacts),
+        minutes=float(minutes),
+        active_clients=int(clients),
+        after_hours_minutes=float(after_hours),
+        crisis_minutes=float(crisis),
+    )
+
+
+@dataclass(frozen=True)
+class Headline:
+    """This period's totals beside the previous period of the same length."""
+
+    current: Totals
+    previous: Totals | None = field(default=None)
+
+
+def headline(
+    db: Database, filters: ContactFilter, hours: WorkingHours = DEFAULT_WORKING_HOURS
+) -> Headline:
+    """Totals for the filter's period and for the period just before it."""
+    current = totals(db, filters, hours)
+    if current.period is None:
+        return Headline(current=current)
+    before = current.period.previous()
+    previous = totals(db, filters.with_period(before.start, before.end), hours)
+    return Headline(current=current, previous=previous)
+
+
+# --- breakdowns -------------------------------------------------------------------------
+
+_BREAKDOWN_SQL: dict[str, tuple[str, str, str, str]] = {
+    # by: (key expression, label expression, joins, order)
+    "client": (
+        "cl.client_key",
+        "cl.label",
+        "JOIN clients AS cl ON cl.client_id = c.client_id",
+        "minutes DESC, key",
+    ),
+    "therapist": (
+        "t.name",
+        "t.name",
+        "JOIN therapists AS t ON t.therapist_id = c.therapist_id",
+        "minutes DESC, key",
+    ),
+    "practice": (
+        "p.name",
+        "p.name",
+        "JOIN practices AS p ON p.practice_id = c.practice_id",
+        "minutes DESC, key",
+    ),
+    "channel": ("c.channel", "c.channel", "", "minutes DESC, key"),
+    "category": ("c.category", "c.category", "", "minutes DESC, key"),
+    "week": (
+        "strftime(date_trunc('week', c.local_started_at), '%Y-%m-%d')",
+        "strftime(date_trunc('week', c.local_started_at), '%Y-%m-%d')",
+        "",
+        "key",
+    ),
+    "month": (
+        "strftime(c.local_started_at, '%Y-%m')",
+        "strftime(c.local_started_at, '%Y-%m')",
+        "",
+        "key",
+    ),
+}
+assert set(_BREAKDOWN_SQL) == set(BREAKDOWNS)
+
+
+def summary(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
+    """Contacts and minutes per ``by`` value: columns key, label, contacts, minutes, share.
+
+    Week keys are the ISO date of the week's Monday and month keys ``YYYY-MM``, both in the
+    therapist's local calendar; clients are keyed by their pseudonymous key.
+    """
+    if by not in _BREAKDOWN_SQL:
+        raise InvalidFilterError(
+            f"Cannot break down by {by!r}; use one of {', '.join(BREAKDOWNS)}."
+        )
+    key, label, joins, order = _BREAKDOWN_SQL[by]
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte}
+        SELECT {key} AS key, any_value({label}) AS label,
+               count(*) AS contacts, sum(c.minutes) AS minutes,
+               sum(c.minutes) / sum(sum(c.minutes)) OVER () AS share
+        FROM f AS c {joins}
+        GROUP BY {key}, {"t.therapist_id" if by == "therapist" else key}
+        ORDER BY {order}
+        """,  # noqa: S608
+        params,
+    )
+
+
+def trend(
+    db: Database,
+    filters: ContactFilter,
+    by: Literal["category", "channel"],
+    bucket: TimeBucket = "week",
+) -> pd.DataFrame:
+    """Minutes per time bucket and ``by`` key, zero-filled: columns period, key, minutes, contacts.
+
+    Every bucket of the period appears for every key that has any contact, so lines and
+    stacked bars show quiet weeks as zero instead of skipping them.
+    """
+    if by not in ("category", "channel"):
+        raise InvalidFilterError(f"Cannot show a trend by {by!r}; use category or channel.")
+    if bucket not in ("week", "month"):
+        raise InvalidFilterError(f"Unknown time bucket {bucket!r}; use week or month.")
+    period = data_period(db, filters)
+    if period is None:
+        return pd.DataFrame({"period": [], "key": [], "minutes": [], "contacts": []})
+    step = "INTERVAL 7 DAY" if bucket == "week" else "INTERVAL 1 MONTH"
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte},
+        buckets AS (
+            SELECT CAST(b AS DATE) AS period
+            FROM range(
+                date_trunc('{bucket}', CAST(? AS TIMESTAMP)),
+                CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
+                {step}
+            ) AS r(b)
+        ),
+        keys AS (SELECT DISTINCT {by} AS key FROM f),
+        measured AS (
+            SELECT CAST(date_trunc('{bucket}', local_started_at) AS DATE) AS period, {by} AS key,
+                   sum(minutes) AS minutes, count(*) AS contacts
+            FROM f GROUP BY ALL
+        )
+        SELECT b.period, k.key, coalesce(m.minutes, 0) AS minutes,
+               coalesce(m.contacts, 0) AS contacts
+        FROM buckets AS b CROSS JOIN keys AS k
+        LEFT JOIN measured AS m ON m.period = b.period AND m.key = k.key
+        ORDER BY b.period, k.key
+        """,  # noqa: S608
+        [*params, period.start, period.end],
+    )
+
+
+def channel_category(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Minutes and contacts for every channel x category pair with contacts."""
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte}
+        SELECT channel, category, count(*) AS contacts, sum(minutes) AS minutes
+        FROM f GROUP BY ALL ORDER BY channel, category
+        """,  # noqa: S608
+        params,
+    )
+
+
+# --- time of day --------------------------------------------------------------------------
+
+
+def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Minutes and contacts for each local weekday (0 = Monday) and hour: all 168 cells."""
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte},
+        measured AS (
+            SELECT isodow(local_started_at) - 1 AS weekday, hour(local_started_at) AS hour,
+                   sum(minutes) AS minutes, count(*) AS contacts
+            FROM f GROUP BY ALL
+        )
+        SELECT d.weekday, h.hour, coalesce(m.minutes, 0) AS minutes,
+               coalesce(m.contacts, 0) AS contacts
+        FROM range(7) AS d(weekday) CROSS JOIN range(24) AS h(hour)
+        LEFT JOIN measured AS m ON m.weekday = d.weekday AND m.hour = h.hour
+        ORDER BY d.weekday, h.hour
+        """,  # noqa: S608
+        params,
+    )
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """How much of the load the busiest clients carry."""
+
+    clients: int
+    top_clients: int
+    top_minutes_share: float | None
+    top_fraction: float = 0.10
+
+
+def concentration(
+    db: Database, filters: ContactFilter, top_fraction: float = 0.10
+) -> Concentration:
+    """Share of minutes taken by the top ``top_fraction`` of clients (at least one client)."""
+    cte, params = _filtered(filters)
+    clients, top_clients, share = _row(
+        db,
+        f"""{cte},
+        per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id),
+        ranked AS (
+            SELECT minutes, row_number() OVER (ORDER BY minutes DESC, client_id) AS rank,
+                   count(*) OVER () AS clients
+            FROM per_client
+        )
+        SELECT coalesce(max(clients), 0),
+               coalesce(max(CAST(ceil(clients * ?) AS BIGINT)), 0),
+               sum(minutes) FILTER (WHERE rank <= ceil(clients * ?)) / nullif(sum(minutes), 0)
+        FROM ranked
+        """,  # noqa: S608
+        [*params, top_fraction, top_fraction],
+    )
+    return Concentration(
+        clients=int(clients),
+        top_clients=int(top_clients),
+        top_minutes_share=None if share is None else float(share),
+        top_fraction=top_fraction,
+    )
+
+
+def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """The Pareto curve: clients by minutes, busiest first, with cumulative shares.
+
+    Columns: rank, client_key, minutes, client_share (rank / clients) and minutes_share
+    (cumulative share of all minutes), both from 0 to 1.
+    """
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte},
+        per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id)
+        SELECT row_number() OVER w AS rank, cl.client_key, pc.minutes,
+               row_number() OVER w / count(*) OVER () AS client_share,
+               sum(pc.minutes) OVER w / sum(pc.minutes) OVER () AS minutes_share
+        FROM per_client AS pc JOIN clients AS cl USING (client_id)
+        WINDOW w AS (ORDER BY pc.minutes DESC, pc.client_id ROWS UNBOUNDED PRECEDING)
+        ORDER BY rank
+        """,  # noqa: S608
+        params,
+    )
+
+
+def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """One row per client with contacts: the Clients page's sortable table.
+
+    Columns: client_key, label, therapist, contacts, minutes, share (of all minutes),
+    minutes_per_contact, last_contact (local date) and weekly_minutes (a list, one value per
+    week of the period, zero-filled, for the trend sparkline).
+    """
+    period = data_period(db, filters)
+    if period is None:
+        return pd.DataFrame(
+            columns=[
+                "client_key",
+                "label",
+                "therapist",
+                "contacts",
+                "minutes",
+                "share",
+                "minutes_per_contact",
+                "last_contact",
+                "weekly_minutes",
+            ]
+        )
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte},
+        weeks AS (
+            SELECT CAST(w AS DATE) AS week
+            FROM range(
+                date_trunc('week', CAST(? AS TIMESTAMP)),
+                CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
+                INTERVAL 7 DAY
+            ) AS r(w)
+        ),
+        per_client AS (
+            SELECT client_id, count(*) AS contacts, sum(minutes) AS minutes,
+                   max(local_started_at)::DATE AS last_contact
+            FROM f GROUP BY client_id
+        ),
+        per_week AS (
+            SELECT client_id, CAST(date_trunc('week', local_started_at) AS DATE) AS week,
+                   sum(minutes) AS minutes
+            FROM f GROUP BY ALL
+        ),
+        sparkline AS (
+            SELECT pc.client_id, list(coalesce(pw.minutes, 0) ORDER BY w.week) AS weekly_minutes
+            FROM per_client AS pc CROSS JOIN weeks AS w
+            LEFT JOIN per_week AS pw ON pw.client_id = pc.client_id AND pw.week = w.week
+            GROUP BY pc.client_id
+        )
+        SELECT cl.client_key, cl.label, t.name AS therapist, pc.contacts, pc.minutes,
+               pc.minutes / sum(pc.minutes) OVER () AS share,
+               pc.minutes / pc.contacts AS minutes_per_contact,
+               pc.last_contact, s.weekly_minutes
+        FROM per_client AS pc
+        JOIN clients AS cl USING (client_id)
+        JOIN therapists AS t ON t.therapist_id = cl.therapist_id
+        JOIN sparkline AS s USING (client_id)
+        ORDER BY pc.minutes DESC, cl.client_key
+        """,  # noqa: S608
+        [*params, period.start, period.end],
+    )
+
+
+def client_timeline(db: Database, filters: ContactFilter, client_key: str) -> pd.DataFrame:
+    """Every contact of one client under ``filters``, in time order (metadata only).
+
+    Columns: local_started_at, started_at (UTC), minutes, channel, category, direction,
+    therapist. One client's contacts are few, so these rows may come back to Python.
+    """
+    cte, params = _filtered(filters)
+    return _frame(
+        db,
+        f"""{cte}
+        SELECT c.local_started_at, c.started_at, c.minutes, c.channel, c.category,
+               c.direction, t.name AS therapist
+        FROM f AS c
+        JOIN clients AS cl ON cl.client_id = c.client_id
+        JOIN therapists AS t ON t.therapist_id = c.therapist_id
+        WHERE cl.client_key = ?
+        ORDER BY c.started_at
+        """,  # noqa: S608
+        [*params, client_key],
+    )
+
+
+# --- choices for filters ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter widgets can offer: stored entities and the span of the data."""
+
+    practices: pd.DataFrame  # practice_id, name
+    therapists: pd.DataFrame  # therapist_id, name, practice_id, practice, time_zone
+    clients: pd.DataFrame  # client_key, label, therapist_id, practice_id
+    first_day: date | None
+    last_day: date | None
+
+
+def filter_choices(db: Database) -> FilterChoices:
+    """Everything the sidebar filters need, read in four small queries."""
+    practices = _frame(db, "SELECT practice_id, name FROM practices ORDER BY name", [])
+    therapists = _frame(
+        db,
+        """
+        SELECT t.therapist_id, t.name, t.practice_id, p.name AS practice, t.time_zone
+        FROM therapists AS t JOIN practices AS p USING (practice_id)
+        ORDER BY p.name, t.name
+        """,
+        [],
+    )
+    clients = _frame(
+        db,
+        "SELECT client_key, label, therapist_id, practice_id FROM clients ORDER BY label",
+        [],
+    )
+    first, last = _row(
+        db, "SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM contacts", []
+    )
+    return FilterChoices(practices, therapists, clients, first, last)
+
+
+def round_half_up(value: float, digits: int = 1) -> float:
+    """Round for display the way people do by hand (2.25 -> 2.3), not banker's rounding."""
+    factor = 10**digits
+    return math.floor(value * factor + 0.5) / factor
+
+
+__all__ = [
+    "CATEGORIES",
+    "CHANNELS",
+    "Concentration",
+    "FilterChoices",
+    "Headline",
+    "Totals",
+    "WorkingHours",
+    "channel_category",
+    "client_table",
+    "client_timeline",
+    "concentration",
+    "data_period",
+    "filter_choices",
+    "headline",
+    "load_grid",
+    "pareto",
+    "summary",
+    "totals",
+    "trend",
+]

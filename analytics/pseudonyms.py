@@ -1,0 +1,39 @@
+"""Pseudonymous client keys: a keyed hash per distinct client, never reversible.
+
+The key is HMAC-SHA256 over the practice and the client's label with a per-installation
+secret that is created on first use beside the database and kept out of the repository.
+The same client therefore gets the same key in every file imported here, while someone
+holding only the database (or an export) cannot recompute or reverse it.
+"""
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+SECRET_FILE_NAME = ".contactload-secret"
+
+
+def secret_path(db_path: Path) -> Path:
+    """Where the installation secret for the database at ``db_path`` lives."""
+    return db_path.parent / SECRET_FILE_NAME
+
+
+def load_or_create_secret(db_path: Path) -> bytes:
+    """The installation secret, created (readable by the owner only) when missing."""
+    path = secret_path(db_path)
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    secret = secrets.token_bytes(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret.hex())
+    return secret
+
+
+def client_key(secret: bytes, practice: str, label: str) -> str:
+    """The stable pseudonymous key of one client of one practice, e.g. ``c-3f9a0b12c4d5``."""
+    message = f"{practice}\x1f{label.strip()}".encode()
+    return "c-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:12]

@@ -1,0 +1,164 @@
+"""Schema migrations: each is a version, a one-line reason and the SQL that gets there.
+
+Opening a database applies the migrations it lacks, in order, in one transaction, so an
+older file is upgraded completely or not at all. A file whose version is newer than the
+last migration here is refused (see ``db.Database``).
+"""
+
+from dataclasses import dataclass
+
+import duckdb
+
+from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS
+from analytics.errors import SchemaTooNewError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema's history."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def _one_of(column: str, keys: tuple[str, ...]) -> str:
+    """A CHECK constraint built from the domain's fixed keys (constants, never user input)."""
+    quoted = ", ".join(f"'{key}'" for key in keys)
+    return f"CHECK ({column} IN ({quoted}))"
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="practices, therapists, clients, import batches and contacts",
+        statements=(
+            "CREATE SEQUENCE practice_id_seq START 1",
+            "CREATE SEQUENCE therapist_id_seq START 1",
+            "CREATE SEQUENCE client_id_seq START 1",
+            "CREATE SEQUENCE batch_id_seq START 1",
+            """
+            CREATE TABLE practices (
+                practice_id INTEGER PRIMARY KEY DEFAULT nextval('practice_id_seq'),
+                name VARCHAR NOT NULL UNIQUE
+            )
+            """,
+            """
+            CREATE TABLE therapists (
+                therapist_id INTEGER PRIMARY KEY DEFAULT nextval('therapist_id_seq'),
+                practice_id INTEGER NOT NULL,
+                name VARCHAR NOT NULL,
+                time_zone VARCHAR NOT NULL,
+                UNIQUE (practice_id, name)
+            )
+            """,
+            # client_key is a keyed hash (see pseudonyms.py): stable, not reversible, and
+            # the only client identifier supervisor views and exports ever show.
+            """
+            CREATE TABLE clients (
+                client_id INTEGER PRIMARY KEY DEFAULT nextval('client_id_seq'),
+                client_key VARCHAR NOT NULL UNIQUE,
+                label VARCHAR NOT NULL,
+                practice_id INTEGER NOT NULL,
+                therapist_id INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE import_batches (
+                batch_id INTEGER PRIMARY KEY DEFAULT nextval('batch_id_seq'),
+                source VARCHAR NOT NULL,
+                file_name VARCHAR,
+                sha256 VARCHAR,
+                preset VARCHAR,
+                rows_read BIGINT NOT NULL DEFAULT 0,
+                rows_imported BIGINT NOT NULL DEFAULT 0,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """,
+            # No primary key or foreign keys on contacts: DuckDB maintains an index per key,
+            # which would cost more than the table itself at ten million rows. The store
+            # module is the only writer and resolves every id before inserting.
+            # local_started_at is the wall-clock time in the therapist's zone, derived in SQL
+            # when the row is written, so weekday, hour and after-hours need no per-query
+            # time-zone conversion.
+            f"""
+            CREATE TABLE contacts (
+                practice_id INTEGER NOT NULL,
+                therapist_id INTEGER NOT NULL,
+                client_id INTEGER NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL,
+                local_started_at TIMESTAMP NOT NULL,
+                minutes DOUBLE NOT NULL CHECK (minutes >= 0),
+                channel VARCHAR NOT NULL {_one_of("channel", CHANNELS)},
+                category VARCHAR NOT NULL {_one_of("category", CATEGORIES)},
+                direction VARCHAR NOT NULL DEFAULT 'unknown' {_one_of("direction", DIRECTIONS)},
+                batch_id INTEGER NOT NULL
+            )
+            """,
+            # data_version changes with every write, so cached results know when to expire.
+            """
+            CREATE TABLE meta (
+                key VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL
+            )
+            """,
+            "INSERT INTO meta VALUES ('data_version', '0')",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of the open database, 0 for a new file."""
+    exists = cursor.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return 0
+    row = cursor.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(
+    cursor: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[int]:
+    """Bring the schema up to the last of ``migrations``; return the versions applied.
+
+    Runs in one transaction: a failing step leaves the file exactly as it was.
+    """
+    latest = migrations[-1].version if migrations else 0
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        cursor.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_version (
+                version INTEGER PRIMARY KEY,
+                description VARCHAR NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """
+        )
+        version = current_version(cursor)
+        if version > latest:
+            raise SchemaTooNewError(
+                f"This database has schema version {version}, newer than the {latest} this "
+                "version of Contact Load understands; upgrade Contact Load to open it."
+            )
+        applied = []
+        for migration in migrations:
+            if migration.version <= version:
+                continue
+            for statement in migration.statements:
+                cursor.execute(statement)
+            cursor.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                [migration.version, migration.description],
+            )
+            applied.append(migration.version)
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    return applied

@@ -1,0 +1,260 @@
+"""Writing contacts: the one place rows enter the database.
+
+Input is a frame in the canonical shape (one row per contact, see ``CANONICAL_COLUMNS``);
+the work on every row happens in DuckDB SQL inside one transaction, and Python only
+touches distinct values (time zones, and one keyed hash per distinct client). Free text
+never reaches this module: importers classify and drop it before building the frame.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from analytics.db import Database
+from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS
+from analytics.errors import InvalidRecordError
+from analytics.pseudonyms import client_key, load_or_create_secret
+
+CANONICAL_COLUMNS = (
+    "practice",
+    "therapist",
+    "time_zone",
+    "client",
+    "started_at",
+    "minutes",
+    "channel",
+    "category",
+    "direction",
+)
+"""Columns of a canonical contact frame; ``started_at`` is an instant (with offset)."""
+
+_VALIDATE_SQL = """
+SELECT
+    count(*) FILTER (WHERE NOT list_contains(?, channel)) AS bad_channels,
+    count(*) FILTER (WHERE NOT list_contains(?, category)) AS bad_categories,
+    count(*) FILTER (WHERE NOT list_contains(?, direction)) AS bad_directions,
+    count(*) FILTER (WHERE minutes IS NULL OR minutes < 0) AS bad_minutes,
+    count(*) FILTER (WHERE started_at IS NULL) AS bad_times,
+    count(*) FILTER (
+        WHERE coalesce(trim(client), '') = '' OR coalesce(trim(therapist), '') = ''
+           OR coalesce(trim(practice), '') = ''
+    ) AS missing_names
+FROM incoming
+"""
+
+_INSERT_CONTACTS_SQL = """
+INSERT INTO contacts
+SELECT
+    p.practice_id,
+    t.therapist_id,
+    c.client_id,
+    i.started_at,
+    timezone(t.time_zone, i.started_at),
+    i.minutes,
+    i.channel,
+    i.category,
+    i.direction,
+    ?
+FROM incoming AS i
+JOIN practices AS p ON p.name = i.practice
+JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
+JOIN clients AS c ON c.client_key = k.client_key
+"""
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What one write added: its batch id and how many contacts."""
+
+    batch_id: int
+    contacts: int
+
+
+def add_contacts(
+    db: Database,
+    contacts: pd.DataFrame,
+    *,
+    source: str,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    preset: str | None = None,
+) -> StoredBatch:
+    """Store a canonical contact frame as one import batch, all or nothing."""
+    missing = [column for column in CANONICAL_COLUMNS if column not in contacts.columns]
+    if missing:
+        raise InvalidRecordError(f"Contacts are missing the column(s) {', '.join(missing)}.")
+    with db.transaction() as cursor:
+        cursor.register("contacts_frame", contacts)
+        cursor.execute(_STAGE_SQL.format(source="contacts_frame"))
+        cursor.unregister("contacts_frame")
+        return _store_staged(cursor, db, source, file_name, sha256, preset)
+
+
+def add_contacts_from_query(
+    db: Database,
+    query: str,
+    params: dict[str, object],
+    *,
+    source: str,
+    lookups: Mapping[str, pd.DataFrame] | None = None,
+) -> StoredBatch:
+    """Store the rows of a SELECT that yields the canonical columns, as one batch.
+
+    For generators that build contacts in SQL (demo data at any scale) without ever
+    materialising them in Python. ``query`` is the caller's fixed text with ``$name``
+    parameters; ``lookups`` are small frames it may read by name.
+    """
+    with db.transaction() as cursor:
+        for name, frame in (lookups or {}).items():
+            cursor.register(name, frame)
+        cursor.execute(_STAGE_SQL.format(source=f"({query})"), params)
+        for name in lookups or {}:
+            cursor.unregister(name)
+        return _store_staged(cursor, db, source, None, None, None)
+
+
+_STAGE_SQL = """
+CREATE OR REPLACE TEMP TABLE incoming AS
+SELECT trim(CAST(practice AS VARCHAR)) AS practice,
+       trim(CAST(therapist AS VARCHAR)) AS therapist,
+       trim(CAST(time_zone AS VARCHAR)) AS time_zone,
+       trim(CAST(client AS VARCHAR)) AS client,
+       CAST(started_at AS TIMESTAMPTZ) AS started_at,
+       CAST(minutes AS DOUBLE) AS minutes,
+       CAST(channel AS VARCHAR) AS channel,
+       CAST(category AS VARCHAR) AS category,
+       coalesce(CAST(direction AS VARCHAR), 'unknown') AS direction
+FROM {source}
+"""
+
+
+def _store_staged(
+    cursor: duckdb.DuckDBPyConnection,
+    db: Database,
+    source: str,
+    file_name: str | None,
+    sha256: str | None,
+    preset: str | None,
+) -> StoredBatch:
+    """Validate the staged ``incoming`` table and move it into contacts as a new batch."""
+    _validate(cursor)
+    _add_practices_and_therapists(cursor)
+    _add_clients(cursor, load_or_create_secret(db.path))
+    batch_id = _new_batch(cursor, source, file_name, sha256, preset)
+    cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
+    row = cursor.execute("SELECT count(*) FROM incoming").fetchone()
+    count = int(row[0]) if row else 0
+    cursor.execute(
+        "UPDATE import_batches SET rows_read = ?, rows_imported = ? WHERE batch_id = ?",
+        [count, count, batch_id],
+    )
+    cursor.execute("DROP TABLE incoming")
+    cursor.execute("DROP TABLE incoming_client_keys")
+    return StoredBatch(batch_id=batch_id, contacts=count)
+
+
+def _validate(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Refuse the whole frame with one sentence when any row breaks the canonical model."""
+    row = cursor.execute(
+        _VALIDATE_SQL, [list(CHANNELS), list(CATEGORIES), list(DIRECTIONS)]
+    ).fetchone()
+    assert row is not None
+    names = (
+        "channel",
+        "category",
+        "direction",
+        "minutes",
+        "start time",
+        "client, therapist or practice",
+    )
+    for count, name in zip(row, names, strict=True):
+        if count:
+            raise InvalidRecordError(f"{count} contact(s) have a missing or invalid {name}.")
+    unknown_zones = cursor.execute(
+        """
+        SELECT DISTINCT time_zone FROM incoming
+        WHERE time_zone NOT IN (SELECT name FROM pg_timezone_names())
+        ORDER BY 1
+        """
+    ).fetchall()
+    if unknown_zones:
+        zones = ", ".join(repr(zone) for (zone,) in unknown_zones)
+        raise InvalidRecordError(
+            f"Unknown time zone {zones}; use an IANA name such as 'Europe/Berlin'."
+        )
+
+
+def _add_practices_and_therapists(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Create the practices and therapists the frame names that are not stored yet."""
+    cursor.execute(
+        """
+        INSERT INTO practices (name)
+        SELECT DISTINCT practice FROM incoming
+        WHERE practice NOT IN (SELECT name FROM practices)
+        ORDER BY practice
+        """
+    )
+    # A therapist keeps the zone first stored; the first zone seen in the frame wins.
+    cursor.execute(
+        """
+        INSERT INTO therapists (practice_id, name, time_zone)
+        SELECT p.practice_id, i.therapist, min(i.time_zone)
+        FROM incoming AS i JOIN practices AS p ON p.name = i.practice
+        WHERE NOT EXISTS (
+            SELECT 1 FROM therapists AS t
+            WHERE t.practice_id = p.practice_id AND t.name = i.therapist
+        )
+        GROUP BY p.practice_id, i.therapist
+        ORDER BY p.practice_id, i.therapist
+        """
+    )
+
+
+def _add_clients(cursor: duckdb.DuckDBPyConnection, secret: bytes) -> None:
+    """Key every distinct client (one hash each, in Python) and store the new ones."""
+    distinct = cursor.execute(
+        "SELECT practice, client, min(therapist) FROM incoming GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    keys = pd.DataFrame(
+        {
+            "practice": [practice for practice, _, _ in distinct],
+            "label": [label for _, label, _ in distinct],
+            "therapist": [therapist for _, _, therapist in distinct],
+            "client_key": [client_key(secret, practice, label) for practice, label, _ in distinct],
+        }
+    )
+    cursor.register("client_keys_frame", keys)
+    cursor.execute(
+        "CREATE OR REPLACE TEMP TABLE incoming_client_keys AS SELECT * FROM client_keys_frame"
+    )
+    cursor.unregister("client_keys_frame")
+    cursor.execute(
+        """
+        INSERT INTO clients (client_key, label, practice_id, therapist_id)
+        SELECT k.client_key, k.label, p.practice_id, t.therapist_id
+        FROM incoming_client_keys AS k
+        JOIN practices AS p ON p.name = k.practice
+        JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = k.therapist
+        WHERE k.client_key NOT IN (SELECT client_key FROM clients)
+        """
+    )
+
+
+def _new_batch(
+    cursor: duckdb.DuckDBPyConnection,
+    source: str,
+    file_name: str | None,
+    sha256: str | None,
+    preset: str | None,
+) -> int:
+    """Open an import batch row and return its id."""
+    row = cursor.execute(
+        "INSERT INTO import_batches (source, file_name, sha256, preset) VALUES (?, ?, ?, ?) "
+        "RETURNING batch_id",
+        [source, file_name, sha256, preset],
+    ).fetchone()
+    assert row is not None  # INSERT ... RETURNING always yields the new row
+    return int(row[0])
