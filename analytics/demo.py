@@ -119,7 +119,7 @@ dated AS (
     -- Four in five weekend contacts move to a weekday of the same week; the rest stay.
     SELECT *,
            CASE WHEN isodow(raw_day) >= 6 AND u_weekend < 0.8
-                THEN raw_day - (isodow(raw_day) - 1) + CAST(floor(u_weekend / 0.8 * 5) AS INTEGER)
+                THEN raw_day - CAST(isodow(raw_day) - 1 - floor(u_weekend / 0.8 * 5) AS INTEGER)
                 ELSE raw_day END AS contact_day
     FROM placed
 ),

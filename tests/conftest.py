@@ -1,0 +1,71 @@
+"""Shared fixtures: real DuckDB files in a temporary folder, filled from real CSV files."""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics.db import Database
+from analytics.demo import generate_demo
+from analytics.store import add_contacts
+
+DATA = Path(__file__).parent / "data"
+
+DEMO_END = date(2026, 11, 27)
+"""Demo data in tests always ends here, so figures do not move with the calendar."""
+
+
+def load_fixture_csv(db: Database, name: str) -> None:
+    """Store a canonical contacts CSV from tests/data (started_at written with its offset)."""
+    contacts = pd.read_csv(DATA / name, dtype=str, keep_default_na=False)
+    add_contacts(db, contacts, source="fixture", file_name=name)
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Iterator[Database]:
+    """A new, empty database file."""
+    db = Database(tmp_path / "contactload.duckdb")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def fixture_db(tmp_path: Path) -> Iterator[Database]:
+    """The small hand-checked fixture of tests/data/fixture_contacts.csv."""
+    db = Database(tmp_path / "contactload.duckdb")
+    load_fixture_csv(db, "fixture_contacts.csv")
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo database built once per test session (default size, fixed end date)."""
+    path = tmp_path_factory.mktemp("demo") / "contactload.duckdb"
+    db = Database(path)
+    generate_demo(db, end=DEMO_END)
+    db.close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _navigation_apps_under_apptest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let AppTest rerun an ``st.navigation`` app that has a ``pages/`` folder.
+
+    Streamlit remembers that an app calls ``st.navigation`` in a class attribute, which
+    AppTest resets before every run; with a ``pages/`` folder present the second run then
+    falls back to the old folder-based multipage mode and runs the page script without
+    app.py (a real server keeps the flag, so only tests are affected). Keeping the flag
+    False after AppTest resets it gives tests the server's behaviour.
+    """
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.pages_manager import PagesManager
+
+    class NavigationPagesManager(PagesManager):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)

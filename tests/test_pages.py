@@ -1,0 +1,126 @@
+"""Every page under Streamlit's AppTest: renders without exception, shows its key elements,
+and follows the shared sidebar filters."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.db import Database
+from analytics.filters import ContactFilter
+from analytics.metrics import totals
+from ui.navigation import PAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+def run_app(db_path: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    """Run app.py against ``db_path`` (and switch to ``page``), failing on any exception."""
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    if page:
+        app.switch_page(page).run()
+    assert not app.exception, [exception.message for exception in app.exception]
+    return app
+
+
+def metric_values(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_every_page_file_is_registered() -> None:
+    on_disk = {f"pages/{path.name}" for path in (ROOT / "pages").glob("*.py")}
+    assert on_disk == {page.path for page in PAGES}
+    assert len({page.url_path for page in PAGES}) == len(PAGES)
+
+
+def test_app_registers_the_navigation_pages(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for page in PAGES:
+        app = run_app(demo_db_path, monkeypatch, page.path)
+        assert app.title[0].value
+
+
+def test_overview_shows_headline_figures(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(demo_db_path, monkeypatch)
+    values = metric_values(app)
+    assert set(values) >= {
+        "Time between sessions",
+        "Contacts",
+        "Active clients",
+        "Per active client per week",
+        "After hours",
+        "Top 10% of clients",
+    }
+    db = Database(demo_db_path)
+    expected = totals(db, ContactFilter())
+    db.close()
+    assert values["Contacts"] == f"{expected.contacts:,}"
+    assert values["Time between sessions"] == f"{expected.minutes / 60:,.1f} h"
+    assert len(app.get("plotly_chart")) == 3
+
+
+def test_filter_change_changes_the_numbers(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(demo_db_path, monkeypatch)
+    before = metric_values(app)
+    app.multiselect(key="filter_channels").set_value(["phone"]).run()
+    after = metric_values(app)
+    db = Database(demo_db_path)
+    phone = totals(db, ContactFilter(channels=("phone",)))
+    db.close()
+    assert after["Contacts"] == f"{phone.contacts:,}"
+    assert after["Contacts"] != before["Contacts"]
+    # The filter persists when the user moves to another page.
+    app.switch_page("pages/clients.py").run()
+    assert app.multiselect(key="filter_channels").value == ["phone"]
+    assert not app.exception
+
+
+def test_clients_page_table_pareto_and_drilldown(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(demo_db_path, monkeypatch, "pages/clients.py")
+    table = app.dataframe[0].value
+    assert len(table) == 150
+    assert list(table["minutes"]) == sorted(table["minutes"], reverse=True)
+    assert any("take" in caption.value for caption in app.caption)
+    second = table["client_key"].iloc[1]
+    app.selectbox(key="client_drilldown").set_value(second).run()
+    timeline = app.dataframe[1].value
+    assert len(timeline) == table["contacts"].iloc[1]
+    assert timeline["minutes"].sum() == pytest.approx(table["minutes"].iloc[1])
+
+
+def test_channels_page_trend_bucket(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = run_app(demo_db_path, monkeypatch, "pages/channels.py")
+    channels = app.dataframe[0].value
+    assert set(channels["key"]) == {"phone", "email", "text", "portal", "video", "other"}
+    app.segmented_control(key="trend_bucket").set_value("month").run()
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 3
+
+
+@pytest.mark.parametrize("page", [page.path for page in PAGES])
+def test_empty_database_explains_what_to_do(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Database(tmp_path / "empty.duckdb").close()
+    app = run_app(tmp_path / "empty.duckdb", monkeypatch, page)
+    assert any("No contacts stored yet" in info.value for info in app.info)
+
+
+def test_filters_matching_nothing_say_so(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(demo_db_path, monkeypatch)
+    # Crisis contacts by video do not occur in the demo data.
+    app.multiselect(key="filter_channels").set_value(["video"]).run()
+    app.multiselect(key="filter_categories").set_value(["crisis"]).run()
+    assert any("No contacts match these filters" in info.value for info in app.info)

@@ -1,0 +1,205 @@
+"""Plotly figures for the pages, with one colour per category and per channel everywhere.
+
+Plain Plotly, no Streamlit: the same figures can go into a report. Every axis names its
+unit (minutes or hours).
+"""
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+
+CATEGORY_COLOURS = {
+    "scheduling": "#4C78A8",
+    "reminder": "#9ECAE9",
+    "check_in": "#54A24B",
+    "support": "#F58518",
+    "crisis": "#E45756",
+    "homework": "#B279A2",
+    "other": "#9D9D9D",
+}
+CHANNEL_COLOURS = {
+    "phone": "#1B9E77",
+    "email": "#D95F02",
+    "text": "#7570B3",
+    "portal": "#E7298A",
+    "video": "#66A61E",
+    "other": "#A6761D",
+}
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""}
+
+
+def _labelled(frame: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Add a display-label column for ``by`` and return its colour map and order."""
+    labels = CATEGORY_LABELS if by == "category" else CHANNEL_LABELS
+    colours = CATEGORY_COLOURS if by == "category" else CHANNEL_COLOURS
+    keys = CATEGORIES if by == "category" else CHANNELS
+    frame = frame.assign(label=frame["key"].map(labels))
+    return (
+        frame,
+        {labels[key]: colours[key] for key in keys},
+        [labels[key] for key in keys],
+    )
+
+
+def weekly_minutes(trend: pd.DataFrame, by: str = "category") -> go.Figure:
+    """Stacked bars: minutes per week, split by category (or channel)."""
+    frame, colours, order = _labelled(trend, by)
+    figure = px.bar(
+        frame,
+        x="period",
+        y="minutes",
+        color="label",
+        color_discrete_map=colours,
+        category_orders={"label": order},
+        labels={"period": "Week starting (local Monday)", "minutes": "Minutes", "label": by},
+        hover_data={"contacts": True},
+    )
+    figure.update_layout(title="Minutes per week", bargap=0.1, **_LAYOUT)
+    return figure
+
+
+def trend_lines(trend: pd.DataFrame, by: str, title: str) -> go.Figure:
+    """One line per category or channel: minutes per period."""
+    frame, colours, order = _labelled(trend, by)
+    figure = px.line(
+        frame,
+        x="period",
+        y="minutes",
+        color="label",
+        color_discrete_map=colours,
+        category_orders={"label": order},
+        markers=True,
+        labels={"period": "Period starting", "minutes": "Minutes", "label": by},
+        hover_data={"contacts": True},
+    )
+    figure.update_layout(title=title, **_LAYOUT)
+    return figure
+
+
+def mix(summary: pd.DataFrame, by: str, title: str) -> go.Figure:
+    """Horizontal bars of minutes per channel or category, largest on top."""
+    frame, colours, _ = _labelled(summary, by)
+    frame = frame.assign(hours=frame["minutes"] / 60, percent=frame["share"] * 100)
+    figure = px.bar(
+        frame.sort_values("minutes"),
+        x="minutes",
+        y="label",
+        orientation="h",
+        color="label",
+        color_discrete_map=colours,
+        text=frame.sort_values("minutes")["percent"].map("{:.0f} %".format),
+        labels={"minutes": "Minutes", "label": ""},
+        hover_data={"contacts": True, "hours": ":.1f", "percent": ":.1f", "label": False},
+    )
+    figure.update_layout(title=title, showlegend=False, **_LAYOUT)
+    return figure
+
+
+def load_heatmap(grid: pd.DataFrame) -> go.Figure:
+    """Weekday x hour heatmap of minutes, in each therapist's local time."""
+    matrix = grid.pivot(index="weekday", columns="hour", values="minutes").reindex(range(7))
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[f"{hour:02d}:00" for hour in matrix.columns],
+            y=list(WEEKDAYS),
+            colorscale="Blues",
+            colorbar={"title": {"text": "minutes"}},
+            hovertemplate="%{y} %{x}<br>%{z:,.0f} minutes<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="When contacts happen (local time, minutes)",
+        xaxis_title="Hour of day (therapist's local time)",
+        yaxis={"autorange": "reversed"},
+        **_LAYOUT,
+    )
+    return figure
+
+
+def pareto_curve(pareto: pd.DataFrame, top_fraction: float = 0.10) -> go.Figure:
+    """Cumulative share of minutes against share of clients, busiest clients first."""
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=[0, *(pareto["client_share"] * 100)],
+            y=[0, *(pareto["minutes_share"] * 100)],
+            mode="lines",
+            name="Clients, busiest first",
+            line={"color": "#2A6F97", "width": 3},
+            hovertemplate="%{x:.0f} % of clients: %{y:.1f} % of minutes<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[0, 100],
+            y=[0, 100],
+            mode="lines",
+            name="Equal load",
+            line={"color": "#9D9D9D", "dash": "dot"},
+        )
+    )
+    figure.add_vline(x=top_fraction * 100, line_dash="dash", line_color="#E45756")
+    figure.update_layout(
+        title="Concentration of load (Pareto curve)",
+        xaxis_title="Share of clients (%)",
+        yaxis_title="Share of minutes (%)",
+        **_LAYOUT,
+    )
+    return figure
+
+
+def client_timeline(timeline: pd.DataFrame) -> go.Figure:
+    """One client's contacts over time: minutes per contact, coloured by category."""
+    frame = timeline.assign(
+        category_label=timeline["category"].map(CATEGORY_LABELS),
+        channel_label=timeline["channel"].map(CHANNEL_LABELS),
+    )
+    figure = px.scatter(
+        frame,
+        x="local_started_at",
+        y="minutes",
+        color="category_label",
+        symbol="channel_label",
+        color_discrete_map={CATEGORY_LABELS[key]: CATEGORY_COLOURS[key] for key in CATEGORIES},
+        category_orders={"category_label": [CATEGORY_LABELS[key] for key in CATEGORIES]},
+        labels={
+            "local_started_at": "Local time",
+            "minutes": "Minutes",
+            "category_label": "Category",
+            "channel_label": "Channel",
+        },
+        hover_data={"direction": True},
+    )
+    figure.update_traces(marker={"size": 10, "opacity": 0.8})
+    figure.update_layout(title="Contacts over time", **_LAYOUT)
+    return figure
+
+
+def channel_category_heatmap(pairs: pd.DataFrame) -> go.Figure:
+    """Minutes for every channel x category pair."""
+    matrix = (
+        pairs.pivot(index="channel", columns="category", values="minutes")
+        .reindex(index=list(CHANNELS), columns=list(CATEGORIES))
+        .fillna(0)
+    )
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[CATEGORY_LABELS[key] for key in matrix.columns],
+            y=[CHANNEL_LABELS[key] for key in matrix.index],
+            colorscale="Oranges",
+            colorbar={"title": {"text": "minutes"}},
+            text=matrix.map(lambda value: f"{value:,.0f}").to_numpy(),
+            texttemplate="%{text}",
+            hovertemplate="%{y} · %{x}<br>%{z:,.0f} minutes<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Minutes by channel and category", yaxis={"autorange": "reversed"}, **_LAYOUT
+    )
+    return figure

@@ -1,0 +1,36 @@
+"""Units on every number: minutes and hours, shares, changes."""
+
+import math
+
+
+def minutes_text(minutes: float | None) -> str:
+    """``"1,234 min (20.6 h)"`` for large values, ``"42 min"`` below an hour."""
+    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
+        return "–"
+    if minutes >= 60:
+        return f"{minutes:,.0f} min ({minutes / 60:,.1f} h)"
+    return f"{minutes:,.1f} min" if minutes % 1 else f"{minutes:,.0f} min"
+
+
+def hours_text(minutes: float | None) -> str:
+    """Hours with one decimal, e.g. ``"20.6 h"``."""
+    if minutes is None:
+        return "–"
+    return f"{minutes / 60:,.1f} h"
+
+
+def share_text(share: float | None) -> str:
+    """A 0..1 share as a percentage, e.g. ``"23.4 %"``."""
+    if share is None:
+        return "–"
+    return f"{share * 100:.1f} %"
+
+
+def change_text(current: float | None, previous: float | None, unit: str = "") -> str | None:
+    """The change against the previous period for ``st.metric``'s delta, or None if unknown."""
+    if current is None or previous is None:
+        return None
+    difference = current - previous
+    if previous:
+        return f"{difference:+,.1f}{unit} ({difference / previous * 100:+.0f} %)"
+    return f"{difference:+,.1f}{unit}"

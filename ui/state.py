@@ -1,0 +1,81 @@
+"""The dashboard's database and cached measures.
+
+``st.cache_resource`` holds the one ``Database`` of this server process (shared by every
+browser session; it hands each operation its own cursor, so sharing is thread-safe).
+``st.cache_data`` holds measure results keyed by the filter set and the database's
+``data_version``, so results are reused across reruns and pages and expire the moment
+stored data changes.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analytics import metrics
+from analytics.db import Database, default_db_path, open_database
+from analytics.filters import ContactFilter
+
+MEASURES: dict[str, Callable[..., Any]] = {
+    "headline": metrics.headline,
+    "totals": metrics.totals,
+    "summary": metrics.summary,
+    "trend": metrics.trend,
+    "channel_category": metrics.channel_category,
+    "load_grid": metrics.load_grid,
+    "concentration": metrics.concentration,
+    "pareto": metrics.pareto,
+    "client_table": metrics.client_table,
+    "client_timeline": metrics.client_timeline,
+}
+"""Measures pages may ask for by name (an allow-list, and the cache's key)."""
+
+
+def database_path() -> Path:
+    """``--db PATH`` after ``streamlit run app.py --``, else $CONTACTLOAD_DB or the default."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--db", type=Path, default=None)
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return Path(known.db or default_db_path())
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _database(path: str) -> Database:
+    return open_database(path)
+
+
+def database() -> Database:
+    """The server process's database (opened, and migrated, once per path)."""
+    return _database(str(database_path().resolve()))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(
+    name: str,
+    _db: Database,
+    db_path: str,
+    version: int,
+    filters: ContactFilter,
+    args: tuple[Any, ...],
+) -> Any:
+    return MEASURES[name](_db, filters, *args)
+
+
+def measure(name: str, filters: ContactFilter, *args: Any) -> Any:
+    """The result of ``analytics.metrics.<name>(db, filters, *args)``, cached."""
+    db = database()
+    return _cached(name, db, str(db.path), db.data_version(), filters, tuple(args))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _choices(_db: Database, db_path: str, version: int) -> metrics.FilterChoices:
+    return metrics.filter_choices(_db)
+
+
+def filter_choices() -> metrics.FilterChoices:
+    """Practices, therapists, clients and the data's date span, cached like measures."""
+    db = database()
+    return _choices(db, str(db.path), db.data_version())
