@@ -117,10 +117,13 @@ placed AS (
 ),
 dated AS (
     -- Four in five weekend contacts move to a weekday of the same week; the rest stay.
+    -- (Clamped to the period, which a weekend at either end could otherwise leave.)
     SELECT *,
-           CASE WHEN isodow(raw_day) >= 6 AND u_weekend < 0.8
-                THEN raw_day - CAST(isodow(raw_day) - 1 - floor(u_weekend / 0.8 * 5) AS INTEGER)
-                ELSE raw_day END AS contact_day
+           least(greatest(
+               CASE WHEN isodow(raw_day) >= 6 AND u_weekend < 0.8
+                    THEN raw_day - CAST(isodow(raw_day) - 1 - floor(u_weekend / 0.8 * 5) AS INTEGER)
+                    ELSE raw_day END,
+               CAST($first_day AS DATE)), CAST($first_day AS DATE) + 364) AS contact_day
     FROM placed
 ),
 timed AS (

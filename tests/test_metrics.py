@@ -40,7 +40,7 @@ Blake 20 (2), Casey 15 (2), Emery 10 (2): 400 minutes, 25 contacts, 7 clients.
 The data runs from local 2026-03-02 (#1) to local 2026-04-07 (#17): 30 + 7 = 37 days.
 """
 
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 
 import pandas as pd
@@ -186,7 +186,7 @@ def test_totals_after_hours_edges_one_contact_at_a_time(fixture_db: Database) ->
         assert (result.minutes, result.after_hours_minutes) == (minutes, after), when
 
 
-def test_totals_custom_working_hours_nine_to_five(fixture_db: Database) -> None:
+def test_totals_custom_working_hours(fixture_db: Database) -> None:
     hours = WorkingHours(start=time(9, 0), end=time(17, 0))
     result = totals(fixture_db, ALL, hours)
     # 140 (default) + newly outside 09:00-17:00: #1 08:00 20 + #3 08:30 25 + #5 17:59 30
@@ -197,9 +197,6 @@ def test_totals_custom_working_hours_nine_to_five(fixture_db: Database) -> None:
     # the other figures do not depend on working hours
     assert result.minutes == pytest.approx(400.0)
     assert result.crisis_minutes == pytest.approx(90.0)
-
-
-def test_totals_custom_working_days_include_saturday(fixture_db: Database) -> None:
     hours = WorkingHours(weekdays=(0, 1, 2, 3, 4, 5))  # Mon-Sat, 08:00-18:00
     result = totals(fixture_db, ALL, hours)
     # Saturday contacts now inside: #4 Sat 10:00 (10) and #21 Sat 09:00 (10): 140 - 20 = 120;
@@ -221,10 +218,35 @@ def test_totals_of_an_empty_selection(fixture_db: Database) -> None:
     assert result.minutes_per_contact is None
 
 
+NOTHING = ContactFilter(client_keys=("c-000000000000",))
+"""A filter no contact matches (no client has this key)."""
+
+
+def test_measures_of_an_empty_selection(fixture_db: Database) -> None:
+    result = headline(fixture_db, NOTHING)
+    assert result.current.period is None
+    assert (result.current.contacts, result.current.minutes) == (0, 0.0)
+    assert result.previous is None
+    empty_trend = trend(fixture_db, NOTHING, "channel")
+    assert len(empty_trend) == 0
+    assert list(empty_trend.columns) == ["period", "key", "minutes", "contacts"]
+    shares = concentration(fixture_db, NOTHING)
+    assert (shares.clients, shares.top_clients, shares.top_minutes_share) == (0, 0, None)
+    assert len(pareto(fixture_db, NOTHING)) == 0
+    table = client_table(fixture_db, NOTHING)
+    assert len(table) == 0
+    assert "weekly_minutes" in table.columns
+    assert len(summary(fixture_db, NOTHING, "client")) == 0
+    assert len(channel_category(fixture_db, NOTHING)) == 0
+    grid = load_grid(fixture_db, NOTHING)
+    assert len(grid) == 168
+    assert grid["minutes"].sum() == 0
+
+
 # --- headline --------------------------------------------------------------------------
 
 
-def test_headline_current_and_previous_fortnight(fixture_db: Database) -> None:
+def test_headline(fixture_db: Database) -> None:
     filters = ContactFilter(start=date(2026, 3, 16), end=date(2026, 3, 29))
     result = headline(fixture_db, filters)
     current, previous = result.current, result.previous
@@ -255,8 +277,7 @@ def test_headline_current_and_previous_fortnight(fixture_db: Database) -> None:
     # 225 / 6 / 2 = 18.75
     assert previous.minutes_per_active_client_week == pytest.approx(18.75)
 
-
-def test_headline_without_dates_uses_data_span(fixture_db: Database) -> None:
+    # no dates: the current period is the data span, 03-02..04-07 (37 days)
     result = headline(fixture_db, ALL)
     assert result.current.period == Period(date(2026, 3, 2), date(2026, 4, 7))
     assert result.previous is not None
@@ -265,13 +286,6 @@ def test_headline_without_dates_uses_data_span(fixture_db: Database) -> None:
     assert result.previous.contacts == 0
     assert result.previous.minutes == 0.0
     assert result.previous.minutes_per_active_client_week is None
-
-
-def test_headline_of_nothing_has_no_previous(fixture_db: Database) -> None:
-    result = headline(fixture_db, ContactFilter(client_keys=("c-000000000000",)))
-    assert result.current.period is None
-    assert result.current.contacts == 0
-    assert result.previous is None
 
 
 # --- summary ---------------------------------------------------------------------------
@@ -379,11 +393,6 @@ def test_summary_shares_are_of_the_filtered_total(fixture_db: Database) -> None:
     assert list(frame["share"]) == pytest.approx([0.76, 0.24])
 
 
-def test_summary_rejects_unknown_breakdown(fixture_db: Database) -> None:
-    with pytest.raises(InvalidFilterError, match=r"^Cannot break down by 'weekday'.*\.$"):
-        summary(fixture_db, ALL, "weekday")
-
-
 # --- trend -----------------------------------------------------------------------------
 
 WEEKS = [
@@ -456,7 +465,7 @@ def test_trend_by_channel_per_month(fixture_db: Database) -> None:
     assert table["portal"] == [(march, 4, 55.0), (april, 0, 0.0)]
 
 
-def test_trend_fills_a_quiet_week_inside_the_filtered_span(fixture_db: Database) -> None:
+def test_trend_under_filters_is_zero_filled_from_the_first_week(fixture_db: Database) -> None:
     frame = trend(fixture_db, ContactFilter(categories=("crisis",)), "category", "week")
     # crisis spans local 03-11..03-27 -> weeks 03-09, 03-16, 03-23
     assert _trend_table(frame) == {
@@ -466,9 +475,6 @@ def test_trend_fills_a_quiet_week_inside_the_filtered_span(fixture_db: Database)
             (date(2026, 3, 23), 1, 20.0),  # #19
         ]
     }
-
-
-def test_trend_over_a_filter_period_starts_at_its_week(fixture_db: Database) -> None:
     filters = ContactFilter(start=date(2026, 3, 11), end=date(2026, 3, 17))
     frame = trend(fixture_db, filters, "channel", "week")
     # contacts 03-11..03-17: #5 phone 30, #6 portal 5, #7 phone 40, #13 video 20,
@@ -480,17 +486,13 @@ def test_trend_over_a_filter_period_starts_at_its_week(fixture_db: Database) -> 
     }
 
 
-def test_trend_of_nothing_is_empty(fixture_db: Database) -> None:
-    frame = trend(fixture_db, ContactFilter(client_keys=("c-000000000000",)), "channel")
-    assert len(frame) == 0
-    assert list(frame.columns) == ["period", "key", "minutes", "contacts"]
-
-
-def test_trend_rejects_bad_arguments(fixture_db: Database) -> None:
+def test_breakdown_arguments_are_checked(fixture_db: Database) -> None:
     with pytest.raises(InvalidFilterError, match=r"^Cannot show a trend by 'client'.*\.$"):
-        trend(fixture_db, ALL, "client", "week")  # type: ignore[arg-type]
+        trend(fixture_db, ALL, "client", "week")
     with pytest.raises(InvalidFilterError, match=r"^Unknown time bucket 'day'.*\.$"):
-        trend(fixture_db, ALL, "channel", "day")  # type: ignore[arg-type]
+        trend(fixture_db, ALL, "channel", "day")
+    with pytest.raises(InvalidFilterError, match=r"^Cannot break down by 'weekday'.*\.$"):
+        summary(fixture_db, ALL, "weekday")
 
 
 # --- channel x category -------------------------------------------------------------------
@@ -557,10 +559,6 @@ def test_load_grid_has_all_168_cells(fixture_db: Database) -> None:
     ]
     assert frame["minutes"].sum() == pytest.approx(400.0)
     assert int(frame["contacts"].sum()) == 25
-
-
-def test_load_grid_cells(fixture_db: Database) -> None:
-    frame = load_grid(fixture_db, ALL)
     cells = {
         (int(w), int(h)): (int(c), float(m))
         for w, h, c, m in frame[["weekday", "hour", "contacts", "minutes"]].itertuples(index=False)
@@ -571,24 +569,24 @@ def test_load_grid_cells(fixture_db: Database) -> None:
 
 # (weekday, hour, contacts, minutes) for cells that a wrong zone or weekday would move.
 DST_CELLS = [
-        # Same 12:30Z in New York: Fri 03-06 is 07:30 EST, Mon 03-09 is 08:30 EDT.
-        (4, 7, 1, 15.0),
-        (4, 8, 0, 0.0),
-        (0, 7, 0, 0.0),
-        # Same 16:30Z in Berlin: Fri 03-27 is 17:30 CET, Mon 03-30 is 18:30 CEST.
-        (4, 17, 1, 20.0),
-        (0, 17, 0, 0.0),
-        (0, 18, 1, 15.0),
-        # Same 08:00Z in Berlin: Sat 03-28 09:00 CET, Sun 03-29 10:00 CEST.
-        (5, 9, 1, 10.0),
-        (6, 9, 0, 0.0),
-        (6, 10, 1, 5.0),
-        # Sunday is weekday 6: #7 Sunday 22:00 New York, not Monday 02:00 UTC.
-        (6, 22, 1, 40.0),
-        (0, 2, 0, 0.0),
-        # #23 Wednesday 00:30 Berlin, not Tuesday 22:30 UTC.
-        (2, 0, 1, 10.0),
-        (1, 22, 0, 0.0),
+    # Same 12:30Z in New York: Fri 03-06 is 07:30 EST, Mon 03-09 is 08:30 EDT.
+    (4, 7, 1, 15.0),
+    (4, 8, 0, 0.0),
+    (0, 7, 0, 0.0),
+    # Same 16:30Z in Berlin: Fri 03-27 is 17:30 CET, Mon 03-30 is 18:30 CEST.
+    (4, 17, 1, 20.0),
+    (0, 17, 0, 0.0),
+    (0, 18, 1, 15.0),
+    # Same 08:00Z in Berlin: Sat 03-28 09:00 CET, Sun 03-29 10:00 CEST.
+    (5, 9, 1, 10.0),
+    (6, 9, 0, 0.0),
+    (6, 10, 1, 5.0),
+    # Sunday is weekday 6: #7 Sunday 22:00 New York, not Monday 02:00 UTC.
+    (6, 22, 1, 40.0),
+    (0, 2, 0, 0.0),
+    # #23 Wednesday 00:30 Berlin, not Tuesday 22:30 UTC.
+    (2, 0, 1, 10.0),
+    (1, 22, 0, 0.0),
 ]
 
 
@@ -615,19 +613,16 @@ def test_load_grid_follows_filters(fixture_db: Database) -> None:
 
 def test_concentration(fixture_db: Database) -> None:
     for top_fraction, top_clients, share in [
-            (0.10, 1, 0.4),  # ceil(7 * 0.1) = 1: Avery 160 / 400
-            (0.25, 2, 0.6375),  # ceil(1.75) = 2: (160 + 95) / 400
-            (0.50, 4, 0.8875),  # ceil(3.5) = 4: (160 + 95 + 70 + 30) / 400 = 355 / 400
-            (1.00, 7, 1.0),
+        (0.10, 1, 0.4),  # ceil(7 * 0.1) = 1: Avery 160 / 400
+        (0.25, 2, 0.6375),  # ceil(1.75) = 2: (160 + 95) / 400
+        (0.50, 4, 0.8875),  # ceil(3.5) = 4: (160 + 95 + 70 + 30) / 400 = 355 / 400
+        (1.00, 7, 1.0),
     ]:
         result = concentration(fixture_db, ALL, top_fraction)
         assert result.clients == 7
         assert result.top_clients == top_clients, top_fraction
         assert result.top_minutes_share == pytest.approx(share), top_fraction
         assert result.top_fraction == top_fraction
-
-
-def test_concentration_default_and_filtered(fixture_db: Database) -> None:
     default = concentration(fixture_db, ALL)
     assert (default.clients, default.top_clients, default.top_fraction) == (7, 1, 0.10)
     assert default.top_minutes_share == pytest.approx(0.4)
@@ -636,11 +631,6 @@ def test_concentration_default_and_filtered(fixture_db: Database) -> None:
     result = concentration(fixture_db, filters)
     assert (result.clients, result.top_clients) == (2, 1)
     assert result.top_minutes_share == pytest.approx(0.76)
-
-
-def test_concentration_of_nothing(fixture_db: Database) -> None:
-    result = concentration(fixture_db, ContactFilter(client_keys=("c-000000000000",)))
-    assert (result.clients, result.top_clients, result.top_minutes_share) == (0, 0, None)
 
 
 def test_pareto(fixture_db: Database) -> None:
@@ -665,12 +655,8 @@ def test_pareto(fixture_db: Database) -> None:
     assert list(frame["minutes_share"]) == pytest.approx(
         [0.4, 0.6375, 0.8125, 0.8875, 0.9375, 0.975, 1.0]
     )
-
-
-def test_pareto_filtered_by_therapist(fixture_db: Database) -> None:
     filters = ContactFilter(therapist_ids=(therapist_id(fixture_db, "Dana Reyes"),))
     frame = pareto(fixture_db, filters)
-    names = labels_by_key(fixture_db)
     assert [names[k] for k in frame["client_key"]] == ["Avery", "Blake", "Casey"]
     assert list(frame["client_share"]) == pytest.approx([1 / 3, 2 / 3, 1.0])
     # 160, 180, 195 over 195
@@ -739,40 +725,31 @@ def test_client_table_weeks_follow_the_filter_period(fixture_db: Database) -> No
     assert [float(m) for m in frame["minutes"]] == [70.0, 20.0, 20.0, 10.0, 5.0, 5.0]
 
 
-def test_client_table_of_nothing(fixture_db: Database) -> None:
-    frame = client_table(fixture_db, ContactFilter(client_keys=("c-000000000000",)))
-    assert len(frame) == 0
-    assert "weekly_minutes" in frame.columns
-
-
 def test_client_timeline(fixture_db: Database) -> None:
     key = client_key(fixture_db, "Avery")
     frame = client_timeline(fixture_db, ALL, key)
     got = [
         (
-            pd.Timestamp(r.local_started_at).to_pydatetime(),
+            pd.Timestamp(r.local_started_at).strftime("%Y-%m-%dT%H:%M"),
             pd.Timestamp(r.started_at).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M"),
             float(r.minutes),
             r.channel,
             r.category,
             r.direction,
-            r.therapist,
         )
         for r in frame.itertuples(index=False)
     ]
+    # (local New York wall clock, UTC instant, ...) in time order
     assert got == [
-        (datetime(2026, 3, 2, 8, 0), "2026-03-02T13:00", 20.0, "phone", "scheduling", "client", "Dana Reyes"),
-        (datetime(2026, 3, 6, 7, 30), "2026-03-06T12:30", 15.0, "text", "check_in", "therapist", "Dana Reyes"),
-        (datetime(2026, 3, 9, 8, 30), "2026-03-09T12:30", 25.0, "video", "support", "client", "Dana Reyes"),
-        (datetime(2026, 3, 11, 17, 59), "2026-03-11T21:59", 30.0, "phone", "crisis", "client", "Dana Reyes"),
-        (datetime(2026, 3, 15, 22, 0), "2026-03-16T02:00", 40.0, "phone", "crisis", "client", "Dana Reyes"),
-        (datetime(2026, 3, 31, 23, 30), "2026-04-01T03:30", 15.0, "text", "support", "client", "Dana Reyes"),
-        (datetime(2026, 4, 2, 9, 0), "2026-04-02T13:00", 15.0, "video", "check_in", "therapist", "Dana Reyes"),
-    ]  # fmt: skip
-
-
-def test_client_timeline_respects_filters(fixture_db: Database) -> None:
-    key = client_key(fixture_db, "Avery")
+        ("2026-03-02T08:00", "2026-03-02T13:00", 20.0, "phone", "scheduling", "client"),  # EST
+        ("2026-03-06T07:30", "2026-03-06T12:30", 15.0, "text", "check_in", "therapist"),  # EST
+        ("2026-03-09T08:30", "2026-03-09T12:30", 25.0, "video", "support", "client"),  # EDT
+        ("2026-03-11T17:59", "2026-03-11T21:59", 30.0, "phone", "crisis", "client"),
+        ("2026-03-15T22:00", "2026-03-16T02:00", 40.0, "phone", "crisis", "client"),
+        ("2026-03-31T23:30", "2026-04-01T03:30", 15.0, "text", "support", "client"),
+        ("2026-04-02T09:00", "2026-04-02T13:00", 15.0, "video", "check_in", "therapist"),
+    ]
+    assert set(frame["therapist"]) == {"Dana Reyes"}
     frame = client_timeline(fixture_db, ContactFilter(channels=("phone",)), key)
     # #1 20, #5 30, #7 40
     assert [float(m) for m in frame["minutes"]] == [20.0, 30.0, 40.0]
@@ -805,7 +782,7 @@ def test_data_period(fixture_db: Database) -> None:
     # New York crisis: #5 03-11 and #7 Sunday 03-15 local (03-16 in UTC)
     crisis = ContactFilter(therapist_ids=(therapist_id(db, "Dana Reyes"),), categories=("crisis",))
     assert data_period(db, crisis) == Period(date(2026, 3, 11), date(2026, 3, 15))
-    assert data_period(db, ContactFilter(client_keys=("c-000000000000",))) is None
+    assert data_period(db, NOTHING) is None
     assert data_period(db, ContactFilter(start=date(2027, 1, 1))) is None
 
 
@@ -814,22 +791,19 @@ def test_data_period(fixture_db: Database) -> None:
 
 def test_date_filters_are_inclusive_local_dates(fixture_db: Database) -> None:
     for start, end, contacts, minutes in [
-            (date(2026, 3, 31), date(2026, 3, 31), 1, 15.0),  # #9 only (23:30 New York)
-            (date(2026, 4, 1), date(2026, 4, 1), 1, 10.0),  # #23 only (00:30 Berlin)
-            (date(2026, 3, 2), date(2026, 3, 2), 1, 20.0),  # #1: first day, both ends inclusive
-            (date(2026, 4, 7), date(2026, 4, 7), 1, 5.0),  # #17: last day
-            (date(2026, 3, 15), date(2026, 3, 15), 1, 40.0),  # #7 Sunday local (Monday UTC)
-            (date(2026, 3, 16), date(2026, 3, 16), 1, 20.0),  # #25 only; not #7
-            # 03-28..03-29: #21 10 + #22 5
-            (date(2026, 3, 28), date(2026, 3, 29), 2, 15.0),
-            # March local: 400 - April (#10 15 + #11 10 + #17 5 + #23 10) = 360
-            (date(2026, 3, 1), date(2026, 3, 31), 21, 360.0),
+        (date(2026, 3, 31), date(2026, 3, 31), 1, 15.0),  # #9 only (23:30 New York)
+        (date(2026, 4, 1), date(2026, 4, 1), 1, 10.0),  # #23 only (00:30 Berlin)
+        (date(2026, 3, 2), date(2026, 3, 2), 1, 20.0),  # #1: first day, both ends inclusive
+        (date(2026, 4, 7), date(2026, 4, 7), 1, 5.0),  # #17: last day
+        (date(2026, 3, 15), date(2026, 3, 15), 1, 40.0),  # #7 Sunday local (Monday UTC)
+        (date(2026, 3, 16), date(2026, 3, 16), 1, 20.0),  # #25 only; not #7
+        # 03-28..03-29: #21 10 + #22 5
+        (date(2026, 3, 28), date(2026, 3, 29), 2, 15.0),
+        # March local: 400 - April (#10 15 + #11 10 + #17 5 + #23 10) = 360
+        (date(2026, 3, 1), date(2026, 3, 31), 21, 360.0),
     ]:
         result = totals(fixture_db, ContactFilter(start=start, end=end))
         assert (result.contacts, result.minutes) == (contacts, minutes), (start, end)
-
-
-def test_open_ended_date_filters(fixture_db: Database) -> None:
     # from 04-01: #10 15 + #11 10 + #17 5 + #23 10 = 40
     after = totals(fixture_db, ContactFilter(start=date(2026, 4, 1)))
     assert (after.contacts, after.minutes) == (4, 40.0)
