@@ -156,8 +156,11 @@ def demo_clients(clients: int, seed: int) -> pd.DataFrame:
         # Pareto weights give the published heavy tail: about a tenth of clients make
         # half of the contacts.
         weight = min(rng.paretovariate(1.3), 25.0)
-        span_days = rng.randint(60, DAYS)
-        span_start = rng.randint(0, DAYS - span_days)
+        # A steady caseload: two in five clients are seen all year, the rest either started
+        # during the year (and continue) or finished during it.
+        course = rng.random()
+        span_days = DAYS if course < 0.4 else rng.randint(90, DAYS - 30)
+        span_start = DAYS - span_days if course < 0.7 else 0
         label = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAME_INITIALS)}. ({number:03d})"
         rows.append((practice, therapist, zone, label, weight * span_days, span_start, span_days))
     frame = pd.DataFrame(

@@ -19,7 +19,7 @@ period_caption(now.period)
 
 concentration = measure("concentration", filters)
 per_client_week = now.minutes_per_active_client_week
-columns = st.columns(6)
+columns = [*st.columns(3), *st.columns(3)]
 columns[0].metric(
     "Time between sessions",
     f"{now.hours:,.1f} h",
@@ -32,14 +32,14 @@ columns[0].metric(
 columns[1].metric(
     "Contacts",
     f"{now.contacts:,}",
-    delta=change_text(now.contacts, before.contacts if before else None),
+    delta=change_text(now.contacts, before.contacts if before else None, decimals=0),
     delta_color="off",
     border=True,
 )
 columns[2].metric(
     "Active clients",
     f"{now.active_clients:,}",
-    delta=change_text(now.active_clients, before.active_clients if before else None),
+    delta=change_text(now.active_clients, before.active_clients if before else None, decimals=0),
     delta_color="off",
     help="Clients with at least one contact in the period.",
     border=True,

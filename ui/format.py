@@ -26,11 +26,15 @@ def share_text(share: float | None) -> str:
     return f"{share * 100:.1f} %"
 
 
-def change_text(current: float | None, previous: float | None, unit: str = "") -> str | None:
-    """The change against the previous period for ``st.metric``'s delta, or None if unknown."""
-    if current is None or previous is None:
+def change_text(
+    current: float | None, previous: float | None, unit: str = "", decimals: int = 1
+) -> str | None:
+    """The change against the previous period for ``st.metric``'s delta.
+
+    None (no delta shown) when either value is unknown or the previous period had
+    nothing to compare with: "+100 %" from zero would say nothing useful.
+    """
+    if current is None or previous is None or previous == 0:
         return None
     difference = current - previous
-    if previous:
-        return f"{difference:+,.1f}{unit} ({difference / previous * 100:+.0f} %)"
-    return f"{difference:+,.1f}{unit}"
+    return f"{difference:+,.{decimals}f}{unit} ({difference / previous * 100:+.0f} %)"
