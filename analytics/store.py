@@ -122,8 +122,8 @@ SELECT trim(CAST(practice AS VARCHAR)) AS practice,
        trim(CAST(therapist AS VARCHAR)) AS therapist,
        trim(CAST(time_zone AS VARCHAR)) AS time_zone,
        trim(CAST(client AS VARCHAR)) AS client,
-       CAST(started_at AS TIMESTAMPTZ) AS started_at,
-       CAST(minutes AS DOUBLE) AS minutes,
+       TRY_CAST(started_at AS TIMESTAMPTZ) AS started_at,
+       TRY_CAST(minutes AS DOUBLE) AS minutes,
        CAST(channel AS VARCHAR) AS channel,
        CAST(category AS VARCHAR) AS category,
        coalesce(CAST(direction AS VARCHAR), 'unknown') AS direction
@@ -175,8 +175,8 @@ def _validate(cursor: duckdb.DuckDBPyConnection) -> None:
             raise InvalidRecordError(f"{count} contact(s) have a missing or invalid {name}.")
     unknown_zones = cursor.execute(
         """
-        SELECT DISTINCT time_zone FROM incoming
-        WHERE time_zone NOT IN (SELECT name FROM pg_timezone_names())
+        SELECT DISTINCT coalesce(time_zone, '') FROM incoming
+        WHERE time_zone IS NULL OR time_zone NOT IN (SELECT name FROM pg_timezone_names())
         ORDER BY 1
         """
     ).fetchall()
