@@ -40,6 +40,11 @@ class Database:
                     f"The database {self.path} is in use by another program; close it "
                     "(or stop the other Contact Load) and try again."
                 ) from error
+            if "not a valid duckdb database" in str(error).lower():
+                raise DatabaseError(
+                    f"{self.path} is not a Contact Load database; choose another file or move "
+                    "this one aside."
+                ) from error
             raise DatabaseError(f"The database {self.path} could not be opened: {error}") from error
         except duckdb.Error as error:
             raise DatabaseError(

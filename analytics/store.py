@@ -197,7 +197,8 @@ def _add_practices_and_therapists(cursor: duckdb.DuckDBPyConnection) -> None:
         ORDER BY practice
         """
     )
-    # A therapist keeps the zone first stored; the first zone seen in the frame wins.
+    # A stored therapist keeps their zone; a new one named with several zones in one
+    # frame gets the alphabetically first (the frame itself has no order to go by).
     cursor.execute(
         """
         INSERT INTO therapists (practice_id, name, time_zone)
