@@ -3,17 +3,11 @@
 import streamlit as st
 
 from ui import charts
-from ui.components import csv_download, empty_state, period_caption
+from ui.components import csv_download, page_start
 from ui.format import minutes_text, share_text
-from ui.sidebar import current_filter
 from ui.state import measure
 
-st.title("Clients")
-filters = current_filter()
-totals = measure("totals", filters)
-if totals.contacts == 0:
-    empty_state()
-period_caption(totals.period)
+filters, totals = page_start("Clients")
 
 table = measure("client_table", filters)
 st.subheader(f"{len(table):,} clients with contact")

@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.filters import Period
-from ui.state import filter_choices
+from analytics.filters import ContactFilter, Period
+from analytics.metrics import Totals
+from ui.sidebar import current_filter
+from ui.state import filter_choices, measure
 
 
 def empty_state() -> None:
@@ -21,6 +23,17 @@ def empty_state() -> None:
             icon=":material/filter_alt_off:",
         )
     st.stop()
+
+
+def page_start(title: str) -> tuple[ContactFilter, Totals]:
+    """Title, the sidebar's filter and its totals; an empty state (and stop) if no contacts."""
+    st.title(title)
+    filters = current_filter()
+    totals: Totals = measure("totals", filters)
+    if totals.contacts == 0:
+        empty_state()
+    period_caption(totals.period)
+    return filters, totals
 
 
 def period_caption(period: Period | None) -> None:
