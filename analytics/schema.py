@@ -107,6 +107,45 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=2,
+        description="imports: contact fingerprints, date-only contacts, rules, saved mappings",
+        statements=(
+            # fingerprint identifies a contact across files (therapist, client, start,
+            # minutes and its occurrence among identical entries), so re-importing a file
+            # or an overlapping export adds nothing.
+            "ALTER TABLE contacts ADD COLUMN fingerprint VARCHAR",
+            # Some sources (Harvest) give a date but no time of day; such contacts carry
+            # local midnight and time_known = false, and time-of-day measures leave them out.
+            "ALTER TABLE contacts ADD COLUMN time_known BOOLEAN DEFAULT true",
+            "UPDATE contacts SET time_known = true",
+            "ALTER TABLE import_batches ADD COLUMN rows_duplicate BIGINT DEFAULT 0",
+            "ALTER TABLE import_batches ADD COLUMN rows_rejected BIGINT DEFAULT 0",
+            "ALTER TABLE import_batches ADD COLUMN undone_at TIMESTAMPTZ",
+            "CREATE SEQUENCE rule_id_seq START 1",
+            """
+            CREATE TABLE classification_rules (
+                rule_id INTEGER PRIMARY KEY DEFAULT nextval('rule_id_seq'),
+                target VARCHAR NOT NULL CHECK (target IN ('category', 'channel')),
+                keyword VARCHAR NOT NULL,
+                value VARCHAR NOT NULL,
+                priority INTEGER NOT NULL DEFAULT 100,
+                language VARCHAR NOT NULL DEFAULT 'en',
+                UNIQUE (target, keyword)
+            )
+            """,
+            """
+            CREATE TABLE saved_mappings (
+                name VARCHAR PRIMARY KEY,
+                mapping VARCHAR NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -45,32 +45,44 @@ FROM incoming
 """
 
 _INSERT_CONTACTS_SQL = """
-INSERT INTO contacts
-SELECT
-    p.practice_id,
-    t.therapist_id,
-    c.client_id,
-    i.started_at,
-    timezone(t.time_zone, i.started_at),
-    i.minutes,
-    i.channel,
-    i.category,
-    i.direction,
-    ?
-FROM incoming AS i
-JOIN practices AS p ON p.name = i.practice
-JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
-JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
-JOIN clients AS c ON c.client_key = k.client_key
+INSERT INTO contacts (
+    practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
+    channel, category, direction, batch_id, fingerprint, time_known
+)
+WITH resolved AS (
+    SELECT p.practice_id, t.therapist_id, c.client_id, i.started_at,
+           timezone(t.time_zone, i.started_at) AS local_started_at, i.minutes,
+           i.channel, i.category, i.direction, i.time_known
+    FROM incoming AS i
+    JOIN practices AS p ON p.name = i.practice
+    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
+    JOIN clients AS c ON c.client_key = k.client_key
+),
+keyed AS (
+    -- Identical entries (same therapist, client, start and minutes) are numbered, so two
+    -- real 15-minute calls on one day stay two contacts while a re-import matches both.
+    SELECT *, md5(concat_ws('|', therapist_id, client_id, epoch_us(started_at), minutes,
+                            row_number() OVER (
+                                PARTITION BY therapist_id, client_id, started_at, minutes
+                                ORDER BY channel, category, direction
+                            ))) AS fingerprint
+    FROM resolved
+)
+SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
+       channel, category, direction, ?, fingerprint, time_known
+FROM keyed
+WHERE NOT EXISTS (SELECT 1 FROM contacts AS e WHERE e.fingerprint = keyed.fingerprint)
 """
 
 
 @dataclass(frozen=True)
 class StoredBatch:
-    """What one write added: its batch id and how many contacts."""
+    """What one write added: its batch id, the contacts stored, and those already there."""
 
     batch_id: int
     contacts: int
+    duplicates: int = 0
 
 
 def add_contacts(
@@ -88,9 +100,14 @@ def add_contacts(
         raise InvalidRecordError(f"Contacts are missing the column(s) {', '.join(missing)}.")
     with db.transaction() as cursor:
         cursor.register("contacts_frame", contacts)
-        cursor.execute(_STAGE_SQL.format(source="contacts_frame"))
+        time_known = (
+            "coalesce(TRY_CAST(time_known AS BOOLEAN), true)"
+            if "time_known" in contacts.columns
+            else "true"
+        )
+        cursor.execute(_STAGE_SQL.format(source="contacts_frame", time_known=time_known))
         cursor.unregister("contacts_frame")
-        return _store_staged(cursor, db, source, file_name, sha256, preset)
+        return store_incoming(cursor, db, source, file_name, sha256, preset)
 
 
 def add_contacts_from_query(
@@ -110,10 +127,10 @@ def add_contacts_from_query(
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
-        cursor.execute(_STAGE_SQL.format(source=f"({query})"), params)
+        cursor.execute(_STAGE_SQL.format(source=f"({query})", time_known="true"), params)
         for name in lookups or {}:
             cursor.unregister(name)
-        return _store_staged(cursor, db, source, None, None, None)
+        return store_incoming(cursor, db, source)
 
 
 _STAGE_SQL = """
@@ -126,34 +143,57 @@ SELECT trim(CAST(practice AS VARCHAR)) AS practice,
        TRY_CAST(minutes AS DOUBLE) AS minutes,
        CAST(channel AS VARCHAR) AS channel,
        CAST(category AS VARCHAR) AS category,
-       coalesce(CAST(direction AS VARCHAR), 'unknown') AS direction
+       coalesce(CAST(direction AS VARCHAR), 'unknown') AS direction,
+       {time_known} AS time_known
 FROM {source}
 """
 
 
-def _store_staged(
+def store_incoming(
     cursor: duckdb.DuckDBPyConnection,
     db: Database,
     source: str,
-    file_name: str | None,
-    sha256: str | None,
-    preset: str | None,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    preset: str | None = None,
+    rows_read: int | None = None,
+    rows_rejected: int = 0,
 ) -> StoredBatch:
-    """Validate the staged ``incoming`` table and move it into contacts as a new batch."""
+    """Validate the staged ``incoming`` table and move it into contacts as a new batch.
+
+    Runs inside the caller's transaction. Contacts already stored (same fingerprint) are
+    counted as duplicates and skipped.
+    """
     _validate(cursor)
     _add_practices_and_therapists(cursor)
     _add_clients(cursor, load_or_create_secret(db.path))
     batch_id = _new_batch(cursor, source, file_name, sha256, preset)
+    before = _count(cursor, "SELECT count(*) FROM contacts")
     cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
-    row = cursor.execute("SELECT count(*) FROM incoming").fetchone()
-    count = int(row[0]) if row else 0
+    stored = _count(cursor, "SELECT count(*) FROM contacts") - before
+    staged = _count(cursor, "SELECT count(*) FROM incoming")
     cursor.execute(
-        "UPDATE import_batches SET rows_read = ?, rows_imported = ? WHERE batch_id = ?",
-        [count, count, batch_id],
+        """
+        UPDATE import_batches
+        SET rows_read = ?, rows_imported = ?, rows_duplicate = ?, rows_rejected = ?
+        WHERE batch_id = ?
+        """,
+        [
+            staged + rows_rejected if rows_read is None else rows_read,
+            stored,
+            staged - stored,
+            rows_rejected,
+            batch_id,
+        ],
     )
     cursor.execute("DROP TABLE incoming")
     cursor.execute("DROP TABLE incoming_client_keys")
-    return StoredBatch(batch_id=batch_id, contacts=count)
+    return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=staged - stored)
+
+
+def _count(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = cursor.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _validate(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -16,8 +16,10 @@ from analytics.db import Database
 from analytics.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
 from analytics.schema import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
 
-APP_TABLES = {"practices", "therapists", "clients", "import_batches", "contacts", "meta"}
+V1_TABLES = {"practices", "therapists", "clients", "import_batches", "contacts", "meta"}
 """The tables migration 1 creates (schema_version comes on top)."""
+APP_TABLES = V1_TABLES | {"classification_rules", "saved_mappings"}
+"""Every table of the latest schema (migration 2 adds rules and saved mappings)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:
@@ -72,7 +74,7 @@ def test_new_file_gets_the_latest_schema(tmp_path: Path) -> None:
         with db.cursor() as cursor:
             # Every migration is recorded, with its description.
             assert versions(cursor) == [(m.version, m.description) for m in MIGRATIONS]
-            # Written out: the code currently has exactly one migration.
+            # Written out: the first migration's description.
             assert versions(cursor)[0] == (
                 1,
                 "practices, therapists, clients, import batches and contacts",
@@ -112,7 +114,7 @@ def test_reopening_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
     try:
         with db.cursor() as cursor:
             assert migrate(cursor) == []  # nothing left to apply
-            assert versions(cursor) == [(1, MIGRATIONS[0].description)]
+            assert versions(cursor) == [(m.version, m.description) for m in MIGRATIONS]
             # The existing version row was not rewritten.
             assert cursor.execute("SELECT applied_at FROM schema_version").fetchall() == (
                 applied_at_before
@@ -202,7 +204,7 @@ def test_failing_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
         assert current_version(connection) == 1
         assert versions(connection) == [(1, MIGRATIONS[0].description)]
         assert "practice_notes" not in table_names(connection)  # first statement undone
-        assert table_names(connection) == APP_TABLES | {"schema_version"}
+        assert table_names(connection) == V1_TABLES | {"schema_version"}
         assert connection.execute("SELECT name FROM practices").fetchall() == [
             ("Harbor Counseling",)
         ]
@@ -243,7 +245,7 @@ def test_schema_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     assert isinstance(caught.value, DatabaseError)
     assert is_one_sentence(message), message
     assert "schema version 7" in message  # the file's version
-    assert "the 1 this version" in message  # the code's version (LATEST_VERSION is 1)
+    assert f"the {LATEST_VERSION} this version" in message  # the code's own version
 
     # Refusing did not change the file.
     connection = duckdb.connect(str(path))
@@ -267,7 +269,9 @@ def insert_contact(cursor: duckdb.DuckDBPyConnection, **overrides: object) -> No
     """Insert one contact row directly in SQL (values as parameters)."""
     values = {**VALID_CONTACT, **overrides}
     cursor.execute(
-        "INSERT INTO contacts VALUES (1, 1, 1, TIMESTAMPTZ '2026-03-02 13:00:00+00', "
+        "INSERT INTO contacts (practice_id, therapist_id, client_id, started_at, "
+        "local_started_at, minutes, channel, category, direction, batch_id) "
+        "VALUES (1, 1, 1, TIMESTAMPTZ '2026-03-02 13:00:00+00', "
         "TIMESTAMP '2026-03-02 08:00:00', ?, ?, ?, ?, 1)",
         [values["minutes"], values["channel"], values["category"], values["direction"]],
     )

@@ -30,6 +30,8 @@ ALL_TABLES = {
     "therapists",
     "clients",
     "import_batches",
+    "classification_rules",
+    "saved_mappings",
     "contacts",
     "meta",
     "schema_version",
@@ -216,16 +218,24 @@ def test_one_batch_per_call_and_entities_reused(empty_db: Database) -> None:
             therapist="Jonas Weber",
             time_zone="Europe/Berlin",
             client="Finn",
+            started_at="2026-03-04T10:00:00+01:00",
+        ),
+        # Exactly Finn's first contact again (an overlapping export): not stored twice.
+        contact(
+            practice="Lindenhof Praxis",
+            therapist="Jonas Weber",
+            time_zone="Europe/Berlin",
+            client="Finn",
         ),
     )
     stored = add_contacts(empty_db, second, source="csv", file_name="april.csv")
-    assert (stored.batch_id, stored.contacts) == (2, 3)
+    assert (stored.batch_id, stored.contacts, stored.duplicates) == (2, 3, 1)
 
     assert rows(
         empty_db,
-        "SELECT batch_id, source, file_name, rows_read, rows_imported "
+        "SELECT batch_id, source, file_name, rows_read, rows_imported, rows_duplicate "
         "FROM import_batches ORDER BY batch_id",
-    ) == [(1, "csv", "march.csv", 4, 4), (2, "csv", "april.csv", 3, 3)]
+    ) == [(1, "csv", "march.csv", 4, 4, 0), (2, "csv", "april.csv", 4, 3, 1)]
     assert count(empty_db, "practices") == 2  # Harbor, Lindenhof
     assert count(empty_db, "therapists") == 3  # Dana, Sam, Jonas
     assert count(empty_db, "clients") == 5  # Avery, Blake, Drew, Finn, Casey
@@ -472,11 +482,13 @@ def test_hostile_names_are_stored_verbatim(empty_db: Database) -> None:
     key = rows(empty_db, "SELECT client_key FROM clients")[0][0]
     assert re.fullmatch(r"c-[0-9a-f]{12}", key)
 
-    # A second call with the same names finds the same rows (no duplicates).
-    add_contacts(
+    # A second call with the same names finds the same rows (no duplicates), and the
+    # very same contact again is recognised as already stored.
+    again = add_contacts(
         empty_db,
         frame(contact(practice=practice, therapist=therapist, client=label)),
         source="test",
     )
     assert (count(empty_db, "practices"), count(empty_db, "clients")) == (1, 1)
-    assert count(empty_db, "contacts") == 2
+    assert (again.contacts, again.duplicates) == (0, 1)
+    assert count(empty_db, "contacts") == 1
