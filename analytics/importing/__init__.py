@@ -1,0 +1,14 @@
+"""Importing contact logs from other tools: CSV exports of time trackers and spreadsheets.
+
+The flow, each step in its own module:
+
+1. ``reader``: bytes or a file -> encoding and delimiter detected -> a staged DuckDB table of
+   text cells with spreadsheet row numbers (ragged rows reported, not staged).
+2. ``presets``: the header -> a known layout (Toggl, Clockify, Harvest, Kimai, the template)
+   or a mapping of canonical fields to headers (synonyms, or the user's saved mapping).
+3. ``parsing``: SQL expressions that turn text cells into dates, times, durations and
+   numbers, with date order and decimal comma decided from the whole file.
+4. ``classify``: keyword rules (stored in the database, editable) -> category and channel.
+5. ``pipeline``: puts it together in one transaction per file: validated rows stored as a
+   batch, bad rows reported with row, column and reason, free text dropped.
+"""
