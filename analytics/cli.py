@@ -20,6 +20,10 @@ from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED, generate_demo, is_emp
 from analytics.domain import BREAKDOWNS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
+from analytics.importing.presets import PRESET_NAMES, parse_map_option
+from analytics.importing.reader import UnreadableFileError
+from analytics.store import list_batches, undo_batch
 
 
 def _iso_date(text: str) -> date:
@@ -73,6 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--from", dest="start", type=_iso_date, default=None)
     summary.add_argument("--to", dest="end", type=_iso_date, default=None)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    importer = commands.add_parser(
+        "import", parents=[db_option], help="import CSV exports of time trackers and spreadsheets"
+    )
+    importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    importer.add_argument("--preset", choices=("auto", *PRESET_NAMES), default="auto")
+    importer.add_argument(
+        "--map", dest="mapping", default=None, help="field=Header,... for other layouts"
+    )
+    importer.add_argument("--mapping", dest="mapping_name", default=None, help="a saved mapping")
+    importer.add_argument("--therapist", default=None, help="therapist when the file names none")
+    importer.add_argument("--practice", default=None, help="practice when the file names none")
+    importer.add_argument(
+        "--time-zone",
+        default=None,
+        help="IANA zone of therapists new to the database (default: this machine's)",
+    )
+    importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
+    importer.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
+    importer.add_argument("--json", action="store_true", help="print a JSON report")
+
+    commands.add_parser("batches", parents=[db_option], help="list import batches")
+    undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
+    undo.add_argument("batch_id", type=int, metavar="BATCH")
     return parser
 
 
@@ -119,7 +147,78 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": run_demo, "summary": run_summary}
+def run_import(args: argparse.Namespace) -> int:
+    """``contactload import``: each file is one batch; unusable files store nothing."""
+    db = Database(args.db or default_db_path())
+    options = ImportOptions(
+        preset=args.preset,
+        mapping=parse_map_option(args.mapping) if args.mapping else None,
+        mapping_name=args.mapping_name,
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=args.time_zone or local_time_zone(),
+        date_order=args.date_order,
+    )
+    reports: list[dict[str, object]] = []
+    failed = 0
+    for path in args.files:
+        try:
+            if not path.is_file():
+                raise UnreadableFileError(f"{path} does not exist or is not a file.")
+            report = import_file(
+                db, path, file_name=path.name, options=options, dry_run=args.dry_run
+            )
+        except ContactLoadError as error:
+            failed += 1
+            print(f"contactload: {path.name}: {error}", file=sys.stderr)
+            reports.append({"file": path.name, "error": str(error)})
+            continue
+        reports.append(report.to_json())
+        if not args.json:
+            _print_import(report)
+    if args.json:
+        print(json.dumps({"files": reports}, indent=2, default=str))
+    return 1 if failed else 0
+
+
+def _print_import(report: FileReport) -> None:
+    verb = "would import" if report.dry_run else "imported"
+    print(
+        f"{report.file}: {report.detected}. {report.rows:,} rows: {verb} {report.imported:,}, "
+        f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
+        + (f" (batch {report.batch_id})." if report.batch_id else ".")
+    )
+    for error in report.errors[:20]:
+        column = f", {error.column}" if error.column else ""
+        print(f"  row {error.row}{column}: {error.message}")
+    if len(report.errors) > 20:
+        print(f"  ... and {len(report.errors) - 20} more.")
+
+
+def run_batches(args: argparse.Namespace) -> int:
+    """``contactload batches``: every batch, newest first."""
+    batches = list_batches(Database(args.db or default_db_path()))
+    if batches.empty:
+        print("No batches yet.")
+    else:
+        print(batches.drop(columns=["undone_at"]).to_string(index=False))
+    return 0
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    """``contactload undo BATCH``: remove what one batch added."""
+    removed = undo_batch(Database(args.db or default_db_path()), args.batch_id)
+    print(f"Batch {args.batch_id} undone: {removed:,} contacts removed.")
+    return 0
+
+
+COMMANDS = {
+    "demo": run_demo,
+    "summary": run_summary,
+    "import": run_import,
+    "batches": run_batches,
+    "undo": run_undo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

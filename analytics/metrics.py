@@ -49,10 +49,12 @@ class WorkingHours:
 
 DEFAULT_WORKING_HOURS = WorkingHours()
 
+# Contacts whose source gave no time of day (time_known = false) are never counted as
+# after hours: their hour is unknown, and pages say how many minutes that leaves out.
 _AFTER_HOURS_SQL = (
-    "(NOT list_contains(?, isodow(c.local_started_at) - 1)"
+    "(c.time_known AND (NOT list_contains(?, isodow(c.local_started_at) - 1)"
     " OR CAST(c.local_started_at AS TIME) < ?"
-    " OR CAST(c.local_started_at AS TIME) >= ?)"
+    " OR CAST(c.local_started_at AS TIME) >= ?))"
 )
 
 
@@ -106,6 +108,8 @@ class Totals:
     active_clients: int
     after_hours_minutes: float
     crisis_minutes: float
+    untimed_minutes: float = 0.0
+    """Minutes of contacts with a date but no time of day (left out of after-hours)."""
 
     @property
     def hours(self) -> float:
@@ -135,14 +139,15 @@ def totals(
 ) -> Totals:
     """Contacts, minutes, active clients and after-hours minutes under ``filters``."""
     cte, params = _filtered(filters)
-    contacts, minutes, clients, after_hours, crisis = _row(
+    contacts, minutes, clients, after_hours, crisis, untimed = _row(
         db,
         f"""{cte}
         SELECT count(*),
                coalesce(sum(minutes), 0),
                count(DISTINCT client_id),
                coalesce(sum(minutes) FILTER (WHERE {_AFTER_HOURS_SQL}), 0),
-               coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0)
+               coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0),
+               coalesce(sum(minutes) FILTER (WHERE NOT time_known), 0)
         FROM f AS c
         """,  # noqa: S608
         params + _after_hours_params(hours),
@@ -154,6 +159,7 @@ def totals(
         active_clients=int(clients),
         after_hours_minutes=float(after_hours),
         crisis_minutes=float(crisis),
+        untimed_minutes=float(untimed),
     )
 
 
@@ -307,7 +313,10 @@ def channel_category(db: Database, filters: ContactFilter) -> pd.DataFrame:
 
 
 def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
-    """Minutes and contacts for each local weekday (0 = Monday) and hour: all 168 cells."""
+    """Minutes and contacts for each local weekday (0 = Monday) and hour: all 168 cells.
+
+    Contacts without a time of day are left out (their hour is unknown).
+    """
     cte, params = _filtered(filters)
     return _frame(
         db,
@@ -315,7 +324,7 @@ def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
         measured AS (
             SELECT isodow(local_started_at) - 1 AS weekday, hour(local_started_at) AS hour,
                    sum(minutes) AS minutes, count(*) AS contacts
-            FROM f GROUP BY ALL
+            FROM f WHERE time_known GROUP BY ALL
         )
         SELECT d.weekday, h.hour, coalesce(m.minutes, 0) AS minutes,
                coalesce(m.contacts, 0) AS contacts

@@ -299,3 +299,57 @@ def _new_batch(
     ).fetchone()
     assert row is not None  # INSERT ... RETURNING always yields the new row
     return int(row[0])
+
+
+def list_batches(db: Database) -> pd.DataFrame:
+    """Every batch, newest first, with its counts and whether it was undone."""
+    with db.cursor() as cursor:
+        return cursor.execute(
+            """
+            SELECT b.batch_id, b.source, b.file_name, b.preset, b.rows_read, b.rows_imported,
+                   b.rows_duplicate, b.rows_rejected, b.created_at, b.undone_at,
+                   count(c.batch_id) AS contacts_now
+            FROM import_batches AS b LEFT JOIN contacts AS c USING (batch_id)
+            GROUP BY ALL
+            ORDER BY b.batch_id DESC
+            """
+        ).df()
+
+
+def undo_batch(db: Database, batch_id: int) -> int:
+    """Remove every contact a batch added, and the clients, therapists and practices that
+    only it brought; return the number of contacts removed. The batch stays listed as undone.
+    """
+    with db.transaction() as cursor:
+        row = cursor.execute(
+            "SELECT undone_at FROM import_batches WHERE batch_id = ?", [batch_id]
+        ).fetchone()
+        if row is None:
+            raise InvalidRecordError(f"There is no import batch {batch_id}.")
+        if row[0] is not None:
+            raise InvalidRecordError(f"Batch {batch_id} was already undone.")
+        removed = cursor.execute(
+            "DELETE FROM contacts WHERE batch_id = ? RETURNING 1", [batch_id]
+        ).fetchall()
+        cursor.execute(
+            "DELETE FROM clients WHERE client_id NOT IN (SELECT client_id FROM contacts)"
+        )
+        cursor.execute(
+            """
+            DELETE FROM therapists
+            WHERE therapist_id NOT IN (SELECT therapist_id FROM contacts)
+              AND therapist_id NOT IN (SELECT therapist_id FROM clients)
+            """
+        )
+        cursor.execute(
+            """
+            DELETE FROM practices
+            WHERE practice_id NOT IN (SELECT practice_id FROM therapists)
+              AND practice_id NOT IN (SELECT practice_id FROM clients)
+            """
+        )
+        cursor.execute(
+            "UPDATE import_batches SET undone_at = current_timestamp WHERE batch_id = ?",
+            [batch_id],
+        )
+    return len(removed)

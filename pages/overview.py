@@ -57,7 +57,12 @@ columns[3].metric(
 columns[4].metric(
     "After hours",
     share_text(now.after_hours_share),
-    help=f"Share of minutes outside {DEFAULT_WORKING_HOURS.describe()}.",
+    help=f"Share of minutes outside {DEFAULT_WORKING_HOURS.describe()}."
+    + (
+        f" {minutes_text(now.untimed_minutes)} have a date but no time of day and are left out."
+        if now.untimed_minutes
+        else ""
+    ),
     border=True,
 )
 columns[5].metric(

@@ -1,6 +1,7 @@
 """Every page under Streamlit's AppTest: renders without exception, shows its key elements,
 and follows the shared sidebar filters."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,10 @@ def test_channels_page_trend_bucket(demo_db_path: Path, monkeypatch: pytest.Monk
     assert len(app.get("plotly_chart")) == 3
 
 
-@pytest.mark.parametrize("page", [page.path for page in PAGES])
+ANALYTICS_PAGES = [page.path for page in PAGES if page.url_path != "import"]
+
+
+@pytest.mark.parametrize("page", ANALYTICS_PAGES)
 def test_empty_database_explains_what_to_do(
     page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,3 +128,39 @@ def test_filters_matching_nothing_say_so(
     app.multiselect(key="filter_channels").set_value(["video"]).run()
     app.multiselect(key="filter_categories").set_value(["crisis"]).run()
     assert any("No contacts match these filters" in info.value for info in app.info)
+
+
+def test_import_page_upload_changes_the_totals(
+    demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, db_path)
+    app = run_app(db_path, monkeypatch)
+    before = int(metric_values(app)["Contacts"].replace(",", ""))
+    app.switch_page("pages/import_data.py").run()
+    upload = ROOT / "tests" / "data" / "import" / "pipeline" / "template_checks.csv"
+    app.file_uploader(key="import_files").set_value(
+        ("checks.csv", upload.read_bytes(), "text/csv")
+    ).run()
+    assert not app.exception
+    figures = metric_values(app)
+    assert (figures["Rows"], figures["Will import"], figures["Rejected"]) == ("11", "6", "5")
+    assert any(
+        "Template" in caption.value or "template" in caption.value for caption in app.caption
+    )
+    app.button(key="import_commit").click().run()
+    assert not app.exception
+    assert any("6 contacts imported" in message.value for message in app.success)
+    app.switch_page("pages/overview.py").run()
+    assert metric_values(app)["Contacts"] == f"{before + 6:,}"
+
+
+def test_import_page_reports_an_unusable_file(
+    demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, db_path)
+    app = run_app(db_path, monkeypatch, "pages/import_data.py")
+    app.file_uploader(key="import_files").set_value(("empty.csv", b"", "text/csv")).run()
+    assert not app.exception
+    assert len(app.error) == 1 and "empty" in app.error[0].value.lower()

@@ -1,0 +1,472 @@
+"""One file in, one batch out: read, map, parse, classify, validate and store, atomically.
+
+Everything per row happens in DuckDB SQL over a staged table of text cells. Rows that
+cannot be read are reported (row, column, reason) and the rest go in; a file that is
+unusable as a whole gets one sentence and writes nothing. Free text (descriptions, notes,
+tags, e-mail addresses) only feeds classification inside the transaction and is dropped
+with the staged tables: it is never stored.
+"""
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import available_timezones
+
+import duckdb
+import pandas as pd
+
+from analytics.db import Database
+from analytics.errors import ContactLoadError
+from analytics.importing.classify import (
+    category_value_sql,
+    channel_value_sql,
+    classify_table,
+    direction_value_sql,
+    ensure_default_rules,
+)
+from analytics.importing.parsing import (
+    DateOrder,
+    date_sql,
+    datetime_sql,
+    detect_date_order,
+    detect_decimal_comma,
+    detect_duration_unit,
+    duration_minutes_sql,
+    time_sql,
+)
+from analytics.importing.presets import (
+    Layout,
+    MappingError,
+    detect_layout,
+    layout_for_preset,
+    layout_from_mapping,
+    load_mapping,
+)
+from analytics.importing.reader import RowProblem, TextTable, UnreadableFileError, stage_text_table
+from analytics.store import StoredBatch, store_incoming
+
+DEFAULT_MAX_MINUTES = 480.0
+"""Longest plausible single contact (8 hours); longer durations are rejected as typos."""
+
+DEFAULT_THERAPIST = "Me"
+DEFAULT_PRACTICE = "My practice"
+
+Progress = Callable[[float, str], None]
+
+
+class AmbiguousDatesError(ContactLoadError):
+    """Every date in the file reads both day-first and month-first."""
+
+
+@dataclass
+class FileReport:
+    """What importing one file did (or, on a dry run, would do)."""
+
+    file: str
+    preset: str
+    detected: str
+    rows: int
+    imported: int
+    duplicates: int
+    rejected: int
+    errors: list[RowProblem] = field(default_factory=list)
+    batch_id: int | None = None
+    dry_run: bool = False
+    layout: Layout | None = None
+    preview: pd.DataFrame | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's ``--json`` shape for one file."""
+        return {
+            "file": self.file,
+            "preset": self.preset,
+            "rows": self.rows,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [
+                {"row": error.row, "column": error.column, "message": error.message}
+                for error in self.errors
+            ],
+        }
+
+    def errors_frame(self) -> pd.DataFrame:
+        """The validation report as a table (row, column, message), for download."""
+        return pd.DataFrame(
+            [(error.row, error.column, error.message) for error in self.errors],
+            columns=["row", "column", "message"],
+        )
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a file; every field has a sensible default for auto-detection."""
+
+    preset: str = "auto"
+    mapping: Mapping[str, str] | None = None
+    mapping_name: str | None = None
+    therapist: str | None = None
+    practice: str | None = None
+    time_zone: str = "UTC"
+    date_order: DateOrder | None = None
+    max_minutes: float = DEFAULT_MAX_MINUTES
+    preview_rows: int = 20
+
+
+def local_time_zone() -> str:
+    """This machine's IANA time zone ($CONTACTLOAD_TIME_ZONE, $TZ, /etc/timezone), else UTC."""
+    for candidate in (os.environ.get("CONTACTLOAD_TIME_ZONE"), os.environ.get("TZ")):
+        if candidate and candidate in available_timezones():
+            return candidate
+    for path in (Path("/etc/timezone"),):
+        if path.is_file():
+            name = path.read_text().strip()
+            if name in available_timezones():
+                return name
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        name = str(localtime.resolve()).split("zoneinfo/", 1)[-1]
+        if name in available_timezones():
+            return name
+    return "UTC"
+
+
+def file_sha256(source: bytes | Path) -> str:
+    """SHA-256 of a file's bytes (read in chunks for large files)."""
+    digest = hashlib.sha256()
+    if isinstance(source, bytes):
+        digest.update(source)
+    else:
+        with open(source, "rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_file(
+    db: Database,
+    source: bytes | Path,
+    *,
+    file_name: str,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> FileReport:
+    """Import one file as one batch (or only report what would happen, with ``dry_run``)."""
+    options = options or ImportOptions()
+    report_progress = progress or (lambda fraction, text: None)
+    with db.cursor() as cursor:
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+            if dry_run:
+                cursor.execute("ROLLBACK")
+            else:
+                cursor.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'"
+                )
+                cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+    report_progress(1.0, "Done")
+    return report
+
+
+def _import(
+    cursor: duckdb.DuckDBPyConnection,
+    db: Database,
+    source: bytes | Path,
+    file_name: str,
+    options: ImportOptions,
+    dry_run: bool,
+    progress: Progress,
+) -> FileReport:
+    progress(0.05, "Reading the file")
+    sha256 = file_sha256(source)
+    table = stage_text_table(cursor, source, "raw_rows")
+    layout = _layout(db, table, options)
+    progress(0.3, "Reading dates, times and durations")
+    _parse(cursor, table, layout, options)
+    progress(0.5, "Classifying contacts")
+    _classify(cursor, table, layout)
+    progress(0.6, "Checking every row")
+    errors = [*table.ragged, *_row_errors(cursor, table, layout, options)]
+    rejected_rows = len({error.row for error in errors})
+    _stage_incoming(cursor, options)
+    good = _scalar(cursor, "SELECT count(*) FROM incoming")
+    if good == 0:
+        first = errors[0].message if errors else "it holds no contacts"
+        raise UnreadableFileError(
+            f"No row of {file_name} could be imported (row {errors[0].row if errors else 2}: "
+            f"{first.rstrip('.')}); nothing was stored."
+        )
+    preview = _preview(cursor, options.preview_rows)
+    progress(0.8, "Storing contacts")
+    stored = store_incoming(
+        cursor,
+        db,
+        source="import",
+        file_name=file_name,
+        sha256=sha256,
+        preset=layout.preset,
+        rows_read=table.rows,
+        rows_rejected=rejected_rows,
+    )
+    for temporary in ("raw_rows", "parsed", "classes"):
+        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
+    return _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
+
+
+def _report(
+    file_name: str,
+    table: TextTable,
+    layout: Layout,
+    stored: StoredBatch,
+    rejected: int,
+    errors: list[RowProblem],
+    dry_run: bool,
+    preview: pd.DataFrame,
+) -> FileReport:
+    return FileReport(
+        file=file_name,
+        preset=layout.preset,
+        detected=f"{layout.describe()}; {table.describe()}",
+        rows=table.rows,
+        imported=stored.contacts,
+        duplicates=stored.duplicates,
+        rejected=rejected,
+        errors=sorted(errors, key=lambda error: (error.row, error.column or "")),
+        batch_id=None if dry_run else stored.batch_id,
+        dry_run=dry_run,
+        layout=layout,
+        preview=preview,
+    )
+
+
+def _layout(db: Database, table: TextTable, options: ImportOptions) -> Layout:
+    """The layout the user asked for, else the one recognised from the header."""
+    if options.mapping_name:
+        saved = load_mapping(db, options.mapping_name)
+        return layout_from_mapping(table.header, saved.columns, base=saved)
+    if options.mapping:
+        base = (
+            layout_for_preset(options.preset, table.header)
+            if options.preset != "auto"
+            else detect_layout(table.header)
+        )
+        return layout_from_mapping(table.header, options.mapping, base=base)
+    if options.preset != "auto":
+        return layout_for_preset(options.preset, table.header)
+    layout = detect_layout(table.header)
+    if layout is None:
+        raise MappingError(
+            "The columns of this file match no known export; map them to client, date, "
+            "time and duration (on the Import page, or with --map field=Header,...)."
+        )
+    return layout
+
+
+def _column(table: TextTable, layout: Layout, field_name: str) -> str | None:
+    """The staged column (c1, c2, ...) holding ``field_name``, or None."""
+    header = layout.columns.get(field_name)
+    if header is None:
+        return None
+    return f"c{table.header.index(header) + 1}"
+
+
+def _parse(
+    cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
+) -> None:
+    """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse)."""
+
+    def col(name: str) -> str | None:
+        return _column(table, layout, name)
+
+    date_column = col("started_at") or col("date")
+    if date_column is None:
+        raise MappingError("No column gives the contact's date; map one to date.")
+    order = options.date_order or detect_date_order(cursor, "raw_rows", date_column)
+    if order is None:
+        raise AmbiguousDatesError(
+            "Every date in this file reads both day-first and month-first (like 03/04/2026); "
+            "choose the date order (--date-order dmy or mdy)."
+        )
+    bad_time = "false"
+    if col("started_at"):
+        local_start = datetime_sql(col("started_at") or "", order)
+        time_known = f"({local_start}) IS NOT NULL"
+    else:
+        day = date_sql(date_column, order)
+        start_time = col("start_time")
+        if start_time and layout.has_time_of_day:
+            local_start = f"({day}) + coalesce({time_sql(start_time)}, TIME '00:00')"
+            time_known = f"({time_sql(start_time)}) IS NOT NULL"
+            # An empty start time means "not recorded"; text that is not a time is an error.
+            bad_time = f"({start_time} IS NOT NULL AND ({time_sql(start_time)}) IS NULL)"
+        else:
+            local_start = f"CAST(({day}) AS TIMESTAMP)"
+            time_known = "false"
+    duration = col("duration")
+    if duration:
+        unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration)
+        comma = detect_decimal_comma(cursor, "raw_rows", duration)
+        minutes = duration_minutes_sql(duration, unit, comma)
+    elif col("end_time") and col("start_time"):
+        end_day = date_sql(col("end_date") or date_column, order)
+        end_time = time_sql(col("end_time") or "")
+        # An end before the start means the contact ran past midnight.
+        ended = f"(({end_day}) + ({end_time}))"
+        minutes = (
+            f"CASE WHEN {ended} < ls THEN epoch({ended} + INTERVAL 1 DAY - ls) / 60 "
+            f"ELSE epoch({ended} - ls) / 60 END"
+        )
+    else:
+        raise MappingError("No column gives the contact's length; map duration, or start and end.")
+    text_columns = [col(name) for name in ("practice", "therapist", "client")]
+    practice, therapist, client = (
+        f"nullif(trim({column}), '')" if column else "NULL" for column in text_columns
+    )
+    category = col("category")
+    channel = col("channel")
+    direction = col("direction")
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE parsed AS
+        WITH base AS (
+            SELECT raw_rows.*, {local_start} AS ls, {time_known} AS time_known,
+                   {bad_time} AS bad_time
+            FROM raw_rows
+        )
+        SELECT row_number, {practice} AS practice, {therapist} AS therapist,
+               {client} AS client, ls, time_known, bad_time, {minutes} AS minutes,
+               {category_value_sql(category) if category else "NULL"} AS explicit_category,
+               {channel_value_sql(channel) if channel else "NULL"} AS explicit_channel,
+               {direction_value_sql(direction) if direction else "'unknown'"} AS direction
+        FROM base
+        """  # noqa: S608 - identifiers are generated (c1..cN), never file content
+    )
+
+
+def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
+    """Create ``classes``: category and channel per row from keyword rules over free text."""
+    ensure_default_rules(cursor)
+    texts = [
+        _column(table, layout, name)
+        for name in ("task", "project", "tags", "description", "category", "channel")
+    ]
+    present = [column for column in texts if column]
+    text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
+    classify_table(cursor, "raw_rows", text_sql, "classes")
+
+
+_ERRORS_SQL = """
+SELECT row_number, column_name, message FROM (
+    SELECT p.row_number, ? AS column_name,
+           'No client is named in this row.' AS message, 1 AS check_order
+    FROM parsed AS p WHERE p.client IS NULL
+    UNION ALL
+    SELECT p.row_number, ?, 'The date or time could not be read.', 2
+    FROM parsed AS p WHERE p.ls IS NULL
+    UNION ALL
+    SELECT p.row_number, ?, 'The start time could not be read.', 2
+    FROM parsed AS p WHERE p.bad_time
+    UNION ALL
+    SELECT p.row_number, ?, 'The duration could not be read.', 3
+    FROM parsed AS p WHERE p.ls IS NOT NULL AND p.minutes IS NULL
+    UNION ALL
+    SELECT p.row_number, ?, 'The duration is zero or negative.', 4
+    FROM parsed AS p WHERE p.minutes <= 0
+    UNION ALL
+    SELECT p.row_number, ?,
+           'The duration of ' || round(p.minutes, 1) || ' minutes is over the '
+           || ? || '-minute maximum.', 5
+    FROM parsed AS p WHERE p.minutes > ?
+)
+ORDER BY row_number, check_order
+"""
+
+
+def _row_errors(
+    cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
+) -> list[RowProblem]:
+    """Every row that cannot become a contact, with the column and the reason."""
+    columns = layout.columns
+    when = columns.get("started_at") or columns.get("date")
+    length = columns.get("duration") or columns.get("end_time")
+    limit = options.max_minutes
+    rows = cursor.execute(
+        _ERRORS_SQL,
+        [
+            columns.get("client"),
+            when,
+            columns.get("start_time"),
+            length,
+            length,
+            length,
+            f"{limit:g}",
+            limit,
+        ],
+    ).fetchall()
+    return [
+        RowProblem(row=int(row), column=column, message=message) for row, column, message in rows
+    ]
+
+
+def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -> None:
+    """Create ``incoming`` in the canonical shape from the rows that passed every check."""
+    cursor.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        SELECT coalesce(p.practice, ?) AS practice,
+               coalesce(p.therapist, ?) AS therapist,
+               coalesce(t.time_zone, ?) AS time_zone,
+               p.client,
+               timezone(coalesce(t.time_zone, ?), p.ls) AS started_at,
+               p.minutes,
+               coalesce(p.explicit_channel, k.channel, 'other') AS channel,
+               coalesce(p.explicit_category, k.category, 'other') AS category,
+               p.direction,
+               p.time_known,
+               p.row_number
+        FROM parsed AS p
+        LEFT JOIN classes AS k USING (row_number)
+        LEFT JOIN practices AS pr ON pr.name = coalesce(p.practice, ?)
+        LEFT JOIN therapists AS t
+               ON t.practice_id = pr.practice_id AND t.name = coalesce(p.therapist, ?)
+        WHERE p.client IS NOT NULL AND p.ls IS NOT NULL AND NOT p.bad_time
+          AND p.minutes > 0 AND p.minutes <= ?
+        ORDER BY p.row_number
+        """,
+        [
+            options.practice or DEFAULT_PRACTICE,
+            options.therapist or DEFAULT_THERAPIST,
+            options.time_zone,
+            options.time_zone,
+            options.practice or DEFAULT_PRACTICE,
+            options.therapist or DEFAULT_THERAPIST,
+            options.max_minutes,
+        ],
+    )
+
+
+def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
+    """The first rows exactly as they will be stored (no free text exists any more)."""
+    return cursor.execute(
+        """
+        SELECT row_number AS "row", practice, therapist, client,
+               timezone(time_zone, started_at) AS local_start, time_known, time_zone,
+               minutes, channel, category, direction
+        FROM incoming ORDER BY row_number LIMIT ?
+        """,
+        [rows],
+    ).df()
+
+
+def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = cursor.execute(sql).fetchone()
+    return int(row[0]) if row else 0

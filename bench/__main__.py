@@ -1,0 +1,184 @@
+"""``make bench``: measure, side by side in one run, and write the figures down.
+
+Every timing is a ratio against a bare DuckDB baseline measured in the same run on the same
+machine, so the figures mean something on any hardware. Results go to
+``bench/results.json``, ``bench/RESULTS.md`` and the README's performance section.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_JSON = ROOT / "bench" / "results.json"
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+IMPORT_ROWS = int(os.environ.get("CONTACTLOAD_BENCH_ROWS", "1000000"))
+
+TOGGL_SQL = """
+COPY (
+    SELECT 'Therapist ' || (i % 12) AS "User",
+           'therapist' || (i % 12) || '@example.org' AS "Email",
+           'Client ' || (hash(i) % 5000) AS "Client",
+           'Between sessions' AS "Project",
+           ['Scheduling', 'Reminder', 'Check-in', 'Support call', 'Homework review',
+            'Crisis call', 'Portal message'][1 + (i % 7)] AS "Task",
+           'Note ' || i AS "Description",
+           'No' AS "Billable",
+           strftime(DATE '2026-01-01' + CAST(i % 365 AS INTEGER), '%Y-%m-%d') AS "Start date",
+           printf('%02d:%02d:00', 8 + (i % 10), i % 60) AS "Start time",
+           strftime(DATE '2026-01-01' + CAST(i % 365 AS INTEGER), '%Y-%m-%d') AS "End date",
+           printf('%02d:%02d:00', 8 + (i % 10), (i % 60)) AS "End time",
+           printf('00:%02d:%02d', 1 + (i % 45), i % 60) AS "Duration",
+           ['phone', 'email', 'text, follow-up', 'portal'][1 + (i % 4)] AS "Tags",
+           '0.00' AS "Amount (EUR)"
+    FROM range(?) AS r(i)
+) TO '{path}' (HEADER, DELIMITER ',')
+"""
+
+
+@dataclass
+class Measured:
+    """One whole-process measurement."""
+
+    seconds: float
+    peak_mb: float
+
+
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def run_measured(command: list[str]) -> Measured:
+    """Run a command to completion: wall time, and its own peak resident memory.
+
+    A small wrapper process runs the command so that the peak it reports belongs to this
+    command alone (``RUSAGE_CHILDREN`` of the wrapper).
+    """
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    return Measured(seconds=seconds, peak_mb=int(result.stdout.strip()) / 1024)
+
+
+def write_toggl_file(path: Path, rows: int) -> None:
+    """A Toggl Track detailed report with ``rows`` entries (UTF-8 with BOM, as Toggl writes)."""
+    plain = path.with_suffix(".plain.csv")
+    connection = duckdb.connect()
+    connection.execute(TOGGL_SQL.format(path=plain), [rows])
+    connection.close()
+    with open(path, "wb") as out, open(plain, "rb") as source:
+        out.write(b"\xef\xbb\xbf")
+        while chunk := source.read(1 << 22):
+            out.write(chunk)
+    plain.unlink()
+
+
+def bench_import(folder: Path) -> dict[str, object]:
+    """Whole-process ``contactload import`` against a bare DuckDB read_csv of the same file."""
+    csv_path = folder / "toggl.csv"
+    write_toggl_file(csv_path, IMPORT_ROWS)
+    bare = run_measured(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])",
+            str(folder / "bare.duckdb"),
+            str(csv_path),
+        ]
+    )
+    contactload = str(Path(sys.executable).parent / "contactload")
+    imported = run_measured(
+        [contactload, "import", str(csv_path), "--db", str(folder / "import.duckdb"),
+         "--time-zone", "Europe/Berlin"]
+    )  # fmt: skip
+    return {
+        "rows": IMPORT_ROWS,
+        "file_mb": round(csv_path.stat().st_size / 1e6, 1),
+        "bare_read_csv_s": round(bare.seconds, 2),
+        "import_s": round(imported.seconds, 2),
+        "ratio": round(imported.seconds / bare.seconds, 2),
+        "import_peak_mb": round(imported.peak_mb),
+        "target_ratio": 2.5,
+        "target_peak_mb": 1024,
+    }
+
+
+def machine() -> dict[str, object]:
+    """Where the figures were measured."""
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "date": date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def markdown(results: dict[str, dict[str, object]]) -> str:
+    """The results as the README's performance section."""
+    where = results["machine"]
+    lines = [
+        f"Measured {where['date']} on {where['cores']} cores and {where['memory_gb']} GB "
+        f"(Python {where['python']}, DuckDB {where['duckdb']}) by `make bench`.",
+        "",
+        "| benchmark | figure | target |",
+        "| --- | --- | --- |",
+    ]
+    imported = results["import"]
+    lines += [
+        f"| import of a {imported['rows']:,}-row Toggl file ({imported['file_mb']} MB) | "
+        f"{imported['import_s']} s = **{imported['ratio']}×** a bare DuckDB `read_csv` "
+        f"({imported['bare_read_csv_s']} s) | ≤ {imported['target_ratio']}× |",
+        f"| peak memory of that import | {imported['import_peak_mb']} MB | "
+        f"< {imported['target_peak_mb']} MB |",
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(section: str) -> None:
+    """Replace the text between the bench markers in README.md."""
+    text = README.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        README.write_text(f"{head}{BEGIN}\n{section}\n{END}{tail}")
+
+
+def main() -> None:
+    """Run every benchmark, print the figures, write them down."""
+    with tempfile.TemporaryDirectory() as folder:
+        results: dict[str, dict[str, object]] = {"machine": machine()}
+        print(f"import: generating and importing {IMPORT_ROWS:,} rows…", flush=True)
+        results["import"] = bench_import(Path(folder))
+        print(json.dumps(results["import"], indent=2), flush=True)
+    RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
+    section = markdown(results)
+    RESULTS_MD.write_text("# Benchmark results\n\n" + section + "\n")
+    update_readme(section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Import: bring contact logs from time trackers and spreadsheets into the database."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics.errors import ContactLoadError
+from analytics.importing.classify import Rule, list_rules, replace_rules
+from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
+from analytics.importing.presets import FIELDS, PRESET_NAMES, save_mapping, template_csv
+from analytics.store import list_batches, undo_batch
+from ui.components import csv_download
+from ui.importing import COMMON_ZONES, dry_run, with_mapping
+from ui.state import database, filter_choices
+
+st.title("Import contacts")
+st.markdown(
+    "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
+    "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
+    "template. Descriptions, notes and e-mail addresses are used to classify contacts and "
+    "then dropped: only who, when, how long, channel and category are stored."
+)
+st.download_button(
+    "Download the template",
+    data=template_csv().encode("utf-8"),
+    file_name="contactload-template.csv",
+    mime="text/csv",
+    key="template_download",
+    icon=":material/download:",
+)
+
+choices = filter_choices()
+with st.expander("Import settings", expanded=False):
+    left, right = st.columns(2)
+    preset = left.selectbox("Format", ["auto", *PRESET_NAMES], key="import_preset")
+    date_order = left.selectbox(
+        "Date order",
+        ["auto", "dmy", "mdy", "ymd"],
+        key="import_date_order",
+        help="Only needed when every date in a file reads both ways, like 03/04/2026.",
+    )
+    zone_default = local_time_zone()
+    zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
+    time_zone = left.selectbox(
+        "Time zone of new therapists",
+        zones,
+        key="import_time_zone",
+        help="Times in the file are local to the therapist; known therapists keep their zone.",
+    )
+    therapist = right.text_input(
+        "Therapist (when the file names none)", key="import_therapist", placeholder="Me"
+    )
+    practice = right.selectbox(
+        "Practice (when the file names none)",
+        ["", *choices.practices["name"].tolist()],
+        key="import_practice",
+        format_func=lambda name: name or "My practice",
+    )
+options = ImportOptions(
+    preset=preset or "auto",
+    therapist=therapist.strip() or None,
+    practice=practice or None,
+    time_zone=time_zone or "UTC",
+    date_order=None if date_order in (None, "auto") else date_order,  # type: ignore[arg-type]
+)
+
+uploads = st.file_uploader(
+    "Contact logs (CSV)",
+    type=["csv", "txt", "tsv"],
+    accept_multiple_files=True,
+    key="import_files",
+)
+ready: list[tuple[str, bytes, ImportOptions]] = []
+for upload in uploads or []:
+    data = upload.getvalue()
+    st.subheader(upload.name)
+    try:
+        report = dry_run(data, upload.name, options)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        continue
+    st.caption(f"Detected: {report.detected}")
+    file_options = options
+    if report.layout is not None:
+        mapping = pd.DataFrame(
+            {"field": list(FIELDS), "column": [report.layout.columns.get(f, "") for f in FIELDS]}
+        )
+        with st.expander("Column mapping", expanded=report.layout.preset == "custom"):
+            edited = st.data_editor(
+                mapping,
+                key=f"mapping_{upload.file_id}",
+                hide_index=True,
+                disabled=["field"],
+                column_config={"column": st.column_config.TextColumn("Column in the file")},
+            )
+            chosen = {
+                str(field): str(column)
+                for field, column in zip(edited["field"], edited["column"], strict=True)
+                if isinstance(column, str) and column.strip()
+            }
+            if chosen != {f: c for f, c in report.layout.columns.items()}:
+                file_options = with_mapping(options, chosen)
+                try:
+                    report = dry_run(data, upload.name, file_options)
+                except ContactLoadError as error:
+                    st.error(str(error), icon=":material/error:")
+                    continue
+            name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
+            if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
+                assert report.layout is not None
+                save_mapping(database(), name.strip(), report.layout)
+                st.success(f"Mapping {name.strip()!r} saved.")
+    columns = st.columns(4)
+    columns[0].metric("Rows", f"{report.rows:,}")
+    columns[1].metric("Will import", f"{report.imported:,}")
+    columns[2].metric("Already stored", f"{report.duplicates:,}")
+    columns[3].metric("Rejected", f"{report.rejected:,}")
+    if report.preview is not None and not report.preview.empty:
+        st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+    if report.errors:
+        st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
+        st.dataframe(report.errors_frame().head(200), hide_index=True)
+        csv_download(
+            report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{upload.file_id}"
+        )
+    ready.append((upload.name, data, file_options))
+
+if ready and st.button(
+    f"Import {len(ready)} file{'s' if len(ready) > 1 else ''}",
+    type="primary",
+    key="import_commit",
+):
+    bar = st.progress(0.0, text="Importing…")
+    for index, (name, data, file_options) in enumerate(ready):
+
+        def show(fraction: float, text: str, index: int = index, name: str = name) -> None:
+            bar.progress((index + fraction) / len(ready), text=f"{name}: {text}")
+
+        try:
+            result = import_file(database(), data, file_name=name, options=file_options, progress=show)
+        except ContactLoadError as error:
+            st.error(f"{name}: {error}", icon=":material/error:")
+            continue
+        st.success(
+            f"{name}: {result.imported:,} contacts imported, {result.duplicates:,} already "
+            f"stored, {result.rejected:,} rejected (batch {result.batch_id})."
+        )
+    bar.progress(1.0, text="Done")
+
+st.divider()
+st.subheader("Import history")
+batches = list_batches(database())
+if batches.empty:
+    st.info("Nothing imported yet.")
+else:
+    st.dataframe(batches, hide_index=True, key="batches_table")
+    open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
+    if open_batches:
+        undo_left, undo_right = st.columns([2, 1])
+        batch = undo_left.selectbox("Undo a batch", open_batches, key="undo_batch")
+        if undo_right.button("Undo", key="undo_button"):
+            try:
+                removed = undo_batch(database(), int(batch))
+                st.success(f"Batch {batch} undone: {removed:,} contacts removed.")
+            except ContactLoadError as error:
+                st.error(str(error))
+
+st.divider()
+st.subheader("Classification rules")
+st.caption(
+    "A contact's category and channel come from an explicit column when the file has one, "
+    "else from the first matching keyword here (lowest priority number wins); what no rule "
+    "places becomes `other`, listed for review."
+)
+rules = list_rules(database())
+edited_rules = st.data_editor(
+    rules.drop(columns=["rule_id"]), num_rows="dynamic", hide_index=True, key="rules_editor"
+)
+if st.button("Save rules", key="save_rules"):
+    try:
+        replace_rules(
+            database(),
+            [
+                Rule(
+                    target=str(row.target),  # type: ignore[arg-type]
+                    keyword=str(row.keyword),
+                    value=str(row.value),
+                    priority=int(row.priority),
+                    language=str(row.language),
+                )
+                for row in edited_rules.itertuples(index=False)
+            ],
+        )
+        st.success("Rules saved; they apply to the next import.")
+    except (ContactLoadError, ValueError) as error:
+        st.error(str(error))
