@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ContactLoadError
-from analytics.importing.classify import Rule, list_rules, replace_rules
+from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
+from analytics.importing.parsing import DateOrder
 from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import FIELDS, PRESET_NAMES, save_mapping, template_csv
 from analytics.store import list_batches, undo_batch
@@ -55,12 +56,13 @@ with st.expander("Import settings", expanded=False):
         key="import_practice",
         format_func=lambda name: name or "My practice",
     )
+DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
     preset=preset or "auto",
     therapist=therapist.strip() or None,
     practice=practice or None,
     time_zone=time_zone or "UTC",
-    date_order=None if date_order in (None, "auto") else date_order,  # type: ignore[arg-type]
+    date_order=DATE_ORDERS.get(date_order or "auto"),
 )
 
 uploads = st.file_uploader(
@@ -82,7 +84,10 @@ for upload in uploads or []:
     file_options = options
     if report.layout is not None:
         mapping = pd.DataFrame(
-            {"field": list(FIELDS), "column": [report.layout.columns.get(f, "") for f in FIELDS]}
+            {
+                "field": list(FIELDS),
+                "column": [" + ".join(report.layout.sources(f)) for f in FIELDS],
+            }
         )
         with st.expander("Column mapping", expanded=report.layout.preset == "custom"):
             edited = st.data_editor(
@@ -97,7 +102,8 @@ for upload in uploads or []:
                 for field, column in zip(edited["field"], edited["column"], strict=True)
                 if isinstance(column, str) and column.strip()
             }
-            if chosen != {f: c for f, c in report.layout.columns.items()}:
+            shown = {f: " + ".join(report.layout.sources(f)) for f in report.layout.fields()}
+            if chosen != shown:
                 file_options = with_mapping(options, chosen)
                 try:
                     report = dry_run(data, upload.name, file_options)
@@ -136,7 +142,9 @@ if ready and st.button(
             bar.progress((index + fraction) / len(ready), text=f"{name}: {text}")
 
         try:
-            result = import_file(database(), data, file_name=name, options=file_options, progress=show)
+            result = import_file(
+                database(), data, file_name=name, options=file_options, progress=show
+            )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
             continue
@@ -177,19 +185,7 @@ edited_rules = st.data_editor(
 )
 if st.button("Save rules", key="save_rules"):
     try:
-        replace_rules(
-            database(),
-            [
-                Rule(
-                    target=str(row.target),  # type: ignore[arg-type]
-                    keyword=str(row.keyword),
-                    value=str(row.value),
-                    priority=int(row.priority),
-                    language=str(row.language),
-                )
-                for row in edited_rules.itertuples(index=False)
-            ],
-        )
+        replace_rules(database(), rules_from_frame(edited_rules))
         st.success("Rules saved; they apply to the next import.")
-    except (ContactLoadError, ValueError) as error:
+    except ContactLoadError as error:
         st.error(str(error))

@@ -38,6 +38,7 @@ from analytics.importing.parsing import (
     time_sql,
 )
 from analytics.importing.presets import (
+    CLASSIFY_FIELDS,
     Layout,
     MappingError,
     detect_layout,
@@ -271,12 +272,20 @@ def _layout(db: Database, table: TextTable, options: ImportOptions) -> Layout:
     return layout
 
 
+def _columns(table: TextTable, layout: Layout, field_name: str) -> list[str]:
+    """The staged columns (c1, c2, ...) ``field_name`` comes from (two for a joined name)."""
+    return [f"c{table.header.index(header) + 1}" for header in layout.sources(field_name)]
+
+
 def _column(table: TextTable, layout: Layout, field_name: str) -> str | None:
-    """The staged column (c1, c2, ...) holding ``field_name``, or None."""
-    header = layout.columns.get(field_name)
-    if header is None:
-        return None
-    return f"c{table.header.index(header) + 1}"
+    """The one staged column holding ``field_name``, or None."""
+    columns = _columns(table, layout, field_name)
+    return columns[0] if columns else None
+
+
+def _header(layout: Layout, field_name: str) -> str | None:
+    """How error reports name the column(s) of a field."""
+    return " + ".join(layout.sources(field_name)) or None
 
 
 def _parse(
@@ -327,9 +336,11 @@ def _parse(
         )
     else:
         raise MappingError("No column gives the contact's length; map duration, or start and end.")
-    text_columns = [col(name) for name in ("practice", "therapist", "client")]
     practice, therapist, client = (
-        f"nullif(trim({column}), '')" if column else "NULL" for column in text_columns
+        f"nullif(trim(concat_ws(' ', {', '.join(columns)})), '')" if columns else "NULL"
+        for columns in (
+            _columns(table, layout, name) for name in ("practice", "therapist", "client")
+        )
     )
     category = col("category")
     channel = col("channel")
@@ -355,11 +366,11 @@ def _parse(
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
     """Create ``classes``: category and channel per row from keyword rules over free text."""
     ensure_default_rules(cursor)
-    texts = [
-        _column(table, layout, name)
-        for name in ("task", "project", "tags", "description", "category", "channel")
+    present = [
+        column
+        for name in (*CLASSIFY_FIELDS, "category", "channel")
+        for column in _columns(table, layout, name)
     ]
-    present = [column for column in texts if column]
     text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
     classify_table(cursor, "raw_rows", text_sql, "classes")
 
@@ -395,16 +406,15 @@ def _row_errors(
     cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
 ) -> list[RowProblem]:
     """Every row that cannot become a contact, with the column and the reason."""
-    columns = layout.columns
-    when = columns.get("started_at") or columns.get("date")
-    length = columns.get("duration") or columns.get("end_time")
+    when = _header(layout, "started_at") or _header(layout, "date")
+    length = _header(layout, "duration") or _header(layout, "end_time")
     limit = options.max_minutes
     rows = cursor.execute(
         _ERRORS_SQL,
         [
-            columns.get("client"),
+            _header(layout, "client"),
             when,
-            columns.get("start_time"),
+            _header(layout, "start_time"),
             length,
             length,
             length,

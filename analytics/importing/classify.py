@@ -1,0 +1,465 @@
+"""Category and channel for imported rows: explicit columns first, keyword rules for the rest.
+
+Rules live in ``classification_rules`` so users can edit them (Import page); a new database
+gets ``DEFAULT_RULES``. ``classify_table`` applies them to a whole staged table in one SQL
+statement; the ``*_value_sql`` helpers turn an explicit category, channel or direction
+column ("Krise", "E-Mail", "eingehend") into the canonical keys of ``analytics.domain``.
+
+How a keyword matches (the same rules for every language):
+
+* Text and keyword are compared as lower-case words: accents are composed (NFC) and every
+  run of characters that are not letters or digits is one word break, so "Check-in",
+  "check in" and "CHECK_IN" are the same, and so are "E-Mail" and "e mail".
+* A keyword matches where a word starts and may run on into a longer word: ``call`` finds
+  "call", "calls" and "called" but not "recall"; ``text`` finds "texted" but not "context";
+  stems work as written (``reschedul``, ``suicid``, ``verschieb``).
+* A leading ``*`` lets it start inside a word as well, for German compounds: ``*anruf``
+  finds "Anruf" and "Krisenanruf".
+* A keyword in double quotes must be whole words: ``"teams"`` finds "Teams" but not
+  "Teamsitzung". Keywords may be several words (``secure message``, ``wie geht``).
+* The rule with the lowest priority number wins, per target; among equal priorities the
+  longer keyword, then the older rule. So "crisis call" is crisis (priority 10) and phone,
+  and "video call" is video (20) rather than phone (50).
+
+Matching is a join of the staged rows with the rules on ``contains`` over the normalized
+text, so it stays in DuckDB: about 4 seconds for 1,000,000 rows and 100 rules on a
+two-core machine.
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import duckdb
+import pandas as pd
+
+from analytics.db import Database
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.errors import ContactLoadError
+
+Target = Literal["category", "channel"]
+TARGETS: tuple[Target, ...] = ("category", "channel")
+
+
+class InvalidRuleError(ContactLoadError):
+    """A classification rule the editor cannot store (unknown value, empty keyword...)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One keyword rule: text containing ``keyword`` gets ``value`` for ``target``."""
+
+    target: Target
+    keyword: str
+    value: str
+    priority: int = 100
+    language: str = "en"
+
+
+def _rules(
+    target: Target, value: str, priority: int, language: str, keywords: Sequence[str]
+) -> tuple[Rule, ...]:
+    """Several rules sharing target, value, priority and language (for the defaults table)."""
+    return tuple(Rule(target, keyword, value, priority, language) for keyword in keywords)
+
+
+# Priorities: crisis first (safety outweighs everything); a reminder or confirmation
+# mentions the appointment, so it outranks scheduling; homework sent "before the
+# appointment" stays homework; check-ins outrank the generic support words. For channels,
+# named systems outrank generic words: a "portal message" is portal, not text, a "video
+# call" is video, not phone; "Mailbox" (German for voicemail) outranks "mail".
+# Deliberately absent: "meet" ("meeting"), "jane" (a first name; "jane app" instead), a bare
+# "message" (portal or text?), and "check in" (the same words as "check-in").
+DEFAULT_RULES: tuple[Rule, ...] = (
+    *_rules("category", "crisis", 10, "en",
+            ("crisis", "crises", "suicid", "emergency", "self-harm", "safety plan")),
+    *_rules("category", "crisis", 10, "de",
+            ("krise", "suizid", "notfall", "selbstverletz", "sicherheitsplan")),
+    *_rules("category", "reminder", 20, "en", ("reminder", "confirm")),
+    *_rules("category", "reminder", 20, "de", ("*erinnerung", "*bestätig")),
+    *_rules("category", "homework", 30, "en",
+            ("homework", "worksheet", "handout", "resource", "material")),
+    *_rules("category", "homework", 30, "de", ("hausaufgabe", "arbeitsblatt", "*übung")),
+    *_rules("category", "scheduling", 40, "en",
+            ("reschedul", "schedul", "appointment", "cancel", "booking", "booked", "rebook")),
+    *_rules("category", "scheduling", 40, "de",
+            ("termin", "absage", "abgesagt", "verschieb", "verschoben")),
+    *_rules("category", "check_in", 50, "en",
+            ("check-in", "checkin", "checking in", "how are you")),
+    *_rules("category", "check_in", 50, "de", ("nachfrage", "wie geht")),
+    *_rules("category", "support", 60, "en", ("support", "guidance", "coaching")),
+    *_rules("category", "support", 60, "de", ("unterstützung", "*beratung")),
+    *_rules("channel", "portal", 10, "en",
+            ("*portal", "secure message", "simplepractice", "simple practice", "jane app",
+             "janeapp")),
+    *_rules("channel", "video", 20, "en",
+            ("video", "zoom", '"teams"', "google meet", "facetime", "skype", "webex")),
+    *_rules("channel", "phone", 25, "de", ("mailbox",)),
+    *_rules("channel", "email", 30, "en", ("email", "e-mail", "mail")),
+    *_rules("channel", "text", 40, "en",
+            ("sms", "text", "whatsapp", '"signal"', "messenger", "imessage", "telegram")),
+    *_rules("channel", "text", 40, "de", ("*nachricht",)),
+    *_rules("channel", "phone", 50, "en", ("phone", "telephon", "call", "voicemail")),
+    *_rules("channel", "phone", 50, "de", ("telefon", "*anruf", "rückruf")),
+)  # fmt: skip
+"""Built-in rules in English and German, inserted into a database that has none."""
+
+_VALUES: Mapping[str, tuple[str, ...]] = {"category": CATEGORIES, "channel": CHANNELS}
+
+_WORD_BREAKS = r"[^\p{L}\p{N}]+"
+"""Anything that is not a letter or digit separates words (RE2 syntax, Unicode-aware)."""
+
+
+def _words_sql(expression: str) -> str:
+    """SQL turning a text expression into its lower-case words joined by single spaces."""
+    return f"regexp_replace(lower(nfc_normalize({expression})), '{_WORD_BREAKS}', ' ', 'g')"
+
+
+_PATTERNS_SQL = f"""
+    WITH parsed AS (
+        SELECT rule_id, target, value, priority,
+               starts_with(keyword, '*') AS inside,
+               CASE WHEN starts_with(keyword, '*') THEN substr(keyword, 2) ELSE keyword END
+                   AS body
+        FROM classification_rules
+    ), forms AS (
+        SELECT *, length(body) >= 2 AND starts_with(body, '"') AND ends_with(body, '"')
+                  AS whole
+        FROM parsed
+    ), cores AS (
+        SELECT *, trim({_words_sql("CASE WHEN whole THEN body[2:-2] ELSE body END")}) AS core
+        FROM forms
+    )
+    SELECT rule_id, target, value, priority, length(core) AS specificity,
+           CASE WHEN inside THEN '' ELSE ' ' END || core || CASE WHEN whole THEN ' ' ELSE '' END
+               AS pattern
+    FROM cores
+    WHERE core <> ''
+"""  # noqa: S608
+"""The rules as substrings to look for in ' ' || words || ' ' (see the module docstring)."""
+
+
+def ensure_default_rules(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Give a database without rules the built-in ones, so classification works from the start.
+
+    One statement, so it is safe inside a caller's transaction; a table the user has filled
+    is never touched (``replace_rules`` refuses to leave it empty).
+    """
+    cursor.execute(
+        """
+        INSERT INTO classification_rules (target, keyword, value, priority, language)
+        SELECT * FROM (
+            SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+                   unnest(?::INTEGER[]), unnest(?::VARCHAR[])
+        )
+        WHERE NOT EXISTS (SELECT 1 FROM classification_rules)
+        """,
+        _columns(DEFAULT_RULES),
+    )
+
+
+def _columns(rules: Sequence[Rule]) -> list[list[object]]:
+    """Rules as five parallel lists, to insert them in one parameterised statement."""
+    return [
+        [rule.target for rule in rules],
+        [rule.keyword for rule in rules],
+        [rule.value for rule in rules],
+        [rule.priority for rule in rules],
+        [rule.language for rule in rules],
+    ]
+
+
+def list_rules(db: Database) -> pd.DataFrame:
+    """The stored rules for the editor: rule_id, target, keyword, value, priority, language."""
+    with db.cursor() as cursor:
+        ensure_default_rules(cursor)
+        return cursor.execute(
+            """
+            SELECT rule_id, target, keyword, value, priority, language
+            FROM classification_rules
+            ORDER BY target, priority, keyword
+            """
+        ).df()
+
+
+def _keyword_problem(keyword: str) -> str | None:
+    """Why a keyword cannot be matched as written, or None if it can."""
+    body = keyword[1:] if keyword.startswith("*") else keyword
+    if body.startswith('"'):
+        if len(body) < 2 or not body.endswith('"'):
+            return "a quoted keyword needs a closing double quote"
+        body = body[1:-1]
+    if "*" in body:
+        return "a * may only stand at the start of a keyword"
+    if '"' in body:
+        return "double quotes may only enclose the whole keyword"
+    if not any(char.isalnum() for char in body):
+        return "a keyword needs at least one letter or digit"
+    return None
+
+
+def _validated(rules: Sequence[Rule]) -> list[Rule]:
+    """The rules tidied (keyword trimmed and lower-case), or InvalidRuleError for the first
+    one that cannot be stored."""
+    if not rules:
+        raise InvalidRuleError(
+            "Keep at least one rule; to start again from the built-in rules, reset them."
+        )
+    tidy: list[Rule] = []
+    seen: set[tuple[str, str]] = set()
+    for number, rule in enumerate(rules, start=1):
+        where = f"Rule {number} ({rule.target} '{rule.keyword}' -> '{rule.value}')"
+        if rule.target not in TARGETS:
+            raise InvalidRuleError(f"{where}: the target must be category or channel.")
+        keyword = unicodedata.normalize("NFC", str(rule.keyword)).strip().lower()
+        if not keyword:
+            raise InvalidRuleError(f"Rule {number} has no keyword; type one or delete the rule.")
+        problem = _keyword_problem(keyword)
+        if problem:
+            raise InvalidRuleError(f"{where}: {problem}.")
+        value = str(rule.value).strip().lower()
+        allowed = _VALUES[rule.target]
+        if value not in allowed:
+            raise InvalidRuleError(
+                f"{where}: '{rule.value}' is not a {rule.target}; use one of {', '.join(allowed)}."
+            )
+        if isinstance(rule.priority, bool) or not isinstance(rule.priority, int):
+            raise InvalidRuleError(f"{where}: the priority must be a whole number.")
+        if not 0 <= rule.priority <= 1_000_000:
+            raise InvalidRuleError(f"{where}: the priority must be between 0 and 1000000.")
+        language = str(rule.language).strip().lower() or "en"
+        if (rule.target, keyword) in seen:
+            raise InvalidRuleError(
+                f"{where}: the keyword appears twice for {rule.target}; keep one of them."
+            )
+        seen.add((rule.target, keyword))
+        tidy.append(Rule(rule.target, keyword, value, rule.priority, language))
+    return tidy
+
+
+def replace_rules(db: Database, rules: Sequence[Rule]) -> None:
+    """Store the editor's rules in place of the old ones, all or nothing (later imports use
+    them; contacts already stored keep their category and channel)."""
+    tidy = _validated(rules)
+    with db.transaction() as cursor:
+        cursor.execute("DELETE FROM classification_rules")
+        cursor.execute(
+            """
+            INSERT INTO classification_rules (target, keyword, value, priority, language)
+            SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+                   unnest(?::INTEGER[]), unnest(?::VARCHAR[])
+            """,
+            _columns(tidy),
+        )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _identifier(name: str) -> str:
+    """A table name checked to be a plain identifier, so it can be put into SQL text."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def classify_table(
+    cursor: duckdb.DuckDBPyConnection, table: str, text_sql: str, result_table: str
+) -> None:
+    """Classify every row of a staged table by the stored rules, in one SQL statement.
+
+    Creates (or replaces) TEMP TABLE ``result_table(row_number BIGINT, category VARCHAR,
+    channel VARCHAR)`` with one row per row of ``table`` (which has a ``row_number``
+    column): the value of the best matching rule per target, NULL where none matches.
+    ``text_sql`` is an SQL expression over ``table``'s columns giving the text to read,
+    e.g. ``concat_ws(' ', c3, c4, c12)``; it is built by the caller from column names,
+    never from user input. Inserts the default rules first if the table has none.
+    """
+    source = _identifier(table)
+    target = _identifier(result_table)
+    ensure_default_rules(cursor)
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        WITH rules AS ({_PATTERNS_SQL}),
+        texts AS (
+            SELECT row_number, ' ' || coalesce({_words_sql(text_sql)}, '') || ' ' AS words
+            FROM {source}
+        ),
+        matches AS (
+            SELECT t.row_number, r.target, r.value,
+                   struct_pack(p := r.priority, s := -r.specificity, id := r.rule_id) AS rank
+            FROM texts AS t
+            JOIN rules AS r ON contains(t.words, r.pattern)
+        ),
+        best AS (
+            SELECT row_number,
+                   arg_min(value, rank) FILTER (WHERE target = 'category') AS category,
+                   arg_min(value, rank) FILTER (WHERE target = 'channel') AS channel
+            FROM matches
+            GROUP BY row_number
+        )
+        SELECT CAST(s.row_number AS BIGINT) AS row_number,
+               CAST(b.category AS VARCHAR) AS category,
+               CAST(b.channel AS VARCHAR) AS channel
+        FROM {source} AS s
+        LEFT JOIN best AS b ON b.row_number = s.row_number
+        """  # noqa: S608
+    )
+
+
+def _normalized(text: str) -> str:
+    """A label reduced like ``_words_sql`` does in SQL, for the lookup tables below."""
+    text = unicodedata.normalize("NFC", text).lower()
+    return re.sub(r"[\W_]+", " ", text).strip()
+
+
+def _literal(text: str) -> str:
+    """A constant of this module as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _lookup_sql(column: str, synonyms: Mapping[str, Sequence[str]], default: str) -> str:
+    """An expression mapping a text column's value (any case or spelling) to a key.
+
+    A MAP literal rather than a CASE: DuckDB plans it ten times faster and looks it up
+    faster too (0.16 s against 0.23 s for a million rows).
+    """
+    table: dict[str, str] = {}
+    for key, words in synonyms.items():
+        for word in words:
+            table.setdefault(_normalized(word), key)
+    entries = ", ".join(f"{_literal(word)}: {_literal(key)}" for word, key in table.items())
+    lookup = f"map_extract_value(MAP {{{entries}}}, trim({_words_sql(column)}))"
+    return f"coalesce({lookup}, {default})"
+
+
+_CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "scheduling": (
+        "scheduling", "schedule", "appointment", "appointments", "appointment scheduling",
+        "rescheduling", "reschedule", "cancellation", "booking", "logistics",
+        "terminplanung", "termin", "termine", "terminvereinbarung", "terminabsprache",
+        "terminverschiebung", "terminabsage", "organisation", "organisatorisches",
+    ),
+    "reminder": (
+        "reminder", "reminders", "confirmation", "confirmations", "appointment reminder",
+        "erinnerung", "terminerinnerung", "bestätigung", "terminbestätigung",
+    ),
+    "check_in": ("check in", "checkin", "check ins", "nachfrage", "kurze nachfrage"),
+    "support": (
+        "support", "guidance", "counselling", "counseling", "coaching",
+        "unterstützung", "beratung", "begleitung",
+    ),
+    "crisis": (
+        "crisis", "crisis support", "crisis intervention", "emergency",
+        "krise", "krisenintervention", "krisengespräch", "notfall",
+    ),
+    "homework": (
+        "homework", "worksheet", "worksheets", "exercise", "exercises", "resource",
+        "resources", "hausaufgabe", "hausaufgaben", "übung", "übungen", "arbeitsblatt",
+        "arbeitsblätter", "material",
+    ),
+    "other": ("other", "misc", "miscellaneous", "sonstiges", "sonstige", "andere", "anderes"),
+}  # fmt: skip
+
+_CHANNEL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "phone": (
+        "phone", "telephone", "phone call", "call", "calls", "voice", "voicemail", "tel",
+        "telefon", "telefonat", "telefonisch", "anruf", "rückruf",
+    ),
+    "email": ("email", "emails", "e-mail", "e-mails", "mail"),
+    "text": (
+        "text", "texts", "text message", "texting", "sms", "messaging", "messenger",
+        "whatsapp", "signal", "imessage", "telegram", "chat", "nachricht", "kurznachricht",
+    ),
+    "portal": (
+        "portal", "secure message", "secure messaging", "patient portal", "client portal",
+        "portal message", "simplepractice", "jane", "klientenportal", "patientenportal",
+        "portalnachricht",
+    ),
+    "video": (
+        "video", "video call", "videocall", "video chat", "zoom", "teams", "ms teams",
+        "microsoft teams", "google meet", "meet", "facetime", "skype", "webex",
+        "videotelefonat", "videoanruf", "videosprechstunde",
+    ),
+    "other": ("other", "sonstiges", "andere", "anderes"),
+}  # fmt: skip
+
+_DIRECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "client": (
+        "client", "in", "incoming", "inbound", "received", "from client", "by client",
+        "client initiated", "patient", "klient", "klientin", "eingehend", "von klient",
+        "von klientin",
+    ),
+    "therapist": (
+        "therapist", "out", "outgoing", "outbound", "sent", "from therapist", "by therapist",
+        "therapist initiated", "therapeut", "therapeutin", "ausgehend", "von therapeut",
+        "von therapeutin",
+    ),
+}  # fmt: skip
+
+
+def _with_keys_and_labels(
+    synonyms: Mapping[str, tuple[str, ...]], labels: Mapping[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """Synonyms plus each key and display label, so a file exported from here maps back."""
+    return {key: (key, labels[key], *words) for key, words in synonyms.items()}
+
+
+def category_value_sql(column: str) -> str:
+    """SQL mapping an explicit category column ("Crisis", "Krise", "Check-in") to a key or
+    NULL, so files that already say what a contact was keep that over keyword guesses."""
+    return _lookup_sql(column, _with_keys_and_labels(_CATEGORY_SYNONYMS, CATEGORY_LABELS), "NULL")
+
+
+def channel_value_sql(column: str) -> str:
+    """SQL mapping an explicit channel column ("Telefon", "E-Mail", "Video call") to a key or
+    NULL, so a stated channel wins over keyword guesses."""
+    return _lookup_sql(column, _with_keys_and_labels(_CHANNEL_SYNONYMS, CHANNEL_LABELS), "NULL")
+
+
+def direction_value_sql(column: str) -> str:
+    """SQL mapping a direction column ("incoming", "ausgehend") to client, therapist or
+    'unknown', since who started a contact decides response times and billing."""
+    synonyms = {key: (key, *words) for key, words in _DIRECTION_SYNONYMS.items()}
+    return _lookup_sql(column, synonyms, "'unknown'")
+
+
+def rule_from_row(target: str, keyword: str, value: str, priority: int, language: str) -> Rule:
+    """A Rule from an editor row, with the target checked, for ``replace_rules``."""
+    if target not in TARGETS:
+        raise InvalidRuleError(
+            f"'{target}' is not a rule target; use category or channel for '{keyword}'."
+        )
+    return Rule(cast(Target, target), keyword, value, priority, language)
+
+
+def rules_from_frame(frame: pd.DataFrame) -> list[Rule]:
+    """Rules from the Import page's editor table (target, keyword, value, priority, language).
+
+    Rows left completely empty are ignored; a half-filled row is an error, in one sentence.
+    """
+    rules = []
+    for number, row in enumerate(frame.to_dict("records"), start=1):
+        cells = {name: row.get(name) for name in ("target", "keyword", "value", "priority")}
+        if all(pd.isna(cell) or str(cell).strip() == "" for cell in cells.values()):
+            continue
+        try:
+            priority = int(str(row.get("priority", 100)))
+        except ValueError:
+            raise InvalidRuleError(
+                f"Rule {number} has priority {row.get('priority')!r}; use a whole number."
+            ) from None
+        language = row.get("language")
+        rules.append(
+            rule_from_row(
+                str(row.get("target") or ""),
+                str(row.get("keyword") or ""),
+                str(row.get("value") or ""),
+                priority,
+                "en" if language is None or pd.isna(language) else str(language),
+            )
+        )
+    return rules

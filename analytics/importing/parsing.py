@@ -1,0 +1,266 @@
+"""SQL expressions that turn staged text cells into dates, times, durations and numbers.
+
+Builders (``date_sql``, ``time_sql``, ...) take SQL text for one value, such as ``c3``, and
+return SQL text for the parsed value: the right type, or NULL when the text is not such a
+value. They never raise, so one bad cell becomes one reported row instead of a failed file:
+every conversion is gated by a regular expression for its shape and then done with
+``try_strptime`` / ``TRY_CAST``, which give NULL for impossible values like 31.02.2026.
+(DuckDB's ``try()`` would also do, but falls back to row-by-row work on every error.)
+
+Detectors (``detect_date_order``, ...) query a whole staged column, because one cell such as
+``03/04/2026`` cannot tell its own date order, but the other rows of the file usually can.
+
+Accepted forms, after the reader has trimmed each cell:
+
+- dates: day, month and year in the given order, separated by one of ``. / -`` (the same
+  twice); 4-digit years 0001-9999 or 2-digit years (69-99 -> 1969-1999, 00-68 -> 2000-2068).
+  A leading 4-digit year (``2026-04-15``, ``2026/04/15``) is always year-month-day. A time
+  after the date (``15.04.2026 14:30``) is ignored by ``date_sql``.
+- times: ``14:30``, ``9:05``, ``14:30:05``, ``14:30:05.250`` (or ``,250``), and 12-hour forms
+  ``2:30 PM``, ``02:30:00 pm``, ``9:05 a.m.``, ``9 PM``; hours 0-23 (no ``24:00``), 1-12
+  with AM/PM.
+- timestamps: a date, then ``T`` or spaces, then a time, as above (wall clock). Values with a
+  zone or offset (``Z``, ``+02:00``) give NULL rather than a time shifted without notice.
+- numbers: optional sign, digits, a decimal point (or comma), and thousands separators in
+  groups of three: ``,`` (or ``.`` with decimal comma), spaces, no-break spaces, ``'``.
+- durations: ``clock`` is ``h:mm`` or ``h:mm:ss`` with any number of hours (``25:00:00``);
+  ``hours`` and ``minutes`` are non-negative numbers.
+"""
+
+import re
+from typing import Literal, get_args
+
+import duckdb
+
+DateOrder = Literal["ymd", "dmy", "mdy"]
+"""The order of day, month and year in dates that do not start with a 4-digit year."""
+
+DurationUnit = Literal["clock", "hours", "minutes"]
+"""How a duration column is written: ``1:30`` (clock), ``1.5`` (hours) or ``90`` (minutes)."""
+
+DATE_ORDERS: tuple[DateOrder, ...] = get_args(DateOrder)
+"""Every date order, for choices offered to the user."""
+
+DURATION_UNITS: tuple[DurationUnit, ...] = get_args(DurationUnit)
+"""Every duration unit, for choices offered to the user."""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# Shapes (RE2, as SQL string literals). Only spaces around values: the reader trims cells.
+_YEAR4 = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_AFTER_DATE = r"(?: *| *T *[0-9]{1,2}:.*| +[0-9]{1,2}:.*)$"
+_DAY_OR_MONTH = r"[0-9]{1,2}"
+_DATE_SHAPES = {
+    "year_first": rf"^ *{_YEAR4}[./-]{_DAY_OR_MONTH}[./-]{_DAY_OR_MONTH}{_AFTER_DATE}",
+    "long_year": rf"^ *{_DAY_OR_MONTH}[./-]{_DAY_OR_MONTH}[./-]{_YEAR4}{_AFTER_DATE}",
+    "short_year": rf"^ *{_DAY_OR_MONTH}[./-]{_DAY_OR_MONTH}[./-][0-9]{{2}}{_AFTER_DATE}",
+    "short_year_first": rf"^ *[0-9]{{2}}[./-]{_DAY_OR_MONTH}[./-]{_DAY_OR_MONTH}{_AFTER_DATE}",
+}
+_DATE_PART = r"^ *([0-9./-]+)"
+_DATE_PARTS = r"^ *([0-9]{1,4})([./-])([0-9]{1,2})([./-])([0-9]{1,4})(?:$|[T ])"
+_AM_PM = r" *([AaPp])\.? *[Mm]\.?$"
+_TIME_SHAPE = (
+    r"^ *[0-9]{1,2}(?::[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?)?"
+    r"(?: *[AaPp]\.? *[Mm]\.?)? *$"
+)
+_TIME_FORMATS = (
+    "%H:%M",
+    "%H:%M:%S",
+    "%H:%M:%S.%f",
+    "%I:%M %p",
+    "%I:%M:%S %p",
+    "%I:%M:%S.%f %p",
+    "%I %p",
+)
+_DATETIME_PARTS = r"^ *([0-9./-]+)(?: *T *| +)(.+)$"
+_GROUPS = r"[ \x{00A0}\x{202F}']"
+_NUMBER_SHAPES = {
+    False: rf"^ *[-+]?(?:[0-9]+|[0-9]{{1,3}}(?:(?:,|{_GROUPS})[0-9]{{3}})+)?(?:\.[0-9]+)? *$",
+    True: rf"^ *[-+]?(?:[0-9]+|[0-9]{{1,3}}(?:(?:\.|{_GROUPS})[0-9]{{3}})+)?(?:,[0-9]+)? *$",
+}
+_NUMBER_NOISE = {False: rf"(?:,|{_GROUPS})", True: rf"(?:\.|{_GROUPS})"}
+_CLOCK = r"^ *([0-9]+):([0-5][0-9])(?::([0-5][0-9](?:[.,][0-9]+)?))? *$"
+
+# Whole-column evidence for a decimal comma / point; "1,234" and "1.234" prove nothing.
+_AMBIGUOUS_NUMBER = r"^ *[-+]?[1-9][0-9]{0,2}[.,][0-9]{3} *$"
+_COMMA_DECIMAL = r"^ *[-+]?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]*),[0-9]+ *$"
+_POINT_DECIMAL = (
+    r"^ *[-+]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3}){2,}) *$"
+)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (for the fixed patterns and formats of this module)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list(texts: tuple[str, ...] | list[str]) -> str:
+    """A SQL list of string literals."""
+    return "[" + ", ".join(_literal(text) for text in texts) + "]"
+
+
+def _date_formats(order: DateOrder) -> dict[str, list[str]]:
+    """``strptime`` formats for each date shape read in ``order`` (none: not a date)."""
+    separators = (".", "/", "-")
+    formats: dict[str, list[str]] = {"year_first": [f"%Y{s}%m{s}%d" for s in separators]}
+    if order == "ymd":
+        formats["short_year_first"] = [f"%y{s}%m{s}%d" for s in separators]
+        return formats
+    first, second = ("%d", "%m") if order == "dmy" else ("%m", "%d")
+    formats["long_year"] = [f"{first}{s}{second}{s}%Y" for s in separators]
+    formats["short_year"] = [f"{first}{s}{second}{s}%y" for s in separators]
+    return formats
+
+
+def date_sql(column: str, order: DateOrder) -> str:
+    """SQL for the DATE in ``column`` read in ``order``, or NULL: one order for the file."""
+    if order not in DATE_ORDERS:
+        raise ValueError(f"Unknown date order: {order!r}")
+    date_text = f"regexp_extract({column}, {_literal(_DATE_PART)}, 1)"
+    branches = " ".join(
+        f"WHEN regexp_full_match({column}, {_literal(_DATE_SHAPES[shape])}) "
+        f"THEN try_strptime({date_text}, {_list(formats)})"
+        for shape, formats in _date_formats(order).items()
+    )
+    return f"CAST(CASE {branches} END AS DATE)"
+
+
+def time_sql(column: str) -> str:
+    """SQL for the TIME of day in ``column``, or NULL; 24-hour and AM/PM alike (Clockify)."""
+    normalized = f"replace(regexp_replace(trim({column}), {_literal(_AM_PM)}, ' \\1M'), ',', '.')"
+    return (
+        f"CASE WHEN regexp_full_match({column}, {_literal(_TIME_SHAPE)}) "
+        f"AND regexp_matches({column}, '[:AaPp]') "
+        f"THEN CAST(try_strptime({normalized}, {_list(_TIME_FORMATS)}) AS TIME) END"
+    )
+
+
+def datetime_sql(column: str, order: DateOrder) -> str:
+    """SQL for the wall-clock TIMESTAMP in ``column``, or NULL: for one-cell date and time."""
+    date_text = f"regexp_extract({column}, {_literal(_DATETIME_PARTS)}, 1)"
+    time_text = f"regexp_extract({column}, {_literal(_DATETIME_PARTS)}, 2)"
+    return f"CAST({date_sql(date_text, order)} + {time_sql(time_text)} AS TIMESTAMP)"
+
+
+def number_sql(column: str, decimal_comma: bool) -> str:
+    """SQL for the DOUBLE in ``column``, or NULL, read with the file's decimal mark."""
+    digits = f"regexp_replace(trim({column}), {_literal(_NUMBER_NOISE[decimal_comma])}, '', 'g')"
+    if decimal_comma:
+        digits = f"replace({digits}, ',', '.')"
+    value = f"TRY_CAST({digits} AS DOUBLE)"
+    return (
+        f"CASE WHEN regexp_full_match({column}, {_literal(_NUMBER_SHAPES[decimal_comma])}) "
+        f"AND regexp_matches({column}, '[0-9]') AND isfinite({value}) THEN {value} END"
+    )
+
+
+def duration_minutes_sql(column: str, unit: DurationUnit, decimal_comma: bool) -> str:
+    """SQL for a duration in minutes (DOUBLE, never negative), or NULL: one unit for all."""
+    if unit == "clock":
+        parts = f"regexp_extract({column}, {_literal(_CLOCK)}, ['h', 'm', 's'])"
+        seconds = f"coalesce(TRY_CAST(replace({parts}.s, ',', '.') AS DOUBLE), 0)"
+        minutes = (
+            f"TRY_CAST({parts}.h AS DOUBLE) * 60 + TRY_CAST({parts}.m AS DOUBLE) + {seconds} / 60"
+        )
+        return (
+            f"CASE WHEN regexp_full_match({column}, {_literal(_CLOCK)}) "
+            f"AND isfinite({minutes}) THEN {minutes} END"
+        )
+    if unit not in DURATION_UNITS:
+        raise ValueError(f"Unknown duration unit: {unit!r}")
+    number = number_sql(column, decimal_comma)
+    value = f"({number}) * 60" if unit == "hours" else number
+    return f"CASE WHEN {number} >= 0 AND isfinite({value}) THEN {value} END"
+
+
+def _checked(table: str, column: str) -> None:
+    """Refuse names that are not plain identifiers (they are put into SQL text)."""
+    for name in (table, column):
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"Not a plain SQL identifier: {name!r}")
+
+
+def detect_date_order(
+    cursor: duckdb.DuckDBPyConnection, table: str, column: str
+) -> DateOrder | None:
+    """The date order the whole column proves, or None when it proves none (ask the user).
+
+    Values starting with a 4-digit year are year-month-day in any order; when those are all
+    there is, "ymd". Otherwise a value with a day above 12 in first place (or with dots,
+    DD.MM.YYYY) is evidence for "dmy", one with a day above 12 in second place for "mdy",
+    and the order with more evidence wins (the other values then read as no date and are
+    reported). None when there is no evidence (every value like 03/04/2026) or a tie.
+    """
+    _checked(table, column)
+    row = cursor.execute(
+        f"""
+        WITH parts AS (
+            SELECT regexp_extract({column}, $shape, ['a', 's1', 'b', 's2', 'c']) AS p
+            FROM {table}
+            WHERE {column} IS NOT NULL
+        ), facts AS (
+            SELECT length(p.a) = 4 AS iso, p.s1 = '.' AS dotted,
+                   TRY_CAST(p.a AS INTEGER) AS a, TRY_CAST(p.b AS INTEGER) AS b
+            FROM parts
+            WHERE p.a <> '' AND p.s1 = p.s2
+        )
+        SELECT count(*) FILTER (WHERE iso),
+               count(*) FILTER (WHERE NOT iso),
+               count(*) FILTER (
+                   WHERE NOT iso AND b BETWEEN 1 AND 12
+                     AND (a BETWEEN 13 AND 31 OR (dotted AND a BETWEEN 1 AND 31))
+               ),
+               count(*) FILTER (
+                   WHERE NOT iso AND a BETWEEN 1 AND 12 AND b BETWEEN 13 AND 31
+               )
+        FROM facts
+        """,  # noqa: S608
+        {"shape": _DATE_PARTS},
+    ).fetchone()
+    iso, other, day_first, month_first = row if row else (0, 0, 0, 0)
+    if day_first > month_first:
+        return "dmy"
+    if month_first > day_first:
+        return "mdy"
+    if iso and not other:
+        return "ymd"
+    return None
+
+
+def detect_decimal_comma(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """True when the column's numbers use a decimal comma ("0,25"): decides ``number_sql``.
+
+    Counts values that can only be read one way ("0,25", "1.234,5" against "1.5",
+    "1,234.5"); "1,234" proves nothing. Ties, including no evidence, mean a decimal point.
+    """
+    _checked(table, column)
+    row = cursor.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE regexp_full_match({column}, $comma)),
+               count(*) FILTER (WHERE regexp_full_match({column}, $point))
+        FROM {table}
+        WHERE {column} IS NOT NULL AND NOT regexp_full_match({column}, $ambiguous)
+        """,  # noqa: S608
+        {"comma": _COMMA_DECIMAL, "point": _POINT_DECIMAL, "ambiguous": _AMBIGUOUS_NUMBER},
+    ).fetchone()
+    comma, point = row if row else (0, 0)
+    return bool(comma > point)
+
+
+def detect_duration_unit(
+    cursor: duckdb.DuckDBPyConnection, table: str, column: str
+) -> DurationUnit:
+    """ "clock" when most values hold a ":" (1:30), else "hours", what time trackers write.
+
+    Minutes are never guessed: a number alone cannot tell 1.5 hours from 1.5 minutes, so a
+    column is read as minutes only when its header or the user says so.
+    """
+    _checked(table, column)
+    row = cursor.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE contains({column}, ':')), count({column})
+        FROM {table}
+        """  # noqa: S608
+    ).fetchone()
+    with_colon, total = row if row else (0, 0)
+    return "clock" if total and with_colon * 2 > total else "hours"

@@ -1,0 +1,573 @@
+"""Reading an uploaded CSV into a staged DuckDB table of text cells with spreadsheet row numbers.
+
+Python only looks at bytes in large chunks: the first 64 KiB decide the byte-order mark, the
+delimiter and the header, and one pass over the whole file checks that it is UTF-8 (else it
+is Windows-1252), has no NUL bytes, one kind of line ending and no blank lines before its
+end. DuckDB's CSV reader then splits the rows, in parallel and with quotes, doubled quotes
+and newlines inside quoted fields handled; rows with the wrong number of fields end up in its
+rejects table with their line numbers, and the good rows are numbered from their position in
+the file plus the rejected lines before them.
+
+Clean UTF-8 reaches DuckDB unchanged: read from its path directly (the fast path), or an
+upload's bytes written to a temporary file as they are. Anything else (UTF-16, Windows-1252,
+mixed line endings, blank lines before the end) is first rewritten to a temporary UTF-8 file
+in the same large chunks: line endings become ``\\n``, also inside quoted fields, and each
+blank line becomes a line holding one space. DuckDB skips blank lines without saying which,
+while a one-space line is a rejected row with its line number (so later row numbers stay
+right) that is then not reported; where such a line was inside a quoted field, the staging
+query takes the space out again.
+
+Row numbers are what a spreadsheet shows: the header is row 1 (after any blank lines above
+it), the first data row is row 2. DuckDB counts records, not physical lines, so a quoted
+field spanning several lines is still one row, as in a spreadsheet, and numbers after it
+stay exact (checked on 1.2 million rows with multi-line fields, ragged and blank rows). They
+become approximate only after a quote that is never closed: DuckDB then takes the rest of
+the file, or up to the next quote mark, as one rejected row.
+"""
+
+import codecs
+import csv
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from analytics.errors import ContactLoadError
+
+CHUNK_BYTES = 8 * 1024 * 1024
+"""Bytes read (and transcoded) at a time."""
+
+SAMPLE_BYTES = 64 * 1024
+"""Bytes at the start of the file that decide the delimiter and the header."""
+
+SAMPLE_RECORDS = 50
+"""Records of the sample used to choose the delimiter."""
+
+DELIMITERS = (",", ";", "\t", "|")
+"""Candidate delimiters, in order of preference when two fit equally well."""
+
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "cp1252": "Windows-1252",
+}
+"""How ``TextTable.describe`` names each encoding."""
+
+DELIMITER_NAMES = {
+    ",": "comma-separated",
+    ";": "semicolon-separated",
+    "\t": "tab-separated",
+    "|": "pipe-separated",
+}
+"""How ``TextTable.describe`` names each delimiter."""
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+_SIGNATURES = (
+    (b"PK\x03\x04", "excel"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "excel"),
+    (b"%PDF", "pdf"),
+)
+
+_NOT_TEXT = "This file is not a text (CSV) file; export the report as CSV and upload that file."
+_MESSAGES = {
+    "empty": "The file is empty; export the report again and upload the new file.",
+    "header_only": "The file has a header row but no data rows; export a report that "
+    "covers some entries.",
+    "excel": "This is an Excel workbook, not a CSV file; in Excel use Save As > CSV "
+    "and upload that file.",
+    "pdf": "This is a PDF, not a CSV file; export the report as CSV and upload that file.",
+    "binary": _NOT_TEXT,
+    "unsplittable": "The file could not be split into rows and columns; check that it is "
+    "a complete CSV export.",
+}
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GLOB_CHARACTERS = frozenset("*?[")
+_NEWLINES = re.compile(r"\r\n?")
+_BLANK_LINE = re.compile(r"(?m)^(?=\n)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+_MAX_CONTROL_SHARE = 0.01
+
+# SQL text below is composed only of identifiers this module makes (c1..cN and names derived
+# from the caller's checked ``table``) and fixed fragments; values travel as parameters, so
+# ruff's S608 is silenced line by line where that happens.
+_TRIMMED = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
+_FILLED = "chr(10) || ' ' || chr(10)"
+_BLANK = "chr(10) || chr(10)"
+
+_NUMBERED_SQL = """
+CREATE OR REPLACE TEMP TABLE {table} AS
+WITH lines AS (
+    SELECT DISTINCT line FROM {rejects}
+), steps AS (
+    -- A rejected line with n accepted rows before it shifts every later accepted row
+    -- (0-based position >= n) by one; ``shift`` counts the rejected lines up to here.
+    SELECT line - $first - row_number() OVER (ORDER BY line) + 1 AS accepted_before,
+           row_number() OVER (ORDER BY line) AS shift
+    FROM lines
+), last_steps AS (
+    SELECT accepted_before, max(shift) AS shift FROM steps GROUP BY accepted_before
+), positioned AS (
+    SELECT {position} AS position, * FROM {scan} AS s
+)
+SELECT CAST(s.position + $first + coalesce(t.shift, 0) AS BIGINT) AS row_number, {copied}
+FROM positioned AS s ASOF LEFT JOIN last_steps AS t ON s.position >= t.accepted_before
+WHERE {not_empty}
+ORDER BY row_number
+"""
+
+_PROBLEMS_SQL = """
+WITH grouped AS (
+    SELECT line,
+           bool_or(error_type = 'UNQUOTED VALUE') AS quote_problem,
+           bool_or(error_type = 'LINE SIZE OVER MAXIMUM') AS too_long,
+           -- DuckDB logs a short row once per missing field and a long row once per extra
+           -- field; the smallest / largest count found is the row's.
+           min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT))
+               FILTER (WHERE error_type = 'MISSING COLUMNS') AS fewer,
+           max(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT))
+               FILTER (WHERE error_type = 'TOO MANY COLUMNS') AS more,
+           bool_and(trim(coalesce(csv_line, ''), ' ' || chr(9) || chr(10) || chr(13)) = '')
+               AS blank
+    FROM {rejects}
+    GROUP BY line
+)
+SELECT line,
+       CASE
+           WHEN quote_problem THEN 'A quote mark in this row is not closed or is followed '
+               || 'by other text, so its fields cannot be told apart.'
+           WHEN too_long THEN 'This row is too long to read.'
+           WHEN coalesce(more, fewer) IS NOT NULL
+               THEN format('Expected {{}} fields but found {{}}.', $width, coalesce(more, fewer))
+           ELSE 'This row could not be split into fields.'
+       END AS message
+FROM grouped
+WHERE NOT blank
+ORDER BY line
+LIMIT $limit
+"""
+
+
+class UnreadableFileError(ContactLoadError):
+    """The upload cannot be read as a table of text at all (empty, binary, no good rows)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row of an upload could not be used, in the terms a spreadsheet shows."""
+
+    row: int
+    """The row number a spreadsheet shows: header = row 1, first data row = row 2."""
+    column: str | None
+    """Header name of the offending column, or None for whole-row problems."""
+    message: str
+    """One sentence, e.g. "Expected 14 fields but found 12."."""
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """What the reader found in a file, and which rows it could not stage."""
+
+    encoding: str
+    """"utf-8", "utf-8-sig", "utf-16-le", "utf-16-be" or "cp1252"."""
+    delimiter: str
+    """",", ";", "\\t" or "|"."""
+    header: tuple[str, ...]
+    """Header cells, stripped of whitespace and BOM."""
+    rows: int
+    """Data rows in the file (staged + ragged); blank and all-empty rows not counted."""
+    ragged: tuple[RowProblem, ...]
+    """Rows that could not be split into ``len(header)`` fields (not staged)."""
+
+    def describe(self) -> str:
+        """One line telling the user how the file was read, so a wrong guess is visible."""
+        columns = len(self.header)
+        text = (
+            f"{ENCODING_NAMES.get(self.encoding, self.encoding)}, "
+            f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}, "
+            f"{columns:,} column{'' if columns == 1 else 's'}, "
+            f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
+        )
+        if self.ragged:
+            bad = len(self.ragged)
+            text += f" ({bad:,} of them unreadable)"
+        return text
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the rows are laid out: blank lines above the header, delimiter, header cells."""
+
+    skip: int
+    delimiter: str
+    header: tuple[str, ...]
+
+
+@dataclass
+class _Survey:
+    """What one pass over the raw bytes found."""
+
+    utf8: bool = True
+    nul: bool = False
+    # Line ends are counted only in chunks holding a CR; a LF in a chunk without any CR
+    # sets ``bare_lf`` (so the file mixes styles, or is plain LF when ``cr`` stays 0).
+    cr: int = 0
+    lf: int = 0
+    crlf: int = 0
+    bare_lf: bool = False
+    blank_line_inside: bool = False
+
+    def clean(self) -> bool:
+        """True when DuckDB can read the bytes as they are."""
+        one_style = self.cr == 0 or (
+            not self.bare_lf and (self.lf == 0 or self.cr == self.lf == self.crlf)
+        )
+        return self.utf8 and one_style and not self.blank_line_inside
+
+
+def stage_text_table(
+    cursor: duckdb.DuckDBPyConnection, source: bytes | Path, table: str = "raw_rows"
+) -> TextTable:
+    """Stage every well-formed row of a CSV upload as text cells, so parsing can be SQL.
+
+    Creates ``TEMP TABLE {table} (row_number BIGINT, c1 VARCHAR, ..., cN VARCHAR)`` with
+    N = header length, cells trimmed and empty cells NULL; rows whose cells are all empty are
+    left out. Raises ``UnreadableFileError`` for empty, header-only and binary files and for
+    files where no row has as many fields as the header.
+    """
+    if not _IDENTIFIER.fullmatch(table):
+        raise ValueError(f"Not a plain SQL identifier: {table!r}")
+    sample = _head(source)
+    truncated = len(sample) == SAMPLE_BYTES
+    if not sample.strip(b" \t\r\n\x0c" + codecs.BOM_UTF8):
+        raise UnreadableFileError(_MESSAGES["empty"])
+    for signature, kind in _SIGNATURES:
+        if sample.startswith(signature):
+            raise UnreadableFileError(_MESSAGES[kind])
+    encoding = next((name for bom, name in _BOMS if sample.startswith(bom)), None)
+    clean = False
+    if encoding is None or encoding == "utf-8-sig":
+        survey = _survey(_chunks(source))
+        if survey.nul:
+            raise UnreadableFileError(_MESSAGES["binary"])
+        if encoding is None:
+            encoding = "utf-8" if survey.utf8 else "cp1252"
+        clean = survey.clean()
+    text = _decode_sample(sample, encoding, truncated)
+    if "\x00" in text or len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
+        raise UnreadableFileError(_MESSAGES["binary"])
+    layout = _sniff(text, truncated)
+
+    if clean and isinstance(source, Path) and not _GLOB_CHARACTERS.intersection(str(source)):
+        ragged, staged = _stage(cursor, source, table, layout, filled=False)
+    else:
+        handle, name = tempfile.mkstemp(prefix="contactload-", suffix=".csv")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                filled = False
+                if clean:
+                    for chunk in _chunks(source):
+                        out.write(chunk)
+                else:
+                    filled = _transcode(_chunks(source), encoding, out)
+            ragged, staged = _stage(cursor, Path(name), table, layout, filled)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    if staged == 0:
+        if ragged:
+            raise UnreadableFileError(
+                f"No row of the file has the {len(layout.header)} fields its header has; "
+                "check that it is a complete CSV export."
+            )
+        raise UnreadableFileError(_MESSAGES["header_only"])
+    return TextTable(
+        encoding=encoding,
+        delimiter=layout.delimiter,
+        header=layout.header,
+        rows=staged + len(ragged),
+        ragged=ragged,
+    )
+
+
+def _head(source: bytes | Path) -> bytes:
+    """The first ``SAMPLE_BYTES`` of the source."""
+    if isinstance(source, bytes):
+        return source[:SAMPLE_BYTES]
+    with source.open("rb") as stream:
+        return stream.read(SAMPLE_BYTES)
+
+
+def _chunks(source: bytes | Path) -> Iterator[bytes]:
+    """The source in pieces of ``CHUNK_BYTES``."""
+    if isinstance(source, bytes):
+        for start in range(0, len(source), CHUNK_BYTES):
+            yield source[start : start + CHUNK_BYTES]
+        return
+    with source.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
+
+
+def _survey(chunks: Iterator[bytes]) -> _Survey:
+    """One pass over the bytes: UTF-8 or not, NUL bytes, line endings, inner blank lines."""
+    survey = _Survey()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    tail = b""
+    blank_seen = False
+    for chunk in chunks:
+        if b"\x00" in chunk:
+            survey.nul = True
+            return survey
+        if survey.utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                survey.utf8 = False
+        window = tail + chunk if tail else chunk
+        if b"\r" in window:
+            survey.cr += chunk.count(b"\r")
+            survey.lf += chunk.count(b"\n")
+            survey.crlf += window.count(b"\r\n") - tail.count(b"\r\n")
+            blank = _first(window, (b"\n\r\n", b"\r\r", b"\n\n"))
+        else:
+            survey.bare_lf = survey.bare_lf or b"\n" in chunk
+            blank = window.find(b"\n\n")
+        if not survey.blank_line_inside:
+            if blank_seen:
+                survey.blank_line_inside = bool(chunk.strip())
+            elif blank >= 0:
+                blank_seen = True
+                survey.blank_line_inside = bool(window[blank:].strip())
+        tail = chunk[-2:]
+    if survey.utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            survey.utf8 = False
+    return survey
+
+
+def _first(data: bytes, needles: tuple[bytes, ...]) -> int:
+    """Where the first of ``needles`` occurs in ``data``, or -1."""
+    found = [index for index in (data.find(needle) for needle in needles) if index >= 0]
+    return min(found, default=-1)
+
+
+def _decoder(encoding: str) -> codecs.IncrementalDecoder:
+    """An incremental decoder; Windows-1252 bytes it lacks become U+FFFD."""
+    errors = "replace" if encoding in ("cp1252", "utf-8-sig") else "strict"
+    return codecs.getincrementaldecoder(encoding)(errors=errors)
+
+
+def _decode_sample(sample: bytes, encoding: str, truncated: bool) -> str:
+    """The sample as text without BOM, a partial character at its end dropped."""
+    try:
+        text = _decoder(encoding).decode(sample, final=not truncated)
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(_MESSAGES["binary"]) from error
+    return _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
+
+
+def _transcode(chunks: Iterator[bytes], encoding: str, out: BinaryIO) -> bool:
+    """Write the source as UTF-8 with ``\\n`` line ends; True if blank lines got a space."""
+    decoder = _decoder(encoding)
+    carry = ""
+    started = False
+    filled = False
+    pieces = iter(chunks)
+    while True:
+        chunk = next(pieces, None)
+        last = chunk is None
+        try:
+            text = decoder.decode(chunk or b"", final=last)
+        except UnicodeDecodeError as error:
+            raise UnreadableFileError(_MESSAGES["binary"]) from error
+        if not started and text:
+            text = text.removeprefix("\ufeff")
+            started = True
+        if "\x00" in text:
+            raise UnreadableFileError(_MESSAGES["binary"])
+        text = carry + text
+        held = ""
+        if not last and text.endswith("\r"):
+            text, held = text[:-1], "\r"
+        text = _NEWLINES.sub("\n", text)
+        cut = len(text) if last else text.rfind("\n") + 1
+        segment, carry = text[:cut], text[cut:] + held
+        segment, count = _BLANK_LINE.subn(" ", segment)
+        filled = filled or count > 0
+        out.write(segment.encode("utf-8"))
+        if last:
+            return filled
+
+
+def _sniff(text: str, truncated: bool) -> _Layout:
+    """Blank lines above the header, the delimiter and the header cells, from the sample."""
+    skip = 0
+    position = 0
+    while True:
+        end = text.find("\n", position)
+        line = text[position:] if end < 0 else text[position:end]
+        if line.strip():
+            break
+        if end < 0:
+            raise UnreadableFileError(_MESSAGES["empty"])
+        skip += 1
+        position = end + 1
+    body = text[position:]
+
+    best: tuple[tuple[bool, float, int, int], str, list[str]] | None = None
+    for preference, delimiter in enumerate(DELIMITERS):
+        records = _records(body, delimiter, truncated)
+        if not records:
+            continue
+        width = len(records[0])
+        data = [record for record in records[1:] if record]
+        fitting = sum(1 for record in data if len(record) == width)
+        share = fitting / len(data) if data else 1.0
+        score = (width > 1, share, width, -preference)
+        if best is None or score > best[0]:
+            best = (score, delimiter, records[0])
+    if best is None:
+        raise UnreadableFileError(_MESSAGES["empty"])
+    _, delimiter, cells = best
+    header = tuple(cell.replace("\ufeff", "").strip() for cell in cells)
+    return _Layout(skip=skip, delimiter=delimiter, header=header)
+
+
+def _records(text: str, delimiter: str, truncated: bool) -> list[list[str]]:
+    """The first records of the sample split with ``delimiter``, counting quotes."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    records: list[list[str]] = []
+    complete = True
+    try:
+        for record in reader:
+            records.append(record)
+            if len(records) > SAMPLE_RECORDS:
+                break
+    except csv.Error:
+        complete = False
+    if (truncated or not complete) and len(records) > 1:
+        records.pop()
+    return records
+
+
+def _cell_sql(column: str, filled: bool) -> str:
+    """A cell trimmed of spaces, tabs, line breaks and no-break spaces; empty -> NULL.
+
+    ``filled``: blank lines inside quoted cells got a space from ``_transcode``; take it out.
+    """
+    if filled:
+        column = f"replace(replace({column}, {_FILLED}, {_BLANK}), {_FILLED}, {_BLANK})"
+    return (
+        f"NULLIF(CASE WHEN contains({column}, chr(9)) OR contains({column}, chr(10)) "
+        f"OR contains({column}, chr(13)) THEN trim(trim({column}, {_TRIMMED})) "
+        f"ELSE trim({column}) END, '')"
+    )
+
+
+def _position_sql(cursor: duckdb.DuckDBPyConnection, scan: str) -> str:
+    """SQL for a row's 0-based position in the file, from the scanned table ``s``.
+
+    The scan keeps file order (DuckDB preserves insertion order), so its ``rowid`` order is
+    file order; but rowids start at 0 only outside a transaction (inside one, new rows get
+    ids from 2**55 or so), hence the offset, and a sort in case they were ever not dense.
+    """
+    row = cursor.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {scan}"  # noqa: S608
+    ).fetchone()
+    first, last, count = row if row else (None, None, 0)
+    if first is None:
+        return "0"
+    if last - first + 1 == count:
+        return f"(s.rowid - {int(first)})"
+    return "(row_number() OVER (ORDER BY s.rowid) - 1)"
+
+
+def _stage(
+    cursor: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    layout: _Layout,
+    filled: bool,
+) -> tuple[tuple[RowProblem, ...], int]:
+    """Read ``path`` with DuckDB into ``table``; the unreadable rows and the staged count."""
+    columns = [f"c{index}" for index in range(1, len(layout.header) + 1)]
+    scan, rejects, reject_scans = f"{table}__scan", f"{table}__rejects", f"{table}__reject_scans"
+    first_row = layout.skip + 2
+    column_types = ", ".join(f"'{column}': 'VARCHAR'" for column in columns)
+    cells = ", ".join(f"{_cell_sql(column, filled)} AS {column}" for column in columns)
+    copied = ", ".join(f"s.{column}" for column in columns)
+    not_empty = " OR ".join(f"s.{column} IS NOT NULL" for column in columns)
+    drop = [f"DROP TABLE IF EXISTS {name}" for name in (scan, rejects, reject_scans)]
+    for statement in drop:
+        cursor.execute(statement)
+    try:
+        try:
+            cursor.execute(
+                f"""
+                CREATE TEMP TABLE {scan} AS
+                SELECT {cells}
+                FROM read_csv(
+                    ?, delim = ?, quote = '"', escape = '"', header = true, skip = ?,
+                    columns = {{{column_types}}}, auto_detect = false, strict_mode = true,
+                    null_padding = false, store_rejects = true,
+                    rejects_table = '{rejects}', rejects_scan = '{reject_scans}'
+                )
+                """,  # noqa: S608
+                [str(path), layout.delimiter, layout.skip],
+            )
+        except duckdb.Error as error:
+            raise UnreadableFileError(_MESSAGES["unsplittable"]) from error
+        found = cursor.execute(f"SELECT count(*) FROM {rejects}").fetchone()  # noqa: S608
+        rejected = bool(found and found[0])
+        position = _position_sql(cursor, scan)
+        if rejected:
+            numbered = _NUMBERED_SQL.format(
+                table=table,
+                rejects=rejects,
+                scan=scan,
+                position=position,
+                copied=copied,
+                not_empty=not_empty,
+            )
+            cursor.execute(numbered, {"first": first_row})
+        else:
+            # Nothing rejected: the scan's rows are the file's rows, in order.
+            cursor.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT CAST({position} + ? AS BIGINT) AS row_number, {copied}
+                FROM {scan} AS s
+                WHERE {not_empty}
+                """,  # noqa: S608
+                [first_row],
+            )
+        counted = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        staged = int(counted[0]) if counted else 0
+        problems = []
+        if rejected:
+            # A file with nothing staged is refused anyway: one problem tells which sentence.
+            problems = cursor.execute(
+                _PROBLEMS_SQL.format(rejects=rejects),
+                {"width": len(columns), "limit": None if staged else 1},
+            ).fetchall()
+    finally:
+        for statement in drop:
+            cursor.execute(statement)
+    ragged = tuple(RowProblem(row=int(line), column=None, message=text) for line, text in problems)
+    return ragged, staged
