@@ -158,6 +158,7 @@ def run_import(args: argparse.Namespace) -> int:
         practice=args.practice,
         time_zone=args.time_zone or local_time_zone(),
         date_order=args.date_order,
+        preview_rows=0,
     )
     reports: list[dict[str, object]] = []
     failed = 0
@@ -193,6 +194,13 @@ def _print_import(report: FileReport) -> None:
         print(f"  row {error.row}{column}: {error.message}")
     if len(report.errors) > 20:
         print(f"  ... and {len(report.errors) - 20} more.")
+    if report.unclassified:
+        rows = ", ".join(str(problem.row) for problem in report.unclassified[:20])
+        more = "…" if len(report.unclassified) > 20 else ""
+        print(
+            f"  {len(report.unclassified):,} contacts are stored as 'other' for review "
+            f"(rows {rows}{more}); add a rule on the Import page to place them."
+        )
 
 
 def run_batches(args: argparse.Namespace) -> int:

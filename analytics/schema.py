@@ -115,7 +115,7 @@ MIGRATIONS += (
             # fingerprint identifies a contact across files (therapist, client, start,
             # minutes and its occurrence among identical entries), so re-importing a file
             # or an overlapping export adds nothing.
-            "ALTER TABLE contacts ADD COLUMN fingerprint VARCHAR",
+            "ALTER TABLE contacts ADD COLUMN fingerprint UHUGEINT",
             # Some sources (Harvest) give a date but no time of day; such contacts carry
             # local midnight and time_known = false, and time-of-day measures leave them out.
             "ALTER TABLE contacts ADD COLUMN time_known BOOLEAN DEFAULT true",

@@ -62,7 +62,7 @@ WITH resolved AS (
 keyed AS (
     -- Identical entries (same therapist, client, start and minutes) are numbered, so two
     -- real 15-minute calls on one day stay two contacts while a re-import matches both.
-    SELECT *, md5(concat_ws('|', therapist_id, client_id, epoch_us(started_at), minutes,
+    SELECT *, md5_number(concat_ws('|', therapist_id, client_id, epoch_us(started_at), minutes,
                             row_number() OVER (
                                 PARTITION BY therapist_id, client_id, started_at, minutes
                                 ORDER BY channel, category, direction
@@ -259,19 +259,20 @@ def _add_clients(cursor: duckdb.DuckDBPyConnection, secret: bytes) -> None:
     distinct = cursor.execute(
         "SELECT practice, client, min(therapist) FROM incoming GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()
-    keys = pd.DataFrame(
-        {
-            "practice": [practice for practice, _, _ in distinct],
-            "label": [label for _, label, _ in distinct],
-            "therapist": [therapist for _, _, therapist in distinct],
-            "client_key": [client_key(secret, practice, label) for practice, label, _ in distinct],
-        }
-    )
-    cursor.register("client_keys_frame", keys)
+    # One keyed hash per distinct client, handed back to SQL as parallel lists.
     cursor.execute(
-        "CREATE OR REPLACE TEMP TABLE incoming_client_keys AS SELECT * FROM client_keys_frame"
+        """
+        CREATE OR REPLACE TEMP TABLE incoming_client_keys AS
+        SELECT unnest(?) AS practice, unnest(?) AS label, unnest(?) AS therapist,
+               unnest(?) AS client_key
+        """,
+        [
+            [practice for practice, _, _ in distinct],
+            [label for _, label, _ in distinct],
+            [therapist for _, _, therapist in distinct],
+            [client_key(secret, practice, label) for practice, label, _ in distinct],
+        ],
     )
-    cursor.unregister("client_keys_frame")
     cursor.execute(
         """
         INSERT INTO clients (client_key, label, practice_id, therapist_id)

@@ -7,7 +7,13 @@ from analytics.errors import ContactLoadError
 from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
 from analytics.importing.parsing import DateOrder
 from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
-from analytics.importing.presets import FIELDS, PRESET_NAMES, save_mapping, template_csv
+from analytics.importing.presets import (
+    FIELDS,
+    PRESET_NAMES,
+    list_mappings,
+    save_mapping,
+    template_csv,
+)
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
 from ui.importing import COMMON_ZONES, dry_run, with_mapping
@@ -50,6 +56,14 @@ with st.expander("Import settings", expanded=False):
     therapist = right.text_input(
         "Therapist (when the file names none)", key="import_therapist", placeholder="Me"
     )
+    saved = list_mappings(database())
+    mapping_name = right.selectbox(
+        "Saved column mapping",
+        ["", *saved],
+        key="import_mapping_name",
+        format_func=lambda name: name or "None (recognise the format)",
+        disabled=not saved,
+    )
     practice = right.selectbox(
         "Practice (when the file names none)",
         ["", *choices.practices["name"].tolist()],
@@ -59,6 +73,7 @@ with st.expander("Import settings", expanded=False):
 DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
     preset=preset or "auto",
+    mapping_name=mapping_name or None,
     therapist=therapist.strip() or None,
     practice=practice or None,
     time_zone=time_zone or "UTC",
@@ -128,6 +143,20 @@ for upload in uploads or []:
         csv_download(
             report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{upload.file_id}"
         )
+    if report.unclassified:
+        with st.expander(
+            f"{len(report.unclassified):,} contacts will be stored as 'other': review them"
+        ):
+            st.caption(
+                "No column or keyword rule placed these rows. Add a rule below (then upload "
+                "again) or import them as 'other' and review them later."
+            )
+            st.dataframe(
+                pd.DataFrame(
+                    [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
+                ),
+                hide_index=True,
+            )
     ready.append((upload.name, data, file_options))
 
 if ready and st.button(

@@ -85,3 +85,21 @@ def test_batches_and_undo(tmp_path: Path) -> None:
     assert stored_minutes(db) == 0.0
     twice = run("undo", "1", "--db", db, cwd=tmp_path)
     assert twice.returncode == 1 and "already undone" in twice.stderr
+
+
+def test_map_option_imports_an_unknown_layout(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text(
+        "Wer;Wann;Wie lange (min)\nAvery;02.03.2026 09:00;10\nAvery;03.03.2026 10:00;12,5\n",
+        encoding="cp1252",
+    )
+    db = tmp_path / "c.duckdb"
+    refused = run("import", odd, "--db", db, cwd=tmp_path)
+    assert refused.returncode == 1 and "map" in refused.stderr
+    mapped = run(
+        "import", odd, "--db", db, "--map", "client=Wer,started_at=Wann,duration=Wie lange (min)",
+        "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert mapped.returncode == 0, mapped.stderr
+    assert json.loads(mapped.stdout)["files"][0]["imported"] == 2
+    assert stored_minutes(db) == 22.5  # 10 + 12,5 (decimal comma)

@@ -10,6 +10,7 @@ from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
+from analytics.importing.presets import save_mapping
 from analytics.metrics import summary, totals
 from analytics.store import list_batches, undo_batch
 
@@ -168,3 +169,57 @@ def test_free_text_is_never_stored(tmp_path: Path) -> None:
         stored += wal.read_bytes()
     assert b"zq7x" not in stored
     assert b"dana.private" not in stored
+
+
+UNUSUAL = (
+    b"Wer,Wann,Wie lange (min),Was\n"
+    b"Avery,2026-03-02 09:00,10,Terminabsage\n"
+    b"Avery,2026-03-03 10:00,25,Sonstiges\n"
+)
+# Avery: 10 + 25 = 35 minutes; "Terminabsage" has no rule word on its own boundary, "Sonstiges"
+# none at all, so both land in review unless a rule places them.
+UNUSUAL_MAPPING = {"client": "Wer", "started_at": "Wann", "duration": "Wie lange (min)"}
+
+
+def test_unknown_layout_needs_a_mapping_which_can_be_saved(empty_db: Database) -> None:
+    with pytest.raises(ContactLoadError, match="match no known export"):
+        import_file(empty_db, UNUSUAL, file_name="odd.csv", options=NEW_YORK)
+    mapped = ImportOptions(time_zone="America/New_York", mapping=UNUSUAL_MAPPING)
+    dry = import_file(empty_db, UNUSUAL, file_name="odd.csv", options=mapped, dry_run=True)
+    assert (dry.preset, dry.imported) == ("custom", 2)
+    assert dry.layout is not None
+    save_mapping(empty_db, "odd export", dry.layout)
+    report = import_file(
+        empty_db,
+        UNUSUAL,
+        file_name="odd.csv",
+        options=ImportOptions(time_zone="America/New_York", mapping_name="odd export"),
+    )
+    assert report.imported == 2
+    assert minutes_by(empty_db, "client") == {"Avery": 35.0}
+
+
+def test_rows_nothing_placed_are_listed_for_review(empty_db: Database) -> None:
+    mapped = ImportOptions(time_zone="America/New_York", mapping=UNUSUAL_MAPPING)
+    report = import_file(empty_db, UNUSUAL, file_name="odd.csv", options=mapped)
+    # No category or channel column was mapped and the classifier saw no text columns.
+    assert [problem.row for problem in report.unclassified] == [2, 3]
+    assert minutes_by(empty_db, "category") == {"other": 35.0}
+
+
+def test_keywords_classify_and_the_text_is_dropped(empty_db: Database) -> None:
+    content = (
+        b"User,Email,Client,Project,Task,Description,Billable,Start date,Start time,"
+        b"End date,End time,Duration,Tags,Amount ()\n"
+        b"Dana Reyes,d@example.org,Avery,Clients,Crisis call,,No,2026-03-02,21:00:00,"
+        b"2026-03-02,21:40:00,00:40:00,,\n"
+        b"Dana Reyes,d@example.org,Avery,Clients,Reschedule,,No,2026-03-03,09:00:00,"
+        b"2026-03-03,09:05:00,00:05:00,email,\n"
+        b"Dana Reyes,d@example.org,Blake,Clients,Misc,,No,2026-03-03,10:00:00,"
+        b"2026-03-03,10:05:00,00:05:00,,\n"
+    )
+    report = import_file(empty_db, content, file_name="toggl.csv", options=NEW_YORK)
+    assert (report.preset, report.imported) == ("toggl", 3)
+    assert minutes_by(empty_db, "category") == {"crisis": 40.0, "scheduling": 5.0, "other": 5.0}
+    assert minutes_by(empty_db, "channel") == {"phone": 40.0, "email": 5.0, "other": 5.0}
+    assert [problem.row for problem in report.unclassified] == [4]

@@ -78,6 +78,8 @@ class FileReport:
     dry_run: bool = False
     layout: Layout | None = None
     preview: pd.DataFrame | None = None
+    unclassified: list[RowProblem] = field(default_factory=list)
+    """Rows stored as ``other`` because no column or rule placed them: listed for review."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
@@ -160,6 +162,9 @@ def import_file(
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
     with db.cursor() as cursor:
+        # Rows carry their own row numbers, so DuckDB need not keep them in order, which
+        # saves memory on large files.
+        cursor.execute("SET preserve_insertion_order = false")
         cursor.execute("BEGIN TRANSACTION")
         try:
             report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
@@ -195,10 +200,13 @@ def _import(
     _parse(cursor, table, layout, options)
     progress(0.5, "Classifying contacts")
     _classify(cursor, table, layout)
+    cursor.execute("DROP TABLE raw_rows")  # the file's text, free text included, is gone
     progress(0.6, "Checking every row")
     errors = [*table.ragged, *_row_errors(cursor, table, layout, options)]
     rejected_rows = len({error.row for error in errors})
     _stage_incoming(cursor, options)
+    cursor.execute("DROP TABLE parsed")
+    cursor.execute("DROP TABLE classes")
     good = _scalar(cursor, "SELECT count(*) FROM incoming")
     if good == 0:
         first = errors[0].message if errors else "it holds no contacts"
@@ -206,7 +214,8 @@ def _import(
             f"No row of {file_name} could be imported (row {errors[0].row if errors else 2}: "
             f"{first.rstrip('.')}); nothing was stored."
         )
-    preview = _preview(cursor, options.preview_rows)
+    preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
+    unclassified = _unclassified(cursor)
     progress(0.8, "Storing contacts")
     stored = store_incoming(
         cursor,
@@ -218,9 +227,9 @@ def _import(
         rows_read=table.rows,
         rows_rejected=rejected_rows,
     )
-    for temporary in ("raw_rows", "parsed", "classes"):
-        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
-    return _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
+    report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
+    report.unclassified = unclassified
+    return report
 
 
 def _report(
@@ -231,7 +240,7 @@ def _report(
     rejected: int,
     errors: list[RowProblem],
     dry_run: bool,
-    preview: pd.DataFrame,
+    preview: pd.DataFrame | None,
 ) -> FileReport:
     return FileReport(
         file=file_name,
@@ -303,7 +312,7 @@ def _parse(
     if order is None:
         raise AmbiguousDatesError(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
-            "choose the date order (--date-order dmy or mdy)."
+            "choose the date order (in the import settings, or --date-order dmy or mdy)."
         )
     bad_time = "false"
     if col("started_at"):
@@ -442,7 +451,9 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
                coalesce(p.explicit_category, k.category, 'other') AS category,
                p.direction,
                p.time_known,
-               p.row_number
+               p.row_number,
+               p.explicit_category IS NULL AND k.category IS NULL AS category_unplaced,
+               p.explicit_channel IS NULL AND k.channel IS NULL AS channel_unplaced
         FROM parsed AS p
         LEFT JOIN classes AS k USING (row_number)
         LEFT JOIN practices AS pr ON pr.name = coalesce(p.practice, ?)
@@ -462,6 +473,22 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
             options.max_minutes,
         ],
     )
+
+
+def _unclassified(cursor: duckdb.DuckDBPyConnection) -> list[RowProblem]:
+    """Rows whose category or channel nothing placed (stored as ``other``), for review."""
+    rows = cursor.execute(
+        """
+        SELECT row_number,
+               CASE WHEN category_unplaced AND channel_unplaced
+                    THEN 'No column or rule placed the category or the channel; both are other.'
+                    WHEN category_unplaced
+                    THEN 'No column or rule placed the category; it is other.'
+                    ELSE 'No column or rule placed the channel; it is other.' END
+        FROM incoming WHERE category_unplaced OR channel_unplaced ORDER BY row_number
+        """
+    ).fetchall()
+    return [RowProblem(row=int(row), column=None, message=message) for row, message in rows]
 
 
 def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
