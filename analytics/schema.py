@@ -146,6 +146,70 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=3,
+        description="boundaries: agreed limits per therapist and client, dated, with history",
+        statements=(
+            "CREATE SEQUENCE boundary_id_seq START 1",
+            # One row is one agreement in force from effective_from (the therapist's local
+            # date) until the next row for the same scope. client_id NULL is the therapist's
+            # default; a client row overrides it field by field: a NULL field (or, for the
+            # list fields, NULL) inherits the default in force on the same date.
+            """
+            CREATE TABLE boundaries (
+                boundary_id INTEGER PRIMARY KEY DEFAULT nextval('boundary_id_seq'),
+                therapist_id INTEGER NOT NULL,
+                client_id INTEGER,
+                effective_from DATE NOT NULL,
+                weekly_cap_minutes DOUBLE CHECK (weekly_cap_minutes >= 0),
+                -- per-category weekly caps, e.g. {'support': 60}; NULL inherits, {} = none
+                category_caps MAP(VARCHAR, DOUBLE),
+                -- channels the client may use; NULL inherits (and a default of NULL means
+                -- every channel is allowed)
+                allowed_channels VARCHAR[],
+                -- which categories a channel may carry, e.g. {'text': ['scheduling',
+                -- 'reminder']}; channels not listed carry any category; NULL inherits
+                channel_categories MAP(VARCHAR, VARCHAR[]),
+                response_target_hours DOUBLE CHECK (response_target_hours > 0),
+                -- count response time in working hours (true) or calendar hours (false)
+                response_in_working_hours BOOLEAN,
+                -- whether crisis minutes count toward the caps (by default they don't)
+                crisis_counts_toward_cap BOOLEAN,
+                UNIQUE (therapist_id, client_id, effective_from)
+            )
+            """,
+            # Working hours belong to the therapist (not to a client), per weekday
+            # (0 = Monday), in the therapist's own zone, dated like boundaries. A weekday
+            # without a row on a date is a day off; several rows make split shifts.
+            """
+            CREATE TABLE working_hours (
+                therapist_id INTEGER NOT NULL,
+                effective_from DATE NOT NULL,
+                weekday INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+                starts TIME NOT NULL,
+                ends TIME NOT NULL,
+                CHECK (starts < ends)
+            )
+            """,
+            "CREATE SEQUENCE boundary_change_id_seq START 1",
+            # Every change to boundaries or working hours: who, when, before and after.
+            """
+            CREATE TABLE boundary_changes (
+                change_id INTEGER PRIMARY KEY DEFAULT nextval('boundary_change_id_seq'),
+                changed_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                changed_by VARCHAR NOT NULL,
+                therapist_id INTEGER,
+                client_id INTEGER,
+                what VARCHAR NOT NULL,
+                before_value VARCHAR,
+                after_value VARCHAR
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

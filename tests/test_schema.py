@@ -18,7 +18,13 @@ from analytics.schema import LATEST_VERSION, MIGRATIONS, Migration, current_vers
 
 V1_TABLES = {"practices", "therapists", "clients", "import_batches", "contacts", "meta"}
 """The tables migration 1 creates (schema_version comes on top)."""
-APP_TABLES = V1_TABLES | {"classification_rules", "saved_mappings"}
+APP_TABLES = V1_TABLES | {
+    "classification_rules",
+    "saved_mappings",
+    "boundaries",
+    "working_hours",
+    "boundary_changes",
+}
 """Every table of the latest schema (migration 2 adds rules and saved mappings)."""
 
 
