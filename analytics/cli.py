@@ -6,6 +6,7 @@ argument mistakes exit 2 (argparse's convention).
 """
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import metrics
+from analytics import boundaries, metrics
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED, generate_demo, is_empty
 from analytics.domain import BREAKDOWNS
@@ -101,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("batches", parents=[db_option], help="list import batches")
     undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
     undo.add_argument("batch_id", type=int, metavar="BATCH")
+
+    boundary = commands.add_parser(
+        "boundaries", help="show, load or export boundary settings and working hours"
+    )
+    actions = boundary.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser(
+        "show", parents=[db_option], help="list settings and working hours per therapist"
+    )
+    show.add_argument("--therapist", default=None, help="only this therapist")
+    show.add_argument("--practice", default=None, help="the therapist's practice, when ambiguous")
+    load = actions.add_parser(
+        "load", parents=[db_option], help="store the settings of a .toml or .csv file"
+    )
+    load.add_argument("file", type=Path, metavar="FILE")
+    export = actions.add_parser(
+        "export", parents=[db_option], help="write all settings to a .toml or .csv file"
+    )
+    export.add_argument("file", type=Path, metavar="FILE")
     return parser
 
 
@@ -220,12 +239,62 @@ def run_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_name() -> str:
+    """Who makes a change from the command line: the OS account name."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password-file entry (containers)
+        return "unknown user"
+
+
+def run_boundaries(args: argparse.Namespace) -> int:
+    """``contactload boundaries show|load FILE|export FILE``."""
+    db = Database(args.db or default_db_path())
+    if args.action == "load":
+        entries = boundaries.load_settings(db, args.file, changed_by=_user_name())
+        print(f"Loaded {entries:,} boundary entries from {args.file}.")
+        return 0
+    if args.action == "export":
+        entries = boundaries.export_settings(db, args.file)
+        print(f"Exported {entries:,} boundary entries to {args.file}.")
+        return 0
+    settings = boundaries.stored_settings(db, args.therapist, practice=args.practice)
+    weeks = boundaries.stored_working_hours(db, args.therapist, practice=args.practice)
+    if not settings and not weeks:
+        print(
+            "No boundary settings yet; load a policy (contactload boundaries load FILE) "
+            "or edit them on the Boundaries page."
+        )
+        return 0
+    therapists = sorted(
+        {(setting.practice, setting.therapist) for setting in settings}
+        | {(practice, therapist) for practice, therapist, _ in weeks}
+    )
+    for practice, therapist in therapists:
+        print(f"{therapist} ({practice})")
+        for setting in settings:
+            if (setting.practice, setting.therapist) == (practice, therapist):
+                scope = "default" if setting.client is None else setting.client
+                print(
+                    f"  {scope} from {setting.effective_from}: "
+                    f"{boundaries.describe_setting(setting)}"
+                )
+        for week_practice, week_therapist, week in weeks:
+            if (week_practice, week_therapist) == (practice, therapist):
+                print(
+                    f"  working hours from {week.effective_from}: "
+                    f"{boundaries.describe_working_hours(week)}"
+                )
+    return 0
+
+
 COMMANDS = {
     "demo": run_demo,
     "summary": run_summary,
     "import": run_import,
     "batches": run_batches,
     "undo": run_undo,
+    "boundaries": run_boundaries,
 }
 
 
