@@ -1717,7 +1717,7 @@ def _monday_on_or_before(day: date) -> date:
 def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
     """Give every demo therapist a plausible policy and a few clients overrides.
 
-    Defaults vary per therapist (weekly cap 30 to 60 minutes per client, text for
+    Defaults vary per therapist (weekly cap 60 to 120 minutes per client, text for
     scheduling and reminders only, replies within 24 working hours for most, crisis not
     counted, working hours 09-17, 08-18 or split shifts); the heaviest clients get
     overrides, one of them a cap lowered halfway through the year, so a first run shows
@@ -1787,7 +1787,7 @@ def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
                 practice=practice,
                 client=None,
                 effective_from=start,
-                weekly_cap_minutes=(30.0, 45.0, 60.0, 40.0)[number % 4],
+                weekly_cap_minutes=(60.0, 90.0, 120.0, 75.0)[number % 4],
                 category_caps={"support": 30.0} if number % 3 == 2 else None,
                 allowed_channels=("phone", "email", "text", "portal", "video"),
                 channel_categories={"text": ("scheduling", "reminder")},
@@ -1804,10 +1804,10 @@ def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
         top = heaviest.get((practice, name, 1))
         if top and number % 2 == 0:
             # Agreed extra support for the heaviest client, tapered halfway through.
-            settings.append(BoundarySetting(name, practice, top, start, weekly_cap_minutes=90.0))
+            settings.append(BoundarySetting(name, practice, top, start, weekly_cap_minutes=180.0))
             if number % 4 == 0:
                 settings.append(
-                    BoundarySetting(name, practice, top, halfway, weekly_cap_minutes=45.0)
+                    BoundarySetting(name, practice, top, halfway, weekly_cap_minutes=90.0)
                 )
         second = heaviest.get((practice, name, 2))
         if second and number % 3 == 0:

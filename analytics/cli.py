@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import boundaries, metrics
+from analytics import boundaries, compliance, metrics
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED, generate_demo, is_empty
 from analytics.domain import BREAKDOWNS
@@ -99,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
     importer.add_argument("--json", action="store_true", help="print a JSON report")
 
+    compliance_parser = commands.add_parser(
+        "compliance",
+        parents=[db_option],
+        help="weekly use against caps, breaches, out-of-policy, after hours, response times",
+    )
+    compliance_parser.add_argument("--by", choices=("client", "therapist"), default="client")
+    compliance_parser.add_argument("--from", dest="start", type=_iso_date, default=None)
+    compliance_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
+    compliance_parser.add_argument("--json", action="store_true", help="print JSON")
+
     commands.add_parser("batches", parents=[db_option], help="list import batches")
     undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
     undo.add_argument("batch_id", type=int, metavar="BATCH")
@@ -132,7 +142,11 @@ def run_demo(args: argparse.Namespace) -> int:
     batch = generate_demo(
         db, contacts=args.contacts, clients=args.clients, seed=args.seed, end=args.end
     )
-    print(f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}).")
+    agreements = boundaries.demo_boundaries(db)
+    print(
+        f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}) "
+        f"and {agreements} demo boundary settings."
+    )
     return 0
 
 
@@ -222,6 +236,22 @@ def _print_import(report: FileReport) -> None:
         )
 
 
+def run_compliance(args: argparse.Namespace) -> int:
+    """``contactload compliance``: each client's (or therapist's) use against the agreement."""
+    db = Database(args.db or default_db_path())
+    filters = ContactFilter(start=args.start, end=args.end)
+    rows = compliance.compliance_report(db, filters, args.by)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("No contacts match; widen the dates or add data (contactload demo).")
+        return 0
+    table = pd.DataFrame(rows).drop(columns=["weeks"])
+    print(table.to_string(index=False, float_format=lambda value: f"{value:,.1f}"))
+    return 0
+
+
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     batches = list_batches(Database(args.db or default_db_path()))
@@ -292,6 +322,7 @@ COMMANDS = {
     "demo": run_demo,
     "summary": run_summary,
     "import": run_import,
+    "compliance": run_compliance,
     "batches": run_batches,
     "undo": run_undo,
     "boundaries": run_boundaries,

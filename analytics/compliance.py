@@ -992,3 +992,159 @@ __all__ = [
     "summary",
     "weekly_caps",
 ]
+
+
+# --- one report per client or therapist (the CLI's ``compliance``) ---------------------------
+
+_GROUP_KEYS = {
+    "client": ("c.client_id", "cl.client_key", "JOIN clients AS cl ON cl.client_id = c.client_id"),
+    "therapist": (
+        "c.therapist_id",
+        "t.name",
+        "JOIN therapists AS t ON t.therapist_id = c.therapist_id",
+    ),
+}
+
+
+def _grouped(by: str) -> tuple[str, str, str]:
+    if by not in _GROUP_KEYS:
+        raise InvalidFilterError(f"Cannot report compliance by {by!r}; use client or therapist.")
+    return _GROUP_KEYS[by]
+
+
+def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> pd.DataFrame:
+    """One row per client (key) or therapist (name): the figures ``contactload compliance``
+    prints beside each one's weekly use against caps.
+
+    Columns: key, contacts, minutes, breach_weeks, over_by_minutes, out_of_policy_contacts,
+    after_hours_contacts, after_hours_minutes, client_contacts (client-initiated, timed),
+    answered, median_response_hours, p90_response_hours, within_target, with_target.
+    """
+    group_id, key, join = _grouped(by)
+    contacts, params = _contacts_cte(filters)
+    hours, hour_params = _hours_ctes()
+    marked = _frame(
+        db,
+        f"""WITH {contacts}, {hours}, {_MARKED_CTE}
+        SELECT {key} AS key, count(*) AS contacts, sum(c.minutes) AS minutes,
+               count(*) FILTER (WHERE c.after_hours) AS after_hours_contacts,
+               coalesce(sum(c.minutes) FILTER (WHERE c.after_hours), 0) AS after_hours_minutes
+        FROM marked AS c {join}
+        GROUP BY {group_id}, {key}
+        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
+        [*params, *hour_params],
+    )
+    responses = _frame(
+        db,
+        f"""WITH {contacts}, {hours}, {_SETTINGS_CTES}{_RESPONSE_CTES}
+        SELECT {key} AS key,
+               count(*) FILTER (WHERE c.time_known) AS client_contacts,
+               count(c.answered_at) AS answered,
+               median(c.hours) AS median_response_hours,
+               quantile_cont(c.hours, 0.9) AS p90_response_hours,
+               count(*) FILTER (WHERE c.hours <= c.response_target_hours) AS within_target,
+               count(*) FILTER (
+                   WHERE c.answered_at IS NOT NULL AND c.response_target_hours IS NOT NULL
+               ) AS with_target
+        FROM timed AS c {join}
+        GROUP BY {group_id}, {key}
+        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
+        [*params, *hour_params, None],
+    )
+    policy, policy_params = _out_of_policy_query(filters)
+    outside = _frame(
+        db,
+        f"""{policy}
+        SELECT {key} AS key, count(*) AS out_of_policy_contacts
+        FROM refused AS c {join}
+        GROUP BY {group_id}, {key}
+        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
+        policy_params,
+    )
+    caps = weekly_caps(db, filters)
+    caps_key = "client_key" if by == "client" else "therapist"
+    breaches = (
+        caps.assign(key=caps[caps_key])
+        .groupby("key", as_index=False)
+        .agg(breach_weeks=("over", "sum"), over_by_minutes=("over_by", "sum"))
+    )
+    report = (
+        marked.merge(breaches, on="key", how="left")
+        .merge(outside, on="key", how="left")
+        .merge(responses, on="key", how="left")
+    )
+    counts = ["breach_weeks", "out_of_policy_contacts", "client_contacts", "answered",
+              "within_target", "with_target"]  # fmt: skip
+    report[counts] = report[counts].fillna(0).astype(int)
+    report["over_by_minutes"] = report["over_by_minutes"].fillna(0.0)
+    return report.sort_values(["breach_weeks", "minutes"], ascending=False).reset_index(drop=True)
+
+
+def _number(value: Any) -> float | None:
+    """A JSON-friendly float (None for SQL NULL or NaN)."""
+    number = _float(value)
+    return None if number is None or number != number else round(number, 3)
+
+
+def compliance_report(
+    db: Database, filters: ContactFilter, by: str = "client"
+) -> list[dict[str, Any]]:
+    """The ``contactload compliance --json`` document: one object per client or therapist.
+
+    Each holds its weekly use against caps (``weeks``: week, minutes counted toward the cap,
+    cap, over, over_by for a client; week, minutes, clients_over for a therapist) beside the
+    figures of ``compliance_by``. Clients are named by their pseudonymous key.
+    """
+    figures = compliance_by(db, filters, by)
+    caps = weekly_caps(db, filters)
+    weeks: dict[str, list[dict[str, Any]]] = {}
+    if by == "client":
+        for row in caps.itertuples(index=False):  # aggregated client-weeks, not contacts
+            weeks.setdefault(str(row.client_key), []).append(
+                {
+                    "week": f"{row.week:%Y-%m-%d}",
+                    "minutes": _number(row.counted_minutes),
+                    "cap": _number(row.cap_minutes),
+                    "over": bool(row.over),
+                    "over_by": _number(row.over_by),
+                }
+            )
+    else:
+        per_therapist = caps.groupby(["therapist", "week"], as_index=False).agg(
+            minutes=("counted_minutes", "sum"), clients_over=("over", "sum")
+        )
+        for therapist, week, minutes, clients_over in per_therapist[
+            ["therapist", "week", "minutes", "clients_over"]
+        ].itertuples(index=False, name=None):
+            weeks.setdefault(str(therapist), []).append(
+                {
+                    "week": f"{week:%Y-%m-%d}",
+                    "minutes": _number(minutes),
+                    "clients_over": int(clients_over),
+                }
+            )
+    report = []
+    records: list[dict[str, Any]] = figures.to_dict("records")  # type: ignore[assignment]
+    for figure in records:
+        with_target = int(figure["with_target"])
+        report.append(
+            {
+                "key": str(figure["key"]),
+                "contacts": int(figure["contacts"]),
+                "minutes": _number(figure["minutes"]),
+                "weeks": sorted(weeks.get(str(figure["key"]), []), key=lambda week: week["week"]),
+                "breach_weeks": int(figure["breach_weeks"]),
+                "over_by_minutes": _number(figure["over_by_minutes"]),
+                "out_of_policy_contacts": int(figure["out_of_policy_contacts"]),
+                "after_hours_contacts": int(figure["after_hours_contacts"]),
+                "after_hours_minutes": _number(figure["after_hours_minutes"]),
+                "client_initiated_contacts": int(figure["client_contacts"]),
+                "answered": int(figure["answered"]),
+                "median_response_hours": _number(figure["median_response_hours"]),
+                "p90_response_hours": _number(figure["p90_response_hours"]),
+                "share_within_target": (
+                    round(int(figure["within_target"]) / with_target, 4) if with_target else None
+                ),
+            }
+        )
+    return report

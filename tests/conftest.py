@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics.boundaries import demo_boundaries
 from analytics.db import Database
 from analytics.demo import generate_demo
 from analytics.store import add_contacts
@@ -46,6 +47,7 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "contactload.duckdb"
     db = Database(path)
     generate_demo(db, end=DEMO_END)
+    demo_boundaries(db)
     db.close()
     return path
 

@@ -752,7 +752,7 @@ def test_demo_boundaries_give_every_demo_therapist_a_policy(tmp_path: Path) -> N
         for setting in settings:
             if setting.client is None:
                 assert setting.weekly_cap_minutes is not None
-                assert 30 <= setting.weekly_cap_minutes <= 60
+                assert 60 <= setting.weekly_cap_minutes <= 120
                 assert setting.channel_categories == TEXT_LOGISTICS
                 assert setting.crisis_counts_toward_cap is False
         overrides = [s for s in settings if s.client is not None]
