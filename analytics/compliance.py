@@ -33,7 +33,7 @@ How settings are resolved (the rules every measure below shares):
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, time, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -42,7 +42,7 @@ from analytics.db import Database
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter, Period
-from analytics.metrics import DEFAULT_WORKING_HOURS, WorkingHours, data_period
+from analytics.metrics import DEFAULT_WORKING_HOURS, WorkingHours, client_table, data_period
 
 # SQL below is fixed text: CTE names and fragments are module constants, values always
 # travel as parameters (in the order their placeholders appear), which is why composing
@@ -1148,3 +1148,64 @@ def compliance_report(
             }
         )
     return report
+
+
+# --- what the pages draw beside the load ------------------------------------------------------
+
+
+def clients_against_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """The Clients page's table (``metrics.client_table``) with each client's use of the cap.
+
+    Adds latest_cap_minutes, latest_minutes, latest_use_share (the last week of the period:
+    minutes counted toward the cap / cap) and breach_weeks; NULL where no cap is agreed.
+    """
+    table = client_table(db, filters)
+    caps = cap_summary(db, filters)[
+        ["client_key", "latest_cap_minutes", "latest_minutes", "latest_use_share", "breach_weeks"]
+    ]
+    merged = table.merge(caps, on="client_key", how="left")
+    merged["breach_weeks"] = merged["breach_weeks"].fillna(0).astype(int)
+    return merged
+
+
+def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Per week: the sum of the caps agreed with the clients who had contact that week.
+
+    Drawn as the cap line on the Overview's weekly chart (the agreed capacity beside the
+    load). Columns: period (the week's Monday), cap_minutes, counted_minutes.
+    """
+    caps = weekly_caps(db, filters)
+    capped = caps[caps["cap_minutes"].notna()]
+    return (
+        capped.groupby("week", as_index=False)
+        .agg(cap_minutes=("cap_minutes", "sum"), counted_minutes=("counted_minutes", "sum"))
+        .rename(columns={"week": "period"})
+    )
+
+
+def working_windows(db: Database, filters: ContactFilter) -> list[tuple[int, time, time]]:
+    """The working hours to shade on the weekday x hour heatmap: (weekday, start, end).
+
+    With exactly one therapist selected, that therapist's hours in force at the end of the
+    period; otherwise (or when none are stored) the default Mon-Fri 08:00-18:00.
+    """
+    default = [
+        (weekday, DEFAULT_WORKING_HOURS.start, DEFAULT_WORKING_HOURS.end)
+        for weekday in DEFAULT_WORKING_HOURS.weekdays
+    ]
+    if len(filters.therapist_ids) != 1:
+        return default
+    on = filters.end or date.today()
+    with db.cursor() as cursor:
+        rows = cursor.execute(
+            """
+            SELECT weekday, starts, ends FROM working_hours
+            WHERE therapist_id = ? AND effective_from = (
+                SELECT max(effective_from) FROM working_hours
+                WHERE therapist_id = ? AND effective_from <= ?
+            )
+            ORDER BY weekday, starts
+            """,
+            [filters.therapist_ids[0], filters.therapist_ids[0], on],
+        ).fetchall()
+    return [(int(day), starts, ends) for day, starts, ends in rows] or default

@@ -1,5 +1,7 @@
 """Clients: who takes the time, how concentrated it is, and one client's timeline."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from ui import charts
@@ -9,7 +11,7 @@ from ui.state import measure
 
 filters, totals = page_start("Clients")
 
-table = measure("client_table", filters)
+table = measure("clients_against_caps", filters)
 st.subheader(f"{len(table):,} clients with contact")
 st.dataframe(
     table,
@@ -23,6 +25,8 @@ st.dataframe(
         "contacts",
         "share",
         "minutes_per_contact",
+        "latest_use_share",
+        "breach_weeks",
         "last_contact",
         "weekly_minutes",
     ],
@@ -36,6 +40,18 @@ st.dataframe(
             "Share of minutes", format="percent", min_value=0.0, max_value=1.0
         ),
         "minutes_per_contact": st.column_config.NumberColumn("Per contact", format="%.1f min"),
+        "latest_use_share": st.column_config.ProgressColumn(
+            "Last week vs cap",
+            help="Minutes counted toward the agreed weekly cap in the period's last week, "
+            "as a share of the cap (over 100 % is a breach; crisis is counted apart unless "
+            "agreed otherwise). Empty: no cap agreed.",
+            format="percent",
+            min_value=0.0,
+            max_value=1.0,
+        ),
+        "breach_weeks": st.column_config.NumberColumn(
+            "Weeks over cap", help="Weeks in the period over the agreed cap", format="%d ⚠"
+        ),
         "last_contact": st.column_config.DateColumn("Last contact"),
         "weekly_minutes": st.column_config.AreaChartColumn(
             "Minutes per week", help="Weekly minutes across the period (trend)"
@@ -43,6 +59,12 @@ st.dataframe(
     },
 )
 csv_download(table.drop(columns=["weekly_minutes"]), "clients.csv", key="clients_csv")
+over = int((table["breach_weeks"] > 0).sum())
+if over:
+    st.caption(
+        f"⚠ {over} of {len(table)} clients went over their agreed weekly cap at least once in "
+        "this period; see the Boundaries page for the weeks and the agreements."
+    )
 
 concentration = measure("concentration", filters)
 st.plotly_chart(
@@ -70,6 +92,9 @@ if chosen:
         help="Sum of the minutes shown in the timeline below.",
     )
     st.plotly_chart(charts.client_timeline(timeline), key="client_timeline_chart")
+    weeks = measure("weekly_caps", replace(filters, client_keys=(chosen,)))
+    if not weeks.empty:
+        st.plotly_chart(charts.weekly_against_cap(weeks), key="client_cap_chart")
     st.dataframe(
         timeline.drop(columns=["started_at"]),
         hide_index=True,

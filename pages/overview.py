@@ -73,13 +73,21 @@ columns[5].metric(
     border=True,
 )
 
-st.plotly_chart(charts.weekly_minutes(measure("trend", filters, "category")), key="weekly_chart")
+st.plotly_chart(
+    charts.weekly_minutes(
+        measure("trend", filters, "category"), caps=measure("weekly_cap_totals", filters)
+    ),
+    key="weekly_chart",
+)
 left, right = st.columns([2, 3])
 left.plotly_chart(
     charts.mix(measure("summary", filters, "channel"), "channel", "Channel mix (minutes)"),
     key="channel_mix_chart",
 )
-right.plotly_chart(charts.load_heatmap(measure("load_grid", filters)), key="load_heatmap")
+right.plotly_chart(
+    charts.load_heatmap(measure("load_grid", filters), measure("working_windows", filters)),
+    key="load_heatmap",
+)
 st.caption(
     f"Crisis contacts: {minutes_text(now.crisis_minutes)} "
     f"({share_text(now.crisis_minutes / now.minutes if now.minutes else None)} of minutes)."

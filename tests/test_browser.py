@@ -36,6 +36,7 @@ EXPECTED_TITLES = {
     "overview": "Between-session load",
     "clients": "Clients",
     "channels": "Channels & categories",
+    "boundaries": "Boundaries",
     "import": "Import contacts",
 }
 ANALYTICS_PAGES = {"overview", "clients", "channels"}

@@ -164,3 +164,63 @@ def test_import_page_reports_an_unusable_file(
     app.file_uploader(key="import_files").set_value(("empty.csv", b"", "text/csv")).run()
     assert not app.exception
     assert len(app.error) == 1 and "empty" in app.error[0].value.lower()
+
+
+def boundary_rows(db_path: Path) -> list[tuple[object, ...]]:
+    db = Database(db_path)
+    try:
+        with db.cursor() as cursor:
+            return cursor.execute("SELECT * FROM boundaries ORDER BY ALL").fetchall()
+    finally:
+        db.close()
+
+
+def weeks_over_cap(app: AppTest) -> int:
+    table = app.dataframe[0].value
+    return int(table["breach_weeks"].sum())
+
+
+def test_boundaries_page_shows_settings_and_compliance(
+    demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(demo_db_path, monkeypatch, "pages/boundaries.py")
+    figures = metric_values(app)
+    assert {"Clients over their cap", "Weeks over cap", "Out-of-policy contacts"} <= set(figures)
+    assert app.selectbox(key="boundary_therapist").value is not None
+    assert any("Working hours now" in caption.value for caption in app.caption)
+
+
+def test_editing_a_boundary_changes_the_clients_page(
+    demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, db_path)
+    app = run_app(db_path, monkeypatch, "pages/clients.py")
+    before = weeks_over_cap(app)
+    app.switch_page("pages/boundaries.py").run()
+    # A 1-minute weekly cap for every client of the first therapist, from the first day.
+    app.number_input(key="boundary_cap").set_value(1.0)
+    app.button(key="boundary_save").click().run()
+    assert not app.exception
+    assert not app.error, [error.value for error in app.error]
+    app.switch_page("pages/clients.py").run()
+    assert weeks_over_cap(app) > before
+
+
+def test_invalid_boundary_shows_the_reason_and_stores_nothing(
+    demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, db_path)
+    before = boundary_rows(db_path)
+    app = run_app(db_path, monkeypatch, "pages/boundaries.py")
+    app.number_input(key="boundary_cap").set_value(-5.0)
+    app.button(key="boundary_save").click().run()
+    assert not app.exception
+    assert len(app.error) == 1
+    assert "must be 0 minutes or more, not -5" in app.error[0].value
+    app.number_input(key="boundary_cap").set_value(None)
+    app.text_input(key="hours_mon").set_value("17:00-09:00")
+    app.button(key="hours_save").click().run()
+    assert any("17:00" in error.value for error in app.error)
+    assert boundary_rows(db_path) == before

@@ -4,6 +4,8 @@ Plain Plotly, no Streamlit: the same figures can go into a report. Every axis na
 unit (minutes or hours).
 """
 
+from datetime import time
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -45,8 +47,14 @@ def _labelled(frame: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict[str, str
     )
 
 
-def weekly_minutes(trend: pd.DataFrame, by: str = "category") -> go.Figure:
-    """Stacked bars: minutes per week, split by category (or channel)."""
+def weekly_minutes(
+    trend: pd.DataFrame, by: str = "category", caps: pd.DataFrame | None = None
+) -> go.Figure:
+    """Stacked bars: minutes per week, split by category (or channel), with the agreed caps.
+
+    ``caps`` (period, cap_minutes) draws the sum of the weekly caps agreed with the clients
+    who had contact each week: the capacity the therapist agreed to, beside the load.
+    """
     frame, colours, order = _labelled(trend, by)
     figure = px.bar(
         frame,
@@ -58,6 +66,17 @@ def weekly_minutes(trend: pd.DataFrame, by: str = "category") -> go.Figure:
         labels={"period": "Week starting (local Monday)", "minutes": "Minutes", "label": by},
         hover_data={"contacts": True},
     )
+    if caps is not None and not caps.empty:
+        figure.add_trace(
+            go.Scatter(
+                x=caps["period"],
+                y=caps["cap_minutes"],
+                mode="lines",
+                line={"color": "#222222", "dash": "dash", "shape": "hv"},
+                name="Agreed caps (clients with contact)",
+                hovertemplate="%{x|%d %b %Y}: caps add up to %{y:,.0f} minutes<extra></extra>",
+            )
+        )
     figure.update_layout(title="Minutes per week", bargap=0.1, **_LAYOUT)
     return figure
 
@@ -99,22 +118,43 @@ def mix(summary: pd.DataFrame, by: str, title: str) -> go.Figure:
     return figure
 
 
-def load_heatmap(grid: pd.DataFrame) -> go.Figure:
-    """Weekday x hour heatmap of minutes, in each therapist's local time."""
+def load_heatmap(
+    grid: pd.DataFrame, working: list[tuple[int, time, time]] | None = None
+) -> go.Figure:
+    """Weekday x hour heatmap of minutes, in each therapist's local time.
+
+    ``working`` (weekday, start, end) outlines the working hours, so after-hours load
+    stands out as the colour outside the boxes.
+    """
     matrix = grid.pivot(index="weekday", columns="hour", values="minutes").reindex(range(7))
     figure = go.Figure(
         go.Heatmap(
             z=matrix.to_numpy(),
-            x=[f"{hour:02d}:00" for hour in matrix.columns],
+            x=list(matrix.columns),
             y=list(WEEKDAYS),
             colorscale="Blues",
             colorbar={"title": {"text": "minutes"}},
             hovertemplate="%{y} %{x}<br>%{z:,.0f} minutes<extra></extra>",
         )
     )
+    for weekday, starts, ends in working or []:
+        figure.add_shape(
+            type="rect",
+            x0=starts.hour + starts.minute / 60 - 0.5,
+            x1=ends.hour + ends.minute / 60 - 0.5,
+            y0=weekday - 0.5,
+            y1=weekday + 0.5,
+            line={"color": "#2A6F97", "width": 2},
+            fillcolor="rgba(0,0,0,0)",
+        )
     figure.update_layout(
-        title="When contacts happen (local time, minutes)",
-        xaxis_title="Hour of day (therapist's local time)",
+        title="When contacts happen (local time, minutes; boxes: working hours)",
+        xaxis={
+            "title": "Hour of day (therapist's local time)",
+            "tickmode": "array",
+            "tickvals": list(range(0, 24, 2)),
+            "ticktext": [f"{hour:02d}:00" for hour in range(0, 24, 2)],
+        },
         yaxis={"autorange": "reversed"},
         **_LAYOUT,
     )
@@ -201,5 +241,36 @@ def channel_category_heatmap(pairs: pd.DataFrame) -> go.Figure:
     )
     figure.update_layout(
         title="Minutes by channel and category", yaxis={"autorange": "reversed"}, **_LAYOUT
+    )
+    return figure
+
+
+def weekly_against_cap(weeks: pd.DataFrame) -> go.Figure:
+    """One client's minutes counted toward the cap per week, with the cap as a line."""
+    colours = ["#E45756" if over else "#4C78A8" for over in weeks["over"]]
+    figure = go.Figure(
+        go.Bar(
+            x=weeks["week"],
+            y=weeks["counted_minutes"],
+            marker_color=colours,
+            name="Minutes counted toward the cap",
+            hovertemplate="%{x|%d %b %Y}: %{y:,.0f} minutes<extra></extra>",
+        )
+    )
+    if weeks["cap_minutes"].notna().any():
+        figure.add_trace(
+            go.Scatter(
+                x=weeks["week"],
+                y=weeks["cap_minutes"],
+                mode="lines",
+                line={"color": "#222222", "dash": "dash", "shape": "hv"},
+                name="Agreed weekly cap",
+            )
+        )
+    figure.update_layout(
+        title="Weekly use against the agreed cap (red: over)",
+        yaxis_title="Minutes",
+        xaxis_title="Week starting (local Monday)",
+        **_LAYOUT,
     )
     return figure

@@ -16,5 +16,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     PageSpec("pages/clients.py", "Clients", ":material/groups:", "clients"),
     PageSpec("pages/channels.py", "Channels & categories", ":material/forum:", "channels"),
+    PageSpec("pages/boundaries.py", "Boundaries", ":material/rule:", "boundaries"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
 )

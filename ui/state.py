@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import metrics
+from analytics import compliance, metrics
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 
@@ -30,6 +30,15 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "pareto": metrics.pareto,
     "client_table": metrics.client_table,
     "client_timeline": metrics.client_timeline,
+    "compliance_summary": compliance.summary,
+    "weekly_caps": compliance.weekly_caps,
+    "cap_summary": compliance.cap_summary,
+    "clients_against_caps": compliance.clients_against_caps,
+    "weekly_cap_totals": compliance.weekly_cap_totals,
+    "working_windows": compliance.working_windows,
+    "out_of_policy": compliance.out_of_policy,
+    "drift_alerts": compliance.drift_alerts,
+    "after_hours_by_therapist": compliance.after_hours,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 

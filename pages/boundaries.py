@@ -1,0 +1,299 @@
+"""Boundaries: the agreed limits on one side, how the load measures up on the other."""
+
+import getpass
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from analytics import boundaries
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.errors import ContactLoadError
+from ui.components import csv_download, page_start
+from ui.format import minutes_text, share_text
+from ui.state import database, filter_choices, measure
+
+BREACH_COLUMNS = ["week", "client", "therapist", "counted_minutes", "cap_minutes", "over_by"]
+POLICY_COLUMNS = [
+    "local_started_at", "client", "therapist", "channel", "category", "minutes", "reason"
+]  # fmt: skip
+
+filters, totals = page_start("Boundaries")
+st.caption(
+    "What each therapist agreed with clients (weekly time, channels, replies, working hours) "
+    "beside what happened. A client's own agreement overrides the therapist's default field "
+    "by field; each week is judged by the agreement in force then."
+)
+choices = filter_choices()
+settings_side, results_side = st.columns([2, 3], gap="large")
+
+with results_side:
+    st.subheader("How the load measures up")
+    summary = measure("compliance_summary", filters)
+    row_one = st.columns(3)
+    row_one[0].metric(
+        "Clients over their cap",
+        f"{summary.clients_over_cap} of {summary.clients_with_cap}",
+        help="Clients with at least one week over the agreed weekly cap.",
+        border=True,
+    )
+    row_one[1].metric("Weeks over cap", f"{summary.breach_weeks:,}", border=True)
+    row_one[2].metric(
+        "Out-of-policy contacts",
+        f"{summary.out_of_policy_contacts:,}",
+        help="Contacts on a channel not agreed, or carrying a category the channel may not.",
+        border=True,
+    )
+    row_two = st.columns(3)
+    row_two[0].metric(
+        "After hours",
+        share_text(summary.after_hours_share),
+        help="Share of minutes outside each therapist's working hours in force that day.",
+        border=True,
+    )
+    median = summary.response_median_hours
+    row_two[1].metric(
+        "Median reply time",
+        "–" if median is None else f"{median:,.1f} h",
+        help="From a client-initiated contact to the next therapist-initiated one, in the "
+        "unit each agreement names (working or calendar hours).",
+        border=True,
+    )
+    row_two[2].metric(
+        "Replies within target",
+        share_text(summary.response_share_within_target),
+        border=True,
+    )
+    breaches, policy, alerts = st.tabs(["Weeks over cap", "Out of policy", "Drift alerts"])
+    labels = dict(zip(choices.clients["client_key"], choices.clients["label"], strict=True))
+    with breaches:
+        caps = measure("weekly_caps", filters)
+        over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
+        if over.empty:
+            st.success("No week went over an agreed cap in this period.")
+        else:
+            st.dataframe(
+                over.assign(client=over["client_key"].map(labels)),
+                hide_index=True,
+                key="breach_table",
+                column_order=[
+                    "week",
+                    "client",
+                    "therapist",
+                    "counted_minutes",
+                    "cap_minutes",
+                    "over_by",
+                ],
+                column_config={
+                    "week": st.column_config.DateColumn("Week of"),
+                    "counted_minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "cap_minutes": st.column_config.NumberColumn("Cap", format="%.0f min"),
+                    "over_by": st.column_config.NumberColumn("Over by", format="%.0f min"),
+                },
+            )
+            csv_download(over, "weeks-over-cap.csv", key="breaches_csv")
+    with policy:
+        outside = measure("out_of_policy", filters)
+        if outside.empty:
+            st.success("Every contact used a channel and a purpose that was agreed.")
+        else:
+            st.dataframe(
+                outside.assign(client=outside["client_key"].map(labels)).tail(500),
+                hide_index=True,
+                key="policy_table",
+                column_order=[
+                    "local_started_at",
+                    "client",
+                    "therapist",
+                    "channel",
+                    "category",
+                    "minutes",
+                    "reason",
+                ],
+                column_config={
+                    "local_started_at": st.column_config.DatetimeColumn(
+                        "Local time", format="D MMM YYYY, HH:mm"
+                    ),
+                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                },
+            )
+            csv_download(outside, "out-of-policy.csv", key="policy_csv")
+    with alerts:
+        drift = measure("drift_alerts", filters)
+        if drift.empty:
+            st.success("No week rose well above its own recent level.")
+        else:
+            st.caption(
+                f"{len(drift):,} weeks where a therapist's or client's minutes rose more than "
+                "50 % above the median of their previous 8 weeks (at least 30 minutes); "
+                "newest first."
+            )
+            shown = drift.sort_values("week", ascending=False).head(200)
+            st.dataframe(
+                shown.assign(who=shown["who"].map(lambda key: labels.get(key, key))),
+                hide_index=True,
+                key="alerts_table",
+                column_config={
+                    "week": st.column_config.DateColumn("Week of"),
+                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "baseline_median": st.column_config.NumberColumn(
+                        "Usual (median)", format="%.0f min"
+                    ),
+                    "rise_pct": st.column_config.NumberColumn("Rise", format="%.0f %%"),
+                },
+            )
+
+with settings_side:
+    st.subheader("Agreed limits")
+    therapists = choices.therapists
+    options = list(zip(therapists["name"], therapists["practice"], strict=True))
+    chosen = st.selectbox(
+        "Therapist",
+        options,
+        format_func=lambda pair: f"{pair[0]} ({pair[1]})",
+        key="boundary_therapist",
+    )
+    if chosen is None:
+        st.stop()
+    therapist, practice = chosen
+    current = boundaries.list_settings(database(), therapist, practice=practice)
+    if current.empty:
+        st.info("No boundaries agreed yet for this therapist; set a default below.")
+    else:
+        st.dataframe(current.drop(columns=["practice", "therapist"]), hide_index=True)
+    week = boundaries.working_hours_in_force(database(), therapist, date.today(), practice=practice)
+    st.caption(
+        "Working hours now: "
+        + (boundaries.describe_working_hours(week) if week else "not set (Mon-Fri 08:00-18:00)")
+    )
+
+    own_clients = choices.clients[
+        choices.clients["therapist_id"].isin(
+            therapists[(therapists["name"] == therapist) & (therapists["practice"] == practice)][
+                "therapist_id"
+            ]
+        )
+    ]
+    with st.form("boundary_form"):
+        st.markdown("**Set a boundary**")
+        client = st.selectbox(
+            "For",
+            ["", *own_clients["label"].tolist()],
+            format_func=lambda label: label or "All clients (the therapist's default)",
+            key="boundary_client",
+        )
+        effective_from = st.date_input(
+            "In force from", value=choices.first_day or date.today(), key="boundary_from"
+        )
+        cap = st.number_input(
+            "Weekly cap per client (minutes)", value=None, step=5.0, key="boundary_cap",
+            help="Leave empty to inherit (a client) or to set no cap (the default).",
+        )  # fmt: skip
+        allowed = st.multiselect(
+            "Channels agreed",
+            list(CHANNELS),
+            format_func=CHANNEL_LABELS.__getitem__,
+            key="boundary_channels",
+            help="Leave empty to inherit or allow every channel.",
+        )
+        texts = st.multiselect(
+            "Texts may carry",
+            list(CATEGORIES),
+            format_func=CATEGORY_LABELS.__getitem__,
+            key="boundary_text_categories",
+            help="Leave empty to let texts carry anything (or inherit).",
+        )
+        target = st.number_input(
+            "Reply within (hours)", value=None, step=1.0, key="boundary_response"
+        )
+        mode = st.radio(
+            "Count reply time in",
+            ["working hours", "calendar hours"],
+            horizontal=True,
+            key="boundary_response_mode",
+        )
+        crisis = st.checkbox("Crisis contacts count toward the cap", key="boundary_crisis")
+        if st.form_submit_button("Save boundary", key="boundary_save"):
+            try:
+                boundaries.save_setting(
+                    database(),
+                    boundaries.BoundarySetting(
+                        therapist=therapist,
+                        practice=practice,
+                        client=client or None,
+                        effective_from=effective_from,
+                        weekly_cap_minutes=cap,
+                        allowed_channels=tuple(allowed) or None,
+                        channel_categories={"text": tuple(texts)} if texts else None,
+                        response_target_hours=target,
+                        response_in_working_hours=None
+                        if target is None
+                        else mode == "working hours",
+                        crisis_counts_toward_cap=crisis or None,
+                    ),
+                    changed_by=getpass.getuser(),
+                )
+                st.success("Saved. The figures beside it now use this agreement.")
+                st.rerun()
+            except ContactLoadError as error:
+                st.error(str(error), icon=":material/error:")
+
+    with st.form("hours_form"):
+        st.markdown(
+            "**Working hours** (local time, e.g. `09:00-12:00, 13:00-17:00`; empty = day off)"
+        )
+        hours_from = st.date_input(
+            "In force from", value=choices.first_day or date.today(), key="hours_from"
+        )
+        days = {}
+        for key, name in zip(boundaries.WEEKDAY_KEYS, boundaries.WEEKDAY_NAMES, strict=True):
+            days[key] = st.text_input(
+                name, value="" if key in ("sat", "sun") else "09:00-17:00", key=f"hours_{key}"
+            )
+        if st.form_submit_button("Save working hours", key="hours_save"):
+            try:
+                boundaries.save_working_hours(
+                    database(),
+                    therapist,
+                    boundaries.working_hours_from_row({"effective_from": hours_from, **days}),
+                    changed_by=getpass.getuser(),
+                    practice=practice,
+                )
+                st.success("Working hours saved.")
+                st.rerun()
+            except ContactLoadError as error:
+                st.error(str(error), icon=":material/error:")
+
+    with st.expander("Share a policy (TOML or CSV)"):
+        with tempfile.TemporaryDirectory() as folder:
+            for suffix, mime in ((".toml", "application/toml"), (".csv", "text/csv")):
+                path = Path(folder) / f"boundaries{suffix}"
+                boundaries.export_settings(database(), path)
+                st.download_button(
+                    f"Download all boundaries as {suffix[1:].upper()}",
+                    data=path.read_bytes(),
+                    file_name=path.name,
+                    mime=mime,
+                    key=f"export_{suffix[1:]}",
+                    icon=":material/download:",
+                )
+        policy_file = st.file_uploader(
+            "Load boundaries from a file", type=["toml", "csv"], key="boundary_file"
+        )
+        if policy_file is not None and st.button("Load these boundaries", key="boundary_load"):
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / policy_file.name
+                path.write_bytes(policy_file.getvalue())
+                try:
+                    count = boundaries.load_settings(database(), path, getpass.getuser())
+                    st.success(f"{count} entries loaded.")
+                except ContactLoadError as error:
+                    st.error(str(error), icon=":material/error:")
+
+    with st.expander("History of changes"):
+        st.dataframe(boundaries.change_log(database()), hide_index=True, key="change_log")
+
+st.caption(
+    f"Totals in this period: {minutes_text(totals.minutes)} over {totals.contacts:,} contacts."
+)
