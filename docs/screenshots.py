@@ -15,7 +15,12 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = {"": "overview.png", "clients": "clients.png", "channels": "channels.png"}
+SHOTS = {
+    "": "overview.png",
+    "clients": "clients.png",
+    "channels": "channels.png",
+    "boundaries": "boundaries.png",
+}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -55,8 +60,8 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 for url_path, name in SHOTS.items():
                     page.goto(f"{url}/{url_path}")
-                    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
-                    page.wait_for_timeout(2_000)
+                    page.wait_for_selector("h1", timeout=30_000)
+                    page.wait_for_timeout(4_000)
                     page.screenshot(path=str(Path(__file__).parent / name), full_page=True)
                 browser.close()
         finally:

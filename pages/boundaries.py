@@ -161,7 +161,28 @@ with settings_side:
     if current.empty:
         st.info("No boundaries agreed yet for this therapist; set a default below.")
     else:
-        st.dataframe(current.drop(columns=["practice", "therapist"]), hide_index=True)
+        st.dataframe(
+            current.drop(columns=["practice", "therapist"]),
+            hide_index=True,
+            key="settings_table",
+            column_config={
+                "client": st.column_config.TextColumn(
+                    "For", help="Empty: the therapist's default for all clients"
+                ),
+                "effective_from": st.column_config.DateColumn("From"),
+                "weekly_cap_minutes": st.column_config.NumberColumn(
+                    "Weekly cap", format="%.0f min"
+                ),
+                "category_caps": "Category caps (min)",
+                "allowed_channels": "Channels",
+                "channel_categories": "Channel may carry",
+                "response_target_hours": st.column_config.NumberColumn(
+                    "Reply within", format="%.0f h"
+                ),
+                "response_in_working_hours": "In working hours",
+                "crisis_counts_toward_cap": "Crisis counts",
+            },
+        )
     week = boundaries.working_hours_in_force(database(), therapist, date.today(), practice=practice)
     st.caption(
         "Working hours now: "
