@@ -56,8 +56,9 @@ columns[3].metric(
 )
 columns[4].metric(
     "After hours",
-    share_text(now.after_hours_share),
-    help=f"Share of minutes outside {DEFAULT_WORKING_HOURS.describe()}."
+    share_text(measure("compliance_summary", filters).after_hours_share),
+    help="Share of minutes outside each therapist's working hours in force that day (set on "
+    f"the Boundaries page; {DEFAULT_WORKING_HOURS.describe()} where none are set)."
     + (
         f" {minutes_text(now.untimed_minutes)} have a date but no time of day and are left out."
         if now.untimed_minutes
