@@ -6,13 +6,18 @@ lowest priority number wins; crisis 10, reminder 20, homework 30, scheduling 40,
 50, support 60; portal 10, video 20, "mailbox" 25, email 30, text 40, phone 50).
 """
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.db import Database
+from analytics.domain import CATEGORIES, CHANNELS
 from analytics.importing.classify import (
     DEFAULT_RULES,
     InvalidRuleError,
@@ -41,7 +46,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def classify(db: Database, texts: list[str | None]) -> list[tuple[str | None, str | None]]:
     """(category, channel) for each text, in order, through a staged temp table."""
     with db.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE staged (row_number BIGINT, c1 VARCHAR, c2 VARCHAR)")
+        cursor.execute(
+            "CREATE OR REPLACE TEMP TABLE staged (row_number BIGINT, c1 VARCHAR, c2 VARCHAR)"
+        )
         cursor.execute(
             "INSERT INTO staged SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), NULL",
             [list(range(2, len(texts) + 2)), texts],
@@ -142,6 +149,93 @@ def test_classify_table_with_default_rules(db: Database) -> None:
     assert classify(db, texts) == [expected for _, expected in DEFAULT_CASES]
 
 
+NUMBER_AND_PHRASE_CASES: list[tuple[str | None, tuple[str | None, str | None]]] = [
+    # Numbers are word characters: "call2" starts with "call", "2call" does not.
+    ("Note 1234", (None, None)),
+    ("Note 5678", (None, None)),
+    ("call2", (None, "phone")),
+    ("2call", (None, None)),
+    ("Call #12 about 3 appointments", ("scheduling", "phone")),
+    ("Call #3 about 12 appointments", ("scheduling", "phone")),
+    # Keywords of several words across spaces and punctuation, and broken by a number.
+    ("Check - in", ("check_in", None)),
+    ("check  in, 10 min", ("check_in", None)),
+    ("check 10 in", (None, None)),
+    ("How are you?", ("check_in", None)),
+    ("how are 2 you", (None, None)),
+    ("SAFETY-PLAN", ("crisis", None)),
+    ("Simple practice portal", (None, "portal")),
+    ("E - Mail", (None, "email")),
+    ("e 2 mail", (None, "email")),  # "mail" alone still is email
+    ("how-are you", ("check_in", None)),
+    ("How are-you", ("check_in", None)),
+    ("Safety planning", ("crisis", None)),
+]
+
+
+def test_numbers_and_keywords_over_several_words(db: Database) -> None:
+    texts = [text for text, _ in NUMBER_AND_PHRASE_CASES]
+    assert classify(db, texts) == [expected for _, expected in NUMBER_AND_PHRASE_CASES]
+
+
+def test_keyword_forms_over_several_words(db: Database) -> None:
+    replace_rules(
+        db,
+        [
+            Rule("category", "*fety plan", "crisis", 10),
+            Rule("category", '"check in"', "check_in", 50),
+            Rule("channel", "are you there", "text", 50),
+        ],
+    )
+    assert classify(
+        db,
+        [
+            "Safety plan",
+            "unsafety-plans",
+            "fety plan",
+            "safe plan",
+            "check in",
+            "Check-in!",
+            "check inside",
+            "Are you-there?",
+            "are you-then there",
+        ],
+    ) == [
+        ("crisis", None),
+        ("crisis", None),
+        ("crisis", None),
+        (None, None),
+        ("check_in", None),
+        ("check_in", None),
+        (None, None),
+        (None, "text"),
+        (None, None),
+    ]
+
+
+def test_keywords_with_digits_see_every_digit(db: Database) -> None:
+    replace_rules(
+        db,
+        [
+            Rule("category", "911", "crisis", 10),
+            Rule("category", "24/7", "support", 20),
+            Rule("channel", "call", "phone", 50),
+        ],
+    )
+    assert classify(
+        db, ["911 call", "Call 9110", "1911", "Note 912", "24/7 line", "24/70", "124/7", "247"]
+    ) == [
+        ("crisis", "phone"),
+        ("crisis", "phone"),
+        (None, None),
+        (None, None),
+        ("support", None),
+        ("support", None),
+        (None, None),
+        (None, None),
+    ]
+
+
 def test_classify_table_result_shape(db: Database) -> None:
     with db.cursor() as cursor:
         cursor.execute(
@@ -159,6 +253,18 @@ def test_classify_table_result_shape(db: Database) -> None:
         ("channel", "VARCHAR"),
     ]
     assert rows == [(7, "crisis", "phone"), (9, None, "email"), (12, None, None)]
+
+
+@pytest.mark.parametrize("name", ["texts", "rules", "keys", "best"])
+def test_classify_table_reads_a_table_of_any_name(db: Database, name: str) -> None:
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM (VALUES (1, 'Crisis call'), (2, NULL)) "
+            "AS t(row_number, c1)"
+        )
+        classify_table(cursor, name, "c1", "result")
+        rows = cursor.execute("SELECT * FROM result ORDER BY row_number").fetchall()
+    assert rows == [(1, "crisis", "phone"), (2, None, None)]
 
 
 def test_classify_table_refuses_odd_table_names(db: Database) -> None:
@@ -444,3 +550,118 @@ def test_preset_fixtures_classify_as_documented(
             "SELECT category, channel FROM classified ORDER BY row_number"
         ).fetchall()
     assert [(row[0], row[1]) for row in rows] == expected
+
+
+def _reference_words(text: str) -> str:
+    """The module docstring's normalization, in Python: NFC, lower case, word breaks."""
+    return re.sub(r"[\W_]+", " ", unicodedata.normalize("NFC", text).lower())
+
+
+def reference_classify(
+    rules: list[tuple[int, str, str, str, int]], text: str | None
+) -> tuple[str | None, str | None]:
+    """(category, channel) for one text by (rule_id, target, keyword, value, priority) rules,
+    straight from the module docstring: substring search, best rule per target."""
+    padded = " " + _reference_words(text or "") + " "
+    best: dict[str, tuple[tuple[int, int, int], str]] = {}
+    for rule_id, target, keyword, value, priority in rules:
+        inside = keyword.startswith("*")
+        body = keyword[1:] if inside else keyword
+        whole = len(body) >= 2 and body.startswith('"') and body.endswith('"')
+        core = _reference_words(body[1:-1] if whole else body).strip()
+        pattern = ("" if inside else " ") + core + (" " if whole else "")
+        if core and pattern in padded:
+            rank = (priority, -len(core), rule_id)
+            if target not in best or rank < best[target][0]:
+                best[target] = (rank, value)
+    category, channel = best.get("category"), best.get("channel")
+    return (category[1] if category else None, channel[1] if channel else None)
+
+
+KEYWORD_POOL = [
+    "call", "check-in", "check in", '"check in"', "*anruf", '"teams"', "team", "e-mail",
+    "mail", "how are you", "are you", "*nachricht", "*port", "in", '"in"', "*in", '*"in"',
+    "re", "übung", "*übung", "911", "24 7", "2nd", "call 2", '"a b"', "a b a", "*all", "a",
+    "plan", "safety plan", "*fety plan", "*ty pl", "straße", '"you"',
+]  # fmt: skip
+KEYWORD_WORDS = [
+    "call", "check", "in", "how", "are", "you", "safety", "plan", "a", "b", "24", "7", "2",
+    "e", "mail", "teams", "anruf", "übung", "nachricht", "port", "all", "ty", "pl", "911",
+    "2nd", "re", "straße",
+]  # fmt: skip
+NOISE = [
+    "Calls", "recall", "CALL2", "2call", "Check-in", "checkin", "inside", "Krisenanruf",
+    "teamsitzung", "E-Mail", "Gmail", "You're", "Portal", "report", "9110", "0", "12", "Ü",
+    "U\u0308bung", "übungen", "ß", "Straße", "how-are", "are-you", "Safety-plans", "unsafety",
+]  # fmt: skip
+SEPARATORS = [" ", " ", " ", "  ", "-", ", ", "\t", "_", "/", "", "…", " - "]
+
+
+@st.composite
+def phrases(draw: st.DrawFn) -> str:
+    """A keyword of the pool as a text would hold it, its words joined in various ways."""
+    first, *others = draw(st.sampled_from(KEYWORD_POOL)).strip('*"').split(" ")
+    return first + "".join(draw(st.sampled_from([" ", "-", " - ", ", "])) + w for w in others)
+
+
+rule_lists = st.lists(
+    st.tuples(
+        st.sampled_from(("category", "channel")),
+        st.sampled_from(KEYWORD_POOL),
+        st.integers(0, 5),
+        st.sampled_from((10, 20, 20, 50)),
+    ),
+    min_size=1,
+    max_size=12,
+    unique_by=lambda rule: (rule[0], rule[1]),
+)
+texts = st.one_of(
+    st.none(),
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.sampled_from(KEYWORD_WORDS),
+                st.sampled_from(NOISE),
+                phrases(),
+            ),
+            st.sampled_from(SEPARATORS),
+        ),
+        max_size=8,
+    ).map(lambda parts: "".join(fragment + separator for fragment, separator in parts)),
+)
+
+
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One database for the property test (opening one per example is slow)."""
+    database = Database(tmp_path_factory.mktemp("classify") / "contactload.duckdb")
+    yield database
+    database.close()
+
+
+@settings(max_examples=100, deadline=None)
+@given(drawn=rule_lists, batch=st.lists(texts, min_size=1, max_size=12))
+def test_classify_table_agrees_with_a_plain_substring_search(
+    shared_db: Database,
+    drawn: list[tuple[str, str, int, int]],
+    batch: list[str | None],
+) -> None:
+    values = {"category": CATEGORIES, "channel": CHANNELS}
+    replace_rules(
+        shared_db,
+        [
+            Rule(target, keyword, values[target][index % len(values[target])], priority)
+            for target, keyword, index, priority in drawn
+        ],
+    )
+    stored = list_rules(shared_db)
+    rules = [
+        (int(row.rule_id), str(row.target), str(row.keyword), str(row.value), int(row.priority))
+        for row in stored.itertuples()
+    ]
+    # Each text twice, once with other numbers: repeated texts are classified once.
+    renumbered = [None if text is None else re.sub("[0-9]+", "5", text) for text in batch]
+    everything = batch + renumbered
+    assert classify(shared_db, everything) == [
+        reference_classify(rules, text) for text in everything
+    ]

@@ -21,9 +21,15 @@ How a keyword matches (the same rules for every language):
   longer keyword, then the older rule. So "crisis call" is crisis (priority 10) and phone,
   and "video call" is video (20) rather than phone (50).
 
-Matching is a join of the staged rows with the rules on ``contains`` over the normalized
-text, so it stays in DuckDB: about 4 seconds for 1,000,000 rows and 100 rules on a
-two-core machine.
+Matching stays in DuckDB and does little per row, since texts repeat and their words repeat
+more. ``classify_table`` reads each distinct text once, and when no keyword has a digit,
+texts differing only in their numbers count as one ("Note 17", "Note 18"). It splits the
+texts at spaces into pieces and compares only the distinct pieces, normalized, with the
+rules; a keyword of several words running over more than one piece ("check in") is then
+looked for in the whole normalized text, only where a piece ends as it starts and another
+begins as it ends. The result is exactly that of looking for every rule in every row
+(``tests/test_import_classify.py`` checks it against such a search), for about 0.6 seconds
+of CPU time per 1,000,000 Toggl rows and 80 rules, where that search took 5.
 """
 
 import re
@@ -117,7 +123,7 @@ def _words_sql(expression: str) -> str:
     return f"regexp_replace(lower(nfc_normalize({expression})), '{_WORD_BREAKS}', ' ', 'g')"
 
 
-_PATTERNS_SQL = f"""
+_RULES_SQL = f"""
     WITH parsed AS (
         SELECT rule_id, target, value, priority,
                starts_with(keyword, '*') AS inside,
@@ -131,14 +137,25 @@ _PATTERNS_SQL = f"""
     ), cores AS (
         SELECT *, trim({_words_sql("CASE WHEN whole THEN body[2:-2] ELSE body END")}) AS core
         FROM forms
+    ), ranked AS (
+        SELECT target, value, inside, whole, core, string_split(core, ' ') AS words,
+               CASE WHEN inside THEN '' ELSE ' ' END || core || CASE WHEN whole THEN ' ' ELSE '' END
+                   AS pattern,
+               row_number() OVER (
+                   PARTITION BY target ORDER BY priority, length(core) DESC, rule_id
+               ) AS rank
+        FROM cores
+        WHERE core <> ''
     )
-    SELECT rule_id, target, value, priority, length(core) AS specificity,
-           CASE WHEN inside THEN '' ELSE ' ' END || core || CASE WHEN whole THEN ' ' ELSE '' END
-               AS pattern
-    FROM cores
-    WHERE core <> ''
+    SELECT *, len(words) = 1 AS single, words[1] AS head, words[2:-2] AS middle,
+           words[-1] AS tail, CAST(1 AS BIGINT) << CAST(rank % 62 AS INTEGER) AS bit
+    FROM ranked
 """  # noqa: S608
-"""The rules as substrings to look for in ' ' || words || ' ' (see the module docstring)."""
+"""The rules, one row each (see the module docstring): ``pattern`` is the substring to look
+for in ' ' || words || ' '; ``rank`` orders a target's rules best first (priority, then the
+longer keyword, then the older rule); ``head``, ``middle`` and ``tail`` are the first, inner
+and last words of a keyword of several words, and ``bit`` marks such a rule in a 62-bit set
+(rules may share a bit: the set only picks the texts worth a ``contains``)."""
 
 
 def ensure_default_rules(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -265,10 +282,113 @@ def _identifier(name: str) -> str:
     return name
 
 
+def _classify_sql(source: str, text_sql: str, blur_numbers: bool) -> str:
+    """SQL classifying the rows of ``source`` by the rules (see ``classify_table``)."""
+    key_sql = _blurred_sql("text") if blur_numbers else "text"
+    return f"""
+    WITH texts AS (
+        -- First, so that no name below can hide the source table.
+        SELECT row_number, coalesce({text_sql}, '') AS text FROM {source}
+    ),
+    rules AS MATERIALIZED ({_RULES_SQL}),
+    keys AS MATERIALIZED (
+        -- Each distinct text is classified once (numbers blurred, see _blurred_sql).
+        SELECT row_number() OVER () AS kid, key, rows
+        FROM (SELECT {key_sql} AS key, list(row_number) AS rows FROM texts GROUP BY ALL)
+    ),
+    pieces AS NOT MATERIALIZED (
+        SELECT kid, unnest(string_split(key, ' ')) AS piece FROM keys
+    ),
+    piece_words AS (
+        -- The texts share few distinct space-separated pieces: each is normalized once.
+        SELECT piece, words, string_split(words, ' ') AS list
+        FROM (
+            SELECT piece, trim({_words_sql("piece")}) AS words
+            FROM (SELECT DISTINCT piece FROM pieces)
+        )
+        WHERE words <> ''
+    ),
+    piece_rules AS (
+        -- A keyword lying within one piece is found there. One running over several
+        -- pieces needs a piece ending where it starts and one starting where it ends.
+        SELECT p.piece, r.target, r.rank, r.bit,
+               contains(' ' || p.words || ' ', r.pattern) AS hit,
+               NOT r.single AND (
+                   CASE WHEN r.inside THEN ends_with(p.list[-1], r.head)
+                        ELSE p.list[-1] = r.head END
+                   OR list_contains(r.middle, p.list[-1])) AS opens,
+               NOT r.single AND (
+                   CASE WHEN r.whole THEN p.list[1] = r.tail
+                        ELSE starts_with(p.list[1], r.tail) END
+                   OR list_contains(r.middle, p.list[1])) AS closes
+        FROM piece_words AS p
+        CROSS JOIN rules AS r
+    ),
+    piece_info AS (
+        SELECT piece,
+               min(rank) FILTER (WHERE hit AND target = 'category') AS category,
+               min(rank) FILTER (WHERE hit AND target = 'channel') AS channel,
+               bit_or(bit) FILTER (WHERE opens) AS opens,
+               bit_or(bit) FILTER (WHERE closes) AS closes
+        FROM piece_rules
+        WHERE hit OR opens OR closes
+        GROUP BY piece
+    ),
+    key_info AS MATERIALIZED (
+        SELECT p.kid, min(i.category) AS category, min(i.channel) AS channel,
+               coalesce(bit_or(i.opens) & bit_or(i.closes), 0) AS several
+        FROM pieces AS p
+        JOIN piece_info AS i USING (piece)
+        GROUP BY p.kid
+    ),
+    candidates AS MATERIALIZED (
+        -- Keywords running over several pieces: contains, in texts having both ends.
+        SELECT i.kid, i.several, ' ' || {_words_sql("k.key")} || ' ' AS words
+        FROM (SELECT kid, several FROM key_info WHERE several <> 0) AS i
+        JOIN keys AS k USING (kid)
+    ),
+    phrase_info AS (
+        SELECT c.kid,
+               min(r.rank) FILTER (WHERE r.target = 'category') AS category,
+               min(r.rank) FILTER (WHERE r.target = 'channel') AS channel
+        FROM candidates AS c
+        JOIN rules AS r
+            ON NOT r.single AND (c.several & r.bit) <> 0 AND contains(c.words, r.pattern)
+        GROUP BY c.kid
+    ),
+    best AS (
+        SELECT i.kid, least(i.category, p.category) AS category,
+               least(i.channel, p.channel) AS channel
+        FROM key_info AS i
+        LEFT JOIN phrase_info AS p USING (kid)
+    )
+    SELECT CAST(unnest(k.rows) AS BIGINT) AS row_number,
+           CAST(c.value AS VARCHAR) AS category,
+           CAST(h.value AS VARCHAR) AS channel
+    FROM keys AS k
+    LEFT JOIN best AS b USING (kid)
+    LEFT JOIN rules AS c ON c.target = 'category' AND c.rank = b.category
+    LEFT JOIN rules AS h ON h.target = 'channel' AND h.rank = b.channel
+    """  # noqa: S608
+
+
+def _blurred_sql(text: str) -> str:
+    """SQL writing every run of ASCII digits in a text column as a single 0, used when no
+    keyword has an ASCII digit.
+
+    "Note 1234" and "Note 56" then are one text to classify, yet no such keyword matches
+    differently: digits are word characters either way, so every word keeps its letters and
+    its place. The ``contains`` tests spare texts without digits the slower regexp.
+    """
+    has_digit = " OR ".join(f"contains({text}, '{digit}')" for digit in "0123456789")
+    return f"CASE WHEN {has_digit} THEN regexp_replace({text}, '[0-9]+', '0', 'g') ELSE {text} END"
+
+
 def classify_table(
     cursor: duckdb.DuckDBPyConnection, table: str, text_sql: str, result_table: str
 ) -> None:
-    """Classify every row of a staged table by the stored rules, in one SQL statement.
+    """Classify every row of a staged table by the stored rules, in one SQL statement (after
+    a look at the rules: do any have digits?).
 
     Creates (or replaces) TEMP TABLE ``result_table(row_number BIGINT, category VARCHAR,
     channel VARCHAR)`` with one row per row of ``table`` (which has a ``row_number``
@@ -280,33 +400,13 @@ def classify_table(
     source = _identifier(table)
     target = _identifier(result_table)
     ensure_default_rules(cursor)
+    row = cursor.execute(
+        f"SELECT coalesce(bool_or(regexp_matches(core, '[0-9]')), false) FROM ({_RULES_SQL})"  # noqa: S608
+    ).fetchone()
+    digits_in_rules = bool(row and row[0])
     cursor.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {target} AS
-        WITH rules AS ({_PATTERNS_SQL}),
-        texts AS (
-            SELECT row_number, ' ' || coalesce({_words_sql(text_sql)}, '') || ' ' AS words
-            FROM {source}
-        ),
-        matches AS (
-            SELECT t.row_number, r.target, r.value,
-                   struct_pack(p := r.priority, s := -r.specificity, id := r.rule_id) AS rank
-            FROM texts AS t
-            JOIN rules AS r ON contains(t.words, r.pattern)
-        ),
-        best AS (
-            SELECT row_number,
-                   arg_min(value, rank) FILTER (WHERE target = 'category') AS category,
-                   arg_min(value, rank) FILTER (WHERE target = 'channel') AS channel
-            FROM matches
-            GROUP BY row_number
-        )
-        SELECT CAST(s.row_number AS BIGINT) AS row_number,
-               CAST(b.category AS VARCHAR) AS category,
-               CAST(b.channel AS VARCHAR) AS channel
-        FROM {source} AS s
-        LEFT JOIN best AS b ON b.row_number = s.row_number
-        """  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE {target} AS "
+        + _classify_sql(source, text_sql, blur_numbers=not digits_in_rules)
     )
 
 
