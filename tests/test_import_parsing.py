@@ -5,13 +5,13 @@ of valid and invalid inputs and a property test over arbitrary text; round trips
 what a tool would write for a value reads back as that value.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
 import duckdb
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analytics.importing.parsing import (
@@ -52,6 +52,36 @@ def evaluate(cursor: duckdb.DuckDBPyConnection, sql: str, text: str | None) -> o
     row = cursor.execute(f"SELECT {sql} FROM (SELECT CAST(? AS VARCHAR) AS c1)", [text]).fetchone()
     assert row is not None
     return row[0]
+
+
+_PREPARED: dict[tuple[int, str], str] = {}
+
+
+def evaluate_many(
+    connection: duckdb.DuckDBPyConnection, sql: str, texts: list[str | None]
+) -> list[tuple[object, ...]]:
+    """The select list ``sql`` (over column c1) for each text, in order.
+
+    Planning the builders' SQL costs far more than running it on a few texts, so each
+    select list is prepared once per connection and then executed with the texts written
+    into the statement (EXECUTE takes no parameters).
+    """
+    key = (id(connection), sql)
+    if key not in _PREPARED:
+        _PREPARED[key] = f"evaluate_{len(_PREPARED)}"
+        connection.execute(
+            f"PREPARE {_PREPARED[key]} AS SELECT {sql} "
+            "FROM (SELECT unnest(CAST($1 AS VARCHAR[])) AS c1)"
+        )
+    cells = ", ".join("NULL" if t is None else "'" + t.replace("'", "''") + "'" for t in texts)
+    rows = connection.execute(f"EXECUTE {_PREPARED[key]}([{cells}])").fetchall()
+    assert len(rows) == len(texts)
+    return rows
+
+
+def evaluate_one(connection: duckdb.DuckDBPyConnection, sql: str, text: str) -> object:
+    """The expression ``sql`` (over column c1) for one text, planned once (property tests)."""
+    return evaluate_many(connection, sql, [text])[0][0]
 
 
 def stage(cursor: duckdb.DuckDBPyConnection, values: list[str | None]) -> None:
@@ -144,7 +174,7 @@ def test_date_round_trip_with_four_digit_years(
 ) -> None:
     parts = {"y": f"{day.year:04d}", "m": f"{day.month:02d}", "d": f"{day.day:02d}"}
     text = separator.join(parts[letter] for letter in order)
-    assert evaluate(connection, date_sql("c1", order), text) == day
+    assert evaluate_one(connection, date_sql("c1", order), text) == day
 
 
 @settings(max_examples=200, deadline=None)
@@ -158,7 +188,7 @@ def test_date_round_trip_with_two_digit_years(
 ) -> None:
     parts = {"y": f"{day.year % 100:02d}", "m": str(day.month), "d": str(day.day)}
     text = separator.join(parts[letter] for letter in order)
-    assert evaluate(connection, date_sql("c1", order), text) == day
+    assert evaluate_one(connection, date_sql("c1", order), text) == day
 
 
 # --- times and timestamps ------------------------------------------------------------------
@@ -238,7 +268,7 @@ def test_time_round_trip(
         )
     else:
         text = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    assert evaluate(connection, time_sql("c1"), text) == moment
+    assert evaluate_one(connection, time_sql("c1"), text) == moment
 
 
 @settings(max_examples=200, deadline=None)
@@ -252,7 +282,7 @@ def test_datetime_round_trip(
 ) -> None:
     parts = {"y": f"{moment.year:04d}", "m": f"{moment.month:02d}", "d": f"{moment.day:02d}"}
     text = "/".join(parts[letter] for letter in order) + joint + moment.strftime("%H:%M:%S")
-    assert evaluate(connection, datetime_sql("c1", order), text) == moment
+    assert evaluate_one(connection, datetime_sql("c1", order), text) == moment
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -334,7 +364,7 @@ def test_number_round_trip(
     text = f"{value:,.2f}" if grouped else f"{value:.2f}"
     if decimal_comma:
         text = text.translate(str.maketrans(",.", ".,"))
-    assert evaluate(connection, number_sql("c1", decimal_comma), text) == float(value)
+    assert evaluate_one(connection, number_sql("c1", decimal_comma), text) == float(value)
 
 
 # --- durations -----------------------------------------------------------------------------
@@ -407,7 +437,7 @@ def test_detect_duration_unit(
 def test_clock_duration_round_trip(connection: duckdb.DuckDBPyConnection, seconds: int) -> None:
     hours, rest = divmod(seconds, 3600)
     text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-    result = evaluate(connection, duration_minutes_sql("c1", "clock", False), text)
+    result = evaluate_one(connection, duration_minutes_sql("c1", "clock", False), text)
     assert result == pytest.approx(seconds / 60)
 
 
@@ -439,19 +469,16 @@ def test_every_builder_has_one_sql_type(
     assert evaluate(cursor, f"typeof({sql})", "abc") == sql_type
 
 
-# Planning this query (all builders at once) is what costs, not the rows: fewer, larger
-# examples keep the file fast with as many texts tried as 200 examples of 8.
+# Planning this query (all builders at once) is what costs, not the rows: it is planned
+# once, and fewer, larger examples try as many texts as 200 examples of 8.
 @settings(max_examples=100, deadline=None)
 @given(texts=st.lists(st.one_of(NEAR_MISSES, ANY_TEXT), min_size=1, max_size=16))
 def test_every_builder_gives_a_value_or_null_for_any_text(
     connection: duckdb.DuckDBPyConnection, texts: list[str]
 ) -> None:
     selected = ", ".join(f"{sql} AS {name}" for name, (sql, _, _) in BUILDERS.items())
-    rows = connection.execute(
-        f"SELECT {selected} FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS c1)", [texts]
-    ).fetchall()
+    rows = evaluate_many(connection, selected, list(texts))
 
-    assert len(rows) == len(texts)
     for row in rows:
         for value, (_, _, python_type) in zip(row, BUILDERS.values(), strict=True):
             assert value is None or isinstance(value, python_type)
@@ -467,3 +494,149 @@ def test_detectors_refuse_names_that_are_not_identifiers(
             detect(cursor, name, "c1")
         with pytest.raises(ValueError, match="identifier"):
             detect(cursor, "t", name)
+
+
+# --- fast paths ------------------------------------------------------------------------------
+
+# Each builder tries cheap exact checks for the common shapes before its general path; they
+# must give exactly what the general path gives, for well-formed texts and for texts that
+# only just miss a shape (one character changed, added or removed).
+PATHS = {
+    **{f"date_{o}": (date_sql("c1", o), date_sql("c1", o, fast=False)) for o in ORDERS},
+    "time": (time_sql("c1"), time_sql("c1", fast=False)),
+    **{f"datetime_{o}": (datetime_sql("c1", o), datetime_sql("c1", o, fast=False)) for o in ORDERS},
+    "number_point": (number_sql("c1", False), number_sql("c1", False, fast=False)),
+    "number_comma": (number_sql("c1", True), number_sql("c1", True, fast=False)),
+    **{
+        f"duration_{unit}_{'comma' if comma else 'point'}": (
+            duration_minutes_sql("c1", unit, comma),
+            duration_minutes_sql("c1", unit, comma, fast=False),
+        )
+        for unit in UNITS
+        for comma in (False, True)
+    },
+}
+
+
+def _field(largest: int) -> st.SearchStrategy[int]:
+    """0..largest, with the edges of hours, minutes and seconds often."""
+    edges = [value for value in (0, 1, 9, 12, 13, 23, 24, 59, 60) if value <= largest]
+    return st.one_of(st.sampled_from(edges), st.integers(0, largest))
+
+
+def _two(number: int, padded: bool) -> str:
+    return f"{number:02d}" if padded else str(number)
+
+
+@st.composite
+def date_texts(draw: st.DrawFn) -> str:
+    day = draw(st.dates())
+    padded = draw(st.booleans())
+    year = f"{day.year:04d}" if draw(st.booleans()) else f"{day.year % 100:02d}"
+    parts = {"y": year, "m": _two(day.month, padded), "d": _two(day.day, padded)}
+    separator = draw(st.sampled_from(".-/"))
+    return separator.join(parts[letter] for letter in draw(st.sampled_from(ORDERS)))
+
+
+@st.composite
+def time_texts(draw: st.DrawFn) -> str:
+    twelve = draw(st.sampled_from(["", " AM", " PM", "PM", " am", " p.m."]))
+    hour = draw(_field(13 if twelve else 25))
+    text = f"{_two(hour, draw(st.booleans()))}:{draw(_field(61)):02d}"
+    if draw(st.booleans()):
+        text += f":{draw(_field(61)):02d}" + draw(st.sampled_from(["", ".5", ",250"]))
+    return text + twelve
+
+
+@st.composite
+def clock_texts(draw: st.DrawFn) -> str:
+    text = f"{_two(draw(_field(130)), draw(st.booleans()))}:{draw(_field(61)):02d}"
+    return text + (f":{draw(_field(61)):02d}" if draw(st.booleans()) else "")
+
+
+WELL_FORMED = st.one_of(
+    date_texts(),
+    time_texts(),
+    clock_texts(),
+    st.builds(
+        lambda day, joint, moment: day + joint + moment,
+        date_texts(),
+        st.sampled_from([" ", "T", "  "]),
+        time_texts(),
+    ),
+    st.datetimes().map(lambda moment: moment.isoformat(sep=" ")),
+    st.from_regex(r"[0-9]{0,22}[.,]?[0-9]{0,3}", fullmatch=True),
+)
+
+
+@st.composite
+def near_well_formed(draw: st.DrawFn) -> str:
+    text = draw(WELL_FORMED)
+    at = draw(st.integers(0, len(text)))
+    change = draw(st.sampled_from(["insert", "replace", "delete"]))
+    character = draw(st.sampled_from(list("0123456789:./-, TZAPMapm+\t\u00a0")))
+    end = at + 1 if change != "insert" else at
+    return text[:at] + ("" if change == "delete" else character) + text[end:]
+
+
+# Texts that a fast path's DuckDB function would take but the general path must not.
+EDGES = [
+    *["24:00", "24:00:00", "24:00:01", "23:59:60", "00:00", "0:00", "12:00 AM", "0:30 AM"],
+    *["13:30 PM", "9:05", "9:5", " 9:05", "09:05 ", "9:05:00.5", "02:30:00 pm", "2:30PM"],
+    *[
+        "0000-01-01",
+        "0001-01-01",
+        "0026-04-15",
+        "26-04-15",
+        "2026-4-5",
+        "2026-04-15 ",
+        "2026-02-30",
+    ],
+    *["+026-04-15", " 2026-04-15", "12026-04-15", "00.01.2026", "31.04.2026", "1.4.0000", "5.4.26"],
+    *["2026-04-15 24:00:00", "2026-04-15T24:00", "2026-04-15 14:30:00.000", "2026-04-15t14:30"],
+    *["5.", ".5", "0", "00", "1e5", "1_000", "0x10", " 1.5", "1.5 ", "+1.5", "-0", "9" * 25],
+    *["0,", ",5", "1,5,0", "100:00", "1:60", "1:30:60", "01:30:00,5", "25:00:00", "-1:00"],
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(WELL_FORMED, near_well_formed()), min_size=1, max_size=20))
+@example(texts=EDGES)
+def test_fast_paths_agree_with_the_general_path(
+    connection: duckdb.DuckDBPyConnection, texts: list[str]
+) -> None:
+    selected = ", ".join(f"{fast}, {general}" for fast, general in PATHS.values())
+    rows = evaluate_many(connection, selected, list(texts))
+
+    for text, row in zip(texts, rows, strict=True):
+        for index, name in enumerate(PATHS):
+            assert row[2 * index] == row[2 * index + 1], (name, text)
+
+
+@pytest.mark.parametrize(
+    ("build", "text", "expected"),
+    [
+        (lambda fast: date_sql("c1", "ymd", fast=fast), "2026-04-15", date(2026, 4, 15)),
+        (lambda fast: date_sql("c1", "dmy", fast=fast), "5.4.2026", date(2026, 4, 5)),
+        (lambda fast: date_sql("c1", "dmy", fast=fast), "15/04/2026", date(2026, 4, 15)),
+        (lambda fast: date_sql("c1", "mdy", fast=fast), "04/15/2026", date(2026, 4, 15)),
+        (lambda fast: time_sql("c1", fast=fast), "09:05:00", time(9, 5)),
+        (lambda fast: time_sql("c1", fast=fast), "9:05", time(9, 5)),
+        (lambda fast: time_sql("c1", fast=fast), "02:30:00 PM", time(14, 30)),
+        (lambda fast: number_sql("c1", False, fast=fast), "1.5", 1.5),
+        (lambda fast: number_sql("c1", True, fast=fast), "0,25", 0.25),
+        (lambda fast: duration_minutes_sql("c1", "clock", False, fast=fast), "0:25:00", 25.0),
+        (lambda fast: duration_minutes_sql("c1", "clock", False, fast=fast), "01:30", 90.0),
+        (lambda fast: duration_minutes_sql("c1", "hours", True, fast=fast), "0,25", 15.0),
+    ],
+)
+def test_common_shapes_take_a_fast_path(
+    cursor: duckdb.DuckDBPyConnection,
+    build: Callable[[bool], str],
+    text: str,
+    expected: object,
+) -> None:
+    # With the general path replaced by NULL, only a fast path can give the value.
+    fast, general = build(True), build(False)
+    assert general in fast
+    assert evaluate(cursor, fast.replace(general, "NULL"), text) == expected
