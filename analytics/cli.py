@@ -5,6 +5,8 @@ Errors the user can act on (``ContactLoadError``) print one sentence on stderr a
 argument mistakes exit 2 (argparse's convention).
 """
 
+from __future__ import annotations
+
 import argparse
 import getpass
 import json
@@ -12,19 +14,20 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from analytics import boundaries, compliance, metrics
 from analytics.db import Database, default_db_path
-from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED, generate_demo, is_empty
+from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
 from analytics.domain import BREAKDOWNS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
-from analytics.importing.presets import PRESET_NAMES, parse_map_option
-from analytics.importing.reader import UnreadableFileError
-from analytics.store import list_batches, undo_batch
+from analytics.importing.presets import PRESET_NAMES
+
+if TYPE_CHECKING:
+    from analytics.importing.pipeline import FileReport
+
+# Each command imports what it needs when it runs: an import of a large file should not
+# wait for pandas and the measures to load (start-up is part of what `make bench` times).
 
 
 def _iso_date(text: str) -> date:
@@ -135,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db)."""
+    from analytics import boundaries
+    from analytics.demo import generate_demo, is_empty
+
     db = Database(args.db or default_db_path())
     if args.if_empty and not is_empty(db):
         print(f"{db.path} already holds contacts; no demo data added.")
@@ -152,6 +158,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     """``contactload summary``: one row per key with contacts and minutes."""
+    import pandas as pd
+
+    from analytics import metrics
+
     db = Database(args.db or default_db_path())
     filters = ContactFilter(start=args.start, end=args.end)
     table = metrics.summary(db, filters, args.by)
@@ -182,6 +192,10 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """``contactload import``: each file is one batch; unusable files store nothing."""
+    from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
+    from analytics.importing.presets import parse_map_option
+    from analytics.importing.reader import UnreadableFileError
+
     db = Database(args.db or default_db_path())
     options = ImportOptions(
         preset=args.preset,
@@ -229,15 +243,19 @@ def _print_import(report: FileReport) -> None:
         print(f"  ... and {len(report.errors) - 20} more.")
     if report.unclassified:
         rows = ", ".join(str(problem.row) for problem in report.unclassified[:20])
-        more = "…" if len(report.unclassified) > 20 else ""
+        more = "…" if report.unclassified_count > 20 else ""
         print(
-            f"  {len(report.unclassified):,} contacts are stored as 'other' for review "
+            f"  {report.unclassified_count:,} contacts are stored as 'other' for review "
             f"(rows {rows}{more}); add a rule on the Import page to place them."
         )
 
 
 def run_compliance(args: argparse.Namespace) -> int:
     """``contactload compliance``: each client's (or therapist's) use against the agreement."""
+    import pandas as pd
+
+    from analytics import compliance
+
     db = Database(args.db or default_db_path())
     filters = ContactFilter(start=args.start, end=args.end)
     rows = compliance.compliance_report(db, filters, args.by)
@@ -254,6 +272,8 @@ def run_compliance(args: argparse.Namespace) -> int:
 
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
+    from analytics.store import list_batches
+
     batches = list_batches(Database(args.db or default_db_path()))
     if batches.empty:
         print("No batches yet.")
@@ -264,6 +284,8 @@ def run_batches(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
+    from analytics.store import undo_batch
+
     removed = undo_batch(Database(args.db or default_db_path()), args.batch_id)
     print(f"Batch {args.batch_id} undone: {removed:,} contacts removed.")
     return 0
@@ -279,6 +301,8 @@ def _user_name() -> str:
 
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
+    from analytics import boundaries
+
     db = Database(args.db or default_db_path())
     if args.action == "load":
         entries = boundaries.load_settings(db, args.file, changed_by=_user_name())

@@ -10,13 +10,17 @@ most contacts), mostly in working hours with some evenings and weekends, every c
 category present, crisis rare.
 """
 
+from __future__ import annotations
+
 import random
 from datetime import date, timedelta
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analytics.db import Database
 from analytics.store import StoredBatch, add_contacts_from_query
+
+if TYPE_CHECKING:  # pandas loads when demo data is made, not whenever the CLI starts
+    import pandas as pd
 
 DEFAULT_CONTACTS = 12_000
 DEFAULT_CLIENTS = 150
@@ -146,6 +150,8 @@ FROM kinds
 
 def demo_clients(clients: int, seed: int) -> pd.DataFrame:
     """The demo caseload: who each client sees, how heavy they are, when they are active."""
+    import pandas as pd
+
     rng = random.Random(seed)
     therapists = [
         (practice, name, zone) for practice, staff in PRACTICES.items() for name, zone in staff
@@ -196,6 +202,8 @@ def generate_demo(
     """
     if contacts < 1:
         raise ValueError("contacts must be at least 1")
+    import pandas as pd
+
     clients = clients or max(DEFAULT_CLIENTS, contacts // 80)
     last_day = end or date.today()
     first_day = last_day - timedelta(days=DAYS - 1)

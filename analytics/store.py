@@ -6,11 +6,16 @@ touches distinct values (time zones, and one keyed hash per distinct client). Fr
 never reaches this module: importers classify and drop it before building the frame.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
+    import pandas as pd
 
 from analytics.db import Database
 from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS

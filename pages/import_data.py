@@ -145,7 +145,7 @@ for upload in uploads or []:
         )
     if report.unclassified:
         with st.expander(
-            f"{len(report.unclassified):,} contacts will be stored as 'other': review them"
+            f"{report.unclassified_count:,} contacts will be stored as 'other': review them"
         ):
             st.caption(
                 "No column or keyword rule placed these rows. Add a rule below (then upload "

@@ -7,16 +7,20 @@ tags, e-mail addresses) only feeds classification inside the transaction and is 
 with the staged tables: it is never stored.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
+    import pandas as pd
 
 from analytics.db import Database
 from analytics.errors import ContactLoadError
@@ -52,6 +56,9 @@ from analytics.store import StoredBatch, store_incoming
 DEFAULT_MAX_MINUTES = 480.0
 """Longest plausible single contact (8 hours); longer durations are rejected as typos."""
 
+REVIEW_LIMIT = 1000
+"""How many unclassified rows a report lists one by one (all are counted)."""
+
 DEFAULT_THERAPIST = "Me"
 DEFAULT_PRACTICE = "My practice"
 
@@ -79,7 +86,9 @@ class FileReport:
     layout: Layout | None = None
     preview: pd.DataFrame | None = None
     unclassified: list[RowProblem] = field(default_factory=list)
-    """Rows stored as ``other`` because no column or rule placed them: listed for review."""
+    """Rows stored as ``other`` because no column or rule placed them: listed for review
+    (the first ``REVIEW_LIMIT``; ``unclassified_count`` has them all)."""
+    unclassified_count: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
@@ -98,6 +107,8 @@ class FileReport:
 
     def errors_frame(self) -> pd.DataFrame:
         """The validation report as a table (row, column, message), for download."""
+        import pandas as pd
+
         return pd.DataFrame(
             [(error.row, error.column, error.message) for error in self.errors],
             columns=["row", "column", "message"],
@@ -194,7 +205,7 @@ def _import(
 ) -> FileReport:
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
-    table = stage_text_table(cursor, source, "raw_rows")
+    table = stage_text_table(cursor, source, "raw_rows", trim=False)
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
     _parse(cursor, table, layout, options)
@@ -215,7 +226,7 @@ def _import(
             f"{first.rstrip('.')}); nothing was stored."
         )
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
-    unclassified = _unclassified(cursor)
+    unclassified, unclassified_count = _unclassified(cursor)
     progress(0.8, "Storing contacts")
     stored = store_incoming(
         cursor,
@@ -229,6 +240,7 @@ def _import(
     )
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
+    report.unclassified_count = unclassified_count
     return report
 
 
@@ -303,12 +315,15 @@ def _parse(
     """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse)."""
 
     def col(name: str) -> str | None:
-        return _column(table, layout, name)
+        # Cells are staged untrimmed (cheaper); only the cells used are trimmed, here.
+        column = _column(table, layout, name)
+        return f"nullif(trim({column}), '')" if column else None
 
+    date_name = _column(table, layout, "started_at") or _column(table, layout, "date")
     date_column = col("started_at") or col("date")
-    if date_column is None:
+    if date_name is None or date_column is None:
         raise MappingError("No column gives the contact's date; map one to date.")
-    order = options.date_order or detect_date_order(cursor, "raw_rows", date_column)
+    order = options.date_order or _date_order(cursor, date_name)
     if order is None:
         raise AmbiguousDatesError(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
@@ -330,9 +345,10 @@ def _parse(
             local_start = f"CAST(({day}) AS TIMESTAMP)"
             time_known = "false"
     duration = col("duration")
-    if duration:
-        unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration)
-        comma = detect_decimal_comma(cursor, "raw_rows", duration)
+    duration_name = _column(table, layout, "duration")
+    if duration and duration_name:
+        unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration_name)
+        comma = detect_decimal_comma(cursor, "raw_rows", duration_name)
         minutes = duration_minutes_sql(duration, unit, comma)
     elif col("end_time") and col("start_time"):
         end_day = date_sql(col("end_date") or date_column, order)
@@ -370,6 +386,17 @@ def _parse(
         FROM base
         """  # noqa: S608 - identifiers are generated (c1..cN), never file content
     )
+
+
+def _date_order(cursor: duckdb.DuckDBPyConnection, column: str) -> DateOrder | None:
+    """The file's date order, decided over its distinct date cells (a few hundred at most)."""
+    cursor.execute(
+        f"CREATE OR REPLACE TEMP TABLE date_cells AS "  # noqa: S608 - generated identifier
+        f"SELECT nullif(trim({column}), '') AS cell, count(*) AS n FROM raw_rows GROUP BY 1"
+    )
+    order = detect_date_order(cursor, "date_cells", "cell", weight="n")
+    cursor.execute("DROP TABLE date_cells")
+    return order
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
@@ -475,8 +502,12 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
     )
 
 
-def _unclassified(cursor: duckdb.DuckDBPyConnection) -> list[RowProblem]:
-    """Rows whose category or channel nothing placed (stored as ``other``), for review."""
+def _unclassified(cursor: duckdb.DuckDBPyConnection) -> tuple[list[RowProblem], int]:
+    """Rows whose category or channel nothing placed (stored as ``other``), for review:
+    the first ``REVIEW_LIMIT`` of them and how many there are in all."""
+    total = _scalar(
+        cursor, "SELECT count(*) FROM incoming WHERE category_unplaced OR channel_unplaced"
+    )
     rows = cursor.execute(
         """
         SELECT row_number,
@@ -485,10 +516,13 @@ def _unclassified(cursor: duckdb.DuckDBPyConnection) -> list[RowProblem]:
                     WHEN category_unplaced
                     THEN 'No column or rule placed the category; it is other.'
                     ELSE 'No column or rule placed the channel; it is other.' END
-        FROM incoming WHERE category_unplaced OR channel_unplaced ORDER BY row_number
-        """
+        FROM incoming WHERE category_unplaced OR channel_unplaced
+        ORDER BY row_number LIMIT ?
+        """,
+        [REVIEW_LIMIT],
     ).fetchall()
-    return [RowProblem(row=int(row), column=None, message=message) for row, message in rows]
+    problems = [RowProblem(row=int(row), column=None, message=message) for row, message in rows]
+    return problems, total
 
 
 def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
