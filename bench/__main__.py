@@ -24,6 +24,8 @@ RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 IMPORT_ROWS = int(os.environ.get("CONTACTLOAD_BENCH_ROWS", "1000000"))
+RUNS = int(os.environ.get("CONTACTLOAD_BENCH_RUNS", "3"))
+"""Each whole-process timing is the median of this many runs."""
 
 TOGGL_SQL = """
 COPY (
@@ -80,6 +82,12 @@ def run_measured(command: list[str]) -> Measured:
     return Measured(seconds=seconds, peak_mb=int(result.stdout.strip()) / 1024)
 
 
+def median_of(runs: list[Measured]) -> Measured:
+    """The median time of several runs (and the largest peak memory among them)."""
+    times = sorted(run.seconds for run in runs)
+    return Measured(seconds=times[len(times) // 2], peak_mb=max(run.peak_mb for run in runs))
+
+
 def write_toggl_file(path: Path, rows: int) -> None:
     """A Toggl Track detailed report with ``rows`` entries (UTF-8 with BOM, as Toggl writes)."""
     plain = path.with_suffix(".plain.csv")
@@ -97,23 +105,42 @@ def bench_import(folder: Path) -> dict[str, object]:
     """Whole-process ``contactload import`` against a bare DuckDB read_csv of the same file."""
     csv_path = folder / "toggl.csv"
     write_toggl_file(csv_path, IMPORT_ROWS)
-    bare = run_measured(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-            "c.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])",
-            str(folder / "bare.duckdb"),
-            str(csv_path),
-        ]
-    )
     contactload = str(Path(sys.executable).parent / "contactload")
-    imported = run_measured(
-        [contactload, "import", str(csv_path), "--db", str(folder / "import.duckdb"),
-         "--time-zone", "Europe/Berlin"]
-    )  # fmt: skip
+    bare_runs, import_runs = [], []
+    for run in range(RUNS):
+        # Alternate the two so that any drift in the machine's load hits both alike.
+        bare_runs.append(
+            run_measured(
+                [
+                    sys.executable,
+                    "-c",
+                    "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                    "c.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])",
+                    str(folder / f"bare{run}.duckdb"),
+                    str(csv_path),
+                ]
+            )
+        )
+        import_runs.append(
+            run_measured(
+                [
+                    contactload,
+                    "import",
+                    str(csv_path),
+                    "--db",
+                    str(folder / f"import{run}.duckdb"),
+                    "--time-zone",
+                    "Europe/Berlin",
+                ]
+            )
+        )
+    bare = median_of(bare_runs)
+    imported = median_of(import_runs)
     return {
         "rows": IMPORT_ROWS,
+        "runs": RUNS,
+        "bare_runs_s": [round(run.seconds, 2) for run in bare_runs],
+        "import_runs_s": [round(run.seconds, 2) for run in import_runs],
         "file_mb": round(csv_path.stat().st_size / 1e6, 1),
         "bare_read_csv_s": round(bare.seconds, 2),
         "import_s": round(imported.seconds, 2),
@@ -148,7 +175,8 @@ def markdown(results: dict[str, dict[str, object]]) -> str:
     ]
     imported = results["import"]
     lines += [
-        f"| import of a {imported['rows']:,}-row Toggl file ({imported['file_mb']} MB) | "
+        f"| import of a {imported['rows']:,}-row Toggl file ({imported['file_mb']} MB), "
+        f"whole `contactload import` process, median of {imported['runs']} runs | "
         f"{imported['import_s']} s = **{imported['ratio']}×** a bare DuckDB `read_csv` "
         f"({imported['bare_read_csv_s']} s) | ≤ {imported['target_ratio']}× |",
         f"| peak memory of that import | {imported['import_peak_mb']} MB | "

@@ -223,3 +223,14 @@ def test_keywords_classify_and_the_text_is_dropped(empty_db: Database) -> None:
     assert minutes_by(empty_db, "category") == {"crisis": 40.0, "scheduling": 5.0, "other": 5.0}
     assert minutes_by(empty_db, "channel") == {"phone": 40.0, "email": 5.0, "other": 5.0}
     assert [problem.row for problem in report.unclassified] == [4]
+
+
+def test_an_unknown_time_zone_is_refused_in_one_sentence(empty_db: Database) -> None:
+    with pytest.raises(ContactLoadError, match="Unknown time zone 'Mars/Olympus'"):
+        import_file(
+            empty_db,
+            PIPELINE / "template_checks.csv",
+            file_name="a.csv",
+            options=ImportOptions(time_zone="Mars/Olympus"),
+        )
+    assert snapshot(empty_db)["contacts"] == []

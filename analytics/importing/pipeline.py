@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
 from analytics.db import Database
-from analytics.errors import ContactLoadError
+from analytics.errors import ContactLoadError, InvalidRecordError
 from analytics.importing.classify import (
     category_value_sql,
     channel_value_sql,
@@ -203,6 +203,7 @@ def _import(
     dry_run: bool,
     progress: Progress,
 ) -> FileReport:
+    _check_time_zone(cursor, options.time_zone)
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
     table = stage_text_table(cursor, source, "raw_rows", trim=False)
@@ -237,11 +238,23 @@ def _import(
         preset=layout.preset,
         rows_read=table.rows,
         rows_rejected=rejected_rows,
+        rows_checked=True,
     )
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
     report.unclassified_count = unclassified_count
     return report
+
+
+def _check_time_zone(cursor: duckdb.DuckDBPyConnection, zone: str) -> None:
+    """Refuse an unknown zone for new therapists before any work is done."""
+    known = cursor.execute(
+        "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [zone]
+    ).fetchone()
+    if not known or not known[0]:
+        raise InvalidRecordError(
+            f"Unknown time zone '{zone}'; use an IANA name such as 'Europe/Berlin'."
+        )
 
 
 def _report(
@@ -348,7 +361,8 @@ def _parse(
     duration_name = _column(table, layout, "duration")
     if duration and duration_name:
         unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration_name)
-        comma = detect_decimal_comma(cursor, "raw_rows", duration_name)
+        # A clock duration (1:30:00) has no decimals to read.
+        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
         minutes = duration_minutes_sql(duration, unit, comma)
     elif col("end_time") and col("start_time"):
         end_day = date_sql(col("end_date") or date_column, order)
