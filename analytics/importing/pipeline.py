@@ -342,20 +342,26 @@ def _parse(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
             "choose the date order (in the import settings, or --date-order dmy or mdy)."
         )
+    # Each cell is parsed once, in ``cells``; ``base`` combines the parsed values.
     bad_time = "false"
+    day_sql = time_of_day_sql = start_cell_sql = "NULL"
     if col("started_at"):
-        local_start = datetime_sql(col("started_at") or "", order)
-        time_known = f"({local_start}) IS NOT NULL"
+        local_start = "started"
+        started_sql = datetime_sql(col("started_at") or "", order)
+        time_known = "started IS NOT NULL"
     else:
-        day = date_sql(date_column, order)
+        started_sql = "NULL"
+        day_sql = date_sql(date_column, order)
         start_time = col("start_time")
         if start_time and layout.has_time_of_day:
-            local_start = f"({day}) + coalesce({time_sql(start_time)}, TIME '00:00')"
-            time_known = f"({time_sql(start_time)}) IS NOT NULL"
+            time_of_day_sql = time_sql(start_time)
+            start_cell_sql = start_time
+            local_start = "parsed_day + coalesce(parsed_time, TIME '00:00')"
+            time_known = "parsed_time IS NOT NULL"
             # An empty start time means "not recorded"; text that is not a time is an error.
-            bad_time = f"({start_time} IS NOT NULL AND ({time_sql(start_time)}) IS NULL)"
+            bad_time = "(start_cell IS NOT NULL AND parsed_time IS NULL)"
         else:
-            local_start = f"CAST(({day}) AS TIMESTAMP)"
+            local_start = "CAST(parsed_day AS TIMESTAMP)"
             time_known = "false"
     duration = col("duration")
     duration_name = _column(table, layout, "duration")
@@ -387,10 +393,15 @@ def _parse(
     cursor.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE parsed AS
-        WITH base AS (
-            SELECT raw_rows.*, {local_start} AS ls, {time_known} AS time_known,
-                   {bad_time} AS bad_time
+        WITH cells AS (
+            SELECT raw_rows.*, {started_sql} AS started, {day_sql} AS parsed_day,
+                   {time_of_day_sql} AS parsed_time, {start_cell_sql} AS start_cell
             FROM raw_rows
+        ),
+        base AS (
+            SELECT cells.*, {local_start} AS ls, {time_known} AS time_known,
+                   {bad_time} AS bad_time
+            FROM cells
         )
         SELECT row_number, {practice} AS practice, {therapist} AS therapist,
                {client} AS client, ls, time_known, bad_time, {minutes} AS minutes,
