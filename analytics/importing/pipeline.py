@@ -382,7 +382,11 @@ def _parse(
     else:
         raise MappingError("No column gives the contact's length; map duration, or start and end.")
     practice, therapist, client = (
-        f"nullif(trim(concat_ws(' ', {', '.join(columns)})), '')" if columns else "NULL"
+        "NULL"
+        if not columns
+        else f"nullif(trim({columns[0]}), '')"
+        if len(columns) == 1
+        else f"nullif(trim(concat_ws(' ', {', '.join(columns)})), '')"
         for columns in (
             _columns(table, layout, name) for name in ("practice", "therapist", "client")
         )
