@@ -197,15 +197,11 @@ marked AS (
 
 
 def _frame(db: Database, sql: str, params: list[object]) -> pd.DataFrame:
-    with db.cursor() as cursor:
-        return cursor.execute(sql, params).df()
+    return db.frame(sql, params)
 
 
 def _row(db: Database, sql: str, params: list[object]) -> tuple[Any, ...]:
-    with db.cursor() as cursor:
-        row = cursor.execute(sql, params).fetchone()
-    assert row is not None  # aggregate queries always return one row
-    return row
+    return db.row(sql, params)
 
 
 def _whole_weeks(filters: ContactFilter) -> ContactFilter:

@@ -6,13 +6,19 @@ connection, because a DuckDB connection must not be used from two threads at onc
 Streamlit runs each browser session on a thread of its own.
 """
 
+from __future__ import annotations
+
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:  # pandas loads with the first data frame, not with the CLI
+    import pandas as pd
 
 from analytics.errors import DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
@@ -66,15 +72,22 @@ class Database:
             cursor.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
-        Every write also advances ``data_version`` so cached results expire.
+        Every committed write also advances ``data_version`` so cached results expire.
+        ``rollback`` undoes even a successful block (a dry run that reports what it would
+        have done). Large writes do not keep insertion order, which saves memory; tables
+        that need an order carry it in a column.
         """
         with self.cursor() as cursor:
+            cursor.execute("SET preserve_insertion_order = false")
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield cursor
+                if rollback:
+                    cursor.execute("ROLLBACK")
+                    return
                 cursor.execute(
                     "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'data_version'"
@@ -83,6 +96,18 @@ class Database:
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+
+    def frame(self, sql: str, params: list[object] | dict[str, object]) -> pd.DataFrame:
+        """The result of one query as a data frame (for aggregated results only)."""
+        with self.cursor() as cursor:
+            return cursor.execute(sql, params).df()
+
+    def row(self, sql: str, params: list[object] | dict[str, object]) -> tuple[Any, ...]:
+        """The one row an aggregate query returns."""
+        with self.cursor() as cursor:
+            row = cursor.execute(sql, params).fetchone()
+        assert row is not None  # aggregate queries always return one row
+        return row
 
     def data_version(self) -> int:
         """A number that changes whenever stored data changes (for cache keys)."""

@@ -69,15 +69,11 @@ def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
 
 
 def _frame(db: Database, sql: str, params: list[object]) -> pd.DataFrame:
-    with db.cursor() as cursor:
-        return cursor.execute(sql, params).df()
+    return db.frame(sql, params)
 
 
 def _row(db: Database, sql: str, params: list[object]) -> tuple[Any, ...]:
-    with db.cursor() as cursor:
-        row = cursor.execute(sql, params).fetchone()
-    assert row is not None  # aggregate queries always return one row
-    return row
+    return db.row(sql, params)
 
 
 # --- period and totals ------------------------------------------------------------------

@@ -172,24 +172,8 @@ def import_file(
     """Import one file as one batch (or only report what would happen, with ``dry_run``)."""
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
-    with db.cursor() as cursor:
-        # Rows carry their own row numbers, so DuckDB need not keep them in order, which
-        # saves memory on large files.
-        cursor.execute("SET preserve_insertion_order = false")
-        cursor.execute("BEGIN TRANSACTION")
-        try:
-            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
-            if dry_run:
-                cursor.execute("ROLLBACK")
-            else:
-                cursor.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                    "WHERE key = 'data_version'"
-                )
-                cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+    with db.transaction(rollback=dry_run) as cursor:
+        report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
     report_progress(1.0, "Done")
     return report
 
