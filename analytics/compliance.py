@@ -1205,3 +1205,35 @@ def working_windows(db: Database, filters: ContactFilter) -> list[tuple[int, tim
             [filters.therapist_ids[0], filters.therapist_ids[0], on],
         ).fetchall()
     return [(int(day), starts, ends) for day, starts, ends in rows] or default
+
+
+def with_client_labels(
+    db: Database, frame: pd.DataFrame, column: str = "client_key"
+) -> pd.DataFrame:
+    """``frame`` with a ``client`` column: the label of each client key, for the therapist's
+    own views (supervisor views keep the pseudonymous key alone)."""
+    labels = db.frame("SELECT client_key, label AS client FROM clients", [])
+    return frame.merge(
+        labels, left_on=column, right_on="client_key", how="left", suffixes=("", "_")
+    )
+
+
+def weeks_over_cap(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Client-weeks over the agreed weekly cap, newest and largest first, with labels."""
+    caps = weekly_caps(db, filters)
+    over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
+    return with_client_labels(db, over.reset_index(drop=True))
+
+
+def out_of_policy_labelled(db: Database, filters: ContactFilter, limit: int = 500) -> pd.DataFrame:
+    """The most recent out-of-policy contacts (at most ``limit``), with client labels."""
+    outside = out_of_policy(db, filters)
+    return with_client_labels(db, outside.tail(limit).iloc[::-1].reset_index(drop=True))
+
+
+def drift_alerts_labelled(db: Database, filters: ContactFilter, limit: int = 200) -> pd.DataFrame:
+    """The newest drift alerts (at most ``limit``); a client alert names the client's label."""
+    alerts = drift_alerts(db, filters).sort_values("week", ascending=False).head(limit)
+    labelled = with_client_labels(db, alerts.reset_index(drop=True), column="who")
+    labelled["who"] = labelled["client"].where(labelled["level"] == "client", labelled["who"])
+    return labelled.drop(columns=["client", "client_key"], errors="ignore")

@@ -66,15 +66,13 @@ with results_side:
         border=True,
     )
     breaches, policy, alerts = st.tabs(["Weeks over cap", "Out of policy", "Drift alerts"])
-    labels = dict(zip(choices.clients["client_key"], choices.clients["label"], strict=True))
     with breaches:
-        caps = measure("weekly_caps", filters)
-        over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
+        over = measure("weeks_over_cap", filters)
         if over.empty:
             st.success("No week went over an agreed cap in this period.")
         else:
             st.dataframe(
-                over.assign(client=over["client_key"].map(labels)),
+                over,
                 hide_index=True,
                 key="breach_table",
                 column_order=[
@@ -94,12 +92,12 @@ with results_side:
             )
             csv_download(over, "weeks-over-cap.csv", key="breaches_csv")
     with policy:
-        outside = measure("out_of_policy", filters)
+        outside = measure("out_of_policy_labelled", filters)
         if outside.empty:
             st.success("Every contact used a channel and a purpose that was agreed.")
         else:
             st.dataframe(
-                outside.assign(client=outside["client_key"].map(labels)).tail(500),
+                outside,
                 hide_index=True,
                 key="policy_table",
                 column_order=[
@@ -118,9 +116,10 @@ with results_side:
                     "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
                 },
             )
-            csv_download(outside, "out-of-policy.csv", key="policy_csv")
+            csv_download(measure("out_of_policy", filters), "out-of-policy.csv", key="policy_csv")
     with alerts:
         drift = measure("drift_alerts", filters)
+        shown = measure("drift_alerts_labelled", filters)
         if drift.empty:
             st.success("No week rose well above its own recent level.")
         else:
@@ -129,9 +128,8 @@ with results_side:
                 "50 % above the median of their previous 8 weeks (at least 30 minutes); "
                 "newest first."
             )
-            shown = drift.sort_values("week", ascending=False).head(200)
             st.dataframe(
-                shown.assign(who=shown["who"].map(lambda key: labels.get(key, key))),
+                shown,
                 hide_index=True,
                 key="alerts_table",
                 column_config={

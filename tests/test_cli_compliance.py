@@ -71,3 +71,20 @@ def test_compliance_by_therapist_and_readable_table(tmp_path: Path) -> None:
     assert table.returncode == 0 and "breach_weeks" in table.stdout
     bad = run("compliance", "--db", db, "--from", "2026-04-01", "--to", "2026-03-01", cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.startswith("contactload: ")
+
+
+def test_labelled_lists_for_the_boundaries_page(tmp_path: Path) -> None:
+    from analytics.compliance import out_of_policy_labelled, weeks_over_cap
+    from analytics.filters import ContactFilter
+
+    db = Database(fixture_with_agreement(tmp_path))
+    over = weeks_over_cap(db, ContactFilter())
+    # Only Avery's week of 2026-03-02 (35 > 30) is over Dana's cap; see the comment above.
+    assert [(f"{row.week:%Y-%m-%d}", row.client, row.over_by) for row in over.itertuples()] == [
+        ("2026-03-02", "Avery", 5.0)
+    ]
+    outside = out_of_policy_labelled(db, ContactFilter())
+    avery = outside[outside["client"] == "Avery"]
+    # Newest first: the support text of 03-31, then the check-in text of 03-06.
+    assert list(avery["category"]) == ["support", "check_in"]
+    db.close()

@@ -38,6 +38,9 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "working_windows": compliance.working_windows,
     "out_of_policy": compliance.out_of_policy,
     "drift_alerts": compliance.drift_alerts,
+    "weeks_over_cap": compliance.weeks_over_cap,
+    "out_of_policy_labelled": compliance.out_of_policy_labelled,
+    "drift_alerts_labelled": compliance.drift_alerts_labelled,
     "after_hours_by_therapist": compliance.after_hours,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
