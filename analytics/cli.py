@@ -361,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContactLoadError as error:
         print(f"contactload: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``contactload summary ... | head``): nothing left to say.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1165,16 +1165,23 @@ def clients_against_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
 
 
 def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
-    """Per week: the sum of the caps agreed with the clients who had contact that week.
+    """Per week: the caps agreed with the clients who had contact, and the minutes beyond.
 
-    Drawn as the cap line on the Overview's weekly chart (the agreed capacity beside the
-    load). Columns: period (the week's Monday), cap_minutes, counted_minutes.
+    The Overview's weekly chart draws the cap itself when one client is shown, and the
+    minutes beyond the agreed caps otherwise. Columns: period (the week's Monday),
+    cap_minutes (sum of caps), counted_minutes, over_minutes (sum of minutes over each
+    client's cap), clients (with a cap and contact that week).
     """
     caps = weekly_caps(db, filters)
     capped = caps[caps["cap_minutes"].notna()]
     return (
         capped.groupby("week", as_index=False)
-        .agg(cap_minutes=("cap_minutes", "sum"), counted_minutes=("counted_minutes", "sum"))
+        .agg(
+            cap_minutes=("cap_minutes", "sum"),
+            counted_minutes=("counted_minutes", "sum"),
+            over_minutes=("over_by", "sum"),
+            clients=("client_key", "nunique"),
+        )
         .rename(columns={"week": "period"})
     )
 

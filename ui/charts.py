@@ -52,8 +52,8 @@ def weekly_minutes(
 ) -> go.Figure:
     """Stacked bars: minutes per week, split by category (or channel), with the agreed caps.
 
-    ``caps`` (period, cap_minutes) draws the sum of the weekly caps agreed with the clients
-    who had contact each week: the capacity the therapist agreed to, beside the load.
+    ``caps`` (``compliance.weekly_cap_totals``) adds the agreed cap when the chart shows one
+    client, and otherwise the minutes that went beyond each client's agreed cap.
     """
     frame, colours, order = _labelled(trend, by)
     figure = px.bar(
@@ -67,16 +67,30 @@ def weekly_minutes(
         hover_data={"contacts": True},
     )
     if caps is not None and not caps.empty:
-        figure.add_trace(
-            go.Scatter(
-                x=caps["period"],
-                y=caps["cap_minutes"],
-                mode="lines",
-                line={"color": "#222222", "dash": "dash", "shape": "hv"},
-                name="Agreed caps (clients with contact)",
-                hovertemplate="%{x|%d %b %Y}: caps add up to %{y:,.0f} minutes<extra></extra>",
+        if caps["clients"].max() == 1:
+            # One client: their agreed weekly cap, as a line over their bars.
+            figure.add_trace(
+                go.Scatter(
+                    x=caps["period"],
+                    y=caps["cap_minutes"],
+                    mode="lines",
+                    line={"color": "#222222", "dash": "dash", "shape": "hv"},
+                    name="Agreed weekly cap",
+                    hovertemplate="%{x|%d %b %Y}: cap %{y:,.0f} minutes<extra></extra>",
+                )
             )
-        )
+        else:
+            # Many clients: how many minutes went beyond what was agreed with each.
+            figure.add_trace(
+                go.Scatter(
+                    x=caps["period"],
+                    y=caps["over_minutes"],
+                    mode="lines+markers",
+                    line={"color": "#B2182B", "width": 2},
+                    name="Minutes beyond agreed caps",
+                    hovertemplate="%{x|%d %b %Y}: %{y:,.0f} minutes beyond the caps<extra></extra>",
+                )
+            )
     figure.update_layout(title="Minutes per week", bargap=0.1, **_LAYOUT)
     return figure
 
