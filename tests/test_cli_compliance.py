@@ -88,3 +88,16 @@ def test_labelled_lists_for_the_boundaries_page(tmp_path: Path) -> None:
     # Newest first: the support text of 03-31, then the check-in text of 03-06.
     assert list(avery["category"]) == ["support", "check_in"]
     db.close()
+
+
+def test_weekly_cap_totals_for_the_overview_chart(tmp_path: Path) -> None:
+    from analytics.compliance import weekly_cap_totals
+    from analytics.filters import ContactFilter
+
+    db = Database(fixture_with_agreement(tmp_path))
+    totals = weekly_cap_totals(db, ContactFilter())
+    over = {f"{row.period:%Y-%m-%d}": row.over_minutes for row in totals.itertuples()}
+    # Only Avery's week of 2026-03-02 goes beyond Dana's 30-minute cap, by 5 minutes.
+    assert over["2026-03-02"] == 5.0
+    assert sum(over.values()) == 5.0
+    db.close()
