@@ -196,14 +196,6 @@ marked AS (
 """
 
 
-def _frame(db: Database, sql: str, params: list[object]) -> pd.DataFrame:
-    return db.frame(sql, params)
-
-
-def _row(db: Database, sql: str, params: list[object]) -> tuple[Any, ...]:
-    return db.row(sql, params)
-
-
 def _whole_weeks(filters: ContactFilter) -> ContactFilter:
     """The filter widened to whole local weeks: from a Monday to a Sunday."""
     start = filters.start
@@ -300,8 +292,7 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     The cap is the one in force on the week's Monday.
     """
     ctes, params = _caps_ctes(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.contacts, j.minutes,
                j.crisis_minutes, j.crisis_counts_toward_cap, j.counted_minutes,
@@ -326,8 +317,7 @@ def category_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     and use_share, with the meanings of ``weekly_caps``.
     """
     ctes, params = _caps_ctes(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.category, j.minutes,
                j.cap_minutes, j.over, j.over_by, j.use_share
@@ -400,7 +390,7 @@ def cap_summary(db: Database, filters: ContactFilter) -> pd.DataFrame:
     latest_over. Busiest breakers first.
     """
     ctes, params = _caps_ctes(filters)
-    return _frame(db, ctes + _CAP_SUMMARY_SQL, [*params, filters.end])
+    return db.frame(ctes + _CAP_SUMMARY_SQL, [*params, filters.end])
 
 
 # --- channels and categories outside the agreement ----------------------------------------
@@ -482,7 +472,7 @@ def out_of_policy(db: Database, filters: ContactFilter, limit: int | None = None
     if limit is not None:
         sql += " LIMIT ?"
         params = [*params, limit]
-    return _frame(db, sql, params)
+    return db.frame(sql, params)
 
 
 # --- after hours --------------------------------------------------------------------------
@@ -501,8 +491,7 @@ def after_hours(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """
     contacts, params = _contacts_cte(filters)
     hours, hour_params = _hours_ctes()
-    return _frame(
-        db,
+    return db.frame(
         f"""WITH {contacts}, {hours}, {_MARKED_CTE}
         SELECT t.name AS therapist, t.time_zone, count(*) AS contacts,
                sum(m.minutes) AS minutes,
@@ -720,8 +709,7 @@ def response_times(
     contacts, params = _contacts_cte(filters)
     hours, hour_params = _hours_ctes()
     forced = {"agreed": None, "calendar": False, "working": True}[mode]
-    frame = _frame(
-        db,
+    frame = db.frame(
         f"WITH {contacts}, {hours}, {_SETTINGS_CTES}{_RESPONSE_CTES}{_RESPONSE_SQL}",
         [*params, *hour_params, forced],
     )
@@ -863,7 +851,7 @@ def drift_alerts(
     and rise_pct (percent above the baseline; NULL when the baseline is 0). Oldest first.
     """
     ctes, params = _drift_query(filters, threshold, baseline_weeks, min_minutes)
-    return _frame(db, ctes + _DRIFT_SQL, params)
+    return db.frame(ctes + _DRIFT_SQL, params)
 
 
 # --- headline -----------------------------------------------------------------------------------
@@ -913,8 +901,7 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
     Response times are counted as agreed; drift uses the ``DRIFT_*`` defaults.
     """
     caps_ctes, caps_params = _caps_ctes(filters)
-    with_cap, over, breach_weeks, over_by = _row(
-        db,
+    with_cap, over, breach_weeks, over_by = db.row(
         f"""{caps_ctes},
         category_weeks AS (
             SELECT client_id, day, bool_or(over) AS category_over
@@ -935,15 +922,13 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
         caps_params,
     )
     refused_ctes, refused_params = _out_of_policy_query(filters)
-    refused, refused_minutes = _row(
-        db,
+    refused, refused_minutes = db.row(
         refused_ctes + "SELECT count(*), coalesce(sum(minutes), 0) FROM refused",  # noqa: S608
         refused_params,
     )
     contacts, params = _contacts_cte(filters)
     hours, hour_params = _hours_ctes()
-    late_minutes, all_minutes, untimed = _row(
-        db,
+    late_minutes, all_minutes, untimed = db.row(
         f"""WITH {contacts}, {hours}, {_MARKED_CTE}
         SELECT coalesce(sum(minutes) FILTER (WHERE after_hours), 0), sum(minutes),
                count(*) FILTER (WHERE NOT time_known)
@@ -954,7 +939,7 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
     drift_ctes, drift_params = _drift_query(
         filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
     )
-    (alerts,) = _row(db, drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+    (alerts,) = db.row(drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
     return ComplianceSummary(
         period=data_period(db, filters),
         clients_with_cap=int(with_cap),
@@ -1019,8 +1004,7 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
     group_id, key, join = _grouped(by)
     contacts, params = _contacts_cte(filters)
     hours, hour_params = _hours_ctes()
-    marked = _frame(
-        db,
+    marked = db.frame(
         f"""WITH {contacts}, {hours}, {_MARKED_CTE}
         SELECT {key} AS key, count(*) AS contacts, sum(c.minutes) AS minutes,
                count(*) FILTER (WHERE c.after_hours) AS after_hours_contacts,
@@ -1030,8 +1014,7 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
         """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
         [*params, *hour_params],
     )
-    responses = _frame(
-        db,
+    responses = db.frame(
         f"""WITH {contacts}, {hours}, {_SETTINGS_CTES}{_RESPONSE_CTES}
         SELECT {key} AS key,
                count(*) FILTER (WHERE c.time_known) AS client_contacts,
@@ -1048,8 +1031,7 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
         [*params, *hour_params, None],
     )
     policy, policy_params = _out_of_policy_query(filters)
-    outside = _frame(
-        db,
+    outside = db.frame(
         f"""{policy}
         SELECT {key} AS key, count(*) AS out_of_policy_contacts
         FROM refused AS c {join}

@@ -9,7 +9,7 @@ after-hours are DST-correct for each therapist.
 import math
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
@@ -68,14 +68,6 @@ def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
     return f"WITH f AS (SELECT c.* FROM contacts AS c WHERE {where})", params  # noqa: S608
 
 
-def _frame(db: Database, sql: str, params: list[object]) -> pd.DataFrame:
-    return db.frame(sql, params)
-
-
-def _row(db: Database, sql: str, params: list[object]) -> tuple[Any, ...]:
-    return db.row(sql, params)
-
-
 # --- period and totals ------------------------------------------------------------------
 
 
@@ -84,8 +76,7 @@ def data_period(db: Database, filters: ContactFilter) -> Period | None:
     if filters.start and filters.end:
         return Period(filters.start, filters.end)
     cte, params = _filtered(filters)
-    first, last = _row(
-        db,
+    first, last = db.row(
         f"{cte} SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM f",  # noqa: S608
         params,
     )
@@ -135,8 +126,7 @@ def totals(
 ) -> Totals:
     """Contacts, minutes, active clients and after-hours minutes under ``filters``."""
     cte, params = _filtered(filters)
-    contacts, minutes, clients, after_hours, crisis, untimed = _row(
-        db,
+    contacts, minutes, clients, after_hours, crisis, untimed = db.row(
         f"""{cte}
         SELECT count(*),
                coalesce(sum(minutes), 0),
@@ -231,8 +221,7 @@ def summary(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
         )
     key, label, joins, order = _BREAKDOWN_SQL[by]
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte}
         SELECT {key} AS key, any_value({label}) AS label,
                count(*) AS contacts, sum(c.minutes) AS minutes,
@@ -265,8 +254,7 @@ def trend(
         return pd.DataFrame({"period": [], "key": [], "minutes": [], "contacts": []})
     step = "INTERVAL 7 DAY" if bucket == "week" else "INTERVAL 1 MONTH"
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte},
         buckets AS (
             SELECT CAST(b AS DATE) AS period
@@ -295,8 +283,7 @@ def trend(
 def channel_category(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Minutes and contacts for every channel x category pair with contacts."""
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte}
         SELECT channel, category, count(*) AS contacts, sum(minutes) AS minutes
         FROM f GROUP BY ALL ORDER BY channel, category
@@ -314,8 +301,7 @@ def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
     Contacts without a time of day are left out (their hour is unknown).
     """
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte},
         measured AS (
             SELECT isodow(local_started_at) - 1 AS weekday, hour(local_started_at) AS hour,
@@ -350,8 +336,7 @@ def concentration(
 ) -> Concentration:
     """Share of minutes taken by the top ``top_fraction`` of clients (at least one client)."""
     cte, params = _filtered(filters)
-    clients, top_clients, share = _row(
-        db,
+    clients, top_clients, share = db.row(
         f"""{cte},
         per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id),
         ranked AS (
@@ -381,8 +366,7 @@ def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
     (cumulative share of all minutes), both from 0 to 1.
     """
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte},
         per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id)
         SELECT row_number() OVER w AS rank, cl.client_key, pc.minutes,
@@ -419,8 +403,7 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
             ]
         )
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte},
         weeks AS (
             SELECT CAST(w AS DATE) AS week
@@ -467,8 +450,7 @@ def client_timeline(db: Database, filters: ContactFilter, client_key: str) -> pd
     therapist. One client's contacts are few, so these rows may come back to Python.
     """
     cte, params = _filtered(filters)
-    return _frame(
-        db,
+    return db.frame(
         f"""{cte}
         SELECT c.local_started_at, c.started_at, c.minutes, c.channel, c.category,
                c.direction, t.name AS therapist
@@ -498,9 +480,8 @@ class FilterChoices:
 
 def filter_choices(db: Database) -> FilterChoices:
     """Everything the sidebar filters need, read in four small queries."""
-    practices = _frame(db, "SELECT practice_id, name FROM practices ORDER BY name", [])
-    therapists = _frame(
-        db,
+    practices = db.frame("SELECT practice_id, name FROM practices ORDER BY name", [])
+    therapists = db.frame(
         """
         SELECT t.therapist_id, t.name, t.practice_id, p.name AS practice, t.time_zone
         FROM therapists AS t JOIN practices AS p USING (practice_id)
@@ -508,13 +489,12 @@ def filter_choices(db: Database) -> FilterChoices:
         """,
         [],
     )
-    clients = _frame(
-        db,
+    clients = db.frame(
         "SELECT client_key, label, therapist_id, practice_id FROM clients ORDER BY label",
         [],
     )
-    first, last = _row(
-        db, "SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM contacts", []
+    first, last = db.row(
+        "SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM contacts", []
     )
     return FilterChoices(practices, therapists, clients, first, last)
 

@@ -42,6 +42,21 @@ def fixture_db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
+def fixture_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made fixture stored once per test session in a closed database file.
+
+    Tests that write copy it (with its pseudonym secret); the CLI can open it directly.
+    """
+    path = tmp_path_factory.mktemp("fixture") / "contactload.duckdb"
+    db = Database(path)
+    try:
+        load_fixture_csv(db, "fixture_contacts.csv")
+    finally:
+        db.close()
+    return path
+
+
+@pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database built once per test session (default size, fixed end date)."""
     path = tmp_path_factory.mktemp("demo") / "contactload.duckdb"

@@ -43,7 +43,7 @@ from analytics.cli import build_parser, main
 from analytics.db import Database
 from analytics.demo import PRACTICES, generate_demo
 from analytics.pseudonyms import secret_path
-from tests.conftest import DATA, DEMO_END, load_fixture_csv
+from tests.conftest import DATA, DEMO_END
 from tests.test_cli import assert_one_line_error, assert_usage_error, run
 
 FILES = DATA / "boundaries"
@@ -120,15 +120,9 @@ def history(db: Database) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def fixture_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/data/fixture_contacts.csv stored once per module in a closed database file."""
-    path = tmp_path_factory.mktemp("boundaries-fixture") / "contactload.duckdb"
-    db = Database(path)
-    try:
-        load_fixture_csv(db, "fixture_contacts.csv")
-    finally:
-        db.close()
-    return path
+def fixture_template(fixture_db_path: Path) -> Path:
+    """tests/data/fixture_contacts.csv in a closed database file, copied by each test."""
+    return fixture_db_path
 
 
 def copy_of(template: Path, folder: Path) -> Path:

@@ -23,7 +23,7 @@ from analytics.cli import build_parser
 from analytics.db import Database
 from analytics.demo import PRACTICES, generate_demo
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
-from tests.conftest import DEMO_END, load_fixture_csv
+from tests.conftest import DEMO_END
 
 CONTACTLOAD = str(Path(sys.executable).parent / "contactload")
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -109,15 +109,9 @@ def demo_total(demo_path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def fixture_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hand-made fixture stored in a file; closed so the CLI process can open it."""
-    path = tmp_path_factory.mktemp("cli-fixture") / "contactload.duckdb"
-    db = Database(path)
-    try:
-        load_fixture_csv(db, "fixture_contacts.csv")
-    finally:
-        db.close()
-    return path
+def fixture_path(fixture_db_path: Path) -> Path:
+    """The hand-made fixture in a closed file the CLI process can open (read only here)."""
+    return fixture_db_path
 
 
 @pytest.fixture
