@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from analytics.db import Database
+from analytics.sessions import StoredSessions, add_sessions_from_query
 from analytics.store import StoredBatch, add_contacts_from_query
 
 if TYPE_CHECKING:  # pandas loads when demo data is made, not whenever the CLI starts
@@ -148,6 +149,47 @@ FROM kinds
 """.format(**{f"u{draw}": _UNIFORM.format(draw=draw) for draw in range(1, 9)})  # noqa: S608
 
 
+# Session cadence (days between sessions) and how often each is drawn; weekly clients are
+# most common, and fortnightly and monthly ones leave room for billable online work.
+CADENCES: tuple[tuple[int, float], ...] = ((7, 0.5), (14, 0.3), (28, 0.2))
+SESSION_MINUTES = 50
+# (status, cumulative share below which a draw gets it)
+SESSION_OUTCOMES: tuple[tuple[str, float], ...] = (
+    ("attended", 0.85),
+    ("cancelled", 0.91),
+    ("late_cancelled", 0.95),
+    ("no_show", 1.0),
+)
+
+_SESSIONS_SQL = """
+WITH plan AS (
+    SELECT cl.*,
+           CAST($first_day AS DATE) + CAST(cl.span_start AS INTEGER) AS course_start,
+           CAST($first_day AS DATE) + CAST(cl.span_start + cl.span_days AS INTEGER) AS course_end
+    FROM demo_sessions_plan AS cl
+),
+slots AS (
+    SELECT p.*, w.k,
+           course_start + CAST(((p.weekday - (isodow(course_start) - 1)) % 7 + 7) % 7
+                               + w.k * p.cadence_days AS INTEGER) AS session_day,
+           {u} AS u_outcome
+    FROM plan AS p, range(0, 60) AS w(k)
+)
+SELECT practice, therapist, time_zone, client,
+       timezone(time_zone, CAST(session_day AS TIMESTAMP) + to_hours(hour)) AS started_at,
+       $minutes AS minutes,
+       CASE {outcomes} END AS status,
+       NULL AS identity
+FROM slots
+WHERE session_day < course_end AND session_day <= CAST($last_day AS DATE)
+""".format(  # noqa: S608 (fixed text: the hash draw and the outcome shares are constants)
+    u=_UNIFORM.format(draw=0).replace("hash(i * 16", "hash((number * 64 + k) * 16"),
+    outcomes=" ".join(
+        f"WHEN u_outcome < {share} THEN '{status}'" for status, share in SESSION_OUTCOMES
+    ),
+)
+
+
 def demo_clients(clients: int, seed: int) -> pd.DataFrame:
     """The demo caseload: who each client sees, how heavy they are, when they are active."""
     import pandas as pd
@@ -179,6 +221,20 @@ def demo_clients(clients: int, seed: int) -> pd.DataFrame:
     return frame
 
 
+def demo_sessions_plan(caseload: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Each demo client's session rhythm: cadence, weekday and hour (a generator of its own,
+    so the caseload drawn for contacts stays the same)."""
+    rng = random.Random(seed * 7919 + 1)
+    plan = caseload[["practice", "therapist", "time_zone", "client", "span_start", "span_days"]]
+    plan = plan.copy()
+    plan["number"] = range(1, len(plan) + 1)
+    days, weights = zip(*CADENCES, strict=True)
+    plan["cadence_days"] = rng.choices(days, weights=weights, k=len(plan))
+    plan["weekday"] = [rng.randint(0, 4) for _ in range(len(plan))]
+    plan["hour"] = [rng.randint(9, 16) for _ in range(len(plan))]
+    return plan
+
+
 def _cumulative(weights: list[float]) -> list[float]:
     total = sum(weights)
     running, cumulative = 0.0, []
@@ -195,8 +251,10 @@ def generate_demo(
     clients: int | None = None,
     seed: int = DEFAULT_SEED,
     end: date | None = None,
+    sessions: bool = True,
 ) -> StoredBatch:
-    """Add ``contacts`` demo contacts over the 365 days ending ``end`` (default: today).
+    """Add ``contacts`` demo contacts over the 365 days ending ``end`` (default: today),
+    and (``sessions``) the scheduled sessions of the same caseload as a second batch.
 
     ``clients`` defaults to 150, or one client per 80 contacts for large benchmark sets.
     """
@@ -217,12 +275,35 @@ def generate_demo(
         columns=["category", "channel", "shortest", "longest", "client_share"],
     )
     kinds["cumulative"] = _cumulative([weight for _, _, weight in CATEGORY_CHANNELS])
-    return add_contacts_from_query(
+    stored = add_contacts_from_query(
         db,
         _CONTACTS_SQL,
         {"seed": seed, "contacts": contacts, "first_day": first_day},
         source="demo",
         lookups={"demo_clients": caseload, "demo_hours": hours, "demo_kinds": kinds},
+    )
+    if sessions:
+        generate_demo_sessions(db, caseload, seed=seed, first_day=first_day, last_day=last_day)
+    return stored
+
+
+def generate_demo_sessions(
+    db: Database, caseload: pd.DataFrame, *, seed: int, first_day: date, last_day: date
+) -> StoredSessions:
+    """Scheduled sessions for the demo caseload: each client at a fixed weekday and local
+    hour every one, two or four weeks during their course, 50 minutes, with some
+    cancellations and no-shows."""
+    return add_sessions_from_query(
+        db,
+        _SESSIONS_SQL,
+        {
+            "seed": seed,
+            "first_day": first_day,
+            "last_day": last_day,
+            "minutes": SESSION_MINUTES,
+        },
+        source="demo",
+        lookups={"demo_sessions_plan": demo_sessions_plan(caseload, seed)},
     )
 
 

@@ -27,3 +27,7 @@ class InvalidFilterError(ContactLoadError):
 
 class InvalidRecordError(ContactLoadError):
     """A contact record breaks the canonical model (unknown channel, negative minutes...)."""
+
+
+class PermissionDeniedError(ContactLoadError):
+    """The viewer's role or scope does not allow this action."""

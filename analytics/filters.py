@@ -10,11 +10,16 @@ from datetime import date, timedelta
 
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
+from analytics.scope import LOCAL, Scope
 
 
 @dataclass(frozen=True)
 class ContactFilter:
-    """Which contacts a measure looks at; empty tuples mean "all"."""
+    """Which contacts a measure looks at; empty tuples mean "all".
+
+    ``scope`` is the viewer's: ``where`` always applies it, so a measure that builds its
+    WHERE clause here cannot return rows outside what the viewer may see.
+    """
 
     start: date | None = None
     end: date | None = None
@@ -23,6 +28,7 @@ class ContactFilter:
     client_keys: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    scope: Scope = LOCAL
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
@@ -45,34 +51,51 @@ class ContactFilter:
         """The same filter over another period."""
         return replace(self, start=start, end=end)
 
-    def where(self) -> tuple[str, list[object]]:
-        """A WHERE clause over ``contacts AS c`` and its parameters, in order."""
+    def with_scope(self, scope: Scope) -> "ContactFilter":
+        """The same filter seen by another viewer."""
+        return replace(self, scope=scope)
+
+    def where(self, alias: str = "c", *, contacts: bool = True) -> tuple[str, list[object]]:
+        """A WHERE clause over ``contacts AS c`` and its parameters, in order.
+
+        ``alias`` names another table with the same key columns; ``contacts=False`` (for
+        sessions) leaves out channel and category. The viewer's scope comes first.
+        """
         conditions: list[str] = []
         params: list[object] = []
+        scope_sql, scope_params = self.scope.where(alias)
+        if scope_sql != "TRUE":
+            conditions.append(scope_sql)
+            params.extend(scope_params)
         if self.start is not None:
-            conditions.append("c.local_started_at >= CAST(? AS TIMESTAMP)")
+            conditions.append(f"{alias}.local_started_at >= CAST(? AS TIMESTAMP)")
             params.append(self.start)
         if self.end is not None:
-            conditions.append("c.local_started_at < CAST(? AS TIMESTAMP)")
+            conditions.append(f"{alias}.local_started_at < CAST(? AS TIMESTAMP)")
             params.append(self.end + timedelta(days=1))
         if self.practice_ids:
-            conditions.append("list_contains(?, c.practice_id)")
+            conditions.append(f"list_contains(?, {alias}.practice_id)")
             params.append(list(self.practice_ids))
         if self.therapist_ids:
-            conditions.append("list_contains(?, c.therapist_id)")
+            conditions.append(f"list_contains(?, {alias}.therapist_id)")
             params.append(list(self.therapist_ids))
         if self.client_keys:
-            conditions.append(
-                "c.client_id IN (SELECT client_id FROM clients WHERE list_contains(?, client_key))"
-            )
+            # alias is the calling module's fixed table alias, never user input
+            keyed = "(SELECT client_id FROM clients WHERE list_contains(?, client_key))"
+            conditions.append(f"{alias}.client_id IN {keyed}")
             params.append(list(self.client_keys))
-        if self.channels:
-            conditions.append("list_contains(?, c.channel)")
-            params.append(list(self.channels))
-        if self.categories:
-            conditions.append("list_contains(?, c.category)")
-            params.append(list(self.categories))
+        if contacts:
+            if self.channels:
+                conditions.append(f"list_contains(?, {alias}.channel)")
+                params.append(list(self.channels))
+            if self.categories:
+                conditions.append(f"list_contains(?, {alias}.category)")
+                params.append(list(self.categories))
         return (" AND ".join(conditions) or "TRUE"), params
+
+    def session_where(self) -> tuple[str, list[object]]:
+        """The same filter over ``sessions AS s``: scope, period, practice, therapist, client."""
+        return self.where("s", contacts=False)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,70 @@ MIGRATIONS += (
     ),
 )
 
+SESSION_STATUSES = ("attended", "cancelled", "late_cancelled", "no_show")
+"""Session outcomes: only attended sessions count as scheduled hours that were held."""
+
+MIGRATIONS += (
+    Migration(
+        version=4,
+        description="sessions, phone-number mapping, settings and the audit log",
+        statements=(
+            # Scheduled sessions, shaped like contacts (same keys, instant and therapist-local
+            # wall time) so the same filters and scope apply. fingerprint identifies a session
+            # across imports: the calendar event's UID and instance start where the source
+            # has one, else therapist, client, start and length.
+            f"""
+            CREATE TABLE sessions (
+                practice_id INTEGER NOT NULL,
+                therapist_id INTEGER NOT NULL,
+                client_id INTEGER NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL,
+                local_started_at TIMESTAMP NOT NULL,
+                minutes DOUBLE NOT NULL CHECK (minutes > 0),
+                status VARCHAR NOT NULL {_one_of("status", SESSION_STATUSES)},
+                fingerprint UHUGEINT NOT NULL,
+                batch_id INTEGER NOT NULL
+            )
+            """,
+            # What a batch brought: contacts (time trackers, phone logs) or sessions.
+            "ALTER TABLE import_batches ADD COLUMN kind VARCHAR DEFAULT 'contacts'",
+            "UPDATE import_batches SET kind = 'contacts'",
+            # Phone numbers are never stored: number_key is a keyed hash of the normalised
+            # number (see pseudonyms.py), number_hint its last digits for the user to
+            # recognise it in the mapping editor.
+            """
+            CREATE TABLE phone_numbers (
+                therapist_id INTEGER NOT NULL,
+                number_key VARCHAR NOT NULL,
+                number_hint VARCHAR,
+                client_id INTEGER NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                PRIMARY KEY (therapist_id, number_key)
+            )
+            """,
+            # Installation settings a user can change (minutes per text, minimum group size).
+            """
+            CREATE TABLE settings (
+                key VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL
+            )
+            """,
+            "CREATE SEQUENCE audit_id_seq START 1",
+            # Who did what, when: sign-ins, imports, undos, boundary edits, exports, erasures.
+            """
+            CREATE TABLE audit_log (
+                entry_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+                logged_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                identity VARCHAR NOT NULL,
+                role VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                detail VARCHAR
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

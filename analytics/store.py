@@ -183,9 +183,8 @@ def store_incoming(
     counted as duplicates and skipped.
     """
     _validate(cursor, rows_checked)
-    _add_practices_and_therapists(cursor)
-    _add_clients(cursor, load_or_create_secret(db.path))
-    batch_id = _new_batch(cursor, source, file_name, sha256, preset)
+    add_people(cursor, db)
+    batch_id = new_batch(cursor, source, file_name, sha256, preset)
     before = _count(cursor, "SELECT count(*) FROM contacts")
     cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
     stored = _count(cursor, "SELECT count(*) FROM contacts") - before
@@ -222,7 +221,7 @@ def _validate(cursor: duckdb.DuckDBPyConnection, rows_checked: bool = False) -> 
     the table's CHECK constraints still stand behind both.
     """
     if rows_checked:
-        _validate_zones(cursor)
+        validate_zones(cursor)
         return
     row = cursor.execute(
         _VALIDATE_SQL, [list(CHANNELS), list(CATEGORIES), list(DIRECTIONS)]
@@ -239,10 +238,10 @@ def _validate(cursor: duckdb.DuckDBPyConnection, rows_checked: bool = False) -> 
     for count, name in zip(row, names, strict=True):
         if count:
             raise InvalidRecordError(f"{count} contact(s) have a missing or invalid {name}.")
-    _validate_zones(cursor)
+    validate_zones(cursor)
 
 
-def _validate_zones(cursor: duckdb.DuckDBPyConnection) -> None:
+def validate_zones(cursor: duckdb.DuckDBPyConnection) -> None:
     """Refuse time zones DuckDB does not know (one sentence naming them)."""
     unknown_zones = cursor.execute(
         """
@@ -256,6 +255,16 @@ def _validate_zones(cursor: duckdb.DuckDBPyConnection) -> None:
         raise InvalidRecordError(
             f"Unknown time zone {zones}; use an IANA name such as 'Europe/Berlin'."
         )
+
+
+def add_people(cursor: duckdb.DuckDBPyConnection, db: Database) -> None:
+    """Store the practices, therapists and clients the staged ``incoming`` table names.
+
+    Leaves ``incoming_client_keys`` (practice, label, therapist, client_key) for the
+    caller's insert to join on; the caller drops it.
+    """
+    _add_practices_and_therapists(cursor)
+    _add_clients(cursor, load_or_create_secret(db.path))
 
 
 def _add_practices_and_therapists(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -316,18 +325,19 @@ def _add_clients(cursor: duckdb.DuckDBPyConnection, secret: bytes) -> None:
     )
 
 
-def _new_batch(
+def new_batch(
     cursor: duckdb.DuckDBPyConnection,
     source: str,
-    file_name: str | None,
-    sha256: str | None,
-    preset: str | None,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    preset: str | None = None,
+    kind: str = "contacts",
 ) -> int:
-    """Open an import batch row and return its id."""
+    """Open an import batch row (``kind``: contacts or sessions) and return its id."""
     row = cursor.execute(
-        "INSERT INTO import_batches (source, file_name, sha256, preset) VALUES (?, ?, ?, ?) "
-        "RETURNING batch_id",
-        [source, file_name, sha256, preset],
+        "INSERT INTO import_batches (source, file_name, sha256, preset, kind) "
+        "VALUES (?, ?, ?, ?, ?) RETURNING batch_id",
+        [source, file_name, sha256, preset, kind],
     ).fetchone()
     assert row is not None  # INSERT ... RETURNING always yields the new row
     return int(row[0])
@@ -338,19 +348,28 @@ def list_batches(db: Database) -> pd.DataFrame:
     with db.cursor() as cursor:
         return cursor.execute(
             """
-            SELECT b.batch_id, b.source, b.file_name, b.preset, b.rows_read, b.rows_imported,
-                   b.rows_duplicate, b.rows_rejected, b.created_at, b.undone_at,
-                   count(c.batch_id) AS contacts_now
-            FROM import_batches AS b LEFT JOIN contacts AS c USING (batch_id)
-            GROUP BY ALL
+            WITH contact_counts AS (
+                SELECT batch_id, count(*) AS contacts_now FROM contacts GROUP BY batch_id
+            ),
+            session_counts AS (
+                SELECT batch_id, count(*) AS sessions_now FROM sessions GROUP BY batch_id
+            )
+            SELECT b.batch_id, b.kind, b.source, b.file_name, b.preset, b.rows_read,
+                   b.rows_imported, b.rows_duplicate, b.rows_rejected, b.created_at,
+                   b.undone_at, coalesce(c.contacts_now, 0) AS contacts_now,
+                   coalesce(s.sessions_now, 0) AS sessions_now
+            FROM import_batches AS b
+            LEFT JOIN contact_counts AS c USING (batch_id)
+            LEFT JOIN session_counts AS s USING (batch_id)
             ORDER BY b.batch_id DESC
             """
         ).df()
 
 
 def undo_batch(db: Database, batch_id: int) -> int:
-    """Remove every contact a batch added, and the clients, therapists and practices that
-    only it brought; return the number of contacts removed. The batch stays listed as undone.
+    """Remove every contact or session a batch added, and the clients, therapists and
+    practices that only it brought; return the number of rows removed. The batch stays
+    listed as undone.
     """
     with db.transaction() as cursor:
         row = cursor.execute(
@@ -363,13 +382,22 @@ def undo_batch(db: Database, batch_id: int) -> int:
         removed = cursor.execute(
             "DELETE FROM contacts WHERE batch_id = ? RETURNING 1", [batch_id]
         ).fetchall()
+        removed += cursor.execute(
+            "DELETE FROM sessions WHERE batch_id = ? RETURNING 1", [batch_id]
+        ).fetchall()
         cursor.execute(
-            "DELETE FROM clients WHERE client_id NOT IN (SELECT client_id FROM contacts)"
+            """
+            DELETE FROM clients
+            WHERE client_id NOT IN (SELECT client_id FROM contacts)
+              AND client_id NOT IN (SELECT client_id FROM sessions)
+              AND client_id NOT IN (SELECT client_id FROM phone_numbers)
+            """
         )
         cursor.execute(
             """
             DELETE FROM therapists
             WHERE therapist_id NOT IN (SELECT therapist_id FROM contacts)
+              AND therapist_id NOT IN (SELECT therapist_id FROM sessions)
               AND therapist_id NOT IN (SELECT therapist_id FROM clients)
             """
         )

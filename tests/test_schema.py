@@ -24,8 +24,13 @@ APP_TABLES = V1_TABLES | {
     "boundaries",
     "working_hours",
     "boundary_changes",
+    "sessions",
+    "phone_numbers",
+    "settings",
+    "audit_log",
 }
-"""Every table of the latest schema (migration 2 adds rules and saved mappings)."""
+"""Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
+phone numbers, settings, audit log)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

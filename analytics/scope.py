@@ -1,0 +1,122 @@
+"""Who may see what: the viewer's scope, applied in SQL by every measure.
+
+Local mode has one user who sees everything. In team mode each signed-in identity gets a
+role and a scope from the roles file: a therapist sees their own data, a supervisor the
+practices listed (with pseudonymous client keys, never labels), an admin everything. The
+scope travels inside ``ContactFilter`` (or as a ``scope`` argument where a function takes
+no filter), so the library, not the pages, decides which rows come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from analytics.errors import PermissionDeniedError
+
+Role = Literal["local", "admin", "supervisor", "therapist", "none"]
+ROLES: tuple[Role, ...] = ("local", "admin", "supervisor", "therapist", "none")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One viewer: their identity, role, and the practices and therapists they may see.
+
+    ``None`` for ``practice_ids`` or ``therapist_ids`` means "no limit on this level";
+    an empty tuple means "none at all".
+    """
+
+    role: Role = "local"
+    identity: str = "local"
+    practice_ids: tuple[int, ...] | None = None
+    therapist_ids: tuple[int, ...] | None = None
+
+    @classmethod
+    def local(cls) -> Scope:
+        """The single user of local mode: everything, labels included."""
+        return cls()
+
+    @classmethod
+    def admin(cls, identity: str) -> Scope:
+        """A team-mode admin: everything, and may import, undo and edit any boundary."""
+        return cls(role="admin", identity=identity)
+
+    @classmethod
+    def supervisor(cls, identity: str, practice_ids: tuple[int, ...]) -> Scope:
+        """A supervisor of the listed practices: their data under pseudonymous keys."""
+        return cls(role="supervisor", identity=identity, practice_ids=tuple(practice_ids))
+
+    @classmethod
+    def therapist(cls, identity: str, therapist_ids: tuple[int, ...]) -> Scope:
+        """A therapist: their own clients and contacts only."""
+        return cls(role="therapist", identity=identity, therapist_ids=tuple(therapist_ids))
+
+    @classmethod
+    def nobody(cls, identity: str) -> Scope:
+        """An identity the roles file does not know: sees nothing."""
+        return cls(role="none", identity=identity, practice_ids=(), therapist_ids=())
+
+    @property
+    def sees_everything(self) -> bool:
+        """True when no row is outside this scope."""
+        return self.role != "none" and self.practice_ids is None and self.therapist_ids is None
+
+    @property
+    def sees_nothing(self) -> bool:
+        """True for unknown identities (and any scope narrowed to nothing)."""
+        return self.role == "none" or self.practice_ids == () or self.therapist_ids == ()
+
+    @property
+    def shows_labels(self) -> bool:
+        """Whether client labels may be shown; supervisors see pseudonymous keys only."""
+        return self.role in ("local", "admin", "therapist")
+
+    @property
+    def may_import(self) -> bool:
+        """Importing and undoing imports change everyone's data: local mode and admins."""
+        return self.role in ("local", "admin")
+
+    def may_edit_boundaries(self, therapist_id: int) -> bool:
+        """Admins edit any boundary, therapists their own; supervisors only read."""
+        if self.role in ("local", "admin"):
+            return True
+        return (
+            self.role == "therapist"
+            and self.therapist_ids is not None
+            and therapist_id in self.therapist_ids
+        )
+
+    def require_import(self) -> None:
+        """Refuse, in one sentence, a viewer who may not import or undo imports."""
+        if not self.may_import:
+            raise PermissionDeniedError(
+                f"{self.identity} ({self.role}) may not import or undo imports; ask an admin."
+            )
+
+    def require_boundary_edit(self, therapist_id: int) -> None:
+        """Refuse, in one sentence, a viewer who may not edit this therapist's boundaries."""
+        if not self.may_edit_boundaries(therapist_id):
+            raise PermissionDeniedError(
+                f"{self.identity} ({self.role}) may not change this therapist's boundaries."
+            )
+
+    def where(self, alias: str) -> tuple[str, list[object]]:
+        """A condition over ``alias.practice_id`` and ``alias.therapist_id``, with parameters.
+
+        ``alias`` is a fixed table alias chosen by the calling module, never user input.
+        """
+        if self.sees_nothing:
+            return "FALSE", []
+        conditions: list[str] = []
+        params: list[object] = []
+        if self.practice_ids is not None:
+            conditions.append(f"list_contains(?, {alias}.practice_id)")
+            params.append(list(self.practice_ids))
+        if self.therapist_ids is not None:
+            conditions.append(f"list_contains(?, {alias}.therapist_id)")
+            params.append(list(self.therapist_ids))
+        return (" AND ".join(conditions) or "TRUE"), params
+
+
+LOCAL = Scope.local()
+"""The scope of local mode (and of the CLI, which runs as the machine's own user)."""

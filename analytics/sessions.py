@@ -1,0 +1,205 @@
+"""Scheduled sessions: the one place they enter the database.
+
+Importers (calendars, session CSV files, the demo) stage rows in the canonical session
+shape (``SESSION_COLUMNS``) as a temporary table ``incoming``; ``store_sessions`` checks
+them, adds the practices, therapists and clients they name, and inserts them as one
+batch in the caller's transaction. Every row is handled in DuckDB SQL.
+
+A session is identified across imports by its ``identity`` (a calendar event's UID and the
+start of that instance) or, where the source has none, by therapist, client, start and
+length, so re-importing a file or an overlapping export adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from analytics.db import Database
+from analytics.errors import InvalidRecordError
+from analytics.schema import SESSION_STATUSES
+from analytics.store import add_people, new_batch, validate_zones
+
+SESSION_COLUMNS = (
+    "practice",
+    "therapist",
+    "time_zone",
+    "client",
+    "started_at",
+    "minutes",
+    "status",
+    "identity",
+)
+"""Columns of a canonical session frame; ``started_at`` is an instant, ``identity`` may be
+NULL (then therapist, client, start and length identify the session)."""
+
+_STAGE_SQL = """
+CREATE OR REPLACE TEMP TABLE incoming AS
+SELECT trim(CAST(practice AS VARCHAR)) AS practice,
+       trim(CAST(therapist AS VARCHAR)) AS therapist,
+       trim(CAST(time_zone AS VARCHAR)) AS time_zone,
+       trim(CAST(client AS VARCHAR)) AS client,
+       TRY_CAST(started_at AS TIMESTAMPTZ) AS started_at,
+       TRY_CAST(minutes AS DOUBLE) AS minutes,
+       lower(trim(CAST(status AS VARCHAR))) AS status,
+       CAST(identity AS VARCHAR) AS identity
+FROM {source}
+"""
+
+_VALIDATE_SQL = """
+SELECT
+    count(*) FILTER (WHERE status IS NULL OR NOT list_contains(?, status)) AS bad_status,
+    count(*) FILTER (WHERE minutes IS NULL OR minutes <= 0) AS bad_minutes,
+    count(*) FILTER (WHERE started_at IS NULL) AS bad_times,
+    count(*) FILTER (
+        WHERE coalesce(client, '') = '' OR coalesce(therapist, '') = ''
+           OR coalesce(practice, '') = ''
+    ) AS missing_names
+FROM incoming
+"""
+
+_INSERT_SQL = """
+INSERT INTO sessions (
+    practice_id, therapist_id, client_id, started_at, local_started_at, minutes, status,
+    fingerprint, batch_id
+)
+WITH resolved AS (
+    SELECT p.practice_id, t.therapist_id, c.client_id, i.started_at,
+           timezone(t.time_zone, i.started_at) AS local_started_at, i.minutes, i.status,
+           md5_number(concat_ws('|', 'session', t.therapist_id, coalesce(
+               i.identity,
+               concat_ws('|', c.client_id, epoch_us(i.started_at), i.minutes)
+           ))) AS fingerprint
+    FROM incoming AS i
+    JOIN practices AS p ON p.name = i.practice
+    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
+    JOIN clients AS c ON c.client_key = k.client_key
+)
+SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes, status,
+       fingerprint, ?
+FROM resolved
+WHERE NOT EXISTS (SELECT 1 FROM sessions AS e WHERE e.fingerprint = resolved.fingerprint)
+-- the same event twice in one file is one session
+QUALIFY row_number() OVER (PARTITION BY fingerprint ORDER BY started_at) = 1
+"""
+
+
+@dataclass(frozen=True)
+class StoredSessions:
+    """What one write added: its batch id, the sessions stored, those already there."""
+
+    batch_id: int
+    sessions: int
+    duplicates: int = 0
+
+
+def stage_sessions(cursor: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Stage ``source`` (a table name or a parenthesised SELECT with the canonical
+    session columns, fixed text from the caller) as the ``incoming`` table."""
+    cursor.execute(_STAGE_SQL.format(source=source))
+
+
+def store_sessions(
+    cursor: duckdb.DuckDBPyConnection,
+    db: Database,
+    source: str,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    preset: str | None = None,
+    rows_read: int | None = None,
+    rows_rejected: int = 0,
+) -> StoredSessions:
+    """Check the staged ``incoming`` sessions and store them as a new batch.
+
+    Runs inside the caller's transaction; a bad row refuses the whole batch with one
+    sentence. Sessions already stored (same fingerprint) count as duplicates.
+    """
+    _validate(cursor)
+    add_people(cursor, db)
+    batch_id = new_batch(cursor, source, file_name, sha256, preset, kind="sessions")
+    before = _count(cursor, "SELECT count(*) FROM sessions")
+    cursor.execute(_INSERT_SQL, [batch_id])
+    stored = _count(cursor, "SELECT count(*) FROM sessions") - before
+    staged = _count(cursor, "SELECT count(*) FROM incoming")
+    cursor.execute(
+        """
+        UPDATE import_batches
+        SET rows_read = ?, rows_imported = ?, rows_duplicate = ?, rows_rejected = ?
+        WHERE batch_id = ?
+        """,
+        [
+            staged + rows_rejected if rows_read is None else rows_read,
+            stored,
+            staged - stored,
+            rows_rejected,
+            batch_id,
+        ],
+    )
+    cursor.execute("DROP TABLE incoming")
+    cursor.execute("DROP TABLE incoming_client_keys")
+    return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=staged - stored)
+
+
+def add_sessions(
+    db: Database,
+    sessions: pd.DataFrame,
+    *,
+    source: str,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    preset: str | None = None,
+) -> StoredSessions:
+    """Store a canonical session frame as one batch, all or nothing."""
+    missing = [column for column in SESSION_COLUMNS if column not in sessions.columns]
+    if missing:
+        raise InvalidRecordError(f"Sessions are missing the column(s) {', '.join(missing)}.")
+    with db.transaction() as cursor:
+        cursor.register("sessions_frame", sessions)
+        stage_sessions(cursor, "sessions_frame")
+        cursor.unregister("sessions_frame")
+        return store_sessions(cursor, db, source, file_name, sha256, preset)
+
+
+def add_sessions_from_query(
+    db: Database,
+    query: str,
+    params: dict[str, object],
+    *,
+    source: str,
+    lookups: Mapping[str, pd.DataFrame] | None = None,
+) -> StoredSessions:
+    """Store the rows of a SELECT yielding the canonical session columns, as one batch.
+
+    ``query`` is the caller's fixed text with ``$name`` parameters; ``lookups`` are small
+    frames it may read by name.
+    """
+    with db.transaction() as cursor:
+        for name, frame in (lookups or {}).items():
+            cursor.register(name, frame)
+        cursor.execute(_STAGE_SQL.format(source=f"({query})"), params)
+        for name in lookups or {}:
+            cursor.unregister(name)
+        return store_sessions(cursor, db, source)
+
+
+def _count(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = cursor.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _validate(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Refuse the whole batch with one sentence when any row breaks the session model."""
+    row = cursor.execute(_VALIDATE_SQL, [list(SESSION_STATUSES)]).fetchone()
+    assert row is not None
+    names = ("status", "length in minutes", "start time", "client, therapist or practice")
+    for count, name in zip(row, names, strict=True):
+        if count:
+            raise InvalidRecordError(f"{count} session(s) have a missing or invalid {name}.")
+    validate_zones(cursor)
