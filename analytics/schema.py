@@ -211,7 +211,11 @@ MIGRATIONS += (
 )
 
 SESSION_STATUSES = ("attended", "cancelled", "late_cancelled", "no_show")
-"""Session outcomes: only attended sessions count as scheduled hours that were held."""
+"""Session outcomes, as calendars and practice systems record them."""
+
+SCHEDULED_STATUSES = ("attended", "late_cancelled", "no_show")
+"""Sessions that held their place in the schedule (everything but a timely cancellation):
+their hours are the "scheduled session hours" that load per session hour divides by."""
 
 MIGRATIONS += (
     Migration(

@@ -1,0 +1,69 @@
+"""Installation settings a user can change, with their defaults and units.
+
+Stored in the ``settings`` table as text; each setting is declared here once (key, default,
+unit, bounds), so pages and the CLI show the unit and refuse values out of range in one
+sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.db import Database
+from analytics.errors import ContactLoadError
+
+
+class InvalidSettingError(ContactLoadError):
+    """A setting value out of range or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One adjustable number: its key, default, unit and the range it must fall in."""
+
+    key: str
+    label: str
+    default: float
+    unit: str
+    minimum: float
+    maximum: float
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.key: setting
+    for setting in (
+        Setting("minutes_per_text", "Minutes counted per text message", 2, "min", 0, 60),
+        Setting(
+            "min_group_clients",
+            "Smallest group shown in comparisons (distinct clients)",
+            11,
+            "clients",
+            2,
+            1000,
+        ),
+        Setting("after_session_days", "Days after a missed session to look at", 3, "days", 1, 30),
+    )
+}
+
+
+def get_setting(db: Database, key: str) -> float:
+    """The stored value of ``key``, or its default."""
+    setting = SETTINGS[key]
+    (value,) = db.row("SELECT max(value) FROM settings WHERE key = ?", [key])
+    return float(value) if value is not None else setting.default
+
+
+def set_setting(db: Database, key: str, value: float) -> None:
+    """Store ``value`` for ``key`` after checking its range."""
+    setting = SETTINGS.get(key)
+    if setting is None:
+        raise InvalidSettingError(f"There is no setting {key!r}; use one of {', '.join(SETTINGS)}.")
+    if not setting.minimum <= value <= setting.maximum:
+        raise InvalidSettingError(
+            f"{setting.label} must be between {setting.minimum:g} and {setting.maximum:g} "
+            f"{setting.unit}; {value:g} is outside that."
+        )
+    with db.transaction() as cursor:
+        cursor.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, str(value)]
+        )
