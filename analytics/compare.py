@@ -1,0 +1,564 @@
+"""Comparing therapists and practices fairly, with small groups suppressed.
+
+Raw totals mislead: caseloads differ and loads are skewed (DOMAIN.md, "Comparing fairly").
+So every figure here is normalised, per group (a therapist or a practice) and for all
+groups together (the total row):
+
+* **minutes per active client per week**: contact minutes / active clients / (days in the
+  period / 7), where an active client had any contact *or session* in the period;
+* **minutes per 8 scheduled session hours**: contact minutes / scheduled session hours x 8,
+  scheduled hours being sessions with a status in ``SCHEDULED_STATUSES`` (None without any);
+* **after-hours share**: minutes outside the working hours in force that day (each
+  therapist's own, as on the Boundaries page) / all minutes;
+* **crisis share**: crisis minutes / all minutes;
+* **top 10 % share**: minutes of the busiest ceil(10 % x clients with contact) clients (at
+  least one) / all minutes, the Overview's definition;
+* **response median**: median hours from a client-initiated contact to the next
+  therapist-initiated one, in the unit each agreement names (as on the Boundaries page);
+* **cap compliance**: client-weeks within the agreed weekly cap / client-weeks with a cap
+  (``compliance.weekly_caps``: weeks with contact, judged by the cap in force on Monday,
+  crisis left out unless agreed; exactly at the cap is within);
+* **percentile rank** of each shown group's minutes per active client per week among the
+  shown groups: 100 x (r - 1) / (n - 1), where r is the group's rank from the lowest value
+  (tied values take the average of their ranks) and n the number of shown groups; a single
+  shown group gets 50. So the lowest is 0, the highest 100, the median group 50.
+
+**Small-group suppression.** Any figure about fewer than k distinct clients can identify a
+person. Following US federal cell-size policy for health data (DOMAIN.md, "Comparing
+fairly": counts from 1 to 10 are suppressed, and so is any cell from which one can be worked
+out), a group with fewer than k active clients shows no value at all, only the reason
+("fewer than 11 clients"); k is the ``min_group_clients`` setting (default 11) or an
+argument. When the total row is shown and exactly one group of a partition is suppressed,
+the total minus the other groups would reveal it, so the next-smallest group is suppressed
+too (complementary suppression); a total with fewer than k clients is itself suppressed.
+Monthly trends apply the same rules to every month on its own. Comparisons hold no client
+rows at all, so no client label can appear in them.
+
+Every per-contact and per-session step runs in DuckDB SQL under the viewer's scope (the
+filter's ``where``/``session_where``); only one row per group comes back to Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from analytics.compliance import (
+    _MARKED_CTE,
+    _RESPONSE_CTES,
+    _SETTINGS_CTES,
+    _caps_ctes,
+    _contacts_cte,
+    _hours_ctes,
+)
+from analytics.db import Database
+from analytics.errors import InvalidFilterError
+from analytics.filters import ContactFilter, Period
+from analytics.metrics import data_period
+from analytics.schema import SCHEDULED_STATUSES
+from analytics.settings import SETTINGS, InvalidSettingError, get_setting
+
+# SQL below is fixed text: grouping columns and bucket expressions come from the allow-lists
+# right here, values always travel as parameters (ruff S608 is silenced where text is
+# composed).
+
+GroupBy = Literal["therapist", "practice"]
+GROUPINGS: tuple[GroupBy, ...] = ("therapist", "practice")
+
+TOP_FRACTION = 0.10
+"""The busiest tenth of clients, as on the Overview."""
+
+SESSION_HOURS_BASIS = 8
+"""Minutes per 8 scheduled session hours: roughly one full clinical day (DOMAIN.md)."""
+
+TOTAL_GROUP_ID = 0
+"""The group id of the total row (stored ids start at 1)."""
+
+
+@dataclass(frozen=True)
+class ComparedMeasure:
+    """One normalised figure: its column, its label with unit, and how to show it."""
+
+    column: str
+    label: str
+    unit: str
+    kind: Literal["minutes", "share", "hours", "rank", "count"]
+
+
+MEASURES: tuple[ComparedMeasure, ...] = (
+    ComparedMeasure(
+        "minutes_per_client_week", "Minutes per active client per week", "min", "minutes"
+    ),
+    ComparedMeasure(
+        "minutes_per_8_session_hours", "Minutes per 8 scheduled session hours", "min", "minutes"
+    ),
+    ComparedMeasure("after_hours_share", "After-hours share", "%", "share"),
+    ComparedMeasure("crisis_share", "Crisis share", "%", "share"),
+    ComparedMeasure("top_client_share", "Top 10 % clients' share", "%", "share"),
+    ComparedMeasure("response_median_hours", "Response time, median", "h", "hours"),
+    ComparedMeasure("cap_compliance", "Client-weeks within cap", "%", "share"),
+)
+"""The normalised measures, in the order pages and the CLI show them."""
+
+VALUE_COLUMNS = (
+    "clients",
+    "minutes",
+    "scheduled_hours",
+    *(measure.column for measure in MEASURES),
+    "percentile_rank",
+)
+"""Every column a suppressed cell empties."""
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+_GROUP_COLUMN: dict[str, str] = {"therapist": "therapist_id", "practice": "practice_id"}
+
+# A bucket is the whole period ('period') or one local calendar month ('YYYY-MM').
+_BUCKET_SQL: dict[str, str] = {
+    "period": "'period'",
+    "month": "strftime({column}, '%Y-%m')",
+}
+
+
+def _bucket(bucket: str, column: str) -> str:
+    return _BUCKET_SQL[bucket].format(column=column)
+
+
+# Each row twice: once for its own group, once for the total row (group 0).
+_LEVELS_CTE = "levels AS (SELECT * FROM (VALUES (false), (true)) AS v(is_total))"
+
+_LOAD_SQL = """
+,
+{levels},
+keyed AS (
+    SELECT {contact_bucket} AS bucket,
+           CASE WHEN l.is_total THEN 0 ELSE c.{group} END AS group_id,
+           c.client_id, c.minutes, c.category, c.after_hours
+    FROM marked AS c CROSS JOIN levels AS l
+),
+contact_figures AS (
+    SELECT bucket, group_id, sum(minutes) AS minutes,
+           coalesce(sum(minutes) FILTER (WHERE after_hours), 0) AS after_hours_minutes,
+           coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0) AS crisis_minutes
+    FROM keyed GROUP BY ALL
+),
+per_client AS (
+    SELECT bucket, group_id, client_id, sum(minutes) AS minutes FROM keyed GROUP BY ALL
+),
+top_clients AS (
+    SELECT bucket, group_id,
+           sum(minutes) FILTER (WHERE rank <= greatest(ceil(with_contact * ?), 1))
+               / nullif(sum(minutes), 0) AS top_client_share
+    FROM (
+        SELECT *, row_number() OVER (
+                      PARTITION BY bucket, group_id ORDER BY minutes DESC, client_id
+                  ) AS rank,
+                  count(*) OVER (PARTITION BY bucket, group_id) AS with_contact
+        FROM per_client
+    )
+    GROUP BY ALL
+),
+session_rows AS (SELECT s.* FROM sessions AS s WHERE {session_where}),
+session_keyed AS (
+    SELECT {session_bucket} AS bucket,
+           CASE WHEN l.is_total THEN 0 ELSE s.{group} END AS group_id,
+           s.client_id, s.minutes, s.status
+    FROM session_rows AS s CROSS JOIN levels AS l
+),
+session_figures AS (
+    SELECT bucket, group_id,
+           sum(minutes) FILTER (WHERE list_contains(?, status)) / 60 AS scheduled_hours
+    FROM session_keyed GROUP BY ALL
+),
+active AS (
+    SELECT bucket, group_id, count(DISTINCT client_id) AS clients
+    FROM (
+        SELECT bucket, group_id, client_id FROM keyed
+        UNION ALL
+        SELECT bucket, group_id, client_id FROM session_keyed
+    )
+    GROUP BY ALL
+),
+responses AS (
+    SELECT {response_bucket} AS bucket,
+           CASE WHEN l.is_total THEN 0 ELSE t.{group} END AS group_id,
+           median(r.hours) AS response_median_hours
+    FROM timed AS r
+    JOIN therapists AS t ON t.therapist_id = r.therapist_id
+    CROSS JOIN levels AS l
+    WHERE r.hours IS NOT NULL
+    GROUP BY ALL
+)
+SELECT a.bucket, a.group_id, a.clients,
+       coalesce(cf.minutes, 0) AS minutes,
+       coalesce(cf.after_hours_minutes, 0) AS after_hours_minutes,
+       coalesce(cf.crisis_minutes, 0) AS crisis_minutes,
+       tc.top_client_share,
+       sf.scheduled_hours,
+       rs.response_median_hours
+FROM active AS a
+LEFT JOIN contact_figures AS cf USING (bucket, group_id)
+LEFT JOIN top_clients AS tc USING (bucket, group_id)
+LEFT JOIN session_figures AS sf USING (bucket, group_id)
+LEFT JOIN responses AS rs USING (bucket, group_id)
+"""
+
+# Client-weeks under a weekly cap, per group: the client's therapist (or practice) and the
+# Monday's month, or the period's first month for the week the period starts inside.
+_CAPS_SQL = """
+,
+{levels},
+capped AS (
+    SELECT {week_bucket} AS bucket,
+           CASE WHEN l.is_total THEN 0 ELSE cl.{group} END AS group_id,
+           j.over
+    FROM judged_caps AS j
+    JOIN clients AS cl USING (client_id)
+    CROSS JOIN levels AS l
+    WHERE j.weekly_cap_minutes IS NOT NULL
+)
+SELECT bucket, group_id, count(*) AS capped_weeks,
+       count(*) FILTER (WHERE NOT over) AS weeks_within_cap
+FROM capped GROUP BY ALL
+"""
+
+# Normalising, suppressing and ranking the few group rows of ``load_figures`` and
+# ``cap_figures``. Buckets are judged on their own: the total row of a bucket is the
+# partition's sum, so complementary suppression looks within the bucket.
+_JUDGE_SQL = """
+WITH figures AS (
+    SELECT lf.*, cf.capped_weeks, cf.weeks_within_cap,
+           CASE WHEN lf.bucket = 'period' THEN CAST(? AS DATE)
+                ELSE greatest(TRY_CAST(lf.bucket || '-01' AS DATE), CAST(? AS DATE)) END
+               AS first_day,
+           CASE WHEN lf.bucket = 'period' THEN CAST(? AS DATE)
+                ELSE least(CAST(TRY_CAST(lf.bucket || '-01' AS DATE) + INTERVAL 1 MONTH
+                                - INTERVAL 1 DAY AS DATE), CAST(? AS DATE)) END
+               AS last_day
+    FROM load_figures AS lf
+    LEFT JOIN cap_figures AS cf USING (bucket, group_id)
+    WHERE ? OR lf.group_id <> 0
+),
+normalised AS (
+    SELECT *,
+           (last_day - first_day + 1) / 7 AS weeks,
+           minutes / clients / ((last_day - first_day + 1) / 7) AS minutes_per_client_week,
+           minutes / nullif(scheduled_hours, 0) * {basis} AS minutes_per_8_session_hours,
+           after_hours_minutes / nullif(minutes, 0) AS after_hours_share,
+           crisis_minutes / nullif(minutes, 0) AS crisis_share,
+           weeks_within_cap / nullif(capped_weeks, 0) AS cap_compliance,
+           clients < ? AS too_small
+    FROM figures
+),
+partitioned AS (
+    SELECT *,
+           group_id <> 0 AND NOT too_small AS candidate,
+           count(*) FILTER (WHERE group_id <> 0 AND too_small) OVER (PARTITION BY bucket)
+               AS hidden_groups,
+           coalesce(bool_or(group_id = 0 AND NOT too_small) OVER (PARTITION BY bucket), false)
+               AS total_shown
+    FROM normalised
+),
+complemented AS (
+    SELECT *,
+           candidate AND hidden_groups = 1 AND total_shown
+               AND row_number() OVER (
+                   PARTITION BY bucket, candidate ORDER BY clients, group_id
+               ) = 1 AS complement
+    FROM partitioned
+),
+judged AS (
+    SELECT *,
+           too_small OR complement AS suppressed,
+           CASE WHEN too_small THEN format('fewer than {{}} clients', CAST(? AS INTEGER))
+                WHEN complement
+                    THEN 'suppressed so a hidden group cannot be worked out from the total'
+           END AS suppressed_reason,
+           group_id <> 0 AND NOT (too_small OR complement) AS ranked
+    FROM complemented
+),
+ranked AS (
+    SELECT *,
+           CASE WHEN ranked THEN
+               CASE WHEN count(*) OVER shown = 1 THEN 50.0
+                    ELSE 100.0 * (rank() OVER ordered - 1
+                                  + (count(*) OVER tied - 1) / 2)
+                         / (count(*) OVER shown - 1)
+               END
+           END AS percentile_rank
+    FROM judged
+    WINDOW shown AS (PARTITION BY bucket, ranked),
+           ordered AS (PARTITION BY bucket, ranked ORDER BY minutes_per_client_week),
+           tied AS (PARTITION BY bucket, ranked, minutes_per_client_week)
+)
+SELECT r.bucket, r.group_id, r.group_id = 0 AS is_total,
+       CASE WHEN r.group_id = 0 THEN ? ELSE {name} END AS "group",
+       {practice} AS practice,
+       r.first_day, r.last_day, r.weeks,
+       {values},
+       r.suppressed, r.suppressed_reason
+FROM ranked AS r
+{name_join}
+ORDER BY r.bucket, r.group_id = 0, "group", r.group_id
+"""
+
+_NAMES: dict[str, tuple[str, str, str]] = {
+    # by: (name expression, practice expression, joins)
+    "therapist": (
+        "t.name",
+        "CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END",
+        "LEFT JOIN therapists AS t ON t.therapist_id = r.group_id\n"
+        "LEFT JOIN practices AS p ON p.practice_id = t.practice_id",
+    ),
+    "practice": (
+        "p.name",
+        "CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END",
+        "LEFT JOIN practices AS p ON p.practice_id = r.group_id",
+    ),
+}
+
+_TOTAL_NAMES = {"therapist": "All therapists", "practice": "All practices"}
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def min_group_clients(db: Database, override: int | None = None) -> int:
+    """The smallest group shown: ``override`` when given, else the stored setting (11)."""
+    if override is None:
+        return int(get_setting(db, "min_group_clients"))
+    setting = SETTINGS["min_group_clients"]
+    if isinstance(override, bool) or not setting.minimum <= override <= setting.maximum:
+        raise InvalidSettingError(
+            f"{setting.label} must be between {setting.minimum:g} and {setting.maximum:g} "
+            f"{setting.unit}; {override} is outside that."
+        )
+    return int(override)
+
+
+def _check_by(by: str) -> None:
+    if by not in GROUPINGS:
+        raise InvalidFilterError(f"Cannot compare by {by!r}; use {' or '.join(GROUPINGS)}.")
+
+
+def _load_figures(
+    db: Database, filters: ContactFilter, by: str, bucket: str
+) -> pd.DataFrame:
+    """Per bucket and group (and group 0, all together): raw sums, not yet normalised."""
+    group = _GROUP_COLUMN[by]
+    contacts, contact_params = _contacts_cte(filters)
+    hours, hour_params = _hours_ctes()
+    session_where, session_params = filters.session_where()
+    sql = f"WITH {contacts}, {hours}, {_MARKED_CTE}, {_SETTINGS_CTES}{_RESPONSE_CTES}"
+    sql += _LOAD_SQL.format(
+        levels=_LEVELS_CTE,
+        group=group,
+        contact_bucket=_bucket(bucket, "c.local_started_at"),
+        session_bucket=_bucket(bucket, "s.local_started_at"),
+        response_bucket=_bucket(bucket, "r.day"),
+        session_where=session_where,
+    )
+    return db.frame(
+        sql,
+        [
+            *contact_params,
+            *hour_params,
+            None,  # response times counted as each agreement says
+            TOP_FRACTION,
+            *session_params,
+            list(SCHEDULED_STATUSES),
+        ],
+    )
+
+
+def _cap_figures(
+    db: Database, filters: ContactFilter, by: str, bucket: str, period: Period
+) -> pd.DataFrame:
+    """Per bucket and group: client-weeks with a weekly cap and those within it."""
+    ctes, params = _caps_ctes(filters)
+    week = "greatest(j.day, CAST(? AS DATE))"
+    sql = ctes + _CAPS_SQL.format(
+        levels=_LEVELS_CTE,
+        group=_GROUP_COLUMN[by],
+        week_bucket=_bucket(bucket, week) if bucket == "month" else _bucket(bucket, ""),
+    )
+    return db.frame(sql, [*params, period.start] if bucket == "month" else params)
+
+
+def _judged(
+    db: Database,
+    filters: ContactFilter,
+    by: str,
+    bucket: str,
+    min_clients: int | None,
+    with_total: bool,
+) -> pd.DataFrame:
+    """Normalised, suppressed and ranked figures per bucket and group."""
+    _check_by(by)
+    k = min_group_clients(db, min_clients)
+    period = data_period(db, filters)
+    if period is None:
+        return _empty_frame()
+    load_figures = _load_figures(db, filters, by, bucket)
+    cap_figures = _cap_figures(db, filters, by, bucket, period)
+    name, practice, name_join = _NAMES[by]
+    values = ",\n       ".join(
+        f"CASE WHEN r.suppressed THEN NULL ELSE r.{column} END AS {column}"
+        for column in VALUE_COLUMNS
+    )
+    sql = _JUDGE_SQL.format(
+        basis=SESSION_HOURS_BASIS,
+        name=name,
+        practice=practice,
+        name_join=name_join,
+        values=values,
+    )
+    with db.cursor() as cursor:
+        cursor.register("load_figures", load_figures)
+        cursor.register("cap_figures", cap_figures)
+        frame = cursor.execute(
+            sql,
+            [
+                period.start,
+                period.start,
+                period.end,
+                period.end,
+                with_total,
+                k,
+                k,
+                _TOTAL_NAMES[by],
+            ],
+        ).df()
+    frame["suppressed_reason"] = frame["suppressed_reason"].astype(object)
+    frame = frame.astype({column: "float64" for column in VALUE_COLUMNS})
+    return frame.astype(object).where(frame.notna(), None).astype(
+        {"group_id": "int64", "is_total": "bool", "suppressed": "bool"}
+    )
+
+
+def _empty_frame() -> pd.DataFrame:
+    columns = [
+        "bucket", "group_id", "is_total", "group", "practice", "first_day", "last_day",
+        "weeks", *VALUE_COLUMNS, "suppressed", "suppressed_reason",
+    ]  # fmt: skip
+    return pd.DataFrame(columns=columns)
+
+
+# --- public measures ----------------------------------------------------------------------------
+
+
+def comparison(
+    db: Database,
+    filters: ContactFilter,
+    by: str = "therapist",
+    min_clients: int | None = None,
+    with_total: bool = True,
+) -> pd.DataFrame:
+    """One row per therapist or practice (and a total row last): the normalised measures.
+
+    Columns: group_id, group (name), practice (a therapist's practice), is_total,
+    first_day, last_day, weeks (days / 7), clients (active), minutes, scheduled_hours, the
+    ``MEASURES`` columns, percentile_rank (0-100, groups only), suppressed and
+    suppressed_reason. A suppressed row holds None in every value column.
+    """
+    frame = _judged(db, filters, by, "period", min_clients, with_total)
+    return frame.drop(columns=["bucket"]).reset_index(drop=True)
+
+
+def monthly_trend(
+    db: Database,
+    filters: ContactFilter,
+    by: str = "therapist",
+    min_clients: int | None = None,
+) -> pd.DataFrame:
+    """The same rows per local calendar month (column ``month``, ``YYYY-MM``), each month
+    suppressed on its own; a month's weeks are its days inside the period / 7."""
+    frame = _judged(db, filters, by, "month", min_clients, True)
+    return frame.rename(columns={"bucket": "month"}).reset_index(drop=True)
+
+
+def distribution(
+    db: Database, filters: ContactFilter, min_clients: int | None = None
+) -> pd.DataFrame:
+    """One value per shown therapist and measure, for box and strip plots (never per client).
+
+    Columns: therapist, practice, measure (a ``MEASURES`` column), label, value. Suppressed
+    therapists and missing values (e.g. no sessions) are left out.
+    """
+    table = comparison(db, filters, "therapist", min_clients)
+    shown = table[~table["suppressed"] & ~table["is_total"]]
+    long = shown.melt(
+        id_vars=["group", "practice"],
+        value_vars=[measure.column for measure in MEASURES],
+        var_name="measure",
+        value_name="value",
+    ).rename(columns={"group": "therapist"})
+    long = long[long["value"].notna()].reset_index(drop=True)
+    labels = {measure.column: measure.label for measure in MEASURES}
+    long.insert(3, "label", long["measure"].map(labels))
+    long["value"] = long["value"].astype(float)
+    return long
+
+
+def comparison_report(
+    db: Database,
+    filters: ContactFilter,
+    by: str = "therapist",
+    min_clients: int | None = None,
+) -> dict[str, Any]:
+    """The ``contactload compare --json`` document: the period, k, each group and the total.
+
+    Suppressed values are null and the row carries ``suppressed_reason``.
+    """
+    _check_by(by)
+    k = min_group_clients(db, min_clients)
+    table = comparison(db, filters, by, k)
+    period = data_period(db, filters)
+    rows = [_report_row(row, by) for row in table.to_dict("records")]
+    totals = [row for row in rows if row["is_total"]]
+    for row in rows:
+        del row["is_total"]
+    return {
+        "by": by,
+        "from": None if period is None else period.start.isoformat(),
+        "to": None if period is None else period.end.isoformat(),
+        "days": None if period is None else period.days,
+        "min_group_clients": k,
+        "groups": [row for row in rows if not any(row is total for total in totals)],
+        "total": totals[0] if totals else None,
+    }
+
+
+def _report_row(row: dict[str, Any], by: str) -> dict[str, Any]:
+    def number(value: Any) -> float | None:
+        return None if value is None else round(float(value), 4)
+
+    report: dict[str, Any] = {"is_total": bool(row["is_total"]), by: row["group"]}
+    if by == "therapist" and not row["is_total"]:
+        report["practice"] = row["practice"]
+    report["clients"] = None if row["clients"] is None else int(row["clients"])
+    report["weeks"] = number(row["weeks"])
+    report["minutes"] = number(row["minutes"])
+    report["scheduled_hours"] = number(row["scheduled_hours"])
+    for measure in MEASURES:
+        report[measure.column] = number(row[measure.column])
+    if not row["is_total"]:
+        report["percentile_rank"] = number(row["percentile_rank"])
+    report["suppressed_reason"] = row["suppressed_reason"]
+    return report
+
+
+__all__ = [
+    "GROUPINGS",
+    "MEASURES",
+    "SESSION_HOURS_BASIS",
+    "TOP_FRACTION",
+    "ComparedMeasure",
+    "comparison",
+    "comparison_report",
+    "distribution",
+    "min_group_clients",
+    "monthly_trend",
+]

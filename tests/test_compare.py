@@ -1,0 +1,269 @@
+"""Comparisons of therapists and practices: normalisation and suppression, by hand.
+
+The fixture (``build_fixture``), period Monday 2026-03-02 to Sunday 2026-03-15: 14 days,
+exactly 2 weeks. Times are each therapist's local wall-clock time; nobody has stored working
+hours, so Mon-Fri 08:00-18:00 local applies to all.
+
+North Clinic
+  Ana (America/New_York; DST starts Sunday 2026-03-08), clients a01..a12 with contacts and
+  a13 with sessions only; weekly cap 15 min from 2026-03-01 (crisis not counted):
+    a01..a12: Tue 03-03 10:00, 10 min check-in, therapist-initiated            = 120 min
+    a01:      Sat 03-07 21:00 EST, 30 min crisis call, client-initiated        =  30 min
+              (after hours)
+    a01:      Mon 03-09 07:00 EDT, 20 min support e-mail, therapist-initiated  =  20 min
+              (after hours: before 08:00). The reply to the crisis call: Sat 21:00 EST =
+              Sun 02:00 UTC, Mon 07:00 EDT = Mon 11:00 UTC -> 33 h (not 34: the clocks
+              went forward in between)
+    sessions: a01..a12 attended Wed 03-04 and Wed 03-11 (24 x 50 min), a13 attended
+              Thu 03-05 (50 min), a03 no-show Thu 03-12 (50 min, counts as scheduled),
+              a02 cancelled Thu 03-12 (50 min, does not count)
+              -> scheduled 26 x 50 = 1,300 min = 21 2/3 h
+  Ben (Europe/Berlin), clients b01..b14, no sessions, no cap:
+    b01..b07: Thu 03-05 19:00, 15 min homework (after hours)                   = 105 min
+    b08..b14: Thu 03-05 11:00, 15 min homework                                 = 105 min
+    b01:      Fri 03-13 14:00, 60 min support call, client-initiated           =  60 min
+    b01:      Fri 03-13 16:00, 5 min text, therapist-initiated (reply: 2 h)    =   5 min
+    b01, b02: Wed 02-18 11:00, 30 min each (before the period; monthly trends only)
+South Clinic
+  Cy (Asia/Tokyo), clients c01..c12, no sessions, no cap:
+    c01..c12: Mon 03-02 09:00, 20 min check-in, client-initiated               = 240 min
+    replies, 5 min each: c01 Mon 10:00 (1 h), c02 Mon 12:00 (3 h), c03 Tue 09:00 (24 h)
+                                                                                =  15 min
+    c04:      Sun 03-15 23:30, 10 min (after hours; 14:30 UTC, still the 15th locally)
+    c05:      Mon 03-16 00:30, 10 min: outside the period by local date although it is
+              Sun 15:30 UTC
+    (both therapist-initiated, so they answer c04's and c05's Monday messages: 326.5 h
+    and 327.5 h)
+  Dee (America/Los_Angeles), clients d01..d05 (only with ``small_group``):
+    d01..d05: Tue 03-10 10:00, 10 min each
+
+Per therapist (period): minutes, active clients
+  Ana 120 + 30 + 20 = 170 min, 13 clients (12 with contact + a13 with a session)
+  Ben 105 + 105 + 60 + 5 = 275 min, 14 clients
+  Cy  240 + 15 + 10 = 265 min, 12 clients
+  Dee 50 min, 5 clients
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from analytics import compare
+from analytics.boundaries import BoundarySetting, save_setting
+from analytics.db import Database
+from analytics.errors import ContactLoadError, InvalidFilterError
+from analytics.filters import ContactFilter
+from analytics.scope import Scope
+from analytics.sessions import add_sessions
+from analytics.settings import set_setting
+from analytics.store import add_contacts
+from tests.test_cli import run
+
+PERIOD = ContactFilter(start=date(2026, 3, 2), end=date(2026, 3, 15))
+ZONES = {
+    "Ana": ("North Clinic", "America/New_York"),
+    "Ben": ("North Clinic", "Europe/Berlin"),
+    "Cy": ("South Clinic", "Asia/Tokyo"),
+    "Dee": ("South Clinic", "America/Los_Angeles"),
+}
+SMALL_REASON = "fewer than 11 clients"
+COMPLEMENT_REASON = "suppressed so a hidden group cannot be worked out from the total"
+
+
+def _instant(therapist: str, local: str) -> str:
+    """The ISO instant, with its offset, of a wall-clock time in the therapist's zone."""
+    zone = ZoneInfo(ZONES[therapist][1])
+    return datetime.fromisoformat(local).replace(tzinfo=zone).isoformat()
+
+
+def _contact(
+    therapist: str,
+    client: str,
+    local: str,
+    minutes: float,
+    category: str = "check_in",
+    direction: str = "therapist",
+    channel: str = "email",
+) -> dict[str, object]:
+    practice, zone = ZONES[therapist]
+    return {
+        "practice": practice,
+        "therapist": therapist,
+        "time_zone": zone,
+        "client": client,
+        "started_at": _instant(therapist, local),
+        "minutes": minutes,
+        "channel": channel,
+        "category": category,
+        "direction": direction,
+    }
+
+
+def _session(therapist: str, client: str, local: str, status: str) -> dict[str, object]:
+    practice, zone = ZONES[therapist]
+    return {
+        "practice": practice,
+        "therapist": therapist,
+        "time_zone": zone,
+        "client": client,
+        "started_at": _instant(therapist, local),
+        "minutes": 50,
+        "status": status,
+        "identity": None,
+    }
+
+
+def build_fixture(path: Path, *, small_group: bool = False) -> Database:
+    """The database the module docstring describes (Dee's five clients with ``small_group``)."""
+    contacts = [
+        *(_contact("Ana", f"a{n:02}", "2026-03-03T10:00", 10) for n in range(1, 13)),
+        _contact("Ana", "a01", "2026-03-07T21:00", 30, "crisis", "client", "phone"),
+        _contact("Ana", "a01", "2026-03-09T07:00", 20, "support", "therapist"),
+        *(_contact("Ben", f"b{n:02}", "2026-03-05T19:00", 15, "homework") for n in range(1, 8)),
+        *(_contact("Ben", f"b{n:02}", "2026-03-05T11:00", 15, "homework") for n in range(8, 15)),
+        _contact("Ben", "b01", "2026-03-13T14:00", 60, "support", "client", "phone"),
+        _contact("Ben", "b01", "2026-03-13T16:00", 5, "support", "therapist", "text"),
+        _contact("Ben", "b01", "2026-02-18T11:00", 30, "homework"),
+        _contact("Ben", "b02", "2026-02-18T11:00", 30, "homework"),
+        *(
+            _contact("Cy", f"c{n:02}", "2026-03-02T09:00", 20, direction="client", channel="portal")
+            for n in range(1, 13)
+        ),
+        _contact("Cy", "c01", "2026-03-02T10:00", 5, channel="portal"),
+        _contact("Cy", "c02", "2026-03-02T12:00", 5, channel="portal"),
+        _contact("Cy", "c03", "2026-03-03T09:00", 5, channel="portal"),
+        _contact("Cy", "c04", "2026-03-15T23:30", 10),
+        _contact("Cy", "c05", "2026-03-16T00:30", 10),
+    ]
+    if small_group:
+        contacts += [_contact("Dee", f"d{n:02}", "2026-03-10T10:00", 10) for n in range(1, 6)]
+    sessions = [
+        *(_session("Ana", f"a{n:02}", f"2026-03-{day}T15:00", "attended")
+          for n in range(1, 13) for day in ("04", "11")),
+        _session("Ana", "a13", "2026-03-05T15:00", "attended"),
+        _session("Ana", "a03", "2026-03-12T15:00", "no_show"),
+        _session("Ana", "a02", "2026-03-12T16:00", "cancelled"),
+    ]  # fmt: skip
+    db = Database(path)
+    add_contacts(db, pd.DataFrame(contacts), source="test")
+    add_sessions(db, pd.DataFrame(sessions), source="test")
+    save_setting(
+        db,
+        BoundarySetting(
+            therapist="Ana",
+            practice="North Clinic",
+            client=None,
+            effective_from=date(2026, 3, 1),
+            weekly_cap_minutes=15,
+        ),
+        changed_by="test",
+    )
+    return db
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> Database:
+    db = build_fixture(tmp_path / "three.duckdb")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def four(tmp_path: Path) -> Database:
+    db = build_fixture(tmp_path / "four.duckdb", small_group=True)
+    yield db
+    db.close()
+
+
+def rows_by_group(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
+    return {str(row["group"]): row for row in frame.to_dict("records")}
+
+
+# --- normalisation by hand ----------------------------------------------------------------------
+
+
+def test_normalised_measures_per_therapist_by_hand(three: Database) -> None:
+    rows = rows_by_group(compare.comparison(three, PERIOD, "therapist"))
+    assert list(rows) == ["Ana", "Ben", "Cy", "All therapists"]
+    ana, ben, cy, total = rows["Ana"], rows["Ben"], rows["Cy"], rows["All therapists"]
+    assert not any(row["suppressed"] for row in rows.values())
+    assert ana["weeks"] == pytest.approx(2.0)  # 14 days / 7
+
+    # Ana: 170 min, 13 active clients (a13 has a session only), 2 weeks
+    assert (ana["clients"], ana["minutes"]) == (13, 170)
+    assert ana["minutes_per_client_week"] == pytest.approx(170 / 13 / 2)  # 6.538 min
+    # scheduled: 24 attended + a13's attended + a03's no-show = 26 x 50 = 1,300 min
+    assert ana["scheduled_hours"] == pytest.approx(1300 / 60)  # 21.67 h
+    assert ana["minutes_per_8_session_hours"] == pytest.approx(170 / (1300 / 60) * 8)  # 62.77
+    # after hours: Sat 21:00 crisis 30 + Mon 07:00 e-mail 20 = 50 of 170
+    assert ana["after_hours_share"] == pytest.approx(50 / 170)  # 29.4 %
+    assert ana["crisis_share"] == pytest.approx(30 / 170)  # 17.6 %
+    # top 10 %: ceil(1.2) = 2 of 12 clients with contact: a01 60 + one of 10 = 70 of 170
+    assert ana["top_client_share"] == pytest.approx(70 / 170)
+    # one answered client contact: Sat 21:00 EST -> Mon 07:00 EDT = 33 h (DST in between)
+    assert ana["response_median_hours"] == pytest.approx(33)
+    # cap 15: week 03-02 twelve clients at 10 counted (a01's crisis not counted) -> within;
+    # week 03-09 a01 20 > 15 -> over: 12 of 13 client-weeks within
+    assert ana["cap_compliance"] == pytest.approx(12 / 13)
+
+    # Ben: 275 min, 14 clients, no sessions, no cap
+    assert (ben["clients"], ben["minutes"]) == (14, 275)
+    assert ben["minutes_per_client_week"] == pytest.approx(275 / 14 / 2)  # 9.82 min
+    assert ben["scheduled_hours"] is None
+    assert ben["minutes_per_8_session_hours"] is None
+    assert ben["after_hours_share"] == pytest.approx(105 / 275)  # seven 19:00 e-mails
+    assert ben["crisis_share"] == pytest.approx(0)
+    # ceil(1.4) = 2: b01 15 + 60 + 5 = 80, next 15 -> 95 of 275
+    assert ben["top_client_share"] == pytest.approx(95 / 275)
+    assert ben["response_median_hours"] == pytest.approx(2)  # 14:00 -> 16:00
+    assert ben["cap_compliance"] is None
+
+    # Cy: 265 min (c05's 00:30 on the 16th local is outside), 12 clients
+    assert (cy["clients"], cy["minutes"]) == (12, 265)
+    assert cy["minutes_per_client_week"] == pytest.approx(265 / 12 / 2)  # 11.04 min
+    assert cy["after_hours_share"] == pytest.approx(10 / 265)  # Sunday 23:30
+    # ceil(1.2) = 2: c04 20 + 10 = 30 and one of c01..c03 at 25 -> 55 of 265
+    assert cy["top_client_share"] == pytest.approx(55 / 265)
+    # replies: c01 1 h, c02 3 h, c03 24 h, and the therapist's later contacts answer c04
+    # (Mon 03-02 09:00 -> Sun 03-15 23:30 = 13 d 14.5 h = 326.5 h) and c05 (-> Mon 03-16
+    # 00:30 = 327.5 h: a reply after the period still answers): median of five = 24 h
+    assert cy["response_median_hours"] == pytest.approx(24)
+
+    # All together: 39 clients, 170 + 275 + 265 = 710 min
+    assert (total["clients"], total["minutes"]) == (39, 710)
+    assert total["minutes_per_client_week"] == pytest.approx(710 / 39 / 2)  # 9.10 min
+    assert total["minutes_per_8_session_hours"] == pytest.approx(710 / (1300 / 60) * 8)
+    assert total["after_hours_share"] == pytest.approx((50 + 105 + 10) / 710)
+    assert total["crisis_share"] == pytest.approx(30 / 710)
+    # ceil(3.8) = 4 of 38 clients with contact: b01 80, a01 60, c04 30, 25 -> 195
+    assert total["top_client_share"] == pytest.approx(195 / 710)
+    # median of 1, 2, 3, 24, 33, 326.5, 327.5
+    assert total["response_median_hours"] == pytest.approx(24)
+    assert total["cap_compliance"] == pytest.approx(12 / 13)
+    assert total["percentile_rank"] is None
+
+    # percentile rank of minutes per client per week: Ana 6.54 < Ben 9.82 < Cy 11.04
+    # -> 100 x (rank - 1) / (3 - 1) = 0, 50, 100
+    assert [ana["percentile_rank"], ben["percentile_rank"], cy["percentile_rank"]] == [0, 50, 100]
+
+
+def test_normalised_measures_per_practice_by_hand(three: Database) -> None:
+    rows = rows_by_group(compare.comparison(three, PERIOD, "practice"))
+    north, south = rows["North Clinic"], rows["South Clinic"]
+    # North = Ana + Ben: 13 + 14 = 27 clients, 170 + 275 = 445 min
+    assert (north["clients"], north["minutes"]) == (27, 445)
+    assert north["minutes_per_client_week"] == pytest.approx(445 / 27 / 2)  # 8.24 min
+    assert north["after_hours_share"] == pytest.approx((50 + 105) / 445)
+    # ceil(2.6) = 3 of 26 clients with contact: b01 80, a01 60, 15 -> 155 of 445
+    assert north["top_client_share"] == pytest.approx(155 / 445)
+    assert north["response_median_hours"] == pytest.approx((2 + 33) / 2)  # median of 2, 33
+    assert south["minutes_per_client_week"] == pytest.approx(265 / 12 / 2)
+    # two shown practices: 8.24 < 11.04 -> 0 and 100
+    assert (north["percentile_rank"], south["percentile_rank"]) == (0, 100)
+    assert rows["All practices"]["minutes"] == 710
