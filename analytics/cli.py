@@ -112,6 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     compliance_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
     compliance_parser.add_argument("--json", action="store_true", help="print JSON")
 
+    compare_parser = commands.add_parser(
+        "compare",
+        parents=[db_option],
+        help="therapists or practices side by side on normalised measures, small groups hidden",
+    )
+    compare_parser.add_argument("--by", choices=("therapist", "practice"), required=True)
+    compare_parser.add_argument("--from", dest="start", type=_iso_date, default=None)
+    compare_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
+    compare_parser.add_argument(
+        "--min-clients",
+        type=_positive,
+        default=None,
+        help="smallest group shown (default: the min_group_clients setting, 11)",
+    )
+    compare_parser.add_argument("--json", action="store_true", help="print JSON")
+
     commands.add_parser("batches", parents=[db_option], help="list import batches")
     undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
     undo.add_argument("batch_id", type=int, metavar="BATCH")
@@ -270,6 +286,50 @@ def run_compliance(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_compare(args: argparse.Namespace) -> int:
+    """``contactload compare``: the normalised measures per group, suppression applied."""
+    import pandas as pd
+
+    from analytics import compare
+
+    db = Database(args.db or default_db_path())
+    filters = ContactFilter(start=args.start, end=args.end)
+    report = compare.comparison_report(db, filters, args.by, args.min_clients)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    if report["total"] is None:
+        print("No contacts match; widen the dates or add data (contactload demo).")
+        return 0
+    print(
+        f"{report['from']} to {report['to']} ({report['days']} days); groups with fewer than "
+        f"{report['min_group_clients']} clients are suppressed."
+    )
+    table = pd.DataFrame([*report["groups"], report["total"]])
+    headers = {
+        "clients": "clients",
+        "minutes_per_client_week": "min/client/week",
+        "minutes_per_8_session_hours": "min/8 session h",
+        "after_hours_share": "after hours %",
+        "crisis_share": "crisis %",
+        "top_client_share": "top 10% share %",
+        "response_median_hours": "reply median h",
+        "cap_compliance": "weeks within cap %",
+        "percentile_rank": "percentile",
+    }
+    shown = pd.DataFrame({args.by: table[args.by]})
+    for column, header in headers.items():
+        scale = 100 if column.endswith("_share") or column == "cap_compliance" else 1
+        digits = 0 if column == "clients" else 1
+        shown[header] = [
+            "–" if value is None or value != value else f"{value * scale:,.{digits}f}"
+            for value in table[column]  # one value per group: a handful of rows
+        ]
+    shown["suppressed"] = table["suppressed_reason"].fillna("")
+    print(shown.to_string(index=False))
+    return 0
+
+
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
@@ -347,6 +407,7 @@ COMMANDS = {
     "summary": run_summary,
     "import": run_import,
     "compliance": run_compliance,
+    "compare": run_compare,
     "batches": run_batches,
     "undo": run_undo,
     "boundaries": run_boundaries,

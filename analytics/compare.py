@@ -343,9 +343,7 @@ def _check_by(by: str) -> None:
         raise InvalidFilterError(f"Cannot compare by {by!r}; use {' or '.join(GROUPINGS)}.")
 
 
-def _load_figures(
-    db: Database, filters: ContactFilter, by: str, bucket: str
-) -> pd.DataFrame:
+def _load_figures(db: Database, filters: ContactFilter, by: str, bucket: str) -> pd.DataFrame:
     """Per bucket and group (and group 0, all together): raw sums, not yet normalised."""
     group = _GROUP_COLUMN[by]
     contacts, contact_params = _contacts_cte(filters)
@@ -433,8 +431,10 @@ def _judged(
         ).df()
     frame["suppressed_reason"] = frame["suppressed_reason"].astype(object)
     frame = frame.astype({column: "float64" for column in VALUE_COLUMNS})
-    return frame.astype(object).where(frame.notna(), None).astype(
-        {"group_id": "int64", "is_total": "bool", "suppressed": "bool"}
+    return (
+        frame.astype(object)
+        .where(frame.notna(), None)
+        .astype({"group_id": "int64", "is_total": "bool", "suppressed": "bool"})
     )
 
 
@@ -516,7 +516,8 @@ def comparison_report(
     k = min_group_clients(db, min_clients)
     table = comparison(db, filters, by, k)
     period = data_period(db, filters)
-    rows = [_report_row(row, by) for row in table.to_dict("records")]
+    rows = [_report_row({str(key): value for key, value in row.items()}, by)
+            for row in table.to_dict("records")]  # fmt: skip
     totals = [row for row in rows if row["is_total"]]
     for row in rows:
         del row["is_total"]

@@ -47,8 +47,10 @@ Per therapist (period): minutes, active clients
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -168,21 +170,30 @@ def build_fixture(path: Path, *, small_group: bool = False) -> Database:
 
 
 @pytest.fixture
-def three(tmp_path: Path) -> Database:
+def three(tmp_path: Path) -> Iterator[Database]:
     db = build_fixture(tmp_path / "three.duckdb")
     yield db
     db.close()
 
 
 @pytest.fixture
-def four(tmp_path: Path) -> Database:
+def four(tmp_path: Path) -> Iterator[Database]:
     db = build_fixture(tmp_path / "four.duckdb", small_group=True)
     yield db
     db.close()
 
 
-def rows_by_group(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
-    return {str(row["group"]): row for row in frame.to_dict("records")}
+def rows_by_group(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {
+        str(row["group"]): {str(k): v for k, v in row.items()} for row in frame.to_dict("records")
+    }
+
+
+def one_id(db: Database, sql: str) -> int:
+    with db.cursor() as cursor:
+        row = cursor.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 # --- normalisation by hand ----------------------------------------------------------------------
@@ -267,3 +278,214 @@ def test_normalised_measures_per_practice_by_hand(three: Database) -> None:
     # two shown practices: 8.24 < 11.04 -> 0 and 100
     assert (north["percentile_rank"], south["percentile_rank"]) == (0, 100)
     assert rows["All practices"]["minutes"] == 710
+
+
+# --- suppression ---------------------------------------------------------------------------------
+
+
+def test_small_group_and_its_complement_are_suppressed(four: Database) -> None:
+    rows = rows_by_group(compare.comparison(four, PERIOD, "therapist"))
+    # Dee has 5 clients < 11: suppressed. It is the only hidden therapist and the total is
+    # shown (13 + 14 + 12 + 5 = 44 clients), so total - Ana - Ben - Cy would give Dee away:
+    # the next-smallest shown therapist, Cy (12 clients), is suppressed too.
+    assert rows["Dee"]["suppressed_reason"] == SMALL_REASON
+    assert rows["Cy"]["suppressed_reason"] == COMPLEMENT_REASON
+    for name in ("Dee", "Cy"):
+        assert rows[name]["suppressed"]
+        assert all(rows[name][column] is None for column in compare.VALUE_COLUMNS)
+    for name in ("Ana", "Ben", "All therapists"):
+        assert not rows[name]["suppressed"]
+        assert rows[name]["suppressed_reason"] is None
+    total = rows["All therapists"]
+    # 170 + 275 + 265 + 50 = 760 min over 44 clients and 2 weeks
+    assert (total["clients"], total["minutes"]) == (44, 760)
+    assert total["minutes_per_client_week"] == pytest.approx(760 / 44 / 2)
+    # the rank leaves the hidden therapists out: Ana 6.54 < Ben 9.82 -> 0 and 100
+    assert (rows["Ana"]["percentile_rank"], rows["Ben"]["percentile_rank"]) == (0, 100)
+
+
+def test_without_a_total_no_complement_is_needed(four: Database) -> None:
+    table = compare.comparison(four, PERIOD, "therapist", with_total=False)
+    rows = rows_by_group(table)
+    assert list(rows) == ["Ana", "Ben", "Cy", "Dee"]
+    assert rows["Dee"]["suppressed_reason"] == SMALL_REASON
+    assert not rows["Cy"]["suppressed"]
+    assert rows["Cy"]["minutes"] == 265
+
+
+def test_two_hidden_groups_need_no_complement(four: Database) -> None:
+    # k = 13 (argument): Cy 12 and Dee 5 are both too small; two hidden groups cannot be told
+    # apart from the total, so Ana (13) and Ben (14) stay.
+    rows = rows_by_group(compare.comparison(four, PERIOD, "therapist", min_clients=13))
+    assert rows["Cy"]["suppressed_reason"] == "fewer than 13 clients"
+    assert rows["Dee"]["suppressed_reason"] == "fewer than 13 clients"
+    assert [rows[name]["suppressed"] for name in ("Ana", "Ben", "All therapists")] == [
+        False,
+        False,
+        False,
+    ]
+
+
+def test_k_comes_from_the_setting_and_the_argument_wins(three: Database) -> None:
+    # setting 13: Cy (12) too small, alone -> Ana (13, next-smallest) complements it
+    set_setting(three, "min_group_clients", 13)
+    rows = rows_by_group(compare.comparison(three, PERIOD, "therapist"))
+    assert rows["Cy"]["suppressed_reason"] == "fewer than 13 clients"
+    assert rows["Ana"]["suppressed_reason"] == COMPLEMENT_REASON
+    assert not rows["Ben"]["suppressed"]
+    # the argument overrides the setting: k = 12 hides nobody
+    rows = rows_by_group(compare.comparison(three, PERIOD, "therapist", min_clients=12))
+    assert not any(row["suppressed"] for row in rows.values())
+    # a total under k is suppressed too: k = 40 > 39 clients in all
+    rows = rows_by_group(compare.comparison(three, PERIOD, "therapist", min_clients=40))
+    assert all(row["suppressed_reason"] == "fewer than 40 clients" for row in rows.values())
+
+
+def test_k_out_of_range_is_one_sentence(three: Database) -> None:
+    with pytest.raises(ContactLoadError, match="between 2 and 1000 clients; 1 is outside"):
+        compare.comparison(three, PERIOD, "therapist", min_clients=1)
+    with pytest.raises(InvalidFilterError, match="use therapist or practice"):
+        compare.comparison(three, PERIOD, "client")
+
+
+def test_practices_are_suppressed_the_same_way(four: Database) -> None:
+    # North 27 clients, South 12 + 5 = 17: both shown at k = 11; at k = 20 South is hidden
+    # and North, the only other practice, complements it.
+    rows = rows_by_group(compare.comparison(four, PERIOD, "practice"))
+    assert not any(row["suppressed"] for row in rows.values())
+    assert rows["South Clinic"]["clients"] == 17
+    rows = rows_by_group(compare.comparison(four, PERIOD, "practice", min_clients=20))
+    assert rows["South Clinic"]["suppressed_reason"] == "fewer than 20 clients"
+    assert rows["North Clinic"]["suppressed_reason"] == COMPLEMENT_REASON
+    assert rows["All practices"]["clients"] == 44
+
+
+# --- trends, distribution, scope -----------------------------------------------------------------
+
+
+def test_monthly_trend_suppresses_each_month_on_its_own(three: Database) -> None:
+    # 2026-02-16 .. 2026-03-15: February holds 13 days (16th-28th), March 15 (1st-15th)
+    filters = ContactFilter(start=date(2026, 2, 16), end=date(2026, 3, 15))
+    trend = compare.monthly_trend(three, filters, "therapist")
+    february = rows_by_group(trend[trend["month"] == "2026-02"])
+    march = rows_by_group(trend[trend["month"] == "2026-03"])
+    # February: only Ben's b01 and b02 (2 clients): Ben and the total (also 2) are hidden
+    assert list(february) == ["Ben", "All therapists"]
+    assert all(row["suppressed_reason"] == SMALL_REASON for row in february.values())
+    # March: the same sums as the two-week period, over 15 days = 15/7 weeks
+    assert march["Ana"]["weeks"] == pytest.approx(15 / 7)
+    assert march["Ana"]["minutes_per_client_week"] == pytest.approx(170 / 13 / (15 / 7))
+    assert march["Ben"]["minutes_per_client_week"] == pytest.approx(275 / 14 / (15 / 7))
+    assert march["Cy"]["minutes_per_client_week"] == pytest.approx(265 / 12 / (15 / 7))
+    assert march["Ana"]["cap_compliance"] == pytest.approx(12 / 13)
+
+
+def test_distribution_has_one_value_per_shown_therapist(four: Database) -> None:
+    values = compare.distribution(four, PERIOD)
+    rates = values[values["measure"] == "minutes_per_client_week"]
+    # Cy (complement) and Dee (too small) are hidden: no point for them
+    assert dict(zip(rates["therapist"], rates["value"], strict=True)) == pytest.approx(
+        {"Ana": 170 / 13 / 2, "Ben": 275 / 14 / 2}
+    )
+    # only Ana has sessions: one value for the per-session-hour measure
+    assert list(values[values["measure"] == "minutes_per_8_session_hours"]["therapist"]) == ["Ana"]
+    assert "client_key" not in values.columns and "label" in values.columns
+
+
+def test_a_therapist_sees_only_themself(four: Database) -> None:
+    ana_id = one_id(four, "SELECT therapist_id FROM therapists WHERE name = 'Ana'")
+    scoped = PERIOD.with_scope(Scope.therapist("ana@example.org", (ana_id,)))
+    rows = rows_by_group(compare.comparison(four, scoped, "therapist"))
+    assert list(rows) == ["Ana", "All therapists"]
+    # the total is Ana alone: 170 min, 13 clients
+    assert rows["All therapists"]["minutes"] == 170
+    assert rows["All therapists"]["clients"] == 13
+    practices = rows_by_group(compare.comparison(four, scoped, "practice"))
+    assert list(practices) == ["North Clinic", "All practices"]
+    assert practices["North Clinic"]["minutes"] == 170
+    assert set(compare.distribution(four, scoped)["therapist"]) == {"Ana"}
+    nobody = PERIOD.with_scope(Scope.nobody("stranger"))
+    assert compare.comparison(four, nobody, "therapist").empty
+
+
+def test_a_supervisor_sees_their_practice_without_client_rows(four: Database) -> None:
+    north = one_id(four, "SELECT practice_id FROM practices WHERE name = 'North Clinic'")
+    scoped = PERIOD.with_scope(Scope.supervisor("sam@example.org", (north,)))
+    table = compare.comparison(four, scoped, "therapist")
+    assert list(table["group"]) == ["Ana", "Ben", "All therapists"]
+    assert table.loc[table["is_total"], "minutes"].item() == 170 + 275
+    assert not {"client_key", "label", "client"} & set(table.columns)
+
+
+def test_tied_values_share_the_average_rank(empty_db: Database) -> None:
+    # Ana and Ben: 2 clients x 14 min each over 2 weeks = 7 min per client per week; Cy 14.
+    # Ranks from the lowest: Ana and Ben share ranks 1 and 2 (average 1.5), Cy 3;
+    # 100 x (1.5 - 1) / (3 - 1) = 25 for both, 100 x (3 - 1) / 2 = 100 for Cy.
+    contacts = [
+        _contact(name, f"{name}{n}", "2026-03-03T10:00", minutes)
+        for name, minutes in (("Ana", 14), ("Ben", 14), ("Cy", 28))
+        for n in (1, 2)
+    ]
+    add_contacts(empty_db, pd.DataFrame(contacts), source="test")
+    rows = rows_by_group(compare.comparison(empty_db, PERIOD, "therapist", min_clients=2))
+    assert [rows[name]["minutes_per_client_week"] for name in ("Ana", "Ben", "Cy")] == [7, 7, 14]
+    assert [rows[name]["percentile_rank"] for name in ("Ana", "Ben", "Cy")] == [25, 25, 100]
+    # one shown group: rank 50 by definition
+    ana_id = one_id(empty_db, "SELECT therapist_id FROM therapists WHERE name = 'Ana'")
+    ana_only = ContactFilter(start=PERIOD.start, end=PERIOD.end, therapist_ids=(ana_id,))
+    (ana,) = compare.comparison(empty_db, ana_only, "therapist", 2, with_total=False).to_dict(
+        "records"
+    )
+    assert ana["percentile_rank"] == 50
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_json_has_nulls_and_reasons(tmp_path: Path) -> None:
+    path = tmp_path / "four.duckdb"
+    build_fixture(path, small_group=True).close()
+    period = ("--from", "2026-03-02", "--to", "2026-03-15")
+    result = run("compare", "--db", path, "--by", "therapist", *period, "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["from"], report["to"], report["days"]) == ("2026-03-02", "2026-03-15", 14)
+    assert report["min_group_clients"] == 11
+    groups = {group["therapist"]: group for group in report["groups"]}
+    assert groups["Dee"]["suppressed_reason"] == SMALL_REASON
+    assert groups["Cy"]["suppressed_reason"] == COMPLEMENT_REASON
+    for name in ("Dee", "Cy"):
+        assert groups[name]["clients"] is None
+        assert groups[name]["minutes_per_client_week"] is None
+        assert groups[name]["percentile_rank"] is None
+    ana = groups["Ana"]
+    assert ana["suppressed_reason"] is None
+    assert ana["practice"] == "North Clinic"
+    assert ana["clients"] == 13
+    assert ana["minutes_per_client_week"] == round(170 / 13 / 2, 4)  # 6.5385
+    assert ana["minutes_per_8_session_hours"] == round(170 / (1300 / 60) * 8, 4)  # 62.7692
+    assert ana["response_median_hours"] == 33.0
+    assert report["total"]["clients"] == 44
+    assert report["total"]["minutes"] == 760.0  # 170 + 275 + 265 + 50
+    assert report["total"]["suppressed_reason"] is None
+
+    # --min-clients 13: Cy and Dee too small, nobody complements two hidden groups
+    result = run(
+        "compare", "--db", path, "--by", "therapist", *period, "--min-clients", "13", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    groups = {group["therapist"]: group for group in json.loads(result.stdout)["groups"]}
+    assert [groups[name]["suppressed_reason"] for name in ("Ana", "Ben", "Cy", "Dee")] == [
+        None,
+        None,
+        "fewer than 13 clients",
+        "fewer than 13 clients",
+    ]
+
+    table = run("compare", "--db", path, "--by", "practice", *period, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "North Clinic" in table.stdout and "All practices" in table.stdout
+    assert "min/client/week" in table.stdout
+
+    refused = run("compare", "--db", path, "--by", "client", cwd=tmp_path)
+    assert refused.returncode == 2
