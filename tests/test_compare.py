@@ -66,6 +66,7 @@ from analytics.sessions import add_sessions
 from analytics.settings import set_setting
 from analytics.store import add_contacts
 from tests.test_cli import run
+from tests.test_pages import run_app
 
 PERIOD = ContactFilter(start=date(2026, 3, 2), end=date(2026, 3, 15))
 ZONES = {
@@ -489,3 +490,48 @@ def test_cli_json_has_nulls_and_reasons(tmp_path: Path) -> None:
 
     refused = run("compare", "--db", path, "--by", "client", cwd=tmp_path)
     assert refused.returncode == 2
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def test_compare_page_on_demo_data(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = run_app(demo_db_path, monkeypatch, "pages/compare.py")
+    assert app.title[0].value == "Compare therapists and practices"
+    table = app.dataframe[0].value
+    assert "Minutes per active client per week (min)" in table.columns
+    assert table["Therapist"].iloc[-1] == "All therapists"
+    db = Database(demo_db_path)
+    expected = compare.comparison(db, ContactFilter(), "therapist")
+    db.close()
+    assert len(table) == len(expected) == 13  # 12 demo therapists and the total
+    # the total row: minutes per active client per week, as the library computes it
+    total = expected[expected["is_total"]].iloc[0]
+    assert table.iloc[-1]["Minutes per active client per week (min)"] == (
+        f"{total['minutes_per_client_week']:,.1f} min"
+    )
+    assert len(app.get("plotly_chart")) == 3  # distribution, ranks, monthly trend
+    app.segmented_control(key="compare_by").set_value("practice").run()
+    assert not app.exception
+    practices = app.dataframe[0].value
+    assert list(practices["Practice"])[-1] == "All practices"
+    app.selectbox(key="compare_measure").set_value(compare.MEASURES[2]).run()
+    assert not app.exception
+
+
+def test_compare_page_says_why_cells_are_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "four.duckdb"
+    build_fixture(path, small_group=True).close()
+    app = run_app(path, monkeypatch, "pages/compare.py")
+    table = app.dataframe[0].value.set_index("Therapist")
+    assert table.loc["Dee", "Active clients"] == f"suppressed: {SMALL_REASON}"
+    assert table.loc["Cy", "After-hours share (%)"] == f"suppressed: {COMPLEMENT_REASON}"
+    assert table.loc["Ana", "Active clients"] == "13"
+    assert "2 of 4 hidden" in " ".join(caption.value for caption in app.caption)
+
+
+def test_compare_page_empty_state(empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = run_app(empty_db.path, monkeypatch, "pages/compare.py")
+    assert "No contacts stored yet" in app.info[0].value

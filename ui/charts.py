@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from analytics.compare import ComparedMeasure
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 
 CATEGORY_COLOURS = {
@@ -287,4 +288,79 @@ def weekly_against_cap(weeks: pd.DataFrame) -> go.Figure:
         xaxis_title="Week starting (local Monday)",
         **_LAYOUT,
     )
+    return figure
+
+
+# --- comparisons (values of ``analytics.compare``; suppressed groups are already left out) ---
+
+
+def _scaled(measure: ComparedMeasure) -> tuple[float, str]:
+    """Shares are drawn as percentages; everything else in its own unit."""
+    return (100.0, "%") if measure.kind == "share" else (1.0, measure.unit)
+
+
+def therapist_distribution(values: pd.DataFrame, measure: ComparedMeasure) -> go.Figure:
+    """A box per practice with every therapist as a point: one value per therapist."""
+    scale, unit = _scaled(measure)
+    frame = values[values["measure"] == measure.column]
+    frame = frame.assign(shown=frame["value"] * scale)
+    figure = px.box(
+        frame,
+        x="practice",
+        y="shown",
+        points="all",
+        hover_name="therapist",
+        labels={"practice": "Practice", "shown": f"{measure.label} ({unit})"},
+    )
+    figure.update_traces(marker={"size": 9, "color": "#2A6F97"}, line={"color": "#2A6F97"})
+    figure.update_layout(
+        title=f"{measure.label} ({unit}): one point per therapist", showlegend=False, **_LAYOUT
+    )
+    return figure
+
+
+def percentile_ranks(table: pd.DataFrame, by: str) -> go.Figure:
+    """Horizontal bars: each shown group's percentile rank (0-100) among the groups shown."""
+    frame = table[~table["is_total"] & ~table["suppressed"]].sort_values("percentile_rank")
+    figure = px.bar(
+        frame.assign(rank=frame["percentile_rank"].astype(float)),
+        x="rank",
+        y="group",
+        orientation="h",
+        text=frame["percentile_rank"].map(lambda rank: f"{float(rank):.0f}"),
+        labels={"rank": "Percentile rank (0 = lightest, 100 = heaviest)", "group": ""},
+    )
+    figure.update_traces(marker_color="#2A6F97")
+    figure.update_xaxes(range=[0, 105])
+    figure.update_layout(
+        title=f"Percentile rank of each {by}: minutes per active client per week", **_LAYOUT
+    )
+    return figure
+
+
+def comparison_trend(trend: pd.DataFrame, measure: ComparedMeasure) -> go.Figure:
+    """One line per group (the total dashed) per local month; hidden months are gaps."""
+    scale, unit = _scaled(measure)
+    frame = trend.assign(
+        shown=trend[measure.column].astype(float) * scale,
+        month_start=pd.to_datetime(trend["month"] + "-01"),
+    )
+    figure = px.line(
+        frame,
+        x="month_start",
+        y="shown",
+        color="group",
+        markers=True,
+        labels={"month_start": "Month (local)", "shown": f"{measure.label} ({unit})", "group": ""},
+    )
+    totals = set(frame.loc[frame["is_total"].astype(bool), "group"])
+    figure.update_traces(connectgaps=False)
+    figure.for_each_trace(
+        lambda trace: (
+            trace.update(line={"dash": "dash", "color": "#222222"})
+            if trace.name in totals
+            else None
+        )
+    )
+    figure.update_layout(title=f"{measure.label} per month ({unit})", **_LAYOUT)
     return figure

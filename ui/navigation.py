@@ -16,6 +16,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     PageSpec("pages/clients.py", "Clients", ":material/groups:", "clients"),
     PageSpec("pages/channels.py", "Channels & categories", ":material/forum:", "channels"),
+    PageSpec("pages/compare.py", "Compare", ":material/compare_arrows:", "compare"),
     PageSpec("pages/boundaries.py", "Boundaries", ":material/rule:", "boundaries"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
 )

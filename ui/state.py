@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import compliance, metrics
+from analytics import compare, compliance, metrics
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 
@@ -42,6 +42,9 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "out_of_policy_labelled": compliance.out_of_policy_labelled,
     "drift_alerts_labelled": compliance.drift_alerts_labelled,
     "after_hours_by_therapist": compliance.after_hours,
+    "comparison": compare.comparison,
+    "compare_trend": compare.monthly_trend,
+    "compare_distribution": compare.distribution,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 

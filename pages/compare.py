@@ -1,0 +1,101 @@
+"""Compare: therapists or practices side by side on fair, normalised measures.
+
+Every figure comes from ``analytics.compare`` with small groups already suppressed; the
+page only picks the grouping and the measure to plot, and explains both.
+"""
+
+import streamlit as st
+
+from analytics.compare import MEASURES, min_group_clients
+from ui import charts
+from ui.comparison import comparison_table, header
+from ui.components import csv_download, page_start
+from ui.state import database, measure
+
+filters, totals = page_start("Compare therapists and practices")
+k = min_group_clients(database())
+
+by = st.segmented_control(
+    "Compare",
+    options=["therapist", "practice"],
+    format_func=lambda option: {"therapist": "Therapists", "practice": "Practices"}[option],
+    default="therapist",
+    key="compare_by",
+)
+by = by or "therapist"
+table = measure("comparison", filters, by)
+if table.empty:
+    st.info(
+        "Nothing to compare in your view: no contacts or sessions match these filters.",
+        icon=":material/filter_alt_off:",
+    )
+    st.stop()
+
+groups = table[~table["is_total"]]
+hidden = int(groups["suppressed"].sum())
+st.subheader(f"{len(groups)} {by}{'s' if len(groups) != 1 else ''} side by side")
+st.dataframe(comparison_table(table, by), hide_index=True, key="compare_table")
+st.caption(
+    f"Groups with fewer than {k} active clients are suppressed"
+    + (f": {hidden} of {len(groups)} hidden here." if hidden else "; none is hidden here.")
+    + " The last row covers all of them together."
+)
+csv_download(table.drop(columns=["group_id"]), f"compare-by-{by}.csv", key="compare_csv")
+if hidden == len(groups):
+    st.info(
+        f"Every {by} is hidden because at least one has fewer than {k} active clients in "
+        "this period. Widen the period or compare practices instead.",
+        icon=":material/visibility_off:",
+    )
+
+chosen = st.selectbox(
+    "Measure to plot",
+    options=list(MEASURES),
+    format_func=header,
+    key="compare_measure",
+)
+left, right = st.columns(2)
+values = measure("compare_distribution", filters)
+if values[values["measure"] == chosen.column].empty:
+    left.info(
+        f"No therapist has a value for {chosen.label.lower()} that can be shown"
+        + (" (no sessions are known)." if chosen.column.endswith("session_hours") else "."),
+        icon=":material/info:",
+    )
+else:
+    left.plotly_chart(
+        charts.therapist_distribution(values, chosen), key="compare_distribution_chart"
+    )
+if groups["suppressed"].all():
+    right.info("No percentile ranks: every group is hidden.", icon=":material/visibility_off:")
+else:
+    right.plotly_chart(charts.percentile_ranks(table, by), key="compare_rank_chart")
+
+trend = measure("compare_trend", filters, by)
+st.plotly_chart(charts.comparison_trend(trend, chosen), key="compare_trend_chart")
+st.caption(
+    "Each month is judged on its own: a month in which a group had fewer than "
+    f"{k} active clients is a gap in its line."
+)
+
+with st.expander("How the figures are normalised, and why some are hidden"):
+    st.markdown(
+        f"""
+- **Minutes per active client per week**: contact minutes ÷ active clients (any contact or
+  session in the period) ÷ weeks in the period (days ÷ 7), so caseload and period length
+  do not decide who looks busiest.
+- **Minutes per 8 scheduled session hours**: contact minutes ÷ hours of sessions attended,
+  late-cancelled or missed × 8 (a clinical day); empty where no sessions are known.
+- **Shares** are of all contact minutes: after hours (outside each therapist's own working
+  hours in force that day, in their time zone), crisis, and the busiest 10 % of clients.
+- **Response time**: median hours from a client's message to the therapist's next contact,
+  in the unit each agreement names. **Client-weeks within cap**: weeks with contact and an
+  agreed weekly cap whose minutes stayed at or under it.
+- **Percentile rank**: 100 × (rank − 1) ÷ (groups shown − 1), ranking minutes per active
+  client per week from the lowest; ties share their average rank.
+- **Suppression**: loads of fewer than {k} clients can identify people, so (as US federal
+  cell-size policy does for health data) such a group shows no figure at all, only the
+  reason. When exactly one group is hidden and the total is shown, the next-smallest group
+  is hidden too, or the total would give the hidden one away. No client appears here.
+"""
+    )

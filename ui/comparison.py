@@ -1,0 +1,55 @@
+"""The Compare page's table as people read it: units in the headers, reasons in hidden cells.
+
+Plain pandas, no Streamlit: the figures come from ``analytics.compare`` already normalised
+and suppressed; this only turns them into text.
+"""
+
+import pandas as pd
+
+from analytics.compare import MEASURES, ComparedMeasure
+
+_COUNT_HEADERS = {
+    "clients": "Active clients",
+    "minutes": "Minutes (min)",
+    "scheduled_hours": "Scheduled session hours (h)",
+}
+
+
+def header(measure: ComparedMeasure) -> str:
+    """A column header with its unit, e.g. "After-hours share (%)"."""
+    return f"{measure.label} ({measure.unit})"
+
+
+def _text(value: object, measure: ComparedMeasure | None, column: str) -> str:
+    if value is None or value != value:  # None, or NaN from an empty cell
+        return "–"
+    number = float(value)  # type: ignore[arg-type]
+    if measure is not None and measure.kind == "share":
+        return f"{number * 100:.1f} %"
+    if column == "clients":
+        return f"{number:,.0f}"
+    if column == "percentile_rank":
+        return f"{number:.0f}"
+    unit = "h" if column == "scheduled_hours" or (measure and measure.kind == "hours") else "min"
+    return f"{number:,.1f} {unit}"
+
+
+def comparison_table(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One text row per group and the total; a suppressed row says "suppressed: why"."""
+    shown = pd.DataFrame({by.capitalize(): table["group"]})
+    if by == "therapist":
+        shown["Practice"] = table["practice"].fillna("")
+    columns: list[tuple[str, str, ComparedMeasure | None]] = [
+        *((column, title, None) for column, title in _COUNT_HEADERS.items()),
+        *((measure.column, header(measure), measure) for measure in MEASURES),
+        ("percentile_rank", "Percentile rank (0-100)", None),
+    ]
+    for column, title, measure in columns:
+        shown[title] = [
+            f"suppressed: {reason}" if suppressed else _text(value, measure, column)
+            for value, suppressed, reason in zip(  # one row per group: a handful
+                table[column], table["suppressed"], table["suppressed_reason"], strict=True
+            )
+        ]
+    shown.loc[table["is_total"].to_numpy(dtype=bool), "Percentile rank (0-100)"] = ""
+    return shown
