@@ -492,7 +492,7 @@ def test_cli_json_has_nulls_and_reasons(tmp_path: Path) -> None:
     assert refused.returncode == 2
 
 
-# --- the page --------------------------------------------------------------------------------------
+# --- the page ---------------------------------------------------------------------------------
 
 
 def test_compare_page_on_demo_data(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
