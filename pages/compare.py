@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.compare import MEASURES, min_group_clients
 from ui import charts
-from ui.comparison import comparison_table, header
+from ui.comparison import comparison_table, header, styled_table
 from ui.components import csv_download, page_start
 from ui.state import database, measure
 
@@ -34,7 +34,12 @@ if table.empty:
 groups = table[~table["is_total"]]
 hidden = int(groups["suppressed"].sum())
 st.subheader(f"{len(groups)} {by}{'s' if len(groups) != 1 else ''} side by side")
-st.dataframe(comparison_table(table, by), hide_index=True, key="compare_table")
+st.dataframe(
+    styled_table(comparison_table(table, by), table),
+    hide_index=True,
+    key="compare_table",
+    height=(len(table) + 1) * 35 + 3,  # every row visible, the total included
+)
 st.caption(
     f"Groups with fewer than {k} active clients are suppressed"
     + (f": {hidden} of {len(groups)} hidden here." if hidden else "; none is hidden here.")

@@ -330,8 +330,8 @@ def percentile_ranks(table: pd.DataFrame, by: str) -> go.Figure:
         text=frame["percentile_rank"].map(lambda rank: f"{float(rank):.0f}"),
         labels={"rank": "Percentile rank (0 = lightest, 100 = heaviest)", "group": ""},
     )
-    figure.update_traces(marker_color="#2A6F97")
-    figure.update_xaxes(range=[0, 105])
+    figure.update_traces(marker_color="#2A6F97", textposition="outside")
+    figure.update_xaxes(range=[0, 112])
     figure.update_layout(
         title=f"Percentile rank of each {by}: minutes per active client per week", **_LAYOUT
     )

@@ -5,6 +5,7 @@ and suppressed; this only turns them into text.
 """
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from analytics.compare import MEASURES, ComparedMeasure
 
@@ -28,6 +29,8 @@ def _text(value: object, measure: ComparedMeasure | None, column: str) -> str:
         return f"{number * 100:.1f} %"
     if column == "clients":
         return f"{number:,.0f}"
+    if column == "minutes":
+        return f"{number:,.0f} min"
     if column == "percentile_rank":
         return f"{number:.0f}"
     unit = "h" if column == "scheduled_hours" or (measure and measure.kind == "hours") else "min"
@@ -53,3 +56,18 @@ def comparison_table(table: pd.DataFrame, by: str) -> pd.DataFrame:
         ]
     shown.loc[table["is_total"].to_numpy(dtype=bool), "Percentile rank (0-100)"] = ""
     return shown
+
+
+def styled_table(shown: pd.DataFrame, table: pd.DataFrame) -> Styler:
+    """``comparison_table`` with the total row in bold and hidden cells greyed out."""
+    totals = table["is_total"].to_numpy(dtype=bool)
+    hidden = table["suppressed"].to_numpy(dtype=bool)
+
+    def row_style(row: pd.Series) -> list[str]:
+        position = shown.index.get_loc(row.name)
+        style = "font-weight: bold" if totals[position] else ""
+        if hidden[position]:
+            style = "color: #8a8a8a; font-style: italic"
+        return [style] * len(row)
+
+    return shown.style.apply(row_style, axis=1)
