@@ -527,7 +527,9 @@ def test_compare_page_says_why_cells_are_hidden(
     app = run_app(path, monkeypatch, "pages/compare.py")
     table = app.dataframe[0].value.set_index("Therapist")
     assert table.loc["Dee", "Active clients"] == f"suppressed: {SMALL_REASON}"
-    assert table.loc["Cy", "After-hours share (%)"] == f"suppressed: {COMPLEMENT_REASON}"
+    assert table.loc["Cy", "After-hours share (%)"] == (
+        "suppressed: the total would reveal a hidden group"
+    )
     assert table.loc["Ana", "Active clients"] == "13"
     assert "2 of 4 hidden" in " ".join(caption.value for caption in app.caption)
 

@@ -16,6 +16,19 @@ _COUNT_HEADERS = {
 }
 
 
+_SHORT_REASONS = {
+    "suppressed so a hidden group cannot be worked out from the total": (
+        "the total would reveal a hidden group"
+    ),
+}
+"""Cell-sized wording of the library's reasons (the CSV keeps the full sentence)."""
+
+
+def hidden_text(reason: str) -> str:
+    """What a suppressed cell says: "suppressed: fewer than 11 clients"."""
+    return f"suppressed: {_SHORT_REASONS.get(reason, reason)}"
+
+
 def header(measure: ComparedMeasure) -> str:
     """A column header with its unit, e.g. "After-hours share (%)"."""
     return f"{measure.label} ({measure.unit})"
@@ -49,7 +62,7 @@ def comparison_table(table: pd.DataFrame, by: str) -> pd.DataFrame:
     ]
     for column, title, measure in columns:
         shown[title] = [
-            f"suppressed: {reason}" if suppressed else _text(value, measure, column)
+            hidden_text(reason) if suppressed else _text(value, measure, column)
             for value, suppressed, reason in zip(  # one row per group: a handful
                 table[column], table["suppressed"], table["suppressed_reason"], strict=True
             )
