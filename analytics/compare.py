@@ -325,7 +325,7 @@ _TOTAL_NAMES = {"therapist": "All therapists", "practice": "All practices"}
 # --- building blocks -------------------------------------------------------------------------
 
 
-def min_group_clients(db: Database, override: int | None = None) -> int:
+def _group_size(db: Database, override: int | None = None) -> int:
     """The smallest group shown: ``override`` when given, else the stored setting (11)."""
     if override is None:
         return int(get_setting(db, "min_group_clients"))
@@ -395,7 +395,7 @@ def _judged(
 ) -> pd.DataFrame:
     """Normalised, suppressed and ranked figures per bucket and group."""
     _check_by(by)
-    k = min_group_clients(db, min_clients)
+    k = _group_size(db, min_clients)
     period = data_period(db, filters)
     if period is None:
         return _empty_frame()
@@ -513,7 +513,7 @@ def comparison_report(
     Suppressed values are null and the row carries ``suppressed_reason``.
     """
     _check_by(by)
-    k = min_group_clients(db, min_clients)
+    k = _group_size(db, min_clients)
     table = comparison(db, filters, by, k)
     period = data_period(db, filters)
     rows = [_report_row({str(key): value for key, value in row.items()}, by)
@@ -560,6 +560,5 @@ __all__ = [
     "comparison",
     "comparison_report",
     "distribution",
-    "min_group_clients",
     "monthly_trend",
 ]

@@ -6,14 +6,15 @@ page only picks the grouping and the measure to plot, and explains both.
 
 import streamlit as st
 
-from analytics.compare import MEASURES, min_group_clients
+from analytics.compare import MEASURES
+from analytics.settings import get_setting
 from ui import charts
 from ui.comparison import comparison_table, header, styled_table
 from ui.components import csv_download, page_start
 from ui.state import database, measure
 
 filters, totals = page_start("Compare therapists and practices")
-k = min_group_clients(database())
+k = int(get_setting(database(), "min_group_clients"))  # installation-wide, not data
 
 by = st.segmented_control(
     "Compare",
