@@ -36,10 +36,11 @@ EXPECTED_TITLES = {
     "overview": "Between-session load",
     "clients": "Clients",
     "channels": "Channels & categories",
+    "compare": "Compare therapists and practices",
     "boundaries": "Boundaries",
     "import": "Import contacts",
 }
-ANALYTICS_PAGES = {"overview", "clients", "channels"}
+ANALYTICS_PAGES = {"overview", "clients", "channels", "compare"}
 
 
 def free_port() -> int:
