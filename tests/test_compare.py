@@ -47,6 +47,7 @@ Per therapist (period): minutes, active clients
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -55,6 +56,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics import compare
 from analytics.boundaries import BoundarySetting, save_setting
@@ -537,3 +540,48 @@ def test_compare_page_says_why_cells_are_hidden(
 def test_compare_page_empty_state(empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     app = run_app(empty_db.path, monkeypatch, "pages/compare.py")
     assert "No contacts stored yet" in app.info[0].value
+
+
+# --- the suppression rules hold for any group sizes ----------------------------------------------
+
+NAMES = ("Ana", "Ben", "Cy", "Dee")
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=16), min_size=1, max_size=4),
+    k=st.integers(min_value=2, max_value=14),
+)
+def test_suppression_rules_hold_for_any_group_sizes(sizes: list[int], k: int) -> None:
+    contacts = [
+        _contact(name, f"{name}{n}", "2026-03-03T10:00", 10)
+        for name, size in zip(NAMES, sizes, strict=False)
+        for n in range(size)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(Path(folder) / "groups.duckdb")
+        try:
+            add_contacts(db, pd.DataFrame(contacts), source="test")
+            rows = rows_by_group(compare.comparison(db, PERIOD, "therapist", min_clients=k))
+        finally:
+            db.close()
+    total = rows.pop("All therapists")
+    clients = dict(zip(NAMES, sizes, strict=False))
+    small = {name for name, size in clients.items() if size < k}
+    hidden = {name for name, row in rows.items() if row["suppressed"]}
+    # every group under k is hidden, with the reason; so is a total under k
+    assert small <= hidden
+    assert all(rows[name]["suppressed_reason"] == f"fewer than {k} clients" for name in small)
+    assert total["suppressed"] == (sum(sizes) < k)
+    if not total["suppressed"]:
+        # with the total shown, one hidden group alone could be worked out: never exactly one
+        assert len(hidden) != 1
+        if len(small) == 1:
+            # the complement is (one of) the smallest of the others
+            (complement,) = hidden - small
+            others = [clients[name] for name in clients if name not in small]
+            assert clients[complement] == min(others)
+            assert rows[complement]["suppressed_reason"] == COMPLEMENT_REASON
+    # a shown group shows its figures, a hidden one none
+    for row in rows.values():
+        assert (row["minutes"] is None) == row["suppressed"]
