@@ -585,3 +585,21 @@ def test_suppression_rules_hold_for_any_group_sizes(sizes: list[int], k: int) ->
     # a shown group shows its figures, a hidden one none
     for row in rows.values():
         assert (row["minutes"] is None) == row["suppressed"]
+
+
+def test_months_are_the_therapists_local_months(empty_db: Database) -> None:
+    # Ana (New York): 23:30 EDT on Tuesday 31 March is 03:30 UTC on 1 April; it belongs to
+    # March. Two clients x 10 min; the period 2026-03-01 .. 2026-04-30 (k = 2).
+    contacts = [_contact("Ana", client, "2026-03-31T23:30", 10) for client in ("a1", "a2")]
+    add_contacts(empty_db, pd.DataFrame(contacts), source="test")
+    filters = ContactFilter(start=date(2026, 3, 1), end=date(2026, 4, 30))
+    trend = compare.monthly_trend(empty_db, filters, "therapist", min_clients=2)
+    assert list(zip(trend["month"], trend["group"], strict=True)) == [
+        ("2026-03", "Ana"),
+        ("2026-03", "All therapists"),
+    ]
+    ana = trend.iloc[0]
+    # March: 31 days = 31/7 weeks; 20 min / 2 clients / (31/7) = 2.258 min per client-week
+    assert ana["weeks"] == pytest.approx(31 / 7)
+    assert ana["minutes_per_client_week"] == pytest.approx(20 / 2 / (31 / 7))
+    assert ana["after_hours_share"] == pytest.approx(1.0)  # 23:30 is after hours
