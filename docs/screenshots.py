@@ -19,6 +19,7 @@ SHOTS = {
     "": "overview.png",
     "clients": "clients.png",
     "channels": "channels.png",
+    "compare": "compare.png",
     "boundaries": "boundaries.png",
 }
 CHROMIUM_ARGS = [
