@@ -484,8 +484,9 @@ def distribution(
 ) -> pd.DataFrame:
     """One value per shown therapist and measure, for box and strip plots (never per client).
 
-    Columns: therapist, practice, measure (a ``MEASURES`` column), label, value. Suppressed
-    therapists and missing values (e.g. no sessions) are left out.
+    Columns: therapist, practice, measure (a ``MEASURES`` column), label, value and
+    percentile_rank (of the value among the therapists with one, same formula as the
+    comparison's). Suppressed therapists and missing values (e.g. no sessions) are left out.
     """
     table = comparison(db, filters, "therapist", min_clients)
     shown = table[~table["suppressed"] & ~table["is_total"]]
@@ -499,6 +500,10 @@ def distribution(
     labels = {measure.column: measure.label for measure in MEASURES}
     long.insert(3, "label", long["measure"].map(labels))
     long["value"] = long["value"].astype(float)
+    by_measure = long.groupby("measure")["value"]
+    ranks = by_measure.rank(method="average")  # ties share the average of their ranks
+    counts = by_measure.transform("count")
+    long["percentile_rank"] = (100 * (ranks - 1) / (counts - 1).where(counts > 1)).fillna(50.0)
     return long
 
 

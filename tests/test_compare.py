@@ -391,6 +391,14 @@ def test_distribution_has_one_value_per_shown_therapist(four: Database) -> None:
     assert dict(zip(rates["therapist"], rates["value"], strict=True)) == pytest.approx(
         {"Ana": 170 / 13 / 2, "Ben": 275 / 14 / 2}
     )
+    # ranks per measure among the two shown: Ana 6.54 < Ben 9.82 -> 0 and 100; response
+    # medians Ana 33 h > Ben 2 h -> Ana 100, Ben 0
+    assert list(rates["percentile_rank"]) == [0, 100]
+    replies = values[values["measure"] == "response_median_hours"]
+    assert dict(zip(replies["therapist"], replies["percentile_rank"], strict=True)) == {
+        "Ana": 100,
+        "Ben": 0,
+    }
     # only Ana has sessions: one value for the per-session-hour measure
     assert list(values[values["measure"] == "minutes_per_8_session_hours"]["therapist"]) == ["Ana"]
     assert "client_key" not in values.columns and "label" in values.columns

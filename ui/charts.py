@@ -310,7 +310,12 @@ def therapist_distribution(values: pd.DataFrame, measure: ComparedMeasure) -> go
         y="shown",
         points="all",
         hover_name="therapist",
-        labels={"practice": "Practice", "shown": f"{measure.label} ({unit})"},
+        hover_data={"percentile_rank": ":.0f"},
+        labels={
+            "practice": "Practice",
+            "shown": f"{measure.label} ({unit})",
+            "percentile_rank": "Percentile rank",
+        },
     )
     figure.update_traces(marker={"size": 9, "color": "#2A6F97"}, line={"color": "#2A6F97"})
     figure.update_layout(
