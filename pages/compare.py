@@ -13,7 +13,7 @@ from ui.comparison import comparison_table, header, styled_table
 from ui.components import csv_download, page_start
 from ui.state import database, measure
 
-filters, totals = page_start("Compare therapists and practices")
+filters, _ = page_start("Compare therapists and practices")
 k = int(get_setting(database(), "min_group_clients"))  # installation-wide, not data
 
 by = st.segmented_control(
@@ -49,8 +49,9 @@ st.caption(
 csv_download(table.drop(columns=["group_id"]), f"compare-by-{by}.csv", key="compare_csv")
 if hidden == len(groups):
     st.info(
-        f"Every {by} is hidden because at least one has fewer than {k} active clients in "
-        "this period. Widen the period or compare practices instead.",
+        f"Every {by} is hidden: each has fewer than {k} active clients in this period, or "
+        "would give a hidden one away through the total. Widen the period or compare "
+        "practices instead.",
         icon=":material/visibility_off:",
     )
 
