@@ -51,6 +51,7 @@ from analytics import audit
 from analytics.db import Database
 from analytics.domain import CATEGORIES
 from analytics.errors import ContactLoadError, InvalidRecordError, PermissionDeniedError
+from analytics.filters import ContactFilter
 from analytics.importing.classify import classify_table
 from analytics.importing.pipeline import (
     DEFAULT_MAX_MINUTES,
@@ -332,8 +333,7 @@ def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
     except DefusedXmlException as error:
         raise PhoneLogError(
             f"{file_name} declares a document type or entities, which a phone log never does "
-            f"and which could make reading it unsafe ({type(error).__name__}); nothing was "
-            "stored."
+            "and which could make reading it unsafe; nothing was stored."
         ) from error
     except ParseError as error:
         line, column = getattr(error, "position", (0, 0))
@@ -926,3 +926,29 @@ def _resolve_therapist(
     ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), practice_name
+
+
+def text_minutes_in_use(db: Database, filters: ContactFilter) -> list[float]:
+    """The minutes per text that the phone-log texts among ``filters``' contacts were
+    counted at (one value unless the setting changed between imports), for the note
+    "texts counted at N min each" beside every figure that includes them."""
+    where, params = filters.where("c")
+    rows = db.frame(
+        f"""
+        SELECT DISTINCT c.minutes FROM contacts AS c
+        WHERE c.channel = 'text'
+          AND c.batch_id IN (SELECT batch_id FROM import_batches WHERE preset = ?)
+          AND {where}
+        ORDER BY 1
+        """,  # noqa: S608 - the filter's clause is fixed text with parameters
+        [PRESET, *params],
+    )
+    return [float(value) for value in rows["minutes"]]
+
+
+def text_minutes_note(values: list[float]) -> str | None:
+    """ "texts counted at 2 min each" (or "at 1.5 or 2 min each"); None without such texts."""
+    if not values:
+        return None
+    shown = " or ".join(f"{value:g}" for value in values)
+    return f"texts from phone logs counted at {shown} min each"
