@@ -431,3 +431,73 @@ def test_cli_phones_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "Mapping removed" in capsys.readouterr().out
     assert cli.main(["import", str(PHONE / "billion_laughs.xml"), "--db", db]) == 1
     assert "nothing was stored" in capsys.readouterr().err
+
+
+# -- Import page -----------------------------------------------------------------------
+
+
+def test_import_page_maps_numbers_and_imports_a_phone_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    db_path = tmp_path / "contactload.duckdb"
+    Database(db_path).close()
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    app = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60
+    )
+    app.run()
+    app.switch_page("pages/import_data.py").run()
+    app.text_input(key="import_therapist").set_value("Dr Vogel")
+    app.selectbox(key="import_time_zone").set_value("Europe/Berlin")
+    app.number_input(key="phone_minutes_per_text").set_value(1.5)
+    app.file_uploader(key="import_files").set_value(
+        ("calls.xml", CALLS.read_bytes(), "text/xml")
+    ).run()
+    assert not app.exception, [e.message for e in app.exception]
+    figures = {metric.label: metric.value for metric in app.metric}
+    # Nothing mapped yet: 4 numbers unmatched, nothing to import.
+    assert (figures["Calls and texts"], figures["Will import"]) == ("10", "0")
+    assert figures["Unmatched numbers"] == "4"
+    assert any("texts counted at 1.5 min each" in c.value for c in app.caption)
+    # Map Anna (row 0, +491715550142) and Ben (row 3, +493055501999) to new clients.
+    editor = app.data_editor[0]
+    assert list(editor.value["number"]) == [
+        "+491715550142",
+        "+491605550177",
+        "03055501999",
+        "+493055501999",
+    ]
+    app.session_state[editor.key] = {
+        "edited_rows": {0: {"new client": "Anna"}, 3: {"new client": "Ben"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    save = next(b for b in app.button if (b.key or "").startswith("phone_save_mapping_"))
+    save.click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("2 numbers mapped" in message.value for message in app.success)
+    figures = {metric.label: metric.value for metric in app.metric}
+    # Anna 125 s + 600 s, Ben 90 s = 815 s = 13.6 min
+    assert (figures["Will import"], figures["Minutes"], figures["Unmatched numbers"]) == (
+        "3",
+        "13.6 min",
+        "2",
+    )
+    next(b for b in app.button if (b.key or "").startswith("phone_import_")).click().run()
+    assert any("3 contacts imported" in message.value for message in app.success)
+    # Then the texts: 5 of Anna and Ben at 1.5 min = 7.5 min.
+    app.file_uploader(key="import_files").set_value(("sms.xml", SMS.read_bytes(), "text/xml")).run()
+    figures = {metric.label: metric.value for metric in app.metric}
+    assert (figures["Will import"], figures["Minutes"]) == ("5", "7.5 min")
+    next(b for b in app.button if (b.key or "").startswith("phone_import_")).click().run()
+    assert any("5 contacts imported" in message.value for message in app.success)
+    app.switch_page("pages/overview.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any(
+        "texts from phone logs counted at 1.5 min each" in caption.value for caption in app.caption
+    ), [caption.value for caption in app.caption] + [i.value for i in app.info]
+    db = Database(db_path)
+    assert counts(db)[0] == 8
+    db.close()

@@ -18,6 +18,7 @@ import streamlit as st
 from analytics import compliance, metrics
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
+from analytics.importing import phone_log
 
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
@@ -42,6 +43,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "out_of_policy_labelled": compliance.out_of_policy_labelled,
     "drift_alerts_labelled": compliance.drift_alerts_labelled,
     "after_hours_by_therapist": compliance.after_hours,
+    "phone_text_minutes": phone_log.text_minutes_in_use,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
