@@ -269,6 +269,14 @@ def test_undo_removes_the_batch_and_keeps_the_mapping(empty_db: Database) -> Non
     assert again.imported == 3
 
 
+def test_a_known_therapist_keeps_their_time_zone(empty_db: Database) -> None:
+    map_anna_and_ben(empty_db)  # Dr Vogel created in Europe/Berlin
+    options = PhoneLogOptions(therapist="Dr Vogel", practice="Praxis Nord", time_zone="UTC")
+    import_phone_log(empty_db, CALLS, file_name="calls.xml", options=options)
+    # Still Berlin: 2026-03-28 23:30 UTC + 1 h = 29 Mar 00:30, not 28 Mar 23:30
+    assert stored(empty_db, "phone")[1][1] == datetime(2026, 3, 29, 0, 30)
+
+
 def test_dry_run_stores_nothing(empty_db: Database) -> None:
     map_anna_and_ben(empty_db)
     report = import_phone_log(empty_db, CALLS, file_name="calls.xml", options=OPTIONS, dry_run=True)
@@ -370,6 +378,18 @@ def test_mapping_is_scope_checked(empty_db: Database) -> None:
     seen = list_mappings(empty_db, Scope.supervisor("sue", (1,)))
     assert len(seen) == 3 and all(client.startswith("c-") for client in seen["client"])
     assert list_mappings(empty_db, Scope.nobody("x")).empty
+    # Emil, a client of Dr Lang in the same practice, is not Vogel's to map a number to.
+    map_number(
+        empty_db,
+        LOCAL,
+        "Dr Lang",
+        "+49 40 5550 2222",
+        "Emil",
+        practice="Praxis Nord",
+        time_zone="Europe/Berlin",
+    )
+    with pytest.raises(PermissionDeniedError, match="already belongs to another therapist"):
+        map_number(empty_db, own, vogel, "+49 40 5550 3333", "Emil")
     assert unmap_number(empty_db, own, vogel, STRANGER)
     assert not unmap_number(empty_db, own, vogel, STRANGER)
 

@@ -768,7 +768,18 @@ def map_number(
         )
         scope.require_boundary_edit(therapist_id)
         key = client_key(secret, practice_name, label)
-        row = cursor.execute("SELECT client_id FROM clients WHERE client_key = ?", [key]).fetchone()
+        client_sql, client_params = scope.where("cl")
+        row = cursor.execute(
+            f"SELECT cl.client_id, {client_sql} FROM clients AS cl WHERE cl.client_key = ?",  # noqa: S608 - the scope's fixed clause
+            [*client_params, key],
+        ).fetchone()
+        if row is not None and not row[1]:
+            # The same label in the practice is one client (keyed like imports), and it
+            # belongs to someone this viewer may not see.
+            raise PermissionDeniedError(
+                f"A client called {label} already belongs to another therapist of "
+                f"{practice_name}; choose another label or ask an admin."
+            )
         created = row is None
         if row is None:
             row = cursor.execute(
