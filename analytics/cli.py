@@ -328,9 +328,8 @@ def _import_phone_log(
 def _print_phone_log(report: PhoneLogReport) -> None:
     verb = "would import" if report.dry_run else "imported"
     print(
-        f"{report.file}: {report.describe()}. {verb} {report.imported_calls:,} calls "
-        f"({report.call_minutes:,.1f} min) and {report.imported_texts:,} texts "
-        f"({report.text_minutes:,.1f} min), {report.duplicates:,} already stored, "
+        f"{report.file}: {report.describe()}. {verb} {report.describe_import()}, "
+        f"{report.duplicates:,} already stored, "
         f"{report.rejected:,} rejected, {report.left_out_total:,} left out"
         + (f" (batch {report.batch_id})." if report.batch_id else ".")
     )

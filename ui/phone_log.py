@@ -122,9 +122,7 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
     columns[3].metric("Already stored", f"{report.duplicates:,}")
     columns[4].metric("Unmatched numbers", f"{len(report.unmatched):,}")
     st.caption(
-        f"{report.imported_calls:,} calls ({report.call_minutes:,.1f} min) and "
-        f"{report.imported_texts:,} texts ({report.text_minutes:,.1f} min; "
-        f"{report.text_note}) for {options.therapist_name} ({options.practice_name})."
+        f"{report.describe_import()} for {options.therapist_name} ({options.practice_name})."
     )
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"phone_preview_{file_id}")
@@ -158,8 +156,7 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
             )
         else:
             st.success(
-                f"{name}: {result.imported:,} contacts imported ({result.imported_calls:,} "
-                f"calls, {result.imported_texts:,} texts; {result.text_note}), "
+                f"{name}: {result.imported:,} contacts imported ({result.describe_import()}), "
                 f"{result.duplicates:,} already stored (batch {result.batch_id})."
             )
 

@@ -172,10 +172,20 @@ class PhoneLogReport:
 
     def describe(self) -> str:
         """One line on what the file holds."""
-        return (
-            f"SMS Backup & Restore {self.kind} log: {self.calls:,} calls, {self.texts:,} texts "
-            f"({self.text_note})"
-        )
+        if self.kind == "calls":
+            return f"SMS Backup & Restore call log: {self.calls:,} calls"
+        return f"SMS Backup & Restore text log: {self.texts:,} texts"
+
+    def describe_import(self) -> str:
+        """What the import adds: calls and texts with their minutes."""
+        parts = []
+        if self.calls:
+            parts.append(f"{self.imported_calls:,} calls ({self.call_minutes:,.1f} min)")
+        if self.texts:
+            parts.append(
+                f"{self.imported_texts:,} texts ({self.text_minutes:,.1f} min; {self.text_note})"
+            )
+        return " and ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file (the CSV import's keys, and more)."""
