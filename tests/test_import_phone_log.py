@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics import cli
 from analytics.db import Database
@@ -27,7 +29,7 @@ from analytics.importing.phone_log import (
     text_minutes_note,
     unmap_number,
 )
-from analytics.pseudonyms import normalise_number
+from analytics.pseudonyms import normalise_number, number_key
 from analytics.scope import LOCAL, Scope
 from analytics.settings import set_setting
 from analytics.store import undo_batch
@@ -103,6 +105,26 @@ def test_numbers_are_normalised(
     number: str | None, country_code: str | None, expected: str
 ) -> None:
     assert normalise_number(number, country_code) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    plus=st.booleans(),
+    digits=st.text(alphabet="0123456789", min_size=3, max_size=15),
+    separators=st.lists(st.sampled_from([" ", "-", ".", "/", "(", ")"]), max_size=15),
+    country_code=st.sampled_from([None, "1", "49", "+44"]),
+)
+def test_separators_never_change_a_number_and_normalising_twice_changes_nothing(
+    plus: bool, digits: str, separators: list[str], country_code: str | None
+) -> None:
+    plain = ("+" if plus else "") + digits
+    written = ("+" if plus else "") + "".join(
+        digit + (separators[i] if i < len(separators) else "") for i, digit in enumerate(digits)
+    )
+    once = normalise_number(written, country_code)
+    assert once == normalise_number(plain, country_code)
+    assert once is not None and normalise_number(once) == once
+    assert number_key(b"k" * 32, written) == number_key(b"k" * 32, plain)
 
 
 def test_phone_logs_are_recognised_by_content() -> None:
