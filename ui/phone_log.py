@@ -164,8 +164,9 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
 def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptions) -> None:
     """Unmatched numbers, each to a known client or a new label; saved as mappings."""
     st.warning(
-        f"{len(report.unmatched):,} numbers are mapped to no client: their calls and texts "
-        "are not imported. Choose a client (or type a new one) and save, then import.",
+        ("1 number is" if len(report.unmatched) == 1 else f"{len(report.unmatched):,} numbers are")
+        + " mapped to no client: their calls and texts are not imported. Choose a client "
+        "(or type a new one) and save, then import.",
         icon=":material/contact_phone:",
     )
     labels = _client_labels(options)

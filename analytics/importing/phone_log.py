@@ -30,6 +30,13 @@ How a log becomes contacts:
 
 The numbers themselves never reach a stored table: they live in temporary tables of the
 import's transaction only.
+
+For callers (``contactload import``, the Import page, content detection): recognise a file
+with ``is_phone_log(first_bytes)``, then call ``import_phone_log(db, path_or_bytes,
+file_name=..., options=PhoneLogOptions(therapist, practice, time_zone, call_category,
+country_code), scope=..., dry_run=...)``. It returns a ``PhoneLogReport`` whose ``to_json``
+has the CSV import's keys (file, preset, rows, imported, duplicates, rejected, errors) and
+more, and raises ``PhoneLogError`` (a ``ContactLoadError``) for an unreadable file.
 """
 
 from __future__ import annotations
