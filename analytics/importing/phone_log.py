@@ -129,7 +129,8 @@ class PhoneLogOptions:
 
 @dataclass(frozen=True)
 class UnmatchedNumber:
-    """A number no client is mapped to: as the file writes it, and what it would bring."""
+    """A number of the file that no client is mapped to (in the written form the mapping
+    takes, see ``pseudonyms.normalise_number``), and what its calls and texts would bring."""
 
     number: str
     number_hint: str
