@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
-from analytics.domain import BREAKDOWNS
+from analytics.domain import BREAKDOWNS, CATEGORIES
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
 
 if TYPE_CHECKING:
+    from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
 
 # Each command imports what it needs when it runs: an import of a large file should not
@@ -101,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
     importer.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
     importer.add_argument("--json", action="store_true", help="print a JSON report")
+    importer.add_argument(
+        "--call-category",
+        choices=CATEGORIES,
+        default="other",
+        help="category of the calls in a phone log (default: other, for review)",
+    )
+    importer.add_argument(
+        "--country-code",
+        default=None,
+        help="completes national numbers in a phone log, e.g. 49 or 1",
+    )
 
     compliance_parser = commands.add_parser(
         "compliance",
@@ -149,6 +161,39 @@ def build_parser() -> argparse.ArgumentParser:
         "export", parents=[db_option], help="write all settings to a .toml or .csv file"
     )
     export.add_argument("file", type=Path, metavar="FILE")
+
+    phones = commands.add_parser(
+        "phones", help="list, map or unmap the phone numbers of call and text logs"
+    )
+    phone_actions = phones.add_subparsers(dest="action", required=True, metavar="ACTION")
+    therapist_options = argparse.ArgumentParser(add_help=False)
+    therapist_options.add_argument(
+        "--therapist", default=None, help="whose phone (default: the importer's default, Me)"
+    )
+    therapist_options.add_argument("--practice", default=None, help="the therapist's practice")
+    therapist_options.add_argument(
+        "--country-code", default=None, help="completes national numbers, e.g. 49 or 1"
+    )
+    phone_list = phone_actions.add_parser(
+        "list", parents=[db_option], help="the mapped numbers (last two digits) and clients"
+    )
+    phone_list.add_argument("--therapist", default=None, help="only this therapist")
+    phone_list.add_argument("--practice", default=None, help="only this practice")
+    phone_list.add_argument("--json", action="store_true", help="print JSON")
+    phone_map = phone_actions.add_parser(
+        "map", parents=[db_option, therapist_options], help="map a number to a client"
+    )
+    phone_map.add_argument("number", metavar="NUMBER")
+    phone_map.add_argument("client", metavar="CLIENT", help="the client's label (new or known)")
+    phone_map.add_argument(
+        "--time-zone",
+        default=None,
+        help="IANA zone when the therapist is new (default: this machine's)",
+    )
+    phone_unmap = phone_actions.add_parser(
+        "unmap", parents=[db_option, therapist_options], help="forget a number's mapping"
+    )
+    phone_unmap.add_argument("number", metavar="NUMBER")
     return parser
 
 
@@ -229,6 +274,12 @@ def run_import(args: argparse.Namespace) -> int:
         try:
             if not path.is_file():
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
+            if _is_phone_log(path):
+                phone_report = _import_phone_log(db, path, args, options.time_zone)
+                reports.append(phone_report.to_json())
+                if not args.json:
+                    _print_phone_log(phone_report)
+                continue
             report = import_file(
                 db, path, file_name=path.name, options=options, dry_run=args.dry_run
             )
@@ -264,6 +315,130 @@ def _print_import(report: FileReport) -> None:
             f"  {report.unclassified_count:,} contacts are stored as 'other' for review "
             f"(rows {rows}{more}); add a rule on the Import page to place them."
         )
+
+
+def _is_phone_log(path: Path) -> bool:
+    """Whether the file is an SMS Backup & Restore XML log (by its first bytes)."""
+    from analytics.importing.phone_log import is_phone_log
+
+    with open(path, "rb") as file:
+        return is_phone_log(file.read(4096))
+
+
+def _import_phone_log(
+    db: Database, path: Path, args: argparse.Namespace, time_zone: str
+) -> PhoneLogReport:
+    """One phone log through ``import_phone_log`` with the import command's options."""
+    from analytics.importing.phone_log import PhoneLogOptions, import_phone_log
+
+    options = PhoneLogOptions(
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=time_zone,
+        call_category=args.call_category,
+        country_code=args.country_code,
+    )
+    return import_phone_log(db, path, file_name=path.name, options=options, dry_run=args.dry_run)
+
+
+def _print_phone_log(report: PhoneLogReport) -> None:
+    verb = "would import" if report.dry_run else "imported"
+    print(
+        f"{report.file}: {report.describe()}. {verb} {report.describe_import()}, "
+        f"{report.duplicates:,} already stored, "
+        f"{report.rejected:,} rejected, {report.left_out_total:,} left out"
+        + (f" (batch {report.batch_id})." if report.batch_id else ".")
+    )
+    for reason, count in report.left_out.items():
+        print(f"  left out, {reason}: {count:,}")
+    for error in report.errors[:20]:
+        print(f"  entry {error.row}, {error.column}: {error.message}")
+    if report.unmatched:
+        print(
+            f"  Numbers mapped to no client ({len(report.unmatched):,}); their calls and "
+            "texts were not stored (map them with `contactload phones map NUMBER CLIENT`, "
+            "then import the file again):"
+        )
+        for item in report.unmatched:
+            print(
+                f"    {item.number}: calls {item.calls:,}, texts {item.texts:,}, "
+                f"{item.minutes:,.1f} min"
+            )
+
+
+def run_phones(args: argparse.Namespace) -> int:
+    """``contactload phones list|map|unmap``: the number-to-client mapping of phone logs."""
+    from analytics.importing.phone_log import list_mappings, map_number, unmap_number
+    from analytics.importing.pipeline import DEFAULT_THERAPIST, local_time_zone
+    from analytics.scope import LOCAL
+
+    db = Database(args.db or default_db_path())
+    if args.action == "list":
+        table = list_mappings(db, LOCAL)
+        if args.therapist:
+            table = table[table["therapist"] == args.therapist]
+        if args.practice:
+            table = table[table["practice"] == args.practice]
+        if args.json:
+            rows = [
+                {
+                    "therapist": str(therapist),
+                    "practice": str(practice),
+                    "number_hint": str(hint),
+                    "client": str(client),
+                    "contacts": int(contacts),
+                    "minutes": float(minutes),
+                }
+                for therapist, practice, hint, client, contacts, minutes in zip(
+                    table["therapist"],
+                    table["practice"],
+                    table["number_hint"],
+                    table["client"],
+                    table["contacts"],
+                    table["minutes"],
+                    strict=True,
+                )
+            ]
+            print(json.dumps(rows, indent=2))
+            return 0
+        if table.empty:
+            print(
+                "No phone numbers mapped yet; import a phone log to see its numbers, then "
+                "map them with `contactload phones map NUMBER CLIENT`."
+            )
+            return 0
+        shown = table.assign(number=["…" + hint for hint in table["number_hint"]])
+        print(
+            shown[["therapist", "practice", "number", "client", "contacts", "minutes"]]
+            .round({"minutes": 1})
+            .to_string(index=False)
+        )
+        return 0
+    therapist = args.therapist or DEFAULT_THERAPIST
+    if args.action == "map":
+        mapping = map_number(
+            db,
+            LOCAL,
+            therapist,
+            args.number,
+            args.client,
+            practice=args.practice,
+            time_zone=args.time_zone or local_time_zone(),
+            country_code=args.country_code,
+        )
+        new = " (new client)" if mapping.created_client else ""
+        print(
+            f"Number ending {mapping.number_hint} mapped to {args.client.strip()}{new}; "
+            "import the log again to add its calls and texts."
+        )
+        return 0
+    if unmap_number(
+        db, LOCAL, therapist, args.number, practice=args.practice, country_code=args.country_code
+    ):
+        print("Mapping removed; contacts already imported from that number stay.")
+        return 0
+    print("That number was not mapped for this therapist; nothing changed.")
+    return 0
 
 
 def run_compliance(args: argparse.Namespace) -> int:
@@ -411,6 +586,7 @@ COMMANDS = {
     "batches": run_batches,
     "undo": run_undo,
     "boundaries": run_boundaries,
+    "phones": run_phones,
 }
 
 

@@ -1,4 +1,4 @@
-"""Import: bring contact logs from time trackers and spreadsheets into the database."""
+"""Import: bring contact logs from time trackers, spreadsheets and phones into the database."""
 
 import pandas as pd
 import streamlit as st
@@ -6,6 +6,7 @@ import streamlit as st
 from analytics.errors import ContactLoadError
 from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
 from analytics.importing.parsing import DateOrder
+from analytics.importing.phone_log import is_phone_log
 from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import (
     FIELDS,
@@ -17,14 +18,17 @@ from analytics.importing.presets import (
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
 from ui.importing import COMMON_ZONES, dry_run, with_mapping
+from ui.phone_log import phone_log_settings, phone_log_upload
 from ui.state import database, filter_choices
 
 st.title("Import contacts")
 st.markdown(
     "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
     "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
-    "template. Descriptions, notes and e-mail addresses are used to classify contacts and "
-    "then dropped: only who, when, how long, channel and category are stored."
+    "template, or a phone's call and text log from **SMS Backup & Restore** (XML). "
+    "Descriptions, notes, e-mail addresses and message texts are used to classify contacts "
+    "and then dropped: only who, when, how long, channel and category are stored; phone "
+    "numbers never are."
 )
 st.download_button(
     "Download the template",
@@ -70,6 +74,9 @@ with st.expander("Import settings", expanded=False):
         key="import_practice",
         format_func=lambda name: name or "My practice",
     )
+    phone_options = phone_log_settings(
+        therapist.strip() or None, practice or None, time_zone or "UTC"
+    )
 DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
     preset=preset or "auto",
@@ -81,8 +88,8 @@ options = ImportOptions(
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV)",
-    type=["csv", "txt", "tsv"],
+    "Contact logs (CSV) and phone logs (XML)",
+    type=["csv", "txt", "tsv", "xml"],
     accept_multiple_files=True,
     key="import_files",
 )
@@ -90,6 +97,9 @@ ready: list[tuple[str, bytes, ImportOptions]] = []
 for upload in uploads or []:
     data = upload.getvalue()
     st.subheader(upload.name)
+    if is_phone_log(data):
+        phone_log_upload(data, upload.name, upload.file_id, phone_options)
+        continue
     try:
         report = dry_run(data, upload.name, options)
     except ContactLoadError as error:

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.filters import ContactFilter, Period
+from analytics.importing.phone_log import text_minutes_note
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
 from ui.state import filter_choices, measure
@@ -43,6 +44,10 @@ def period_caption(period: Period | None) -> None:
             f"{period.start:%d %b %Y} – {period.end:%d %b %Y} · {period.days} days · "
             "dates and hours in each therapist's own time zone"
         )
+        # Texts have no duration: say what each one counts wherever their minutes are shown.
+        note = text_minutes_note(measure("phone_text_minutes", current_filter()))
+        if note:
+            st.caption(f"Minutes include {note}.")
 
 
 def csv_download(

@@ -18,6 +18,7 @@ import streamlit as st
 from analytics import compare, compliance, metrics
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
+from analytics.importing import phone_log
 
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
@@ -45,6 +46,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "comparison": compare.comparison,
     "compare_trend": compare.monthly_trend,
     "compare_distribution": compare.distribution,
+    "phone_text_minutes": phone_log.text_minutes_in_use,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 

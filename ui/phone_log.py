@@ -1,0 +1,222 @@
+"""Streamlit glue for phone and text logs (SMS Backup & Restore XML) on the Import page.
+
+The page calls ``phone_log_settings`` once, inside its import settings, and
+``phone_log_upload`` for each uploaded file that ``is_phone_log`` recognises: the report,
+an editor that maps unmatched numbers to clients (known or new), and the import button.
+The work is done by ``analytics.importing.phone_log``.
+"""
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from analytics.db import Database
+from analytics.domain import CATEGORIES, CATEGORY_LABELS
+from analytics.errors import ContactLoadError
+from analytics.importing.phone_log import (
+    PhoneLogOptions,
+    PhoneLogReport,
+    import_phone_log,
+    map_number,
+)
+from analytics.scope import LOCAL
+from analytics.settings import SETTINGS, get_setting, set_setting
+from ui.components import csv_download
+from ui.state import database, filter_choices
+
+NEW_CLIENT = "New client…"
+
+
+def phone_log_settings(
+    therapist: str | None, practice: str | None, time_zone: str
+) -> PhoneLogOptions:
+    """The phone-log part of the import settings (minutes per text, call category,
+    country code), saved or returned as the options of every phone log uploaded."""
+    st.markdown("**Phone and text logs** (SMS Backup & Restore XML)")
+    left, middle, right = st.columns(3)
+    setting = SETTINGS["minutes_per_text"]
+    stored = get_setting(database(), "minutes_per_text")
+    per_text = left.number_input(
+        f"{setting.label} ({setting.unit})",
+        min_value=float(setting.minimum),
+        max_value=float(setting.maximum),
+        value=float(stored),
+        step=0.5,
+        key="phone_minutes_per_text",
+        help="Texts have no duration: each counts this many minutes. Texts already imported "
+        "keep the minutes they were counted at.",
+    )
+    if per_text is not None and float(per_text) != stored:
+        try:
+            set_setting(database(), "minutes_per_text", float(per_text))
+        except ContactLoadError as error:
+            st.error(str(error))
+    call_category = middle.selectbox(
+        "Category of calls",
+        list(CATEGORIES),
+        index=CATEGORIES.index("other"),
+        format_func=lambda key: CATEGORY_LABELS[key],
+        key="phone_call_category",
+        help="A call has no text to classify; 'Other' keeps them for review.",
+    )
+    country_code = right.text_input(
+        "Default country code",
+        key="phone_country_code",
+        placeholder="e.g. 49 or 1",
+        help="Completes national numbers (0171…, or ten North-American digits) so they "
+        "match the same number written with +.",
+    )
+    return PhoneLogOptions(
+        therapist=therapist,
+        practice=practice,
+        time_zone=time_zone,
+        call_category=call_category or "other",
+        country_code=(country_code or "").strip() or None,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _dry_run(
+    _db: Database, digest: str, version: int, data: bytes, name: str, options: PhoneLogOptions
+) -> PhoneLogReport:
+    return import_phone_log(_db, data, file_name=name, options=options, dry_run=True)
+
+
+def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
+    """What importing the log would do, cached per file, options and stored data (the
+    minutes-per-text setting and the mappings are stored data too)."""
+    db = database()
+    digest = hashlib.sha256(data).hexdigest()
+    return _dry_run(db, digest, db.data_version(), data, name, options)
+
+
+def _client_labels(options: PhoneLogOptions) -> list[str]:
+    """Labels of the clients stored in the log's practice, for the mapping editor."""
+    choices = filter_choices()
+    practice = choices.practices[choices.practices["name"] == options.practice_name]
+    if practice.empty:
+        return []
+    clients = choices.clients[choices.clients["practice_id"] == practice["practice_id"].iloc[0]]
+    return sorted(str(label) for label in clients["label"])
+
+
+def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOptions) -> None:
+    """One uploaded phone log: its report, the number-to-client editor and its import."""
+    saved = st.session_state.pop(f"phone_saved_{file_id}", 0)
+    if saved:
+        st.success(
+            f"{saved:,} number{'s' if saved > 1 else ''} mapped; import the log to add "
+            "their contacts."
+        )
+    try:
+        report = _report(data, name, options)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.caption(f"Detected: {report.describe()}. Numbers and message texts are never stored.")
+    columns = st.columns(5)
+    columns[0].metric("Calls and texts", f"{report.rows:,}")
+    columns[1].metric("Will import", f"{report.imported:,}")
+    columns[2].metric("Minutes", f"{report.call_minutes + report.text_minutes:,.1f} min")
+    columns[3].metric("Already stored", f"{report.duplicates:,}")
+    columns[4].metric("Unmatched numbers", f"{len(report.unmatched):,}")
+    st.caption(
+        f"{report.describe_import()} for {options.therapist_name} ({options.practice_name})."
+    )
+    if report.preview is not None and not report.preview.empty:
+        st.dataframe(report.preview, hide_index=True, key=f"phone_preview_{file_id}")
+    if report.left_out:
+        st.caption(
+            "Left out: "
+            + "; ".join(f"{reason}: {count:,}" for reason, count in report.left_out.items())
+            + "."
+        )
+    if report.errors:
+        st.warning(f"{report.rejected:,} entries cannot be read; the others can.")
+        frame = pd.DataFrame(
+            [(e.row, e.column, e.message) for e in report.errors],
+            columns=["entry", "attribute", "message"],
+        )
+        st.dataframe(frame.head(200), hide_index=True)
+        csv_download(frame, f"{name}-problems.csv", key=f"phone_errors_{file_id}")
+    if report.unmatched:
+        _mapping_editor(report, file_id, options)
+    if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
+        try:
+            result = import_phone_log(database(), data, file_name=name, options=options)
+        except ContactLoadError as error:
+            st.error(f"{name}: {error}", icon=":material/error:")
+            return
+        if result.batch_id is None:
+            st.info(
+                f"{name}: nothing new to store ({result.duplicates:,} already stored); map "
+                "the numbers above first.",
+                icon=":material/info:",
+            )
+        else:
+            st.success(
+                f"{name}: {result.imported:,} contacts imported ({result.describe_import()}), "
+                f"{result.duplicates:,} already stored (batch {result.batch_id})."
+            )
+
+
+def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptions) -> None:
+    """Unmatched numbers, each to a known client or a new label; saved as mappings."""
+    st.warning(
+        ("1 number is" if len(report.unmatched) == 1 else f"{len(report.unmatched):,} numbers are")
+        + " mapped to no client: their calls and texts are not imported. Choose a client "
+        "(or type a new one) and save, then import.",
+        icon=":material/contact_phone:",
+    )
+    labels = _client_labels(options)
+    table = report.unmatched_frame()
+    table["client"] = pd.Series([None] * len(table), dtype="object")
+    table["new client"] = pd.Series([None] * len(table), dtype="object")
+    # The key changes with the numbers listed, so edits never carry over to other rows.
+    listed = hashlib.sha256("|".join(table["number"]).encode()).hexdigest()[:12]
+    edited = st.data_editor(
+        table,
+        key=f"phone_mapping_{file_id}_{listed}",
+        hide_index=True,
+        disabled=["number", "calls", "texts", "minutes"],
+        column_config={
+            "minutes": st.column_config.NumberColumn("minutes", format="%.1f min"),
+            "client": st.column_config.SelectboxColumn("client", options=labels),
+            "new client": st.column_config.TextColumn("or a new client"),
+        },
+    )
+    csv_download(
+        report.unmatched_frame(),
+        f"unmatched-numbers-{report.file}.csv",
+        key=f"phone_unmatched_{file_id}",
+        label="Download unmatched numbers",
+    )
+    if not st.button("Save mappings", key=f"phone_save_mapping_{file_id}"):
+        return
+    saved = 0
+    for number, known, new in zip(
+        edited["number"], edited["client"], edited["new client"], strict=True
+    ):
+        label = str(new).strip() if isinstance(new, str) and new.strip() else known
+        if not isinstance(label, str) or not label.strip():
+            continue
+        try:
+            map_number(
+                database(),
+                LOCAL,
+                options.therapist_name,
+                str(number),
+                label,
+                practice=options.practice_name,
+                time_zone=options.time_zone,
+                country_code=options.country_code,
+            )
+        except ContactLoadError as error:
+            st.error(f"{number}: {error}")
+            continue
+        saved += 1
+    if saved:
+        # Show the report anew: the mapped numbers' contacts now count as "will import".
+        st.session_state[f"phone_saved_{file_id}"] = saved
+        st.rerun()
