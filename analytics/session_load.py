@@ -15,7 +15,9 @@ one with five, so these measures put contact minutes beside scheduled sessions:
 - **clients with high contact and few attended sessions**: a client is flagged when their
   contact minutes are at or above the 75th percentile (``quantile_cont``) of the contact
   minutes of all clients with contact under the same filter, and they attended at most
-  ``max_attended_sessions`` sessions (default 1) in the period.
+  ``max_attended_per_4_weeks`` sessions (default 1) per 4 weeks of the period: at most 0.5
+  sessions in a fortnight (none), 13 in a year. A rate, not a count, so the same setting
+  means "less than monthly" for a week's review and a year's.
 - **contacts after a session**: each contact is matched to the same client's latest session
   that started before it; when that session started at most N days earlier (setting
   ``after_session_days``, default 3), the contact counts after that session's status. Days
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import pandas as pd
 
@@ -141,9 +142,7 @@ def session_totals(db: Database, filters: ContactFilter) -> SessionTotals:
         contact_minutes=float(contact_minutes),
         scheduled_minutes=float(scheduled),
         attended_minutes=float(attended),
-        sessions_by_status=MappingProxyType(
-            {status: int(counts.get(status, 0)) for status in SESSION_STATUSES}
-        ),
+        sessions_by_status={status: int(counts.get(status, 0)) for status in SESSION_STATUSES},
     )
 
 
@@ -245,6 +244,17 @@ def session_load_by(db: Database, filters: ContactFilter, by: str) -> pd.DataFra
     )
 
 
+_SPAN_SQL = """span AS (
+            -- the filter's dates, else the first and last local day of contacts and sessions
+            SELECT coalesce(CAST(? AS DATE), min(day)) AS first_day,
+                   coalesce(CAST(? AS DATE), max(day)) AS last_day
+            FROM (
+                SELECT CAST(local_started_at AS DATE) AS day FROM fc
+                UNION ALL SELECT CAST(local_started_at AS DATE) FROM fs
+            )
+        )"""
+
+
 def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Per local ISO week of the period (zero-filled): contact minutes beside session hours.
 
@@ -255,14 +265,7 @@ def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
     ctes, params = _filtered(filters)
     return db.frame(
         f"""{ctes},
-        span AS (
-            SELECT coalesce(CAST(? AS DATE), min(day)) AS first_day,
-                   coalesce(CAST(? AS DATE), max(day)) AS last_day
-            FROM (
-                SELECT CAST(local_started_at AS DATE) AS day FROM fc
-                UNION ALL SELECT CAST(local_started_at AS DATE) FROM fs
-            )
-        ),
+        {_SPAN_SQL},
         weeks AS (
             SELECT CAST(unnest(generate_series(
                 CAST(date_trunc('week', first_day) AS TIMESTAMP),
@@ -300,22 +303,28 @@ def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
 
 # --- clients --------------------------------------------------------------------------------
 
-DEFAULT_MAX_ATTENDED_SESSIONS = 1
-"""Attended sessions at most which a top-quartile client counts as "few attended"."""
+DEFAULT_MAX_ATTENDED_PER_4_WEEKS = 1.0
+"""Attended sessions per 4 weeks at most which a top-quartile client counts as "few"."""
 
 
 def low_attendance_clients(
     db: Database,
     filters: ContactFilter,
-    max_attended_sessions: int = DEFAULT_MAX_ATTENDED_SESSIONS,
+    max_attended_per_4_weeks: float = DEFAULT_MAX_ATTENDED_PER_4_WEEKS,
 ) -> pd.DataFrame:
     """Every client with contact, flagging high contact minutes with few attended sessions.
 
     Columns: client_key, label (the key where the viewer may not see labels), therapist,
     contacts, contact_minutes, attended_sessions, missed_sessions (late-cancelled and
     no-show), cancelled_sessions (timely), minutes_per_attended_session (NaN without an
-    attended session), flagged. Flagged clients come first, then by contact minutes.
+    attended session), attended_limit (``max_attended_per_4_weeks`` × the period's days ÷
+    28; without dates in the filter, the span of the contacts and sessions), flagged.
+    Flagged clients come first, then by contact minutes.
     """
+    if max_attended_per_4_weeks < 0:
+        raise InvalidFilterError(
+            f"The attended sessions per 4 weeks must be 0 or more, not {max_attended_per_4_weeks}."
+        )
     ctes, params = _filtered(filters)
     scope_cl, scope_cl_params = filters.scope.where("cl")
     scope_t, scope_t_params = filters.scope.where("t")
@@ -332,15 +341,19 @@ def low_attendance_clients(
                    count(*) FILTER (WHERE status = 'cancelled') AS cancelled
             FROM fs GROUP BY client_id
         ),
+        {_SPAN_SQL},
         threshold AS (
-            SELECT quantile_cont(contact_minutes, 0.75) AS top_quartile FROM per_client
+            SELECT quantile_cont(contact_minutes, 0.75) AS top_quartile,
+                   (SELECT ? * (last_day - first_day + 1) / 28 FROM span) AS attended_limit
+            FROM per_client
         ),
         measured AS (
             SELECT pc.*, coalesce(cs.attended, 0) AS attended_sessions,
                    coalesce(cs.missed, 0) AS missed_sessions,
                    coalesce(cs.cancelled, 0) AS cancelled_sessions,
+                   th.attended_limit,
                    pc.contact_minutes >= th.top_quartile
-                       AND coalesce(cs.attended, 0) <= ? AS flagged
+                       AND coalesce(cs.attended, 0) <= th.attended_limit AS flagged
             FROM per_client AS pc
             CROSS JOIN threshold AS th
             LEFT JOIN client_sessions AS cs USING (client_id)
@@ -350,13 +363,20 @@ def low_attendance_clients(
                m.cancelled_sessions,
                m.contact_minutes / nullif(m.attended_sessions, 0)
                    AS minutes_per_attended_session,
-               m.flagged
+               m.attended_limit, m.flagged
         FROM measured AS m
         JOIN clients AS cl ON cl.client_id = m.client_id AND {scope_cl}
         JOIN therapists AS t ON t.therapist_id = cl.therapist_id AND {scope_t}
         ORDER BY m.flagged DESC, m.contact_minutes DESC, cl.client_key
         """,  # noqa: S608
-        [*params, max_attended_sessions, *scope_cl_params, *scope_t_params],
+        [
+            *params,
+            filters.start,
+            filters.end,
+            float(max_attended_per_4_weeks),
+            *scope_cl_params,
+            *scope_t_params,
+        ],
     )
 
 

@@ -1,11 +1,12 @@
-"""Overview: headline figures against the previous period, weekly load, channel mix, hours."""
+"""Overview: headline figures against the previous period, load per session hour, weekly
+load, channel mix, hours."""
 
 import streamlit as st
 
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import empty_state, period_caption
-from ui.format import change_text, minutes_text, share_text
+from ui.format import NO_SESSIONS, change_text, minutes_text, per_session_text, share_text
 from ui.sidebar import current_filter
 from ui.state import measure
 
@@ -74,12 +75,59 @@ columns[5].metric(
     border=True,
 )
 
+sessions = measure("session_totals", filters)
+scheduled = (
+    f"{sessions.scheduled_hours:,.1f} scheduled session hours (attended, late-cancelled and "
+    "no-show sessions; timely cancellations freed the hour and are left out)"
+)
+session_columns = st.columns(3)
+session_columns[0].metric(
+    "Minutes per session hour",
+    per_session_text(sessions.per_session_hour),
+    help=f"Contact minutes ÷ {scheduled}.",
+    border=True,
+)
+session_columns[1].metric(
+    "Minutes per 8 session hours",
+    per_session_text(sessions.per_8_session_hours, decimals=0),
+    help="Contact minutes per 8 scheduled session hours, a caseload-fair way to compare "
+    f"therapists: the rate per session hour × 8, over {scheduled}.",
+    border=True,
+)
+session_columns[2].metric(
+    "Between-session share",
+    share_text(sessions.between_session_share) if sessions.sessions else NO_SESSIONS,
+    help="Contact minutes ÷ (contact minutes + attended session minutes): how much of the "
+    f"time spent with clients happens between sessions ({sessions.attended_hours:,.1f} "
+    "attended session hours).",
+    border=True,
+)
+if sessions.sessions:
+    counts = sessions.sessions_by_status
+    st.caption(
+        f"Sessions: {counts['attended']:,} attended, {counts['late_cancelled']:,} "
+        f"late-cancelled, {counts['no_show']:,} no-show, {counts['cancelled']:,} cancelled in "
+        f"time · {sessions.scheduled_hours:,.1f} scheduled h, "
+        f"{sessions.attended_hours:,.1f} attended h."
+    )
+
 st.plotly_chart(
     charts.weekly_minutes(
         measure("trend", filters, "category"), caps=measure("weekly_cap_totals", filters)
     ),
     key="weekly_chart",
 )
+if sessions.sessions:
+    st.plotly_chart(
+        charts.weekly_session_load(measure("weekly_session_load", filters)),
+        key="session_load_chart",
+    )
+else:
+    st.info(
+        "No sessions match these filters, so load per session hour cannot be shown. Import "
+        "a calendar or a sessions file on the Import page, or widen the filters.",
+        icon=":material/event_busy:",
+    )
 left, right = st.columns([2, 3])
 left.plotly_chart(
     charts.mix(measure("summary", filters, "channel"), "channel", "Channel mix (minutes)"),

@@ -63,7 +63,8 @@ def test_overview_shows_headline_figures(
     db.close()
     assert values["Contacts"] == f"{expected.contacts:,}"
     assert values["Time between sessions"] == f"{expected.minutes / 60:,.1f} h"
-    assert len(app.get("plotly_chart")) == 3
+    # weekly load, contact minutes beside session hours, channel mix, heatmap
+    assert len(app.get("plotly_chart")) == 4
 
 
 def test_filter_change_changes_the_numbers(

@@ -69,6 +69,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.db import Database
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter
+from analytics.metrics import filter_choices
 from analytics.scope import Scope
 from analytics.session_load import (
     after_missed_sessions,
@@ -301,8 +302,9 @@ def test_low_attendance_clients_flags_the_top_quartile_without_attendance(
 ) -> None:
     table = low_attendance_clients(session_db, PERIOD)
     # contact minutes [20, 30, 30, 70, 160]: 75th percentile (quantile_cont) at position
-    # 0.75 × 4 = 3 -> 70. Top quartile: Lena 160 and Noah 70 (at the line counts); both
-    # attended nothing in the period (≤ 1), so both are flagged.
+    # 0.75 × 4 = 3 -> 70. Top quartile: Lena 160 and Noah 70 (at the line counts). The
+    # period is 14 days, so 1 attended session per 4 weeks allows 1 × 14 / 28 = 0.5: both
+    # attended nothing and are flagged.
     measured = rows(
         table,
         "label",
@@ -311,25 +313,34 @@ def test_low_attendance_clients_flags_the_top_quartile_without_attendance(
         "missed_sessions",
         "cancelled_sessions",
         "minutes_per_attended_session",
+        "attended_limit",
         "flagged",
     )
     # flagged first, then by minutes (Eli and Mia tie at 30 and follow their keys)
     assert measured[:2] == [
-        ("Lena", 160.0, 0, 1, 1, None, True),  # A6 no-show, A7 cancelled
-        ("Noah", 70.0, 0, 2, 1, None, True),  # A3 no-show, A4 late, A5 cancelled
+        ("Lena", 160.0, 0, 1, 1, None, 0.5, True),  # A6 no-show, A7 cancelled
+        ("Noah", 70.0, 0, 2, 1, None, 0.5, True),  # A3 no-show, A4 late, A5 cancelled
     ]
     assert sorted(measured[2:]) == [
-        ("Ava", 20.0, 2, 0, 0, 10.0, False),  # 20 / 2
-        ("Eli", 30.0, 1, 2, 0, 30.0, False),  # B4 attended; B3 late, B6 no-show
-        ("Mia", 30.0, 2, 0, 0, 15.0, False),  # 30 / 2
+        ("Ava", 20.0, 2, 0, 0, 10.0, 0.5, False),  # 20 / 2
+        ("Eli", 30.0, 1, 2, 0, 30.0, 0.5, False),  # B4 attended; B3 late, B6 no-show
+        ("Mia", 30.0, 2, 0, 0, 15.0, 0.5, False),  # 30 / 2
     ]
     assert measured[4][0] == "Ava"
-    # with no attended session allowed at all, nothing changes for Lena and Noah; Eli is
-    # still below the quartile line whatever the threshold
-    strict = low_attendance_clients(session_db, PERIOD, 0)
-    assert list(strict.loc[strict["flagged"], "label"]) == ["Lena", "Noah"]
-    generous = low_attendance_clients(session_db, PERIOD, 5)
-    assert list(generous.loc[generous["flagged"], "label"]) == ["Lena", "Noah"]
+    # no attended session allowed, or 10 per 4 weeks (5 in the fortnight): Lena and Noah
+    # still, since Eli, Mia and Ava are below the quartile line whatever the threshold
+    for threshold in (0, 10):
+        other = low_attendance_clients(session_db, PERIOD, threshold)
+        assert list(other.loc[other["flagged"], "label"]) == ["Lena", "Noah"]
+    with pytest.raises(InvalidFilterError, match="0 or more"):
+        low_attendance_clients(session_db, PERIOD, -1)
+
+
+def test_low_attendance_limit_follows_the_span_without_dates(session_db: Database) -> None:
+    # no dates: contacts and sessions span 10-18 (B0) to 11-02 (B5, c19) = 16 days, so the
+    # limit is 1 × 16 / 28 = 0.5714 attended sessions
+    table = low_attendance_clients(session_db, ContactFilter())
+    assert set(table["attended_limit"].round(4)) == {round(16 / 28, 4)}
 
 
 def test_after_missed_sessions_per_status(session_db: Database) -> None:
@@ -440,9 +451,12 @@ def test_a_supervisor_sees_keys_not_labels(session_db: Database) -> None:
     table = low_attendance_clients(session_db, filters)
     assert list(table["label"]) == list(table["client_key"])
     assert set(table["client_key"]) == {key_of(session_db, "Eli"), key_of(session_db, "Ava")}
-    # two clients, contact minutes [20, 30]: 75th percentile 20 + 0.75 × 10 = 27.5, so Eli
-    # (30 min, one attended session) is flagged at this supervisor's scale
-    assert rows(table, "contact_minutes", "flagged") == [(30.0, True), (20.0, False)]
+    # two clients, contact minutes [20, 30]: 75th percentile 20 + 0.75 × 10 = 27.5, so only
+    # Eli (30 min) is high; his one attended session is over 0.5 (1 per 4 weeks × 14 / 28)
+    assert rows(table, "contact_minutes", "flagged") == [(30.0, False), (20.0, False)]
+    # 2 per 4 weeks allows 1 in the fortnight: Eli is flagged at this supervisor's scale
+    generous = low_attendance_clients(session_db, filters, 2)
+    assert rows(generous, "contact_minutes", "flagged") == [(30.0, True), (20.0, False)]
     by_client = session_load_by(session_db, filters, "client")
     assert list(by_client["label"]) == list(by_client["key"])
     assert "Eli" not in set(by_client["label"])
@@ -550,6 +564,12 @@ def test_cli_per_session_hour_by_channel_exits_1(session_db_path: Path, tmp_path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def page_filter(db: Database) -> ContactFilter:
+    """The sidebar's default filter: the span of the stored contacts."""
+    choices = filter_choices(db)
+    return ContactFilter(start=choices.first_day, end=choices.last_day)
+
+
 def run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
     monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
@@ -566,7 +586,7 @@ def test_overview_shows_load_per_session_hour(
     app = run_page(demo_db_path, monkeypatch)
     values = {metric.label: metric.value for metric in app.metric}
     db = Database(demo_db_path)
-    expected = session_totals(db, ContactFilter())
+    expected = session_totals(db, page_filter(db))
     db.close()
     assert expected.per_session_hour is not None and expected.between_session_share is not None
     assert values["Minutes per session hour"] == f"{expected.per_session_hour:,.1f} min"
@@ -591,17 +611,31 @@ def test_clients_page_shows_sessions_low_attendance_and_after_missed(
     demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = run_page(demo_db_path, monkeypatch, "pages/clients.py")
-    frames = {frame.proto.id: frame.value for frame in app.dataframe}
-    after = next(value for key, value in frames.items() if "after_missed_table" in key)
+    # tables are told apart by their columns (AppTest gives data frames no key)
+    frames = [frame.value for frame in app.dataframe]
+    after = next(frame for frame in frames if "sessions_followed" in frame.columns)
     db = Database(demo_db_path)
-    expected = after_missed_sessions(db, ContactFilter())
+    expected = after_missed_sessions(db, page_filter(db))
+    flagged = int(low_attendance_clients(db, page_filter(db))["flagged"].sum())
+    none_allowed = int(low_attendance_clients(db, page_filter(db), 0)["flagged"].sum())
     db.close()
     assert list(after["status"]) == list(expected["status"])
     assert list(after["contacts"]) == list(expected["contacts"])
-    assert any("low_attendance" in key for key in frames) or any(
-        "high contact" in info.value for info in app.info
+    assert list(after["minutes"]) == pytest.approx(list(expected["minutes"]))
+    # a year of demo data: 1 attended session per 4 weeks allows 13
+    shown = [frame for frame in frames if "attended_sessions" in frame.columns]
+    assert flagged > 0
+    assert len(shown[0]) == flagged
+    assert (shown[0]["attended_sessions"] <= 365 / 28).all()
+    # every demo client attended something, so none is flagged when none is allowed
+    assert none_allowed == 0
+    app.number_input(key="low_attendance_max").set_value(0.0).run()
+    assert any("No client with high contact" in info.value for info in app.info)
+    # the chosen client's sessions appear beside the contacts of the timeline
+    timeline = next(
+        frame
+        for frame in frames
+        if "status" in frame.columns and "local_started_at" in frame.columns
     )
-    # the chosen client's sessions appear in the timeline table beside the contacts
-    timeline = next(value for key, value in frames.items() if "client_sessions_table" in key)
     assert not timeline.empty
     assert set(timeline["status"]) <= {"attended", "cancelled", "late_cancelled", "no_show"}

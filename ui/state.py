@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import compliance, metrics
+from analytics import compliance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 
@@ -42,6 +42,12 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "out_of_policy_labelled": compliance.out_of_policy_labelled,
     "drift_alerts_labelled": compliance.drift_alerts_labelled,
     "after_hours_by_therapist": compliance.after_hours,
+    "session_totals": session_load.session_totals,
+    "session_load_by": session_load.session_load_by,
+    "weekly_session_load": session_load.weekly_session_load,
+    "low_attendance_clients": session_load.low_attendance_clients,
+    "after_missed_sessions": session_load.after_missed_sessions,
+    "client_sessions": session_load.client_sessions,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
