@@ -22,7 +22,8 @@ one with five, so these measures put contact minutes beside scheduled sessions:
   that started before it; when that session started at most N days earlier (setting
   ``after_session_days``, default 3), the contact counts after that session's status. Days
   are the therapist's wall-clock days, so "3 days after 10:00" ends at 10:00 three local
-  days later across a DST change. Attended sessions are listed as the baseline.
+  days later across a DST change. Attended sessions are listed as the baseline. A contact
+  known only by its date (no time of day) is placed at the start of that day.
 
 The filter's period selects contacts and sessions by their own local dates (a contact just
 after a period starts is not matched to a session before it); practice, therapist, client
@@ -56,6 +57,15 @@ LOAD_GROUPS = ("therapist", "practice", "client", "week", "month")
 
 AFTER_SESSION_STATUSES = ("no_show", "late_cancelled", "cancelled", "attended")
 """Row order of ``after_missed_sessions``: missed sessions first, attended as the baseline."""
+
+STATUS_LABELS = {
+    "attended": "Attended",
+    "late_cancelled": "Late-cancelled",
+    "no_show": "No-show",
+    "cancelled": "Cancelled in time",
+}
+"""How session statuses read on pages and charts."""
+assert set(STATUS_LABELS) == set(SESSION_STATUSES)
 
 
 def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
@@ -392,8 +402,8 @@ def after_missed_sessions(
 
     ``days`` defaults to the ``after_session_days`` setting. Each contact counts once, after
     the same client's latest earlier session. One row per status (no-show, late-cancelled,
-    cancelled, then attended as the baseline): sessions, sessions_followed (with at least
-    one contact after them), contacts, minutes, minutes_per_session, days.
+    cancelled, then attended as the baseline): status, label, sessions, sessions_followed
+    (with at least one contact after them), contacts, minutes, minutes_per_session, days.
     """
     window = _after_session_days(db) if days is None else int(days)
     if window < 1:
@@ -415,9 +425,9 @@ def after_missed_sessions(
         ),
         sessions_per_status AS (SELECT status, count(*) AS sessions FROM fs GROUP BY status),
         statuses AS (
-            SELECT unnest(?) AS status, generate_subscripts(?, 1) AS position
+            SELECT unnest(?) AS status, unnest(?) AS label, generate_subscripts(?, 1) AS position
         )
-        SELECT st.status,
+        SELECT st.status, st.label,
                coalesce(sp.sessions, 0) AS sessions,
                coalesce(ps.sessions_followed, 0) AS sessions_followed,
                coalesce(ps.contacts, 0) AS contacts,
@@ -433,6 +443,7 @@ def after_missed_sessions(
             *params,
             window,
             list(AFTER_SESSION_STATUSES),
+            [STATUS_LABELS[status] for status in AFTER_SESSION_STATUSES],
             list(AFTER_SESSION_STATUSES),
             window,
         ],
@@ -442,7 +453,8 @@ def after_missed_sessions(
 def client_sessions(db: Database, filters: ContactFilter, client_key: str) -> pd.DataFrame:
     """One client's sessions under ``filters``, in time order, for the timeline.
 
-    Columns: local_started_at, started_at (UTC), minutes, status, therapist. One client's
+    Columns: local_started_at, started_at (UTC), minutes, status, label (of the status),
+    therapist. One client's
     sessions are few, so these rows may come back to Python.
     """
     session_where, params = filters.session_where()
@@ -450,20 +462,29 @@ def client_sessions(db: Database, filters: ContactFilter, client_key: str) -> pd
     scope_t, scope_t_params = filters.scope.where("t")
     return db.frame(
         f"""
-        SELECT s.local_started_at, s.started_at, s.minutes, s.status, t.name AS therapist
+        SELECT s.local_started_at, s.started_at, s.minutes, s.status,
+               list_extract(?, list_position(?, s.status)) AS label, t.name AS therapist
         FROM sessions AS s
         JOIN clients AS cl ON cl.client_id = s.client_id AND {scope_cl}
         JOIN therapists AS t ON t.therapist_id = s.therapist_id AND {scope_t}
         WHERE {session_where} AND cl.client_key = ?
         ORDER BY s.started_at
         """,  # noqa: S608
-        [*scope_cl_params, *scope_t_params, *params, client_key],
+        [
+            list(STATUS_LABELS.values()),
+            list(STATUS_LABELS),
+            *scope_cl_params,
+            *scope_t_params,
+            *params,
+            client_key,
+        ],
     )
 
 
 __all__ = [
     "AFTER_SESSION_STATUSES",
     "LOAD_GROUPS",
+    "STATUS_LABELS",
     "SessionTotals",
     "after_missed_sessions",
     "client_sessions",

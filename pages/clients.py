@@ -92,33 +92,45 @@ max_attended = st.number_input(
 attendance = measure("low_attendance_clients", filters, max_attended)
 flagged = attendance[attendance["flagged"]]
 limit = float(attendance["attended_limit"].iloc[0]) if len(attendance) else 0.0
+limit_text = f"{limit:,.1f}".removesuffix(".0")
 if flagged.empty:
     st.info(
         "No client with high contact (the top quarter of contact minutes) attended "
-        f"{limit:,.1f} or fewer sessions in this period.",
+        f"{limit_text} or fewer sessions in this period.",
         icon=":material/check_circle:",
     )
 else:
     st.caption(
         f"{len(flagged):,} of {len(attendance):,} clients are in the top quarter of contact "
-        f"minutes and attended {limit:,.1f} or fewer sessions in this period."
+        f"minutes and attended {limit_text} or fewer sessions in this period."
     )
     st.dataframe(
-        flagged.drop(columns=["flagged", "attended_limit"]),
+        flagged,
         key="low_attendance_table",
         hide_index=True,
+        column_order=[
+            "label",
+            "client_key",
+            "therapist",
+            "contact_minutes",
+            "contacts",
+            "attended_sessions",
+            "missed_sessions",
+            "cancelled_sessions",
+            "minutes_per_attended_session",
+        ],
         column_config={
             "label": st.column_config.TextColumn("Client"),
             "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
             "therapist": st.column_config.TextColumn("Therapist"),
             "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
             "contact_minutes": st.column_config.NumberColumn("Contact minutes", format="%.0f min"),
-            "attended_sessions": st.column_config.NumberColumn("Attended", format="%d sessions"),
+            "attended_sessions": st.column_config.NumberColumn("Attended sessions", format="%d"),
             "missed_sessions": st.column_config.NumberColumn(
-                "Missed", help="Late-cancelled and no-show sessions", format="%d sessions"
+                "Missed sessions", help="Late-cancelled and no-show sessions", format="%d"
             ),
             "cancelled_sessions": st.column_config.NumberColumn(
-                "Cancelled in time", format="%d sessions"
+                "Cancelled in time (sessions)", format="%d"
             ),
             "minutes_per_attended_session": st.column_config.NumberColumn(
                 "Per attended session",
@@ -142,18 +154,28 @@ if int(after["sessions"].sum()) == 0:
     )
 else:
     st.dataframe(
-        after.drop(columns=["days"]),
+        after,
         key="after_missed_table",
         hide_index=True,
+        column_order=[
+            "label",
+            "sessions",
+            "sessions_followed",
+            "contacts",
+            "minutes",
+            "minutes_per_session",
+        ],
         column_config={
-            "status": st.column_config.TextColumn("Session status"),
+            "label": st.column_config.TextColumn("Session status"),
             "sessions": st.column_config.NumberColumn("Sessions", format="%d"),
             "sessions_followed": st.column_config.NumberColumn(
-                "Followed by contact", format="%d sessions"
+                "Sessions followed by contact", format="%d"
             ),
             "contacts": st.column_config.NumberColumn("Contacts after", format="%d"),
             "minutes": st.column_config.NumberColumn("Minutes after", format="%.0f min"),
-            "minutes_per_session": st.column_config.NumberColumn("Per session", format="%.1f min"),
+            "minutes_per_session": st.column_config.NumberColumn(
+                "Minutes after, per session", format="%.1f min"
+            ),
         },
     )
     st.caption(
@@ -217,8 +239,10 @@ if chosen:
                     "Session (local time)", format="D MMM YYYY, HH:mm"
                 ),
                 "minutes": st.column_config.NumberColumn("Length", format="%.0f min"),
-                "status": st.column_config.TextColumn("Status"),
+                "label": st.column_config.TextColumn("Status"),
+                "therapist": st.column_config.TextColumn("Therapist"),
             },
+            column_order=["local_started_at", "minutes", "label", "therapist"],
         )
         csv_download(
             sessions,

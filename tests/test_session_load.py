@@ -345,6 +345,7 @@ def test_low_attendance_limit_follows_the_span_without_dates(session_db: Databas
 
 def test_after_missed_sessions_per_status(session_db: Database) -> None:
     table = after_missed_sessions(session_db, PERIOD)
+    assert list(table["label"]) == ["No-show", "Late-cancelled", "Cancelled in time", "Attended"]
     assert rows(
         table,
         "status",
@@ -397,6 +398,7 @@ def test_client_sessions_in_local_time(session_db: Database) -> None:
         "2026-11-01 21:00:00",
     ]
     assert list(eli["status"]) == ["late_cancelled", "attended", "no_show"]
+    assert list(eli["label"]) == ["Late-cancelled", "Attended", "No-show"]
     assert set(eli["therapist"]) == {"Ben Cole"}
     noah = client_sessions(session_db, ContactFilter(), key_of(session_db, "Noah"))
     # A4: 02:30 CEST on the night the clocks go back
@@ -469,6 +471,8 @@ def test_an_unknown_identity_sees_nothing(session_db: Database) -> None:
     assert session_load_by(session_db, filters, "client").empty
     assert low_attendance_clients(session_db, filters).empty
     assert after_missed_sessions(session_db, filters)["contacts"].sum() == 0
+    weeks = weekly_session_load(session_db, filters)
+    assert (weeks["contact_minutes"].sum(), weeks["scheduled_hours"].sum()) == (0, 0)
     assert client_sessions(session_db, filters, key_of(session_db, "Eli")).empty
 
 
@@ -605,6 +609,16 @@ def test_overview_without_sessions_says_so(
     values = {metric.label: metric.value for metric in app.metric}
     assert values["Minutes per session hour"] == "—, no sessions"
     assert any("No sessions" in info.value for info in app.info)
+
+
+def test_clients_page_without_sessions_says_so(
+    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "no-sessions.duckdb"
+    shutil.copy(fixture_db_path, path)
+    app = run_page(path, monkeypatch, "pages/clients.py")
+    assert any("No sessions match these filters" in info.value for info in app.info)
+    assert any("No sessions of this client" in caption.value for caption in app.caption)
 
 
 def test_clients_page_shows_sessions_low_attendance_and_after_missed(

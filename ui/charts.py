@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.session_load import STATUS_LABELS
 
 CATEGORY_COLOURS = {
     "scheduling": "#4C78A8",
@@ -35,12 +36,6 @@ SESSION_STATUS_COLOURS = {
     "late_cancelled": "#F2A541",
     "no_show": "#D62728",
     "cancelled": "#BDBDBD",
-}
-SESSION_STATUS_LABELS = {
-    "attended": "Attended",
-    "late_cancelled": "Late-cancelled",
-    "no_show": "No-show",
-    "cancelled": "Cancelled in time",
 }
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -248,7 +243,7 @@ def client_timeline(timeline: pd.DataFrame, sessions: pd.DataFrame | None = None
     )
     figure.update_traces(marker={"size": 10, "opacity": 0.8})
     if sessions is not None and not sessions.empty:
-        for status, label in SESSION_STATUS_LABELS.items():
+        for status, label in STATUS_LABELS.items():
             shown = sessions[sessions["status"] == status]
             if shown.empty:
                 continue
@@ -281,7 +276,7 @@ def weekly_session_load(weeks: pd.DataFrame) -> go.Figure:
             x=weeks["week"],
             y=weeks["contact_minutes"],
             name="Contact minutes",
-            marker_color="#F58518",
+            marker_color="#72B7B2",
             customdata=per_hour,
             hovertemplate="Week of %{x|%d %b %Y}: %{y:,.0f} contact minutes"
             "<br>%{customdata}<extra></extra>",
@@ -294,7 +289,8 @@ def weekly_session_load(weeks: pd.DataFrame) -> go.Figure:
             y=weeks["scheduled_hours"],
             mode="lines+markers",
             name="Scheduled session hours",
-            line={"color": "#2F6B9A", "shape": "hv"},
+            line={"color": "#2F6B9A"},
+            marker={"size": 4},
             hovertemplate="Week of %{x|%d %b %Y}: %{y:,.1f} session hours<extra></extra>",
         ),
         secondary_y=True,
