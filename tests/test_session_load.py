@@ -598,6 +598,38 @@ def test_overview_shows_load_per_session_hour(
     assert values["Between-session share"] == f"{expected.between_session_share * 100:.1f} %"
     keys = {chart.proto.id for chart in app.get("plotly_chart")}
     assert any("session_load_chart" in key for key in keys)
+    by_therapist = next(
+        frame.value for frame in app.dataframe if "per_8_session_hours" in frame.value.columns
+    )
+    assert len(by_therapist) == 12  # the demo's therapists
+    # the therapists' scheduled hours add up to the card's
+    assert by_therapist["scheduled_hours"].sum() == pytest.approx(expected.scheduled_hours)
+    assert by_therapist["contact_minutes"].sum() == pytest.approx(expected.contact_minutes)
+
+
+def test_measures_add_up_on_demo_data(demo_db_path: Path) -> None:
+    """Every grouping splits the same totals: no session or contact lost or counted twice."""
+    db = Database(demo_db_path)
+    filters = page_filter(db)
+    totals = session_totals(db, filters)
+    groupings = {by: session_load_by(db, filters, by) for by in ("practice", "client", "month")}
+    weeks = weekly_session_load(db, filters)
+    after = after_missed_sessions(db, filters)
+    contacts = int(db.row("SELECT count(*) FROM contacts", [])[0])
+    db.close()
+    for by, table in groupings.items():
+        assert table["scheduled_hours"].sum() == pytest.approx(totals.scheduled_hours), by
+        assert table["attended_hours"].sum() == pytest.approx(totals.attended_hours), by
+        assert table["contact_minutes"].sum() == pytest.approx(totals.contact_minutes), by
+    assert weeks["scheduled_hours"].sum() == pytest.approx(totals.scheduled_hours)
+    assert weeks["contact_minutes"].sum() == pytest.approx(totals.contact_minutes)
+    assert list(after["sessions"]) == [
+        totals.sessions_by_status[status]
+        for status in ("no_show", "late_cancelled", "cancelled", "attended")
+    ]
+    # each contact counts after one session at most
+    assert 0 < after["contacts"].sum() <= contacts
+    assert (after["sessions_followed"] <= after["sessions"]).all()
 
 
 def test_overview_without_sessions_says_so(
