@@ -144,8 +144,22 @@ csv_download(
 )
 
 after = measure("after_missed_sessions", filters)
-days = int(after["days"].iloc[0])
-st.subheader(f"Contacts in the {days} days after a session")
+setting_days = int(after["days"].iloc[0])
+st.subheader("Contacts in the days after a session")
+days = int(
+    st.number_input(
+        "Days after a session",
+        min_value=1,
+        max_value=30,
+        value=setting_days,
+        step=1,
+        key="after_session_days",
+        help=f"This installation looks {setting_days} days ahead by default (the "
+        "after_session_days setting); change it here for this view.",
+    )
+)
+if days != setting_days:
+    after = measure("after_missed_sessions", filters, days)
 if int(after["sessions"].sum()) == 0:
     st.info(
         "No sessions match these filters. Import a calendar or a sessions file on the Import "

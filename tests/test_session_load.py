@@ -677,6 +677,15 @@ def test_clients_page_shows_sessions_low_attendance_and_after_missed(
     assert none_allowed == 0
     app.number_input(key="low_attendance_max").set_value(0.0).run()
     assert any("No client with high contact" in info.value for info in app.info)
+    app.number_input(key="after_session_days").set_value(1).run()
+    db = Database(demo_db_path)
+    one_day = after_missed_sessions(db, page_filter(db), 1)
+    db.close()
+    after = next(
+        frame.value for frame in app.dataframe if "sessions_followed" in frame.value.columns
+    )
+    assert list(after["contacts"]) == list(one_day["contacts"])
+    assert list(after["contacts"]) != list(expected["contacts"])
     # the chosen client's sessions appear beside the contacts of the timeline
     timeline = next(
         frame
