@@ -412,10 +412,12 @@ def after_missed_sessions(
     return db.frame(
         f"""{ctes},
         matched AS (
-            -- the latest session of the same client that started before the contact
+            -- the latest session of the same client that started before the contact (by
+            -- instant: in the hour a DST change repeats, wall time would misorder them);
+            -- the window is in wall-clock days
             SELECT fs.status, fs.fingerprint AS session, fc.minutes
             FROM fc ASOF JOIN fs
-              ON fs.client_id = fc.client_id AND fc.local_started_at > fs.local_started_at
+              ON fs.client_id = fc.client_id AND fc.started_at > fs.started_at
             WHERE fc.local_started_at <= fs.local_started_at + to_days(CAST(? AS INTEGER))
         ),
         per_status AS (

@@ -389,6 +389,53 @@ def test_after_missed_sessions_follows_the_days_setting(session_db: Database) ->
         after_missed_sessions(session_db, PERIOD, 0)
 
 
+def test_a_contact_in_the_repeated_hour_follows_the_session_before_it(empty_db: Database) -> None:
+    # Berlin, 2026-10-25: 02:00-03:00 happens twice. The no-show starts at 02:30 CEST
+    # (00:30 UTC); the text comes 40 minutes later, at 02:10 CET (01:10 UTC): earlier on the
+    # wall clock, later in time. It follows the no-show.
+    names = {"practice": "Spree Praxis", "therapist": "Ana Berg", "time_zone": "Europe/Berlin"}
+    add_sessions(
+        empty_db,
+        pd.DataFrame(
+            [
+                {
+                    **names,
+                    "client": "Noah",
+                    "started_at": "2026-10-25T02:30:00+02:00",
+                    "minutes": 50,
+                    "status": "no_show",
+                    "identity": None,
+                }
+            ]
+        ),
+        source="test",
+    )
+    add_contacts(
+        empty_db,
+        pd.DataFrame(
+            [
+                {
+                    **names,
+                    "client": "Noah",
+                    "started_at": "2026-10-25T02:10:00+01:00",
+                    "minutes": 5,
+                    "channel": "text",
+                    "category": "scheduling",
+                    "direction": "client",
+                }
+            ]
+        ),
+        source="test",
+    )
+    table = after_missed_sessions(empty_db, ContactFilter(), 1)
+    assert rows(table, "status", "sessions", "contacts", "minutes") == [
+        ("no_show", 1, 1, 5.0),
+        ("late_cancelled", 0, 0, 0.0),
+        ("cancelled", 0, 0, 0.0),
+        ("attended", 0, 0, 0.0),
+    ]
+
+
 def test_client_sessions_in_local_time(session_db: Database) -> None:
     eli = client_sessions(session_db, PERIOD, key_of(session_db, "Eli"))
     # B0 (10-18) is before the period; B6 is 11-02 02:00 UTC but 11-01 21:00 in New York
