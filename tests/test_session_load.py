@@ -58,12 +58,16 @@ Contact minutes in the period: Mia 10+20 = 30; Noah 15+5+25+5+10+10 = 70; Lena
 import json
 import math
 import shutil
+import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as hst
 from streamlit.testing.v1 import AppTest
 
 from analytics.db import Database
@@ -741,3 +745,107 @@ def test_clients_page_shows_sessions_low_attendance_and_after_missed(
     )
     assert not timeline.empty
     assert set(timeline["status"]) <= {"attended", "cancelled", "late_cancelled", "no_show"}
+
+
+# --- property: the SQL agrees with a plain reading of the definition ------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# 2026-10-22 00:00 UTC: five days either side of the night Berlin leaves summer time
+ORIGIN = datetime(2026, 10, 22, tzinfo=UTC)
+
+
+def expected_after(
+    sessions: list[tuple[str, int, str]], contacts: list[tuple[str, int, int]], days: int
+) -> dict[str, tuple[int, float]]:
+    """Contacts and minutes per status, straight from the definition (a reference, so a
+    loop is fine here): latest earlier session of the client, within ``days`` wall days."""
+    result = {status: (0, 0.0) for status in ("no_show", "late_cancelled", "cancelled", "attended")}
+    for client, start, minutes in contacts:
+        earlier = [s for s in sessions if s[0] == client and s[1] < start]
+        if not earlier:
+            continue
+        _, session_start, status = max(earlier, key=lambda s: s[1])
+        wall = (ORIGIN + timedelta(minutes=session_start)).astimezone(BERLIN).replace(tzinfo=None)
+        contact_wall = (ORIGIN + timedelta(minutes=start)).astimezone(BERLIN).replace(tzinfo=None)
+        if contact_wall <= wall + timedelta(days=days):
+            count, total = result[status]
+            result[status] = (count + 1, total + minutes)
+    return result
+
+
+@settings(max_examples=20, deadline=None)
+# a no-show at 02:30 CEST on 10-25 and a contact at 02:00 CET on 10-28: within 3 wall-clock
+# days, though 72.5 hours later
+@example(session_starts=[4350], statuses=["no_show"] * 6, contact_starts=[8700], days=3)
+# a contact at the very instant a session starts does not follow it
+@example(session_starts=[0], statuses=["attended"] * 6, contact_starts=[0, 5, 10], days=1)
+@given(
+    session_starts=hst.lists(hst.integers(-7200, 7200), max_size=6, unique=True),
+    statuses=hst.lists(
+        hst.sampled_from(["attended", "cancelled", "late_cancelled", "no_show"]),
+        min_size=6,
+        max_size=6,
+    ),
+    contact_starts=hst.lists(hst.integers(-7200, 9000), max_size=10, unique=True),
+    days=hst.integers(1, 4),
+)
+def test_after_sessions_matches_the_definition(
+    session_starts: list[int], statuses: list[str], contact_starts: list[int], days: int
+) -> None:
+    names = {"practice": "Spree Praxis", "therapist": "Ana Berg", "time_zone": "Europe/Berlin"}
+
+    def client(index: int) -> str:
+        return ("Mia", "Noah")[index % 2]
+
+    sessions = [
+        (client(index), start, statuses[index]) for index, start in enumerate(session_starts)
+    ]
+    contacts = [(client(index), start, 5 + index) for index, start in enumerate(contact_starts)]
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(Path(folder) / "property.duckdb")
+        if sessions:
+            add_sessions(
+                db,
+                pd.DataFrame(
+                    [
+                        {
+                            **names,
+                            "client": who,
+                            "minutes": 50,
+                            "status": status,
+                            "identity": None,
+                            "started_at": (ORIGIN + timedelta(minutes=start)).isoformat(),
+                        }
+                        for who, start, status in sessions
+                    ]
+                ),
+                source="property",
+            )
+        if contacts:
+            add_contacts(
+                db,
+                pd.DataFrame(
+                    [
+                        {
+                            **names,
+                            "client": who,
+                            "minutes": minutes,
+                            "channel": "text",
+                            "category": "check_in",
+                            "direction": "client",
+                            "started_at": (ORIGIN + timedelta(minutes=start)).isoformat(),
+                        }
+                        for who, start, minutes in contacts
+                    ]
+                ),
+                source="property",
+            )
+        table = after_missed_sessions(db, ContactFilter(), days)
+        db.close()
+    measured = {
+        status: (int(count), float(minutes))
+        for status, count, minutes in zip(
+            table["status"], table["contacts"], table["minutes"], strict=True
+        )
+    }
+    assert measured == expected_after(sessions, contacts, days)
