@@ -93,7 +93,14 @@ attendance = measure("low_attendance_clients", filters, max_attended)
 flagged = attendance[attendance["flagged"]]
 limit = float(attendance["attended_limit"].iloc[0]) if len(attendance) else 0.0
 limit_text = f"{limit:,.1f}".removesuffix(".0")
-if flagged.empty:
+if measure("session_totals", filters).sessions == 0:
+    # without any session every client would look like one who never attends
+    st.info(
+        "No sessions match these filters, so attendance cannot be judged. Import a calendar "
+        "or a sessions file on the Import page, or widen the filters.",
+        icon=":material/event_busy:",
+    )
+elif flagged.empty:
     st.info(
         "No client with high contact (the top quarter of contact minutes) attended "
         f"{limit_text} or fewer sessions in this period.",

@@ -700,7 +700,9 @@ def test_clients_page_without_sessions_says_so(
     path = tmp_path / "no-sessions.duckdb"
     shutil.copy(fixture_db_path, path)
     app = run_page(path, monkeypatch, "pages/clients.py")
+    assert any("attendance cannot be judged" in info.value for info in app.info)
     assert any("No sessions match these filters" in info.value for info in app.info)
+    assert not [frame for frame in app.dataframe if "attended_sessions" in frame.value.columns]
     assert any("No sessions of this client" in caption.value for caption in app.caption)
 
 
