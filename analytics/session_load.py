@@ -328,8 +328,8 @@ def low_attendance_clients(
     contacts, contact_minutes, attended_sessions, missed_sessions (late-cancelled and
     no-show), cancelled_sessions (timely), minutes_per_attended_session (NaN without an
     attended session), attended_limit (``max_attended_per_4_weeks`` × the period's days ÷
-    28; without dates in the filter, the span of the contacts and sessions), flagged.
-    Flagged clients come first, then by contact minutes.
+    28; without dates in the filter, the span of the contacts and sessions), flagged
+    (never when the filter holds no session at all). Flagged clients come first.
     """
     if max_attended_per_4_weeks < 0:
         raise InvalidFilterError(
@@ -363,7 +363,9 @@ def low_attendance_clients(
                    coalesce(cs.cancelled, 0) AS cancelled_sessions,
                    th.attended_limit,
                    pc.contact_minutes >= th.top_quartile
-                       AND coalesce(cs.attended, 0) <= th.attended_limit AS flagged
+                       AND coalesce(cs.attended, 0) <= th.attended_limit
+                       -- with no session at all, attendance is unknown, not low
+                       AND EXISTS (SELECT 1 FROM fs) AS flagged
             FROM per_client AS pc
             CROSS JOIN threshold AS th
             LEFT JOIN client_sessions AS cs USING (client_id)

@@ -176,12 +176,15 @@ def test_without_sessions_the_rates_are_none(tmp_path: Path) -> None:
     contacts = pd.read_csv(DATA / "session_load_contacts.csv", dtype=str, keep_default_na=False)
     add_contacts(db, contacts, source="fixture")
     totals = session_totals(db, PERIOD)
-    db.close()
     assert totals.contact_minutes == 310
     assert totals.scheduled_hours == 0
     assert totals.per_session_hour is None
     assert totals.per_8_session_hours is None
     assert totals.between_session_share == 1.0  # 310 / (310 + 0): no attended session
+    # no session at all: attendance is unknown, so nobody is flagged for missing it
+    clients = low_attendance_clients(db, PERIOD)
+    db.close()
+    assert len(clients) == 5 and not clients["flagged"].any()
 
 
 def test_nothing_at_all_gives_zeros_and_none(empty_db: Database) -> None:
