@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--from", dest="start", type=_iso_date, default=None)
     summary.add_argument("--to", dest="end", type=_iso_date, default=None)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument(
+        "--per-session-hour",
+        action="store_true",
+        help="add scheduled session hours and contact minutes per session hour and per 8 "
+        "session hours (by therapist, practice, client, week or month)",
+    )
 
     importer = commands.add_parser(
         "import", parents=[db_option], help="import CSV exports of time trackers and spreadsheets"
@@ -225,6 +231,8 @@ def run_summary(args: argparse.Namespace) -> int:
 
     db = Database(args.db or default_db_path())
     filters = ContactFilter(start=args.start, end=args.end)
+    if args.per_session_hour:
+        return _print_session_load(db, filters, args.by, as_json=args.json)
     table = metrics.summary(db, filters, args.by)
     if args.json:
         rows = [
@@ -245,6 +253,63 @@ def run_summary(args: argparse.Namespace) -> int:
             "minutes": table["minutes"].round(1),
             "hours": (table["minutes"] / 60).round(2),
             "share %": (table["share"] * 100).round(1),
+        }
+    )
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _print_session_load(db: Database, filters: ContactFilter, by: str, *, as_json: bool) -> int:
+    """``summary --per-session-hour``: contact minutes beside scheduled session hours."""
+    import math
+
+    import pandas as pd
+
+    from analytics.session_load import session_load_by
+
+    table = session_load_by(db, filters, by)
+
+    def known(value: float) -> float | None:
+        return None if value is None or math.isnan(value) else float(value)
+
+    if as_json:
+        rows = [
+            {
+                "key": str(key),
+                "contacts": int(contacts),
+                "minutes": float(minutes),
+                "scheduled_session_hours": float(hours),
+                "minutes_per_session_hour": known(per_hour),
+                "minutes_per_8_session_hours": known(per_8),
+            }
+            for key, contacts, minutes, hours, per_hour, per_8 in zip(
+                table["key"],
+                table["contacts"],
+                table["contact_minutes"],
+                table["scheduled_hours"],
+                table["per_session_hour"],
+                table["per_8_session_hours"],
+                strict=True,
+            )
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if table.empty:
+        print("No contacts or sessions match; widen the dates or add data (contactload demo).")
+        return 0
+
+    def rate(value: float) -> str:
+        number = known(value)
+        return "—, no sessions" if number is None else f"{number:,.1f}"
+
+    shown = pd.DataFrame(
+        {
+            by: table["label"] if by == "client" else table["key"],
+            "contacts": table["contacts"],
+            "minutes": table["contact_minutes"].round(1),
+            "session h": table["scheduled_hours"].round(2),
+            "min per session h": table["per_session_hour"].map(rate),
+            "min per 8 session h": table["per_8_session_hours"].map(rate),
         }
     )
     print(shown.to_string(index=False))

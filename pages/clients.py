@@ -1,4 +1,5 @@
-"""Clients: who takes the time, how concentrated it is, and one client's timeline."""
+"""Clients: who takes the time, how concentrated it is, who has high contact but few attended
+sessions, what follows a missed session, and one client's sessions and contacts."""
 
 from dataclasses import replace
 
@@ -6,7 +7,7 @@ import streamlit as st
 
 from ui import charts
 from ui.components import csv_download, page_start
-from ui.format import minutes_text, share_text
+from ui.format import minutes_text, per_session_text, share_text
 from ui.state import measure
 
 filters, totals = page_start("Clients")
@@ -76,6 +77,135 @@ st.caption(
     "of the minutes."
 )
 
+st.subheader("High contact, few attended sessions")
+max_attended = st.number_input(
+    "Few: at most this many attended sessions per 4 weeks",
+    min_value=0.0,
+    max_value=20.0,
+    value=1.0,
+    step=0.5,
+    key="low_attendance_max",
+    help="A client is flagged when their contact minutes are in the top quarter of all "
+    "clients with contact (at or above the 75th percentile) and they attended at most this "
+    "many sessions per 4 weeks of the period (1 per 4 weeks is 13 in a year).",
+)
+attendance = measure("low_attendance_clients", filters, max_attended)
+flagged = attendance[attendance["flagged"]]
+limit = float(attendance["attended_limit"].iloc[0]) if len(attendance) else 0.0
+limit_text = f"{limit:,.1f}".removesuffix(".0")
+if measure("session_totals", filters).sessions == 0:
+    # without any session every client would look like one who never attends
+    st.info(
+        "No sessions match these filters, so attendance cannot be judged. Import a calendar "
+        "or a sessions file on the Import page, or widen the filters.",
+        icon=":material/event_busy:",
+    )
+elif flagged.empty:
+    st.info(
+        "No client with high contact (the top quarter of contact minutes) attended "
+        f"{limit_text} or fewer sessions in this period.",
+        icon=":material/check_circle:",
+    )
+else:
+    st.caption(
+        f"{len(flagged):,} of {len(attendance):,} clients are in the top quarter of contact "
+        f"minutes and attended {limit_text} or fewer sessions in this period."
+    )
+    st.dataframe(
+        flagged,
+        key="low_attendance_table",
+        hide_index=True,
+        column_order=[
+            "label",
+            "client_key",
+            "therapist",
+            "contact_minutes",
+            "contacts",
+            "attended_sessions",
+            "missed_sessions",
+            "cancelled_sessions",
+            "minutes_per_attended_session",
+        ],
+        column_config={
+            "label": st.column_config.TextColumn("Client"),
+            "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
+            "therapist": st.column_config.TextColumn("Therapist"),
+            "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
+            "contact_minutes": st.column_config.NumberColumn("Contact minutes", format="%.0f min"),
+            "attended_sessions": st.column_config.NumberColumn("Attended sessions", format="%d"),
+            "missed_sessions": st.column_config.NumberColumn(
+                "Missed sessions", help="Late-cancelled and no-show sessions", format="%d"
+            ),
+            "cancelled_sessions": st.column_config.NumberColumn(
+                "Cancelled in time (sessions)", format="%d"
+            ),
+            "minutes_per_attended_session": st.column_config.NumberColumn(
+                "Per attended session",
+                help="Contact minutes ÷ attended sessions; empty without an attended session.",
+                format="%.1f min",
+            ),
+        },
+    )
+csv_download(
+    attendance, "clients-attendance.csv", key="low_attendance_csv", label="Download all clients"
+)
+
+after = measure("after_missed_sessions", filters)
+setting_days = int(after["days"].iloc[0])
+st.subheader("Contacts in the days after a session")
+days = int(
+    st.number_input(
+        "Days after a session",
+        min_value=1,
+        max_value=30,
+        value=setting_days,
+        step=1,
+        key="after_session_days",
+        help=f"This installation looks {setting_days} days ahead by default (the "
+        "after_session_days setting); change it here for this view.",
+    )
+)
+if days != setting_days:
+    after = measure("after_missed_sessions", filters, days)
+if int(after["sessions"].sum()) == 0:
+    st.info(
+        "No sessions match these filters. Import a calendar or a sessions file on the Import "
+        "page to see what follows a cancelled or missed session.",
+        icon=":material/event_busy:",
+    )
+else:
+    st.dataframe(
+        after,
+        key="after_missed_table",
+        hide_index=True,
+        column_order=[
+            "label",
+            "sessions",
+            "sessions_followed",
+            "contacts",
+            "minutes",
+            "minutes_per_session",
+        ],
+        column_config={
+            "label": st.column_config.TextColumn("Session status"),
+            "sessions": st.column_config.NumberColumn("Sessions", format="%d"),
+            "sessions_followed": st.column_config.NumberColumn(
+                "Sessions followed by contact", format="%d"
+            ),
+            "contacts": st.column_config.NumberColumn("Contacts after", format="%d"),
+            "minutes": st.column_config.NumberColumn("Minutes after", format="%.0f min"),
+            "minutes_per_session": st.column_config.NumberColumn(
+                "Minutes after, per session", format="%.1f min"
+            ),
+        },
+    )
+    st.caption(
+        f"Each contact counts once, after the same client's latest earlier session, when "
+        f"that session began at most {days} local days before it (the days are a setting). "
+        "Attended sessions are the baseline to compare with."
+    )
+    csv_download(after, "contacts-after-sessions.csv", key="after_missed_csv")
+
 st.subheader("One client's timeline")
 labels = dict(zip(table["client_key"], table["label"], strict=True))
 chosen = st.selectbox(
@@ -86,12 +216,23 @@ chosen = st.selectbox(
 )
 if chosen:
     timeline = measure("client_timeline", filters, chosen)
-    st.metric(
+    sessions = measure("client_sessions", filters, chosen)
+    attended = sessions[sessions["status"] == "attended"]
+    left, right = st.columns(2)
+    left.metric(
         "This client's time",
         minutes_text(float(timeline["minutes"].sum())),
-        help="Sum of the minutes shown in the timeline below.",
+        help="Sum of the contact minutes shown in the timeline below.",
     )
-    st.plotly_chart(charts.client_timeline(timeline), key="client_timeline_chart")
+    right.metric(
+        "Per attended session",
+        per_session_text(float(timeline["minutes"].sum()) / len(attended))
+        if len(attended)
+        else "—, no attended session",
+        help=f"Contact minutes ÷ attended sessions ({len(attended)} of {len(sessions)} "
+        "sessions in the period).",
+    )
+    st.plotly_chart(charts.client_timeline(timeline, sessions), key="client_timeline_chart")
     weeks = measure("weekly_caps", replace(filters, client_keys=(chosen,)))
     if not weeks.empty:
         st.plotly_chart(charts.weekly_against_cap(weeks), key="client_cap_chart")
@@ -107,3 +248,26 @@ if chosen:
         },
     )
     csv_download(timeline, f"client-{chosen}.csv", key="client_timeline_csv")
+    if sessions.empty:
+        st.caption("No sessions of this client in the period.")
+    else:
+        st.dataframe(
+            sessions.drop(columns=["started_at"]),
+            hide_index=True,
+            key="client_sessions_table",
+            column_config={
+                "local_started_at": st.column_config.DatetimeColumn(
+                    "Session (local time)", format="D MMM YYYY, HH:mm"
+                ),
+                "minutes": st.column_config.NumberColumn("Length", format="%.0f min"),
+                "label": st.column_config.TextColumn("Status"),
+                "therapist": st.column_config.TextColumn("Therapist"),
+            },
+            column_order=["local_started_at", "minutes", "label", "therapist"],
+        )
+        csv_download(
+            sessions,
+            f"client-{chosen}-sessions.csv",
+            key="client_sessions_csv",
+            label="Download sessions",
+        )

@@ -63,7 +63,8 @@ def test_overview_shows_headline_figures(
     db.close()
     assert values["Contacts"] == f"{expected.contacts:,}"
     assert values["Time between sessions"] == f"{expected.minutes / 60:,.1f} h"
-    assert len(app.get("plotly_chart")) == 3
+    # weekly load, contact minutes beside session hours, channel mix, heatmap
+    assert len(app.get("plotly_chart")) == 4
 
 
 def test_filter_change_changes_the_numbers(
@@ -94,7 +95,8 @@ def test_clients_page_table_pareto_and_drilldown(
     assert any("take" in caption.value for caption in app.caption)
     second = table["client_key"].iloc[1]
     app.selectbox(key="client_drilldown").set_value(second).run()
-    timeline = app.dataframe[1].value
+    # the contact timeline (the page's other tables have no channel column)
+    timeline = next(frame.value for frame in app.dataframe if "channel" in frame.value.columns)
     assert len(timeline) == table["contacts"].iloc[1]
     assert timeline["minutes"].sum() == pytest.approx(table["minutes"].iloc[1])
 

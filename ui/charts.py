@@ -9,9 +9,11 @@ from datetime import time
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from analytics.compare import ComparedMeasure
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.session_load import STATUS_LABELS
 
 CATEGORY_COLOURS = {
     "scheduling": "#4C78A8",
@@ -29,6 +31,12 @@ CHANNEL_COLOURS = {
     "portal": "#E7298A",
     "video": "#66A61E",
     "other": "#A6761D",
+}
+SESSION_STATUS_COLOURS = {
+    "attended": "#2F6B9A",
+    "late_cancelled": "#F2A541",
+    "no_show": "#D62728",
+    "cancelled": "#BDBDBD",
 }
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -208,8 +216,12 @@ def pareto_curve(pareto: pd.DataFrame, top_fraction: float = 0.10) -> go.Figure:
     return figure
 
 
-def client_timeline(timeline: pd.DataFrame) -> go.Figure:
-    """One client's contacts over time: minutes per contact, coloured by category."""
+def client_timeline(timeline: pd.DataFrame, sessions: pd.DataFrame | None = None) -> go.Figure:
+    """One client's contacts over time: minutes per contact, coloured by category.
+
+    ``sessions`` (``session_load.client_sessions``) adds the client's sessions as day-wide
+    bars of their length, coloured by status, so contacts show between the sessions.
+    """
     frame = timeline.assign(
         category_label=timeline["category"].map(CATEGORY_LABELS),
         channel_label=timeline["channel"].map(CHANNEL_LABELS),
@@ -231,7 +243,63 @@ def client_timeline(timeline: pd.DataFrame) -> go.Figure:
         hover_data={"direction": True},
     )
     figure.update_traces(marker={"size": 10, "opacity": 0.8})
-    figure.update_layout(title="Contacts over time", **_LAYOUT)
+    if sessions is not None and not sessions.empty:
+        for status, label in STATUS_LABELS.items():
+            shown = sessions[sessions["status"] == status]
+            if shown.empty:
+                continue
+            figure.add_trace(
+                go.Bar(
+                    x=shown["local_started_at"],
+                    y=shown["minutes"],
+                    width=24 * 60 * 60 * 1000,  # one day, in milliseconds of the time axis
+                    marker_color=SESSION_STATUS_COLOURS[status],
+                    opacity=0.45,
+                    name=f"Session: {label}",
+                    hovertemplate=f"{label} session<br>%{{x|%d %b %Y, %H:%M}} local"
+                    "<br>%{y:,.0f} minutes<extra></extra>",
+                )
+            )
+        figure.update_layout(barmode="overlay")
+    title = "Sessions and contacts over time" if sessions is not None else "Contacts over time"
+    figure.update_layout(title=title, **_LAYOUT)
+    return figure
+
+
+def weekly_session_load(weeks: pd.DataFrame) -> go.Figure:
+    """Contact minutes per local week (bars) beside scheduled session hours (line)."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    per_hour = weeks["per_session_hour"].map(
+        lambda value: "no sessions" if pd.isna(value) else f"{value:,.1f} min per session hour"
+    )
+    figure.add_trace(
+        go.Bar(
+            x=weeks["week"],
+            y=weeks["contact_minutes"],
+            name="Contact minutes",
+            marker_color="#72B7B2",
+            customdata=per_hour,
+            hovertemplate="Week of %{x|%d %b %Y}: %{y:,.0f} contact minutes"
+            "<br>%{customdata}<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=weeks["week"],
+            y=weeks["scheduled_hours"],
+            mode="lines+markers",
+            name="Scheduled session hours",
+            line={"color": "#2F6B9A"},
+            marker={"size": 4},
+            hovertemplate="Week of %{x|%d %b %Y}: %{y:,.1f} session hours<extra></extra>",
+        ),
+        secondary_y=True,
+    )
+    figure.update_layout(title="Contact minutes and session hours per week", **_LAYOUT)
+    figure.update_xaxes(title_text="Week starting (local Monday)")
+    figure.update_yaxes(title_text="Contact minutes", rangemode="tozero", secondary_y=False)
+    figure.update_yaxes(title_text="Session hours", rangemode="tozero", secondary_y=True)
     return figure
 
 

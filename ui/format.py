@@ -38,3 +38,14 @@ def change_text(
         return None
     difference = current - previous
     return f"{difference:+,.{decimals}f}{unit} ({difference / previous * 100:+.0f} %)"
+
+
+NO_SESSIONS = "—, no sessions"
+"""What a rate per session hour shows when the filter holds no scheduled session."""
+
+
+def per_session_text(minutes: float | None, decimals: int = 1) -> str:
+    """Contact minutes per session hour(s), e.g. ``"36.1 min"``, or ``"—, no sessions"``."""
+    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
+        return NO_SESSIONS
+    return f"{minutes:,.{decimals}f} min"

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import compare, compliance, metrics
+from analytics import compare, compliance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 from analytics.importing import phone_log
@@ -47,6 +47,12 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "compare_trend": compare.monthly_trend,
     "compare_distribution": compare.distribution,
     "phone_text_minutes": phone_log.text_minutes_in_use,
+    "session_totals": session_load.session_totals,
+    "session_load_by": session_load.session_load_by,
+    "weekly_session_load": session_load.weekly_session_load,
+    "low_attendance_clients": session_load.low_attendance_clients,
+    "after_missed_sessions": session_load.after_missed_sessions,
+    "client_sessions": session_load.client_sessions,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
