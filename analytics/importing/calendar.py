@@ -120,12 +120,12 @@ def read_calendar(
 
     try:
         calendar = icalendar.Calendar.from_ical(data.lstrip(b"\xef\xbb\xbf"))
-        vevents = list(calendar.walk("VEVENT"))
+        vevents: list[Any] = list(calendar.walk("VEVENT"))
         if not vevents:
             raise CalendarError(
                 f"{file_name} holds no events; export the calendar with its appointments."
             )
-        first = min(_day(event.start) for event in vevents if event.get("DTSTART") is not None)
+        first = min(_day(event["DTSTART"].dt) for event in vevents if "DTSTART" in event)
         start = start or first
         end = end or today
         if end < start:
@@ -165,9 +165,9 @@ def _add_instance(events: CalendarEvents, instance: Any) -> None:
     if zone and isinstance(begin, datetime) and begin.tzinfo is None:
         problem = f"Unknown time zone {zone}."
     minutes = None
-    if isinstance(begin, datetime) and isinstance(finish, datetime):
-        if (begin.tzinfo is None) == (finish.tzinfo is None):
-            minutes = (finish - begin).total_seconds() / 60
+    same_kind = isinstance(finish, datetime) and (begin.tzinfo is None) == (finish.tzinfo is None)
+    if isinstance(begin, datetime) and same_kind:
+        minutes = (finish - begin).total_seconds() / 60
     events.uid.append(str(instance["UID"]) if instance.get("UID") else None)
     events.title.append(str(instance.get("SUMMARY") or "").strip())
     events.start_wall.append(start_wall)
@@ -191,8 +191,7 @@ def client_group(pattern: str) -> int:
         ) from None
     if "client" not in compiled.groupindex:
         raise ClientPatternError(
-            "The client pattern has no group named client; write it like "
-            "Session: (?P<client>.+)."
+            "The client pattern has no group named client; write it like Session: (?P<client>.+)."
         )
     return compiled.groupindex["client"]
 
