@@ -133,11 +133,12 @@ def read_calendar(
                 f"The range starts on {start} but ends earlier, on {end}; choose an end on "
                 "or after the start."
             )
+        unknown_zones = _unknown_zones(vevents)
         query = recurring_ical_events.of(calendar)
         instances = list(query.between(start - RANGE_MARGIN, end + RANGE_MARGIN))
         events = CalendarEvents()
         for instance in instances:
-            _add_instance(events, instance)
+            _add_instance(events, instance, unknown_zones)
     except CalendarError:
         raise
     except ValueError as error:
@@ -151,7 +152,20 @@ def read_calendar(
     return events, start, end
 
 
-def _add_instance(events: CalendarEvents, instance: Any) -> None:
+def _unknown_zones(vevents: list[Any]) -> dict[str, str]:
+    """UID -> zone name, for events whose TZID neither a VTIMEZONE block, the IANA database
+    nor the Windows names resolve (icalendar then reads the time as floating; we refuse to
+    guess). Expanded instances no longer carry the TZID, so this looks at the originals."""
+    unknown: dict[str, str] = {}
+    for event in vevents:
+        start = event.get("DTSTART")
+        zone = start.params.get("TZID") if start is not None else None
+        if zone and isinstance(start.dt, datetime) and start.dt.tzinfo is None:
+            unknown[str(event.get("UID") or "")] = str(zone)
+    return unknown
+
+
+def _add_instance(events: CalendarEvents, instance: Any, unknown_zones: dict[str, str]) -> None:
     """Append one expanded instance to the column lists."""
     begin = instance.start
     finish = instance.end
@@ -160,10 +174,8 @@ def _add_instance(events: CalendarEvents, instance: Any) -> None:
     start_wall, floating = _wall(begin)
     instance_wall, instance_floating = _wall(original)
     all_day = not isinstance(begin, datetime)
-    zone = instance["DTSTART"].params.get("TZID")
-    problem = None
-    if zone and isinstance(begin, datetime) and begin.tzinfo is None:
-        problem = f"Unknown time zone {zone}."
+    zone = unknown_zones.get(str(instance.get("UID") or ""))
+    problem = f"Unknown time zone {zone}." if zone and begin.tzinfo is None else None
     minutes = None
     same_kind = isinstance(finish, datetime) and (begin.tzinfo is None) == (finish.tzinfo is None)
     if isinstance(begin, datetime) and same_kind:
@@ -203,8 +215,8 @@ def status_pattern(words: tuple[str, ...]) -> str:
         for word in words
         if word.strip()
     ]
-    # "(?!)" never matches: a status with no words marks no title.
-    return f"(?i)\\b(?:{'|'.join(escaped)})" if escaped else "(?!)"
+    # \b\B never matches (RE2 has no lookahead): a status with no words marks no title.
+    return f"(?i)\\b(?:{'|'.join(escaped)})" if escaped else "\\b\\B"
 
 
 _EVENTS_SQL = """
@@ -325,8 +337,8 @@ def _store(
             f"The client pattern cannot be used here ({str(error).splitlines()[0]}); write it "
             "like Session: (?P<client>.+)."
         ) from None
-    finally:
-        cursor.unregister("calendar_frame")
+    # (after an error the transaction is rolled back and the cursor closed with the view)
+    cursor.unregister("calendar_frame")
     rows, excluded, statuses = _counts(cursor)
     unmatched = [
         ReviewedEvent(day=day, title=title, reason=reason)
