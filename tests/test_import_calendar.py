@@ -18,7 +18,7 @@ from analytics.importing.calendar import (
     import_calendar,
     status_pattern,
 )
-from analytics.importing.session_report import NoSessionsError, SessionOptions
+from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 from analytics.scope import Scope
 from analytics.store import undo_batch
 
@@ -32,9 +32,10 @@ def options(zone: str, **changes: object) -> SessionOptions:
     return SessionOptions(**fields)  # type: ignore[arg-type]
 
 
-def load(db: Database, name: str, zone: str, **changes: object):  # type: ignore[no-untyped-def]
+def load(db: Database, name: str, zone: str, **changes: object) -> SessionReport:
+    chosen = options(zone, **changes)
     return import_calendar(
-        db, CALENDARS / name, file_name=name, options=options(zone, **changes), today=date(2026, 11, 28)
+        db, CALENDARS / name, file_name=name, options=chosen, today=date(2026, 11, 28)
     )
 
 
@@ -270,9 +271,7 @@ def test_client_pattern_and_status_words_are_configurable(empty_db: Database) ->
     assert len(report.unmatched) == 6  # 5 of Anna and 1 of Ben did not fit the pattern
 
 
-@pytest.mark.parametrize(
-    "pattern", [r"Session: (.+)", r"Session: (?P<client>.+", r"(?P<name>.+)"]
-)
+@pytest.mark.parametrize("pattern", [r"Session: (.+)", r"Session: (?P<client>.+", r"(?P<name>.+)"])
 def test_bad_client_pattern_is_one_sentence(empty_db: Database, pattern: str) -> None:
     with pytest.raises(ClientPatternError, match=r"^The client pattern .*\(\?P<client>\.\+\)\.$"):
         load(empty_db, "dst_berlin.ics", "Europe/Berlin", client_pattern=pattern)
