@@ -361,3 +361,27 @@ def test_report_json_shape(empty_db: Database) -> None:
             "reason": "The title names no client by the client pattern.",
         }
     ]
+
+
+def test_google_calendar_zone_places_floating_times_and_zero_length_is_listed(
+    empty_db: Database,
+) -> None:
+    text = (
+        b"BEGIN:VCALENDAR\nX-WR-TIMEZONE:Europe/Berlin\n"
+        b"BEGIN:VEVENT\nUID:1\nSUMMARY:Session: Anna B.\n"
+        b"DTSTART:20261001T100000\nDTEND:20261001T105000\nEND:VEVENT\n"
+        b"BEGIN:VEVENT\nUID:2\nSUMMARY:Session: Anna B.\nDTSTART:20261002T100000Z\n"
+        b"END:VEVENT\nEND:VCALENDAR\n"
+    )
+    report = import_calendar(empty_db, text, file_name="x.ics", options=options("UTC"))
+    # The floating 10:00 is Berlin time by X-WR-TIMEZONE (CEST, UTC+2): 08:00 UTC, even for
+    # a therapist in UTC. The second event has no DTEND: no length, listed for review.
+    assert stored(empty_db) == [
+        ("Anna B.", datetime(2026, 10, 1, 8), datetime(2026, 10, 1, 8), 50.0, "attended")
+    ]
+    assert [(e.day, e.reason) for e in report.unmatched] == [
+        (
+            date(2026, 10, 2),
+            "It has no length (no DTEND or DURATION, or it ends as it starts).",
+        )
+    ]

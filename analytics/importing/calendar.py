@@ -94,7 +94,10 @@ class CalendarEvents:
 
 
 def _wall(value: date | datetime) -> tuple[datetime, bool]:
-    """A start as (wall time, floating): aware times in UTC, floating and all-day as written."""
+    """A start as (wall time, floating): aware times in UTC, floating and all-day as written.
+
+    (A calendar with ``X-WR-TIMEZONE``, as Google writes, has its floating times already
+    placed in that zone by recurring-ical-events.)"""
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day), True
     if value.tzinfo is None:
@@ -248,8 +251,9 @@ SELECT event_number, uid, title, zone, started_at, instance_at, local_day, clien
        CASE WHEN all_day THEN 'all_day'
             WHEN cancelled THEN 'cancelled'
             WHEN problem IS NOT NULL THEN problem
-            WHEN minutes IS NULL THEN 'It has no end or duration.'
-            WHEN minutes <= 0 THEN 'It ends before it starts.'
+            WHEN minutes IS NULL OR minutes = 0
+                THEN 'It has no length (no DTEND or DURATION, or it ends as it starts).'
+            WHEN minutes < 0 THEN 'It ends before it starts.'
             WHEN minutes > $max_minutes
                 THEN 'It lasts ' || round(minutes) || ' minutes, over the '
                      || $max_text || '-minute maximum.'
