@@ -385,3 +385,29 @@ def test_google_calendar_zone_places_floating_times_and_zero_length_is_listed(
             "It has no length (no DTEND or DURATION, or it ends as it starts).",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "zone_id",
+    ["Customized Time Zone", "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"],
+)
+def test_exchange_zone_defined_only_by_its_vtimezone_block(
+    empty_db: Database, zone_id: str
+) -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:" + zone_id.replace(",", "\\,") + "\r\n"
+        "BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n"
+        "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+        "BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+        "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+        "BEGIN:VEVENT\r\nUID:x1\r\nSUMMARY:Session: Anna B.\r\n"
+        f'DTSTART;TZID="{zone_id}":20261019T100000\r\n'
+        f'DTEND;TZID="{zone_id}":20261019T105000\r\n'
+        "RRULE:FREQ=WEEKLY;COUNT=2\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    import_calendar(empty_db, text, file_name="x.ics", options=options("Europe/Berlin"))
+    # The block's rules: +02:00 until the last Sunday of October (25 Oct 2026), then +01:00.
+    assert [row[2] for row in stored(empty_db)] == [
+        datetime(2026, 10, 19, 8),
+        datetime(2026, 10, 26, 9),
+    ]
