@@ -201,6 +201,7 @@ def test_malformed_calendar_is_one_sentence_and_stores_nothing(empty_db: Databas
     [
         (b"", "not a readable calendar"),
         (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "holds no events"),
+        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nEND:VEVENT\nEND:VCALENDAR\n", "has a start"),
         (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261001T100000Z\n", "not a readable"),
         (
             b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nSUMMARY:Session: A\n"

@@ -128,8 +128,12 @@ def read_calendar(
             raise CalendarError(
                 f"{file_name} holds no events; export the calendar with its appointments."
             )
-        first = min(_day(event["DTSTART"].dt) for event in vevents if "DTSTART" in event)
-        start = start or first
+        starts = [_day(event["DTSTART"].dt) for event in vevents if "DTSTART" in event]
+        if not starts:
+            raise CalendarError(
+                f"No event in {file_name} has a start (DTSTART); export the calendar again."
+            )
+        start = start or min(starts)
         end = end or today
         if end < start:
             raise CalendarError(
