@@ -412,3 +412,21 @@ def test_exchange_zone_defined_only_by_its_vtimezone_block(
         datetime(2026, 10, 19, 8),
         datetime(2026, 10, 26, 9),
     ]
+
+
+def test_events_without_uid_are_identified_by_client_start_and_length(
+    empty_db: Database,
+) -> None:
+    text = (
+        b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:Session: Anna B.\n"
+        b"DTSTART;TZID=Nowhere/Land:20261001T100000\nDTEND;TZID=Nowhere/Land:20261001T105000\n"
+        b"END:VEVENT\nBEGIN:VEVENT\nSUMMARY:Holiday\nDTSTART;VALUE=DATE:20261003\n"
+        b"END:VEVENT\nBEGIN:VEVENT\nSUMMARY:Session: Ben K.\n"
+        b"DTSTART:20261002T100000Z\nDTEND:20261002T105000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    first = import_calendar(empty_db, text, file_name="x.ics", options=options("UTC"))
+    again = import_calendar(empty_db, text, file_name="x.ics", options=options("UTC"))
+    # Anna's event has an unknown zone (listed), the all-day one is left out, Ben's is
+    # stored once: without a UID, therapist, client, start and length identify it.
+    assert (first.imported, first.excluded["all_day"], len(first.unmatched)) == (1, 1, 1)
+    assert (again.imported, again.duplicates) == (0, 1)

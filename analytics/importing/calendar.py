@@ -168,7 +168,7 @@ def _unknown_zones(vevents: list[Any]) -> dict[str, str]:
         start = event.get("DTSTART")
         zone = start.params.get("TZID") if start is not None else None
         if zone and isinstance(start.dt, datetime) and start.dt.tzinfo is None:
-            unknown[str(event.get("UID") or "")] = str(zone)
+            unknown[str(event.get("UID") or "")] = str(zone)  # "" for events without UID
     return unknown
 
 
@@ -182,7 +182,8 @@ def _add_instance(events: CalendarEvents, instance: Any, unknown_zones: dict[str
     instance_wall, instance_floating = _wall(original)
     all_day = not isinstance(begin, datetime)
     zone = unknown_zones.get(str(instance.get("UID") or ""))
-    problem = f"Unknown time zone {zone}." if zone and begin.tzinfo is None else None
+    floating_time = isinstance(begin, datetime) and begin.tzinfo is None
+    problem = f"Unknown time zone {zone}." if zone and floating_time else None
     minutes = None
     same_kind = isinstance(finish, datetime) and (begin.tzinfo is None) == (finish.tzinfo is None)
     if isinstance(begin, datetime) and same_kind:
