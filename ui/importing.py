@@ -167,10 +167,11 @@ def show_unmatched(report: SessionReport, key: str) -> None:
     """Calendar events not stored, with date, title and reason, downloadable."""
     if not report.unmatched:
         return
+    count = len(report.unmatched)
     st.warning(
-        f"{len(report.unmatched):,} events are not stored: their title names no client by "
-        "the pattern, or they cannot be read. Review them; change the client pattern if "
-        "they are sessions."
+        f"{count:,} event{' is' if count == 1 else 's are'} not stored: the title names no "
+        "client by the pattern, or the event cannot be read. Review them below; change the "
+        "client pattern if they are sessions."
     )
     frame: pd.DataFrame = report.unmatched_frame()
     st.dataframe(frame.head(500), hide_index=True, key=f"unmatched_{key}")
