@@ -388,10 +388,13 @@ def run_batches(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
-    from analytics.store import undo_batch
+    from analytics.store import list_batches, undo_batch
 
-    removed = undo_batch(Database(args.db or default_db_path()), args.batch_id)
-    print(f"Batch {args.batch_id} undone: {removed:,} contacts removed.")
+    db = Database(args.db or default_db_path())
+    removed = undo_batch(db, args.batch_id)
+    batches = list_batches(db)
+    kinds = batches.loc[batches["batch_id"] == args.batch_id, "kind"].tolist()
+    print(f"Batch {args.batch_id} undone: {removed:,} {kinds[0] if kinds else 'rows'} removed.")
     return 0
 
 

@@ -252,7 +252,8 @@ else:
         if undo_right.button("Undo", key="undo_button"):
             try:
                 removed = undo_batch(database(), int(batch))
-                st.success(f"Batch {batch} undone: {removed:,} contacts or sessions removed.")
+                kind = batches.loc[batches["batch_id"] == batch, "kind"].iloc[0]
+                st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
             except ContactLoadError as error:
                 st.error(str(error))
 
