@@ -158,3 +158,26 @@ def test_dry_run_stores_nothing(empty_db: Database) -> None:
     assert (report.imported, report.batch_id) == (5, None)
     assert report.preview is not None and list(report.preview["row"]) == [2, 3, 4, 5, 10]
     assert stored(empty_db) == []
+
+
+def test_start_and_end_as_date_times_and_notes_dropped(empty_db: Database) -> None:
+    report = import_session_csv(
+        empty_db,
+        SESSIONS / "practice_export.csv",
+        file_name="export.csv",
+        options=SessionOptions(time_zone="America/Chicago"),
+    )
+    # "Start" alone holds date and time; 09:00-09:50 CDT (UTC-5) -> 14:00 UTC, 50 min.
+    # The second row ends before it starts on the same day: rejected, not wrapped.
+    assert stored(empty_db) == [
+        ("Dr. Kim", "Lee, M.", datetime(2026, 10, 13, 9), datetime(2026, 10, 13, 14), 50.0,
+         "attended"),
+    ]  # fmt: skip
+    assert [(e.row, e.column, e.message) for e in report.errors] == [
+        (3, "End", "The length is zero or negative.")
+    ]
+    with empty_db.cursor() as cursor:
+        found = cursor.execute(
+            "SELECT count(*) FROM import_batches WHERE file_name LIKE '%private%'"
+        ).fetchall()
+    assert found == [(0,)]

@@ -113,10 +113,11 @@ def session_fields(header: Sequence[str]) -> dict[str, str]:
 
 
 def is_session_header(header: Sequence[str]) -> bool:
-    """True for a header with a status, a client and a date, and no contact-only column."""
+    """True for a header with a status, a client and a date or start, and no contact-only
+    column (channel, category, direction)."""
     fields = session_fields(header)
     contact_only = any(_normalize(cell) in _CONTACT_ONLY for cell in header)
-    has_day = "date" in fields or "started_at" in fields
+    has_day = bool({"date", "started_at", "start_time"} & fields.keys())
     return not contact_only and {"status", "client"} <= fields.keys() and has_day
 
 
@@ -150,6 +151,9 @@ class _Columns:
 
 def _columns(header: Sequence[str]) -> _Columns:
     fields = session_fields(header)
+    if "start_time" in fields and "date" not in fields and "started_at" not in fields:
+        # "Start" alone (practice-management exports) holds the date and the time.
+        fields["started_at"] = fields.pop("start_time")
     staged = {name: f"c{list(header).index(cell) + 1}" for name, cell in fields.items()}
     has_day = "started_at" in fields or ("date" in fields and "start_time" in fields)
     has_length = bool({"minutes", "hours", "duration", "end_time"} & fields.keys())
@@ -364,10 +368,14 @@ def _parse(cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: Sessio
             duration, "clock" if clock else "minutes", not clock and _comma(cursor, duration)
         )
     else:
-        ended = f"(CAST(ls AS DATE) + ({time_sql(col('end_time') or '')}))"
-        # An end before the start means the session ran past midnight.
+        end = col("end_time") or ""
+        # The end is a date and time, or a time on the start's day (an end time before the
+        # start then means the session ran past midnight).
+        ended_at = datetime_sql(end, order)
+        ended = f"(CAST(ls AS DATE) + ({time_sql(end)}))"
         minutes = (
-            f"CASE WHEN {ended} < ls THEN epoch({ended} + INTERVAL 1 DAY - ls) / 60 "
+            f"CASE WHEN {ended_at} IS NOT NULL THEN epoch({ended_at} - ls) / 60 "
+            f"WHEN {ended} < ls THEN epoch({ended} + INTERVAL 1 DAY - ls) / 60 "
             f"ELSE epoch({ended} - ls) / 60 END"
         )
     status_key = f"regexp_replace(lower({col('status')}), '[^a-z]', '', 'g')"
