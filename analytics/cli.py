@@ -26,6 +26,7 @@ from analytics.importing.presets import PRESET_NAMES
 if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
+    from analytics.importing.session_report import SessionReport
 
 # Each command imports what it needs when it runs: an import of a large file should not
 # wait for pandas and the measures to load (start-up is part of what `make bench` times).
@@ -90,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     importer = commands.add_parser(
-        "import", parents=[db_option], help="import CSV exports of time trackers and spreadsheets"
+        "import",
+        parents=[db_option],
+        help="import contact logs (CSV), session calendars (ICS) and session CSV files",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument("--preset", choices=("auto", *PRESET_NAMES), default="auto")
@@ -106,6 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="IANA zone of therapists new to the database (default: this machine's)",
     )
     importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
+    importer.add_argument(
+        "--client-pattern",
+        default=None,
+        help="calendars: regular expression with a group (?P<client>...) over event titles",
+    )
+    importer.add_argument(
+        "--from", dest="start", type=_iso_date, default=None,
+        help="calendars: first local date to import (default: the first event's)",
+    )  # fmt: skip
+    importer.add_argument(
+        "--to", dest="end", type=_iso_date, default=None,
+        help="calendars: last local date to import (default: today)",
+    )  # fmt: skip
+    importer.add_argument(
+        "--status-words",
+        action="append",
+        default=None,
+        metavar="STATUS=WORD,...",
+        help="calendars: title words marking no_show, late_cancelled or cancelled (repeatable)",
+    )
     importer.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
     importer.add_argument("--json", action="store_true", help="print a JSON report")
     importer.add_argument(
@@ -316,11 +339,34 @@ def _print_session_load(db: Database, filters: ContactFilter, by: str, *, as_jso
     return 0
 
 
+def _status_words(values: list[str] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``--status-words no_show=DNA,no-show`` options over the default words."""
+    from analytics.importing.session_report import STATUS_WORDS
+
+    words = dict(STATUS_WORDS)
+    for value in values or []:
+        status, _, listed = value.partition("=")
+        if status.strip() not in words or not listed.strip():
+            raise argparse.ArgumentTypeError(
+                f"--status-words {value!r}: write STATUS=WORD,... with STATUS one of "
+                f"{', '.join(words)}"
+            )
+        words[status.strip()] = tuple(w.strip() for w in listed.split(",") if w.strip())
+    return tuple(words.items())
+
+
 def run_import(args: argparse.Namespace) -> int:
-    """``contactload import``: each file is one batch; unusable files store nothing."""
-    from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
+    """``contactload import``: each file is one batch; unusable files store nothing.
+
+    Each file's kind is detected from its content (contact log, ICS calendar, session CSV,
+    phone log), unless a preset or column mapping says it is a contact log.
+    """
+    from analytics.importing.dispatch import import_detected
+    from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
+    from analytics.importing.pipeline import ImportOptions, local_time_zone
     from analytics.importing.presets import parse_map_option
     from analytics.importing.reader import UnreadableFileError
+    from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 
     db = Database(args.db or default_db_path())
     options = ImportOptions(
@@ -333,29 +379,65 @@ def run_import(args: argparse.Namespace) -> int:
         date_order=args.date_order,
         preview_rows=0,
     )
+    try:
+        status_words = _status_words(args.status_words)
+    except argparse.ArgumentTypeError as error:
+        print(f"contactload import: error: {error}", file=sys.stderr)
+        return 2
+    session_options = SessionOptions(
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=options.time_zone,
+        start=args.start,
+        end=args.end,
+        date_order=args.date_order,
+        preview_rows=0,
+        status_words=status_words,
+        **({"client_pattern": args.client_pattern} if args.client_pattern else {}),
+    )
+    phone_options = PhoneLogOptions(
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=options.time_zone,
+        call_category=args.call_category,
+        country_code=args.country_code,
+    )
+    contacts_only = args.preset != "auto" or args.mapping or args.mapping_name
     reports: list[dict[str, object]] = []
     failed = 0
     for path in args.files:
         try:
             if not path.is_file():
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
-            if _is_phone_log(path):
-                phone_report = _import_phone_log(db, path, args, options.time_zone)
-                reports.append(phone_report.to_json())
-                if not args.json:
-                    _print_phone_log(phone_report)
-                continue
-            report = import_file(
-                db, path, file_name=path.name, options=options, dry_run=args.dry_run
+            report = import_detected(
+                db,
+                path,
+                file_name=path.name,
+                contact_options=options,
+                session_options=session_options,
+                phone_options=phone_options,
+                dry_run=args.dry_run,
+                kind="contacts" if contacts_only else None,
             )
         except ContactLoadError as error:
             failed += 1
             print(f"contactload: {path.name}: {error}", file=sys.stderr)
-            reports.append({"file": path.name, "error": str(error)})
+            failure: dict[str, object] = {"file": path.name, "error": str(error)}
+            if isinstance(error, NoSessionsError):
+                # the events that need a look are the point of the message: list them
+                failure["unmatched"] = error.report.to_json()["unmatched"]
+                for event in error.report.unmatched[:20]:
+                    print(f"  {event.day} {event.title!r}: {event.reason}", file=sys.stderr)
+            reports.append(failure)
             continue
         reports.append(report.to_json())
         if not args.json:
-            _print_import(report)
+            if isinstance(report, SessionReport):
+                _print_session_import(report)
+            elif isinstance(report, PhoneLogReport):
+                _print_phone_log(report)
+            else:
+                _print_import(report)
     if args.json:
         print(json.dumps({"files": reports}, indent=2, default=str))
     return 1 if failed else 0
@@ -380,30 +462,6 @@ def _print_import(report: FileReport) -> None:
             f"  {report.unclassified_count:,} contacts are stored as 'other' for review "
             f"(rows {rows}{more}); add a rule on the Import page to place them."
         )
-
-
-def _is_phone_log(path: Path) -> bool:
-    """Whether the file is an SMS Backup & Restore XML log (by its first bytes)."""
-    from analytics.importing.phone_log import is_phone_log
-
-    with open(path, "rb") as file:
-        return is_phone_log(file.read(4096))
-
-
-def _import_phone_log(
-    db: Database, path: Path, args: argparse.Namespace, time_zone: str
-) -> PhoneLogReport:
-    """One phone log through ``import_phone_log`` with the import command's options."""
-    from analytics.importing.phone_log import PhoneLogOptions, import_phone_log
-
-    options = PhoneLogOptions(
-        therapist=args.therapist,
-        practice=args.practice,
-        time_zone=time_zone,
-        call_category=args.call_category,
-        country_code=args.country_code,
-    )
-    return import_phone_log(db, path, file_name=path.name, options=options, dry_run=args.dry_run)
 
 
 def _print_phone_log(report: PhoneLogReport) -> None:
@@ -506,6 +564,33 @@ def run_phones(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_session_import(report: SessionReport) -> None:
+    verb = "would import" if report.dry_run else "imported"
+    unit = "events" if report.kind == "calendar" else "rows"
+    statuses = ", ".join(f"{n:,} {status}" for status, n in report.statuses.items())
+    print(
+        f"{report.file}: {report.detected}. {report.rows:,} {unit}: {verb} "
+        f"{report.imported:,} sessions ({statuses or 'none'}), {report.duplicates:,} already "
+        f"stored, {report.rejected:,} rejected"
+        + (f" (batch {report.batch_id})." if report.batch_id else ".")
+    )
+    left_out = {name: n for name, n in report.excluded.items() if n}
+    if left_out:
+        print(
+            "  left out: "
+            + ", ".join(f"{n:,} {name.replace('_', '-')}" for name, n in left_out.items())
+            + " events."
+        )
+    for error in report.errors[:20]:
+        column = f", {error.column}" if error.column else ""
+        print(f"  row {error.row}{column}: {error.message}")
+    for event in report.unmatched[:20]:
+        print(f"  {event.day} {event.title!r}: {event.reason}")
+    hidden = max(len(report.errors) - 20, 0) + max(len(report.unmatched) - 20, 0)
+    if hidden:
+        print(f"  ... and {hidden:,} more; --json lists them all.")
+
+
 def run_compliance(args: argparse.Namespace) -> int:
     """``contactload compliance``: each client's (or therapist's) use against the agreement."""
     import pandas as pd
@@ -584,10 +669,13 @@ def run_batches(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
-    from analytics.store import undo_batch
+    from analytics.store import list_batches, undo_batch
 
-    removed = undo_batch(Database(args.db or default_db_path()), args.batch_id)
-    print(f"Batch {args.batch_id} undone: {removed:,} contacts removed.")
+    db = Database(args.db or default_db_path())
+    removed = undo_batch(db, args.batch_id)
+    batches = list_batches(db)
+    kinds = batches.loc[batches["batch_id"] == args.batch_id, "kind"].tolist()
+    print(f"Batch {args.batch_id} undone: {removed:,} {kinds[0] if kinds else 'rows'} removed.")
     return 0
 
 

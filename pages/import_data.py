@@ -1,12 +1,12 @@
-"""Import: bring contact logs from time trackers, spreadsheets and phones into the database."""
+"""Import: contact logs, phone logs, session calendars (ICS) and session CSV files."""
 
 import pandas as pd
 import streamlit as st
 
 from analytics.errors import ContactLoadError
 from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
+from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
-from analytics.importing.phone_log import is_phone_log
 from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import (
     FIELDS,
@@ -15,27 +15,49 @@ from analytics.importing.presets import (
     save_mapping,
     template_csv,
 )
+from analytics.importing.session_csv import session_template_csv
+from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
-from ui.importing import COMMON_ZONES, dry_run, with_mapping
+from ui.importing import (
+    COMMON_ZONES,
+    calendar_settings,
+    dry_run,
+    session_dry_run,
+    show_session_report,
+    show_unmatched,
+    with_mapping,
+)
 from ui.phone_log import phone_log_settings, phone_log_upload
 from ui.state import database, filter_choices
 
-st.title("Import contacts")
+st.title("Import contacts and sessions")
 st.markdown(
     "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
     "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
     "template, or a phone's call and text log from **SMS Backup & Restore** (XML). "
     "Descriptions, notes, e-mail addresses and message texts are used to classify contacts "
     "and then dropped: only who, when, how long, channel and category are stored; phone "
-    "numbers never are."
+    "numbers never are. "
+    "Scheduled **sessions** come from calendar exports (**.ics** from Google Calendar or "
+    "Outlook) or a session CSV with a status column; event titles are read for the client "
+    "and status, and never stored. Each file's kind is recognised from its content."
 )
-st.download_button(
+template_left, template_right = st.columns(2)
+template_left.download_button(
     "Download the template",
     data=template_csv().encode("utf-8"),
     file_name="contactload-template.csv",
     mime="text/csv",
     key="template_download",
+    icon=":material/download:",
+)
+template_right.download_button(
+    "Download the session template",
+    data=session_template_csv().encode("utf-8"),
+    file_name="contactload-sessions-template.csv",
+    mime="text/csv",
+    key="session_template_download",
     icon=":material/download:",
 )
 
@@ -88,17 +110,35 @@ options = ImportOptions(
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV) and phone logs (XML)",
-    type=["csv", "txt", "tsv", "xml"],
+    "Contact logs (CSV), phone logs (XML), calendars (ICS) or session files (CSV)",
+    type=["csv", "txt", "tsv", "ics", "ical", "xml"],
     accept_multiple_files=True,
     key="import_files",
 )
-ready: list[tuple[str, bytes, ImportOptions]] = []
+kinds = {upload.file_id: file_kind(upload.getvalue()) for upload in uploads or []}
+session_options = calendar_settings(
+    time_zone or "UTC", options.therapist, options.practice, calendars="calendar" in kinds.values()
+)
+ready: list[tuple[str, bytes, ImportOptions, bool]] = []
 for upload in uploads or []:
     data = upload.getvalue()
     st.subheader(upload.name)
-    if is_phone_log(data):
+    if kinds[upload.file_id] == "phone_log":
         phone_log_upload(data, upload.name, upload.file_id, phone_options)
+        continue
+    if kinds[upload.file_id] != "contacts":
+        try:
+            checked = session_dry_run(data, upload.name, session_options)
+        except NoSessionsError as error:
+            st.error(str(error), icon=":material/error:")
+            show_unmatched(error.report, upload.file_id)
+            continue
+        except ContactLoadError as error:
+            st.error(str(error), icon=":material/error:")
+            continue
+        if isinstance(checked, SessionReport):
+            show_session_report(checked, upload.file_id)
+            ready.append((upload.name, data, options, True))
         continue
     try:
         report = dry_run(data, upload.name, options)
@@ -167,7 +207,7 @@ for upload in uploads or []:
                 ),
                 hide_index=True,
             )
-    ready.append((upload.name, data, file_options))
+    ready.append((upload.name, data, file_options, False))
 
 if ready and st.button(
     f"Import {len(ready)} file{'s' if len(ready) > 1 else ''}",
@@ -175,11 +215,25 @@ if ready and st.button(
     key="import_commit",
 ):
     bar = st.progress(0.0, text="Importing…")
-    for index, (name, data, file_options) in enumerate(ready):
+    for index, (name, data, file_options, sessions) in enumerate(ready):
 
         def show(fraction: float, text: str, index: int = index, name: str = name) -> None:
             bar.progress((index + fraction) / len(ready), text=f"{name}: {text}")
 
+        if sessions:
+            try:
+                stored = import_detected(
+                    database(), data, file_name=name, session_options=session_options
+                )
+            except ContactLoadError as error:
+                st.error(f"{name}: {error}", icon=":material/error:")
+                continue
+            st.success(
+                f"{name}: {stored.imported:,} sessions imported, {stored.duplicates:,} already "
+                f"stored, {stored.rejected:,} not stored (batch {stored.batch_id})."
+            )
+            show(1.0, "Done")
+            continue
         try:
             result = import_file(
                 database(), data, file_name=name, options=file_options, progress=show
@@ -207,7 +261,8 @@ else:
         if undo_right.button("Undo", key="undo_button"):
             try:
                 removed = undo_batch(database(), int(batch))
-                st.success(f"Batch {batch} undone: {removed:,} contacts removed.")
+                kind = batches.loc[batches["batch_id"] == batch, "kind"].iloc[0]
+                st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
             except ContactLoadError as error:
                 st.error(str(error))
 

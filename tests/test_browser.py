@@ -38,7 +38,7 @@ EXPECTED_TITLES = {
     "channels": "Channels & categories",
     "compare": "Compare therapists and practices",
     "boundaries": "Boundaries",
-    "import": "Import contacts",
+    "import": "Import contacts and sessions",
 }
 ANALYTICS_PAGES = {"overview", "clients", "channels", "compare"}
 
@@ -198,3 +198,20 @@ def test_uploading_a_file_changes_the_totals(
             timeout=30_000,
         )
         assert contacts.inner_text() != before
+
+
+def test_uploading_a_calendar_stores_its_sessions(
+    demo_db_path: Path, tmp_path: Path, page: Page
+) -> None:
+    upload = ROOT / "tests" / "data" / "calendars" / "weekly_exdate_moved.ics"
+    with serve(copy_of(demo_db_path, tmp_path)) as url:
+        page.goto(page_url(url, "import"))
+        wait_for_render(page)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(upload)
+        # The default range (first event to today) holds all of it: see
+        # test_import_calendar.py for the 6 sessions and the team meeting to review.
+        page.get_by_text("Calendar settings").wait_for(timeout=30_000)
+        page.get_by_text("1 event is not stored").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Import 1 file").click(timeout=30_000)
+        page.get_by_text("6 sessions imported").wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,12 +1,23 @@
-"""Streamlit glue for the Import page: cached dry runs and the options form."""
+"""Streamlit glue for the Import page: cached dry runs, the options form, session reports."""
 
 import hashlib
 from dataclasses import replace
+from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from analytics.db import Database
+from analytics.importing.dispatch import import_detected
+from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.session_report import (
+    DEFAULT_CLIENT_PATTERN,
+    STATUS_WORDS,
+    SessionOptions,
+    SessionReport,
+)
+from ui.components import csv_download
 from ui.state import database
 
 COMMON_ZONES = (
@@ -42,3 +53,130 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:
     """The same options with an edited column mapping."""
     return replace(options, mapping=mapping or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _session_dry_run(
+    _db: Database,
+    digest: str,
+    version: int,
+    data: bytes,
+    name: str,
+    options: SessionOptions,
+    today: date,
+) -> FileReport | SessionReport:
+    report = import_detected(_db, data, file_name=name, session_options=options, dry_run=True)
+    # phone logs take their own path on the page (ui/phone_log.py), never this one
+    assert not isinstance(report, PhoneLogReport)
+    return report
+
+
+def session_dry_run(data: bytes, name: str, options: SessionOptions) -> FileReport | SessionReport:
+    """What importing a calendar or session file would do, cached per file, options, stored
+    data and day (a calendar's default range ends today)."""
+    db = database()
+    digest = hashlib.sha256(data).hexdigest()
+    return _session_dry_run(db, digest, db.data_version(), data, name, options, date.today())
+
+
+STATUS_LABELS = {
+    "no_show": "No-show",
+    "late_cancelled": "Late cancellation",
+    "cancelled": "Cancellation",
+}
+
+
+def calendar_settings(
+    time_zone: str, therapist: str | None, practice: str | None, *, calendars: bool
+) -> SessionOptions:
+    """The calendar settings form (range, client pattern, status words) as options; open
+    when a calendar is uploaded."""
+    with st.expander("Calendar settings", expanded=calendars):
+        st.caption(
+            "Each event whose title fits the client pattern is a session; the others are "
+            "listed for review. All-day and cancelled events are left out. Dates are the "
+            "therapist's local dates; leave them empty for the first event to today."
+        )
+        left, right = st.columns(2)
+        start = left.date_input("From", value=None, key="calendar_from", format="YYYY-MM-DD")
+        end = right.date_input("To", value=None, key="calendar_to", format="YYYY-MM-DD")
+        pattern = st.text_input(
+            "Client pattern",
+            value=DEFAULT_CLIENT_PATTERN,
+            key="calendar_pattern",
+            help="A regular expression over the event title with a group named client, "
+            "e.g. ^(?P<client>.+)$ when every event is a session titled with the client.",
+        )
+        columns = st.columns(3)
+        words = tuple(
+            (
+                status,
+                tuple(
+                    word.strip()
+                    for word in column.text_input(
+                        f"{STATUS_LABELS[status]} words",
+                        value=", ".join(STATUS_WORDS[status]),
+                        key=f"calendar_words_{status}",
+                    ).split(",")
+                    if word.strip()
+                ),
+            )
+            for column, status in zip(columns, STATUS_LABELS, strict=True)
+        )
+    return SessionOptions(
+        therapist=therapist,
+        practice=practice,
+        time_zone=time_zone,
+        client_pattern=pattern.strip() or DEFAULT_CLIENT_PATTERN,
+        start=start if isinstance(start, date) else None,
+        end=end if isinstance(end, date) else None,
+        status_words=words,
+    )
+
+
+def show_session_report(report: SessionReport, key: str) -> None:
+    """The dry-run report of a calendar or session file: counts, preview, rows to review."""
+    st.caption(f"Detected: {report.detected}")
+    columns = st.columns(5)
+    columns[0].metric("Events" if report.kind == "calendar" else "Rows", f"{report.rows:,}")
+    columns[1].metric("Sessions to import", f"{report.imported:,}")
+    columns[2].metric("Already stored", f"{report.duplicates:,}")
+    columns[3].metric(
+        "To review" if report.kind == "calendar" else "Rejected", f"{report.rejected:,}"
+    )
+    columns[4].metric("Left out", f"{sum(report.excluded.values()):,}")
+    if report.statuses:
+        st.caption(
+            "Sessions by status: "
+            + ", ".join(
+                f"{status.replace('_', ' ')} {n:,}" for status, n in report.statuses.items()
+            )
+            + (
+                f" · left out: {report.excluded.get('all_day', 0):,} all-day, "
+                f"{report.excluded.get('cancelled', 0):,} cancelled events"
+                if report.excluded
+                else ""
+            )
+        )
+    if report.preview is not None and not report.preview.empty:
+        st.dataframe(report.preview, hide_index=True, key=f"session_preview_{key}")
+    if report.errors:
+        st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
+        st.dataframe(report.errors_frame().head(200), hide_index=True)
+        csv_download(report.errors_frame(), f"{report.file}-problems.csv", key=f"errors_{key}")
+    show_unmatched(report, key)
+
+
+def show_unmatched(report: SessionReport, key: str) -> None:
+    """Calendar events not stored, with date, title and reason, downloadable."""
+    if not report.unmatched:
+        return
+    count = len(report.unmatched)
+    st.warning(
+        f"{count:,} event{' is' if count == 1 else 's are'} not stored: the title names no "
+        "client by the pattern, or the event cannot be read. Review them below; change the "
+        "client pattern if they are sessions."
+    )
+    frame: pd.DataFrame = report.unmatched_frame()
+    st.dataframe(frame.head(500), hide_index=True, key=f"unmatched_{key}")
+    csv_download(frame, f"{report.file}-review.csv", key=f"unmatched_download_{key}")

@@ -1,4 +1,5 @@
-"""Importing contact logs from other tools: CSV exports of time trackers and spreadsheets.
+"""Importing from other tools: contact logs (CSV exports of time trackers and spreadsheets)
+and scheduled sessions (ICS calendars, session CSV files).
 
 The flow, each step in its own module:
 
@@ -11,4 +12,9 @@ The flow, each step in its own module:
 4. ``classify``: keyword rules (stored in the database, editable) -> category and channel.
 5. ``pipeline``: puts it together in one transaction per file: validated rows stored as a
    batch, bad rows reported with row, column and reason, free text dropped.
+
+Sessions: ``detect`` tells the kind of an upload from its first bytes and ``dispatch``
+sends it to its importer: ``calendar`` (ICS: icalendar and recurring-ical-events parse and
+expand, SQL does the rest) or ``session_csv`` (the same reader and parsers as above); both
+return a ``session_report.SessionReport`` and store through ``analytics.sessions``.
 """

@@ -1,0 +1,67 @@
+"""One entry for every kind of upload: detect it by content, then hand it to its importer.
+
+Contact logs go to ``pipeline.import_file``, ICS calendars to ``calendar.import_calendar``,
+session CSV files to ``session_csv.import_session_csv``, and "SMS Backup & Restore" XML to
+the phone-log importer. The CLI and the Import page both call ``import_detected``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analytics.db import Database
+from analytics.errors import ContactLoadError
+from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind
+from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport, import_phone_log
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.session_report import SessionOptions, SessionReport
+from analytics.scope import LOCAL, Scope
+
+
+class UnsupportedFileError(ContactLoadError):
+    """A kind of file this version recognises but cannot import yet."""
+
+
+def file_kind(source: bytes | Path) -> FileKind:
+    """The kind of ``source``, from its first bytes."""
+    if isinstance(source, bytes):
+        return detect_kind(source[:HEAD_BYTES])
+    with source.open("rb") as stream:
+        return detect_kind(stream.read(HEAD_BYTES))
+
+
+def import_detected(
+    db: Database,
+    source: bytes | Path,
+    *,
+    file_name: str,
+    contact_options: ImportOptions | None = None,
+    session_options: SessionOptions | None = None,
+    phone_options: PhoneLogOptions | None = None,
+    scope: Scope = LOCAL,
+    dry_run: bool = False,
+    kind: FileKind | None = None,
+) -> FileReport | SessionReport | PhoneLogReport:
+    """Import one file of any supported kind as one batch (``kind``: skip detection)."""
+    scope.require_import()
+    kind = kind or file_kind(source)
+    if kind == "calendar":
+        from analytics.importing.calendar import import_calendar
+
+        return import_calendar(
+            db, source, file_name=file_name, options=session_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
+    if kind == "sessions_csv":
+        from analytics.importing.session_csv import import_session_csv
+
+        return import_session_csv(
+            db, source, file_name=file_name, options=session_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
+    if kind == "phone_log":
+        return import_phone_log(
+            db, source, file_name=file_name, options=phone_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
+    return import_file(db, source, file_name=file_name, options=contact_options, dry_run=dry_run)

@@ -1,0 +1,106 @@
+"""The Import page with calendars and session CSV files, under Streamlit's AppTest:
+detection, calendar settings, the report with events to review, storing, undo."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.db import Database
+from tests.test_pages import metric_values, run_app
+
+DATA = Path(__file__).parent / "data"
+WEEKLY = DATA / "calendars" / "weekly_exdate_moved.ics"
+PAGE = "pages/import_data.py"
+
+
+def session_count(db_path: Path) -> int:
+    db = Database(db_path)
+    try:
+        with db.cursor() as cursor:
+            return int(cursor.execute("SELECT count(*) FROM sessions").fetchall()[0][0])
+    finally:
+        db.close()
+
+
+def upload_calendar(app: AppTest) -> AppTest:
+    app.file_uploader(key="import_files").set_value(
+        ("practice.ics", WEEKLY.read_bytes(), "text/calendar")
+    ).run()
+    app.date_input(key="calendar_from").set_value(date(2026, 9, 1)).run()
+    app.date_input(key="calendar_to").set_value(date(2026, 11, 30)).run()
+    app.selectbox(key="import_time_zone").set_value("Europe/Berlin").run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_calendar_upload_preview_import_and_undo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    app = upload_calendar(run_app(db_path, monkeypatch, PAGE))
+    figures = metric_values(app)
+    # See test_import_calendar.py: 9 events in range, 6 sessions, the team meeting to
+    # review, one all-day and one cancelled event left out.
+    assert (
+        figures["Events"],
+        figures["Sessions to import"],
+        figures["To review"],
+        figures["Left out"],
+    ) == ("9", "6", "1", "2")
+    assert any("ICS calendar" in caption.value for caption in app.caption)
+    review = [frame.value for frame in app.dataframe if "title" in frame.value.columns]
+    assert list(review[0]["title"]) == ["Team meeting"]
+    assert session_count(db_path) == 0  # the preview stores nothing
+    app.button(key="import_commit").click().run()
+    assert not app.exception
+    assert any("6 sessions imported" in message.value for message in app.success)
+    assert session_count(db_path) == 6
+    history = [frame.value for frame in app.dataframe if "sessions_now" in frame.value.columns]
+    assert list(history[0]["sessions_now"]) == [6]
+    app.button(key="undo_button").click().run()
+    assert any("6 sessions removed" in message.value for message in app.success)
+    assert session_count(db_path) == 0
+
+
+def test_session_csv_upload_reports_bad_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE)
+    upload = DATA / "sessions" / "bad_rows.csv"
+    app.file_uploader(key="import_files").set_value(
+        ("sessions.csv", upload.read_bytes(), "text/csv")
+    ).run()
+    assert not app.exception
+    figures = metric_values(app)
+    assert (figures["Rows"], figures["Sessions to import"], figures["Rejected"]) == (
+        "10",
+        "5",
+        "5",
+    )  # see test_import_sessions_csv.py
+    assert any("Session CSV" in caption.value for caption in app.caption)
+    problems = [frame.value for frame in app.dataframe if "message" in frame.value.columns]
+    assert list(problems[0]["row"]) == [6, 7, 8, 9, 11]
+
+
+def test_pattern_that_fits_nothing_lists_the_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = upload_calendar(run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE))
+    app.text_input(key="calendar_pattern").set_value("^Nope (?P<client>.+)$").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "check the client pattern" in app.error[0].value
+    review = [frame.value for frame in app.dataframe if "title" in frame.value.columns]
+    assert len(review[0]) == 7  # 5 of Anna, Ben's no-show, the team meeting
+
+
+def test_phone_log_is_recognised_and_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE)
+    app.file_uploader(key="import_files").set_value(
+        ("calls.xml", b"<?xml version='1.0'?>\n<calls count='0'></calls>", "text/xml")
+    ).run()
+    assert not app.exception
+    assert len(app.error) == 1 and "phone and SMS log" in app.error[0].value
