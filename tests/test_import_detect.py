@@ -21,6 +21,10 @@ DATA = Path(__file__).parent / "data"
         (b"<?xml version='1.0'?>\n<!--File Created By SMS Backup & Restore-->\n<smses>",
          "phone_log"),
         (b"<smses count=\"0\" />", "phone_log"),
+        # the real app writes a stylesheet instruction after its comment
+        (b"<?xml version='1.0'?>\n<!--SMS Backup & Restore-->\n"
+         b"<?xml-stylesheet type=\"text/xsl\" href=\"calls.xsl\"?>\n<calls count='1'>",
+         "phone_log"),
         (b"<html><body>calls</body></html>", "contacts"),
         (b"date,start_time,minutes,client,therapist,practice,status\n", "sessions_csv"),
         (b"Datum;Beginn;Dauer;Klient;Therapeut;Status\r\n13.10.2026;09:00", "sessions_csv"),

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 from typing import Literal
 
+from analytics.importing.phone_log import is_phone_log
 from analytics.importing.reader import DELIMITERS
 from analytics.importing.session_csv import is_session_header
 
@@ -20,10 +20,6 @@ FileKind = Literal["calendar", "sessions_csv", "phone_log", "contacts"]
 
 HEAD_BYTES = 64 * 1024
 """How much of the start of a file ``detect_kind`` needs."""
-
-_XML_ROOT = re.compile(
-    r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<(calls|smses)\b", re.S
-)
 
 
 def _text(head: bytes) -> str:
@@ -60,7 +56,7 @@ def detect_kind(head: bytes) -> FileKind:
     stripped = text.lstrip()
     if stripped[:15].upper() == "BEGIN:VCALENDAR":
         return "calendar"
-    if stripped.startswith("<") and _XML_ROOT.match(text):
+    if is_phone_log(text.encode("utf-8")):
         return "phone_log"
     if is_session_header(_header(text)):
         return "sessions_csv"
