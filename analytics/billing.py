@@ -317,7 +317,7 @@ def _check_family(rows: list[dict[str, Any]]) -> None:
     first = rows[0]
     for row in rows[1:]:
         for field in FAMILY_FIELDS:
-            if sorted_value(row[field]) != sorted_value(first[field]):
+            if _sorted_value(row[field]) != _sorted_value(first[field]):
                 raise InvalidBillingRuleError(
                     f"Codes {first['code']} and {row['code']} are both {row['family']} codes but "
                     f"differ in {field.replace('_', ' ')}; change them together."
@@ -333,7 +333,7 @@ def _check_family(rows: list[dict[str, Any]]) -> None:
             )
 
 
-def sorted_value(value: Any) -> Any:
+def _sorted_value(value: Any) -> Any:
     """Lists compare as sets of keys; other values as they are."""
     return sorted(value) if isinstance(value, list) else value
 
@@ -431,7 +431,7 @@ def save_fees(db: Database, scope: Scope, fees: pd.DataFrame) -> int:
     return len(rows)
 
 
-def family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
+def _family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
     """Each family with active codes, read from the rule table (checked when saved)."""
     found = cursor.execute(
         """
@@ -666,14 +666,14 @@ def _client_columns(filters: ContactFilter) -> str:
     return "cl.label" if filters.scope.shows_labels else "cl.client_key"
 
 
-def detect_episodes(
+def _detect_episodes(
     cursor: duckdb.DuckDBPyConnection, filters: ContactFilter
 ) -> tuple[str, list[object]]:
     """The SQL (and parameters) of every family's episodes under ``filters``, labelled and
     cut to the period; built from the rule table read through ``cursor``."""
     parts: list[str] = []
     params: list[object] = []
-    for rule in family_rules(cursor):
+    for rule in _family_rules(cursor):
         sql, family_params = _family_query(rule, filters)
         parts.append(f"({sql})")
         params += family_params
@@ -706,7 +706,7 @@ def episodes(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Every online period and telephone call of client-initiated qualifying work that
     starts in the filter's period: its code and band, and whether an exclusion applies."""
     with db.cursor() as cursor:
-        sql, params = detect_episodes(cursor, filters)
+        sql, params = _detect_episodes(cursor, filters)
         return cursor.execute(sql, params).df()
 
 
@@ -716,7 +716,7 @@ def episode_contacts(
     """The qualifying contacts behind one episode (its family, client key and local start)."""
     narrowed = replace(filters, client_keys=(client_key,))
     with db.cursor() as cursor:
-        rules = [rule for rule in family_rules(cursor) if rule.family == family]
+        rules = [rule for rule in _family_rules(cursor) if rule.family == family]
         if not rules:
             import pandas as pd
 
@@ -738,7 +738,7 @@ def monthly(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Per local month of episode start: minutes that qualify for a code but (as far as
     this data knows) went unbilled, their estimated value, and the minutes left out."""
     with db.cursor() as cursor:
-        sql, params = detect_episodes(cursor, filters)
+        sql, params = _detect_episodes(cursor, filters)
         return cursor.execute(
             f"""
             WITH e AS ({sql})
@@ -763,7 +763,7 @@ def monthly(db: Database, filters: ContactFilter) -> pd.DataFrame:
 def with_value(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """``episodes`` with each qualifying one's fee from the schedule (``fee``, ``currency``)."""
     with db.cursor() as cursor:
-        sql, params = detect_episodes(cursor, filters)
+        sql, params = _detect_episodes(cursor, filters)
         return cursor.execute(
             f"""
             WITH e AS ({sql})
@@ -779,7 +779,7 @@ def with_value(db: Database, filters: ContactFilter) -> pd.DataFrame:
 def summary(db: Database, filters: ContactFilter) -> BillingSummary:
     """Counts of episodes by verdict, qualifying minutes and their estimated value."""
     with db.cursor() as cursor:
-        sql, params = detect_episodes(cursor, filters)
+        sql, params = _detect_episodes(cursor, filters)
         row = cursor.execute(
             f"""
             WITH e AS ({sql})
