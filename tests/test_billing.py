@@ -8,6 +8,9 @@ related visit). Times below are New York wall-clock times; US daylight saving ti
 on Sunday 8 March 2026 at 02:00 (EST, UTC-5, before; EDT, UTC-4, after).
 """
 
+import json
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -596,3 +599,61 @@ def test_demo_data_has_qualifying_and_excluded_episodes(demo_db_path: Path) -> N
     assert set(found["family"]) == {"online", "telephone"}
     assert found["reason"].str.contains("within 7 days before").any()
     assert found["reason"].str.contains("within 24 h after the call").any()
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
+    path = tmp_path / "billing.duckdb"
+    db = Database(path)
+    add_timeline(
+        db,
+        [portal("2026-04-15 10:00", 12), call("2026-04-28 15:00", 4)],
+        [("2026-04-12 10:00", "attended")],
+    )
+    (key,) = db.row("SELECT client_key FROM clients", [])
+    db.close()
+    command = [str(Path(sys.executable).parent / "contactload"), "billing", "--db", str(path)]
+    result = subprocess.run(
+        [*command, "--from", "2026-04-01", "--to", "2026-04-30", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "client_key": key,
+            "family": "online",
+            "code": "98971",  # 12 min
+            "start": "2026-04-15T10:00:00",
+            "end": "2026-04-22T10:00:00",
+            "minutes": 12.0,
+            "contacts": 1,
+            "band": "11-20 min",
+            "status": "excluded",
+            "excluded": True,  # the session 3 days before
+            "reason": "attended session on 2026-04-12 10:00, within 7 days before",
+        },
+        {
+            "client_key": key,
+            "family": "telephone",
+            "code": None,  # 4 min
+            "start": "2026-04-28T15:00:00",
+            "end": "2026-04-28T15:04:00",
+            "minutes": 4.0,
+            "contacts": 1,
+            "band": "under 5 min",
+            "status": "below threshold",
+            "excluded": False,  # 16 days after the session, and sessions cover it
+            "reason": "",
+        },
+    ]
+    # Without --json: a table with the disclaimer; a later period has nothing.
+    table = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    assert "98971" in table.stdout and billing.DISCLAIMER in table.stdout
+    empty = subprocess.run(
+        [*command, "--from", "2026-05-01"], capture_output=True, text=True, check=False
+    )
+    assert empty.stdout.strip() == (
+        "No client-initiated work matches the billing rules in this period."
+    )
