@@ -163,10 +163,15 @@ def _require_editor(scope: Scope) -> None:
         )
 
 
-def billing_rules(db: Database, scope: Scope) -> pd.DataFrame:
-    """The rule table, online codes first, each family by its lowest band."""
+def billing_rules(db: Database, scope: Scope, *, as_text: bool = False) -> pd.DataFrame:
+    """The rule table, online codes first, each family by its lowest band; ``as_text``
+    gives the list columns as comma-separated text (for the editor)."""
     _require_reader(scope)
-    columns = ", ".join(RULE_COLUMNS)
+    lists = ("channels", "counting_categories", "excluded_categories")
+    columns = ", ".join(
+        f"array_to_string({column}, ', ') AS {column}" if as_text and column in lists else column
+        for column in RULE_COLUMNS
+    )
     return db.frame(
         f"SELECT {columns} FROM billing_rules "  # noqa: S608 (fixed column list)
         "ORDER BY family = 'telephone', family, min_minutes, code",
@@ -760,8 +765,16 @@ def monthly(db: Database, filters: ContactFilter) -> pd.DataFrame:
         ).df()
 
 
-def with_value(db: Database, filters: ContactFilter) -> pd.DataFrame:
-    """``episodes`` with each qualifying one's fee from the schedule (``fee``, ``currency``)."""
+def with_value(
+    db: Database, filters: ContactFilter, statuses: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """``episodes`` (only those of ``statuses``, when given) with each qualifying one's fee
+    from the schedule (``fee``, ``currency``)."""
+    unknown = sorted(set(statuses) - set(STATUSES))
+    if unknown:
+        raise InvalidBillingRuleError(
+            f"Unknown episode status {', '.join(unknown)}; use {', '.join(STATUSES)}."
+        )
     with db.cursor() as cursor:
         sql, params = _detect_episodes(cursor, filters)
         return cursor.execute(
@@ -770,7 +783,29 @@ def with_value(db: Database, filters: ContactFilter) -> pd.DataFrame:
             SELECT e.*, CASE WHEN e.status = 'qualifies' THEN f.fee END AS fee,
                    CASE WHEN e.status = 'qualifies' THEN f.currency END AS currency
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
+            WHERE len(?) = 0 OR list_contains(?, e.status)
             ORDER BY e.start, e.client_key, e.family
+            """,  # noqa: S608 (fixed fragments; values are parameters)
+            [*params, list(statuses), list(statuses)],
+        ).df()
+
+
+def per_client_month(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Episodes per client and local month: how many, how many qualify, their minutes and
+    estimated value."""
+    with db.cursor() as cursor:
+        sql, params = _detect_episodes(cursor, filters)
+        return cursor.execute(
+            f"""
+            WITH e AS ({sql})
+            SELECT e.client, e.client_key, e.month, count(*) AS episodes,
+                   count(*) FILTER (WHERE status = 'qualifies') AS qualifying_episodes,
+                   coalesce(sum(minutes) FILTER (WHERE status = 'qualifies'), 0)
+                       AS qualifying_minutes,
+                   sum(f.fee) FILTER (WHERE status = 'qualifies') AS estimated_value,
+                   count(*) FILTER (WHERE status = 'excluded') AS excluded_episodes
+            FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
+            GROUP BY ALL ORDER BY e.month DESC, qualifying_minutes DESC, e.client_key
             """,  # noqa: S608 (fixed fragments; values are parameters)
             params,
         ).df()

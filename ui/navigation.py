@@ -17,5 +17,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/clients.py", "Clients", ":material/groups:", "clients"),
     PageSpec("pages/channels.py", "Channels & categories", ":material/forum:", "channels"),
     PageSpec("pages/boundaries.py", "Boundaries", ":material/rule:", "boundaries"),
+    PageSpec("pages/billing.py", "Billing", ":material/receipt_long:", "billing"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import compliance, metrics
+from analytics import billing, compliance, metrics
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 
@@ -42,6 +42,11 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "out_of_policy_labelled": compliance.out_of_policy_labelled,
     "drift_alerts_labelled": compliance.drift_alerts_labelled,
     "after_hours_by_therapist": compliance.after_hours,
+    "billing_summary": billing.summary,
+    "billing_episodes": billing.with_value,
+    "billing_months": billing.monthly,
+    "billing_client_months": billing.per_client_month,
+    "billing_episode_contacts": billing.episode_contacts,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
