@@ -287,9 +287,7 @@ BILLING_DIRECTIONS = ("client", "client_or_unknown")
 those whose source did not record who started them."""
 
 
-def _default_rule(
-    code: str, family: str, description: str, low: int, high: int | None
-) -> str:
+def _default_rule(code: str, family: str, description: str, low: int, high: int | None) -> str:
     """One seeded rule row (constants from DOMAIN.md, never user input)."""
     online = family == "online"
     channels = "['portal']" if online else "['phone']"
@@ -297,7 +295,7 @@ def _default_rule(
     after_hours = "168" if online else "24"
     top = "NULL" if high is None else str(high)
     return (
-        "INSERT INTO billing_rules VALUES "
+        "INSERT INTO billing_rules VALUES "  # noqa: S608 (constants from DOMAIN.md)
         f"('{code}', '{family}', '{description}', {channels}, 'client', "
         "['check_in', 'support', 'crisis', 'homework'], ['scheduling', 'reminder', 'other'], "
         f"{low}, {top}, {window}, 7, {after_hours}, true)"

@@ -101,9 +101,7 @@ with episodes_tab:
                 "qualifying_minutes": st.column_config.NumberColumn(
                     "Qualifying time", format="%.0f min"
                 ),
-                "estimated_value": st.column_config.NumberColumn(
-                    "Estimated value", format="%.2f"
-                ),
+                "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
                 "excluded_episodes": st.column_config.NumberColumn("Excluded", format="%d"),
             },
         )
@@ -183,9 +181,7 @@ with months_tab:
                 "qualifying_minutes": st.column_config.NumberColumn(
                     "Qualifying, unbilled", format="%.0f min"
                 ),
-                "estimated_value": st.column_config.NumberColumn(
-                    "Estimated value", format="%.2f"
-                ),
+                "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
                 "excluded_minutes": st.column_config.NumberColumn("Excluded", format="%.0f min"),
                 "unknown_minutes": st.column_config.NumberColumn("Unknown", format="%.0f min"),
                 "below_threshold_minutes": st.column_config.NumberColumn(
@@ -223,12 +219,8 @@ with rules_tab:
             "window_days": st.column_config.NumberColumn(
                 "Window", format="%d days", help="Online only; empty for telephone"
             ),
-            "prior_session_days": st.column_config.NumberColumn(
-                "Session before", format="%d days"
-            ),
-            "session_after_hours": st.column_config.NumberColumn(
-                "Session after", format="%d h"
-            ),
+            "prior_session_days": st.column_config.NumberColumn("Session before", format="%d days"),
+            "session_after_hours": st.column_config.NumberColumn("Session after", format="%d h"),
             "active": st.column_config.CheckboxColumn("Active"),
         },
     )
