@@ -465,15 +465,16 @@ def _family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
 
 # --- episode detection (SQL) --------------------------------------------------------------
 
-# SQL below is fixed text: CTE names and fragments are module constants, values always
-# travel as parameters in the order their placeholders appear.
+# SQL below is fixed text: CTE names and fragments are module constants (each family's
+# CTEs carry the family's name as a prefix), values always travel as parameters in the
+# order their placeholders appear.
 
 # Qualifying contacts of one family: channel, direction and category by its rules. The
 # sidebar's channel and category filters do not apply (the rules choose them) and neither
 # does its period here: a period starts where the chain of 7-day windows says, which
 # depends on contacts before the period; episodes are cut to the period by their start.
 _QUALIFYING = """
-q AS (
+{p}_q AS (
     SELECT c.practice_id, c.therapist_id, c.client_id, c.started_at, c.local_started_at,
            c.minutes, c.channel, c.category
     FROM contacts AS c
@@ -483,84 +484,103 @@ q AS (
 )"""
 
 # Online: 7-day periods chained per client and therapist. ``jumps`` gives every moment the
-# first qualifying moment at or after its window's end (an ASOF join); following those
-# jumps from each client's first moment (a recursive CTE, one step per period, all
-# clients at once) yields exactly the period starts. Each contact then belongs to the
-# latest start at or before it, which is always less than a window earlier.
+# first qualifying moment at or after its window's end (an ASOF join, materialised because
+# DuckDB does not run ASOF joins inside a recursive CTE); following those jumps from each
+# client's first moment (a recursive CTE, one step per period, all clients at once) yields
+# exactly the period starts. Each contact then belongs to the latest start at or before
+# it, which is always less than a window earlier.
 _ONLINE_ASSIGNED = """
-moments AS (SELECT DISTINCT therapist_id, client_id, local_started_at AS moment FROM q),
-jumps AS MATERIALIZED (
+{p}_moments AS (
+    SELECT DISTINCT therapist_id, client_id, local_started_at AS moment FROM {p}_q
+),
+{p}_jumps AS MATERIALIZED (
     SELECT a.therapist_id, a.client_id, a.moment AS from_at, b.moment AS next_at
-    FROM moments AS a ASOF JOIN moments AS b
+    FROM {p}_moments AS a ASOF JOIN {p}_moments AS b
       ON a.therapist_id = b.therapist_id AND a.client_id = b.client_id
      AND b.moment >= a.moment + to_days(CAST(? AS INTEGER))
 ),
-starts AS (
-    SELECT therapist_id, client_id, min(moment) AS start_local FROM moments GROUP BY ALL
+{p}_starts AS (
+    SELECT therapist_id, client_id, min(moment) AS start_local FROM {p}_moments GROUP BY ALL
     UNION ALL
     SELECT j.therapist_id, j.client_id, j.next_at
-    FROM starts AS s JOIN jumps AS j
+    FROM {p}_starts AS s JOIN {p}_jumps AS j
       ON j.therapist_id = s.therapist_id AND j.client_id = s.client_id
      AND j.from_at = s.start_local
 ),
-assigned AS (
-    SELECT q.*, s.start_local, s.start_local + to_days(CAST(? AS INTEGER)) AS end_local
-    FROM q ASOF JOIN starts AS s
+{p}_assigned AS (
+    SELECT q.*, s.start_local, s.start_local + to_days(CAST(? AS INTEGER)) AS end_local,
+           0 AS call_no
+    FROM {p}_q AS q ASOF JOIN {p}_starts AS s
       ON q.therapist_id = s.therapist_id AND q.client_id = s.client_id
      AND q.local_started_at >= s.start_local
 )"""
 
 # Telephone: every qualifying call is an episode of its own.
 _TELEPHONE_ASSIGNED = """
-assigned AS (
+{p}_assigned AS (
     SELECT q.*, q.local_started_at AS start_local,
            q.local_started_at + to_microseconds(CAST(q.minutes * 60e6 AS BIGINT)) AS end_local,
            row_number() OVER () AS call_no
-    FROM q
+    FROM {p}_q AS q
 )"""
 
+# One family's episodes, carrying the family's rule values as columns so that judging
+# them (below) is one pass over every family at once.
 _EPISODES = """
-episodes AS (
-    SELECT therapist_id, client_id, start_local, min(started_at) AS start_at,
-           max(end_local) AS end_local, sum(minutes) AS minutes, count(*) AS contacts
-    FROM assigned GROUP BY therapist_id, client_id, start_local{extra_key}
+{p}_episodes AS (
+    SELECT CAST(? AS VARCHAR) AS family, therapist_id, client_id, start_local,
+           min(started_at) AS start_at, max(end_local) AS end_local, sum(minutes) AS minutes,
+           count(*) AS contacts, CAST(? AS INTEGER) AS prior_days,
+           CAST(? AS INTEGER) AS after_hours, CAST(? AS DOUBLE) AS lowest,
+           CAST(? AS DOUBLE) AS top, CAST(? AS VARCHAR) AS after_text
+    FROM {p}_assigned GROUP BY therapist_id, client_id, start_local, call_no
 )"""
 
 # The client's sessions in scope (any status: having any tells whether sessions are
 # known), the span each therapist's session data covers, and attended ones (a related
-# visit). Session periods are not cut to the filter's period: a session just before it
-# still excludes.
+# visit). Sessions are not cut to the filter's period: one just before it still excludes.
+# Episodes and attended sessions are merged into one timeline per client and therapist,
+# ordered by instant (an episode before a session at the same instant), so one sort gives
+# each episode the last attended session before it and the first one at or after it.
 _JUDGED = """
 known_sessions AS (
     SELECT s.therapist_id, s.client_id, s.started_at, s.local_started_at, s.status
     FROM sessions AS s WHERE {session_where}
 ),
-attended AS (SELECT * FROM known_sessions WHERE status = 'attended'),
 coverage AS (
     SELECT therapist_id, min(local_started_at) AS first_local, max(started_at) AS last_at
     FROM known_sessions GROUP BY therapist_id
 ),
 seen_clients AS (SELECT DISTINCT therapist_id, client_id FROM known_sessions),
-with_prior AS (
-    SELECT e.*, p.local_started_at AS prior_local
-    FROM episodes AS e ASOF LEFT JOIN attended AS p
-      ON p.therapist_id = e.therapist_id AND p.client_id = e.client_id
-     AND p.local_started_at < e.start_local
+numbered AS (SELECT *, row_number() OVER () AS episode_no FROM episodes),
+timeline AS (
+    SELECT therapist_id, client_id, start_at AS moment_at, 0 AS kind, episode_no,
+           NULL::TIMESTAMPTZ AS session_at, NULL::TIMESTAMP AS session_local
+    FROM numbered
+    UNION ALL
+    SELECT therapist_id, client_id, started_at, 1, NULL, started_at, local_started_at
+    FROM known_sessions WHERE status = 'attended'
 ),
-with_next AS (
-    SELECT e.*, n.started_at AS next_at, n.local_started_at AS next_local
-    FROM with_prior AS e ASOF LEFT JOIN attended AS n
-      ON n.therapist_id = e.therapist_id AND n.client_id = e.client_id
-     AND n.started_at >= e.start_at
+neighbours AS (
+    SELECT episode_no,
+           arg_max(session_local, session_at) OVER before AS prior_local,
+           min(session_at) OVER after AS next_at,
+           arg_min(session_local, session_at) OVER after AS next_local
+    FROM timeline
+    WINDOW before AS (PARTITION BY therapist_id, client_id ORDER BY moment_at, kind
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+           after AS (PARTITION BY therapist_id, client_id ORDER BY moment_at, kind
+                     ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
+    QUALIFY kind = 0
 ),
 judged AS (
-    SELECT w.*,
-           w.prior_local >= w.start_local - to_days(CAST(? AS INTEGER)) AS prior_excludes,
-           w.next_at <= w.start_at + to_hours(CAST(? AS INTEGER)) AS next_excludes,
+    SELECT n.*, nb.prior_local, nb.next_at, nb.next_local,
+           nb.prior_local >= n.start_local - to_days(n.prior_days) AS prior_excludes,
+           nb.next_at <= n.start_at + to_hours(n.after_hours) AS next_excludes,
            sc.client_id IS NOT NULL AS client_has_sessions,
-           sc.client_id IS NOT NULL AND cv.first_local <= w.start_local
-               AND cv.last_at >= w.start_at + to_hours(CAST(? AS INTEGER)) AS sessions_known
-    FROM with_next AS w
+           sc.client_id IS NOT NULL AND cv.first_local <= n.start_local
+               AND cv.last_at >= n.start_at + to_hours(n.after_hours) AS sessions_known
+    FROM numbered AS n JOIN neighbours AS nb USING (episode_no)
     LEFT JOIN seen_clients AS sc USING (therapist_id, client_id)
     LEFT JOIN coverage AS cv USING (therapist_id)
 ),
@@ -568,20 +588,20 @@ banded AS (
     SELECT j.*, r.code, r.min_minutes, r.max_minutes,
            coalesce(j.prior_excludes, false) OR coalesce(j.next_excludes, false) AS proven
     FROM judged AS j LEFT JOIN billing_rules AS r
-      ON r.family = ? AND r.active AND j.minutes >= r.min_minutes
+      ON r.family = j.family AND r.active AND j.minutes >= r.min_minutes
      AND (r.max_minutes IS NULL OR j.minutes < r.max_minutes + 1)
 )"""
 
 _VERDICT = """
-SELECT ? AS family, b.therapist_id, b.client_id, b.code, b.start_local, b.end_local,
+SELECT b.family, b.therapist_id, b.client_id, b.code, b.start_local, b.end_local,
        b.start_at, b.minutes, b.contacts,
        CASE WHEN b.code IS NOT NULL
             THEN replace(printf('%d-%s min', CAST(b.min_minutes AS INTEGER),
                         coalesce(CAST(CAST(b.max_minutes AS INTEGER) AS VARCHAR), '')),
                          '- min', '+ min')
-            WHEN b.minutes < ? THEN printf('under %d min', CAST(? AS INTEGER))
-            ELSE printf('over %d min', CAST(? AS INTEGER)) END AS band,
-       CASE WHEN b.code IS NULL AND b.minutes < ? THEN 'below threshold'
+            WHEN b.minutes < b.lowest THEN printf('under %d min', CAST(b.lowest AS INTEGER))
+            ELSE printf('over %d min', CAST(b.top AS INTEGER)) END AS band,
+       CASE WHEN b.code IS NULL AND b.minutes < b.lowest THEN 'below threshold'
             WHEN b.code IS NULL THEN 'above bands'
             WHEN b.proven THEN 'excluded'
             WHEN NOT b.sessions_known THEN 'unknown'
@@ -590,10 +610,10 @@ SELECT ? AS family, b.therapist_id, b.client_id, b.code, b.start_local, b.end_lo
        concat_ws('; ',
            CASE WHEN b.prior_excludes
                 THEN 'attended session on ' || strftime(b.prior_local, '%Y-%m-%d %H:%M')
-                     || printf(', within %d days before', CAST(? AS INTEGER)) END,
+                     || printf(', within %d days before', b.prior_days) END,
            CASE WHEN b.next_excludes
                 THEN 'attended session on ' || strftime(b.next_local, '%Y-%m-%d %H:%M')
-                     || ? END,
+                     || b.after_text END,
            CASE WHEN NOT b.proven AND NOT b.client_has_sessions
                 THEN 'no sessions stored for this client: exclusions unknown'
                 WHEN NOT b.proven AND NOT b.sessions_known
@@ -609,48 +629,28 @@ def _after_text(rule: FamilyRule) -> str:
     return f", within {rule.session_after_hours} h after the call"
 
 
-def _family_query(
-    rule: FamilyRule, filters: ContactFilter, *, contacts_only: bool = False
-) -> tuple[str, list[object]]:
-    """One family's episodes (or, ``contacts_only``, its assigned contacts), unbounded in
-    time: the caller cuts to the period by episode start."""
-    unbounded = replace(filters, start=None, end=None, channels=(), categories=())
-    where, where_params = unbounded.where("c", contacts=False)
-    session_where, session_params = unbounded.session_where()
-    params: list[object] = [
-        *where_params,
+def _unbounded(filters: ContactFilter) -> ContactFilter:
+    """The filter without period, channels and categories (see ``_QUALIFYING``)."""
+    return replace(filters, start=None, end=None, channels=(), categories=())
+
+
+def _assigned_ctes(rule: FamilyRule, filters: ContactFilter) -> tuple[list[str], list[object]]:
+    """One family's CTEs up to ``<family>_assigned`` (each qualifying contact with the
+    local start of its episode), and their parameters."""
+    where, params = _unbounded(filters).where("c", contacts=False)
+    params = [
+        *params,
         list(rule.channels),
         list(rule.directions),
         list(rule.counting_categories),
     ]
-    ctes = [_QUALIFYING.format(where=where)]
+    ctes = [_QUALIFYING.format(p=rule.family, where=where)]
     if rule.family == "online":
-        ctes.append(_ONLINE_ASSIGNED)
+        ctes.append(_ONLINE_ASSIGNED.format(p=rule.family))
         params += [rule.window_days, rule.window_days]
     else:
-        ctes.append(_TELEPHONE_ASSIGNED)
-    if contacts_only:
-        return "WITH RECURSIVE " + ",".join(ctes), params
-    ctes.append(_EPISODES.format(extra_key=", call_no" if rule.family == "telephone" else ""))
-    ctes.append(_JUDGED.format(session_where=session_where))
-    params += [
-        *session_params,
-        rule.prior_session_days,
-        rule.session_after_hours,
-        rule.session_after_hours,
-        rule.family,
-    ]
-    top = rule.highest_minutes if rule.highest_minutes is not None else float("inf")
-    params += [
-        rule.family,
-        rule.lowest_minutes,
-        rule.lowest_minutes,
-        top if top != float("inf") else 0,
-        rule.lowest_minutes,
-        rule.prior_session_days,
-        _after_text(rule),
-    ]
-    return "WITH RECURSIVE " + ",".join(ctes) + _VERDICT, params
+        ctes.append(_TELEPHONE_ASSIGNED.format(p=rule.family))
+    return ctes, params
 
 
 def _period_where(filters: ContactFilter, column: str) -> tuple[str, list[object]]:
@@ -671,34 +671,55 @@ def _client_columns(filters: ContactFilter) -> str:
     return "cl.label" if filters.scope.shows_labels else "cl.client_key"
 
 
+_NO_EPISODES = """
+episodes AS (
+    SELECT NULL::VARCHAR AS family, NULL::INTEGER AS therapist_id, NULL::INTEGER AS client_id,
+           NULL::TIMESTAMP AS start_local, NULL::TIMESTAMPTZ AS start_at,
+           NULL::TIMESTAMP AS end_local, NULL::DOUBLE AS minutes, NULL::BIGINT AS contacts,
+           NULL::INTEGER AS prior_days, NULL::INTEGER AS after_hours, NULL::DOUBLE AS lowest,
+           NULL::DOUBLE AS top, NULL::VARCHAR AS after_text
+    WHERE false
+)"""
+
+
 def _detect_episodes(
     cursor: duckdb.DuckDBPyConnection, filters: ContactFilter
 ) -> tuple[str, list[object]]:
     """The SQL (and parameters) of every family's episodes under ``filters``, labelled and
     cut to the period; built from the rule table read through ``cursor``."""
-    parts: list[str] = []
+    ctes: list[str] = []
     params: list[object] = []
+    families: list[str] = []
     for rule in _family_rules(cursor):
-        sql, family_params = _family_query(rule, filters)
-        parts.append(f"({sql})")
+        family_ctes, family_params = _assigned_ctes(rule, filters)
+        ctes += [*family_ctes, _EPISODES.format(p=rule.family)]
         params += family_params
-    if not parts:
-        parts.append(
-            "SELECT NULL::VARCHAR AS family, NULL::INTEGER AS therapist_id, "
-            "NULL::INTEGER AS client_id, NULL::VARCHAR AS code, NULL::TIMESTAMP AS start_local, "
-            "NULL::TIMESTAMP AS end_local, NULL::TIMESTAMPTZ AS start_at, NULL::DOUBLE AS "
-            "minutes, NULL::BIGINT AS contacts, NULL::VARCHAR AS band, NULL::VARCHAR AS status, "
-            "NULL::BOOLEAN AS excluded, NULL::VARCHAR AS reason WHERE false"
-        )
+        params += [
+            rule.family,
+            rule.prior_session_days,
+            rule.session_after_hours,
+            rule.lowest_minutes,
+            rule.highest_minutes or 0,
+            _after_text(rule),
+        ]
+        families.append(f"SELECT * FROM {rule.family}_episodes")  # noqa: S608 (a CHECKed key)
+    if families:
+        ctes.append(f"episodes AS ({' UNION ALL '.join(families)})")
+    else:
+        ctes.append(_NO_EPISODES)
+    session_where, session_params = _unbounded(filters).session_where()
+    ctes.append(_JUDGED.format(session_where=session_where))
+    params += session_params
     period_sql, period_params = _period_where(filters, "e.start_local")
     client_scope, client_params = filters.scope.where("cl")
     therapist_scope, therapist_params = filters.scope.where("t")
     sql = f"""
+        WITH RECURSIVE {",".join(ctes)}
         SELECT cl.client_key, {_client_columns(filters)} AS client, t.name AS therapist,
                e.family, e.code, e.start_local AS start, e.end_local AS "end",
                strftime(e.start_local, '%Y-%m') AS month, e.minutes, e.contacts, e.band,
                e.status, e.excluded, e.reason
-        FROM ({" UNION ALL ".join(parts)}) AS e
+        FROM ({_VERDICT}) AS e
         JOIN clients AS cl ON cl.client_id = e.client_id
         JOIN therapists AS t ON t.therapist_id = e.therapist_id
         WHERE {period_sql} AND {client_scope} AND {therapist_scope}
@@ -726,15 +747,16 @@ def episode_contacts(
             import pandas as pd
 
             return pd.DataFrame(columns=["local_started_at", "channel", "category", "minutes"])
-        sql, params = _family_query(rules[0], narrowed, contacts_only=True)
+        ctes, params = _assigned_ctes(rules[0], narrowed)
         client_scope, client_params = filters.scope.where("cl")
         return cursor.execute(
-            f"""{sql}
+            f"""
+            WITH RECURSIVE {",".join(ctes)}
             SELECT a.local_started_at, a.channel, a.category, a.minutes
-            FROM assigned AS a JOIN clients AS cl ON cl.client_id = a.client_id
+            FROM {rules[0].family}_assigned AS a JOIN clients AS cl ON cl.client_id = a.client_id
             WHERE a.start_local = CAST(? AS TIMESTAMP) AND {client_scope}
             ORDER BY a.local_started_at
-            """,  # noqa: S608 (fixed fragments; values are parameters)
+            """,  # noqa: S608 (fixed fragments; the family is a rule-table key checked above)
             [*params, start, *client_params],
         ).df()
 
