@@ -185,6 +185,7 @@ def markdown(results: dict[str, dict[str, object]]) -> str:
             f"{billed['sessions']:,} sessions ({billed['episodes']:,} episodes), in DuckDB, "
             f"median of {billed['runs']} runs | {billed['detect_s']} s = "
             f"**{billed['ratio']}×** a bare `GROUP BY client` ({billed['bare_group_by_s']} s) "
+            f"({billed['detect_cpu_s']} CPU s; load average {billed['load_average']}) "
             f"| ≤ {billed['target_s']:g} s |",
             f"| the same, every episode listed as a data frame (page, CLI) | "
             f"{billed['list_s']} s | |",
