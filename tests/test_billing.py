@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics import audit, billing
 from analytics.billing import InvalidBillingRuleError
@@ -657,3 +659,71 @@ def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
     assert empty.stdout.strip() == (
         "No client-initiated work matches the billing rules in this period."
     )
+
+
+# --- property: the SQL chaining equals the rule stated plainly ---------------------------
+
+
+def reference_periods(moments: list[int], window: int) -> list[tuple[int, int]]:
+    """The 7-day rule written as a loop (tests only): each period starts at the first
+    contact not covered by the previous one; returns (start, contacts) per period."""
+    periods: list[tuple[int, int]] = []
+    for moment in sorted(moments):
+        if periods and moment < periods[-1][0] + window:
+            start, count = periods[-1]
+            periods[-1] = (start, count + 1)
+        else:
+            periods.append((moment, 1))
+    return periods
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    timelines=st.lists(
+        st.lists(st.integers(min_value=0, max_value=60 * 24 * 60), min_size=1, max_size=25),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_periods_match_the_rule_stated_plainly(
+    tmp_path_factory: pytest.TempPathFactory, timelines: list[list[int]]
+) -> None:
+    # Minutes after 1 January 2026 00:00 in Tokyo (no DST), one client per timeline, each
+    # contact 1 minute long; a period lasts 7 days = 10,080 minutes.
+    db = Database(tmp_path_factory.mktemp("property") / "contactload.duckdb")
+    try:
+        origin = pd.Timestamp("2026-01-01 00:00", tz="Asia/Tokyo")
+        frame = pd.DataFrame(
+            [
+                {
+                    "practice": "P",
+                    "therapist": "T",
+                    "time_zone": "Asia/Tokyo",
+                    "client": f"client {number}",
+                    "started_at": (origin + pd.Timedelta(minutes=offset)).isoformat(),
+                    "minutes": 1,
+                    "channel": "portal",
+                    "category": "support",
+                    "direction": "client",
+                }
+                for number, offsets in enumerate(timelines)
+                for offset in offsets
+            ]
+        )
+        add_contacts(db, frame, source="property")
+        found = billing.episodes(db, ContactFilter())
+        labels = dict(db.frame("SELECT label, client_key FROM clients", []).values.tolist())
+        for number, offsets in enumerate(timelines):
+            # Identical contacts (same client, start and minutes) are stored once each
+            # occurrence, so the reference sees every offset too.
+            mine = found[found["client_key"] == labels[f"client {number}"]]
+            got = [
+                (
+                    int((pd.Timestamp(start) - origin.tz_localize(None)).total_seconds() // 60),
+                    int(contacts),
+                )
+                for start, contacts in zip(mine["start"], mine["contacts"], strict=True)
+            ]
+            assert got == reference_periods(offsets, 7 * 24 * 60)
+    finally:
+        db.close()
