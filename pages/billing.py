@@ -10,7 +10,7 @@ from analytics import billing
 from analytics.errors import ContactLoadError
 from ui import charts
 from ui.components import csv_download, page_start
-from ui.format import minutes_text
+from ui.format import hours_text, minutes_text
 from ui.state import database, measure
 
 EPISODE_COLUMNS = [
@@ -29,8 +29,8 @@ EPISODE_CONFIG = {
 
 
 def value_text(value: float | None, currency: str | None) -> str:
-    """An amount with its currency, or a dash when no fee applies."""
-    return "–" if value is None else f"{value:,.2f} {currency or ''}".strip()
+    """An amount with its currency, or a pointer to the fee schedule when none is entered."""
+    return "no fees yet" if value is None else f"{value:,.2f} {currency or ''}".strip()
 
 
 filters, totals = page_start("Billing")
@@ -52,8 +52,11 @@ cards[0].metric(
     border=True,
 )
 cards[1].metric(
-    "Qualifying time", minutes_text(summary.qualifying_minutes), border=True
-)  # fmt: skip
+    "Qualifying time",
+    hours_text(summary.qualifying_minutes),
+    help=f"{minutes_text(summary.qualifying_minutes)} in qualifying episodes.",
+    border=True,
+)
 cards[2].metric(
     "Estimated value",
     value_text(summary.estimated_value, summary.currency),
@@ -206,6 +209,16 @@ with rules_tab:
         key="billing_rules_editor",
         column_config={
             "code": st.column_config.TextColumn("Code", required=True),
+            "description": st.column_config.TextColumn("Description"),
+            "channels": st.column_config.TextColumn(
+                "Channels", help="Comma-separated: phone, email, text, portal, video, other"
+            ),
+            "counting_categories": st.column_config.TextColumn(
+                "Counts", help="Categories that count toward the band (comma-separated)"
+            ),
+            "excluded_categories": st.column_config.TextColumn(
+                "Never counts", help="Scheduling and reminders always belong here"
+            ),
             "family": st.column_config.SelectboxColumn(
                 "Kind", options=["online", "telephone"], required=True
             ),
@@ -245,6 +258,7 @@ with fees_tab:
         disabled=["code", "description"],
         column_config={
             "code": st.column_config.TextColumn("Code"),
+            "description": st.column_config.TextColumn("Description"),
             "fee": st.column_config.NumberColumn("Fee", min_value=0.0, format="%.2f"),
             "currency": st.column_config.TextColumn("Currency", help="e.g. USD", max_chars=3),
         },

@@ -55,7 +55,9 @@ def test_the_page_shows_the_estimate_and_its_disclaimer(
     shown = figures(app)
     assert shown["Qualifying episodes"] == f"{expected.qualifying:,} of {expected.episodes:,}"
     assert shown["Excluded · unknown"] == f"{expected.excluded:,} · {expected.unknown:,}"
-    assert shown["Estimated value"] == "–"  # no fee entered yet
+    assert shown["Estimated value"] == "no fees yet"
+    # Qualifying minutes shown in hours, one decimal.
+    assert shown["Qualifying time"] == f"{expected.qualifying_minutes / 60:,.1f} h"
     assert expected.qualifying > 0 and expected.excluded > 0
     assert len(app.get("plotly_chart")) == 1
     # (Read-only tables carry no key under AppTest: find them by their columns.)
