@@ -20,6 +20,7 @@ SHOTS = {
     "clients": "clients.png",
     "channels": "channels.png",
     "boundaries": "boundaries.png",
+    "billing": "billing.png",
 }
 CHROMIUM_ARGS = [
     "--no-sandbox",
