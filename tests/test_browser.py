@@ -37,6 +37,7 @@ EXPECTED_TITLES = {
     "clients": "Clients",
     "channels": "Channels & categories",
     "boundaries": "Boundaries",
+    "billing": "Billing",
     "import": "Import contacts",
 }
 ANALYTICS_PAGES = {"overview", "clients", "channels"}
