@@ -868,7 +868,10 @@ def summary(db: Database, filters: ContactFilter) -> BillingSummary:
 
 
 def episodes_json(db: Database, filters: ContactFilter) -> list[dict[str, Any]]:
-    """Episodes for the CLI: client keys only (never labels), ISO times, plain types."""
+    """Episodes for the CLI: client keys only (never labels), ISO times, plain types;
+    ``excluded`` is None where no stored session can tell."""
+    import pandas as pd
+
     frame = episodes(db, filters)
     rows: list[dict[str, Any]] = []
     for record in frame.to_dict("records"):  # episodes, already aggregated
@@ -884,7 +887,7 @@ def episodes_json(db: Database, filters: ContactFilter) -> list[dict[str, Any]]:
                 "contacts": int(record["contacts"]),
                 "band": record["band"],
                 "status": record["status"],
-                "excluded": None if excluded is None or excluded != excluded else bool(excluded),
+                "excluded": None if pd.isna(excluded) else bool(excluded),
                 "reason": record["reason"] or "",
             }
         )

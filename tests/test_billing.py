@@ -378,6 +378,12 @@ def test_without_sessions_exclusions_are_unknown(empty_db: Database) -> None:
     assert episode["reason"] == "no sessions stored for this client: exclusions unknown"
 
 
+def test_unknown_exclusions_are_null_in_json(empty_db: Database) -> None:
+    add_timeline(empty_db, [call("2026-04-15 10:00", 12)], covering=False)
+    (row,) = billing.episodes_json(empty_db, ContactFilter())
+    assert (row["code"], row["status"], row["excluded"]) == ("98967", "unknown", None)
+
+
 def test_beyond_the_session_data_exclusions_are_unknown(empty_db: Database) -> None:
     # Sessions are stored up to 29 June; a message on 25 June could be followed by a
     # visit within its 7-day period (to 2 July) that the data does not reach.
