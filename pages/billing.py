@@ -95,6 +95,12 @@ with episodes_tab:
             per_client,
             hide_index=True,
             key="billing_client_months",
+            # Value columns only once a fee is entered (else they would read "None").
+            column_order=[
+                column
+                for column in per_client.columns
+                if summary.estimated_value is not None or column != "estimated_value"
+            ],
             column_config={
                 "client": st.column_config.TextColumn("Client"),
                 "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
@@ -116,7 +122,11 @@ with episodes_tab:
             found,
             hide_index=True,
             key="billing_episodes",
-            column_order=EPISODE_COLUMNS,
+            column_order=[
+                column
+                for column in EPISODE_COLUMNS
+                if summary.estimated_value is not None or column not in ("fee", "currency")
+            ],
             column_config=EPISODE_CONFIG,
         )
         csv_download(found, "billing-episodes.csv", key="billing_episodes_csv")
