@@ -168,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="smallest group shown (default: the min_group_clients setting, 11)",
     )
     compare_parser.add_argument("--json", action="store_true", help="print JSON")
+    billing_parser = commands.add_parser(
+        "billing",
+        parents=[db_option],
+        help="client-initiated work that meets the billing rules (an estimate, not advice)",
+    )
+    billing_parser.add_argument("--from", dest="start", type=_iso_date, default=None)
+    billing_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
+    billing_parser.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser("batches", parents=[db_option], help="list import batches")
     undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
@@ -655,6 +663,29 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_billing(args: argparse.Namespace) -> int:
+    """``contactload billing``: online periods and telephone calls with their code and
+    exclusions, per pseudonymous client key."""
+    import pandas as pd
+
+    from analytics import billing
+
+    db = Database(args.db or default_db_path())
+    rows = billing.episodes_json(db, ContactFilter(start=args.start, end=args.end))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("No client-initiated work matches the billing rules in this period.")
+        return 0
+    table = pd.DataFrame(rows)[
+        ["client_key", "code", "start", "minutes", "band", "status", "reason"]
+    ]
+    print(table.to_string(index=False, na_rep="-", float_format=lambda value: f"{value:,.1f}"))
+    print(billing.DISCLAIMER)
+    return 0
+
+
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
@@ -736,6 +767,7 @@ COMMANDS = {
     "import": run_import,
     "compliance": run_compliance,
     "compare": run_compare,
+    "billing": run_billing,
     "batches": run_batches,
     "undo": run_undo,
     "boundaries": run_boundaries,

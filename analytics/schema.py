@@ -278,6 +278,82 @@ MIGRATIONS += (
     ),
 )
 
+BILLING_FAMILIES = ("online", "telephone")
+"""Kinds of billable between-session work: cumulative online work over a window, and
+single telephone calls (DOMAIN.md, "Billing codes for between-session work")."""
+
+BILLING_DIRECTIONS = ("client", "client_or_unknown")
+"""Which contacts may count: client-initiated only (CPT's condition, the default), or also
+those whose source did not record who started them."""
+
+
+def _default_rule(code: str, family: str, description: str, low: int, high: int | None) -> str:
+    """One seeded rule row (constants from DOMAIN.md, never user input)."""
+    online = family == "online"
+    channels = "['portal']" if online else "['phone']"
+    window = "7" if online else "NULL"
+    after_hours = "168" if online else "24"
+    top = "NULL" if high is None else str(high)
+    return (
+        "INSERT INTO billing_rules VALUES "  # noqa: S608 (constants from DOMAIN.md)
+        f"('{code}', '{family}', '{description}', {channels}, 'client', "
+        "['check_in', 'support', 'crisis', 'homework'], ['scheduling', 'reminder', 'other'], "
+        f"{low}, {top}, {window}, 7, {after_hours}, true)"
+    )
+
+
+MIGRATIONS += (
+    Migration(
+        version=5,
+        description="billing: rules for billable between-session work and a fee schedule",
+        statements=(
+            # One row per billing code (CPT 98970-98972 online digital assessment, 98966-98968
+            # telephone assessment by a non-physician; DOMAIN.md). Every threshold and
+            # exclusion is data, editable on the Billing page, because payers and years
+            # differ. Codes of one family share channels, direction, categories, window and
+            # exclusions (billing.py checks this); each has its own band of minutes.
+            # window_days NULL: each contact is its own episode (a telephone call).
+            # prior_session_days: an attended session this many days before the start
+            # excludes; session_after_hours: one this many hours after the start excludes
+            # (a visit within the online period absorbs the time; a call leading to a
+            # session within 24 hours).
+            f"""
+            CREATE TABLE billing_rules (
+                code VARCHAR PRIMARY KEY,
+                family VARCHAR NOT NULL {_one_of("family", BILLING_FAMILIES)},
+                description VARCHAR NOT NULL DEFAULT '',
+                channels VARCHAR[] NOT NULL,
+                direction VARCHAR NOT NULL DEFAULT 'client'
+                    {_one_of("direction", BILLING_DIRECTIONS)},
+                counting_categories VARCHAR[] NOT NULL,
+                excluded_categories VARCHAR[] NOT NULL,
+                min_minutes DOUBLE NOT NULL CHECK (min_minutes >= 0),
+                max_minutes DOUBLE CHECK (max_minutes >= min_minutes),
+                window_days INTEGER CHECK (window_days BETWEEN 1 AND 31),
+                prior_session_days INTEGER NOT NULL CHECK (prior_session_days >= 0),
+                session_after_hours INTEGER NOT NULL CHECK (session_after_hours >= 0),
+                active BOOLEAN NOT NULL DEFAULT true
+            )
+            """,
+            _default_rule("98970", "online", "Online digital assessment, 5-10 min", 5, 10),
+            _default_rule("98971", "online", "Online digital assessment, 11-20 min", 11, 20),
+            _default_rule("98972", "online", "Online digital assessment, 21+ min", 21, None),
+            _default_rule("98966", "telephone", "Telephone assessment, 5-10 min", 5, 10),
+            _default_rule("98967", "telephone", "Telephone assessment, 11-20 min", 11, 20),
+            _default_rule("98968", "telephone", "Telephone assessment, 21-30 min", 21, 30),
+            # The fee a practice expects per code, entered by the user (no defaults: fees
+            # differ by payer and region).
+            """
+            CREATE TABLE billing_fees (
+                code VARCHAR PRIMARY KEY,
+                fee DOUBLE NOT NULL CHECK (fee >= 0),
+                currency VARCHAR NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -21,6 +21,7 @@ SHOTS = {
     "channels": "channels.png",
     "compare": "compare.png",
     "boundaries": "boundaries.png",
+    "billing": "billing.png",
 }
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -38,6 +38,7 @@ EXPECTED_TITLES = {
     "channels": "Channels & categories",
     "compare": "Compare therapists and practices",
     "boundaries": "Boundaries",
+    "billing": "Billing",
     "import": "Import contacts and sessions",
 }
 ANALYTICS_PAGES = {"overview", "clients", "channels", "compare"}

@@ -28,9 +28,11 @@ APP_TABLES = V1_TABLES | {
     "phone_numbers",
     "settings",
     "audit_log",
+    "billing_rules",
+    "billing_fees",
 }
 """Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
-phone numbers, settings, audit log)."""
+phone numbers, settings, audit log; 5: billing rules and fees)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

@@ -39,6 +39,8 @@ ALL_TABLES = {
     "phone_numbers",
     "settings",
     "audit_log",
+    "billing_rules",
+    "billing_fees",
     "contacts",
     "meta",
     "schema_version",

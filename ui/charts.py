@@ -437,3 +437,37 @@ def comparison_trend(trend: pd.DataFrame, measure: ComparedMeasure) -> go.Figure
     )
     figure.update_layout(title=f"{measure.label} per month ({unit})", **_LAYOUT)
     return figure
+
+
+BILLING_PARTS = (
+    ("qualifying_minutes", "Qualifies for a code", "#54A24B"),
+    ("unknown_minutes", "Sessions unknown", "#EECA3B"),
+    ("excluded_minutes", "Excluded (a related session)", "#9D9D9D"),
+    ("below_threshold_minutes", "Below the lowest band", "#D3D3D3"),
+)
+
+
+def billing_months(months: pd.DataFrame) -> go.Figure:
+    """Client-initiated qualifying work per month: the minutes that reach a code (and, as
+    far as the data knows, went unbilled) stacked on those left out and why."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=months["month"],
+                y=months[column],
+                name=name,
+                marker_color=colour,
+                hovertemplate="%{x}: %{y:,.0f} minutes<extra>" + name + "</extra>",
+            )
+            for column, name, colour in BILLING_PARTS
+        ]
+    )
+    figure.update_layout(
+        barmode="stack",
+        title="Client-initiated work per month by billing verdict",
+        yaxis_title="Minutes",
+        xaxis_title="Month (local, by episode start)",
+        xaxis_type="category",
+        **_LAYOUT,
+    )
+    return figure

@@ -18,5 +18,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/channels.py", "Channels & categories", ":material/forum:", "channels"),
     PageSpec("pages/compare.py", "Compare", ":material/compare_arrows:", "compare"),
     PageSpec("pages/boundaries.py", "Boundaries", ":material/rule:", "boundaries"),
+    PageSpec("pages/billing.py", "Billing", ":material/receipt_long:", "billing"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import compare, compliance, metrics, session_load
+from analytics import billing, compare, compliance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 from analytics.importing import phone_log
@@ -53,6 +53,11 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "low_attendance_clients": session_load.low_attendance_clients,
     "after_missed_sessions": session_load.after_missed_sessions,
     "client_sessions": session_load.client_sessions,
+    "billing_summary": billing.summary,
+    "billing_episodes": billing.with_value,
+    "billing_months": billing.monthly,
+    "billing_client_months": billing.per_client_month,
+    "billing_episode_contacts": billing.episode_contacts,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
