@@ -95,7 +95,7 @@ def test_pattern_that_fits_nothing_lists_the_events(
     assert len(review[0]) == 7  # 5 of Anna, Ben's no-show, the team meeting
 
 
-def test_phone_log_is_recognised_and_refused(
+def test_phone_log_goes_to_the_phone_log_importer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE)
@@ -103,4 +103,5 @@ def test_phone_log_is_recognised_and_refused(
         ("calls.xml", b"<?xml version='1.0'?>\n<calls count='0'></calls>", "text/xml")
     ).run()
     assert not app.exception
-    assert len(app.error) == 1 and "phone and SMS log" in app.error[0].value
+    # the phone-log importer's own sentence: an empty log stores nothing
+    assert len(app.error) == 1 and "holds no calls and no texts" in app.error[0].value
