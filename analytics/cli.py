@@ -12,6 +12,7 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from analytics.domain import BREAKDOWNS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
+from analytics.scope import LOCAL, Scope
 
 if TYPE_CHECKING:
     from analytics.importing.pipeline import FileReport
@@ -142,13 +144,18 @@ def run_demo(args: argparse.Namespace) -> int:
     from analytics.demo import generate_demo, is_empty
 
     db = Database(args.db or default_db_path())
-    if args.if_empty and not is_empty(db):
+    if args.if_empty and not is_empty(db, _cli_scope()):
         print(f"{db.path} already holds contacts; no demo data added.")
         return 0
     batch = generate_demo(
-        db, contacts=args.contacts, clients=args.clients, seed=args.seed, end=args.end
+        db,
+        contacts=args.contacts,
+        clients=args.clients,
+        seed=args.seed,
+        end=args.end,
+        scope=_cli_scope(),
     )
-    agreements = boundaries.demo_boundaries(db)
+    agreements = boundaries.demo_boundaries(db, scope=_cli_scope())
     print(
         f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}) "
         f"and {agreements} demo boundary settings."
@@ -163,7 +170,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from analytics import metrics
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     table = metrics.summary(db, filters, args.by)
     if args.json:
         rows = [
@@ -214,7 +221,12 @@ def run_import(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
             report = import_file(
-                db, path, file_name=path.name, options=options, dry_run=args.dry_run
+                db,
+                path,
+                file_name=path.name,
+                options=options,
+                dry_run=args.dry_run,
+                scope=_cli_scope(),
             )
         except ContactLoadError as error:
             failed += 1
@@ -257,7 +269,7 @@ def run_compliance(args: argparse.Namespace) -> int:
     from analytics import compliance
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     rows = compliance.compliance_report(db, filters, args.by)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -274,7 +286,7 @@ def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
 
-    batches = list_batches(Database(args.db or default_db_path()))
+    batches = list_batches(Database(args.db or default_db_path()), _cli_scope())
     if batches.empty:
         print("No batches yet.")
     else:
@@ -286,7 +298,7 @@ def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
     from analytics.store import undo_batch
 
-    removed = undo_batch(Database(args.db or default_db_path()), args.batch_id)
+    removed = undo_batch(Database(args.db or default_db_path()), args.batch_id, scope=_cli_scope())
     print(f"Batch {args.batch_id} undone: {removed:,} contacts removed.")
     return 0
 
@@ -299,21 +311,30 @@ def _user_name() -> str:
         return "unknown user"
 
 
+def _cli_scope() -> Scope:
+    """The command line runs as the machine's own user: local mode, sees everything, and
+    the audit log names the OS account."""
+    return replace(LOCAL, identity=_user_name())
+
+
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
     from analytics import boundaries
 
     db = Database(args.db or default_db_path())
     if args.action == "load":
-        entries = boundaries.load_settings(db, args.file, changed_by=_user_name())
+        entries = boundaries.load_settings(
+            db, args.file, changed_by=_user_name(), scope=_cli_scope()
+        )
         print(f"Loaded {entries:,} boundary entries from {args.file}.")
         return 0
     if args.action == "export":
-        entries = boundaries.export_settings(db, args.file)
+        entries = boundaries.export_settings(db, _cli_scope(), args.file)
         print(f"Exported {entries:,} boundary entries to {args.file}.")
         return 0
-    settings = boundaries.stored_settings(db, args.therapist, practice=args.practice)
-    weeks = boundaries.stored_working_hours(db, args.therapist, practice=args.practice)
+    scope = _cli_scope()
+    settings = boundaries.stored_settings(db, scope, args.therapist, practice=args.practice)
+    weeks = boundaries.stored_working_hours(db, scope, args.therapist, practice=args.practice)
     if not settings and not weeks:
         print(
             "No boundary settings yet; load a policy (contactload boundaries load FILE) "
@@ -328,9 +349,9 @@ def run_boundaries(args: argparse.Namespace) -> int:
         print(f"{therapist} ({practice})")
         for setting in settings:
             if (setting.practice, setting.therapist) == (practice, therapist):
-                scope = "default" if setting.client is None else setting.client
+                level = "default" if setting.client is None else setting.client
                 print(
-                    f"  {scope} from {setting.effective_from}: "
+                    f"  {level} from {setting.effective_from}: "
                     f"{boundaries.describe_setting(setting)}"
                 )
         for week_practice, week_therapist, week in weeks:

@@ -17,7 +17,7 @@ from analytics.importing.presets import (
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
 from ui.importing import COMMON_ZONES, dry_run, with_mapping
-from ui.state import database, filter_choices
+from ui.state import database, filter_choices, viewer_scope
 
 st.title("Import contacts")
 st.markdown(
@@ -35,7 +35,8 @@ st.download_button(
     icon=":material/download:",
 )
 
-choices = filter_choices()
+scope = viewer_scope()
+choices = filter_choices(scope)
 with st.expander("Import settings", expanded=False):
     left, right = st.columns(2)
     preset = left.selectbox("Format", ["auto", *PRESET_NAMES], key="import_preset")
@@ -172,7 +173,7 @@ if ready and st.button(
 
         try:
             result = import_file(
-                database(), data, file_name=name, options=file_options, progress=show
+                database(), data, file_name=name, options=file_options, progress=show, scope=scope
             )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
@@ -185,7 +186,7 @@ if ready and st.button(
 
 st.divider()
 st.subheader("Import history")
-batches = list_batches(database())
+batches = list_batches(database(), scope)
 if batches.empty:
     st.info("Nothing imported yet.")
 else:
@@ -196,7 +197,7 @@ else:
         batch = undo_left.selectbox("Undo a batch", open_batches, key="undo_batch")
         if undo_right.button("Undo", key="undo_button"):
             try:
-                removed = undo_batch(database(), int(batch))
+                removed = undo_batch(database(), int(batch), scope=scope)
                 st.success(f"Batch {batch} undone: {removed:,} contacts removed.")
             except ContactLoadError as error:
                 st.error(str(error))
