@@ -1618,8 +1618,11 @@ def load_settings(db: Database, path: Path | str, changed_by: str, *, scope: Sco
             except InvalidBoundaryError as error:
                 raise _at(entry.place, error) from None
         if changed:
-            detail = f"{changed} of {len(entries)} entries loaded from {path.name}"
-            audit.record(cursor, scope, "boundary_edit", detail)
+            whose = sorted(
+                {f"{entry.item.therapist} at {entry.item.practice}" for entry in entries}
+            )
+            detail = f"{changed} of {len(entries)} entries loaded from {path.name} for "
+            audit.record(cursor, scope, "boundary_edit", detail + "; ".join(whose))
     return len(entries)
 
 

@@ -649,11 +649,16 @@ _SNAPSHOT_TABLES = (
 )
 
 
+def _rows(db: Database, sql: str, params: list[object]) -> Any:
+    """All rows of a query as plain values (fingerprints are 128-bit, beyond NumPy)."""
+    with db.cursor() as cursor:
+        return _plain(cursor.execute(sql, params).fetchall())
+
+
 def _snapshot(db: Database) -> dict[str, Any]:
     """Every row of every data table (small fixture), for "nothing changed" checks."""
     return {
-        table: _plain(db.frame(f"SELECT * FROM {table} ORDER BY ALL", []))
-        for table in _SNAPSHOT_TABLES
+        table: _rows(db, f"SELECT * FROM {table} ORDER BY ALL", []) for table in _SNAPSHOT_TABLES
     }
 
 
@@ -662,12 +667,11 @@ def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
     condition, params = scope.where("t")
     outside = f"NOT coalesce({condition}, false)"
     return {
-        table: _plain(
-            db.frame(
-                f"SELECT x.* FROM {table} AS x JOIN therapists AS t USING (therapist_id) "
-                f"WHERE {outside} ORDER BY ALL",
-                params,
-            )
+        table: _rows(
+            db,
+            f"SELECT x.* FROM {table} AS x JOIN therapists AS t USING (therapist_id) "
+            f"WHERE {outside} ORDER BY ALL",
+            params,
         )
         for table in ("boundaries", "working_hours", "boundary_changes", "contacts", "therapists")
     }
