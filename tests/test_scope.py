@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import analytics
 from analytics import boundaries
@@ -40,6 +41,7 @@ from analytics.pseudonyms import secret_path
 from analytics.scope import LOCAL, Scope
 from analytics.sessions import add_sessions
 from analytics.store import add_contacts
+from ui.state import VIEWER_SCOPE_KEY
 
 # --- the fixture: two practices, three therapists, distinct names, labels and keys ------
 
@@ -875,3 +877,56 @@ def test_supervisors_see_keys_in_the_change_log(
     assert list(overrides["client"]) == [key, key]
     assert all(key in after for after in overrides["after"])
     assert "Saffron" not in str(log.to_dict())
+
+
+# --- pages pass the viewer's scope on ------------------------------------------------------------
+
+
+def _run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope, page: str) -> AppTest:
+    """Run ``page`` as the viewer ``scope`` (what team-mode sign-in leaves in the session)."""
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.session_state[VIEWER_SCOPE_KEY] = scope
+    app.run(timeout=60)
+    app.switch_page(page).run(timeout=60)
+    assert not app.exception, [exception.message for exception in app.exception]
+    return app
+
+
+def test_clients_page_shows_a_supervisor_only_keys_of_their_practice(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(scoped_db_path)
+    world = _world(db)
+    db.close()
+    scope = _scopes(world)["supervisor"]
+    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/clients.py")
+    table = app.dataframe[0].value
+    # Lindenhof has Cyprian Fenwick's two clients; their keys stand in for labels.
+    linden = world.clients[world.clients["practice_id"] == world.practices[LINDEN]]
+    assert sorted(table["client_key"]) == sorted(linden["client_key"])
+    assert list(table["label"]) == list(table["client_key"])
+    assert set(table["therapist"]) == {OTHER}
+    assert [option for option in app.multiselect(key="filter_therapists").options] == [
+        f"{OTHER} (Europe/London)"
+    ]
+
+
+def test_boundaries_page_refuses_a_supervisors_edit(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = _copy(scoped_db_path, tmp_path / "db")
+    db = Database(path)
+    scope = _scopes(_world(db))["supervisor"]
+    db.close()
+    app = _run_page(path, monkeypatch, scope, "pages/boundaries.py")
+    app.number_input(key="boundary_cap").set_value(15.0)
+    app.button(key="boundary_save").click().run(timeout=60)
+    assert [error.value for error in app.error] == [
+        "sam@example.org (supervisor) may not change this therapist's boundaries."
+    ]
+    db = Database(path)
+    try:
+        assert db.row("SELECT count(*) FROM boundaries WHERE weekly_cap_minutes = 15", []) == (0,)
+    finally:
+        db.close()
