@@ -87,6 +87,21 @@ def _contacts() -> pd.DataFrame:
                             "direction": direction,
                         }
                     )
+    # Bo answers Ada's client once (same practice, so the same client): Ada's reply times
+    # must not count a reply she cannot see.
+    rows.append(
+        {
+            "practice": HARBOUR,
+            "therapist": "Bo Marlowe",
+            "time_zone": "America/New_York",
+            "client": "Opaline Ashcombe",
+            "started_at": "2026-01-05T04:00:00-05:00",  # 10:00 in Berlin, after 08:00
+            "minutes": "7",
+            "channel": "email",
+            "category": "support",
+            "direction": "therapist",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -840,7 +855,7 @@ def test_writers_stay_in_scope_or_refuse(
 
 def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
     # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks x
-    # 4 = 288 rows; sessions 6 x 12 = 72) and one boundary_edit per changed save (3 therapists
+    # 4 + Bo's one reply = 289 rows; sessions 6 x 12 = 72) and one boundary_edit per changed save (3 therapists
     # x (default + override + changed override + working hours) = 12).
     db = Database(_copy(scoped_db_path, tmp_path / "db"))
     try:
@@ -849,7 +864,7 @@ def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
         assert list(entries["action"][entries["action"] == "import"]) == ["import", "import"]
         details = sorted(entries.loc[entries["action"] == "import", "detail"])
         assert details == [
-            "contacts.csv: batch 1, 288 rows stored",
+            "contacts.csv: batch 1, 289 rows stored",
             "sessions.csv: batch 2, 72 rows stored",
         ]
         assert (entries["action"] == "boundary_edit").sum() == 12
