@@ -129,7 +129,7 @@ for upload in uploads or []:
             name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
             if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
                 assert report.layout is not None
-                save_mapping(database(), name.strip(), report.layout)
+                save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)
     columns[0].metric("Rows", f"{report.rows:,}")
@@ -215,7 +215,7 @@ edited_rules = st.data_editor(
 )
 if st.button("Save rules", key="save_rules"):
     try:
-        replace_rules(database(), rules_from_frame(edited_rules))
+        replace_rules(database(), rules_from_frame(edited_rules), scope=scope)
         st.success("Rules saved; they apply to the next import.")
     except ContactLoadError as error:
         st.error(str(error))

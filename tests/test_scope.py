@@ -441,10 +441,8 @@ deserve more than one call): qualified name (module without ``analytics.``) -> c
 
 INSTALLATION_WIDE: dict[str, str] = {
     "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
-    "importing.classify.replace_rules": "keyword rules for categories: configuration",
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
-    "importing.presets.save_mapping": "saved column mappings: configuration",
     "settings.get_setting": "installation settings (minutes per text, group size): no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
@@ -663,6 +661,8 @@ _SNAPSHOT_TABLES = (
     "import_batches",
     "audit_log",
     "settings",
+    "classification_rules",
+    "saved_mappings",
 )
 
 
@@ -722,6 +722,9 @@ def _policy_file(folder: Path, therapist: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+_TEMPLATE_HEADER = "date,start_time,minutes,client,therapist,practice,channel,category,direction"
 
 
 def _frame_for(therapist: str) -> pd.DataFrame:
@@ -810,6 +813,17 @@ WRITERS: dict[str, Writer] = {
         last_day=date(2026, 4, 30),
         scope=scope,
     ),
+    "importing.classify.replace_rules": lambda db, scope, therapist, folder: _function(
+        "importing.classify.replace_rules"
+    )(db, [], scope=scope),
+    "importing.presets.save_mapping": lambda db, scope, therapist, folder: _function(
+        "importing.presets.save_mapping"
+    )(
+        db,
+        "mine",
+        _function("importing.presets.layout_for_preset")("template", _TEMPLATE_HEADER.split(",")),
+        scope=scope,
+    ),
     "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
         db, "minutes_per_text", 3, scope=scope
     ),
@@ -854,9 +868,9 @@ def test_writers_stay_in_scope_or_refuse(
 
 
 def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
-    # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks x
-    # 4 + Bo's one reply = 289 rows; sessions 6 x 12 = 72) and one boundary_edit per changed save (3 therapists
-    # x (default + override + changed override + working hours) = 12).
+    # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks
+    # x 4 + Bo's one reply = 289 rows; sessions 6 x 12 = 72) and one boundary_edit per
+    # changed save (3 therapists x (default + override + changed override + hours) = 12).
     db = Database(_copy(scoped_db_path, tmp_path / "db"))
     try:
         entries = db.frame("SELECT identity, role, action, detail FROM audit_log ORDER BY 1", [])
