@@ -20,6 +20,15 @@ from ui.importing import COMMON_ZONES, dry_run, with_mapping
 from ui.state import database, filter_choices, viewer_scope
 
 st.title("Import contacts")
+scope = viewer_scope()
+if not scope.may_import:
+    # Imports change everyone's data: the library refuses them too; say so before any upload.
+    st.info(
+        f"Signed in as {scope.identity} ({scope.role}): importing and undoing imports are for "
+        "admins. Ask an admin to bring in new contact logs.",
+        icon=":material/lock:",
+    )
+    st.stop()
 st.markdown(
     "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
     "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
@@ -35,7 +44,6 @@ st.download_button(
     icon=":material/download:",
 )
 
-scope = viewer_scope()
 choices = filter_choices(scope)
 with st.expander("Import settings", expanded=False):
     left, right = st.columns(2)

@@ -959,3 +959,17 @@ def test_boundaries_page_refuses_a_supervisors_edit(
         assert db.row("SELECT count(*) FROM boundaries WHERE weekly_cap_minutes = 15", []) == (0,)
     finally:
         db.close()
+
+
+def test_import_page_tells_a_therapist_to_ask_an_admin(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(scoped_db_path)
+    scope = _scopes(_world(db))["therapist"]
+    db.close()
+    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/import_data.py")
+    assert [info.value for info in app.info] == [
+        "Signed in as ada@example.org (therapist): importing and undoing imports are for "
+        "admins. Ask an admin to bring in new contact logs."
+    ]
+    assert not app.get("file_uploader")
