@@ -517,12 +517,16 @@ def test_discovery_finds_the_functions_it_should() -> None:
     )
 
 
-def test_every_database_function_takes_filters_or_scope() -> None:
-    missing = [
+def _unscoped() -> list[str]:
+    return [
         name
         for name, function in _database_functions()
         if not {"filters", "scope"} & set(inspect.signature(function).parameters)
     ]
+
+
+def test_every_database_function_takes_filters_or_scope() -> None:
+    missing = _unscoped()
     assert missing == [], (
         f"{', '.join(missing)} read(s) the database without the viewer's scope: take "
         "`filters: ContactFilter` (or `scope: Scope`) and apply it to every table read, or, "
@@ -539,6 +543,25 @@ def test_readers_require_their_scope() -> None:
         if parameter.name in ("filters", "scope") and parameter.default is not parameter.empty
     ]
     assert defaulted == []
+
+
+def test_a_new_function_without_scope_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a forgetful new module would add: a reader of contacts with no scope at all...
+    def busiest_client(db: Database) -> str:
+        """The client with most minutes, for everyone to see."""
+        return str(db.row("SELECT max(client_id) FROM contacts", [])[0])
+
+    # ...and a scoped one whose extra argument nobody registered.
+    def minutes_of(db: Database, filters: ContactFilter, client_key: str) -> float:
+        """Minutes of one client."""
+        return 0.0
+
+    for function in (busiest_client, minutes_of):
+        function.__module__ = "analytics.metrics"
+        monkeypatch.setattr(f"analytics.metrics.{function.__name__}", function, raising=False)
+    assert _unscoped() == ["metrics.busiest_client"]
+    with pytest.raises(pytest.fail.Exception, match="needs client_key: add an entry to READERS"):
+        _variants("metrics.minutes_of")
 
 
 def _variants(name: str) -> list[Variant]:
