@@ -329,7 +329,11 @@ def run_boundaries(args: argparse.Namespace) -> int:
         print(f"Loaded {entries:,} boundary entries from {args.file}.")
         return 0
     if args.action == "export":
-        entries = boundaries.export_settings(db, _cli_scope(), args.file)
+        from analytics import audit
+
+        scope = _cli_scope()
+        entries = boundaries.export_settings(db, scope, args.file)
+        audit.record(db, scope, "export", f"{entries} boundary entries to {args.file.name}")
         print(f"Exported {entries:,} boundary entries to {args.file}.")
         return 0
     scope = _cli_scope()

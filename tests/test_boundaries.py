@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from analytics import boundaries
+from analytics import audit, boundaries
 from analytics.boundaries import (
     BoundarySetting,
     InvalidBoundaryError,
@@ -845,6 +845,19 @@ def test_cli_loads_shows_and_exports(
     db = Database(fixture_file)
     try:
         assert set(change_log(db, LOCAL)["changed_by"]) == {getpass.getuser()}
+        # The audit log names the OS account for the load (6 new entries) and the export,
+        # after the fixture's own import (25 contacts, stored in local mode).
+        logged = audit.entries(db, LOCAL)
+        assert list(zip(logged["identity"], logged["action"], logged["detail"], strict=True)) == [
+            (getpass.getuser(), "export", "6 boundary entries to out.csv"),
+            (
+                getpass.getuser(),
+                "boundary_edit",
+                "6 of 6 entries loaded from policy.toml for Dana Reyes at Harbor Counseling; "
+                "Jonas Weber at Lindenhof Praxis",
+            ),
+            ("local", "import", "fixture_contacts.csv: batch 1, 25 rows stored"),
+        ]
         fresh = Database(copy_of(fixture_template, tmp_path / "fresh"))
         load_settings(fresh, tmp_path / "out.csv", changed_by="rita")
         assert stored_settings(fresh, LOCAL) == stored_settings(db, LOCAL) == POLICY
