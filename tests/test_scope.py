@@ -964,24 +964,47 @@ def test_clients_page_shows_a_supervisor_only_keys_of_their_practice(
     ]
 
 
-def test_boundaries_page_refuses_a_supervisors_edit(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("scope_name", "therapist", "error"),
+    [
+        ("supervisor", OTHER, "sam@example.org (supervisor) may not change this therapist's "
+         "boundaries."),
+        ("therapist", OWN, None),
+    ],
+)  # fmt: skip
+def test_boundaries_page_edits_within_the_viewers_rights(
+    scoped_db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    scope_name: str,
+    therapist: str,
+    error: str | None,
 ) -> None:
     path = _copy(scoped_db_path, tmp_path / "db")
     db = Database(path)
-    scope = _scopes(_world(db))["supervisor"]
+    scope = _scopes(_world(db))[scope_name]
     db.close()
     app = _run_page(path, monkeypatch, scope, "pages/boundaries.py")
+    # The only therapist the viewer can pick is the one in scope.
+    assert app.selectbox(key="boundary_therapist").options == [
+        f"{therapist} ({THERAPISTS[therapist][0]})"
+    ]
     app.number_input(key="boundary_cap").set_value(15.0)
     app.button(key="boundary_save").click().run(timeout=60)
-    assert [error.value for error in app.error] == [
-        "sam@example.org (supervisor) may not change this therapist's boundaries."
-    ]
+    assert [shown.value for shown in app.error] == ([error] if error else [])
     db = Database(path)
     try:
-        assert db.row("SELECT count(*) FROM boundaries WHERE weekly_cap_minutes = 15", []) == (0,)
+        saved = db.frame(
+            "SELECT t.name FROM boundaries AS b JOIN therapists AS t USING (therapist_id) "
+            "WHERE b.weekly_cap_minutes = 15",
+            [],
+        )
+        edits = db.frame("SELECT identity FROM audit_log WHERE action = 'boundary_edit'", [])
     finally:
         db.close()
+    assert list(saved["name"]) == ([] if error else [therapist])
+    # 12 edits while the fixture was built (local), plus the viewer's own when allowed
+    assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
 
 
 def test_import_page_tells_a_therapist_to_ask_an_admin(
