@@ -402,11 +402,14 @@ class _Therapist:
     time_zone: str
 
 
-def _named_scope(scope: Scope | None, alias: str) -> tuple[str, dict[str, object]]:
-    """``scope.where(alias)`` with named parameters, for this module's ``$name`` queries."""
+def _named_scope(
+    scope: Scope | None, alias: str, *, clients: bool = False
+) -> tuple[str, dict[str, object]]:
+    """``scope.where(alias)`` (``client_where`` for ``clients``) with named parameters, for
+    this module's ``$name`` queries."""
     if scope is None:
         return "TRUE", {}
-    sql, values = scope.where(alias)
+    sql, values = scope.client_where(alias) if clients else scope.where(alias)
     named: dict[str, object] = {}
     for number, value in enumerate(values):
         sql = sql.replace("?", f"$scope_{number}", 1)
@@ -491,7 +494,7 @@ def _find_client(
     With a ``scope``, only its clients are found, by label, or by client key for viewers
     who see keys instead of labels.
     """
-    in_scope, scope_params = _named_scope(scope, "c")
+    in_scope, scope_params = _named_scope(scope, "c", clients=True)
     row = cursor.execute(
         f"""
         SELECT c.client_id,

@@ -65,15 +65,18 @@ DRIFT_MIN_MINUTES = 30.0
 
 
 def _contacts_cte(filters: ContactFilter) -> tuple[str, list[object]]:
-    """The CTEs ``f`` (contacts under ``filters``) and ``visible`` (every contact in the
-    viewer's scope, whatever the period: replies may come after it), without WITH, and
-    their parameters."""
+    """The CTEs ``f`` (contacts under ``filters``), ``visible`` (every contact in the
+    viewer's scope, whatever the period: replies may come after it) and ``own_clients``
+    (clients whose own therapist is in scope: their agreements and caps are the scope's,
+    a colleague's client one stood in for is not), without WITH, and their parameters."""
     where, params = filters.where()
     visible, visible_params = filters.scope.where("v")
+    own, own_params = filters.scope.where("o")
     return (
         f"f AS (SELECT c.* FROM contacts AS c WHERE {where}), "  # noqa: S608
-        f"visible AS (SELECT v.* FROM contacts AS v WHERE {visible})",
-        [*params, *visible_params],
+        f"visible AS (SELECT v.* FROM contacts AS v WHERE {visible}), "
+        f"own_clients AS (SELECT o.* FROM clients AS o WHERE {own})",
+        [*params, *visible_params, *own_params],
     )
 
 
@@ -233,7 +236,7 @@ week_minutes AS (
 ),
 client_weeks AS (
     SELECT cl.therapist_id, w.*
-    FROM week_minutes AS w JOIN clients AS cl USING (client_id)
+    FROM week_minutes AS w JOIN own_clients AS cl USING (client_id)
 ),
 {resolved_weeks},
 caps AS (
@@ -1211,7 +1214,7 @@ def with_client_labels(
 ) -> pd.DataFrame:
     """``frame`` with a ``client`` column: the label of each client key in the viewer's
     scope, or the key itself for viewers who see no labels (supervisors)."""
-    in_scope, scope_params = scope.where("c")
+    in_scope, scope_params = scope.client_where("c")
     label = "c.label" if scope.shows_labels else "c.client_key"
     labels = db.frame(
         f"SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",  # noqa: S608

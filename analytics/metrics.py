@@ -386,7 +386,8 @@ def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
 def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """One row per client with contacts: the Clients page's sortable table.
 
-    Columns: client_key, label (the key again for viewers who see no labels), therapist,
+    Columns: client_key, label (the key again for viewers who see no labels), therapist
+    (the client's own, or whoever had most minutes with a colleague's client in view),
     contacts, minutes, share (of all minutes),
     minutes_per_contact, last_contact (local date) and weekly_minutes (a list, one value per
     week of the period, zero-filled, for the trend sparkline).
@@ -432,6 +433,19 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
             FROM per_client AS pc CROSS JOIN weeks AS w
             LEFT JOIN per_week AS pw ON pw.client_id = pc.client_id AND pw.week = w.week
             GROUP BY pc.client_id
+        ),
+        leads AS (
+            -- the client's own therapist when their contacts are in view, else the one
+            -- with most minutes (a colleague's client someone stood in for)
+            SELECT pt.client_id,
+                   arg_max(pt.therapist_id, [
+                       CAST(pt.therapist_id = cl.therapist_id AS DOUBLE), pt.minutes,
+                       -pt.therapist_id
+                   ]) AS therapist_id
+            FROM (SELECT client_id, therapist_id, sum(minutes) AS minutes FROM f GROUP BY ALL)
+                AS pt
+            JOIN clients AS cl USING (client_id)
+            GROUP BY pt.client_id
         )
         SELECT cl.client_key, {_client_label(filters.scope)} AS label, t.name AS therapist,
                pc.contacts, pc.minutes,
@@ -440,7 +454,8 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
                pc.last_contact, s.weekly_minutes
         FROM per_client AS pc
         JOIN clients AS cl USING (client_id)
-        JOIN therapists AS t ON t.therapist_id = cl.therapist_id
+        JOIN leads AS l USING (client_id)
+        JOIN therapists AS t ON t.therapist_id = l.therapist_id
         JOIN sparkline AS s USING (client_id)
         ORDER BY pc.minutes DESC, cl.client_key
         """,  # noqa: S608
@@ -509,7 +524,7 @@ def filter_choices(db: Database, scope: Scope) -> FilterChoices:
         """,  # noqa: S608
         therapist_params,
     )
-    client_scope, client_params = scope.where("c")
+    client_scope, client_params = scope.client_where("c")
     label = "c.label" if scope.shows_labels else "c.client_key"
     clients_sql = (
         f"SELECT c.client_key, {label} AS label, c.therapist_id, c.practice_id "  # noqa: S608

@@ -88,7 +88,7 @@ def _contacts() -> pd.DataFrame:
                         }
                     )
     # Bo answers Ada's client once (same practice, so the same client): Ada's reply times
-    # must not count a reply she cannot see.
+    # must not count a reply she cannot see, and Bo sees Opaline as a client he met.
     rows.append(
         {
             "practice": HARBOUR,
@@ -215,8 +215,10 @@ def _prune(db: Database, scope: Scope) -> None:
     """Delete every row outside ``scope``: what a scoped call may at most see."""
     with db.transaction() as cursor:
         for table in _PRUNE_BY_SCOPE:
-            # the table's own name as the alias: Scope.where qualifies its columns with it
-            condition, params = scope.where(table)
+            # the table's own name as the alias: Scope.where qualifies its columns with it;
+            # clients go after contacts and sessions, keeping those met by the scope
+            where = scope.client_where if table == "clients" else scope.where
+            condition, params = where(table)
             cursor.execute(f"DELETE FROM {table} WHERE NOT coalesce({condition}, false)", params)
         cursor.execute(
             "DELETE FROM practices WHERE practice_id NOT IN (SELECT practice_id FROM therapists)"
@@ -243,10 +245,12 @@ def _scopes(world: World) -> dict[str, Scope]:
         "therapist": Scope.therapist("ada@example.org", (world.therapists["Ada Quillfeather"],)),
         "supervisor": Scope.supervisor("sam@example.org", (world.practices[LINDEN],)),
         "nobody": Scope.nobody("stranger@example.org"),
+        # Bo stood in once for Ada's client Opaline: he sees her as his, Ada's data not.
+        "colleague": Scope.therapist("bo@example.org", (world.therapists["Bo Marlowe"],)),
     }
 
 
-SCOPE_NAMES = ("therapist", "supervisor", "nobody")
+SCOPE_NAMES = ("therapist", "supervisor", "nobody", "colleague")
 
 
 # --- comparing results -----------------------------------------------------------------------
@@ -614,21 +618,21 @@ def databases(
         db.close()
 
 
-def _out_of_scope_words(world: World, scope: Scope) -> list[str]:
-    """Names, labels and keys the scope must never show."""
+def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
+    """Names, labels and keys the scope must never show: clients neither listed under it
+    nor met by a therapist in it, therapists outside it (and every label, for viewers who
+    see keys)."""
+    condition, params = scope.client_where("c")
+    inside = db.frame(f"SELECT c.client_id FROM clients AS c WHERE {condition}", params)
     clients = world.clients
-    if scope.sees_nothing:
-        inside = clients.iloc[0:0]
-    elif scope.therapist_ids is not None:
-        inside = clients[clients["therapist_id"].isin(scope.therapist_ids)]
-    else:
-        inside = clients[clients["practice_id"].isin(scope.practice_ids or ())]
     outside = clients[~clients["client_id"].isin(inside["client_id"])]
     words = [*outside["label"], *outside["client_key"]]
     if not scope.shows_labels:
         words += list(clients["label"])
-    for therapist, (_, _, labels) in THERAPISTS.items():
-        if not set(labels) & set(inside["label"]):
+    for therapist, (practice, _, _) in THERAPISTS.items():
+        listed = scope.therapist_ids is None or world.therapists[therapist] in scope.therapist_ids
+        in_practice = scope.practice_ids is None or world.practices[practice] in scope.practice_ids
+        if scope.sees_nothing or not (listed and in_practice):
             words.append(therapist)
     return words
 
@@ -641,7 +645,7 @@ def test_readers_return_only_what_is_in_scope(
 ) -> None:
     full, world, pruned = databases
     scope = _scopes(world)[scope_name]
-    forbidden = _out_of_scope_words(world, scope)
+    forbidden = _out_of_scope_words(full, world, scope)
     assert forbidden  # every narrow scope has something outside it
     for name in _readers():
         for number, variant in enumerate(_variants(name)):
