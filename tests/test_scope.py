@@ -647,6 +647,11 @@ def test_readers_return_only_what_is_in_scope(
     scope = _scopes(world)[scope_name]
     forbidden = _out_of_scope_words(full, world, scope)
     assert forbidden  # every narrow scope has something outside it
+    # What the scope does see, so equal-but-empty results cannot pass unnoticed.
+    inside = [
+        key for key in world.clients["client_key"] if key not in forbidden
+    ]  # Ada's 2 clients; Lindenhof's 2; none; Bo's 2 and Opaline
+    showing: set[str] = set()
     for name in _readers():
         for number, variant in enumerate(_variants(name)):
             on_full = Call(full, scope, world, tmp_path / "full")
@@ -660,6 +665,19 @@ def test_readers_return_only_what_is_in_scope(
             text = str(_without_errors(seen))
             leaked = [word for word in forbidden if word in text]
             assert leaked == [], f"{where} shows {leaked}"
+            if any(key in text for key in inside):
+                showing.add(name)
+    expected_inside = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
+    assert len(inside) == expected_inside[scope_name]
+    if inside:
+        assert showing >= {
+            "metrics.client_table",
+            "metrics.summary",
+            "metrics.filter_choices",
+            "compliance.weekly_caps",
+            "compliance.compliance_by",
+            "compliance.out_of_policy",
+        }
 
 
 def test_local_scope_sees_what_the_pruned_copies_do_not(
