@@ -71,10 +71,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics import audit
 from analytics.db import Database
 from analytics.demo import PRACTICES
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
+from analytics.scope import LOCAL, Scope
 
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
@@ -400,19 +402,52 @@ class _Therapist:
     time_zone: str
 
 
+def _named_scope(
+    scope: Scope | None, alias: str, *, clients: bool = False
+) -> tuple[str, dict[str, object]]:
+    """``scope.where(alias)`` (``client_where`` for ``clients``) with named parameters, for
+    this module's ``$name`` queries."""
+    if scope is None:
+        return "TRUE", {}
+    sql, values = scope.client_where(alias) if clients else scope.where(alias)
+    named: dict[str, object] = {}
+    for number, value in enumerate(values):
+        sql = sql.replace("?", f"$scope_{number}", 1)
+        named[f"scope_{number}"] = value
+    return sql, named
+
+
+def _client_column(scope: Scope | None) -> str:
+    """How a client is named: the label, or the pseudonymous key for supervisors."""
+    return "c.label" if scope is None or scope.shows_labels else "c.client_key"
+
+
 def _find_therapist(
-    cursor: duckdb.DuckDBPyConnection, therapist: str, practice: str | None
+    cursor: duckdb.DuckDBPyConnection,
+    therapist: str,
+    practice: str | None,
+    scope: Scope | None = None,
 ) -> _Therapist:
-    """The one therapist of that name (in that practice, when given), or a clear error."""
+    """The one therapist of that name (in that practice, when given), or a clear error.
+
+    With a ``scope``, therapists outside it are unknown (readers); writers look up
+    without one and then ask the scope for permission, so a refusal says so.
+    """
+    in_scope, scope_params = _named_scope(scope, "t")
     rows = cursor.execute(
-        """
+        f"""
         SELECT t.therapist_id, t.name, p.name, t.time_zone
         FROM therapists AS t JOIN practices AS p ON p.practice_id = t.practice_id
         WHERE t.name = $therapist
           AND (CAST($practice AS VARCHAR) IS NULL OR p.name = $practice)
+          AND {in_scope}
         ORDER BY p.name
-        """,
-        {"therapist": therapist.strip(), "practice": practice.strip() if practice else None},
+        """,  # noqa: S608 - the scope condition is fixed text with parameters
+        {
+            "therapist": therapist.strip(),
+            "practice": practice.strip() if practice else None,
+            **scope_params,
+        },
     ).fetchall()
     if len(rows) == 1:
         return _Therapist(*rows[0])
@@ -422,7 +457,18 @@ def _find_therapist(
             f"There are therapists named '{therapist}' at {practices}; name the practice too."
         )
     if practice:
-        known = cursor.execute("SELECT count(*) FROM practices WHERE name = ?", [practice.strip()])
+        known = cursor.execute(
+            f"""
+            SELECT count(*) FROM practices AS p
+            WHERE p.name = $practice AND (
+                CAST($scoped AS BOOLEAN) IS NOT TRUE OR EXISTS (
+                    SELECT 1 FROM therapists AS t
+                    WHERE t.practice_id = p.practice_id AND {in_scope}
+                )
+            )
+            """,  # noqa: S608 - the scope condition is fixed text with parameters
+            {"practice": practice.strip(), "scoped": scope is not None, **scope_params},
+        )
         row = known.fetchone()
         if not row or row[0] == 0:
             raise InvalidBoundaryError(
@@ -437,19 +483,30 @@ def _find_therapist(
     )
 
 
-def _find_client(cursor: duckdb.DuckDBPyConnection, therapist: _Therapist, client: str) -> int:
-    """The id of a client the therapist sees (listed as theirs, or with contacts with them)."""
+def _find_client(
+    cursor: duckdb.DuckDBPyConnection,
+    therapist: _Therapist,
+    client: str,
+    scope: Scope | None = None,
+) -> int:
+    """The id of a client the therapist sees (listed as theirs, or with contacts with them).
+
+    With a ``scope``, only its clients are found, by label, or by client key for viewers
+    who see keys instead of labels.
+    """
+    in_scope, scope_params = _named_scope(scope, "c", clients=True)
     row = cursor.execute(
-        """
+        f"""
         SELECT c.client_id,
                c.therapist_id = $therapist_id OR EXISTS (
                    SELECT 1 FROM contacts AS k
                    WHERE k.client_id = c.client_id AND k.therapist_id = $therapist_id
                )
         FROM clients AS c JOIN therapists AS t ON t.practice_id = c.practice_id
-        WHERE t.therapist_id = $therapist_id AND c.label = $label
-        """,
-        {"therapist_id": therapist.therapist_id, "label": client.strip()},
+        WHERE t.therapist_id = $therapist_id AND {_client_column(scope)} = $label
+          AND {in_scope}
+        """,  # noqa: S608 - column and scope condition are fixed text
+        {"therapist_id": therapist.therapist_id, "label": client.strip(), **scope_params},
     ).fetchone()
     if row is None:
         raise InvalidBoundaryError(
@@ -467,22 +524,28 @@ def _find_client(cursor: duckdb.DuckDBPyConnection, therapist: _Therapist, clien
 # --- reading stored settings -----------------------------------------------------------
 
 _SETTINGS_SQL = """
-SELECT t.name AS therapist, p.name AS practice, c.label AS client, b.effective_from,
+SELECT t.name AS therapist, p.name AS practice, {client} AS client, b.effective_from,
        b.weekly_cap_minutes, b.category_caps, b.allowed_channels, b.channel_categories,
        b.response_target_hours, b.response_in_working_hours, b.crisis_counts_toward_cap
 FROM boundaries AS b
 JOIN therapists AS t ON t.therapist_id = b.therapist_id
 JOIN practices AS p ON p.practice_id = t.practice_id
 LEFT JOIN clients AS c ON c.client_id = b.client_id
-WHERE {where}
-ORDER BY p.name, t.name, c.label NULLS FIRST, b.effective_from
+WHERE ({where}) AND {in_scope}
+ORDER BY p.name, t.name, {client} NULLS FIRST, b.effective_from
 """
 
 
 def _settings_where(
-    where: str, params: Mapping[str, object], cursor: duckdb.DuckDBPyConnection
+    where: str,
+    params: Mapping[str, object],
+    cursor: duckdb.DuckDBPyConnection,
+    scope: Scope | None = None,
 ) -> list[BoundarySetting]:
-    rows = cursor.execute(_SETTINGS_SQL.format(where=where), dict(params)).fetchall()
+    """Stored settings matching ``where`` (and inside ``scope``, when given)."""
+    in_scope, scope_params = _named_scope(scope, "t")
+    sql = _SETTINGS_SQL.format(where=where, in_scope=in_scope, client=_client_column(scope))
+    rows = cursor.execute(sql, {**params, **scope_params}).fetchall()
     return [_setting_from_stored(row) for row in rows]
 
 
@@ -521,34 +584,39 @@ def _stored_setting(
 
 
 def stored_settings(
-    db: Database, therapist: str | None = None, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str | None = None, *, practice: str | None = None
 ) -> list[BoundarySetting]:
-    """Every stored setting (of one therapist, when named), defaults before overrides."""
+    """Every stored setting the viewer may see (of one therapist, when named), defaults
+    before overrides; clients named by key for viewers who see no labels."""
     with db.cursor() as cursor:
         if therapist is None:
             if practice is None:
-                return _settings_where("TRUE", {}, cursor)
-            return _settings_where("p.name = $practice", {"practice": practice}, cursor)
-        found = _find_therapist(cursor, therapist, practice)
+                return _settings_where("TRUE", {}, cursor, scope)
+            return _settings_where("p.name = $practice", {"practice": practice}, cursor, scope)
+        found = _find_therapist(cursor, therapist, practice, scope)
         return _settings_where(
-            "b.therapist_id = $therapist_id", {"therapist_id": found.therapist_id}, cursor
+            "b.therapist_id = $therapist_id", {"therapist_id": found.therapist_id}, cursor, scope
         )
 
 
 def _stored_hours(
-    cursor: duckdb.DuckDBPyConnection, where: str, params: Mapping[str, object]
+    cursor: duckdb.DuckDBPyConnection,
+    where: str,
+    params: Mapping[str, object],
+    scope: Scope | None = None,
 ) -> list[tuple[str, str, WorkingHours]]:
     """(practice, therapist, week) for each dated week of working hours, oldest first."""
+    in_scope, scope_params = _named_scope(scope, "t")
     rows = cursor.execute(
         f"""
         SELECT p.name, t.name, w.effective_from, w.weekday, w.starts, w.ends
         FROM working_hours AS w
         JOIN therapists AS t ON t.therapist_id = w.therapist_id
         JOIN practices AS p ON p.practice_id = t.practice_id
-        WHERE {where}
+        WHERE ({where}) AND {in_scope}
         ORDER BY p.name, t.name, w.effective_from, w.weekday, w.starts
         """,  # noqa: S608 - the WHERE text is fixed by callers in this module
-        dict(params),
+        {**params, **scope_params},
     ).fetchall()
     weeks: dict[tuple[str, str, date], dict[int, list[Interval]]] = {}
     for practice, therapist, effective_from, weekday, starts, ends in rows:
@@ -561,26 +629,32 @@ def _stored_hours(
 
 
 def working_hours_of(
-    db: Database, therapist: str, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str, *, practice: str | None = None
 ) -> list[WorkingHours]:
-    """One therapist's dated working weeks, oldest first."""
-    return [hours for _, _, hours in stored_working_hours(db, therapist, practice=practice)]
+    """One therapist's dated working weeks, oldest first (unknown outside the scope)."""
+    return [hours for _, _, hours in stored_working_hours(db, scope, therapist, practice=practice)]
 
 
 def working_hours_in_force(
-    db: Database, therapist: str, on: date, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str, on: date, *, practice: str | None = None
 ) -> WorkingHours | None:
     """The therapist's working week in force on ``on`` (None before any is set)."""
     earlier = [
         hours
-        for hours in working_hours_of(db, therapist, practice=practice)
+        for hours in working_hours_of(db, scope, therapist, practice=practice)
         if hours.effective_from <= on
     ]
     return earlier[-1] if earlier else None
 
 
 def settings_in_force(
-    db: Database, therapist: str, client: str | None, on: date, *, practice: str | None = None
+    db: Database,
+    scope: Scope,
+    therapist: str,
+    client: str | None,
+    on: date,
+    *,
+    practice: str | None = None,
 ) -> BoundarySetting:
     """The agreement in force for one client (or the default) on one day, fields merged.
 
@@ -589,18 +663,19 @@ def settings_in_force(
     later of the two rows' dates, or ``on`` itself when nothing is in force (all fields None).
     """
     with db.cursor() as cursor:
-        found = _find_therapist(cursor, therapist, practice)
-        client_id = None if client is None else _find_client(cursor, found, client)
-        scopes = [None] if client_id is None else [None, client_id]
+        found = _find_therapist(cursor, therapist, practice, scope)
+        client_id = None if client is None else _find_client(cursor, found, client, scope)
+        levels = [None] if client_id is None else [None, client_id]
         in_force = []
-        for scope in scopes:
+        for level in levels:
             rows = _settings_where(
                 "b.therapist_id = $therapist_id AND b.client_id IS NOT DISTINCT FROM $client_id "
                 "AND b.effective_from = (SELECT max(effective_from) FROM boundaries "
                 "WHERE therapist_id = $therapist_id "
                 "AND client_id IS NOT DISTINCT FROM $client_id AND effective_from <= $on)",
-                {"therapist_id": found.therapist_id, "client_id": scope, "on": on},
+                {"therapist_id": found.therapist_id, "client_id": level, "on": on},
                 cursor,
+                scope,
             )
             in_force.extend(rows)
     merged: dict[str, object] = dict.fromkeys(SETTING_FIELDS)
@@ -676,28 +751,42 @@ def _record_change(
     )
 
 
-def change_log(db: Database, limit: int = 200) -> pd.DataFrame:
-    """The latest changes to boundaries, working hours and time zones, newest first.
+_CHANGE_LOG_SQL = """
+SELECT h.change_id, h.changed_at, h.changed_by, p.name AS practice,
+       t.name AS therapist, {client} AS client, h.what,
+       {before} AS before, {after} AS after
+FROM boundary_changes AS h
+LEFT JOIN therapists AS t ON t.therapist_id = h.therapist_id
+LEFT JOIN practices AS p ON p.practice_id = t.practice_id
+LEFT JOIN clients AS c ON c.client_id = h.client_id
+WHERE {in_scope}
+ORDER BY h.change_id DESC
+LIMIT $limit
+"""
+
+# The stored before/after JSON names the client by label; viewers who see keys get the
+# key in its place (a JSON merge patch on the "client" field).
+_KEYED_JSON = "json_merge_patch({column}, json_object('client', c.client_key))"
+
+
+def change_log(db: Database, scope: Scope, limit: int = 200) -> pd.DataFrame:
+    """The latest changes to boundaries, working hours and time zones the viewer may see,
+    newest first.
 
     Columns: change_id, changed_at (UTC), changed_by, practice, therapist, client (None
-    unless the change concerns one client), what, and before / after as JSON text (None
-    for an addition / a deletion).
+    unless the change concerns one client; its key for viewers who see no labels), what,
+    and before / after as JSON text (None for an addition / a deletion).
     """
+    in_scope, scope_params = _named_scope(scope, "t")
+    if scope.shows_labels:
+        columns = {"before": "h.before_value", "after": "h.after_value"}
+    else:
+        columns = {
+            name: _KEYED_JSON.format(column=f"h.{name}_value") for name in ("before", "after")
+        }
+    sql = _CHANGE_LOG_SQL.format(client=_client_column(scope), in_scope=in_scope, **columns)
     with db.cursor() as cursor:
-        frame = cursor.execute(
-            """
-            SELECT h.change_id, h.changed_at, h.changed_by, p.name AS practice,
-                   t.name AS therapist, c.label AS client, h.what,
-                   h.before_value AS before, h.after_value AS after
-            FROM boundary_changes AS h
-            LEFT JOIN therapists AS t ON t.therapist_id = h.therapist_id
-            LEFT JOIN practices AS p ON p.practice_id = t.practice_id
-            LEFT JOIN clients AS c ON c.client_id = h.client_id
-            ORDER BY h.change_id DESC
-            LIMIT ?
-            """,
-            [limit],
-        ).df()
+        frame = cursor.execute(sql, {"limit": limit, **scope_params}).df()
     # Missing text stays None (not NaN), as in the other frames of this module.
     text = ["changed_by", "practice", "therapist", "client", "what", "before", "after"]
     frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
@@ -724,10 +813,17 @@ VALUES (
 
 
 def _store_setting(
-    cursor: duckdb.DuckDBPyConnection, setting: BoundarySetting, changed_by: str
+    cursor: duckdb.DuckDBPyConnection,
+    setting: BoundarySetting,
+    changed_by: str,
+    scope: Scope = LOCAL,
 ) -> bool:
-    """Replace the row of the setting's scope and date; True when anything changed."""
+    """Replace the row of the setting's scope and date; True when anything changed.
+
+    Refuses (``PermissionDeniedError``) a viewer who may not edit this therapist's limits.
+    """
     therapist = _find_therapist(cursor, setting.therapist, setting.practice)
+    scope.require_boundary_edit(therapist.therapist_id)
     client_id = None if setting.client is None else _find_client(cursor, therapist, setting.client)
     stored = BoundarySetting(
         therapist=therapist.name,
@@ -739,7 +835,7 @@ def _store_setting(
     before = _stored_setting(cursor, therapist.therapist_id, client_id, setting.effective_from)
     if before == stored:
         return False
-    scope = {
+    row_key = {
         "therapist_id": therapist.therapist_id,
         "client_id": client_id,
         "effective_from": setting.effective_from,
@@ -748,14 +844,14 @@ def _store_setting(
     cursor.execute(
         "DELETE FROM boundaries WHERE therapist_id = $therapist_id "
         "AND client_id IS NOT DISTINCT FROM $client_id AND effective_from = $effective_from",
-        scope,
+        row_key,
     )
     caps = stored.category_caps
     carried = stored.channel_categories
     cursor.execute(
         _INSERT_SETTING_SQL,
         {
-            **scope,
+            **row_key,
             "weekly_cap_minutes": stored.weekly_cap_minutes,
             "has_caps": caps is not None,
             "cap_keys": list(caps or {}),
@@ -785,16 +881,29 @@ def _store_setting(
     return True
 
 
-def save_setting(db: Database, setting: BoundarySetting, changed_by: str) -> None:
+def _audit_edit(
+    cursor: duckdb.DuckDBPyConnection, scope: Scope, what: str, therapist: str, practice: str
+) -> None:
+    """One audit entry for a boundary edit: what changed and whose (never a client label)."""
+    audit.record(cursor, scope, "boundary_edit", f"{what} for {therapist} at {practice}")
+
+
+def save_setting(
+    db: Database, setting: BoundarySetting, changed_by: str, *, scope: Scope = LOCAL
+) -> None:
     """Store one setting, replacing the one of the same scope and date, with its history.
 
     Invalid input raises ``InvalidBoundaryError`` and stores nothing; saving a setting
-    identical to the stored one changes nothing and records nothing.
+    identical to the stored one changes nothing and records nothing. A viewer who may not
+    edit the therapist's boundaries gets ``PermissionDeniedError``.
     """
     check_setting(setting)
     _check_changed_by(changed_by)
     with db.transaction() as cursor:
-        _store_setting(cursor, setting, changed_by)
+        if _store_setting(cursor, setting, changed_by, scope):
+            kind = "default" if setting.client is None else "client override"
+            what = f"{kind} from {setting.effective_from} saved"
+            _audit_edit(cursor, scope, what, setting.therapist, str(setting.practice))
 
 
 def delete_setting(
@@ -805,17 +914,19 @@ def delete_setting(
     changed_by: str,
     *,
     practice: str | None = None,
+    scope: Scope = LOCAL,
 ) -> None:
     """Remove the setting of one scope and date (the default when ``client`` is None)."""
     _check_changed_by(changed_by)
     with db.transaction() as cursor:
         found = _find_therapist(cursor, therapist, practice)
+        scope.require_boundary_edit(found.therapist_id)
         client_id = None if client is None else _find_client(cursor, found, client)
         before = _stored_setting(cursor, found.therapist_id, client_id, effective_from)
         if before is None:
-            scope = "default" if client is None else f"override for {client}"
+            level = "default" if client is None else f"override for {client}"
             raise InvalidBoundaryError(
-                f"{found.name} has no {scope} from {effective_from} to delete."
+                f"{found.name} has no {level} from {effective_from} to delete."
             )
         cursor.execute(
             "DELETE FROM boundaries WHERE therapist_id = ? "
@@ -831,6 +942,9 @@ def delete_setting(
             f"{kind} from {effective_from} deleted",
             _setting_json(before),
             None,
+        )
+        _audit_edit(
+            cursor, scope, f"{kind} from {effective_from} deleted", found.name, found.practice
         )
 
 
@@ -892,14 +1006,17 @@ def save_working_hours(
     changed_by: str,
     *,
     practice: str | None = None,
+    scope: Scope = LOCAL,
 ) -> None:
     """Store a therapist's working week from its date, replacing that date's week, with history."""
     check_working_hours(hours)
     _check_changed_by(changed_by)
     with db.transaction() as cursor:
-        _store_working_hours(
-            cursor, _find_therapist(cursor, therapist, practice), hours, changed_by
-        )
+        found = _find_therapist(cursor, therapist, practice)
+        scope.require_boundary_edit(found.therapist_id)
+        if _store_working_hours(cursor, found, hours, changed_by):
+            what = f"working hours from {hours.effective_from} saved"
+            _audit_edit(cursor, scope, what, found.name, found.practice)
 
 
 def delete_working_hours(
@@ -909,11 +1026,13 @@ def delete_working_hours(
     changed_by: str,
     *,
     practice: str | None = None,
+    scope: Scope = LOCAL,
 ) -> None:
     """Remove a therapist's working week of one date (the one before it applies again)."""
     _check_changed_by(changed_by)
     with db.transaction() as cursor:
         found = _find_therapist(cursor, therapist, practice)
+        scope.require_boundary_edit(found.therapist_id)
         stored = _stored_hours(
             cursor,
             "w.therapist_id = $therapist_id AND w.effective_from = $effective_from",
@@ -936,13 +1055,21 @@ def delete_working_hours(
             _hours_json(found, stored[0][2]),
             None,
         )
+        what = f"working hours from {effective_from} deleted"
+        _audit_edit(cursor, scope, what, found.name, found.practice)
 
 
 # --- time zone -------------------------------------------------------------------------
 
 
 def set_time_zone(
-    db: Database, therapist: str, zone: str, changed_by: str, *, practice: str | None = None
+    db: Database,
+    therapist: str,
+    zone: str,
+    changed_by: str,
+    *,
+    practice: str | None = None,
+    scope: Scope = LOCAL,
 ) -> int:
     """Set a therapist's IANA time zone and recompute their contacts' local times in SQL.
 
@@ -954,6 +1081,7 @@ def set_time_zone(
     _check_changed_by(changed_by)
     with db.transaction() as cursor:
         found = _find_therapist(cursor, therapist, practice)
+        scope.require_boundary_edit(found.therapist_id)
         row = cursor.execute(
             "SELECT name FROM pg_timezone_names() WHERE lower(name) = lower(trim($zone)) "
             "ORDER BY name = trim($zone) DESC, name LIMIT 1",
@@ -989,6 +1117,7 @@ def set_time_zone(
                 {"practice": found.practice, "therapist": found.name, "time_zone": canonical}
             ),
         )
+        _audit_edit(cursor, scope, f"time zone set to {canonical}", found.name, found.practice)
     return int(updated[0]) if updated else 0
 
 
@@ -1025,9 +1154,10 @@ def format_day_hours(intervals: Sequence[Interval]) -> str:
 
 
 def list_settings(
-    db: Database, therapist: str | None = None, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str | None = None, *, practice: str | None = None
 ) -> pd.DataFrame:
-    """Stored settings, one readable row each (maps and lists encoded as in CSV files).
+    """Stored settings the viewer may see, one readable row each (maps and lists encoded
+    as in CSV files); clients by key for viewers who see no labels.
 
     Columns: practice, therapist, client (None for the default), effective_from and the
     setting fields; None is "inherit" (overrides) or "not set" (defaults). A row edited in
@@ -1047,7 +1177,7 @@ def list_settings(
             "response_in_working_hours": setting.response_in_working_hours,
             "crisis_counts_toward_cap": setting.crisis_counts_toward_cap,
         }
-        for setting in stored_settings(db, therapist, practice=practice)
+        for setting in stored_settings(db, scope, therapist, practice=practice)
     ]
     columns = ["practice", "therapist", "client", "effective_from", *SETTING_FIELDS]
     # Built as objects so None stays None (inherit) rather than becoming NaN in text columns.
@@ -1056,30 +1186,35 @@ def list_settings(
 
 
 def stored_working_hours(
-    db: Database, therapist: str | None = None, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str | None = None, *, practice: str | None = None
 ) -> list[tuple[str, str, WorkingHours]]:
-    """(practice, therapist, week) per stored working week (of one therapist), oldest first."""
+    """(practice, therapist, week) per stored working week the viewer may see (of one
+    therapist), oldest first."""
     with db.cursor() as cursor:
         if therapist is not None:
-            found = _find_therapist(cursor, therapist, practice)
+            found = _find_therapist(cursor, therapist, practice, scope)
             return _stored_hours(
-                cursor, "w.therapist_id = $therapist_id", {"therapist_id": found.therapist_id}
+                cursor,
+                "w.therapist_id = $therapist_id",
+                {"therapist_id": found.therapist_id},
+                scope,
             )
         if practice is not None:
-            return _stored_hours(cursor, "p.name = $practice", {"practice": practice})
-        return _stored_hours(cursor, "TRUE", {})
+            return _stored_hours(cursor, "p.name = $practice", {"practice": practice}, scope)
+        return _stored_hours(cursor, "TRUE", {}, scope)
 
 
 def list_working_hours(
-    db: Database, therapist: str | None = None, *, practice: str | None = None
+    db: Database, scope: Scope, therapist: str | None = None, *, practice: str | None = None
 ) -> pd.DataFrame:
-    """Stored working weeks, one row per therapist and date, a column per weekday.
+    """Stored working weeks the viewer may see, one row per therapist and date, a column
+    per weekday.
 
     Columns: practice, therapist, effective_from, mon ... sun, each day's intervals as
     ``"09:00-12:00, 13:00-17:00"`` ("" for a day off). ``working_hours_from_row`` reads a
     row back.
     """
-    stored = stored_working_hours(db, therapist, practice=practice)
+    stored = stored_working_hours(db, scope, therapist, practice=practice)
     rows = [
         {
             "practice": practice_name,
@@ -1404,18 +1539,20 @@ def _file_format(path: Path) -> str:
     return suffix[1:]
 
 
-def _all_entries(db: Database) -> tuple[list[BoundarySetting], list[_HoursEntry]]:
+def _all_entries(db: Database, scope: Scope) -> tuple[list[BoundarySetting], list[_HoursEntry]]:
     with db.cursor() as cursor:
-        settings = _settings_where("TRUE", {}, cursor)
-        hours = [_HoursEntry(*stored) for stored in _stored_hours(cursor, "TRUE", {})]
+        settings = _settings_where("TRUE", {}, cursor, scope)
+        hours = [_HoursEntry(*stored) for stored in _stored_hours(cursor, "TRUE", {}, scope)]
     return settings, hours
 
 
-def export_settings(db: Database, path: Path | str) -> int:
-    """Write every setting and working week to ``path`` (.toml or .csv); return the count."""
+def export_settings(db: Database, scope: Scope, path: Path | str) -> int:
+    """Write every setting and working week the viewer may see to ``path`` (.toml or
+    .csv); return the count. (Not audited here: the Boundaries page prepares its download
+    on every run; callers record the exports people actually take.)"""
     path = Path(path)
     kind = _file_format(path)
-    settings, hours = _all_entries(db)
+    settings, hours = _all_entries(db, scope)
     if kind == "toml":
         path.write_text(_toml_text(settings, hours), encoding="utf-8")
     else:
@@ -1425,12 +1562,13 @@ def export_settings(db: Database, path: Path | str) -> int:
     return len(settings) + len(hours)
 
 
-def load_settings(db: Database, path: Path | str, changed_by: str) -> int:
+def load_settings(db: Database, path: Path | str, changed_by: str, *, scope: Scope = LOCAL) -> int:
     """Read a settings file (.toml or .csv) and store every entry, all or nothing.
 
     Everything is checked before anything is stored; an error names the row (CSV) or
     entry (TOML). Entries replace stored ones of the same scope and date; identical ones
-    record no change. Returns the number of entries in the file.
+    record no change. An entry for a therapist the viewer may not edit refuses the whole
+    file (``PermissionDeniedError``). Returns the number of entries in the file.
     """
     path = Path(path)
     kind = _file_format(path)
@@ -1470,16 +1608,24 @@ def load_settings(db: Database, path: Path | str, changed_by: str) -> int:
             )
         seen[key] = entry
     with db.transaction() as cursor:
+        changed = 0
         for entry in entries:
             item = entry.item
             try:
                 if isinstance(item, BoundarySetting):
-                    _store_setting(cursor, item, changed_by)
+                    changed += _store_setting(cursor, item, changed_by, scope)
                 else:
                     therapist = _find_therapist(cursor, item.therapist, item.practice)
-                    _store_working_hours(cursor, therapist, item.hours, changed_by)
+                    scope.require_boundary_edit(therapist.therapist_id)
+                    changed += _store_working_hours(cursor, therapist, item.hours, changed_by)
             except InvalidBoundaryError as error:
                 raise _at(entry.place, error) from None
+        if changed:
+            whose = sorted(
+                {f"{entry.item.therapist} at {entry.item.practice}" for entry in entries}
+            )
+            detail = f"{changed} of {len(entries)} entries loaded from {path.name} for "
+            audit.record(cursor, scope, "boundary_edit", detail + "; ".join(whose))
     return len(entries)
 
 
@@ -1714,7 +1860,7 @@ def _monday_on_or_before(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
+def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LOCAL) -> int:
     """Give every demo therapist a plausible policy and a few clients overrides.
 
     Defaults vary per therapist (weekly cap 60 to 120 minutes per client, text for
@@ -1722,8 +1868,10 @@ def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
     counted, working hours 09-17, 08-18 or split shifts); the heaviest clients get
     overrides, one of them a cap lowered halfway through the year, so a first run shows
     compliance, breaches and alerts. Touches only the boundary tables; running it again
-    changes nothing. Returns the number of settings and working weeks stored.
+    changes nothing. Returns the number of settings and working weeks stored. Only a
+    viewer who may import (local mode, admins) may seed them.
     """
+    scope.require_import()
     demo_names = [(practice, name) for practice, staff in PRACTICES.items() for name, _ in staff]
     with db.cursor() as cursor:
         therapists = cursor.execute(
@@ -1827,9 +1975,12 @@ def demo_boundaries(db: Database, changed_by: str = "demo") -> int:
     for entry in weeks:
         check_working_hours(entry.hours)
     with db.transaction() as cursor:
+        changed = 0
         for setting in settings:
-            _store_setting(cursor, setting, changed_by)
+            changed += _store_setting(cursor, setting, changed_by, scope)
         for entry in weeks:
             found = _find_therapist(cursor, entry.therapist, entry.practice)
-            _store_working_hours(cursor, found, entry.hours, changed_by)
+            changed += _store_working_hours(cursor, found, entry.hours, changed_by)
+        if changed:
+            audit.record(cursor, scope, "boundary_edit", f"{changed} demo boundary entries")
     return len(settings) + len(weeks)

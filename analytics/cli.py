@@ -12,6 +12,7 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from analytics.domain import BREAKDOWNS, CATEGORIES
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
+from analytics.scope import LOCAL, Scope
 
 if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
@@ -240,13 +242,18 @@ def run_demo(args: argparse.Namespace) -> int:
     from analytics.demo import generate_demo, is_empty
 
     db = Database(args.db or default_db_path())
-    if args.if_empty and not is_empty(db):
+    if args.if_empty and not is_empty(db, _cli_scope()):
         print(f"{db.path} already holds contacts; no demo data added.")
         return 0
     batch = generate_demo(
-        db, contacts=args.contacts, clients=args.clients, seed=args.seed, end=args.end
+        db,
+        contacts=args.contacts,
+        clients=args.clients,
+        seed=args.seed,
+        end=args.end,
+        scope=_cli_scope(),
     )
-    agreements = boundaries.demo_boundaries(db)
+    agreements = boundaries.demo_boundaries(db, scope=_cli_scope())
     print(
         f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}) "
         f"and {agreements} demo boundary settings."
@@ -261,7 +268,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from analytics import metrics
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     if args.per_session_hour:
         return _print_session_load(db, filters, args.by, as_json=args.json)
     table = metrics.summary(db, filters, args.by)
@@ -426,6 +433,7 @@ def run_import(args: argparse.Namespace) -> int:
                 phone_options=phone_options,
                 dry_run=args.dry_run,
                 kind="contacts" if contacts_only else None,
+                scope=_cli_scope(),
             )
         except ContactLoadError as error:
             failed += 1
@@ -606,7 +614,7 @@ def run_compliance(args: argparse.Namespace) -> int:
     from analytics import compliance
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     rows = compliance.compliance_report(db, filters, args.by)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -690,7 +698,7 @@ def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
 
-    batches = list_batches(Database(args.db or default_db_path()))
+    batches = list_batches(Database(args.db or default_db_path()), _cli_scope())
     if batches.empty:
         print("No batches yet.")
     else:
@@ -703,8 +711,8 @@ def run_undo(args: argparse.Namespace) -> int:
     from analytics.store import list_batches, undo_batch
 
     db = Database(args.db or default_db_path())
-    removed = undo_batch(db, args.batch_id)
-    batches = list_batches(db)
+    removed = undo_batch(db, args.batch_id, scope=_cli_scope())
+    batches = list_batches(db, _cli_scope())
     kinds = batches.loc[batches["batch_id"] == args.batch_id, "kind"].tolist()
     print(f"Batch {args.batch_id} undone: {removed:,} {kinds[0] if kinds else 'rows'} removed.")
     return 0
@@ -718,21 +726,34 @@ def _user_name() -> str:
         return "unknown user"
 
 
+def _cli_scope() -> Scope:
+    """The command line runs as the machine's own user: local mode, sees everything, and
+    the audit log names the OS account."""
+    return replace(LOCAL, identity=_user_name())
+
+
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
     from analytics import boundaries
 
     db = Database(args.db or default_db_path())
     if args.action == "load":
-        entries = boundaries.load_settings(db, args.file, changed_by=_user_name())
+        entries = boundaries.load_settings(
+            db, args.file, changed_by=_user_name(), scope=_cli_scope()
+        )
         print(f"Loaded {entries:,} boundary entries from {args.file}.")
         return 0
     if args.action == "export":
-        entries = boundaries.export_settings(db, args.file)
+        from analytics import audit
+
+        scope = _cli_scope()
+        entries = boundaries.export_settings(db, scope, args.file)
+        audit.record(db, scope, "export", f"{entries} boundary entries to {args.file.name}")
         print(f"Exported {entries:,} boundary entries to {args.file}.")
         return 0
-    settings = boundaries.stored_settings(db, args.therapist, practice=args.practice)
-    weeks = boundaries.stored_working_hours(db, args.therapist, practice=args.practice)
+    scope = _cli_scope()
+    settings = boundaries.stored_settings(db, scope, args.therapist, practice=args.practice)
+    weeks = boundaries.stored_working_hours(db, scope, args.therapist, practice=args.practice)
     if not settings and not weeks:
         print(
             "No boundary settings yet; load a policy (contactload boundaries load FILE) "
@@ -747,9 +768,9 @@ def run_boundaries(args: argparse.Namespace) -> int:
         print(f"{therapist} ({practice})")
         for setting in settings:
             if (setting.practice, setting.therapist) == (practice, therapist):
-                scope = "default" if setting.client is None else setting.client
+                level = "default" if setting.client is None else setting.client
                 print(
-                    f"  {scope} from {setting.effective_from}: "
+                    f"  {level} from {setting.effective_from}: "
                     f"{boundaries.describe_setting(setting)}"
                 )
         for week_practice, week_therapist, week in weeks:

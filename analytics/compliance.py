@@ -43,6 +43,7 @@ from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter, Period
 from analytics.metrics import DEFAULT_WORKING_HOURS, WorkingHours, client_table, data_period
+from analytics.scope import Scope
 
 # SQL below is fixed text: CTE names and fragments are module constants, values always
 # travel as parameters (in the order their placeholders appear), which is why composing
@@ -64,9 +65,19 @@ DRIFT_MIN_MINUTES = 30.0
 
 
 def _contacts_cte(filters: ContactFilter) -> tuple[str, list[object]]:
-    """The CTE ``f`` of contacts under ``filters`` (without WITH), and its parameters."""
+    """The CTEs ``f`` (contacts under ``filters``), ``visible`` (every contact in the
+    viewer's scope, whatever the period: replies may come after it) and ``own_clients``
+    (clients whose own therapist is in scope: their agreements and caps are the scope's,
+    a colleague's client one stood in for is not), without WITH, and their parameters."""
     where, params = filters.where()
-    return f"f AS (SELECT c.* FROM contacts AS c WHERE {where})", params  # noqa: S608
+    visible, visible_params = filters.scope.where("v")
+    own, own_params = filters.scope.where("o")
+    return (
+        f"f AS (SELECT c.* FROM contacts AS c WHERE {where}), "  # noqa: S608
+        f"visible AS (SELECT v.* FROM contacts AS v WHERE {visible}), "
+        f"own_clients AS (SELECT o.* FROM clients AS o WHERE {own})",
+        [*params, *visible_params, *own_params],
+    )
 
 
 # Each boundaries row with the date its successor takes over (``until``, exclusive), so
@@ -225,7 +236,7 @@ week_minutes AS (
 ),
 client_weeks AS (
     SELECT cl.therapist_id, w.*
-    FROM week_minutes AS w JOIN clients AS cl USING (client_id)
+    FROM week_minutes AS w JOIN own_clients AS cl USING (client_id)
 ),
 {resolved_weeks},
 caps AS (
@@ -534,7 +545,7 @@ _WORKED_UNTIL = (
 _RESPONSE_CTES = """
 ,
 replies AS (
-    SELECT client_id, started_at FROM contacts WHERE direction = 'therapist' AND time_known
+    SELECT client_id, started_at FROM visible WHERE direction = 'therapist' AND time_known
 ),
 asked AS (
     SELECT a.therapist_id, a.client_id, a.started_at, a.time_known,
@@ -1181,27 +1192,34 @@ def working_windows(db: Database, filters: ContactFilter) -> list[tuple[int, tim
     if len(filters.therapist_ids) != 1:
         return default
     on = filters.end or date.today()
+    in_scope, scope_params = filters.scope.where("t")
     with db.cursor() as cursor:
         rows = cursor.execute(
-            """
-            SELECT weekday, starts, ends FROM working_hours
-            WHERE therapist_id = ? AND effective_from = (
+            f"""
+            SELECT w.weekday, w.starts, w.ends
+            FROM working_hours AS w JOIN therapists AS t ON t.therapist_id = w.therapist_id
+            WHERE w.therapist_id = ? AND {in_scope} AND w.effective_from = (
                 SELECT max(effective_from) FROM working_hours
                 WHERE therapist_id = ? AND effective_from <= ?
             )
-            ORDER BY weekday, starts
-            """,
-            [filters.therapist_ids[0], filters.therapist_ids[0], on],
+            ORDER BY w.weekday, w.starts
+            """,  # noqa: S608 - the scope condition is fixed text with parameters
+            [filters.therapist_ids[0], *scope_params, filters.therapist_ids[0], on],
         ).fetchall()
     return [(int(day), starts, ends) for day, starts, ends in rows] or default
 
 
 def with_client_labels(
-    db: Database, frame: pd.DataFrame, column: str = "client_key"
+    db: Database, scope: Scope, frame: pd.DataFrame, column: str = "client_key"
 ) -> pd.DataFrame:
-    """``frame`` with a ``client`` column: the label of each client key, for the therapist's
-    own views (supervisor views keep the pseudonymous key alone)."""
-    labels = db.frame("SELECT client_key, label AS client FROM clients", [])
+    """``frame`` with a ``client`` column: the label of each client key in the viewer's
+    scope, or the key itself for viewers who see no labels (supervisors)."""
+    in_scope, scope_params = scope.client_where("c")
+    label = "c.label" if scope.shows_labels else "c.client_key"
+    labels = db.frame(
+        f"SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",  # noqa: S608
+        scope_params,
+    )
     return frame.merge(
         labels, left_on=column, right_on="client_key", how="left", suffixes=("", "_")
     )
@@ -1211,18 +1229,19 @@ def weeks_over_cap(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Client-weeks over the agreed weekly cap, newest and largest first, with labels."""
     caps = weekly_caps(db, filters)
     over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
-    return with_client_labels(db, over.reset_index(drop=True))
+    return with_client_labels(db, filters.scope, over.reset_index(drop=True))
 
 
 def out_of_policy_labelled(db: Database, filters: ContactFilter, limit: int = 500) -> pd.DataFrame:
     """The most recent out-of-policy contacts (at most ``limit``), with client labels."""
     outside = out_of_policy(db, filters)
-    return with_client_labels(db, outside.tail(limit).iloc[::-1].reset_index(drop=True))
+    latest = outside.tail(limit).iloc[::-1].reset_index(drop=True)
+    return with_client_labels(db, filters.scope, latest)
 
 
 def drift_alerts_labelled(db: Database, filters: ContactFilter, limit: int = 200) -> pd.DataFrame:
     """The newest drift alerts (at most ``limit``); a client alert names the client's label."""
     alerts = drift_alerts(db, filters).sort_values("week", ascending=False).head(limit)
-    labelled = with_client_labels(db, alerts.reset_index(drop=True), column="who")
+    labelled = with_client_labels(db, filters.scope, alerts.reset_index(drop=True), column="who")
     labelled["who"] = labelled["client"].where(labelled["level"] == "client", labelled["who"])
     return labelled.drop(columns=["client", "client_key"], errors="ignore")

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from analytics.db import Database
+from analytics.scope import LOCAL, Scope
 from analytics.sessions import StoredSessions, add_sessions_from_query
 from analytics.store import StoredBatch, add_contacts_from_query
 
@@ -252,12 +253,15 @@ def generate_demo(
     seed: int = DEFAULT_SEED,
     end: date | None = None,
     sessions: bool = True,
+    scope: Scope = LOCAL,
 ) -> StoredBatch:
     """Add ``contacts`` demo contacts over the 365 days ending ``end`` (default: today),
     and (``sessions``) the scheduled sessions of the same caseload as a second batch.
 
     ``clients`` defaults to 150, or one client per 80 contacts for large benchmark sets.
+    Only a viewer who may import adds demo data.
     """
+    scope.require_import()
     if contacts < 1:
         raise ValueError("contacts must be at least 1")
     import pandas as pd
@@ -281,18 +285,27 @@ def generate_demo(
         {"seed": seed, "contacts": contacts, "first_day": first_day},
         source="demo",
         lookups={"demo_clients": caseload, "demo_hours": hours, "demo_kinds": kinds},
+        scope=scope,
     )
     if sessions:
-        generate_demo_sessions(db, caseload, seed=seed, first_day=first_day, last_day=last_day)
+        generate_demo_sessions(
+            db, caseload, seed=seed, first_day=first_day, last_day=last_day, scope=scope
+        )
     return stored
 
 
 def generate_demo_sessions(
-    db: Database, caseload: pd.DataFrame, *, seed: int, first_day: date, last_day: date
+    db: Database,
+    caseload: pd.DataFrame,
+    *,
+    seed: int,
+    first_day: date,
+    last_day: date,
+    scope: Scope = LOCAL,
 ) -> StoredSessions:
     """Scheduled sessions for the demo caseload: each client at a fixed weekday and local
     hour every one, two or four weeks during their course, 50 minutes, with some
-    cancellations and no-shows."""
+    cancellations and no-shows (only a viewer who may import)."""
     return add_sessions_from_query(
         db,
         _SESSIONS_SQL,
@@ -304,11 +317,16 @@ def generate_demo_sessions(
         },
         source="demo",
         lookups={"demo_sessions_plan": demo_sessions_plan(caseload, seed)},
+        scope=scope,
     )
 
 
-def is_empty(db: Database) -> bool:
-    """True when the database holds no contacts yet."""
+def is_empty(db: Database, scope: Scope) -> bool:
+    """True when the database holds no contacts the viewer may see (local mode: none)."""
+    in_scope, params = scope.where("c")
     with db.cursor() as cursor:
-        row = cursor.execute("SELECT count(*) FROM contacts").fetchone()
+        row = cursor.execute(
+            f"SELECT count(*) FROM contacts AS c WHERE {in_scope}",  # noqa: S608
+            params,
+        ).fetchone()
     return not row or row[0] == 0

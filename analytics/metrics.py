@@ -17,6 +17,7 @@ from analytics.db import Database
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter, Period
+from analytics.scope import Scope
 
 # SQL fragments below are fixed text chosen from allow-lists; values always travel as
 # parameters, which is why composing them with f-strings is safe (ruff S608 is silenced
@@ -213,13 +214,15 @@ def summary(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
     """Contacts and minutes per ``by`` value: columns key, label, contacts, minutes, share.
 
     Week keys are the ISO date of the week's Monday and month keys ``YYYY-MM``, both in the
-    therapist's local calendar; clients are keyed by their pseudonymous key.
+    therapist's local calendar; clients are keyed by their pseudonymous key (and labelled by
+    it too for viewers who see no labels).
     """
     if by not in _BREAKDOWN_SQL:
         raise InvalidFilterError(
             f"Cannot break down by {by!r}; use one of {', '.join(BREAKDOWNS)}."
         )
     key, label, joins, order = _BREAKDOWN_SQL[by]
+    label = _client_label(filters.scope) if label == "cl.label" else label
     cte, params = _filtered(filters)
     return db.frame(
         f"""{cte}
@@ -383,7 +386,9 @@ def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
 def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """One row per client with contacts: the Clients page's sortable table.
 
-    Columns: client_key, label, therapist, contacts, minutes, share (of all minutes),
+    Columns: client_key, label (the key again for viewers who see no labels), therapist
+    (the client's own, or whoever had most minutes with a colleague's client in view),
+    contacts, minutes, share (of all minutes),
     minutes_per_contact, last_contact (local date) and weekly_minutes (a list, one value per
     week of the period, zero-filled, for the trend sparkline).
     """
@@ -428,14 +433,29 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
             FROM per_client AS pc CROSS JOIN weeks AS w
             LEFT JOIN per_week AS pw ON pw.client_id = pc.client_id AND pw.week = w.week
             GROUP BY pc.client_id
+        ),
+        leads AS (
+            -- the client's own therapist when their contacts are in view, else the one
+            -- with most minutes (a colleague's client someone stood in for)
+            SELECT pt.client_id,
+                   arg_max(pt.therapist_id, [
+                       CAST(pt.therapist_id = cl.therapist_id AS DOUBLE), pt.minutes,
+                       -pt.therapist_id
+                   ]) AS therapist_id
+            FROM (SELECT client_id, therapist_id, sum(minutes) AS minutes FROM f GROUP BY ALL)
+                AS pt
+            JOIN clients AS cl USING (client_id)
+            GROUP BY pt.client_id
         )
-        SELECT cl.client_key, cl.label, t.name AS therapist, pc.contacts, pc.minutes,
+        SELECT cl.client_key, {_client_label(filters.scope)} AS label, t.name AS therapist,
+               pc.contacts, pc.minutes,
                pc.minutes / sum(pc.minutes) OVER () AS share,
                pc.minutes / pc.contacts AS minutes_per_contact,
                pc.last_contact, s.weekly_minutes
         FROM per_client AS pc
         JOIN clients AS cl USING (client_id)
-        JOIN therapists AS t ON t.therapist_id = cl.therapist_id
+        JOIN leads AS l USING (client_id)
+        JOIN therapists AS t ON t.therapist_id = l.therapist_id
         JOIN sparkline AS s USING (client_id)
         ORDER BY pc.minutes DESC, cl.client_key
         """,  # noqa: S608
@@ -478,25 +498,51 @@ class FilterChoices:
     last_day: date | None
 
 
-def filter_choices(db: Database) -> FilterChoices:
-    """Everything the sidebar filters need, read in four small queries."""
-    practices = db.frame("SELECT practice_id, name FROM practices ORDER BY name", [])
+def filter_choices(db: Database, scope: Scope) -> FilterChoices:
+    """Everything the sidebar filters need that the viewer may see, in four small queries.
+
+    Practices are those with a therapist in scope; clients carry their key as the label
+    for viewers who see no labels.
+    """
+    therapist_scope, therapist_params = scope.where("t")
+    practices = db.frame(
+        f"""
+        SELECT p.practice_id, p.name FROM practices AS p
+        WHERE EXISTS (
+            SELECT 1 FROM therapists AS t WHERE t.practice_id = p.practice_id AND {therapist_scope}
+        )
+        ORDER BY p.name
+        """,  # noqa: S608 - the scope condition is fixed text with parameters
+        therapist_params,
+    )
     therapists = db.frame(
-        """
+        f"""
         SELECT t.therapist_id, t.name, t.practice_id, p.name AS practice, t.time_zone
         FROM therapists AS t JOIN practices AS p USING (practice_id)
+        WHERE {therapist_scope}
         ORDER BY p.name, t.name
-        """,
-        [],
+        """,  # noqa: S608
+        therapist_params,
     )
-    clients = db.frame(
-        "SELECT client_key, label, therapist_id, practice_id FROM clients ORDER BY label",
-        [],
+    client_scope, client_params = scope.client_where("c")
+    label = "c.label" if scope.shows_labels else "c.client_key"
+    clients_sql = (
+        f"SELECT c.client_key, {label} AS label, c.therapist_id, c.practice_id "  # noqa: S608
+        f"FROM clients AS c WHERE {client_scope} ORDER BY label"
     )
+    clients = db.frame(clients_sql, client_params)
+    contact_scope, contact_params = scope.where("c")
     first, last = db.row(
-        "SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM contacts", []
+        f"SELECT min(local_started_at)::DATE, max(local_started_at)::DATE "  # noqa: S608
+        f"FROM contacts AS c WHERE {contact_scope}",
+        contact_params,
     )
     return FilterChoices(practices, therapists, clients, first, last)
+
+
+def _client_label(scope: Scope) -> str:
+    """The SQL naming a client (alias ``cl``): the label, or the key for supervisors."""
+    return "cl.label" if scope.shows_labels else "cl.client_key"
 
 
 def round_half_up(value: float, digits: int = 1) -> float:

@@ -117,6 +117,26 @@ class Scope:
             params.append(list(self.therapist_ids))
         return (" AND ".join(conditions) or "TRUE"), params
 
+    def client_where(self, alias: str) -> tuple[str, list[object]]:
+        """A condition over ``clients AS alias``: clients listed under the scope, and
+        clients a therapist in scope had a contact or session with (a colleague's client
+        one stood in for), with parameters.
+
+        ``alias`` is a fixed table alias chosen by the calling module, never user input.
+        """
+        listed, params = self.where(alias)
+        if listed in ("TRUE", "FALSE"):
+            return listed, params
+        contacted, contact_params = self.where("scope_k")
+        seen, session_params = self.where("scope_s")
+        return (
+            f"({listed} OR EXISTS (SELECT 1 FROM contacts AS scope_k "  # noqa: S608 - fixed
+            f"WHERE scope_k.client_id = {alias}.client_id AND {contacted}) "
+            f"OR EXISTS (SELECT 1 FROM sessions AS scope_s "
+            f"WHERE scope_s.client_id = {alias}.client_id AND {seen}))",
+            [*params, *contact_params, *session_params],
+        )
+
 
 LOCAL = Scope.local()
 """The scope of local mode (and of the CLI, which runs as the machine's own user)."""

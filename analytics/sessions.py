@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 from analytics.db import Database
 from analytics.errors import InvalidRecordError
 from analytics.schema import SESSION_STATUSES
-from analytics.store import add_people, new_batch, validate_zones
+from analytics.scope import LOCAL, Scope
+from analytics.store import add_people, new_batch, record_import, validate_zones
 
 SESSION_COLUMNS = (
     "practice",
@@ -155,8 +156,11 @@ def add_sessions(
     file_name: str | None = None,
     sha256: str | None = None,
     preset: str | None = None,
+    scope: Scope = LOCAL,
 ) -> StoredSessions:
-    """Store a canonical session frame as one batch, all or nothing."""
+    """Store a canonical session frame as one batch, all or nothing (only a viewer who may
+    import; recorded in the audit log)."""
+    scope.require_import()
     missing = [column for column in SESSION_COLUMNS if column not in sessions.columns]
     if missing:
         raise InvalidRecordError(f"Sessions are missing the column(s) {', '.join(missing)}.")
@@ -164,7 +168,9 @@ def add_sessions(
         cursor.register("sessions_frame", sessions)
         stage_sessions(cursor, "sessions_frame")
         cursor.unregister("sessions_frame")
-        return store_sessions(cursor, db, source, file_name, sha256, preset)
+        stored = store_sessions(cursor, db, source, file_name, sha256, preset)
+        record_import(cursor, scope, file_name or source, stored.batch_id, stored.sessions)
+        return stored
 
 
 def add_sessions_from_query(
@@ -174,19 +180,23 @@ def add_sessions_from_query(
     *,
     source: str,
     lookups: Mapping[str, pd.DataFrame] | None = None,
+    scope: Scope = LOCAL,
 ) -> StoredSessions:
     """Store the rows of a SELECT yielding the canonical session columns, as one batch.
 
     ``query`` is the caller's fixed text with ``$name`` parameters; ``lookups`` are small
-    frames it may read by name.
+    frames it may read by name. Only a viewer who may import; recorded in the audit log.
     """
+    scope.require_import()
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
         cursor.execute(_STAGE_SQL.format(source=f"({query})"), params)
         for name in lookups or {}:
             cursor.unregister(name)
-        return store_sessions(cursor, db, source)
+        stored = store_sessions(cursor, db, source)
+        record_import(cursor, scope, source, stored.batch_id, stored.sessions)
+        return stored
 
 
 def _count(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics import audit
 from analytics.db import Database
 from analytics.errors import ContactLoadError
+from analytics.scope import LOCAL, Scope
 
 
 class InvalidSettingError(ContactLoadError):
@@ -53,8 +55,10 @@ def get_setting(db: Database, key: str) -> float:
     return float(value) if value is not None else setting.default
 
 
-def set_setting(db: Database, key: str, value: float) -> None:
-    """Store ``value`` for ``key`` after checking its range."""
+def set_setting(db: Database, key: str, value: float, *, scope: Scope = LOCAL) -> None:
+    """Store ``value`` for ``key`` after checking its range (installation-wide: only a
+    viewer who may import; recorded in the audit log)."""
+    scope.require_import()
     setting = SETTINGS.get(key)
     if setting is None:
         raise InvalidSettingError(f"There is no setting {key!r}; use one of {', '.join(SETTINGS)}.")
@@ -67,3 +71,4 @@ def set_setting(db: Database, key: str, value: float) -> None:
         cursor.execute(
             "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, str(value)]
         )
+        audit.record(cursor, scope, "settings", f"{key} = {value:g} {setting.unit}")

@@ -17,10 +17,12 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
+from analytics import audit
 from analytics.db import Database
 from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS
 from analytics.errors import InvalidRecordError
 from analytics.pseudonyms import client_key, load_or_create_secret
+from analytics.scope import LOCAL, Scope
 
 CANONICAL_COLUMNS = (
     "practice",
@@ -110,8 +112,11 @@ def add_contacts(
     file_name: str | None = None,
     sha256: str | None = None,
     preset: str | None = None,
+    scope: Scope = LOCAL,
 ) -> StoredBatch:
-    """Store a canonical contact frame as one import batch, all or nothing."""
+    """Store a canonical contact frame as one import batch, all or nothing (only a viewer
+    who may import; recorded in the audit log)."""
+    scope.require_import()
     missing = [column for column in CANONICAL_COLUMNS if column not in contacts.columns]
     if missing:
         raise InvalidRecordError(f"Contacts are missing the column(s) {', '.join(missing)}.")
@@ -124,7 +129,9 @@ def add_contacts(
         )
         cursor.execute(_STAGE_SQL.format(source="contacts_frame", time_known=time_known))
         cursor.unregister("contacts_frame")
-        return store_incoming(cursor, db, source, file_name, sha256, preset)
+        stored = store_incoming(cursor, db, source, file_name, sha256, preset)
+        record_import(cursor, scope, file_name or source, stored.batch_id, stored.contacts)
+        return stored
 
 
 def add_contacts_from_query(
@@ -134,20 +141,32 @@ def add_contacts_from_query(
     *,
     source: str,
     lookups: Mapping[str, pd.DataFrame] | None = None,
+    scope: Scope = LOCAL,
 ) -> StoredBatch:
-    """Store the rows of a SELECT that yields the canonical columns, as one batch.
+    """Store the rows of a SELECT that yields the canonical columns, as one batch (only a
+    viewer who may import; recorded in the audit log).
 
     For generators that build contacts in SQL (demo data at any scale) without ever
     materialising them in Python. ``query`` is the caller's fixed text with ``$name``
     parameters; ``lookups`` are small frames it may read by name.
     """
+    scope.require_import()
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
         cursor.execute(_STAGE_SQL.format(source=f"({query})", time_known="true"), params)
         for name in lookups or {}:
             cursor.unregister(name)
-        return store_incoming(cursor, db, source)
+        stored = store_incoming(cursor, db, source)
+        record_import(cursor, scope, source, stored.batch_id, stored.contacts)
+        return stored
+
+
+def record_import(
+    cursor: duckdb.DuckDBPyConnection, scope: Scope, name: str, batch_id: int, rows: int
+) -> None:
+    """The audit entry of one import, in its transaction: file or source, batch and rows."""
+    audit.record(cursor, scope, "import", f"{name}: batch {batch_id}, {rows} rows stored")
 
 
 _STAGE_SQL = """
@@ -343,11 +362,16 @@ def new_batch(
     return int(row[0])
 
 
-def list_batches(db: Database) -> pd.DataFrame:
-    """Every batch, newest first, with its counts and whether it was undone."""
+def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
+    """Every batch, newest first, with its counts and whether it was undone.
+
+    Batches are installation-wide (one file may hold every therapist's contacts), so only
+    viewers who may import see them; anyone else gets the same columns and no rows.
+    """
+    visible = "TRUE" if scope.may_import else "FALSE"
     with db.cursor() as cursor:
         return cursor.execute(
-            """
+            f"""
             WITH contact_counts AS (
                 SELECT batch_id, count(*) AS contacts_now FROM contacts GROUP BY batch_id
             ),
@@ -361,16 +385,18 @@ def list_batches(db: Database) -> pd.DataFrame:
             FROM import_batches AS b
             LEFT JOIN contact_counts AS c USING (batch_id)
             LEFT JOIN session_counts AS s USING (batch_id)
+            WHERE {visible}
             ORDER BY b.batch_id DESC
-            """
+            """  # noqa: S608 - TRUE or FALSE, fixed text
         ).df()
 
 
-def undo_batch(db: Database, batch_id: int) -> int:
+def undo_batch(db: Database, batch_id: int, *, scope: Scope = LOCAL) -> int:
     """Remove every contact or session a batch added, and the clients, therapists and
     practices that only it brought; return the number of rows removed. The batch stays
-    listed as undone.
+    listed as undone. Only a viewer who may import may undo; the undo is audited.
     """
+    scope.require_import()
     with db.transaction() as cursor:
         row = cursor.execute(
             "SELECT undone_at FROM import_batches WHERE batch_id = ?", [batch_id]
@@ -412,4 +438,5 @@ def undo_batch(db: Database, batch_id: int) -> int:
             "UPDATE import_batches SET undone_at = current_timestamp WHERE batch_id = ?",
             [batch_id],
         )
+        audit.record(cursor, scope, "undo", f"batch {batch_id}: {len(removed)} rows removed")
     return len(removed)

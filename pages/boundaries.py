@@ -25,7 +25,9 @@ st.caption(
     "beside what happened. A client's own agreement overrides the therapist's default field "
     "by field; each week is judged by the agreement in force then."
 )
-choices = filter_choices()
+choices = filter_choices(filters.scope)
+# Changes are signed by the signed-in identity in team mode, the OS account in local mode.
+changed_by = getpass.getuser() if filters.scope.role == "local" else filters.scope.identity
 settings_side, results_side = st.columns([2, 3], gap="large")
 
 with results_side:
@@ -155,7 +157,7 @@ with settings_side:
     if chosen is None:
         st.stop()
     therapist, practice = chosen
-    current = boundaries.list_settings(database(), therapist, practice=practice)
+    current = boundaries.list_settings(database(), filters.scope, therapist, practice=practice)
     if current.empty:
         st.info("No boundaries agreed yet for this therapist; set a default below.")
     else:
@@ -181,7 +183,9 @@ with settings_side:
                 "crisis_counts_toward_cap": "Crisis counts",
             },
         )
-    week = boundaries.working_hours_in_force(database(), therapist, date.today(), practice=practice)
+    week = boundaries.working_hours_in_force(
+        database(), filters.scope, therapist, date.today(), practice=practice
+    )
     st.caption(
         "Working hours now: "
         + (boundaries.describe_working_hours(week) if week else "not set (Mon-Fri 08:00-18:00)")
@@ -251,7 +255,8 @@ with settings_side:
                         else mode == "working hours",
                         crisis_counts_toward_cap=crisis or None,
                     ),
-                    changed_by=getpass.getuser(),
+                    changed_by=changed_by,
+                    scope=filters.scope,
                 )
                 st.success("Saved. The figures beside it now use this agreement.")
                 st.rerun()
@@ -276,8 +281,9 @@ with settings_side:
                     database(),
                     therapist,
                     boundaries.working_hours_from_row({"effective_from": hours_from, **days}),
-                    changed_by=getpass.getuser(),
+                    changed_by=changed_by,
                     practice=practice,
+                    scope=filters.scope,
                 )
                 st.success("Working hours saved.")
                 st.rerun()
@@ -288,7 +294,7 @@ with settings_side:
         with tempfile.TemporaryDirectory() as folder:
             for suffix, mime in ((".toml", "application/toml"), (".csv", "text/csv")):
                 path = Path(folder) / f"boundaries{suffix}"
-                boundaries.export_settings(database(), path)
+                boundaries.export_settings(database(), filters.scope, path)
                 st.download_button(
                     f"Download all boundaries as {suffix[1:].upper()}",
                     data=path.read_bytes(),
@@ -305,13 +311,17 @@ with settings_side:
                 path = Path(folder) / policy_file.name
                 path.write_bytes(policy_file.getvalue())
                 try:
-                    count = boundaries.load_settings(database(), path, getpass.getuser())
+                    count = boundaries.load_settings(
+                        database(), path, changed_by, scope=filters.scope
+                    )
                     st.success(f"{count} entries loaded.")
                 except ContactLoadError as error:
                     st.error(str(error), icon=":material/error:")
 
     with st.expander("History of changes"):
-        st.dataframe(boundaries.change_log(database()), hide_index=True, key="change_log")
+        st.dataframe(
+            boundaries.change_log(database(), filters.scope), hide_index=True, key="change_log"
+        )
 
 st.caption(
     f"Totals in this period: {minutes_text(totals.minutes)} over {totals.contacts:,} contacts."

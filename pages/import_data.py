@@ -29,9 +29,18 @@ from ui.importing import (
     with_mapping,
 )
 from ui.phone_log import phone_log_settings, phone_log_upload
-from ui.state import database, filter_choices
+from ui.state import database, filter_choices, viewer_scope
 
 st.title("Import contacts and sessions")
+scope = viewer_scope()
+if not scope.may_import:
+    # Imports change everyone's data: the library refuses them too; say so before any upload.
+    st.info(
+        f"Signed in as {scope.identity} ({scope.role}): importing and undoing imports are for "
+        "admins. Ask an admin to bring in new contact logs.",
+        icon=":material/lock:",
+    )
+    st.stop()
 st.markdown(
     "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
     "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
@@ -61,7 +70,7 @@ template_right.download_button(
     icon=":material/download:",
 )
 
-choices = filter_choices()
+choices = filter_choices(scope)
 with st.expander("Import settings", expanded=False):
     left, right = st.columns(2)
     preset = left.selectbox("Format", ["auto", *PRESET_NAMES], key="import_preset")
@@ -178,7 +187,7 @@ for upload in uploads or []:
             name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
             if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
                 assert report.layout is not None
-                save_mapping(database(), name.strip(), report.layout)
+                save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)
     columns[0].metric("Rows", f"{report.rows:,}")
@@ -223,7 +232,7 @@ if ready and st.button(
         if sessions:
             try:
                 stored = import_detected(
-                    database(), data, file_name=name, session_options=session_options
+                    database(), data, file_name=name, session_options=session_options, scope=scope
                 )
             except ContactLoadError as error:
                 st.error(f"{name}: {error}", icon=":material/error:")
@@ -236,7 +245,7 @@ if ready and st.button(
             continue
         try:
             result = import_file(
-                database(), data, file_name=name, options=file_options, progress=show
+                database(), data, file_name=name, options=file_options, progress=show, scope=scope
             )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
@@ -249,7 +258,7 @@ if ready and st.button(
 
 st.divider()
 st.subheader("Import history")
-batches = list_batches(database())
+batches = list_batches(database(), scope)
 if batches.empty:
     st.info("Nothing imported yet.")
 else:
@@ -260,7 +269,7 @@ else:
         batch = undo_left.selectbox("Undo a batch", open_batches, key="undo_batch")
         if undo_right.button("Undo", key="undo_button"):
             try:
-                removed = undo_batch(database(), int(batch))
+                removed = undo_batch(database(), int(batch), scope=scope)
                 kind = batches.loc[batches["batch_id"] == batch, "kind"].iloc[0]
                 st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
             except ContactLoadError as error:
@@ -279,7 +288,7 @@ edited_rules = st.data_editor(
 )
 if st.button("Save rules", key="save_rules"):
     try:
-        replace_rules(database(), rules_from_frame(edited_rules))
+        replace_rules(database(), rules_from_frame(edited_rules), scope=scope)
         st.success("Rules saved; they apply to the next import.")
     except ContactLoadError as error:
         st.error(str(error))

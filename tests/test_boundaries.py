@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from analytics import boundaries
+from analytics import audit, boundaries
 from analytics.boundaries import (
     BoundarySetting,
     InvalidBoundaryError,
@@ -43,6 +43,7 @@ from analytics.cli import build_parser, main
 from analytics.db import Database
 from analytics.demo import PRACTICES, generate_demo
 from analytics.pseudonyms import secret_path
+from analytics.scope import LOCAL
 from tests.conftest import DATA, DEMO_END
 from tests.test_cli import assert_one_line_error, assert_usage_error, run
 
@@ -106,7 +107,7 @@ def snapshot(db: Database) -> dict[str, Any]:
 
 def history(db: Database) -> list[dict[str, Any]]:
     """The change log oldest first, before/after parsed from their JSON text."""
-    log = change_log(db).iloc[::-1]
+    log = change_log(db, LOCAL).iloc[::-1]
     return [
         {
             "changed_by": row.changed_by,
@@ -175,7 +176,7 @@ def second_db(fixture_template: Path, tmp_path: Path) -> Iterator[Database]:
 
 def test_save_stores_the_setting_and_records_who_and_after(db: Database) -> None:
     save_setting(db, DANA_DEFAULT, changed_by="rita")
-    assert stored_settings(db) == [DANA_DEFAULT]
+    assert stored_settings(db, LOCAL) == [DANA_DEFAULT]
 
     (change,) = history(db)
     assert change["changed_by"] == "rita"
@@ -194,14 +195,14 @@ def test_save_stores_the_setting_and_records_who_and_after(db: Database) -> None
         "response_in_working_hours": True,
         "crisis_counts_toward_cap": False,
     }
-    changed_at = change_log(db)["changed_at"].iloc[0]
+    changed_at = change_log(db, LOCAL)["changed_at"].iloc[0]
     assert abs((datetime.now(changed_at.tzinfo) - changed_at).total_seconds()) < 60
 
 
 def test_frame_lists_one_readable_row_per_setting(db: Database) -> None:
     for setting in POLICY:
         save_setting(db, setting, changed_by="rita")
-    frame = list_settings(db)
+    frame = list_settings(db, LOCAL)
     assert list(frame.columns) == [
         "practice", "therapist", "client", "effective_from", *boundaries.SETTING_FIELDS
     ]  # fmt: skip
@@ -215,7 +216,7 @@ def test_frame_lists_one_readable_row_per_setting(db: Database) -> None:
     assert frame.iloc[1]["channel_categories"] is None  # Avery: inherits
     # An edited row goes back through setting_from_row unchanged.
     assert [setting_from_row(row) for row in frame.to_dict("records")] == POLICY
-    assert list(list_settings(db, "Jonas Weber")["client"]) == [None, "Finn"]
+    assert list(list_settings(db, LOCAL, "Jonas Weber")["client"]) == [None, "Finn"]
 
 
 def test_same_scope_and_date_replaces_and_records_before_and_after(db: Database) -> None:
@@ -228,7 +229,7 @@ def test_same_scope_and_date_replaces_and_records_before_and_after(db: Database)
 
     # one default (NULL client ids are distinct to UNIQUE, so this is the module's doing)
     # and one override, each the latest version
-    assert stored_settings(db) == [lower, replace(avery, weekly_cap_minutes=20)]
+    assert stored_settings(db, LOCAL) == [lower, replace(avery, weekly_cap_minutes=20)]
     changes = history(db)
     assert [(c["changed_by"], c["what"], c["client"]) for c in changes] == [
         ("rita", "default from 2026-03-02 added", None),
@@ -260,7 +261,7 @@ def test_delete_removes_the_row_and_records_before(db: Database) -> None:
     save_setting(db, DANA_DEFAULT, changed_by="rita")
     save_setting(db, avery, changed_by="rita")
     delete_setting(db, "Dana Reyes", "Avery", date(2026, 3, 9), changed_by="sam")
-    assert stored_settings(db) == [DANA_DEFAULT]
+    assert stored_settings(db, LOCAL) == [DANA_DEFAULT]
     last = history(db)[-1]
     assert (last["changed_by"], last["what"], last["after"]) == (
         "sam", "override from 2026-03-09 deleted", None
@@ -269,7 +270,7 @@ def test_delete_removes_the_row_and_records_before(db: Database) -> None:
     assert last["before"]["weekly_cap_minutes"] == 30.0
 
     delete_setting(db, "Dana Reyes", None, date(2026, 3, 2), changed_by="sam")
-    assert stored_settings(db) == []
+    assert stored_settings(db, LOCAL) == []
     assert len(history(db)) == 4
 
 
@@ -356,7 +357,7 @@ def test_a_change_needs_someone_to_make_it(db: Database) -> None:
     with pytest.raises(InvalidBoundaryError) as raised:
         save_setting(db, DANA_DEFAULT, changed_by=" ")
     assert str(raised.value) == "A change needs the name of the person making it."
-    assert stored_settings(db) == []
+    assert stored_settings(db, LOCAL) == []
 
 
 @pytest.mark.parametrize(
@@ -454,7 +455,7 @@ def test_settings_in_force_merge_the_override_over_that_days_default(
 ) -> None:
     for setting in (DANA_DEFAULT, D2, A1, A2):
         save_setting(db, setting, changed_by="rita")
-    merged = settings_in_force(db, "Dana Reyes", client, day)
+    merged = settings_in_force(db, LOCAL, "Dana Reyes", client, day)
     effective_from, cap, caps, channels, target, crisis = expected
     assert (merged.therapist, merged.practice, merged.client) == (*DANA, client)
     assert merged.effective_from == effective_from
@@ -469,7 +470,7 @@ def test_settings_in_force_merge_the_override_over_that_days_default(
 
 def test_settings_in_force_for_an_unknown_client_says_so(db: Database) -> None:
     with pytest.raises(InvalidBoundaryError, match=r"^Unknown client 'Zed' of Dana Reyes"):
-        settings_in_force(db, "Dana Reyes", "Zed", date(2026, 3, 2))
+        settings_in_force(db, LOCAL, "Dana Reyes", "Zed", date(2026, 3, 2))
 
 
 # --- working hours ---------------------------------------------------------------------------
@@ -483,11 +484,11 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
     })  # fmt: skip
     save_working_hours(db, "Dana Reyes", week, changed_by="rita")
     # split shift sorted, Saturday's empty list is a day off like the days left out
-    assert boundaries.working_hours_of(db, "Dana Reyes") == [
+    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [
         WorkingHours(date(2026, 3, 2), {0: [(time(9), time(12)), (time(13), time(17))],
                                         4: NINE_TO_FIVE})
     ]  # fmt: skip
-    frame = list_working_hours(db)
+    frame = list_working_hours(db, LOCAL)
     assert frame.to_dict("records") == [{
         "practice": "Harbor Counseling", "therapist": "Dana Reyes",
         "effective_from": date(2026, 3, 2), "mon": "09:00-12:00, 13:00-17:00", "tue": "",
@@ -498,13 +499,13 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
     save_working_hours(db, "Dana Reyes", longer, changed_by="sam")
     later = WorkingHours(date(2026, 3, 23), {day: NINE_TO_FIVE for day in range(4)})
     save_working_hours(db, "Dana Reyes", later, changed_by="sam")
-    assert boundaries.working_hours_of(db, "Dana Reyes") == [longer, later]
-    assert boundaries.working_hours_in_force(db, "Dana Reyes", date(2026, 3, 22)) == longer
-    assert boundaries.working_hours_in_force(db, "Dana Reyes", date(2026, 3, 23)) == later
-    assert boundaries.working_hours_in_force(db, "Dana Reyes", date(2026, 3, 1)) is None
+    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer, later]
+    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 22)) == longer
+    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 23)) == later
+    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 1)) is None
 
     delete_working_hours(db, "Dana Reyes", date(2026, 3, 23), changed_by="sam")
-    assert boundaries.working_hours_of(db, "Dana Reyes") == [longer]
+    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer]
     changes = history(db)
     assert [(c["changed_by"], c["what"]) for c in changes] == [
         ("rita", "working hours from 2026-03-02 added"),
@@ -622,8 +623,8 @@ def test_an_unknown_time_zone_changes_nothing(db: Database) -> None:
 @pytest.mark.parametrize("name", ["policy.toml", "policy.csv"])
 def test_policy_files_load_what_they_say(name: str, db: Database) -> None:
     assert load_settings(db, FILES / name, changed_by="rita") == 6
-    assert stored_settings(db) == POLICY
-    assert stored_working_hours(db) == POLICY_HOURS
+    assert stored_settings(db, LOCAL) == POLICY
+    assert stored_working_hours(db, LOCAL) == POLICY_HOURS
     assert len(history(db)) == 6
     # loading the same file again changes nothing
     load_settings(db, FILES / name, changed_by="sam")
@@ -642,10 +643,10 @@ def test_export_then_load_into_a_fresh_database_gives_the_same_settings(
                           response_target_hours=0.25)  # fmt: skip
     save_setting(db, odd, changed_by="rita")
     path = tmp_path / f"exported{suffix}"
-    assert export_settings(db, path) == 7
+    assert export_settings(db, LOCAL, path) == 7
     assert load_settings(second_db, path, changed_by="rita") == 7
-    assert stored_settings(second_db) == stored_settings(db)
-    assert stored_working_hours(second_db) == stored_working_hours(db)
+    assert stored_settings(second_db, LOCAL) == stored_settings(db, LOCAL)
+    assert stored_working_hours(second_db, LOCAL) == stored_working_hours(db, LOCAL)
 
 
 def test_exported_toml_reads_like_the_documented_format(db: Database, tmp_path: Path) -> None:
@@ -654,7 +655,7 @@ def test_exported_toml_reads_like_the_documented_format(db: Database, tmp_path: 
     save_setting(db, avery, changed_by="rita")
     friday = WorkingHours(date(2026, 3, 2), {4: [(time(8), time(13))]})
     save_working_hours(db, "Jonas Weber", friday, changed_by="rita")
-    export_settings(db, tmp_path / "policy.toml")
+    export_settings(db, LOCAL, tmp_path / "policy.toml")
     text = (tmp_path / "policy.toml").read_text(encoding="utf-8")
     assert text.split("\n\n")[1:] == [
         '[[setting]]\npractice = "Harbor Counseling"\ntherapist = "Dana Reyes"\n'
@@ -735,8 +736,8 @@ def test_demo_boundaries_give_every_demo_therapist_a_policy(tmp_path: Path) -> N
             clients_before = cursor.execute("SELECT count(*) FROM clients").fetchall()
         stored = demo_boundaries(db)
 
-        settings = stored_settings(db)
-        hours = stored_working_hours(db)
+        settings = stored_settings(db, LOCAL)
+        hours = stored_working_hours(db, LOCAL)
         assert stored == len(settings) + len(hours)
         therapists = {
             (practice, name) for practice, staff in PRACTICES.items() for name, _ in staff
@@ -779,9 +780,9 @@ def test_demo_boundaries_give_every_demo_therapist_a_policy(tmp_path: Path) -> N
         assert over is not None and over[0] > 0
 
         # running it again changes nothing
-        changes = len(change_log(db, limit=10_000))
+        changes = len(change_log(db, LOCAL, limit=10_000))
         demo_boundaries(db)
-        assert len(change_log(db, limit=10_000)) == changes
+        assert len(change_log(db, LOCAL, limit=10_000)) == changes
     finally:
         db.close()
 
@@ -790,8 +791,8 @@ def test_demo_boundaries_touch_only_demo_therapists(db: Database) -> None:
     # Of the fixture's therapists only Jonas Weber of Lindenhof Praxis is also a demo name.
     before = snapshot(db)
     demo_boundaries(db)
-    assert {setting.therapist for setting in stored_settings(db)} == {"Jonas Weber"}
-    assert {therapist for _, therapist, _ in stored_working_hours(db)} == {"Jonas Weber"}
+    assert {setting.therapist for setting in stored_settings(db, LOCAL)} == {"Jonas Weber"}
+    assert {therapist for _, therapist, _ in stored_working_hours(db, LOCAL)} == {"Jonas Weber"}
     after = snapshot(db)
     assert after["contacts"] == before["contacts"]
     assert after["therapists"] == before["therapists"]
@@ -843,10 +844,23 @@ def test_cli_loads_shows_and_exports(
 
     db = Database(fixture_file)
     try:
-        assert set(change_log(db)["changed_by"]) == {getpass.getuser()}
+        assert set(change_log(db, LOCAL)["changed_by"]) == {getpass.getuser()}
+        # The audit log names the OS account for the load (6 new entries) and the export,
+        # after the fixture's own import (25 contacts, stored in local mode).
+        logged = audit.entries(db, LOCAL)
+        assert list(zip(logged["identity"], logged["action"], logged["detail"], strict=True)) == [
+            (getpass.getuser(), "export", "6 boundary entries to out.csv"),
+            (
+                getpass.getuser(),
+                "boundary_edit",
+                "6 of 6 entries loaded from policy.toml for Dana Reyes at Harbor Counseling; "
+                "Jonas Weber at Lindenhof Praxis",
+            ),
+            ("local", "import", "fixture_contacts.csv: batch 1, 25 rows stored"),
+        ]
         fresh = Database(copy_of(fixture_template, tmp_path / "fresh"))
         load_settings(fresh, tmp_path / "out.csv", changed_by="rita")
-        assert stored_settings(fresh) == stored_settings(db) == POLICY
+        assert stored_settings(fresh, LOCAL) == stored_settings(db, LOCAL) == POLICY
         fresh.close()
     finally:
         db.close()
@@ -868,8 +882,8 @@ def test_cli_errors_are_one_sentence_and_store_nothing(
 
     db = Database(fixture_file)
     try:
-        assert stored_settings(db) == []
-        assert change_log(db).empty
+        assert stored_settings(db, LOCAL) == []
+        assert change_log(db, LOCAL).empty
     finally:
         db.close()
 

@@ -17,6 +17,7 @@ from analytics.db import Database
 from analytics.demo import DAYS, DEFAULT_CLIENTS, DEFAULT_CONTACTS, generate_demo, is_empty
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.filters import ContactFilter
+from analytics.scope import LOCAL
 
 END = date(2026, 11, 27)  # the same fixed end the other tests use (conftest.DEMO_END)
 ALL = ContactFilter()
@@ -241,11 +242,11 @@ def test_small_demo_keeps_the_minimum_caseload(tmp_path: Path) -> None:
 def test_contacts_must_be_positive(empty_db: Database) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         generate_demo(empty_db, contacts=0, end=END)
-    assert is_empty(empty_db)
+    assert is_empty(empty_db, LOCAL)
 
 
 def test_is_empty_before_and_after_demo(empty_db: Database) -> None:
-    assert is_empty(empty_db) is True
+    assert is_empty(empty_db, LOCAL) is True
     generate_demo(empty_db, contacts=100, end=END)
-    assert is_empty(empty_db) is False
+    assert is_empty(empty_db, LOCAL) is False
     assert scalar(empty_db, "SELECT count(*) FROM contacts") == 100

@@ -12,6 +12,7 @@ from analytics.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.importing.presets import save_mapping
 from analytics.metrics import summary, totals
+from analytics.scope import LOCAL
 from analytics.store import list_batches, undo_batch
 
 PIPELINE = Path(__file__).parent / "data" / "import" / "pipeline"
@@ -103,7 +104,7 @@ def test_undo_leaves_the_database_as_before(fixture_db: Database) -> None:
     assert snapshot(fixture_db) != before
     assert undo_batch(fixture_db, report.batch_id) == 6
     assert snapshot(fixture_db) == before
-    batches = list_batches(fixture_db)
+    batches = list_batches(fixture_db, LOCAL)
     assert batches.loc[batches["batch_id"] == report.batch_id, "undone_at"].notna().all()
     with pytest.raises(ContactLoadError, match="already undone"):
         undo_batch(fixture_db, report.batch_id)

@@ -17,8 +17,9 @@ from analytics.importing.session_report import (
     SessionOptions,
     SessionReport,
 )
+from analytics.scope import Scope
 from ui.components import csv_download
-from ui.state import database
+from ui.state import database, viewer_scope
 
 COMMON_ZONES = (
     "UTC",
@@ -38,16 +39,22 @@ COMMON_ZONES = (
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _dry_run(
-    _db: Database, digest: str, version: int, data: bytes, name: str, options: ImportOptions
+    _db: Database,
+    digest: str,
+    version: int,
+    data: bytes,
+    name: str,
+    options: ImportOptions,
+    scope: Scope,
 ) -> FileReport:
-    return import_file(_db, data, file_name=name, options=options, dry_run=True)
+    return import_file(_db, data, file_name=name, options=options, dry_run=True, scope=scope)
 
 
 def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
     """What importing ``data`` would do, cached per file, options and stored data."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options)
+    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
 
 
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:
@@ -64,8 +71,11 @@ def _session_dry_run(
     name: str,
     options: SessionOptions,
     today: date,
+    scope: Scope,
 ) -> FileReport | SessionReport:
-    report = import_detected(_db, data, file_name=name, session_options=options, dry_run=True)
+    report = import_detected(
+        _db, data, file_name=name, session_options=options, dry_run=True, scope=scope
+    )
     # phone logs take their own path on the page (ui/phone_log.py), never this one
     assert not isinstance(report, PhoneLogReport)
     return report
@@ -76,7 +86,9 @@ def session_dry_run(data: bytes, name: str, options: SessionOptions) -> FileRepo
     data and day (a calendar's default range ends today)."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _session_dry_run(db, digest, db.data_version(), data, name, options, date.today())
+    return _session_dry_run(
+        db, digest, db.data_version(), data, name, options, date.today(), viewer_scope()
+    )
 
 
 STATUS_LABELS = {

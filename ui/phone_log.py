@@ -20,10 +20,10 @@ from analytics.importing.phone_log import (
     import_phone_log,
     map_number,
 )
-from analytics.scope import LOCAL
+from analytics.scope import Scope
 from analytics.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
-from ui.state import database, filter_choices
+from ui.state import database, filter_choices, viewer_scope
 
 NEW_CLIENT = "New client…"
 
@@ -78,9 +78,15 @@ def phone_log_settings(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _dry_run(
-    _db: Database, digest: str, version: int, data: bytes, name: str, options: PhoneLogOptions
+    _db: Database,
+    digest: str,
+    version: int,
+    data: bytes,
+    name: str,
+    options: PhoneLogOptions,
+    scope: Scope,
 ) -> PhoneLogReport:
-    return import_phone_log(_db, data, file_name=name, options=options, dry_run=True)
+    return import_phone_log(_db, data, file_name=name, options=options, dry_run=True, scope=scope)
 
 
 def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
@@ -88,7 +94,7 @@ def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
     minutes-per-text setting and the mappings are stored data too)."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options)
+    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
 
 
 def _client_labels(options: PhoneLogOptions) -> list[str]:
@@ -144,7 +150,9 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
         _mapping_editor(report, file_id, options)
     if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
         try:
-            result = import_phone_log(database(), data, file_name=name, options=options)
+            result = import_phone_log(
+                database(), data, file_name=name, options=options, scope=viewer_scope()
+            )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
             return
@@ -204,7 +212,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
         try:
             map_number(
                 database(),
-                LOCAL,
+                viewer_scope(),
                 options.therapist_name,
                 str(number),
                 label,

@@ -12,14 +12,15 @@ import streamlit as st
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
-from ui.state import filter_choices
+from ui.state import filter_choices, viewer_scope
 
 FILTER_STATE_KEY = "contact_filter"
 
 
 def draw_filters() -> ContactFilter:
     """Draw the sidebar filters and remember the resulting filter for the page."""
-    choices = filter_choices()
+    scope = viewer_scope()
+    choices = filter_choices(scope)
     sidebar = st.sidebar
     sidebar.header("Filters")
     start: date | None = None
@@ -102,10 +103,11 @@ def draw_filters() -> ContactFilter:
             client_keys=tuple(clients),
             channels=tuple(channels),
             categories=tuple(categories),
+            scope=scope,
         )
     except ContactLoadError as error:
         sidebar.error(str(error))
-        contact_filter = ContactFilter()
+        contact_filter = ContactFilter(scope=scope)
     st.session_state[FILTER_STATE_KEY] = contact_filter
     return contact_filter
 
@@ -113,4 +115,4 @@ def draw_filters() -> ContactFilter:
 def current_filter() -> ContactFilter:
     """The filter the sidebar set on this run (all contacts if it has not run yet)."""
     value = st.session_state.get(FILTER_STATE_KEY)
-    return value if isinstance(value, ContactFilter) else ContactFilter()
+    return value if isinstance(value, ContactFilter) else ContactFilter(scope=viewer_scope())

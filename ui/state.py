@@ -19,6 +19,7 @@ from analytics import billing, compare, compliance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 from analytics.importing import phone_log
+from analytics.scope import LOCAL, Scope
 
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
@@ -98,12 +99,23 @@ def measure(name: str, filters: ContactFilter, *args: Any) -> Any:
     return _cached(name, db, str(db.path), db.data_version(), filters, tuple(args))
 
 
+VIEWER_SCOPE_KEY = "viewer_scope"
+"""Where team mode's sign-in leaves the viewer's ``Scope`` in the session state."""
+
+
+def viewer_scope() -> Scope:
+    """The viewer's scope: what team-mode sign-in stored, else local mode's ``LOCAL``."""
+    value = st.session_state.get(VIEWER_SCOPE_KEY)
+    return value if isinstance(value, Scope) else LOCAL
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
-def _choices(_db: Database, db_path: str, version: int) -> metrics.FilterChoices:
-    return metrics.filter_choices(_db)
+def _choices(_db: Database, db_path: str, version: int, scope: Scope) -> metrics.FilterChoices:
+    return metrics.filter_choices(_db, scope)
 
 
-def filter_choices() -> metrics.FilterChoices:
-    """Practices, therapists, clients and the data's date span, cached like measures."""
+def filter_choices(scope: Scope | None = None) -> metrics.FilterChoices:
+    """Practices, therapists, clients and the data's date span the viewer may see, cached
+    like measures (``scope`` defaults to the viewer's)."""
     db = database()
-    return _choices(db, str(db.path), db.data_version())
+    return _choices(db, str(db.path), db.data_version(), scope or viewer_scope())

@@ -45,9 +45,11 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
+from analytics import audit
 from analytics.db import Database
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
+from analytics.scope import LOCAL, Scope
 
 Target = Literal["category", "channel"]
 TARGETS: tuple[Target, ...] = ("category", "channel")
@@ -260,11 +262,14 @@ def _validated(rules: Sequence[Rule]) -> list[Rule]:
     return tidy
 
 
-def replace_rules(db: Database, rules: Sequence[Rule]) -> None:
+def replace_rules(db: Database, rules: Sequence[Rule], *, scope: Scope = LOCAL) -> None:
     """Store the editor's rules in place of the old ones, all or nothing (later imports use
-    them; contacts already stored keep their category and channel)."""
+    them; contacts already stored keep their category and channel). They shape everyone's
+    imports, so only a viewer who may import changes them; the change is audited."""
+    scope.require_import()
     tidy = _validated(rules)
     with db.transaction() as cursor:
+        audit.record(cursor, scope, "settings", f"{len(tidy)} classification rules saved")
         cursor.execute("DELETE FROM classification_rules")
         cursor.execute(
             """

@@ -51,7 +51,8 @@ from analytics.importing.presets import (
     load_mapping,
 )
 from analytics.importing.reader import RowProblem, TextTable, UnreadableFileError, stage_text_table
-from analytics.store import StoredBatch, store_incoming
+from analytics.scope import LOCAL, Scope
+from analytics.store import StoredBatch, record_import, store_incoming
 
 DEFAULT_MAX_MINUTES = 480.0
 """Longest plausible single contact (8 hours); longer durations are rejected as typos."""
@@ -168,12 +169,20 @@ def import_file(
     options: ImportOptions | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    scope: Scope = LOCAL,
 ) -> FileReport:
-    """Import one file as one batch (or only report what would happen, with ``dry_run``)."""
+    """Import one file as one batch (or only report what would happen, with ``dry_run``).
+
+    Only a viewer who may import (``PermissionDeniedError`` otherwise); a stored batch is
+    recorded in the audit log in the same transaction, a dry run leaves no entry.
+    """
+    scope.require_import()
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
     with db.transaction(rollback=dry_run) as cursor:
         report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+        if report.batch_id is not None:
+            record_import(cursor, scope, file_name, report.batch_id, report.imported)
     report_progress(1.0, "Done")
     return report
 

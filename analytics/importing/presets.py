@@ -26,8 +26,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
+from analytics import audit
 from analytics.db import Database
 from analytics.errors import ContactLoadError
+from analytics.scope import LOCAL, Scope
 
 FIELDS: tuple[str, ...] = (
     "client",
@@ -702,12 +704,15 @@ def _from_json(name: str, text: str) -> Layout:
         ) from error
 
 
-def save_mapping(db: Database, name: str, layout: Layout) -> None:
-    """Keep a layout under a name so the next export of the same kind needs no mapping."""
+def save_mapping(db: Database, name: str, layout: Layout, *, scope: Scope = LOCAL) -> None:
+    """Keep a layout under a name so the next export of the same kind needs no mapping
+    (an import setting: only a viewer who may import; audited)."""
+    scope.require_import()
     key = name.strip()
     if not key:
         raise MappingError("A saved mapping needs a name; type one and save again.")
     with db.transaction() as cursor:
+        audit.record(cursor, scope, "settings", f"column mapping {key!r} saved")
         cursor.execute(
             "INSERT INTO saved_mappings (name, mapping) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET mapping = excluded.mapping, "

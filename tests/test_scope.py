@@ -1,0 +1,1043 @@
+"""Every public analytics function honours the viewer's scope (issue #5, item 4).
+
+The test finds the functions itself (pkgutil over the ``analytics`` package), so a new
+module or function cannot be forgotten: each one that takes ``db: Database`` must also take
+``filters`` or ``scope``. Readers are called with narrow scopes (one therapist, a supervisor
+of one practice, an unknown identity) and must return exactly what the same call returns on
+a copy of the database from which every row outside the scope was deleted; no out-of-scope
+name, label or key may appear in what they return, and supervisors see no label at all.
+Writers called with a narrow scope either succeed within it or raise
+``PermissionDeniedError`` and change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import math
+import pkgutil
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import analytics
+from analytics import boundaries
+from analytics.boundaries import BoundarySetting, WorkingHours
+from analytics.db import Database
+from analytics.errors import ContactLoadError, PermissionDeniedError
+from analytics.filters import ContactFilter
+from analytics.pseudonyms import secret_path
+from analytics.scope import LOCAL, Scope
+from analytics.sessions import add_sessions
+from analytics.store import add_contacts
+from ui.state import VIEWER_SCOPE_KEY
+
+# --- the fixture: two practices, three therapists, distinct names, labels and keys ------
+
+HARBOUR = "Harbourview Practice"
+LINDEN = "Lindenhof Praxis"
+THERAPISTS = {
+    # name: (practice, time zone, client labels)
+    "Ada Quillfeather": (HARBOUR, "Europe/Berlin", ("Opaline Ashcombe", "Peregrin Birchley")),
+    "Bo Marlowe": (HARBOUR, "America/New_York", ("Quenby Carraway", "Rosalind Dunmore")),
+    "Cyprian Fenwick": (LINDEN, "Europe/London", ("Saffron Ellery", "Tobiah Fairweather")),
+}
+FIRST_MONDAY = date(2026, 1, 5)
+WEEKS = 12
+CHANNEL_CATEGORY = (
+    ("phone", "support", "client"),
+    ("email", "scheduling", "therapist"),
+    ("text", "check_in", "client"),  # out of policy where texts carry scheduling only
+    ("portal", "homework", "therapist"),
+)
+
+
+def _contacts() -> pd.DataFrame:
+    """A few contacts a week per client, in the therapist's zone, with one late spike."""
+    rows = []
+    for number, (therapist, (practice, zone, labels)) in enumerate(THERAPISTS.items()):
+        for client_number, label in enumerate(labels):
+            for week in range(WEEKS):
+                for slot, (channel, category, direction) in enumerate(CHANNEL_CATEGORY):
+                    day = FIRST_MONDAY + timedelta(weeks=week, days=slot + client_number)
+                    hour = (8, 12, 19, 22)[(slot + week + number) % 4]  # some after hours
+                    local = datetime.combine(day, time(hour, 5 * number), tzinfo=ZoneInfo(zone))
+                    spike = 4 if week == WEEKS - 1 and client_number == 0 else 1
+                    rows.append(
+                        {
+                            "practice": practice,
+                            "therapist": therapist,
+                            "time_zone": zone,
+                            "client": label,
+                            "started_at": local.isoformat(),
+                            "minutes": str((10 + 5 * slot + number) * spike),
+                            "channel": channel,
+                            "category": category,
+                            "direction": direction,
+                        }
+                    )
+    # Bo answers Ada's client once (same practice, so the same client): Ada's reply times
+    # must not count a reply she cannot see, and Bo sees Opaline as a client he met.
+    rows.append(
+        {
+            "practice": HARBOUR,
+            "therapist": "Bo Marlowe",
+            "time_zone": "America/New_York",
+            "client": "Opaline Ashcombe",
+            "started_at": "2026-01-05T04:00:00-05:00",  # 10:00 in Berlin, after 08:00
+            "minutes": "7",
+            "channel": "email",
+            "category": "support",
+            "direction": "therapist",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def _sessions() -> pd.DataFrame:
+    """A weekly session per client, one in four cancelled."""
+    rows = []
+    for therapist, (practice, zone, labels) in THERAPISTS.items():
+        for client_number, label in enumerate(labels):
+            for week in range(WEEKS):
+                day = FIRST_MONDAY + timedelta(weeks=week, days=client_number)
+                local = datetime.combine(day, time(10), tzinfo=ZoneInfo(zone))
+                rows.append(
+                    {
+                        "practice": practice,
+                        "therapist": therapist,
+                        "time_zone": zone,
+                        "client": label,
+                        "started_at": local.isoformat(),
+                        "minutes": "50",
+                        "status": "cancelled" if week % 4 == 3 else "attended",
+                        "identity": None,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _policy(db: Database) -> None:
+    """A default, a client override (changed once) and working hours per therapist."""
+    for number, (therapist, (practice, _, labels)) in enumerate(THERAPISTS.items()):
+        boundaries.save_setting(
+            db,
+            BoundarySetting(
+                therapist,
+                practice,
+                None,
+                FIRST_MONDAY,
+                weekly_cap_minutes=60.0 + 15 * number,
+                category_caps={"support": 30.0},
+                allowed_channels=("phone", "email", "text", "portal"),
+                channel_categories={"text": ("scheduling", "reminder")},
+                response_target_hours=24.0,
+                response_in_working_hours=number % 2 == 0,
+                crisis_counts_toward_cap=False,
+            ),
+            "setup",
+        )
+        for cap in (120.0, 90.0):
+            override = BoundarySetting(
+                therapist, practice, labels[0], FIRST_MONDAY, weekly_cap_minutes=cap
+            )
+            boundaries.save_setting(db, override, "setup")
+        boundaries.save_working_hours(
+            db,
+            therapist,
+            WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
+            "setup",
+            practice=practice,
+        )
+
+
+@pytest.fixture(scope="module")
+def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two-practice fixture, stored once (contacts and sessions batches, boundaries)."""
+    path = tmp_path_factory.mktemp("scope") / "contactload.duckdb"
+    db = Database(path)
+    try:
+        add_contacts(db, _contacts(), source="fixture", file_name="contacts.csv")
+        add_sessions(db, _sessions(), source="fixture", file_name="sessions.csv")
+        _policy(db)
+    finally:
+        db.close()
+    return path
+
+
+@dataclass(frozen=True)
+class World:
+    """What the fixture holds, by id: for building scopes and checking leaks."""
+
+    practices: dict[str, int]
+    therapists: dict[str, int]
+    clients: pd.DataFrame  # client_id, client_key, label, practice_id, therapist_id
+
+
+def _world(db: Database) -> World:
+    practices = db.frame("SELECT name, practice_id FROM practices", [])
+    therapists = db.frame("SELECT name, therapist_id FROM therapists", [])
+    clients = db.frame(
+        "SELECT client_id, client_key, label, practice_id, therapist_id FROM clients", []
+    )
+    return World(
+        dict(zip(practices["name"], practices["practice_id"].astype(int), strict=True)),
+        dict(zip(therapists["name"], therapists["therapist_id"].astype(int), strict=True)),
+        clients,
+    )
+
+
+def _copy(source: Path, folder: Path) -> Path:
+    """A copy of a closed database file with its pseudonym secret."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copy(source, target)
+    shutil.copy(secret_path(source), secret_path(target))
+    return target
+
+
+_PRUNE_BY_SCOPE = ("contacts", "sessions", "clients", "therapists")
+_PRUNE_BY_THERAPIST = ("boundaries", "working_hours", "boundary_changes", "phone_numbers")
+
+
+def _prune(db: Database, scope: Scope) -> None:
+    """Delete every row outside ``scope``: what a scoped call may at most see."""
+    with db.transaction() as cursor:
+        for table in _PRUNE_BY_SCOPE:
+            # the table's own name as the alias: Scope.where qualifies its columns with it;
+            # clients go after contacts and sessions, keeping those met by the scope
+            where = scope.client_where if table == "clients" else scope.where
+            condition, params = where(table)
+            cursor.execute(f"DELETE FROM {table} WHERE NOT coalesce({condition}, false)", params)
+        cursor.execute(
+            "DELETE FROM practices WHERE practice_id NOT IN (SELECT practice_id FROM therapists)"
+        )
+        for table in _PRUNE_BY_THERAPIST:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE therapist_id IS NULL "
+                "OR therapist_id NOT IN (SELECT therapist_id FROM therapists)"
+            )
+        cursor.execute(
+            "DELETE FROM boundaries WHERE client_id NOT IN (SELECT client_id FROM clients)"
+        )
+        if not scope.may_import:
+            cursor.execute("DELETE FROM import_batches")
+        if scope.role not in ("local", "admin"):
+            cursor.execute("DELETE FROM audit_log WHERE identity <> ?", [scope.identity])
+
+
+# --- the scopes under test -----------------------------------------------------------------
+
+
+def _scopes(world: World) -> dict[str, Scope]:
+    return {
+        "therapist": Scope.therapist("ada@example.org", (world.therapists["Ada Quillfeather"],)),
+        "supervisor": Scope.supervisor("sam@example.org", (world.practices[LINDEN],)),
+        "nobody": Scope.nobody("stranger@example.org"),
+        # Bo stood in once for Ada's client Opaline: he sees her as his, Ada's data not.
+        "colleague": Scope.therapist("bo@example.org", (world.therapists["Bo Marlowe"],)),
+    }
+
+
+SCOPE_NAMES = ("therapist", "supervisor", "nobody", "colleague")
+
+
+# --- comparing results -----------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A result as plain, comparable Python: frames as columns and rows, floats rounded."""
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index(drop=True)
+        return {
+            "columns": [str(column) for column in frame.columns],
+            "rows": [[_plain(cell) for cell in row] for row in frame.itertuples(index=False)],
+        }
+    if isinstance(value, pd.Series):
+        return [_plain(cell) for cell in value.tolist()]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if value is pd.NaT or value is None or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """The plain result of a call, or the error a user would read."""
+    try:
+        return _plain(call())
+    except ContactLoadError as error:
+        return {"error": type(error).__name__, "message": str(error)}
+
+
+def _without_errors(value: Any) -> Any:
+    """``value`` with every refusal (an ``_outcome`` error) left out."""
+    if isinstance(value, dict):
+        if set(value) == {"error", "message"}:
+            return None
+        return {key: _without_errors(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_errors(item) for item in value]
+    return value
+
+
+# --- how to call each reader -------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """Everything a registry entry may need to build one call."""
+
+    db: Database
+    scope: Scope
+    world: World
+    folder: Path
+
+    def filters(self, **kwargs: Any) -> ContactFilter:
+        return ContactFilter(scope=self.scope, **kwargs)
+
+
+Variant = Callable[[Call], Any]
+"""One way of calling a function: takes the call context, returns the result."""
+
+
+def _filter_variants(name: str, *extra: Any, **named: Any) -> list[Variant]:
+    """``f(db, filters, *extra)`` with the scope only, with a period, and with the sidebar
+    asking for every therapist and client (in scope or not)."""
+
+    def plain(call: Call) -> Any:
+        return _function(name)(call.db, call.filters(), *extra, **named)
+
+    def period(call: Call) -> Any:
+        filters = call.filters(start=date(2026, 2, 2), end=date(2026, 3, 29))
+        return _function(name)(call.db, filters, *extra, **named)
+
+    def asking_for_everyone(call: Call) -> Any:
+        filters = call.filters(
+            therapist_ids=tuple(call.world.therapists.values()),
+            client_keys=tuple(call.world.clients["client_key"]),
+        )
+        return _function(name)(call.db, filters, *extra, **named)
+
+    return [plain, period, asking_for_everyone]
+
+
+def _each_therapist(name: str, *extra: Any) -> list[Variant]:
+    """``f(db, scope, therapist, *extra)`` for every therapist, in scope or not."""
+
+    def variant(therapist: str) -> Variant:
+        return lambda call: _function(name)(call.db, call.scope, therapist, *extra)
+
+    return [variant(therapist) for therapist in THERAPISTS]
+
+
+def _one_therapist_filter(name: str) -> list[Variant]:
+    """``f(db, filters)`` with exactly one therapist chosen, for every therapist."""
+
+    def variant(therapist: str) -> Variant:
+        return lambda call: _function(name)(
+            call.db, call.filters(therapist_ids=(call.world.therapists[therapist],))
+        )
+
+    return [variant(therapist) for therapist in THERAPISTS]
+
+
+def _client_timeline(call: Call) -> list[Any]:
+    return [
+        _outcome(lambda key=key: _function("metrics.client_timeline")(call.db, call.filters(), key))
+        for key in call.world.clients["client_key"]
+    ]
+
+
+def _settings_in_force(call: Call) -> list[Any]:
+    on = FIRST_MONDAY + timedelta(days=30)
+    results = []
+    for therapist, (_, _, labels) in THERAPISTS.items():
+        clients = call.world.clients
+        keys = clients.loc[clients["label"].isin(labels), "client_key"].tolist()
+        for client in (None, *labels, *keys):
+            results.append(
+                _outcome(
+                    lambda client=client, therapist=therapist: boundaries.settings_in_force(
+                        call.db, call.scope, therapist, client, on
+                    )
+                )
+            )
+    return results
+
+
+def _export(kind: str) -> Variant:
+    def variant(call: Call) -> Any:
+        call.folder.mkdir(parents=True, exist_ok=True)
+        path = call.folder / f"export-{call.scope.role}.{kind}"
+        count = boundaries.export_settings(call.db, call.scope, path)
+        return count, path.read_text(encoding="utf-8-sig")
+
+    return variant
+
+
+def _with_labels(call: Call) -> Any:
+    # Every key goes in (a caller's frame); what comes back is the names given to them.
+    keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
+    return _function("compliance.with_client_labels")(call.db, call.scope, keys)["client"]
+
+
+READERS: dict[str, list[Variant]] = {
+    "metrics.summary": [
+        variant
+        for by in ("client", "therapist", "practice")
+        for variant in _filter_variants("metrics.summary", by)
+    ],
+    "metrics.trend": _filter_variants("metrics.trend", "category"),
+    "metrics.client_timeline": [_client_timeline],
+    "metrics.filter_choices": [
+        lambda call: _function("metrics.filter_choices")(call.db, call.scope)
+    ],
+    "compliance.compliance_by": [
+        variant
+        for by in ("client", "therapist")
+        for variant in _filter_variants("compliance.compliance_by", by)
+    ],
+    "compliance.compliance_report": _filter_variants("compliance.compliance_report", "therapist"),
+    "compliance.working_windows": _one_therapist_filter("compliance.working_windows"),
+    "compliance.with_client_labels": [_with_labels],
+    "boundaries.settings_in_force": [_settings_in_force],
+    "boundaries.working_hours_of": _each_therapist("boundaries.working_hours_of"),
+    "boundaries.working_hours_in_force": _each_therapist(
+        "boundaries.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    ),
+    "boundaries.stored_settings": [
+        lambda call: boundaries.stored_settings(call.db, call.scope),
+        *_each_therapist("boundaries.stored_settings"),
+        lambda call: boundaries.stored_settings(call.db, call.scope, practice=HARBOUR),
+    ],
+    "boundaries.list_settings": [
+        lambda call: boundaries.list_settings(call.db, call.scope),
+        *_each_therapist("boundaries.list_settings"),
+    ],
+    "boundaries.export_settings": [_export("toml"), _export("csv")],
+}
+"""How to call readers that need more than ``db`` and ``filters`` or ``scope`` (or that
+deserve more than one call): qualified name (module without ``analytics.``) -> calls."""
+
+INSTALLATION_WIDE: dict[str, str] = {
+    "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
+    "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
+    "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
+    "settings.get_setting": "installation settings (minutes per text, group size): no data",
+}
+"""Functions that take ``db`` but read only installation configuration, never practice,
+therapist or client data, so no scope applies. Adding one here needs a reason."""
+
+
+def _function(name: str) -> Callable[..., Any]:
+    module, _, function = name.rpartition(".")
+    return getattr(importlib.import_module(f"analytics.{module}"), function)  # type: ignore[no-any-return]
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def _modules() -> Iterator[ModuleType]:
+    for info in pkgutil.walk_packages(analytics.__path__, "analytics."):
+        if info.name == "analytics.cli":  # the command line passes LOCAL on; it reads nothing
+            continue
+        yield importlib.import_module(info.name)
+
+
+def _public_functions() -> list[tuple[str, Callable[..., Any]]]:
+    found = []
+    for module in _modules():
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and not name.startswith("_"):
+                short = module.__name__.removeprefix("analytics.")
+                found.append((f"{short}.{name}", function))
+    return found
+
+
+def _takes_db(function: Callable[..., Any]) -> bool:
+    parameters = inspect.signature(function).parameters
+    return "db" in parameters
+
+
+def _is_transaction_step(function: Callable[..., Any]) -> bool:
+    """A step that runs inside its caller's transaction (first parameter a cursor): the
+    caller, a public writer, checks the scope."""
+    first = next(iter(inspect.signature(function).parameters), None)
+    return first == "cursor"
+
+
+def _is_writer(function: Callable[..., Any]) -> bool:
+    """Writers take ``scope`` as a keyword with the default LOCAL (the CLI's own user)."""
+    parameter = inspect.signature(function).parameters.get("scope")
+    return parameter is not None and parameter.default is LOCAL
+
+
+def _database_functions() -> list[tuple[str, Callable[..., Any]]]:
+    return [
+        (name, function)
+        for name, function in _public_functions()
+        if _takes_db(function)
+        and not _is_transaction_step(function)
+        and name not in INSTALLATION_WIDE
+    ]
+
+
+def _readers() -> list[str]:
+    return [name for name, function in _database_functions() if not _is_writer(function)]
+
+
+def test_discovery_finds_the_functions_it_should() -> None:
+    # A guard against a discovery that finds nothing (and so checks nothing).
+    readers = set(_readers())
+    assert {"metrics.totals", "compliance.summary", "boundaries.change_log"} <= readers
+    assert {"store.list_batches", "audit.entries", "demo.is_empty"} <= readers
+    writers = {name for name, function in _database_functions() if _is_writer(function)}
+    assert {"boundaries.save_setting", "store.undo_batch", "importing.pipeline.import_file"} <= (
+        writers
+    )
+
+
+def _unscoped() -> list[str]:
+    return [
+        name
+        for name, function in _database_functions()
+        if not {"filters", "scope"} & set(inspect.signature(function).parameters)
+    ]
+
+
+def test_every_database_function_takes_filters_or_scope() -> None:
+    missing = _unscoped()
+    assert missing == [], (
+        f"{', '.join(missing)} read(s) the database without the viewer's scope: take "
+        "`filters: ContactFilter` (or `scope: Scope`) and apply it to every table read, or, "
+        "for installation configuration only, add it to INSTALLATION_WIDE with a reason."
+    )
+
+
+def test_readers_require_their_scope() -> None:
+    # A default scope would let a page forget to pass the viewer's on.
+    defaulted = [
+        name
+        for name in _readers()
+        for parameter in inspect.signature(_function(name)).parameters.values()
+        if parameter.name in ("filters", "scope") and parameter.default is not parameter.empty
+    ]
+    assert defaulted == []
+
+
+def test_a_new_function_without_scope_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a forgetful new module would add: a reader of contacts with no scope at all...
+    def busiest_client(db: Database) -> str:
+        """The client with most minutes, for everyone to see."""
+        return str(db.row("SELECT max(client_id) FROM contacts", [])[0])
+
+    # ...and a scoped one whose extra argument nobody registered.
+    def minutes_of(db: Database, filters: ContactFilter, client_key: str) -> float:
+        """Minutes of one client."""
+        return 0.0
+
+    for function in (busiest_client, minutes_of):
+        function.__module__ = "analytics.metrics"
+        monkeypatch.setattr(f"analytics.metrics.{function.__name__}", function, raising=False)
+    assert _unscoped() == ["metrics.busiest_client"]
+    with pytest.raises(pytest.fail.Exception, match="needs client_key: add an entry to READERS"):
+        _variants("metrics.minutes_of")
+
+
+def _variants(name: str) -> list[Variant]:
+    if name in READERS:
+        return READERS[name]
+    function = _function(name)
+    extra = [
+        parameter.name
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.name not in ("db", "filters", "scope")
+        and parameter.default is parameter.empty
+        and parameter.kind is not parameter.VAR_KEYWORD
+    ]
+    if extra:
+        pytest.fail(
+            f"analytics.{name} needs {', '.join(extra)}: add an entry to READERS in "
+            "tests/test_scope.py saying how to call it (see the entries there)."
+        )
+    if "filters" in inspect.signature(function).parameters:
+        return _filter_variants(name)
+    return [lambda call: function(call.db, call.scope)]
+
+
+@pytest.fixture(scope="module")
+def pruned_paths(scoped_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """For each narrow scope, a copy of the fixture holding only that scope's rows."""
+    db = Database(scoped_db_path)
+    scopes = _scopes(_world(db))
+    db.close()
+    paths = {}
+    for name, scope in scopes.items():
+        path = _copy(scoped_db_path, tmp_path_factory.mktemp(f"pruned-{name}"))
+        pruned = Database(path)
+        _prune(pruned, scope)
+        pruned.close()
+        paths[name] = path
+    return paths
+
+
+@pytest.fixture(scope="module")
+def databases(
+    scoped_db_path: Path, pruned_paths: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, World, dict[str, Database]]]:
+    """The full fixture (a copy, for reading) and each pruned copy, open for the module."""
+    full = Database(_copy(scoped_db_path, tmp_path_factory.mktemp("full")))
+    pruned = {name: Database(path) for name, path in pruned_paths.items()}
+    yield full, _world(full), pruned
+    full.close()
+    for db in pruned.values():
+        db.close()
+
+
+def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
+    """Names, labels and keys the scope must never show: clients neither listed under it
+    nor met by a therapist in it, therapists outside it (and every label, for viewers who
+    see keys)."""
+    condition, params = scope.client_where("c")
+    inside = db.frame(f"SELECT c.client_id FROM clients AS c WHERE {condition}", params)
+    clients = world.clients
+    outside = clients[~clients["client_id"].isin(inside["client_id"])]
+    words = [*outside["label"], *outside["client_key"]]
+    if not scope.shows_labels:
+        words += list(clients["label"])
+    for therapist, (practice, _, _) in THERAPISTS.items():
+        listed = scope.therapist_ids is None or world.therapists[therapist] in scope.therapist_ids
+        in_practice = scope.practice_ids is None or world.practices[practice] in scope.practice_ids
+        if scope.sees_nothing or not (listed and in_practice):
+            words.append(therapist)
+    return words
+
+
+@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
+def test_readers_return_only_what_is_in_scope(
+    databases: tuple[Database, World, dict[str, Database]],
+    scope_name: str,
+    tmp_path: Path,
+) -> None:
+    full, world, pruned = databases
+    scope = _scopes(world)[scope_name]
+    forbidden = _out_of_scope_words(full, world, scope)
+    assert forbidden  # every narrow scope has something outside it
+    # What the scope does see, so equal-but-empty results cannot pass unnoticed.
+    inside = [
+        key for key in world.clients["client_key"] if key not in forbidden
+    ]  # Ada's 2 clients; Lindenhof's 2; none; Bo's 2 and Opaline
+    showing: set[str] = set()
+    for name in _readers():
+        for number, variant in enumerate(_variants(name)):
+            on_full = Call(full, scope, world, tmp_path / "full")
+            on_pruned = Call(pruned[scope_name], scope, world, tmp_path / "pruned")
+            seen = _outcome(lambda variant=variant, call=on_full: variant(call))
+            expected = _outcome(lambda variant=variant, call=on_pruned: variant(call))
+            where = f"analytics.{name} (call {number}) as {scope_name}"
+            assert seen == expected, f"{where} returns rows outside the scope"
+            # Error messages may repeat the name asked for; everything else must not name
+            # anyone outside the scope.
+            text = str(_without_errors(seen))
+            leaked = [word for word in forbidden if word in text]
+            assert leaked == [], f"{where} shows {leaked}"
+            if any(key in text for key in inside):
+                showing.add(name)
+    expected_inside = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
+    assert len(inside) == expected_inside[scope_name]
+    if inside:
+        assert showing >= {
+            "metrics.client_table",
+            "metrics.summary",
+            "metrics.filter_choices",
+            "compliance.weekly_caps",
+            "compliance.compliance_by",
+            "compliance.out_of_policy",
+        }
+
+
+def test_local_scope_sees_what_the_pruned_copies_do_not(
+    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
+) -> None:
+    # The comparison above can only fail if scoped and unscoped results differ at all:
+    # local mode sees other therapists' labels in the client table.
+    full, world, _ = databases
+    table = _plain(_function("metrics.client_table")(full, ContactFilter()))
+    labels = {row[1] for row in table["rows"]}
+    assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+_SNAPSHOT_TABLES = (
+    "contacts",
+    "sessions",
+    "clients",
+    "therapists",
+    "practices",
+    "boundaries",
+    "working_hours",
+    "boundary_changes",
+    "import_batches",
+    "audit_log",
+    "settings",
+    "classification_rules",
+    "saved_mappings",
+)
+
+
+def _rows(db: Database, sql: str, params: list[object]) -> Any:
+    """All rows of a query as plain values (fingerprints are 128-bit, beyond NumPy)."""
+    with db.cursor() as cursor:
+        return _plain(cursor.execute(sql, params).fetchall())
+
+
+def _snapshot(db: Database) -> dict[str, Any]:
+    """Every row of every data table (small fixture), for "nothing changed" checks."""
+    return {
+        table: _rows(db, f"SELECT * FROM {table} ORDER BY ALL", []) for table in _SNAPSHOT_TABLES
+    }
+
+
+def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
+    """The rows outside ``scope`` of the tables a boundary edit may touch."""
+    condition, params = scope.where("t")
+    outside = f"NOT coalesce({condition}, false)"
+    return {
+        table: _rows(
+            db,
+            f"SELECT x.* FROM {table} AS x JOIN therapists AS t USING (therapist_id) "
+            f"WHERE {outside} ORDER BY ALL",
+            params,
+        )
+        for table in ("boundaries", "working_hours", "boundary_changes", "contacts", "therapists")
+    }
+
+
+OWN = "Ada Quillfeather"
+OTHER = "Cyprian Fenwick"  # the supervisor's practice, not the therapist's
+
+Writer = Callable[[Database, Scope, str, Path], Any]
+"""One write by ``scope`` aimed at the named therapist's data."""
+
+
+def _csv_file(folder: Path, therapist: str) -> Path:
+    practice, _, labels = THERAPISTS[therapist]
+    path = folder / "extra.csv"
+    path.write_text(
+        "date,start_time,minutes,client,therapist,practice,channel,category,direction\n"
+        f"2026-04-01,09:00,15,{labels[1]},{therapist},{practice},phone,support,client\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _policy_file(folder: Path, therapist: str) -> Path:
+    practice = THERAPISTS[therapist][0]
+    path = folder / "policy.toml"
+    path.write_text(
+        "[[setting]]\n"
+        f'practice = "{practice}"\ntherapist = "{therapist}"\n'
+        "effective_from = 2026-03-02\nweekly_cap_minutes = 45\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+_TEMPLATE_HEADER = "date,start_time,minutes,client,therapist,practice,channel,category,direction"
+
+
+def _frame_for(therapist: str) -> pd.DataFrame:
+    frame = _contacts()
+    return frame[frame["therapist"] == therapist].head(2).assign(minutes="33")
+
+
+def _sessions_for(therapist: str) -> pd.DataFrame:
+    frame = _sessions()
+    return frame[frame["therapist"] == therapist].head(2).assign(minutes="55")
+
+
+WRITERS: dict[str, Writer] = {
+    "boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
+        db,
+        BoundarySetting(therapist, THERAPISTS[therapist][0], None, date(2026, 3, 2), 40.0),
+        "someone",
+        scope=scope,
+    ),
+    "boundaries.delete_setting": lambda db, scope, therapist, folder: boundaries.delete_setting(
+        db, therapist, None, FIRST_MONDAY, "someone", scope=scope
+    ),
+    "boundaries.save_working_hours": lambda db, scope, therapist, folder: (
+        boundaries.save_working_hours(
+            db,
+            therapist,
+            WorkingHours(date(2026, 3, 2), {0: [(time(8), time(12))]}),
+            "someone",
+            scope=scope,
+        )
+    ),
+    "boundaries.delete_working_hours": lambda db, scope, therapist, folder: (
+        boundaries.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
+    ),
+    "boundaries.set_time_zone": lambda db, scope, therapist, folder: boundaries.set_time_zone(
+        db, therapist, "Asia/Tokyo", "someone", scope=scope
+    ),
+    "boundaries.load_settings": lambda db, scope, therapist, folder: boundaries.load_settings(
+        db, _policy_file(folder, therapist), "someone", scope=scope
+    ),
+    "boundaries.demo_boundaries": lambda db, scope, therapist, folder: boundaries.demo_boundaries(
+        db, scope=scope
+    ),
+    "store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
+        db, _frame_for(therapist), source="test", scope=scope
+    ),
+    "store.add_contacts_from_query": lambda db, scope, therapist, folder: _function(
+        "store.add_contacts_from_query"
+    )(
+        db,
+        "SELECT * FROM extra",
+        {},
+        source="test",
+        lookups={"extra": _frame_for(therapist)},
+        scope=scope,
+    ),
+    "store.undo_batch": lambda db, scope, therapist, folder: _function("store.undo_batch")(
+        db, 1, scope=scope
+    ),
+    "sessions.add_sessions": lambda db, scope, therapist, folder: add_sessions(
+        db, _sessions_for(therapist), source="test", scope=scope
+    ),
+    "sessions.add_sessions_from_query": lambda db, scope, therapist, folder: _function(
+        "sessions.add_sessions_from_query"
+    )(
+        db,
+        "SELECT * FROM extra",
+        {},
+        source="test",
+        lookups={"extra": _sessions_for(therapist)},
+        scope=scope,
+    ),
+    "importing.pipeline.import_file": lambda db, scope, therapist, folder: _function(
+        "importing.pipeline.import_file"
+    )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
+    "demo.generate_demo": lambda db, scope, therapist, folder: _function("demo.generate_demo")(
+        db, contacts=50, end=date(2026, 4, 30), sessions=False, scope=scope
+    ),
+    "demo.generate_demo_sessions": lambda db, scope, therapist, folder: _function(
+        "demo.generate_demo_sessions"
+    )(
+        db,
+        _function("demo.demo_clients")(3, 7),
+        seed=7,
+        first_day=date(2026, 4, 1),
+        last_day=date(2026, 4, 30),
+        scope=scope,
+    ),
+    "importing.classify.replace_rules": lambda db, scope, therapist, folder: _function(
+        "importing.classify.replace_rules"
+    )(db, [], scope=scope),
+    "importing.presets.save_mapping": lambda db, scope, therapist, folder: _function(
+        "importing.presets.save_mapping"
+    )(
+        db,
+        "mine",
+        _function("importing.presets.layout_for_preset")("template", _TEMPLATE_HEADER.split(",")),
+        scope=scope,
+    ),
+    "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
+        db, "minutes_per_text", 3, scope=scope
+    ),
+}
+"""How to call each writer aimed at one therapist's data (ignored where the write is
+installation-wide)."""
+
+
+def test_every_writer_is_registered() -> None:
+    writers = {name for name, function in _database_functions() if _is_writer(function)}
+    unknown = sorted(writers - set(WRITERS))
+    assert unknown == [], f"add {', '.join(unknown)} to WRITERS in tests/test_scope.py"
+
+
+@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
+@pytest.mark.parametrize("target", [OWN, OTHER])
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_writers_stay_in_scope_or_refuse(
+    scoped_db_path: Path, tmp_path: Path, scope_name: str, target: str, writer: str
+) -> None:
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        scope = _scopes(_world(db))[scope_name]
+        before = _snapshot(db)
+        outside_before = _snapshot_outside(db, scope)
+        try:
+            WRITERS[writer](db, scope, target, tmp_path)
+        except PermissionDeniedError as error:
+            assert scope.identity in str(error)  # one sentence naming who was refused
+            assert _snapshot(db) == before, f"{writer} refused but changed data"
+            return
+        # Only a therapist editing their own boundaries may write in a narrow scope.
+        assert (scope_name, target) == ("therapist", OWN), f"{writer} let {scope_name} write"
+        assert writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
+        assert _snapshot_outside(db, scope) == outside_before
+        entries = db.frame("SELECT identity, role, action, detail FROM audit_log", [])
+        mine = entries[entries["identity"] == scope.identity]
+        assert list(mine["action"]) == ["boundary_edit"]  # one entry for the one edit
+        assert OWN in mine["detail"].iloc[0]
+    finally:
+        db.close()
+
+
+def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
+    # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks
+    # x 4 + Bo's one reply = 289 rows; sessions 6 x 12 = 72) and one boundary_edit per
+    # changed save (3 therapists x (default + override + changed override + hours) = 12).
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        entries = db.frame("SELECT identity, role, action, detail FROM audit_log ORDER BY 1", [])
+        assert set(entries["identity"]) == {"local"}
+        assert list(entries["action"][entries["action"] == "import"]) == ["import", "import"]
+        details = sorted(entries.loc[entries["action"] == "import", "detail"])
+        assert details == [
+            "contacts.csv: batch 1, 289 rows stored",
+            "sessions.csv: batch 2, 72 rows stored",
+        ]
+        assert (entries["action"] == "boundary_edit").sum() == 12
+        for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
+            assert not entries["detail"].str.contains(label).any()  # no client data in details
+        _function("store.undo_batch")(db, 2)
+        last = db.frame("SELECT action, detail FROM audit_log ORDER BY entry_id DESC LIMIT 1", [])
+        assert last.iloc[0].tolist() == ["undo", "batch 2: 72 rows removed"]
+    finally:
+        db.close()
+
+
+def test_supervisors_see_keys_in_the_change_log(
+    databases: tuple[Database, World, dict[str, Database]],
+) -> None:
+    # Cyprian's override for Saffron Ellery was saved twice (120, then 90 minutes): the
+    # supervisor of Lindenhof sees both changes with the client's key, in the column and in
+    # the before/after JSON, and no label.
+    full, world, _ = databases
+    scope = _scopes(world)["supervisor"]
+    log = boundaries.change_log(full, scope)
+    assert set(log["therapist"]) == {OTHER}
+    key = world.clients.loc[world.clients["label"] == "Saffron Ellery", "client_key"].item()
+    overrides = log[log["client"].notna()]
+    assert list(overrides["client"]) == [key, key]
+    assert all(key in after for after in overrides["after"])
+    assert "Saffron" not in str(log.to_dict())
+
+
+# --- pages pass the viewer's scope on ------------------------------------------------------------
+
+
+def _run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope, page: str) -> AppTest:
+    """Run ``page`` as the viewer ``scope`` (what team-mode sign-in leaves in the session)."""
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.session_state[VIEWER_SCOPE_KEY] = scope
+    app.run(timeout=60)
+    app.switch_page(page).run(timeout=60)
+    assert not app.exception, [exception.message for exception in app.exception]
+    return app
+
+
+def test_clients_page_shows_a_supervisor_only_keys_of_their_practice(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(scoped_db_path)
+    world = _world(db)
+    db.close()
+    scope = _scopes(world)["supervisor"]
+    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/clients.py")
+    table = app.dataframe[0].value
+    # Lindenhof has Cyprian Fenwick's two clients; their keys stand in for labels.
+    linden = world.clients[world.clients["practice_id"] == world.practices[LINDEN]]
+    assert sorted(table["client_key"]) == sorted(linden["client_key"])
+    assert list(table["label"]) == list(table["client_key"])
+    assert set(table["therapist"]) == {OTHER}
+    assert [option for option in app.multiselect(key="filter_therapists").options] == [
+        f"{OTHER} (Europe/London)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scope_name", "therapist", "error"),
+    [
+        ("supervisor", OTHER, "sam@example.org (supervisor) may not change this therapist's "
+         "boundaries."),
+        ("therapist", OWN, None),
+    ],
+)  # fmt: skip
+def test_boundaries_page_edits_within_the_viewers_rights(
+    scoped_db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    scope_name: str,
+    therapist: str,
+    error: str | None,
+) -> None:
+    path = _copy(scoped_db_path, tmp_path / "db")
+    db = Database(path)
+    scope = _scopes(_world(db))[scope_name]
+    db.close()
+    app = _run_page(path, monkeypatch, scope, "pages/boundaries.py")
+    # The only therapist the viewer can pick is the one in scope.
+    assert app.selectbox(key="boundary_therapist").options == [
+        f"{therapist} ({THERAPISTS[therapist][0]})"
+    ]
+    app.number_input(key="boundary_cap").set_value(15.0)
+    app.button(key="boundary_save").click().run(timeout=60)
+    assert [shown.value for shown in app.error] == ([error] if error else [])
+    db = Database(path)
+    try:
+        saved = db.frame(
+            "SELECT t.name FROM boundaries AS b JOIN therapists AS t USING (therapist_id) "
+            "WHERE b.weekly_cap_minutes = 15",
+            [],
+        )
+        edits = db.frame("SELECT identity FROM audit_log WHERE action = 'boundary_edit'", [])
+    finally:
+        db.close()
+    assert list(saved["name"]) == ([] if error else [therapist])
+    # 12 edits while the fixture was built (local), plus the viewer's own when allowed
+    assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
+
+
+def test_import_page_tells_a_therapist_to_ask_an_admin(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(scoped_db_path)
+    scope = _scopes(_world(db))["therapist"]
+    db.close()
+    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/import_data.py")
+    assert [info.value for info in app.info] == [
+        "Signed in as ada@example.org (therapist): importing and undoing imports are for "
+        "admins. Ask an admin to bring in new contact logs."
+    ]
+    assert not app.get("file_uploader")
