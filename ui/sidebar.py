@@ -12,14 +12,20 @@ import streamlit as st
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
+from ui.auth import current_scope, signed_in_panel, viewer_scope, visible_choices
 from ui.state import filter_choices
 
 FILTER_STATE_KEY = "contact_filter"
 
 
 def draw_filters() -> ContactFilter:
-    """Draw the sidebar filters and remember the resulting filter for the page."""
-    choices = filter_choices()
+    """Draw who is signed in and the sidebar filters; remember the filter for the page.
+
+    The filter carries the viewer's scope, so every measure a page asks for stays inside it.
+    """
+    scope = viewer_scope()
+    signed_in_panel(scope)
+    choices = visible_choices(filter_choices(), scope)
     sidebar = st.sidebar
     sidebar.header("Filters")
     start: date | None = None
@@ -102,10 +108,11 @@ def draw_filters() -> ContactFilter:
             client_keys=tuple(clients),
             channels=tuple(channels),
             categories=tuple(categories),
+            scope=scope,
         )
     except ContactLoadError as error:
         sidebar.error(str(error))
-        contact_filter = ContactFilter()
+        contact_filter = ContactFilter(scope=scope)
     st.session_state[FILTER_STATE_KEY] = contact_filter
     return contact_filter
 
@@ -113,4 +120,4 @@ def draw_filters() -> ContactFilter:
 def current_filter() -> ContactFilter:
     """The filter the sidebar set on this run (all contacts if it has not run yet)."""
     value = st.session_state.get(FILTER_STATE_KEY)
-    return value if isinstance(value, ContactFilter) else ContactFilter()
+    return value if isinstance(value, ContactFilter) else ContactFilter(scope=current_scope())
