@@ -7,6 +7,7 @@ Priya Raman, Elena Brooks), Lindenhof Praxis and Southern Cross Therapy, four th
 each.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,10 @@ practices = ["Northside Psychology"]
 
 [users."it@northside.example"]
 role = "admin"
+
+[users."gone@northside.example"]
+role = "therapist"
+therapist = "Someone Who Left"
 """
 
 AUTH = {
@@ -231,3 +236,60 @@ def test_an_unknown_identity_sees_the_message_and_nothing_else(team: Path) -> No
         ("stranger@example.org", "none", "sign_in"),
         ("stranger@example.org", "none", "sign_out"),
     ]
+
+
+def test_a_listed_identity_whose_names_match_nothing_sees_no_data(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "gone@northside.example"})
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as gone@northside.example, but your role names a therapist or "
+        "practice this database does not hold; ask an admin to correct the roles file."
+    ]
+    assert len(app.metric) == 0
+    assert len(app.sidebar.multiselect) == 0
+
+
+def test_an_unverified_e_mail_is_not_an_identity(team: Path) -> None:
+    # The provider says it never checked this address: only its subject id counts, and
+    # the roles file does not list that.
+    app = team_app(
+        {
+            "is_logged_in": True,
+            "email": "it@northside.example",
+            "email_verified": False,
+            "sub": "4711",
+        }
+    )
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as 4711, but no role is set for you; ask an admin."
+    ]
+    assert len(app.metric) == 0
+
+
+def test_an_admin_sees_everything_and_the_import_page(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    assert len(sidebar_options(app, "Practices")) == 3
+    assert len(sidebar_options(app, "Therapists")) == 12
+    # Labels, not keys, for admins.
+    assert not any(option.startswith("c-") for option in sidebar_options(app, "Clients"))
+    app.switch_page("pages/import_data.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Import contacts"
+
+
+def test_a_broken_roles_file_while_running_is_one_sentence(team: Path) -> None:
+    Path(os.environ["CONTACTLOAD_ROLES"]).write_text(
+        '[users."it@northside.example"]\nrole = "owner"\n', encoding="utf-8"
+    )
+    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    assert len(app.error) == 1
+    assert "has the unknown role 'owner'; use one of admin, supervisor, therapist." in str(
+        app.error[0].value
+    )
+    assert len(app.metric) == 0
+
+
+def test_a_therapist_cannot_open_the_import_page(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "dana@northside.example"})
+    # The app never registers Import for a therapist, so there is no page to switch to.
+    with pytest.raises(Exception, match="Could not find a navigation page"):
+        app.switch_page("pages/import_data.py")

@@ -103,12 +103,20 @@ def _scope(
 
 
 def signed_in_identity() -> str:
-    """The identity the roles file is keyed by: the e-mail claim, else ``sub``."""
-    for claim in ("email", "sub"):
-        value = st.user.get(claim)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    """The identity the roles file is keyed by: the e-mail claim, else ``sub``.
+
+    An e-mail the provider marks unverified (``email_verified = false``) is not used:
+    anyone could have typed it, so only the provider's own subject id counts then.
+    """
+    email = st.user.get("email")
+    if (
+        isinstance(email, str)
+        and email.strip()
+        and st.user.get("email_verified") not in (False, "false")
+    ):
+        return email.strip()
+    subject = st.user.get("sub")
+    return subject.strip() if isinstance(subject, str) else ""
 
 
 def viewer_scope() -> Scope:
