@@ -169,6 +169,14 @@ def audit_rows(db_path: Path) -> list[tuple[str, str, str]]:
     return [(str(i), str(r), str(a)) for i, r, a in rows][::-1]
 
 
+def data_version(db_path: Path) -> int:
+    db = Database(db_path)
+    try:
+        return db.data_version()
+    finally:
+        db.close()
+
+
 def test_not_signed_in_sees_only_the_sign_in_button(team: Path) -> None:
     app = team_app({"is_logged_in": False})
     assert [button.label for button in app.button] == ["Sign in"]
@@ -184,6 +192,7 @@ def test_team_mode_without_auth_secrets_says_what_to_add(team: Path) -> None:
 
 
 def test_a_therapist_sees_their_own_choices_and_is_audited_once(team: Path) -> None:
+    version = data_version(team)
     app = team_app({"is_logged_in": True, "email": "Dana@Northside.example"})
     sidebar_text = " ".join(str(markdown.value) for markdown in app.sidebar.markdown)
     assert "Dana@Northside.example" in sidebar_text
@@ -207,6 +216,8 @@ def test_a_therapist_sees_their_own_choices_and_is_audited_once(team: Path) -> N
     assert 0 < len(own) < 50
     app.run()  # a rerun in the same browser session is not a second sign-in
     assert audit_rows(team) == [("Dana@Northside.example", "therapist", "sign_in")]
+    # Signing in changes no figure, so cached measures stay valid.
+    assert data_version(team) == version
 
 
 def test_a_supervisor_picks_clients_by_key_not_label(team: Path) -> None:

@@ -150,12 +150,22 @@ def viewer_scope() -> Scope:
     st.session_state[SCOPE_STATE_KEY] = scope
     if st.session_state.get(AUDITED_STATE_KEY) != scope.identity:
         # Once per browser session (every new session after a sign-in starts here).
-        audit.record(db, scope, "sign_in", f"as {scope.role}")
+        record_access(db, scope, "sign_in", f"as {scope.role}")
         st.session_state[AUDITED_STATE_KEY] = scope.identity
     if scope.sees_nothing:
         no_role_page(scope, listed=roles.find(identity) is not None)
         st.stop()
     return scope
+
+
+def record_access(db: Database, scope: Scope, action: str, detail: str = "") -> None:
+    """An audit entry for a sign-in or sign-out, on a cursor of its own.
+
+    Not in a ``db.transaction()``: that advances ``data_version``, and a sign-in changes
+    no figure, so it must not expire every cached measure of every signed-in user.
+    """
+    with db.cursor() as cursor:
+        audit.record(cursor, scope, action, detail)
 
 
 def current_scope() -> Scope:
@@ -189,7 +199,7 @@ def sign_out_button(scope: Scope, *, sidebar: bool) -> None:
     """Sign out (recorded in the audit log) and back to the sign-in page."""
     button = st.sidebar.button if sidebar else st.button
     if button("Sign out", key="sign_out", icon=":material/logout:"):
-        audit.record(database(), scope, "sign_out")
+        record_access(database(), scope, "sign_out")
         st.session_state.pop(AUDITED_STATE_KEY, None)
         st.logout()
         st.stop()  # the browser is on its way out; draw nothing more
