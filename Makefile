@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/contactload.duckdb
 PORT   ?= 8501
+# A roles file turns on team mode (sign-in through .streamlit/secrets.toml [auth]).
+ROLES  ?=
 # apt-get needs root; use sudo when we are not root and sudo exists.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
@@ -42,7 +44,8 @@ system-deps:
 run: install
 	$(BIN)/contactload demo --if-empty --db $(DB)
 	$(BIN)/python -m ui.serve --server.address 127.0.0.1 --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false -- --db $(DB)
+		--server.headless true --browser.gatherUsageStats false -- --db $(DB) \
+		$(if $(ROLES),--roles $(ROLES))
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -1,29 +1,34 @@
-"""Contact Load dashboard: set up, draw the shared sidebar filters, navigate to a page.
+"""Contact Load dashboard: set up, settle who is looking, draw the shared sidebar filters,
+navigate to a page.
 
-Run with ``make run`` (or ``streamlit run app.py -- --db PATH``).
+Run with ``make run`` (or ``python -m ui.serve -- --db PATH [--roles ROLES.toml]``). In team
+mode (a roles file given) nobody gets past ``viewer_scope`` without signing in and having
+a role; they see only the pages their role may use.
 """
 
 import streamlit as st
 
 from analytics.errors import ContactLoadError
-from ui.navigation import PAGES
+from ui.auth import viewer_scope
+from ui.navigation import visible_pages
 from ui.sidebar import draw_filters
 from ui.state import database
 
 st.set_page_config(page_title="Contact Load", page_icon=":material/schedule:", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page(
-            page.path, title=page.title, icon=page.icon, url_path=page.url_path, default=index == 0
-        )
-        for index, page in enumerate(PAGES)
-    ]
-)
 try:
     database()
 except ContactLoadError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
+scope = viewer_scope()
+navigation = st.navigation(
+    [
+        st.Page(
+            page.path, title=page.title, icon=page.icon, url_path=page.url_path, default=index == 0
+        )
+        for index, page in enumerate(visible_pages(scope))
+    ]
+)
 draw_filters()
 navigation.run()

@@ -448,6 +448,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
+    "to resolve the roles file, returns a Scope, no data rows",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
@@ -1035,9 +1037,19 @@ def test_import_page_tells_a_therapist_to_ask_an_admin(
     db = Database(scoped_db_path)
     scope = _scopes(_world(db))["therapist"]
     db.close()
-    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/import_data.py")
-    assert [info.value for info in app.info] == [
+    # The menu leaves Import out for a therapist (ui.navigation.visible_pages) ...
+    monkeypatch.setenv("CONTACTLOAD_DB", str(scoped_db_path))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.session_state[VIEWER_SCOPE_KEY] = scope
+    app.run(timeout=60)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("pages/import_data.py")
+    # ... and the page itself, reached any other way, refuses before any upload.
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/import_data.py"))
+    page.session_state[VIEWER_SCOPE_KEY] = scope
+    page.run(timeout=60)
+    assert [info.value for info in page.info] == [
         "Signed in as ada@example.org (therapist): importing and undoing imports are for "
         "admins. Ask an admin to bring in new contact logs."
     ]
-    assert not app.get("file_uploader")
+    assert not page.get("file_uploader")

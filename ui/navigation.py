@@ -2,6 +2,8 @@
 
 from typing import NamedTuple
 
+from analytics.scope import Scope
+
 
 class PageSpec(NamedTuple):
     """One page: its script, menu title, icon and URL path."""
@@ -21,3 +23,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/billing.py", "Billing", ":material/receipt_long:", "billing"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
 )
+
+ADMIN_ONLY = frozenset({"import"})
+"""Pages (by url_path) that change everyone's data: shown to local mode and admins only."""
+
+
+def visible_pages(scope: Scope) -> tuple[PageSpec, ...]:
+    """The pages this viewer may open; the library refuses the actions anyway."""
+    return tuple(page for page in PAGES if page.url_path not in ADMIN_ONLY or scope.may_import)

@@ -12,15 +12,21 @@ import streamlit as st
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
-from ui.state import filter_choices, viewer_scope
+from ui.auth import current_scope, signed_in_panel, visible_choices
+from ui.state import filter_choices
 
 FILTER_STATE_KEY = "contact_filter"
 
 
 def draw_filters() -> ContactFilter:
-    """Draw the sidebar filters and remember the resulting filter for the page."""
-    scope = viewer_scope()
-    choices = filter_choices(scope)
+    """Draw who is signed in and the sidebar filters; remember the filter for the page.
+
+    The filter carries the viewer's scope (settled by ``ui.auth.viewer_scope`` in app.py),
+    so every measure a page asks for stays inside it.
+    """
+    scope = current_scope()
+    signed_in_panel(scope)
+    choices = visible_choices(filter_choices(scope), scope)
     sidebar = st.sidebar
     sidebar.header("Filters")
     start: date | None = None
@@ -115,4 +121,4 @@ def draw_filters() -> ContactFilter:
 def current_filter() -> ContactFilter:
     """The filter the sidebar set on this run (all contacts if it has not run yet)."""
     value = st.session_state.get(FILTER_STATE_KEY)
-    return value if isinstance(value, ContactFilter) else ContactFilter(scope=viewer_scope())
+    return value if isinstance(value, ContactFilter) else ContactFilter(scope=current_scope())

@@ -19,7 +19,7 @@ from analytics import billing, compare, compliance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 from analytics.importing import phone_log
-from analytics.scope import LOCAL, Scope
+from analytics.scope import Scope
 
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
@@ -104,9 +104,11 @@ VIEWER_SCOPE_KEY = "viewer_scope"
 
 
 def viewer_scope() -> Scope:
-    """The viewer's scope: what team-mode sign-in stored, else local mode's ``LOCAL``."""
-    value = st.session_state.get(VIEWER_SCOPE_KEY)
-    return value if isinstance(value, Scope) else LOCAL
+    """The viewer's scope as ``ui.auth.viewer_scope`` settled it on this run: local mode's
+    ``LOCAL``, the signed-in person's scope in team mode, or nobody before sign-in."""
+    from ui.auth import current_scope  # ui.auth needs this module's database()
+
+    return current_scope()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -1,0 +1,308 @@
+"""Local and team mode: the server's address rule, and under AppTest the sign-in page, the
+signed-in sidebar (who, role, only one's own choices), the no-role message, sign-out and
+the audit entries they leave.
+
+The demo data (analytics/demo.py) has Northside Psychology (Dana Whitfield, Marcus Ortega,
+Priya Raman, Elena Brooks), Lindenhof Praxis and Southern Cross Therapy, four therapists
+each.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.audit import entries
+from analytics.db import Database
+from analytics.errors import ContactLoadError
+from analytics.roles import RolesFileError
+from analytics.scope import LOCAL, Scope
+from ui.auth import NO_AUTH, roles_path
+from ui.navigation import PAGES, visible_pages
+from ui.serve import server_arguments
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+ROLES = """
+[users."dana@northside.example"]
+role = "therapist"
+therapist = "Dana Whitfield"
+
+[users."lee@northside.example"]
+role = "supervisor"
+practices = ["Northside Psychology"]
+
+[users."it@northside.example"]
+role = "admin"
+
+[users."gone@northside.example"]
+role = "therapist"
+therapist = "Someone Who Left"
+"""
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "a long random secret for tests only",
+    "client_id": "contactload",
+    "client_secret": "test-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+
+
+# --- the server's address rule ---------------------------------------------------------
+
+
+def test_local_mode_is_pinned_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTACTLOAD_ROLES", raising=False)
+    monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS", raising=False)
+    assert server_arguments(["--server.port", "8502", "--", "--db", "x.duckdb"]) == [
+        "--server.port",
+        "8502",
+        "--server.address",
+        "127.0.0.1",
+        "--",
+        "--db",
+        "x.duckdb",
+    ]
+    assert server_arguments(["--server.address", "127.0.0.1"])[-1] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "address"),
+    [
+        (["--server.address", "0.0.0.0"], None, "0.0.0.0"),
+        (["--server.address=192.168.1.20", "--", "--db", "x.duckdb"], None, "192.168.1.20"),
+        ([], "0.0.0.0", "0.0.0.0"),
+    ],
+)
+def test_local_mode_refuses_another_address(
+    argv: list[str], environment: str | None, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTACTLOAD_ROLES", raising=False)
+    if environment:
+        monkeypatch.setenv("STREAMLIT_SERVER_ADDRESS", environment)
+    else:
+        monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS", raising=False)
+    with pytest.raises(ContactLoadError) as caught:
+        server_arguments(argv)
+    assert str(caught.value) == (
+        f"Local mode serves on 127.0.0.1 only, not {address}; give a roles file "
+        "(-- --roles PATH) for team mode with sign-in to serve on another address."
+    )
+
+
+def test_team_mode_may_serve_elsewhere_with_a_valid_roles_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTACTLOAD_ROLES", raising=False)
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES, encoding="utf-8")
+    argv = ["--server.address", "0.0.0.0", "--", "--roles", str(roles)]
+    assert server_arguments(argv) == argv
+    # The same through the environment.
+    monkeypatch.setenv("CONTACTLOAD_ROLES", str(roles))
+    assert server_arguments(["--server.address", "0.0.0.0"]) == ["--server.address", "0.0.0.0"]
+    assert roles_path([]) == roles
+
+
+def test_team_mode_refuses_a_broken_roles_file_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTACTLOAD_ROLES", raising=False)
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[users."a@x.example"]\nrole = "owner"\n', encoding="utf-8")
+    with pytest.raises(RolesFileError, match="has the unknown role 'owner'"):
+        server_arguments(["--", "--roles", str(roles)])
+
+
+def test_import_is_shown_to_local_mode_and_admins_only() -> None:
+    everything = [page.url_path for page in PAGES]
+    assert [page.url_path for page in visible_pages(LOCAL)] == everything
+    assert [page.url_path for page in visible_pages(Scope.admin("a"))] == everything
+    for scope in (Scope.supervisor("s", (1,)), Scope.therapist("t", (1,))):
+        shown = [page.url_path for page in visible_pages(scope)]
+        assert "import" not in shown
+        assert len(shown) == len(everything) - 1
+
+
+# --- team mode under AppTest -----------------------------------------------------------
+
+
+@pytest.fixture
+def team(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo data and a roles file, in team mode; the copy's path."""
+    db_path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, db_path)
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES, encoding="utf-8")
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    monkeypatch.setenv("CONTACTLOAD_ROLES", str(roles))
+    return db_path
+
+
+def team_app(user: dict[str, object], *, auth: bool = True) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    if auth:
+        app.secrets["auth"] = AUTH
+    app.user = user
+    app.run()
+    assert not app.exception, [exception.message for exception in app.exception]
+    return app
+
+
+def sidebar_options(app: AppTest, label: str) -> list[str]:
+    widget = next(w for w in app.sidebar.multiselect if w.label == label)
+    return list(widget.options)
+
+
+def audit_rows(db_path: Path) -> list[tuple[str, str, str]]:
+    """(identity, role, action) of every sign-in and sign-out entry, oldest first (making
+    the demo data was audited too, as the local user's import and boundary edits)."""
+    db = Database(db_path)
+    try:
+        frame = entries(db, LOCAL)
+    finally:
+        db.close()
+    rows = zip(frame["identity"], frame["role"], frame["action"], strict=True)
+    signs = [(str(i), str(r), str(a)) for i, r, a in rows if a in ("sign_in", "sign_out")]
+    return signs[::-1]
+
+
+def data_version(db_path: Path) -> int:
+    db = Database(db_path)
+    try:
+        return db.data_version()
+    finally:
+        db.close()
+
+
+def test_not_signed_in_sees_only_the_sign_in_button(team: Path) -> None:
+    app = team_app({"is_logged_in": False})
+    assert [button.label for button in app.button] == ["Sign in"]
+    assert len(app.sidebar.multiselect) == 0
+    assert len(app.metric) == 0
+    assert audit_rows(team) == []
+
+
+def test_team_mode_without_auth_secrets_says_what_to_add(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "it@northside.example"}, auth=False)
+    assert [error.value for error in app.error] == [NO_AUTH]
+    assert len(app.metric) == 0
+
+
+def test_a_therapist_sees_their_own_choices_and_is_audited_once(team: Path) -> None:
+    version = data_version(team)
+    app = team_app({"is_logged_in": True, "email": "Dana@Northside.example"})
+    sidebar_text = " ".join(str(markdown.value) for markdown in app.sidebar.markdown)
+    assert "Dana@Northside.example" in sidebar_text
+    assert "Therapist" in sidebar_text
+    assert [button.label for button in app.sidebar.button] == ["Sign out"]
+    # Only Dana Whitfield in the therapist filter, only her practice.
+    therapists = sidebar_options(app, "Therapists")
+    assert therapists == ["Dana Whitfield (America/New_York)"]
+    assert sidebar_options(app, "Practices") == ["Northside Psychology"]
+    db = Database(team)
+    try:
+        own = db.frame(
+            "SELECT k.label FROM clients k JOIN therapists t USING (therapist_id) "
+            "WHERE t.name = 'Dana Whitfield' ORDER BY k.label",
+            [],
+        )
+    finally:
+        db.close()
+    assert sorted(sidebar_options(app, "Clients")) == sorted(own["label"])
+    # The demo gives Dana about a twelfth of 150 clients: some, but far from all.
+    assert 0 < len(own) < 50
+    app.run()  # a rerun in the same browser session is not a second sign-in
+    assert audit_rows(team) == [("Dana@Northside.example", "therapist", "sign_in")]
+    # Signing in changes no figure, so cached measures stay valid.
+    assert data_version(team) == version
+
+
+def test_a_supervisor_picks_clients_by_key_not_label(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "lee@northside.example"})
+    assert sidebar_options(app, "Practices") == ["Northside Psychology"]
+    assert len(sidebar_options(app, "Therapists")) == 4
+    clients = sidebar_options(app, "Clients")
+    assert clients
+    assert all(option.startswith("c-") for option in clients), clients[:3]
+
+
+def test_an_unknown_identity_sees_the_message_and_nothing_else(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "stranger@example.org"})
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as stranger@example.org, but no role is set for you; ask an admin."
+    ]
+    assert len(app.metric) == 0
+    assert len(app.sidebar.multiselect) == 0
+    assert [button.label for button in app.button] == ["Sign out"]
+    app.button(key="sign_out").click().run()
+    assert not app.exception
+    # Signed out: the next run (the browser's redirect) is the sign-in page, and both ends
+    # are in the audit log.
+    app.run()
+    assert [button.label for button in app.button] == ["Sign in"]
+    assert audit_rows(team) == [
+        ("stranger@example.org", "none", "sign_in"),
+        ("stranger@example.org", "none", "sign_out"),
+    ]
+
+
+def test_a_listed_identity_whose_names_match_nothing_sees_no_data(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "gone@northside.example"})
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as gone@northside.example, but your role names a therapist or "
+        "practice this database does not hold; ask an admin to correct the roles file."
+    ]
+    assert len(app.metric) == 0
+    assert len(app.sidebar.multiselect) == 0
+
+
+def test_an_unverified_e_mail_is_not_an_identity(team: Path) -> None:
+    # The provider says it never checked this address: only its subject id counts, and
+    # the roles file does not list that.
+    app = team_app(
+        {
+            "is_logged_in": True,
+            "email": "it@northside.example",
+            "email_verified": False,
+            "sub": "4711",
+        }
+    )
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as 4711, but no role is set for you; ask an admin."
+    ]
+    assert len(app.metric) == 0
+
+
+def test_an_admin_sees_everything_and_the_import_page(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    assert len(sidebar_options(app, "Practices")) == 3
+    assert len(sidebar_options(app, "Therapists")) == 12
+    # Labels, not keys, for admins.
+    assert not any(option.startswith("c-") for option in sidebar_options(app, "Clients"))
+    app.switch_page("pages/import_data.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Import contacts and sessions"
+
+
+def test_a_broken_roles_file_while_running_is_one_sentence(team: Path) -> None:
+    Path(os.environ["CONTACTLOAD_ROLES"]).write_text(
+        '[users."it@northside.example"]\nrole = "owner"\n', encoding="utf-8"
+    )
+    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    assert len(app.error) == 1
+    assert "has the unknown role 'owner'; use one of admin, supervisor, therapist." in str(
+        app.error[0].value
+    )
+    assert len(app.metric) == 0
+
+
+def test_a_therapist_cannot_open_the_import_page(team: Path) -> None:
+    app = team_app({"is_logged_in": True, "email": "dana@northside.example"})
+    # The app never registers Import for a therapist, so there is no page to switch to.
+    with pytest.raises(Exception, match="Could not find a navigation page"):
+        app.switch_page("pages/import_data.py")

@@ -1,0 +1,247 @@
+"""Who is looking: local mode's single user, or a signed-in team member and their scope.
+
+Local mode (the default) has no sign-in: one person on this machine sees everything and
+the server listens on 127.0.0.1 only (ui/serve.py refuses anything else). Team mode is on
+when a roles file is given (``-- --roles PATH`` or $CONTACTLOAD_ROLES); people then sign
+in with OpenID Connect through ``st.login`` (the ``[auth]`` section of
+``.streamlit/secrets.toml``), and the roles file turns their identity into a ``Scope``
+that every measure applies in SQL. Pages never decide what someone may see; they pass the
+scope on.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analytics import audit
+from analytics.db import Database
+from analytics.errors import ContactLoadError
+from analytics.metrics import FilterChoices
+from analytics.roles import Roles, load_roles, scope_for
+from analytics.scope import LOCAL, Scope
+from ui.state import VIEWER_SCOPE_KEY, database
+
+ROLES_ENV = "CONTACTLOAD_ROLES"
+SCOPE_STATE_KEY = VIEWER_SCOPE_KEY
+AUDITED_STATE_KEY = "audited_sign_in"
+
+ROLE_NAMES = {
+    "local": "Local mode",
+    "admin": "Admin",
+    "supervisor": "Supervisor",
+    "therapist": "Therapist",
+    "none": "No role",
+}
+
+NO_ROLE = "You are signed in as {identity}, but no role is set for you; ask an admin."
+UNRESOLVED_ROLE = (
+    "You are signed in as {identity}, but your role names a therapist or practice this "
+    "database does not hold; ask an admin to correct the roles file."
+)
+NO_AUTH = (
+    "Team mode needs sign-in: add an [auth] section (redirect_uri, cookie_secret, "
+    "client_id, client_secret, server_metadata_url) to .streamlit/secrets.toml, or start "
+    "without --roles for local mode."
+)
+
+
+def roles_path(argv: Sequence[str] | None = None) -> Path | None:
+    """``--roles PATH`` after ``--`` (or $CONTACTLOAD_ROLES): set means team mode."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--roles", type=Path, default=None)
+    known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if known.roles is not None:
+        return Path(known.roles)
+    from_env = os.environ.get(ROLES_ENV, "").strip()
+    return Path(from_env) if from_env else None
+
+
+def team_mode() -> bool:
+    """True when a roles file is configured."""
+    return roles_path() is not None
+
+
+def auth_configured() -> bool:
+    """Whether the secrets hold an ``[auth]`` section for ``st.login``."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        # No secrets file anywhere Streamlit looks.
+        return False
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _roles(path: str, modified_ns: int) -> Roles:
+    # Keyed by modification time, so an edited roles file applies on the next run.
+    return load_roles(path)
+
+
+def _modified_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def current_roles(path: Path) -> Roles:
+    """The roles file, read again whenever it changes."""
+    return _roles(str(path.resolve()), _modified_ns(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _scope(
+    _db: Database, db_path: str, version: int, _roles: Roles, roles_key: str, identity: str
+) -> Scope:
+    # Names resolve again when stored data changes (a therapist imported after the roles
+    # file was written) or the roles file does (roles_key carries its modification time).
+    return scope_for(_db, _roles, identity)
+
+
+def signed_in_identity() -> str:
+    """The identity the roles file is keyed by: the e-mail claim, else ``sub``.
+
+    An e-mail the provider marks unverified (``email_verified = false``) is not used:
+    anyone could have typed it, so only the provider's own subject id counts then.
+    """
+    email = st.user.get("email")
+    if (
+        isinstance(email, str)
+        and email.strip()
+        and st.user.get("email_verified") not in (False, "false")
+    ):
+        return email.strip()
+    subject = st.user.get("sub")
+    return subject.strip() if isinstance(subject, str) else ""
+
+
+def viewer_scope() -> Scope:
+    """The scope of whoever is looking; in team mode, sign-in or a message first.
+
+    Stops the script (after drawing the sign-in page or the no-role message) unless the
+    viewer may see the dashboard.
+    """
+    path = roles_path()
+    if path is None:
+        # Local mode: one user who sees everything. (Tests of narrower views put a scope in
+        # the session state beforehand; nothing a browser sends can.)
+        stored = st.session_state.get(SCOPE_STATE_KEY)
+        if isinstance(stored, Scope):
+            return stored
+        st.session_state[SCOPE_STATE_KEY] = LOCAL
+        return LOCAL
+    if not auth_configured():
+        st.error(NO_AUTH, icon=":material/lock:")
+        st.stop()
+    try:
+        roles = current_roles(path)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    if not st.user.get("is_logged_in"):
+        sign_in_page()
+        st.stop()
+    identity = signed_in_identity()
+    db = database()
+    if identity:
+        roles_key = f"{path.resolve()}@{_modified_ns(path)}"
+        scope = _scope(db, str(db.path), db.data_version(), roles, roles_key, identity)
+    else:
+        scope = Scope.nobody("an account without e-mail or subject")
+    st.session_state[SCOPE_STATE_KEY] = scope
+    if st.session_state.get(AUDITED_STATE_KEY) != scope.identity:
+        # Once per browser session (every new session after a sign-in starts here).
+        record_access(db, scope, "sign_in", f"as {scope.role}")
+        st.session_state[AUDITED_STATE_KEY] = scope.identity
+    if scope.sees_nothing:
+        no_role_page(scope, listed=roles.find(identity) is not None)
+        st.stop()
+    return scope
+
+
+def record_access(db: Database, scope: Scope, action: str, detail: str = "") -> None:
+    """An audit entry for a sign-in or sign-out, on a cursor of its own.
+
+    Not in a ``db.transaction()``: that advances ``data_version``, and a sign-in changes
+    no figure, so it must not expire every cached measure of every signed-in user.
+    """
+    with db.cursor() as cursor:
+        audit.record(cursor, scope, action, detail)
+
+
+def current_scope() -> Scope:
+    """The scope ``viewer_scope`` settled on this run (nobody, in team mode, before it)."""
+    value = st.session_state.get(SCOPE_STATE_KEY)
+    if isinstance(value, Scope):
+        return value
+    return LOCAL if roles_path() is None else Scope.nobody("not signed in")
+
+
+def sign_in_page() -> None:
+    """What team mode shows before sign-in: what this is, and one button."""
+    st.title("Contact Load")
+    st.write(
+        "Time therapists spend with clients between sessions. This dashboard is shared by "
+        "a team: sign in to see what your role allows."
+    )
+    if st.button("Sign in", key="sign_in", type="primary", icon=":material/login:"):
+        st.login()
+
+
+def no_role_page(scope: Scope, *, listed: bool) -> None:
+    """An identity that may see nothing: one sentence and a way out, no data."""
+    st.title("Contact Load")
+    message = UNRESOLVED_ROLE if listed else NO_ROLE
+    st.warning(message.format(identity=scope.identity), icon=":material/person_off:")
+    sign_out_button(scope, sidebar=False)
+
+
+def sign_out_button(scope: Scope, *, sidebar: bool) -> None:
+    """Sign out (recorded in the audit log) and back to the sign-in page."""
+    button = st.sidebar.button if sidebar else st.button
+    if button("Sign out", key="sign_out", icon=":material/logout:"):
+        record_access(database(), scope, "sign_out")
+        st.session_state.pop(AUDITED_STATE_KEY, None)
+        st.logout()
+        st.stop()  # the browser is on its way out; draw nothing more
+
+
+def signed_in_panel(scope: Scope) -> None:
+    """Who is signed in, as what, and the sign-out button (team mode only)."""
+    if scope.role == "local":
+        return
+    sidebar = st.sidebar
+    sidebar.markdown(f"**{scope.identity}**  \n{ROLE_NAMES[scope.role]}")
+    sign_out_button(scope, sidebar=True)
+    sidebar.divider()
+
+
+def visible_choices(choices: FilterChoices, scope: Scope) -> FilterChoices:
+    """Only the practices, therapists and clients the viewer may pick from.
+
+    The measures apply the scope in SQL whatever is picked; this keeps the sidebar from
+    offering (and naming) people outside it. Supervisors see client keys, not labels.
+    """
+    if scope.sees_everything and scope.shows_labels:
+        return choices
+
+    def inside(frame: pd.DataFrame) -> pd.DataFrame:
+        keep = pd.Series(not scope.sees_nothing, index=frame.index)
+        if scope.practice_ids is not None:
+            keep &= frame["practice_id"].isin(scope.practice_ids)
+        if scope.therapist_ids is not None and "therapist_id" in frame:
+            keep &= frame["therapist_id"].isin(scope.therapist_ids)
+        return frame[keep]
+
+    therapists = inside(choices.therapists)
+    clients = inside(choices.clients)
+    practices = choices.practices[
+        choices.practices["practice_id"].isin(set(therapists["practice_id"]))
+    ]
+    if not scope.shows_labels:
+        clients = clients.assign(label=clients["client_key"])
+    return FilterChoices(practices, therapists, clients, choices.first_day, choices.last_day)
