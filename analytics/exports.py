@@ -253,9 +253,22 @@ def _write_cell(
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of a (small, aggregated) page table with formula-like text cells prefixed
     by ``'``; numbers, dates and flags are left as they are."""
+    import numpy as np
+
     safe = frame.copy()
     for column in safe.columns:
         values = safe[column]
+        if values.dtype == object:
+            # lists and maps (allowed channels, category caps) become their text, which
+            # both CSV and XLSX can hold
+            values = values.map(
+                lambda value: (
+                    str(value.tolist() if isinstance(value, np.ndarray) else value)
+                    if isinstance(value, list | tuple | dict | set | np.ndarray)
+                    else value
+                )
+            )
+            safe[column] = values
         if values.dtype == object or str(values.dtype).startswith(("string", "str")):
             text = values.astype("string")
             risky = text.str.contains(FORMULA_START, regex=True, na=False)

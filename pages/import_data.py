@@ -190,6 +190,7 @@ if batches.empty:
     st.info("Nothing imported yet.")
 else:
     st.dataframe(batches, hide_index=True, key="batches_table")
+    csv_download(batches, "import-history.csv", key="batches_csv")
     open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
     if open_batches:
         undo_left, undo_right = st.columns([2, 1])

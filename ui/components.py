@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from analytics.exports import table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
@@ -45,15 +46,35 @@ def period_caption(period: Period | None) -> None:
         )
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def csv_download(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
 ) -> None:
-    """A download button for a table, as UTF-8 CSV."""
-    st.download_button(
-        label,
-        data=frame.to_csv(index=False).encode("utf-8"),
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        icon=":material/download:",
-    )
+    """Download buttons for a table, CSV and XLSX side by side.
+
+    Both are safe to open in a spreadsheet: text that a spreadsheet would evaluate as a
+    formula is prefixed with ``'`` and XLSX cells are values (analytics.exports). The
+    name stays ``csv_download`` because every page already calls it.
+    """
+    stem = file_name.removesuffix(".csv")
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            label,
+            data=table_to_csv(frame),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=key,
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            label.replace("CSV", "XLSX") if "CSV" in label else "Download XLSX",
+            data=table_to_xlsx(frame),
+            file_name=f"{stem}.xlsx",
+            mime=XLSX_MIME,
+            key=f"{key}_xlsx",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
