@@ -92,10 +92,18 @@ class Database:
                     "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'data_version'"
                 )
-                cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+            try:
+                cursor.execute("COMMIT")
+            except duckdb.Error as error:
+                # A failed commit (disk full, file size limit) is already rolled back.
+                gist = str(error).strip().splitlines()[0].removeprefix("TransactionContext Error: ")
+                raise DatabaseError(
+                    f"The changes could not be saved to {self.path} ({gist.rstrip('.')}); "
+                    "nothing was stored."
+                ) from error
 
     def frame(self, sql: str, params: list[object] | dict[str, object]) -> pd.DataFrame:
         """The result of one query as a data frame (for aggregated results only)."""
