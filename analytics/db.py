@@ -56,6 +56,10 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
+        # One writer at a time in this process: every write bumps data_version, and DuckDB
+        # fails the second of two transactions updating one row ("Conflict on update"), so
+        # an export's audit entry during an import would otherwise fail one of them.
+        self._write_lock = threading.RLock()
         with self.cursor() as cursor:
             migrate(cursor)
 
@@ -76,11 +80,12 @@ class Database:
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
         Every committed write also advances ``data_version`` so cached results expire.
+        Writes in one process take turns (readers never wait).
         ``rollback`` undoes even a successful block (a dry run that reports what it would
         have done). Large writes do not keep insertion order, which saves memory; tables
         that need an order carry it in a column.
         """
-        with self.cursor() as cursor:
+        with self._write_lock, self.cursor() as cursor:
             cursor.execute("SET preserve_insertion_order = false")
             cursor.execute("BEGIN TRANSACTION")
             try:
