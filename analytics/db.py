@@ -20,6 +20,14 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads with the first data frame, not with the CLI
     import pandas as pd
 
+from analytics.encryption import (
+    CATALOG,
+    KEY_ENV_VAR,
+    KEY_FILE_ENV_VAR,
+    EncryptionError,
+    configured_key,
+    connect_encrypted,
+)
 from analytics.errors import DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
 
@@ -35,11 +43,22 @@ def default_db_path() -> Path:
 class Database:
     """One open DuckDB file: hands out cursors and transactions, owns the schema."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, key: str | None = None, *, allow_unsafe_crypto: bool = False
+    ) -> None:
+        """Open (and migrate) ``path``; encrypted with ``key``, or the configured key
+        (``CONTACTLOAD_DB_KEY`` or ``CONTACTLOAD_DB_KEY_FILE``, see analytics.encryption)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = key if key is not None else configured_key()
+        self.encrypted = key is not None
         try:
-            self._connection = duckdb.connect(str(self.path))
+            if key is not None:
+                self._connection = connect_encrypted(
+                    self.path, key, allow_unsafe_crypto=allow_unsafe_crypto
+                )
+            else:
+                self._connection = duckdb.connect(str(self.path))
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise DatabaseLockedError(
@@ -52,6 +71,15 @@ class Database:
                     "this one aside."
                 ) from error
             raise DatabaseError(f"The database {self.path} could not be opened: {error}") from error
+        except duckdb.CatalogException as error:
+            if "encrypted" in str(error).lower():
+                raise EncryptionError(
+                    f"{self.path} is encrypted; set {KEY_ENV_VAR} (or {KEY_FILE_ENV_VAR}) "
+                    "to its key to open it."
+                ) from error
+            raise DatabaseError(
+                f"{self.path} could not be opened as a Contact Load database: {error}"
+            ) from error
         except duckdb.Error as error:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
@@ -70,6 +98,8 @@ class Database:
         # Timestamps come back in UTC whatever the machine's zone; local times are
         # computed explicitly per therapist.
         cursor.execute("SET TimeZone = 'UTC'")
+        if self.encrypted:  # a new cursor starts in the in-memory catalog
+            cursor.execute(f"USE {CATALOG}")
         try:
             yield cursor
         finally:
