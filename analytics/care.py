@@ -23,6 +23,7 @@ import duckdb
 
 from analytics import audit
 from analytics.db import Database
+from analytics.encryption import configured_key
 from analytics.errors import ContactLoadError, DatabaseLockedError, PermissionDeniedError
 from analytics.pseudonyms import secret_path
 from analytics.scope import Scope
@@ -76,7 +77,8 @@ def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
     alias = f"backup_{uuid.uuid4().hex[:12]}"
     with db.cursor() as cursor:
         (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
-        cursor.execute(f"ATTACH ? AS {alias}", [str(out)])
+        attach, key = db.attach_sql(alias)
+        cursor.execute(attach, [str(out), *key])
         try:
             cursor.execute("BEGIN TRANSACTION")
             try:
@@ -166,13 +168,19 @@ def _carry_secret(source: Path, target: Path) -> None:
 
 def _counts_of_file(path: Path) -> dict[str, int]:
     """Rows per table of a DuckDB file, opened read-only (a backup is never changed)."""
+    key = configured_key()
     try:
-        connection = duckdb.connect(str(path), read_only=True)
+        if key is None:
+            connection = duckdb.connect(str(path), read_only=True)
+        else:  # reading an encrypted file needs no extension
+            connection = duckdb.connect()
+            connection.execute("ATTACH ? AS backup (ENCRYPTION_KEY ?, READ_ONLY)", [str(path), key])
+            connection.execute("USE backup")
     except duckdb.Error as error:
         raise BackupError(f"{path} is not a readable Contact Load backup: {error}") from error
     try:
         (name,) = connection.execute("SELECT current_database()").fetchone() or ("",)
-        counts = _table_counts(connection.cursor(), str(name))
+        counts = _table_counts(connection, str(name))
     finally:
         connection.close()
     if "contacts" not in counts:

@@ -52,6 +52,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         key = key if key is not None else configured_key()
         self.encrypted = key is not None
+        self._key = key
         try:
             if key is not None:
                 self._connection = connect_encrypted(
@@ -139,6 +140,14 @@ class Database:
                     f"The changes could not be saved to {self.path} ({gist.rstrip('.')}); "
                     "nothing was stored."
                 ) from error
+
+    def attach_sql(self, alias: str) -> tuple[str, list[object]]:
+        """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this
+        database's key when it has one, so a copy is never less protected than the original.
+        ``alias`` is a fixed or generated identifier, never user input."""
+        if self._key is None:
+            return f"ATTACH ? AS {alias}", []
+        return f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?)", [self._key]
 
     def frame(self, sql: str, params: list[object] | dict[str, object]) -> pd.DataFrame:
         """The result of one query as a data frame (for aggregated results only)."""

@@ -126,3 +126,26 @@ def test_cli_with_a_key_but_no_extension_is_one_line(tmp_path: Path) -> None:
         env={KEY_ENV_VAR: KEY},
     )
     assert "httpfs extension" in assert_one_line_error(result)
+
+
+def test_a_backup_of_an_encrypted_database_is_encrypted_too(tmp_path: Path) -> None:
+    from analytics.care import backup
+    from analytics.scope import LOCAL
+
+    db = Database(tmp_path / "secret.duckdb", key=KEY, allow_unsafe_crypto=True)
+    try:
+        fill(db)
+        copy = tmp_path / "copy.duckdb"
+        backup(db, LOCAL, copy)
+    finally:
+        db.close()
+    assert LABEL.encode() not in raw_bytes(copy)
+    with pytest.raises(EncryptionError):
+        Database(copy, key=None)
+    again = Database(copy, key=KEY, allow_unsafe_crypto=True)
+    try:
+        # the fixture: 25 contacts, 400 minutes
+        figures = totals(again, ContactFilter())
+        assert (figures.contacts, figures.minutes) == (25, 400.0)
+    finally:
+        again.close()
