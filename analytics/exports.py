@@ -151,6 +151,21 @@ def export_contacts(
     return ExportResult(path=out, format=chosen, contacts=contacts, partitioned=partitioned)
 
 
+def export_bytes(db: Database, filters: ContactFilter, export_format: str) -> bytes:
+    """The export of ``filters`` as the bytes of one CSV, XLSX or Parquet file (for a
+    download button); audited like a file export."""
+    import tempfile
+
+    if export_format not in EXPORT_FORMATS:
+        raise ExportError(
+            f"Cannot export to {export_format!r}; use one of {', '.join(EXPORT_FORMATS)}."
+        )
+    with tempfile.TemporaryDirectory(prefix="contactload-export-") as folder:
+        out = Path(folder) / f"contacts.{export_format}"
+        export_contacts(db, filters, out, export_format)
+        return out.read_bytes()
+
+
 # Columns only partitioned Parquet needs (as directory names).
 _PARTITION_COLUMNS = ("practice_id", "year", "month")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
-from ui.components import empty_state, period_caption
+from ui.components import contacts_download, empty_state, period_caption
 from ui.format import change_text, minutes_text, share_text
 from ui.sidebar import current_filter
 from ui.state import measure
@@ -93,3 +93,4 @@ st.caption(
     f"Crisis contacts: {minutes_text(now.crisis_minutes)} "
     f"({share_text(now.crisis_minutes / now.minutes if now.minutes else None)} of minutes)."
 )
+contacts_download(filters)

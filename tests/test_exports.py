@@ -20,6 +20,7 @@ from analytics.db import Database
 from analytics.errors import ContactLoadError, InvalidFilterError
 from analytics.exports import (
     ExportError,
+    export_bytes,
     export_contacts,
     neutralise_frame,
     table_to_csv,
@@ -373,3 +374,34 @@ def test_filter_values_are_allow_listed() -> None:
 
 def test_local_scope_is_default() -> None:
     assert ContactFilter().scope == LOCAL
+
+
+def test_export_bytes_for_a_download_button(fixture_db: Database) -> None:
+    data = export_bytes(fixture_db, ContactFilter(channels=("video",)), "csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    # video: #3 25, #10 15, #13 20, #18 30 = 4 contacts, 90 minutes
+    assert len(rows) == 4
+    assert sum(float(row["minutes"]) for row in rows) == 90
+    assert data[:2] == b"pr"  # CSV text, not a zip
+    assert export_bytes(fixture_db, ContactFilter(), "xlsx")[:2] == b"PK"  # an XLSX zip
+    assert list(audit.entries(fixture_db, LOCAL)["action"]) == ["export", "export"]
+    with pytest.raises(ExportError, match="Cannot export to 'pdf'"):
+        export_bytes(fixture_db, ContactFilter(), "pdf")
+
+
+def test_overview_offers_the_contacts_export(
+    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    # a private copy: the app keeps its database open for the rest of the test session
+    shutil.copy(fixture_db_path, tmp_path / "contactload.duckdb")
+    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
+    monkeypatch.setenv("CONTACTLOAD_DB", str(tmp_path / "contactload.duckdb"))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.run(timeout=60)
+    assert not app.exception, [exception.message for exception in app.exception]
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert labels[-2:] == ["Export contacts (CSV)", "Export contacts (XLSX)"]

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.exports import table_to_csv, table_to_xlsx
+from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
-from ui.state import filter_choices, measure
+from ui.state import database, filter_choices, measure
 
 
 def empty_state() -> None:
@@ -75,6 +75,31 @@ def csv_download(
             file_name=f"{stem}.xlsx",
             mime=XLSX_MIME,
             key=f"{key}_xlsx",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
+
+
+def contacts_download(filters: ContactFilter) -> None:
+    """Buttons that export every contact under ``filters`` (one row each, derived fields,
+    no free text), written only when clicked, so each click is one audited export."""
+    db = database()
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            "Export contacts (CSV)",
+            data=lambda: export_bytes(db, filters, "csv"),
+            file_name="contacts.csv",
+            mime="text/csv",
+            key="contacts_export_csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            "Export contacts (XLSX)",
+            data=lambda: export_bytes(db, filters, "xlsx"),
+            file_name="contacts.xlsx",
+            mime=XLSX_MIME,
+            key="contacts_export_xlsx",
             icon=":material/table_view:",
             on_click="ignore",
         )
