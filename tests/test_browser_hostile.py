@@ -1,5 +1,7 @@
 """Hostile labels in a real browser: shown as literal text, and no script of theirs runs."""
 
+import csv
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -69,5 +71,19 @@ def test_hostile_labels_show_as_text_and_run_nothing(tmp_path: Path) -> None:
             assert page.locator("script").filter(has_text="__pwned").count() == 0
             assert page.locator('[data-testid="stException"]').count() == 0
             assert dialogs == []
+
+            # the Overview's export, generated on click by the live server, is formula-safe
+            page.goto(page_url(url, "overview"))
+            wait_for_render(page)
+            button = page.get_by_role("button", name="Export contacts (CSV)")
+            button.wait_for(timeout=30_000)
+            with page.expect_download(timeout=30_000) as download:
+                button.click()
+            rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+            # 10 contacts: 9 of 10 minutes and the <img> client's 60 = 150 minutes
+            assert len(rows) == len(HOSTILE_LABELS)
+            assert sum(float(row["minutes"]) for row in rows) == 150
+            assert {row["therapist"] for row in rows} == {"'=1+1"}
+            assert "'+1+2" in {row["client"] for row in rows}
         finally:
             browser.close()
