@@ -27,6 +27,8 @@ from analytics.filters import ContactFilter
 
 if TYPE_CHECKING:
     import pandas as pd
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
 
 ExportFormat = Literal["csv", "xlsx", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx", "parquet")
@@ -173,7 +175,7 @@ _PARTITION_COLUMNS = ("practice_id", "year", "month")
 def _copy(
     db: Database, sql: str, params: list[object], out: Path, fmt: str, partitioned: bool
 ) -> int:
-    """CSV or Parquet by DuckDB's COPY, inside one read transaction (a consistent view)."""
+    """CSV or Parquet by DuckDB's COPY; returns the number of contacts written."""
     import duckdb
 
     drop = "" if partitioned else f" EXCLUDE ({', '.join(_PARTITION_COLUMNS)})"
@@ -181,23 +183,14 @@ def _copy(
     if partitioned:
         options += f", PARTITION_BY ({', '.join(_PARTITION_COLUMNS)}), OVERWRITE_OR_IGNORE"
     with db.cursor() as cursor:
-        cursor.execute("BEGIN TRANSACTION")
         try:
+            # COPY reports the rows it wrote; one statement is one consistent snapshot
             (contacts,) = cursor.execute(
-                f"SELECT count(*) FROM ({sql})",  # noqa: S608 - built above
-                params,
-            ).fetchone() or (0,)
-            cursor.execute(
                 f"COPY (SELECT *{drop} FROM ({sql})) TO ? ({options})",  # noqa: S608
                 [*params, str(out)],
-            )
-            cursor.execute("COMMIT")
+            ).fetchone() or (0,)
         except duckdb.IOException as error:
-            cursor.execute("ROLLBACK")
             raise ExportError(f"Could not write {out}: {error}") from error
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
     return int(contacts)
 
 
@@ -245,21 +238,21 @@ def _write_xlsx(db: Database, sql: str, params: list[object], out: Path) -> int:
 
 
 def _write_cell(
-    sheet: object, row: int, column: int, value: object, stamp: object, day: object
+    sheet: Worksheet, row: int, column: int, value: object, stamp: Format, day: Format
 ) -> None:
     """One value as the cell type it is: text stays text, never a formula."""
     if value is None:
         return
     if isinstance(value, bool):
-        sheet.write_boolean(row, column, value)  # type: ignore[attr-defined]
+        sheet.write_boolean(row, column, value)
     elif isinstance(value, int | float):
-        sheet.write_number(row, column, value)  # type: ignore[attr-defined]
+        sheet.write_number(row, column, value)
     elif isinstance(value, datetime):
-        sheet.write_datetime(row, column, value, stamp)  # type: ignore[attr-defined]
+        sheet.write_datetime(row, column, value, stamp)
     elif isinstance(value, date):
-        sheet.write_datetime(row, column, value, day)  # type: ignore[attr-defined]
+        sheet.write_datetime(row, column, value, day)
     else:
-        sheet.write_string(row, column, str(value))  # type: ignore[attr-defined]
+        sheet.write_string(row, column, str(value))
 
 
 # --- page tables ------------------------------------------------------------------------
