@@ -125,6 +125,32 @@ def test_import_killed_at_any_stage_leaves_the_database_as_it_was(
     assert (contacts, minutes, clients, batches) == (25 + 3_000, 400 + 15_000, 7 + 50, 2)
 
 
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5, 2.5])
+def test_import_killed_at_any_moment_is_all_or_nothing(
+    fixture_copy: Path, tmp_path: Path, delay: float
+) -> None:
+    """Killed by timing, wherever it is (start-up, reading, storing, committing): the
+    database holds none of the file or all of it, and opens."""
+    upload = template_file(tmp_path / "june.csv", 20_000)
+    before = snapshot(fixture_copy)
+    process = subprocess.Popen(
+        [CONTACTLOAD, "import", str(upload), "--db", str(fixture_copy), "--time-zone", "UTC"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    time.sleep(delay)
+    process.kill()
+    process.wait(timeout=30)
+    contacts, minutes, clients, batches, _ = snapshot(fixture_copy)
+    # none: the fixture's 25 contacts, 400 minutes, 7 clients, 1 batch;
+    # all: + 20,000 contacts x 5 minutes = 100,000 minutes, + 50 clients, + 1 batch
+    assert (contacts, minutes, clients, batches) in {
+        before[:4],
+        (25 + 20_000, 400 + 100_000.0, 7 + 50, 2),
+    }
+
+
 # --- another process, a newer schema ---------------------------------------------------
 
 
