@@ -151,12 +151,11 @@ for upload in uploads or []:
                 "No column or keyword rule placed these rows. Add a rule below (then upload "
                 "again) or import them as 'other' and review them later."
             )
-            st.dataframe(
-                pd.DataFrame(
-                    [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
-                ),
-                hide_index=True,
+            review = pd.DataFrame(
+                [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
             )
+            st.dataframe(review, hide_index=True)
+            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{upload.file_id}")
     ready.append((upload.name, data, file_options))
 
 if ready and st.button(

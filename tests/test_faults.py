@@ -251,3 +251,27 @@ def test_streamlit_upload_cap_matches_the_library_default() -> None:
 
     config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
     assert f"maxUploadSize = {DEFAULT_MAX_UPLOAD_MB}" in config
+
+
+def test_import_page_says_when_a_file_is_over_the_cap(
+    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    shutil.copy(fixture_db_path, tmp_path / "contactload.duckdb")
+    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
+    monkeypatch.setenv("CONTACTLOAD_DB", str(tmp_path / "contactload.duckdb"))
+    monkeypatch.setenv(MAX_UPLOAD_ENV_VAR, "0.05")  # 52,428 bytes
+    upload = template_file(tmp_path / "june.csv", 2_000)  # about 140 kB
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.run(timeout=60)
+    app.switch_page("pages/import_data.py").run(timeout=60)
+    app.file_uploader(key="import_files").set_value(
+        ("june.csv", upload.read_bytes(), "text/csv")
+    ).run(timeout=60)
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        f"june.csv is {upload.stat().st_size / 1024 / 1024:,.1f} MB, over the 0.05 MB limit; "
+        f"split it, or raise the limit with {MAX_UPLOAD_ENV_VAR}."
+    ]
+    assert snapshot(tmp_path / "contactload.duckdb")[:4] == (25, 400.0, 7, 1)
