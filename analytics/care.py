@@ -102,6 +102,45 @@ def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
     return BackupResult(path=out, rows=rows)
 
 
+ARCHIVE_DATABASE = "contactload.duckdb"
+
+
+def backup_archive(db: Database, scope: Scope) -> bytes:
+    """A backup as the bytes of one ZIP file (the database and its pseudonym secret), for
+    the dashboard's download button: the running server makes it, so no second process
+    needs the database file."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="contactload-backup-") as folder:
+        copy = Path(folder) / ARCHIVE_DATABASE
+        backup(db, scope, copy)
+        archive = Path(folder) / "backup.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            bundle.write(copy, ARCHIVE_DATABASE)
+            if secret_path(copy).exists():
+                bundle.write(secret_path(copy), secret_path(copy).name)
+        return archive.read_bytes()
+
+
+def _unpacked(archive: Path, folder: Path) -> Path:
+    """The database of a backup ZIP, extracted into ``folder`` with its secret; only the
+    two known names are read, so an archive cannot write anywhere else."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            names = set(bundle.namelist())
+            if ARCHIVE_DATABASE not in names:
+                raise BackupError(f"{archive} holds no {ARCHIVE_DATABASE}; it is not a backup.")
+            for name in (ARCHIVE_DATABASE, secret_path(folder / ARCHIVE_DATABASE).name):
+                if name in names:
+                    (folder / name).write_bytes(bundle.read(name))
+    except zipfile.BadZipFile as error:
+        raise BackupError(f"{archive} is not a readable ZIP backup.") from error
+    return folder / ARCHIVE_DATABASE
+
+
 def restore(
     scope: Scope, source: Path | str, target: Path | str, *, force: bool = False
 ) -> BackupResult:
@@ -115,6 +154,12 @@ def restore(
     source, target = Path(source), Path(target)
     if not source.is_file():
         raise BackupError(f"{source} does not exist or is not a file.")
+    if source.suffix.lower() == ".zip":
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="contactload-restore-") as folder:
+            unpacked = _unpacked(source, Path(folder))
+            return restore(scope, unpacked, target, force=force)
     if target.exists() and not force:
         raise BackupError(
             f"{target} already exists; add --force to replace it with the backup {source.name}."

@@ -15,8 +15,9 @@ from analytics.importing.presets import (
     template_csv,
 )
 from analytics.store import list_batches, undo_batch
-from ui.components import csv_download
+from ui.components import backup_download, csv_download
 from ui.importing import COMMON_ZONES, dry_run, with_mapping
+from ui.sidebar import current_filter
 from ui.state import database, filter_choices
 
 st.title("Import contacts")
@@ -200,6 +201,8 @@ else:
                 st.success(f"Batch {batch} undone: {removed:,} contacts removed.")
             except ContactLoadError as error:
                 st.error(str(error))
+
+    backup_download(current_filter())
 
 st.divider()
 st.subheader("Classification rules")

@@ -14,7 +14,14 @@ import pytest
 
 from analytics import audit
 from analytics.boundaries import demo_boundaries
-from analytics.care import BackupError, UnknownClientError, backup, erase_client, restore
+from analytics.care import (
+    BackupError,
+    UnknownClientError,
+    backup,
+    backup_archive,
+    erase_client,
+    restore,
+)
 from analytics.db import Database
 from analytics.errors import DatabaseLockedError, PermissionDeniedError
 from analytics.filters import ContactFilter
@@ -286,3 +293,54 @@ def test_period_filters_still_work_after_erasure(fixture_db: Database) -> None:
     april = totals(fixture_db, ContactFilter(start=date(2026, 4, 1), end=date(2026, 4, 30)))
     # April without Avery's #10: #11 Casey 10, #17 Emery 5, #23 Finn 10 = 3 contacts, 25 min
     assert (april.contacts, april.minutes) == (3, 25.0)
+
+
+def test_backup_archive_from_the_running_app_restores(fixture_db: Database, tmp_path: Path) -> None:
+    import zipfile
+
+    data = backup_archive(fixture_db, LOCAL)
+    archive = tmp_path / "backup.zip"
+    archive.write_bytes(data)
+    with zipfile.ZipFile(archive) as bundle:
+        assert sorted(bundle.namelist()) == [".contactload-secret", "contactload.duckdb"]
+    target = tmp_path / "restored" / "contactload.duckdb"
+    result = run("restore", archive, "--db", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # the fixture's 25 contacts, 400 minutes, 7 clients, 1 batch
+    assert snapshot(target)[:4] == (25, 400.0, 7, 1)
+    # client keys survive: the secret came along
+    assert (target.parent / ".contactload-secret").read_bytes() == (
+        fixture_db.path.parent / ".contactload-secret"
+    ).read_bytes()
+    with pytest.raises(PermissionDeniedError):
+        backup_archive(fixture_db, Scope.therapist("dana", (1,)))
+
+
+def test_a_zip_that_is_not_a_backup_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "other.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("../../etc/evil", "x")
+    with pytest.raises(BackupError, match=r"holds no contactload\.duckdb"):
+        restore(LOCAL, archive, tmp_path / "t.duckdb")
+    (tmp_path / "junk.zip").write_bytes(b"no zip")
+    with pytest.raises(BackupError, match="not a readable ZIP backup"):
+        restore(LOCAL, tmp_path / "junk.zip", tmp_path / "t.duckdb")
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+def test_import_page_offers_a_backup(
+    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    shutil.copy(fixture_db_path, tmp_path / "contactload.duckdb")
+    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
+    monkeypatch.setenv("CONTACTLOAD_DB", str(tmp_path / "contactload.duckdb"))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.run(timeout=60)
+    app.switch_page("pages/import_data.py").run(timeout=60)
+    assert not app.exception, [exception.message for exception in app.exception]
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert "Download a backup" in labels

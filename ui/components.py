@@ -1,8 +1,11 @@
 """Small pieces several pages draw the same way: empty states, downloads, period captions."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
+from analytics.care import backup_archive
 from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.metrics import Totals
@@ -103,3 +106,23 @@ def contacts_download(filters: ContactFilter) -> None:
             icon=":material/table_view:",
             on_click="ignore",
         )
+
+
+def backup_download(filters: ContactFilter) -> None:
+    """A button that makes a consistent backup of the whole database when clicked (the
+    running server makes it, so the dashboard need not stop), as a ZIP of the database and
+    its pseudonym secret; ``contactload restore FILE.zip`` puts it back."""
+    if not filters.scope.may_import:
+        return
+    db = database()
+    st.download_button(
+        "Download a backup",
+        data=lambda: backup_archive(db, filters.scope),
+        file_name=f"contactload-backup-{date.today():%Y-%m-%d}.zip",
+        mime="application/zip",
+        key="backup_download",
+        icon=":material/backup:",
+        on_click="ignore",
+        help="The whole database at one moment, with the secret that keeps client keys "
+        "stable; restore it with `contactload restore FILE.zip`.",
+    )
