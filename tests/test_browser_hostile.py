@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from analytics.db import Database
@@ -61,8 +62,15 @@ def test_hostile_labels_show_as_text_and_run_nothing(tmp_path: Path) -> None:
             assert chooser.get_by_role("combobox").input_value().startswith(IMG_PAYLOAD + " · ")
             assert page.locator('img[src="x"]').count() == 0
             # open the drop-down: every label is listed as text
-            chooser.get_by_role("button", name="Open").click()
-            listed = page.get_by_role("listbox").inner_text(timeout=30_000)
+            listbox = page.get_by_role("listbox")
+            for _ in range(5):  # a click during a rerun can be lost; try again
+                chooser.get_by_role("button", name="Open").click()
+                try:
+                    listbox.wait_for(timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    page.keyboard.press("Escape")
+            listed = listbox.inner_text(timeout=10_000)
             for label in HOSTILE_LABELS:
                 assert label.strip() in listed, label
             page.keyboard.press("Escape")
