@@ -326,12 +326,22 @@ def test_export_errors_are_one_sentence(
 # --- command line -----------------------------------------------------------------------
 
 
+def private_copy(fixture_db_path: Path, folder: Path) -> Path:
+    """A copy of the shared fixture file (an export writes its audit entry)."""
+    import shutil
+
+    folder.mkdir()
+    shutil.copy(fixture_db_path, folder / "contactload.duckdb")
+    shutil.copy(fixture_db_path.parent / ".contactload-secret", folder)
+    return folder / "contactload.duckdb"
+
+
 def test_cli_export_csv_with_filters(fixture_db_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "dana.csv"
     result = run(
         "export",
         "--db",
-        fixture_db_path,
+        private_copy(fixture_db_path, tmp_path / "db"),
         "--format",
         "csv",
         "--out",
@@ -353,7 +363,7 @@ def test_cli_export_unknown_therapist_is_one_line(fixture_db_path: Path, tmp_pat
     result = run(
         "export",
         "--db",
-        fixture_db_path,
+        private_copy(fixture_db_path, tmp_path / "db"),
         "--out",
         tmp_path / "x.xlsx",
         "--therapist",

@@ -25,6 +25,7 @@ from analytics.importing.pipeline import (
     FileTooLargeError,
     import_file,
 )
+from tests.conftest import load_fixture_csv
 from tests.test_cli import CONTACTLOAD, assert_one_line_error, holder, run
 
 __all__ = ["holder"]  # the fixture, used below by name
@@ -189,11 +190,16 @@ def _limit_file_size(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-def test_disk_full_during_import_rolls_back_with_one_sentence(
-    fixture_copy: Path, tmp_path: Path
-) -> None:
+def test_disk_full_during_import_rolls_back_with_one_sentence(tmp_path: Path) -> None:
+    # a freshly written file: no free blocks inside it that new rows could fill without
+    # growing it
+    fixture_copy = tmp_path / "db" / "contactload.duckdb"
+    fresh = Database(fixture_copy)
+    load_fixture_csv(fresh, "fixture_contacts.csv")
+    fresh.close()
     upload = template_file(tmp_path / "big.csv", 60_000)
     before = snapshot(fixture_copy)
+    assert before[:4] == (25, 400.0, 7, 1)
     limit = fixture_copy.stat().st_size + 64 * 1024  # room for a little, not 60,000 rows
     environment = {k: v for k, v in os.environ.items() if k != "CONTACTLOAD_DB"}
     result = subprocess.run(
