@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
-from analytics.domain import BREAKDOWNS, CATEGORIES
+from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
     from analytics.importing.session_report import SessionReport
+
+EXPORT_CHOICES = ("csv", "xlsx", "parquet")
+"""Formats of ``contactload export`` (analytics.exports.EXPORT_FORMATS, without loading it)."""
 
 # Each command imports what it needs when it runs: an import of a large file should not
 # wait for pandas and the measures to load (start-up is part of what `make bench` times).
@@ -233,7 +236,120 @@ def build_parser() -> argparse.ArgumentParser:
         "unmap", parents=[db_option, therapist_options], help="forget a number's mapping"
     )
     phone_unmap.add_argument("number", metavar="NUMBER")
+    exporter = commands.add_parser(
+        "export",
+        parents=[db_option],
+        help="write contacts with their derived fields to CSV, XLSX or Parquet",
+    )
+    exporter.add_argument("--format", dest="export_format", choices=EXPORT_CHOICES, default=None)
+    exporter.add_argument(
+        "--out", type=Path, required=True, help="file (or folder, for partitioned Parquet)"
+    )
+    exporter.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="Parquet partitioned by practice_id, year and month into the --out folder",
+    )
+    exporter.add_argument("--from", dest="start", type=_iso_date, default=None)
+    exporter.add_argument("--to", dest="end", type=_iso_date, default=None)
+    exporter.add_argument("--therapist", action="append", default=[], help="repeatable")
+    exporter.add_argument("--practice", action="append", default=[], help="repeatable")
+    exporter.add_argument("--channel", action="append", default=[], choices=CHANNELS)
+    exporter.add_argument("--category", action="append", default=[], choices=CATEGORIES)
+
+    backup_parser = commands.add_parser(
+        "backup", parents=[db_option], help="write a consistent copy of the database"
+    )
+    backup_parser.add_argument("--out", type=Path, required=True, help="a new .duckdb file")
+    restore_parser = commands.add_parser(
+        "restore", parents=[db_option], help="put a backup in place of the database"
+    )
+    restore_parser.add_argument("backup_file", type=Path, metavar="FILE")
+    restore_parser.add_argument("--force", action="store_true", help="replace an existing database")
+    erase = commands.add_parser(
+        "erase-client", parents=[db_option], help="delete every row of one client"
+    )
+    erase.add_argument("--client", required=True, help="the client's pseudonymous key")
     return parser
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``contactload export``: contacts under the filters, written by DuckDB."""
+    from analytics.exports import export_contacts
+
+    db = Database(args.db or default_db_path())
+    filters = ContactFilter(
+        start=args.start,
+        end=args.end,
+        practice_ids=_ids(db, "practice", args.practice),
+        therapist_ids=_ids(db, "therapist", args.therapist),
+        channels=tuple(args.channel),
+        categories=tuple(args.category),
+    )
+    result = export_contacts(
+        db, filters, args.out, args.export_format, partitioned=args.partitioned
+    )
+    layout = " (partitioned by practice_id, year and month)" if result.partitioned else ""
+    print(f"Exported {result.contacts:,} contacts as {result.format} to {result.path}{layout}.")
+    return 0
+
+
+def _ids(db: Database, level: str, names: list[str]) -> tuple[int, ...]:
+    """Practice or therapist ids for the names given on the command line."""
+    from analytics.errors import InvalidFilterError
+
+    if not names:
+        return ()
+    table, column = {
+        "practice": ("practices", "practice_id"),
+        "therapist": ("therapists", "therapist_id"),
+    }[level]
+    found = db.frame(
+        f"SELECT {column} AS id, name FROM {table} WHERE list_contains(?, name)",  # noqa: S608
+        [names],
+    )
+    unknown = sorted(set(names) - set(found["name"]))
+    if unknown:
+        raise InvalidFilterError(f"There is no {level} named {', '.join(unknown)}.")
+    return tuple(int(value) for value in found["id"])
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    """``contactload backup --out FILE``: a consistent, checked copy."""
+    from analytics.care import backup
+    from analytics.scope import LOCAL
+
+    result = backup(Database(args.db or default_db_path()), LOCAL, args.out)
+    print(
+        f"Backed up {result.rows.get('contacts', 0):,} contacts and "
+        f"{result.rows.get('sessions', 0):,} sessions to {result.path}."
+    )
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """``contactload restore FILE``: a checked copy of the backup replaces the database."""
+    from analytics.care import restore
+    from analytics.scope import LOCAL
+
+    target = args.db or default_db_path()
+    result = restore(LOCAL, args.backup_file, target, force=args.force)
+    print(
+        f"Restored {result.rows.get('contacts', 0):,} contacts and "
+        f"{result.rows.get('sessions', 0):,} sessions from {args.backup_file} to {result.path}."
+    )
+    return 0
+
+
+def run_erase_client(args: argparse.Namespace) -> int:
+    """``contactload erase-client --client KEY``: every row of one client, gone."""
+    from analytics.care import erase_client
+    from analytics.scope import LOCAL
+
+    erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
+    rows = ", ".join(f"{count:,} {table}" for table, count in erasure.rows.items() if count)
+    print(f"Erased client {erasure.client_key}: {rows} rows removed.")
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -793,6 +909,10 @@ COMMANDS = {
     "undo": run_undo,
     "boundaries": run_boundaries,
     "phones": run_phones,
+    "export": run_export,
+    "backup": run_backup,
+    "restore": run_restore,
+    "erase-client": run_erase_client,
 }
 
 

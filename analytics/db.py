@@ -20,6 +20,14 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads with the first data frame, not with the CLI
     import pandas as pd
 
+from analytics.encryption import (
+    CATALOG,
+    KEY_ENV_VAR,
+    KEY_FILE_ENV_VAR,
+    EncryptionError,
+    configured_key,
+    connect_encrypted,
+)
 from analytics.errors import DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
 
@@ -35,11 +43,23 @@ def default_db_path() -> Path:
 class Database:
     """One open DuckDB file: hands out cursors and transactions, owns the schema."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, key: str | None = None, *, allow_unsafe_crypto: bool = False
+    ) -> None:
+        """Open (and migrate) ``path``; encrypted with ``key``, or the configured key
+        (``CONTACTLOAD_DB_KEY`` or ``CONTACTLOAD_DB_KEY_FILE``, see analytics.encryption)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = key if key is not None else configured_key()
+        self.encrypted = key is not None
+        self._key = key
         try:
-            self._connection = duckdb.connect(str(self.path))
+            if key is not None:
+                self._connection = connect_encrypted(
+                    self.path, key, allow_unsafe_crypto=allow_unsafe_crypto
+                )
+            else:
+                self._connection = duckdb.connect(str(self.path))
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise DatabaseLockedError(
@@ -52,10 +72,23 @@ class Database:
                     "this one aside."
                 ) from error
             raise DatabaseError(f"The database {self.path} could not be opened: {error}") from error
+        except duckdb.CatalogException as error:
+            if "encrypted" in str(error).lower():
+                raise EncryptionError(
+                    f"{self.path} is encrypted; set {KEY_ENV_VAR} (or {KEY_FILE_ENV_VAR}) "
+                    "to its key to open it."
+                ) from error
+            raise DatabaseError(
+                f"{self.path} could not be opened as a Contact Load database: {error}"
+            ) from error
         except duckdb.Error as error:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
+        # One writer at a time in this process: every write bumps data_version, and DuckDB
+        # fails the second of two transactions updating one row ("Conflict on update"), so
+        # an export's audit entry during an import would otherwise fail one of them.
+        self._write_lock = threading.RLock()
         with self.cursor() as cursor:
             migrate(cursor)
 
@@ -66,6 +99,8 @@ class Database:
         # Timestamps come back in UTC whatever the machine's zone; local times are
         # computed explicitly per therapist.
         cursor.execute("SET TimeZone = 'UTC'")
+        if self.encrypted:  # a new cursor starts in the in-memory catalog
+            cursor.execute(f"USE {CATALOG}")
         try:
             yield cursor
         finally:
@@ -76,11 +111,12 @@ class Database:
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
         Every committed write also advances ``data_version`` so cached results expire.
+        Writes in one process take turns (readers never wait).
         ``rollback`` undoes even a successful block (a dry run that reports what it would
         have done). Large writes do not keep insertion order, which saves memory; tables
         that need an order carry it in a column.
         """
-        with self.cursor() as cursor:
+        with self._write_lock, self.cursor() as cursor:
             cursor.execute("SET preserve_insertion_order = false")
             cursor.execute("BEGIN TRANSACTION")
             try:
@@ -92,10 +128,26 @@ class Database:
                     "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'data_version'"
                 )
-                cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+            try:
+                cursor.execute("COMMIT")
+            except duckdb.Error as error:
+                # A failed commit (disk full, file size limit) is already rolled back.
+                gist = str(error).strip().splitlines()[0].removeprefix("TransactionContext Error: ")
+                raise DatabaseError(
+                    f"The changes could not be saved to {self.path} ({gist.rstrip('.')}); "
+                    "nothing was stored."
+                ) from error
+
+    def attach_sql(self, alias: str) -> tuple[str, list[object]]:
+        """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this
+        database's key when it has one, so a copy is never less protected than the original.
+        ``alias`` is a fixed or generated identifier, never user input."""
+        if self._key is None:
+            return f"ATTACH ? AS {alias}", []
+        return f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?)", [self._key]
 
     def frame(self, sql: str, params: list[object] | dict[str, object]) -> pd.DataFrame:
         """The result of one query as a data frame (for aggregated results only)."""

@@ -143,6 +143,7 @@ with results_side:
                     "rise_pct": st.column_config.NumberColumn("Rise", format="%.0f %%"),
                 },
             )
+            csv_download(shown, "drift-alerts.csv", key="alerts_csv")
 
 with settings_side:
     st.subheader("Agreed limits")
@@ -183,6 +184,7 @@ with settings_side:
                 "crisis_counts_toward_cap": "Crisis counts",
             },
         )
+        csv_download(current, "boundaries.csv", key="settings_csv")
     week = boundaries.working_hours_in_force(
         database(), filters.scope, therapist, date.today(), practice=practice
     )
@@ -319,9 +321,9 @@ with settings_side:
                     st.error(str(error), icon=":material/error:")
 
     with st.expander("History of changes"):
-        st.dataframe(
-            boundaries.change_log(database(), filters.scope), hide_index=True, key="change_log"
-        )
+        changes = boundaries.change_log(database(), filters.scope)
+        st.dataframe(changes, hide_index=True, key="change_log")
+        csv_download(changes, "boundary-changes.csv", key="change_log_csv")
 
 st.caption(
     f"Totals in this period: {minutes_text(totals.minutes)} over {totals.contacts:,} contacts."

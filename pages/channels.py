@@ -45,3 +45,4 @@ for tab, by, labels in zip(
                 ),
             },
         )
+        csv_download(table, f"minutes-by-{by}.csv", key=f"{by}_csv")

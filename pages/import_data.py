@@ -18,7 +18,7 @@ from analytics.importing.presets import (
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
-from ui.components import csv_download
+from ui.components import backup_download, csv_download
 from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
@@ -29,6 +29,7 @@ from ui.importing import (
     with_mapping,
 )
 from ui.phone_log import phone_log_settings, phone_log_upload
+from ui.sidebar import current_filter
 from ui.state import database, filter_choices, viewer_scope
 
 st.title("Import contacts and sessions")
@@ -210,12 +211,11 @@ for upload in uploads or []:
                 "No column or keyword rule placed these rows. Add a rule below (then upload "
                 "again) or import them as 'other' and review them later."
             )
-            st.dataframe(
-                pd.DataFrame(
-                    [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
-                ),
-                hide_index=True,
+            review = pd.DataFrame(
+                [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
             )
+            st.dataframe(review, hide_index=True)
+            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{upload.file_id}")
     ready.append((upload.name, data, file_options, False))
 
 if ready and st.button(
@@ -263,6 +263,7 @@ if batches.empty:
     st.info("Nothing imported yet.")
 else:
     st.dataframe(batches, hide_index=True, key="batches_table")
+    csv_download(batches, "import-history.csv", key="batches_csv")
     open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
     if open_batches:
         undo_left, undo_right = st.columns([2, 1])
@@ -274,6 +275,8 @@ else:
                 st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
             except ContactLoadError as error:
                 st.error(str(error))
+
+    backup_download(current_filter())
 
 st.divider()
 st.subheader("Classification rules")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
-from ui.components import csv_download, empty_state, period_caption
+from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.format import NO_SESSIONS, change_text, minutes_text, per_session_text, share_text
 from ui.sidebar import current_filter
 from ui.state import measure
@@ -190,3 +190,4 @@ st.caption(
     f"Crisis contacts: {minutes_text(now.crisis_minutes)} "
     f"({share_text(now.crisis_minutes / now.minutes if now.minutes else None)} of minutes)."
 )
+contacts_download(filters)

@@ -1,13 +1,17 @@
 """Small pieces several pages draw the same way: empty states, downloads, period captions."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
+from analytics.care import backup_archive
+from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.importing.phone_log import text_minutes_note
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
-from ui.state import filter_choices, measure
+from ui.state import database, filter_choices, measure
 
 
 def empty_state() -> None:
@@ -50,15 +54,80 @@ def period_caption(period: Period | None) -> None:
             st.caption(f"Minutes include {note}.")
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def csv_download(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
 ) -> None:
-    """A download button for a table, as UTF-8 CSV."""
+    """Download buttons for a table, CSV and XLSX side by side.
+
+    Both are safe to open in a spreadsheet: text that a spreadsheet would evaluate as a
+    formula is prefixed with ``'`` and XLSX cells are values (analytics.exports). The
+    name stays ``csv_download`` because every page already calls it.
+    """
+    stem = file_name.removesuffix(".csv")
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            label,
+            data=table_to_csv(frame),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=key,
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            label.replace("CSV", "XLSX") if "CSV" in label else "Download XLSX",
+            data=table_to_xlsx(frame),
+            file_name=f"{stem}.xlsx",
+            mime=XLSX_MIME,
+            key=f"{key}_xlsx",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
+
+
+def contacts_download(filters: ContactFilter) -> None:
+    """Buttons that export every contact under ``filters`` (one row each, derived fields,
+    no free text), written only when clicked, so each click is one audited export."""
+    db = database()
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            "Export contacts (CSV)",
+            data=lambda: export_bytes(db, filters, "csv"),
+            file_name="contacts.csv",
+            mime="text/csv",
+            key="contacts_export_csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            "Export contacts (XLSX)",
+            data=lambda: export_bytes(db, filters, "xlsx"),
+            file_name="contacts.xlsx",
+            mime=XLSX_MIME,
+            key="contacts_export_xlsx",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
+
+
+def backup_download(filters: ContactFilter) -> None:
+    """A button that makes a consistent backup of the whole database when clicked (the
+    running server makes it, so the dashboard need not stop), as a ZIP of the database and
+    its pseudonym secret; ``contactload restore FILE.zip`` puts it back."""
+    if not filters.scope.may_import:
+        return
+    db = database()
     st.download_button(
-        label,
-        data=frame.to_csv(index=False).encode("utf-8"),
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        icon=":material/download:",
+        "Download a backup",
+        data=lambda: backup_archive(db, filters.scope),
+        file_name=f"contactload-backup-{date.today():%Y-%m-%d}.zip",
+        mime="application/zip",
+        key="backup_download",
+        icon=":material/backup:",
+        on_click="ignore",
+        help="The whole database at one moment, with the secret that keeps client keys "
+        "stable; restore it with `contactload restore FILE.zip`.",
     )

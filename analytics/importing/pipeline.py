@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
 from analytics.db import Database
-from analytics.errors import ContactLoadError, InvalidRecordError
+from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
     category_value_sql,
     channel_value_sql,
@@ -60,6 +60,16 @@ DEFAULT_MAX_MINUTES = 480.0
 REVIEW_LIMIT = 1000
 """How many unclassified rows a report lists one by one (all are counted)."""
 
+DEFAULT_MAX_UPLOAD_MB = 200
+"""Largest file an import accepts unless ``CONTACTLOAD_MAX_UPLOAD_MB`` says otherwise (the
+dashboard's own cap, ``server.maxUploadSize`` in .streamlit/config.toml, matches it)."""
+
+MAX_UPLOAD_ENV_VAR = "CONTACTLOAD_MAX_UPLOAD_MB"
+
+PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
+"""Fault tests only: the pipeline stage at which an import announces itself on stderr and
+waits, so a test can kill the process there (see tests/test_faults.py)."""
+
 DEFAULT_THERAPIST = "Me"
 DEFAULT_PRACTICE = "My practice"
 
@@ -68,6 +78,47 @@ Progress = Callable[[float, str], None]
 
 class AmbiguousDatesError(ContactLoadError):
     """Every date in the file reads both day-first and month-first."""
+
+
+class FileTooLargeError(ContactLoadError):
+    """The file is larger than the configured upload cap."""
+
+
+class StorageFailedError(DatabaseError):
+    """The database could not be written (disk full, file size limit, I/O error)."""
+
+
+def max_upload_bytes() -> int:
+    """The upload cap in bytes: ``CONTACTLOAD_MAX_UPLOAD_MB`` megabytes, default 200."""
+    text = os.environ.get(MAX_UPLOAD_ENV_VAR, "").strip()
+    try:
+        megabytes = float(text) if text else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        megabytes = DEFAULT_MAX_UPLOAD_MB
+    if megabytes <= 0:
+        megabytes = DEFAULT_MAX_UPLOAD_MB
+    return int(megabytes * 1024 * 1024)
+
+
+def _check_size(source: bytes | Path, file_name: str) -> None:
+    """Refuse, in one sentence, a file over the upload cap before reading any of it."""
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    cap = max_upload_bytes()
+    if size > cap:
+        raise FileTooLargeError(
+            f"{file_name} is {size / 1024 / 1024:,.1f} MB, over the {cap / 1024 / 1024:.4g} MB "
+            f"limit; split it, or raise the limit with {MAX_UPLOAD_ENV_VAR}."
+        )
+
+
+def _pause_point(stage: str) -> None:
+    """Wait at ``stage`` when a fault test asked for it (``CONTACTLOAD_PAUSE_AT``)."""
+    if os.environ.get(PAUSE_ENV_VAR) == stage:
+        import sys
+        import time
+
+        print(f"paused at {stage}", file=sys.stderr, flush=True)
+        time.sleep(120)
 
 
 @dataclass
@@ -179,12 +230,26 @@ def import_file(
     scope.require_import()
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
-    with db.transaction(rollback=dry_run) as cursor:
-        report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
-        if report.batch_id is not None:
-            record_import(cursor, scope, file_name, report.batch_id, report.imported)
+    _check_size(source, file_name)
+    try:
+        with db.transaction(rollback=dry_run) as cursor:
+            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+            if report.batch_id is not None:
+                record_import(cursor, scope, file_name, report.batch_id, report.imported)
+    except duckdb.IOException as error:
+        # Disk full or a file size limit: DuckDB rolled the transaction back.
+        raise StorageFailedError(
+            f"{file_name} could not be stored because the database could not be written "
+            f"({_first_line(error)}); nothing from it was stored."
+        ) from error
     report_progress(1.0, "Done")
     return report
+
+
+def _first_line(error: Exception) -> str:
+    """The gist of a DuckDB error, without its type prefix or trailing lines."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1].rstrip(".")
 
 
 def _import(
@@ -200,11 +265,13 @@ def _import(
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
     table = stage_text_table(cursor, source, "raw_rows", trim=False)
+    _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
     _parse(cursor, table, layout, options)
     progress(0.5, "Classifying contacts")
     _classify(cursor, table, layout)
+    _pause_point("classified")
     cursor.execute("DROP TABLE raw_rows")  # the file's text, free text included, is gone
     progress(0.6, "Checking every row")
     errors = [*table.ragged, *_row_errors(cursor, table, layout, options)]
@@ -233,6 +300,7 @@ def _import(
         rows_rejected=rejected_rows,
         rows_checked=True,
     )
+    _pause_point("stored")  # every row written, nothing committed yet
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
     report.unclassified_count = unclassified_count

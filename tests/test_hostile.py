@@ -1,0 +1,200 @@
+"""Hostile input: labels, mapping names and rule keywords holding SQL, HTML/JavaScript or
+formulas are stored verbatim and shown as text; identifiers from users are refused.
+
+The browser half lives in tests/test_browser_hostile.py (marked ``browser``).
+"""
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import metrics
+from analytics.db import Database
+from analytics.errors import InvalidFilterError
+from analytics.filters import ContactFilter
+from analytics.importing.classify import Rule, list_rules, replace_rules
+from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
+from tests.test_cli import run
+from tests.test_exports import HOSTILE_LABELS, HOSTILE_PRACTICE, add_hostile
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+HOSTILE_MAPPING = "<script>window.__pwned=1</script>'; DROP TABLE saved_mappings;--"
+HOSTILE_KEYWORD = "=cmd|'/c calc'!a0"
+
+
+@pytest.fixture(scope="module")
+def hostile_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database whose every user-supplied name is hostile."""
+    path = tmp_path_factory.mktemp("hostile") / "contactload.duckdb"
+    db = Database(path)
+    try:
+        add_hostile(db)
+        template = "date,start_time,minutes,client,therapist,practice,channel,category,direction"
+        save_mapping(db, HOSTILE_MAPPING, layout_for_preset("template", template.split(",")))
+        rules = list_rules(db)
+        first = rules.iloc[0]
+        replace_rules(
+            db,
+            [
+                Rule(
+                    target=str(first["target"]),
+                    keyword=HOSTILE_KEYWORD,
+                    value=str(first["value"]),
+                    priority=1,
+                    language="en",
+                )
+            ],
+        )
+    finally:
+        db.close()
+    return path
+
+
+def run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> AppTest:
+    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, [exception.message for exception in app.exception]
+    return app
+
+
+def test_hostile_names_are_stored_verbatim(hostile_db_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(hostile_db_path, path)
+    shutil.copy(hostile_db_path.parent / ".contactload-secret", tmp_path)
+    db = Database(path)
+    try:
+        with db.cursor() as cursor:
+            labels = {row[0] for row in cursor.execute("SELECT label FROM clients").fetchall()}
+            practices = [row[0] for row in cursor.execute("SELECT name FROM practices").fetchall()]
+            # the SQL in a label ran nowhere: every table is still there, with its rows
+            (contacts,) = cursor.execute("SELECT count(*) FROM contacts").fetchone() or (0,)
+        assert labels == set(HOSTILE_LABELS)
+        assert practices == [HOSTILE_PRACTICE]
+        assert contacts == len(HOSTILE_LABELS)
+        assert list_mappings(db) == [HOSTILE_MAPPING]
+        assert HOSTILE_KEYWORD in set(list_rules(db)["keyword"])
+    finally:
+        db.close()
+
+
+def test_clients_page_shows_hostile_labels_as_text(
+    hostile_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "contactload.duckdb"
+    shutil.copy(hostile_db_path, path)
+    shutil.copy(hostile_db_path.parent / ".contactload-secret", tmp_path)
+    app = run_page(path, monkeypatch, "pages/clients.py")
+    table = app.dataframe[0].value
+    # 10 clients, 10 minutes each: every label shown exactly as stored
+    assert set(table["label"]) == set(HOSTILE_LABELS)
+    assert set(table["minutes"]) == {10.0}
+    # no markdown or HTML element carries a label (they are data cells only)
+    rendered = " ".join(str(element.value) for element in [*app.markdown, *app.caption, *app.title])
+    assert "<script>" not in rendered and "onerror" not in rendered
+    # each table has CSV and XLSX downloads side by side
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert labels[:2] == ["Download CSV", "Download XLSX"], labels
+
+
+def test_import_page_shows_hostile_mapping_and_rule_as_text(
+    hostile_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "contactload.duckdb"
+    shutil.copy(hostile_db_path, path)
+    shutil.copy(hostile_db_path.parent / ".contactload-secret", tmp_path)
+    app = run_page(path, monkeypatch, "pages/import_data.py")
+    assert HOSTILE_MAPPING in app.selectbox(key="import_mapping_name").options
+    rules = app.dataframe[-1].value  # the rules editor, last on the page
+    assert list(rules["keyword"]) == [HOSTILE_KEYWORD]
+
+
+# --- no HTML from data --------------------------------------------------------------------
+
+
+def _html_calls(path: Path) -> list[tuple[int, ast.Call]]:
+    """Calls that render HTML: ``unsafe_allow_html=True`` anywhere, ``st.html`` and
+    ``components.html``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        unsafe = any(
+            keyword.arg == "unsafe_allow_html"
+            and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False)
+            for keyword in node.keywords
+        )
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        if unsafe or name == "html":
+            found.append((node.lineno, node))
+    return found
+
+
+def test_html_is_only_ever_rendered_from_fixed_text() -> None:
+    files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    problems = []
+    for path in files:
+        for line, call in _html_calls(path):
+            body = call.args[0] if call.args else None
+            # a plain string literal is fixed text; an f-string, a name or a call may carry
+            # user data
+            if not (isinstance(body, ast.Constant) and isinstance(body.value, str)):
+                problems.append(f"{path.relative_to(ROOT)}:{line}")
+    assert problems == [], f"HTML built from non-literal text: {problems}"
+
+
+def test_the_html_check_catches_an_f_string(tmp_path: Path) -> None:
+    """The check above can fail: an f-string with unsafe_allow_html is reported."""
+    sample = tmp_path / "page.py"
+    sample.write_text(
+        'import streamlit as st\nlabel = "x"\n'
+        'st.markdown(f"<b>{label}</b>", unsafe_allow_html=True)\n'
+        'st.markdown("<hr>", unsafe_allow_html=True)\n',
+        encoding="utf-8",
+    )
+    calls = _html_calls(sample)
+    assert [line for line, _ in calls] == [3, 4]
+    assert isinstance(calls[0][1].args[0], ast.JoinedStr)
+    assert isinstance(calls[1][1].args[0], ast.Constant)
+
+
+# --- identifiers from users are refused ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "by",
+    [
+        "client; DROP TABLE contacts",
+        "label FROM clients --",
+        "1=1",
+        "Client",
+    ],
+)
+def test_hostile_breakdown_is_refused_in_one_sentence(fixture_db: Database, by: str) -> None:
+    with pytest.raises(InvalidFilterError) as caught:
+        metrics.summary(fixture_db, ContactFilter(), by)
+    message = str(caught.value)
+    assert message.startswith("Cannot break down by") and message.endswith(".")
+    with fixture_db.cursor() as cursor:
+        (contacts,) = cursor.execute("SELECT count(*) FROM contacts").fetchone() or (0,)
+    assert contacts == 25  # nothing ran
+
+
+@pytest.mark.parametrize("by", ["channel; DROP TABLE contacts", "minutes"])
+def test_hostile_trend_dimension_is_refused(fixture_db: Database, by: str) -> None:
+    with pytest.raises(InvalidFilterError, match="Cannot show a trend by"):
+        metrics.trend(fixture_db, ContactFilter(), by)  # type: ignore[arg-type]
+
+
+def test_cli_refuses_a_hostile_breakdown(fixture_db_path: Path, tmp_path: Path) -> None:
+    result = run(
+        "summary", "--db", fixture_db_path, "--by", "client; DROP TABLE contacts", cwd=tmp_path
+    )
+    assert result.returncode == 2  # argparse: not one of the allowed choices
+    assert "invalid choice" in result.stderr
