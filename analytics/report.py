@@ -252,7 +252,8 @@ def _weekly_chart(trend: pd.DataFrame) -> str:
     label_every = max(1, math.ceil(len(weekly) / 12))
     for index, (week, row) in enumerate(weekly.iterrows()):  # one row per week, not per contact
         x = left + index * slot + slot * 0.15
-        base = top_margin + plot_height
+        base = float(top_margin + plot_height)
+        day = pd.Timestamp(str(week))
         for key in keys:
             value = float(row[key])
             if value <= 0:
@@ -261,13 +262,13 @@ def _weekly_chart(trend: pd.DataFrame) -> str:
             base -= bar
             parts.append(
                 f'<rect x="{x:.1f}" y="{base:.1f}" width="{slot * 0.7:.1f}" height="{bar:.1f}" '
-                f'fill="{CATEGORY_COLOURS[key]}"><title>{escape(str(week))[:10]} '
+                f'fill="{CATEGORY_COLOURS[key]}"><title>{day:%d %b %Y} '
                 f"{escape(CATEGORY_LABELS[key])}: {escape(minutes_text(value))}</title></rect>"
             )
         if index % label_every == 0:
             parts.append(
                 f'<text x="{x + slot * 0.35:.1f}" y="{top_margin + plot_height + 14}" '
-                f'text-anchor="middle">{pd.Timestamp(week):%d %b}</text>'
+                f'text-anchor="middle">{day:%d %b}</text>'
             )
     for index, key in enumerate(keys):
         x = left + (index % 4) * 150
