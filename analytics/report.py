@@ -51,6 +51,18 @@ CHANNEL_COLOURS = {
     "other": "#A6761D",
 }
 
+SHORT_HEADERS = {
+    "minutes_per_client_week": "per active client per week",
+    "minutes_per_8_session_hours": "per 8 scheduled session hours",
+    "after_hours_share": "after hours",
+    "crisis_share": "crisis",
+    "top_client_share": "top 10 % clients",
+    "response_median_hours": "reply time, median",
+    "cap_compliance": "client-weeks within cap",
+}
+"""Comparison column headers short enough for an A4 page (cells carry their units)."""
+assert set(SHORT_HEADERS) == {measure.column for measure in compare.MEASURES}
+
 LISTED_ROWS = 25
 """Rows listed per alert table; the rest are counted, so a printed report stays short."""
 
@@ -175,22 +187,30 @@ def _change(current: float | None, previous: float | None, unit: str, digits: in
     return f"{difference:+,.{digits}f}{unit} ({difference / previous * 100:+.0f} %)"
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int = 1) -> str:
-    """An HTML table; cells must already be escaped. Columns from ``numeric_from`` align right."""
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: range | None = None,
+    css_class: str = "",
+) -> str:
+    """An HTML table; cells must already be escaped. ``numeric`` columns (default: all but
+    the first) align right."""
+    numbers = numeric if numeric is not None else range(1, len(headers))
     head = "".join(
-        f'<th class="num">{header}</th>' if index >= numeric_from else f"<th>{header}</th>"
+        f'<th class="num">{header}</th>' if index in numbers else f"<th>{header}</th>"
         for index, header in enumerate(headers)
     )
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="num">{cell}</td>' if index >= numeric_from else f"<td>{cell}</td>"
+            f'<td class="num">{cell}</td>' if index in numbers else f"<td>{cell}</td>"
             for index, cell in enumerate(row)
         )
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attribute = f' class="{css_class}"' if css_class else ""
+    return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 # --- charts as inline SVG --------------------------------------------------------------------
@@ -198,7 +218,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: 
 
 def _bar_chart(title: str, bars: Sequence[tuple[str, float, str]]) -> str:
     """Horizontal bars (label, minutes, colour), labelled with their minutes."""
-    row_height, label_width, bar_width, width = 24, 170, 330, 620
+    row_height, label_width, bar_width, width = 24, 170, 320, 660
     height = row_height * len(bars) + 30
     top = max((value for _, value, _ in bars), default=0) or 1
     parts = [
@@ -226,11 +246,13 @@ def _weekly_chart(trend: pd.DataFrame) -> str:
         index="period", columns="key", values="minutes", aggfunc="sum", fill_value=0
     ).sort_index()
     keys = [key for key in CATEGORIES if key in weekly.columns]
-    width, height, left, bottom, top_margin = 660, 300, 56, 60, 30
+    width, height, left, bottom, top_margin = 760, 320, 56, 60, 30
     plot_width, plot_height = width - left - 10, height - bottom - top_margin
     totals = weekly[keys].sum(axis=1) if keys else pd.Series(dtype=float)
     peak = float(totals.max()) if len(totals) else 0.0
-    scale_top = _nice_ceiling(peak)
+    tick = _nice_ceiling(peak / 5)
+    ticks = max(1, math.ceil(peak / tick))
+    scale_top = tick * ticks
     slot = plot_width / max(len(weekly), 1)
     parts = [
         f'<svg class="chart" role="img" aria-label="Minutes per week by category" '
@@ -238,9 +260,9 @@ def _weekly_chart(trend: pd.DataFrame) -> str:
         '<text x="0" y="16" class="chart-title">Minutes per week (local weeks from Monday), '
         "by category</text>",
     ]
-    for step in range(5):
-        value = scale_top * step / 4
-        y = top_margin + plot_height - plot_height * step / 4
+    for step in range(ticks + 1):
+        value = tick * step
+        y = top_margin + plot_height - plot_height * step / ticks
         parts.append(
             f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{value:,.0f}</text>'
@@ -271,7 +293,7 @@ def _weekly_chart(trend: pd.DataFrame) -> str:
                 f'text-anchor="middle">{day:%d %b}</text>'
             )
     for index, key in enumerate(keys):
-        x = left + (index % 4) * 150
+        x = left + (index % 4) * 175
         y = height - 26 + (index // 4) * 14
         parts.append(
             f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{CATEGORY_COLOURS[key]}"/>'
@@ -504,9 +526,11 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
                     )
                     for row in _rows(listed)
                 ),
-                numeric_from=3,
+                numeric=range(3, 6),
             )
             + _more(len(listed), len(over), "weeks over cap")
+            + "<p class='note'>Listed: weeks over the weekly cap. The client-weeks over a cap "
+            "counted above include weeks over a per-category cap.</p>"
         )
 
     outside = compliance.out_of_policy(db, filters)
@@ -530,7 +554,7 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
                     )
                     for row in _rows(listed)
                 ),
-                numeric_from=5,
+                numeric=range(5, 6),
             )
             + _more(len(listed), len(outside), "out-of-policy contacts")
         )
@@ -556,11 +580,11 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
                         f"{pd.Timestamp(row.week):%d %b %Y}",
                         escape(minutes_text(float(row.minutes))),
                         escape(minutes_text(float(row.baseline_median))),
-                        "–" if _missing(row.rise_pct) else f"+{float(row.rise_pct):,.0f} %",
+                        "from 0" if _missing(row.rise_pct) else f"+{float(row.rise_pct):,.0f} %",
                     )
                     for row in _rows(listed)
                 ),
-                numeric_from=3,
+                numeric=range(3, 6),
             )
             + _more(len(listed), len(alerts), "drift alerts")
         )
@@ -577,7 +601,13 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
 
 def _comparison_table(report: dict[str, Any]) -> str:
     by = report["by"]
-    headers = (by, "clients", *(f"{m.label} ({m.unit})" for m in compare.MEASURES), "note")
+    headers = (
+        by,
+        "clients",
+        *(SHORT_HEADERS[m.column] for m in compare.MEASURES),
+        "percentile",
+        "note",
+    )
 
     def cell(value: Any, kind: str) -> str:
         if _missing(value):
@@ -600,10 +630,11 @@ def _comparison_table(report: dict[str, Any]) -> str:
         values = (
             ["–" if _missing(group["clients"]) else f"{int(group['clients']):,}"]
             + [escape(cell(group[m.column], m.kind)) for m in compare.MEASURES]
+            + ["" if _missing(group.get("percentile_rank")) else f"{group['percentile_rank']:.0f}"]
             + [f"<span class='suppressed'>hidden: {escape(str(reason))}</span>" if reason else ""]
         )
         rows.append([f"<strong>{name}</strong>" if is_total else name, *values])
-    return _table(headers, rows)
+    return _table(headers, rows, numeric=range(1, len(headers) - 1), css_class="compare")
 
 
 def _comparison_section(db: Database, filters: ContactFilter) -> str:
@@ -615,7 +646,11 @@ def _comparison_section(db: Database, filters: ContactFilter) -> str:
         parts.append(f"<h3>By {by}</h3>")
         parts.append(_comparison_table(report))
     parts.append(
-        f"<p class='note'>Figures are normalised by caseload. A group with fewer than {k} "
+        "<p class='note'>Figures are normalised by caseload: minutes per active client (any "
+        "contact or session) per week, per 8 hours of sessions attended, late-cancelled or "
+        "missed, and shares of minutes; the percentile ranks a group's minutes per active "
+        "client per week among the groups shown (0 lowest, 100 highest). "
+        f"A group with fewer than {k} "
         "active clients is hidden, and so is the next-smallest group when exactly one is "
         "hidden (otherwise the total would give it away); each hidden cell says why. "
         "Comparisons hold no client rows.</p></section>"
@@ -635,9 +670,10 @@ h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid #4C78A8; padding-bott
 table { border-collapse: collapse; width: 100%; margin: .6rem 0 1rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left;
          vertical-align: top; }
-th { background: #f6f8fa; } td.num, th.num { text-align: right; white-space: nowrap; }
+th { background: #f6f8fa; } td.num, th.num { text-align: right; } td.num { white-space: nowrap; }
+table.compare { font-size: .8rem; } table.compare th { font-weight: 600; }
 tr { break-inside: avoid; } thead { display: table-header-group; }
-.suppressed { color: #9a6700; font-style: italic; white-space: normal; }
+.suppressed { color: #9a6700; font-style: italic; display: inline-block; min-width: 10em; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: .5rem 0; }
 svg.chart text { font-size: 11px; fill: #1f2328; font-family: inherit; }
 svg.chart .chart-title { font-size: 13px; font-weight: 600; }
@@ -646,6 +682,9 @@ svg.chart .grid { stroke: #d0d7de; stroke-width: 1; }
 section { margin-top: 2rem; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10pt; }
+  table { font-size: 9pt; } table.compare { font-size: 7.5pt; }
+  th, td { padding: .15rem .3rem; }
+  .suppressed { display: inline; min-width: 0; }
   section { break-before: page; margin-top: 0; }
   section#totals { break-before: auto; }
   h2, h3 { break-after: avoid; } svg.chart, table { break-inside: auto; }

@@ -55,7 +55,7 @@ def row_cells(document: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no row starts with {first_cell!r}")
 
 
-# --- figures -------------------------------------------------------------------------------------
+# --- figures ---------------------------------------------------------------------------------
 
 
 def test_totals_are_the_hand_checked_march_figures(fixture_db: Database) -> None:
@@ -135,7 +135,7 @@ def test_a_suppressed_comparison_cell_says_why(fixture_db: Database) -> None:
     )
 
 
-# --- safety ----------------------------------------------------------------------------------------
+# --- safety ----------------------------------------------------------------------------------
 
 
 def test_no_external_resource_is_loaded(fixture_db: Database) -> None:
@@ -185,7 +185,7 @@ def test_hostile_names_are_escaped(empty_db: Database) -> None:
     assert row_cells(document, "&lt;script&gt;alert(1)&lt;/script&gt;")[1] == "=1+1"
 
 
-# --- scope ---------------------------------------------------------------------------------------------
+# --- scope -----------------------------------------------------------------------------------
 
 
 def test_a_therapist_sees_only_their_own_names(fixture_db: Database) -> None:
@@ -226,7 +226,7 @@ def test_an_empty_period_is_one_sentence(fixture_db: Database) -> None:
         supervision_report(fixture_db, ContactFilter(start=date(2025, 1, 1), end=date(2025, 1, 31)))
 
 
-# --- command line ------------------------------------------------------------------------------------
+# --- command line ----------------------------------------------------------------------------
 
 
 def copy_fixture(fixture_db_path: Path, tmp_path: Path) -> Path:
@@ -289,7 +289,7 @@ def test_cli_reports_an_unwritable_file_in_one_sentence(
     assert "could not be written" in capsys.readouterr().err
 
 
-# --- dashboard ---------------------------------------------------------------------------------------
+# --- dashboard -------------------------------------------------------------------------------
 
 
 def test_overview_offers_the_report_download(
@@ -315,7 +315,7 @@ def test_overview_offers_the_report_download(
     assert row_cells(document, "Contacts")[1] == f"{expected.contacts:,}"
 
 
-# --- a real browser ------------------------------------------------------------------------------------
+# --- a real browser --------------------------------------------------------------------------
 
 
 @pytest.mark.browser
@@ -359,6 +359,11 @@ def test_chromium_renders_the_file_offline_and_prints_it(
                 assert box is not None and box["width"] > 200 and box["height"] > 100
             assert page.locator("svg.chart rect").count() > 20  # bars were drawn
             pdf = page.pdf(format="A4", print_background=True)
+            # A4 is 210 mm wide; less 2 x 15 mm margins that leaves 180 mm = 680 CSS px:
+            # in print media nothing may be wider, or the printout would cut it off.
+            page.set_viewport_size({"width": 680, "height": 1000})
+            page.emulate_media(media="print")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 680
         finally:
             browser.close()
     assert blocked == []
