@@ -260,6 +260,7 @@ def test_cli_writes_the_report_and_audits_it(
         (["--therapist", "Nobody"], "There is no therapist called 'Nobody'"),
         (["--practice", "Nowhere"], "There is no practice called 'Nowhere'"),
         (["--from", "2025-01-01", "--to", "2025-01-31"], "No contacts match between 2025-01-01"),
+        (["--from", "2026-03-31", "--to", "2026-03-01"], "The period starts on 2026-03-31"),
     ],
 )
 def test_cli_refuses_in_one_sentence(
@@ -322,7 +323,7 @@ def test_overview_offers_the_report_download(
 def test_chromium_renders_the_file_offline_and_prints_it(
     demo_db_path: Path, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Route, sync_playwright
 
     db = Database(demo_db_path)
     try:
@@ -342,7 +343,7 @@ def test_chromium_renders_the_file_offline_and_prints_it(
         try:
             context = browser.new_context(offline=True)
 
-            def only_files(route) -> None:  # type: ignore[no-untyped-def]
+            def only_files(route: Route) -> None:
                 if route.request.url.startswith("file://"):
                     route.continue_()
                 else:
@@ -370,3 +371,33 @@ def test_chromium_renders_the_file_offline_and_prints_it(
     assert pdf.startswith(b"%PDF")
     # One page for the header and totals, then one per section at least: 5 or more pages.
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 5
+
+
+@pytest.mark.browser
+def test_the_dashboard_button_downloads_the_report(demo_db_path: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, copy_of, serve, wait_for_render
+
+    db_path = copy_of(demo_db_path, tmp_path)
+    with serve(db_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            page.goto(f"{url}/")
+            wait_for_render(page)
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name="Download supervision report").click()
+            saved = tmp_path / "downloaded.html"
+            download.value.save_as(saved)
+            name = download.value.suggested_filename
+        finally:
+            browser.close()
+    document = saved.read_text(encoding="utf-8")
+    # The sidebar's default period is the whole demo year, 365 days ending 27 Nov 2026.
+    assert name == "supervision-2025-11-28-2026-11-27.html"
+    assert "Supervision report, 28 Nov 2025 – 27 Nov 2026" in document
+    db = Database(db_path)
+    log = audit.entries(db, LOCAL)
+    db.close()
+    assert list(log["action"]) == ["report"]
+    assert name in log["detail"][0]
