@@ -96,7 +96,7 @@ def report_filter(
     scope_sql, scope_params = scope.where("t")
     if therapist is not None:
         rows = db.frame(
-            f"SELECT t.therapist_id FROM therapists AS t WHERE t.name = ? AND {scope_sql}",  # noqa: S608 (fixed text, values bound)
+            f"SELECT t.therapist_id FROM therapists AS t WHERE t.name = ? AND {scope_sql}",  # noqa: S608
             [therapist.strip(), *scope_params],
         )
         if rows.empty:

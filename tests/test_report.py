@@ -93,6 +93,15 @@ def test_breakdowns_and_weeks_are_hand_checked(fixture_db: Database) -> None:
     # Week of 30 March: Dana 15 (31st), Sam 25, Jonas 15 (30 Mar 18:30 CEST) = 55 min in 3.
     assert row_cells(document, "30 Mar 2026") == ["30 Mar 2026", "3", "55 min"]
     assert document.count("<svg") == 3  # channel bars, category bars, weekly stacked bars
+    # The weekly chart stacks that week by category: support Avery 25 + Sam 20 = 45 min,
+    # crisis Avery 30 + 40 = 70 min, homework Casey 5 min (45 + 70 + 5 = 120).
+    weekly_svg = document.split('<section id="weekly">')[1].split("</svg>")[0]
+    assert "<title>09 Mar 2026 Support: 45 min</title>" in weekly_svg
+    assert "<title>09 Mar 2026 Crisis: 70 min (1.2 h)</title>" in weekly_svg
+    assert "<title>09 Mar 2026 Homework: 5 min</title>" in weekly_svg
+    # The channel bars carry the same minutes as the table.
+    channel_svg = document.split('<section id="breakdowns">')[1].split("</svg>")[0]
+    assert ">Phone</text>" in channel_svg and ">140 min (2.3 h)</text>" in channel_svg
 
 
 def test_every_section_is_present_with_the_notes(fixture_db: Database) -> None:
