@@ -487,13 +487,13 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
         ("Minutes above weekly caps", escape(minutes_text(summary.over_by_minutes))),
         (
             "Out-of-policy contacts",
-            f"{summary.out_of_policy_contacts:,} ("
-            f"{escape(minutes_text(summary.out_of_policy_minutes))})",
+            f"{summary.out_of_policy_contacts:,} contacts, "
+            f"{escape(minutes_text(summary.out_of_policy_minutes))}",
         ),
         (
             "After hours",
-            f"{escape(minutes_text(summary.after_hours_minutes))} "
-            f"({escape(share_text(summary.after_hours_share))} of minutes)",
+            f"{escape(minutes_text(summary.after_hours_minutes))}, "
+            f"{escape(share_text(summary.after_hours_share))} of minutes",
         ),
         ("Reply time, median", escape(hours_text(response.median_hours))),
         ("Reply time, 90th percentile", escape(hours_text(response.p90_hours))),

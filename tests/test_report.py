@@ -144,6 +144,45 @@ def test_a_suppressed_comparison_cell_says_why(fixture_db: Database) -> None:
     )
 
 
+def test_compliance_figures_and_weeks_over_cap_are_hand_checked(empty_db: Database) -> None:
+    contacts = pd.read_csv(
+        ROOT / "tests" / "data" / "compliance" / "caps.csv", dtype=str, keep_default_na=False
+    )
+    add_contacts(empty_db, contacts, source="fixture")
+    save_setting(
+        empty_db,
+        BoundarySetting(
+            "Nora Quinn", "Harbor Counseling", None, date(2026, 1, 1), weekly_cap_minutes=60
+        ),
+        changed_by="test",
+    )
+    document = march_report(empty_db)
+    # Ada's weeks (New York, crisis left out of the cap): week of 2 Mar 30 + 25 + 10 + the
+    # reminder at 03:30 UTC on 9 Mar, which is Sun 8 Mar 23:30 EDT (DST began that day),
+    # 10 = 75 -> over by 15; 9 Mar 40 (+ 25 crisis) -> under; 16 Mar 50 + 30 = 80 -> over by
+    # 20; 23 Mar 80 -> over by 20. 15 + 20 + 20 = 55 min. Ben stays at 20 min a week.
+    assert row_cells(document, "Clients with a cap")[1] == "2"
+    assert row_cells(document, "Clients over their cap at least once")[1] == "1"
+    assert row_cells(document, "Client-weeks over a cap")[1] == "3"
+    assert row_cells(document, "Minutes above weekly caps")[1] == "55 min"
+    # After hours: only the Sunday 23:30 reminder, 10 of 300 + 70 = 370 min = 2.7 %.
+    assert row_cells(document, "After hours")[1] == "10 min, 2.7 % of minutes"
+    # Ada's Wed 4 Mar 11:00 email answered Thu 5 Mar 09:00: 22 hours (the crisis call on
+    # 13 Mar has no answer), so median and 90th percentile are both 22.0 h.
+    assert row_cells(document, "Reply time, median")[1] == "22.0 h"
+    weeks = [
+        cells
+        for row in re.findall(r"<tr>(.*?)</tr>", document, flags=re.S)
+        if (cells := [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)])
+        and cells[0] == "Ada"
+    ]
+    assert weeks == [
+        ["Ada", "Nora Quinn", "23 Mar 2026", "80 min (1.3 h)", "60 min (1.0 h)", "20 min"],
+        ["Ada", "Nora Quinn", "16 Mar 2026", "80 min (1.3 h)", "60 min (1.0 h)", "20 min"],
+        ["Ada", "Nora Quinn", "02 Mar 2026", "75 min (1.2 h)", "60 min (1.0 h)", "15 min"],
+    ]
+
+
 # --- safety ----------------------------------------------------------------------------------
 
 
