@@ -193,6 +193,8 @@ def test_no_external_resource_is_loaded(fixture_db: Database) -> None:
     assert "<script" not in document.lower()
     assert "<link" not in document.lower() and "@import" not in document
     assert "url(" not in document
+    for tag in ("<img", "<iframe", "<object", "<embed", "<base", "<form"):
+        assert tag not in document.lower()
 
 
 def test_hostile_names_are_escaped(empty_db: Database) -> None:
