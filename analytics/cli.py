@@ -182,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     billing_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
     billing_parser.add_argument("--json", action="store_true", help="print JSON")
 
+    report_parser = commands.add_parser(
+        "report",
+        parents=[db_option],
+        help="write the supervision report for a period as one self-contained HTML file",
+    )
+    report_parser.add_argument("--from", dest="start", type=_iso_date, required=True)
+    report_parser.add_argument("--to", dest="end", type=_iso_date, required=True)
+    report_selection = report_parser.add_mutually_exclusive_group()
+    report_selection.add_argument("--therapist", default=None, help="only this therapist")
+    report_selection.add_argument("--practice", default=None, help="only this practice")
+    report_parser.add_argument("--out", type=Path, required=True, metavar="FILE.html")
+
     commands.add_parser("batches", parents=[db_option], help="list import batches")
     undo = commands.add_parser("undo", parents=[db_option], help="undo one import batch")
     undo.add_argument("batch_id", type=int, metavar="BATCH")
@@ -810,6 +822,21 @@ def run_billing(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """``contactload report``: the supervision report as one HTML file, audited."""
+    from analytics.report import report_filter, write_report
+    from analytics.scope import LOCAL
+
+    db = Database(args.db or default_db_path())
+    filters = report_filter(db, LOCAL, args.start, args.end, args.therapist, args.practice)
+    written = write_report(db, filters, args.out)
+    print(
+        f"Wrote the supervision report for {args.start} to {args.end} to {args.out} "
+        f"({written / 1024:,.0f} KB)."
+    )
+    return 0
+
+
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
@@ -905,6 +932,7 @@ COMMANDS = {
     "compliance": run_compliance,
     "compare": run_compare,
     "billing": run_billing,
+    "report": run_report,
     "batches": run_batches,
     "undo": run_undo,
     "boundaries": run_boundaries,

@@ -7,6 +7,7 @@ from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.format import NO_SESSIONS, change_text, minutes_text, per_session_text, share_text
+from ui.report import report_download
 from ui.sidebar import current_filter
 from ui.state import measure
 
@@ -17,6 +18,7 @@ now, before = headline.current, headline.previous
 if now.contacts == 0:
     empty_state()
 period_caption(now.period)
+report_download(filters)
 
 concentration = measure("concentration", filters)
 per_client_week = now.minutes_per_active_client_week
