@@ -77,7 +77,7 @@ from analytics.pseudonyms import (
 )
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
-from analytics.store import store_incoming
+from analytics.store import record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""
@@ -478,6 +478,8 @@ def import_phone_log(
         report.dry_run = dry_run
         if dry_run:
             report.batch_id = None
+        elif report.batch_id is not None:  # a stored batch is audited like every import
+            record_import(cursor, scope, file_name, report.batch_id, report.imported)
     return report
 
 
