@@ -211,8 +211,8 @@ def _text_log() -> bytes:
     """Ada's texts: Opaline asks about homework and gets an answer."""
     sent = datetime(2026, 4, 20, 18, tzinfo=ZoneInfo("UTC"))
     texts = [
-        f'<sms address="+4917155501001" type="{kind}" date="{_epoch_ms(sent + timedelta(minutes=minute))}" '
-        f'body="{body}" />'
+        f'<sms address="+4917155501001" type="{kind}" body="{body}" '
+        f'date="{_epoch_ms(sent + timedelta(minutes=minute))}" />'
         for kind, minute, body in ((1, 0, "A question about my homework"), (2, 30, "Happy to help"))
     ]
     return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
@@ -519,7 +519,9 @@ def _mappings(call: Call) -> list[Any]:
     return [
         _outcome(lambda: list_mappings(call.db, call.scope)),
         *(
-            _outcome(lambda therapist_id=therapist_id: list_mappings(call.db, call.scope, therapist_id))
+            _outcome(
+                lambda therapist_id=therapist_id: list_mappings(call.db, call.scope, therapist_id)
+            )
             for therapist_id in call.world.therapists.values()
         ),
     ]
@@ -565,7 +567,9 @@ READERS: dict[str, list[Variant]] = {
         for variant in _filter_variants("compare.monthly_trend", by, size)
     ],
     "compare.distribution": [
-        variant for size in _COMPARE_SIZES for variant in _filter_variants("compare.distribution", size)
+        variant
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.distribution", size)
     ],
     "importing.phone_log.list_mappings": [_mappings],
     "metrics.summary": [
@@ -854,6 +858,20 @@ def test_local_scope_sees_what_the_pruned_copies_do_not(
     table = _plain(_function("metrics.client_table")(full, ContactFilter()))
     labels = {row[1] for row in table["rows"]}
     assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
+
+
+def test_a_colleague_sees_the_client_he_stood_in_for(
+    databases: tuple[Database, World, dict[str, Database]],
+) -> None:
+    # Bo answered Ada's client Opaline once (7 min email): per client, his session load
+    # shows that contact under Opaline, so his clients add up to his total, like metrics.
+    full, world, _ = databases
+    filters = ContactFilter(scope=_scopes(world)["colleague"])
+    by_client = _function("session_load.session_load_by")(full, filters, "client")
+    opaline = by_client[by_client["label"] == "Opaline Ashcombe"]
+    assert opaline[["contacts", "contact_minutes", "sessions"]].values.tolist() == [[1, 7.0, 0]]
+    totals = _function("session_load.session_totals")(full, filters)
+    assert by_client["contact_minutes"].sum() == totals.contact_minutes
 
 
 # --- writers ----------------------------------------------------------------------------------
@@ -1184,6 +1202,34 @@ def test_writers_stay_in_scope_or_refuse(
         mine = entries[entries["identity"] == scope.identity]
         assert list(mine["action"]) == [action]  # one entry for the one edit
         assert mentions in mine["detail"].iloc[0]
+    finally:
+        db.close()
+
+
+def test_mapping_numbers_does_not_tell_which_therapists_exist(
+    scoped_db_path: Path, tmp_path: Path
+) -> None:
+    # Ada asking to map a number for a colleague, for nobody stored (by name, with or
+    # without a time zone, or by id) reads the same refusal, and nothing changes.
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        scope = _scopes(_world(db))["therapist"]
+        map_number = _function("importing.phone_log.map_number")
+        before = _snapshot(db)
+        refusals = set()
+        for therapist, zone in (
+            ("Bo Marlowe", None),
+            ("Nobody Stored", None),
+            ("Nobody Stored", "Europe/Berlin"),
+            (999, None),
+        ):
+            with pytest.raises(PermissionDeniedError) as refused:
+                map_number(db, scope, therapist, "+4917155507777", "Someone", time_zone=zone)
+            refusals.add(str(refused.value))
+        assert refusals == {
+            "ada@example.org (therapist) may not change this therapist's boundaries."
+        }
+        assert _snapshot(db) == before
     finally:
         db.close()
 

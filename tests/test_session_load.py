@@ -74,7 +74,7 @@ from analytics.db import Database
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter
 from analytics.metrics import filter_choices
-from analytics.scope import Scope
+from analytics.scope import LOCAL, Scope
 from analytics.session_load import (
     after_missed_sessions,
     client_sessions,
@@ -624,7 +624,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def page_filter(db: Database) -> ContactFilter:
     """The sidebar's default filter: the span of the stored contacts."""
-    choices = filter_choices(db)
+    choices = filter_choices(db, LOCAL)  # the pages run in local mode here
     return ContactFilter(start=choices.first_day, end=choices.last_day)
 
 
