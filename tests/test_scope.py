@@ -530,6 +530,10 @@ def _mappings(call: Call) -> list[Any]:
 # Comparisons with the default group size (11 clients) suppress every group of this small
 # fixture; a group size of 2 shows single therapists and practices, and 3 shows Bo (who
 # stood in for Opaline) but suppresses his colleagues, so suppression itself is compared.
+# Design choice: suppression (complementary suppression and the total row included) is
+# decided among the groups the viewer sees, after the scope has removed everyone else, so
+# the pruned copy must give the same rows: a hidden group may never change what is shown,
+# or whether a value is suppressed would tell the viewer about groups outside the scope.
 _COMPARE_SIZES = (None, 2, 3)
 
 
