@@ -850,7 +850,13 @@ def test_readers_return_only_what_is_in_scope(
             "compliance.weekly_caps",
             "compliance.compliance_by",
             "compliance.out_of_policy",
+            "billing.episodes",
+            "billing.per_client_month",
+            "session_load.session_load_by",
+            "session_load.low_attendance_clients",
         }
+    if scope_name in ("therapist", "supervisor"):  # Ada's and Cyprian's numbers are mapped
+        assert "importing.phone_log.list_mappings" in showing
 
 
 def test_local_scope_sees_what_the_pruned_copies_do_not(
@@ -862,6 +868,21 @@ def test_local_scope_sees_what_the_pruned_copies_do_not(
     table = _plain(_function("metrics.client_table")(full, ContactFilter()))
     labels = {row[1] for row in table["rows"]}
     assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
+
+
+def test_a_therapist_sees_the_rows_behind_her_own_clients(
+    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
+) -> None:
+    # The readers without keys in their output are not empty in scope either: Ada's two
+    # clients each have 12 weekly sessions (cancelled ones included), a first telephone
+    # episode of one call and a first online period of two portal messages (8 + 6 min);
+    # the other four clients give empty frames.
+    full, world, _ = databases
+    call = Call(full, _scopes(world)["therapist"], world, tmp_path)
+    sessions = _per_client("session_load.client_sessions")(call)
+    assert sorted(len(result["rows"]) for result in sessions) == [0, 0, 0, 0, 12, 12]
+    contacts = _episode_contacts(call)
+    assert sorted(len(result["rows"]) for result in contacts) == [0] * 8 + [1, 1, 2, 2]
 
 
 def test_a_colleague_sees_the_client_he_stood_in_for(
