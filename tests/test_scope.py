@@ -195,13 +195,13 @@ def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _call_log(therapist: str) -> bytes:
+def _call_log(therapist: str, first_day: int = 14) -> bytes:
     """An SMS Backup & Restore call log of ``therapist``'s phone: an incoming 10-minute call
     from each mapped client in April (after the sessions), one from an unmapped number."""
     numbers = [number for number, (owner, _) in PHONES.items() if owner == therapist]
     calls = [
         f'<call number="{number}" duration="600" type="1" '
-        f'date="{_epoch_ms(datetime(2026, 4, 14 + day, 9, tzinfo=ZoneInfo("UTC")))}" />'
+        f'date="{_epoch_ms(datetime(2026, 4, first_day + day, 9, tzinfo=ZoneInfo("UTC")))}" />'
         for day, number in enumerate([*numbers, UNMAPPED])
     ]
     return f'<?xml version="1.0"?>\n<calls count="{len(calls)}">{"".join(calls)}</calls>'.encode()
@@ -1227,6 +1227,48 @@ def test_writers_stay_in_scope_or_refuse(
         mine = entries[entries["identity"] == scope.identity]
         assert list(mine["action"]) == [action]  # one entry for the one edit
         assert mentions in mine["detail"].iloc[0]
+    finally:
+        db.close()
+
+
+def test_imports_of_every_kind_are_audited_under_the_importer(
+    scoped_db_path: Path, tmp_path: Path
+) -> None:
+    # An admin imports one file of each kind through the one dispatch: each stored batch
+    # gets one entry naming the admin (5 batches in the fixture, so these are 6 to 9).
+    # Contacts: 1 row; session CSV: 1 session; calendar: 1 session; calls: Ada's 2 mapped
+    # clients (the unmapped caller is not stored).
+    from analytics.importing.dispatch import import_detected
+    from analytics.importing.session_report import SessionOptions
+
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        admin = Scope.admin("admin@example.org")
+        calendar, calendar_options = _calendar_file(tmp_path, OWN)
+        for path, name in (
+            (_csv_file(tmp_path, OWN), "extra.csv"),
+            (_session_csv(tmp_path, OWN), "sessions.csv"),
+            (calendar, "sessions.ics"),
+        ):
+            options = calendar_options if name.endswith(".ics") else SessionOptions()
+            import_detected(db, path, file_name=name, session_options=options, scope=admin)
+        import_detected(
+            db,
+            _call_log(OWN, first_day=21),
+            file_name="calls.xml",
+            phone_options=_phone_options(OWN),
+            scope=admin,
+        )
+        entries = db.frame(
+            "SELECT action, detail FROM audit_log WHERE identity = ? ORDER BY entry_id",
+            ["admin@example.org"],
+        )
+        assert entries.values.tolist() == [
+            ["import", "extra.csv: batch 6, 1 rows stored"],
+            ["import", "sessions.csv: batch 7, 1 rows stored"],
+            ["import", "sessions.ics: batch 8, 1 rows stored"],
+            ["import", "calls.xml: batch 9, 2 rows stored"],
+        ]
     finally:
         db.close()
 
