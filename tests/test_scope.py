@@ -1425,6 +1425,29 @@ def test_boundaries_page_edits_within_the_viewers_rights(
     assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
 
 
+def test_import_page_audits_the_minutes_per_text_under_the_admin(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = _copy(scoped_db_path, tmp_path / "db")
+    admin = Scope.admin("admin@example.org")
+    app = _run_page(path, monkeypatch, admin, "pages/import_data.py")
+    app.number_input(key="phone_minutes_per_text").set_value(3.0).run(timeout=60)
+    assert not app.exception
+    db = Database(path)
+    try:
+        entries = db.frame(
+            "SELECT identity, action, detail FROM audit_log WHERE action = ?", ["settings"]
+        )
+    finally:
+        db.close()
+    # 3 mapped numbers while the fixture was built (local), then the admin's change
+    assert entries.values.tolist()[-1] == [
+        "admin@example.org",
+        "settings",
+        "minutes_per_text = 3 min",
+    ]
+
+
 def test_import_page_tells_a_therapist_to_ask_an_admin(
     scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
