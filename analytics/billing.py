@@ -711,7 +711,8 @@ def _detect_episodes(
     ctes.append(_JUDGED.format(session_where=session_where))
     params += session_params
     period_sql, period_params = _period_where(filters, "e.start_local")
-    client_scope, client_params = filters.scope.where("cl")
+    # clients met by a therapist in scope count too (a colleague's client one stood in for)
+    client_scope, client_params = filters.scope.client_where("cl")
     therapist_scope, therapist_params = filters.scope.where("t")
     sql = f"""
         WITH RECURSIVE {",".join(ctes)}
@@ -748,7 +749,7 @@ def episode_contacts(
 
             return pd.DataFrame(columns=["local_started_at", "channel", "category", "minutes"])
         ctes, params = _assigned_ctes(rules[0], narrowed)
-        client_scope, client_params = filters.scope.where("cl")
+        client_scope, client_params = filters.scope.client_where("cl")
         return cursor.execute(
             f"""
             WITH RECURSIVE {",".join(ctes)}

@@ -213,7 +213,8 @@ def session_load_by(db: Database, filters: ContactFilter, by: str) -> pd.DataFra
     group, key, joins, order = _GROUPS[by]
     ctes, params = _filtered(filters)
     scope_t, scope_t_params = filters.scope.where("t")
-    scope_cl, scope_cl_params = filters.scope.where("cl")
+    # clients met by a therapist in scope too, so the groups add up to the totals
+    scope_cl, scope_cl_params = filters.scope.client_where("cl")
     label = _client_label(filters) if by == "client" else key
     join_params = {"therapist": scope_t_params, "client": scope_cl_params}.get(by, [])
     return db.frame(
@@ -336,7 +337,7 @@ def low_attendance_clients(
             f"The attended sessions per 4 weeks must be 0 or more, not {max_attended_per_4_weeks}."
         )
     ctes, params = _filtered(filters)
-    scope_cl, scope_cl_params = filters.scope.where("cl")
+    scope_cl, scope_cl_params = filters.scope.client_where("cl")
     scope_t, scope_t_params = filters.scope.where("t")
     return db.frame(
         f"""{ctes},
@@ -462,7 +463,7 @@ def client_sessions(db: Database, filters: ContactFilter, client_key: str) -> pd
     sessions are few, so these rows may come back to Python.
     """
     session_where, params = filters.session_where()
-    scope_cl, scope_cl_params = filters.scope.where("cl")
+    scope_cl, scope_cl_params = filters.scope.client_where("cl")
     scope_t, scope_t_params = filters.scope.where("t")
     return db.frame(
         f"""

@@ -102,6 +102,26 @@ def _contacts() -> pd.DataFrame:
             "direction": "therapist",
         }
     )
+    # Two client-initiated portal messages per client after the sessions end (week 13),
+    # so billing finds online digital assessment periods (8 + 6 = 14 min each) to scope.
+    for therapist, (practice, zone, labels) in THERAPISTS.items():
+        for client_number, label in enumerate(labels):
+            for offset, minutes in ((1, 8), (3, 6)):
+                day = FIRST_MONDAY + timedelta(weeks=13, days=offset + client_number)
+                local = datetime.combine(day, time(11), tzinfo=ZoneInfo(zone))
+                rows.append(
+                    {
+                        "practice": practice,
+                        "therapist": therapist,
+                        "time_zone": zone,
+                        "client": label,
+                        "started_at": local.isoformat(),
+                        "minutes": str(minutes),
+                        "channel": "portal",
+                        "category": "support",
+                        "direction": "client",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -162,6 +182,57 @@ def _policy(db: Database) -> None:
         )
 
 
+# Phone numbers mapped to clients (two therapists), as the phone-log importer needs them.
+PHONES = {
+    "+4917155501001": ("Ada Quillfeather", "Opaline Ashcombe"),
+    "+4917155501002": ("Ada Quillfeather", "Peregrin Birchley"),
+    "+447700900101": ("Cyprian Fenwick", "Saffron Ellery"),
+}
+UNMAPPED = "+4917155509999"
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _call_log(therapist: str, first_day: int = 14) -> bytes:
+    """An SMS Backup & Restore call log of ``therapist``'s phone: an incoming 10-minute call
+    from each mapped client in April (after the sessions), one from an unmapped number."""
+    numbers = [number for number, (owner, _) in PHONES.items() if owner == therapist]
+    calls = [
+        f'<call number="{number}" duration="600" type="1" '
+        f'date="{_epoch_ms(datetime(2026, 4, first_day + day, 9, tzinfo=ZoneInfo("UTC")))}" />'
+        for day, number in enumerate([*numbers, UNMAPPED])
+    ]
+    return f'<?xml version="1.0"?>\n<calls count="{len(calls)}">{"".join(calls)}</calls>'.encode()
+
+
+def _text_log() -> bytes:
+    """Ada's texts: Opaline asks about homework and gets an answer."""
+    sent = datetime(2026, 4, 20, 18, tzinfo=ZoneInfo("UTC"))
+    texts = [
+        f'<sms address="+4917155501001" type="{kind}" body="{body}" '
+        f'date="{_epoch_ms(sent + timedelta(minutes=minute))}" />'
+        for kind, minute, body in ((1, 0, "A question about my homework"), (2, 30, "Happy to help"))
+    ]
+    return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
+
+
+def _phone_logs(db: Database) -> None:
+    """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
+    from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
+
+    for number, (therapist, label) in PHONES.items():
+        map_number(db, LOCAL, therapist, number, label, practice=THERAPISTS[therapist][0])
+    for therapist, name, log in (
+        ("Ada Quillfeather", "ada-calls.xml", _call_log("Ada Quillfeather")),
+        ("Ada Quillfeather", "ada-texts.xml", _text_log()),
+        ("Cyprian Fenwick", "cyprian-calls.xml", _call_log("Cyprian Fenwick")),
+    ):
+        options = PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
+        import_phone_log(db, log, file_name=name, options=options)
+
+
 @pytest.fixture(scope="module")
 def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The two-practice fixture, stored once (contacts and sessions batches, boundaries)."""
@@ -171,6 +242,7 @@ def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         add_contacts(db, _contacts(), source="fixture", file_name="contacts.csv")
         add_sessions(db, _sessions(), source="fixture", file_name="sessions.csv")
         _policy(db)
+        _phone_logs(db)
     finally:
         db.close()
     return path
@@ -183,6 +255,7 @@ class World:
     practices: dict[str, int]
     therapists: dict[str, int]
     clients: pd.DataFrame  # client_id, client_key, label, practice_id, therapist_id
+    episodes: pd.DataFrame  # billing episodes (client_key, family, start), seen locally
 
 
 def _world(db: Database) -> World:
@@ -195,6 +268,7 @@ def _world(db: Database) -> World:
         dict(zip(practices["name"], practices["practice_id"].astype(int), strict=True)),
         dict(zip(therapists["name"], therapists["therapist_id"].astype(int), strict=True)),
         clients,
+        _function("billing.episodes")(db, ContactFilter())[["client_key", "family", "start"]],
     )
 
 
@@ -228,11 +302,19 @@ def _prune(db: Database, scope: Scope) -> None:
                 f"DELETE FROM {table} WHERE therapist_id IS NULL "
                 "OR therapist_id NOT IN (SELECT therapist_id FROM therapists)"
             )
-        cursor.execute(
-            "DELETE FROM boundaries WHERE client_id NOT IN (SELECT client_id FROM clients)"
-        )
+        for table in ("boundaries", "phone_numbers"):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE client_id NOT IN (SELECT client_id FROM clients)"
+            )
         if not scope.may_import:
-            cursor.execute("DELETE FROM import_batches")
+            # Batches are for importers only (list_batches shows them nothing); a batch that
+            # still holds a contact in scope stays, since what kind of file a contact came
+            # from (a phone log's texts, say) is part of that contact.
+            cursor.execute(
+                "DELETE FROM import_batches WHERE batch_id NOT IN (SELECT batch_id FROM contacts "
+                "WHERE batch_id IS NOT NULL UNION SELECT batch_id FROM sessions "
+                "WHERE batch_id IS NOT NULL)"
+            )
         if scope.role not in ("local", "admin"):
             cursor.execute("DELETE FROM audit_log WHERE identity <> ?", [scope.identity])
 
@@ -405,7 +487,95 @@ def _with_labels(call: Call) -> Any:
     return _function("compliance.with_client_labels")(call.db, call.scope, keys)["client"]
 
 
+def _episode_contacts(call: Call) -> list[Any]:
+    # The first episode of each family for each client (in scope or not), as the Billing
+    # page asks for the contacts behind a row it shows.
+    first = call.world.episodes.groupby(["client_key", "family"], as_index=False).first()
+    return [
+        _outcome(
+            lambda row=row: _function("billing.episode_contacts")(
+                call.db, call.filters(), row.family, row.client_key, row.start.to_pydatetime()
+            )
+        )
+        for row in first.itertuples()
+    ]
+
+
+def _per_client(name: str) -> Variant:
+    """``f(db, filters, client_key)`` for every client key, in scope or not."""
+
+    def variant(call: Call) -> list[Any]:
+        return [
+            _outcome(lambda key=key: _function(name)(call.db, call.filters(), key))
+            for key in call.world.clients["client_key"]
+        ]
+
+    return variant
+
+
+def _mappings(call: Call) -> list[Any]:
+    # Every mapping, then each therapist's (in scope or not).
+    list_mappings = _function("importing.phone_log.list_mappings")
+    return [
+        _outcome(lambda: list_mappings(call.db, call.scope)),
+        *(
+            _outcome(
+                lambda therapist_id=therapist_id: list_mappings(call.db, call.scope, therapist_id)
+            )
+            for therapist_id in call.world.therapists.values()
+        ),
+    ]
+
+
+# Comparisons with the default group size (11 clients) suppress every group of this small
+# fixture; a group size of 2 shows single therapists and practices, and 3 shows Bo (who
+# stood in for Opaline) but suppresses his colleagues, so suppression itself is compared.
+# Design choice: suppression (complementary suppression and the total row included) is
+# decided among the groups the viewer sees, after the scope has removed everyone else, so
+# the pruned copy must give the same rows: a hidden group may never change what is shown,
+# or whether a value is suppressed would tell the viewer about groups outside the scope.
+_COMPARE_SIZES = (None, 2, 3)
+
+
 READERS: dict[str, list[Variant]] = {
+    "billing.episode_contacts": [_episode_contacts],
+    "billing.billing_rules": [
+        lambda call, as_text=as_text: _function("billing.billing_rules")(
+            call.db, call.scope, as_text=as_text
+        )
+        for as_text in (False, True)
+    ],
+    "session_load.client_sessions": [_per_client("session_load.client_sessions")],
+    "session_load.session_load_by": [
+        variant
+        for by in ("therapist", "practice", "client", "week", "month")
+        for variant in _filter_variants("session_load.session_load_by", by)
+    ],
+    "compare.comparison": [
+        variant
+        for by in ("therapist", "practice")
+        for size in _COMPARE_SIZES
+        for with_total in (True, False)
+        for variant in _filter_variants("compare.comparison", by, size, with_total)
+    ],
+    "compare.comparison_report": [
+        variant
+        for by in ("therapist", "practice")
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.comparison_report", by, size)
+    ],
+    "compare.monthly_trend": [
+        variant
+        for by in ("therapist", "practice")
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.monthly_trend", by, size)
+    ],
+    "compare.distribution": [
+        variant
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.distribution", size)
+    ],
+    "importing.phone_log.list_mappings": [_mappings],
     "metrics.summary": [
         variant
         for by in ("client", "therapist", "practice")
@@ -492,10 +662,12 @@ def _is_transaction_step(function: Callable[..., Any]) -> bool:
     return first == "cursor"
 
 
-def _is_writer(function: Callable[..., Any]) -> bool:
-    """Writers take ``scope`` as a keyword with the default LOCAL (the CLI's own user)."""
+def _is_writer(name: str, function: Callable[..., Any]) -> bool:
+    """Writers take ``scope`` as a keyword with the default LOCAL (the CLI's own user), or
+    are editors registered in WRITERS that take the viewer's scope first and require it
+    (billing rules and fees, phone number mappings: a page always acts for someone)."""
     parameter = inspect.signature(function).parameters.get("scope")
-    return parameter is not None and parameter.default is LOCAL
+    return parameter is not None and (parameter.default is LOCAL or name in WRITERS)
 
 
 def _database_functions() -> list[tuple[str, Callable[..., Any]]]:
@@ -509,7 +681,7 @@ def _database_functions() -> list[tuple[str, Callable[..., Any]]]:
 
 
 def _readers() -> list[str]:
-    return [name for name, function in _database_functions() if not _is_writer(function)]
+    return [name for name, function in _database_functions() if not _is_writer(name, function)]
 
 
 def test_discovery_finds_the_functions_it_should() -> None:
@@ -517,7 +689,7 @@ def test_discovery_finds_the_functions_it_should() -> None:
     readers = set(_readers())
     assert {"metrics.totals", "compliance.summary", "boundaries.change_log"} <= readers
     assert {"store.list_batches", "audit.entries", "demo.is_empty"} <= readers
-    writers = {name for name, function in _database_functions() if _is_writer(function)}
+    writers = {name for name, function in _database_functions() if _is_writer(name, function)}
     assert {"boundaries.save_setting", "store.undo_batch", "importing.pipeline.import_file"} <= (
         writers
     )
@@ -584,7 +756,8 @@ def _variants(name: str) -> list[Variant]:
     if extra:
         pytest.fail(
             f"analytics.{name} needs {', '.join(extra)}: add an entry to READERS in "
-            "tests/test_scope.py saying how to call it (see the entries there)."
+            "tests/test_scope.py saying how to call it (see the entries there), or to "
+            "WRITERS if it changes data."
         )
     if "filters" in inspect.signature(function).parameters:
         return _filter_variants(name)
@@ -679,7 +852,13 @@ def test_readers_return_only_what_is_in_scope(
             "compliance.weekly_caps",
             "compliance.compliance_by",
             "compliance.out_of_policy",
+            "billing.episodes",
+            "billing.per_client_month",
+            "session_load.session_load_by",
+            "session_load.low_attendance_clients",
         }
+    if scope_name in ("therapist", "supervisor"):  # Ada's and Cyprian's numbers are mapped
+        assert "importing.phone_log.list_mappings" in showing
 
 
 def test_local_scope_sees_what_the_pruned_copies_do_not(
@@ -691,6 +870,35 @@ def test_local_scope_sees_what_the_pruned_copies_do_not(
     table = _plain(_function("metrics.client_table")(full, ContactFilter()))
     labels = {row[1] for row in table["rows"]}
     assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
+
+
+def test_a_therapist_sees_the_rows_behind_her_own_clients(
+    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
+) -> None:
+    # The readers without keys in their output are not empty in scope either: Ada's two
+    # clients each have 12 weekly sessions (cancelled ones included), a first telephone
+    # episode of one call and a first online period of two portal messages (8 + 6 min);
+    # the other four clients give empty frames.
+    full, world, _ = databases
+    call = Call(full, _scopes(world)["therapist"], world, tmp_path)
+    sessions = _per_client("session_load.client_sessions")(call)
+    assert sorted(len(result["rows"]) for result in sessions) == [0, 0, 0, 0, 12, 12]
+    contacts = _episode_contacts(call)
+    assert sorted(len(result["rows"]) for result in contacts) == [0] * 8 + [1, 1, 2, 2]
+
+
+def test_a_colleague_sees_the_client_he_stood_in_for(
+    databases: tuple[Database, World, dict[str, Database]],
+) -> None:
+    # Bo answered Ada's client Opaline once (7 min email): per client, his session load
+    # shows that contact under Opaline, so his clients add up to his total, like metrics.
+    full, world, _ = databases
+    filters = ContactFilter(scope=_scopes(world)["colleague"])
+    by_client = _function("session_load.session_load_by")(full, filters, "client")
+    opaline = by_client[by_client["label"] == "Opaline Ashcombe"]
+    assert opaline[["contacts", "contact_minutes", "sessions"]].values.tolist() == [[1, 7.0, 0]]
+    totals = _function("session_load.session_totals")(full, filters)
+    assert by_client["contact_minutes"].sum() == totals.contact_minutes
 
 
 # --- writers ----------------------------------------------------------------------------------
@@ -710,6 +918,9 @@ _SNAPSHOT_TABLES = (
     "settings",
     "classification_rules",
     "saved_mappings",
+    "phone_numbers",
+    "billing_rules",
+    "billing_fees",
 )
 
 
@@ -737,7 +948,14 @@ def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
             f"WHERE {outside} ORDER BY ALL",
             params,
         )
-        for table in ("boundaries", "working_hours", "boundary_changes", "contacts", "therapists")
+        for table in (
+            "boundaries",
+            "working_hours",
+            "boundary_changes",
+            "contacts",
+            "therapists",
+            "phone_numbers",
+        )
     }
 
 
@@ -784,7 +1002,92 @@ def _sessions_for(therapist: str) -> pd.DataFrame:
     return frame[frame["therapist"] == therapist].head(2).assign(minutes="55")
 
 
+def _calendar_file(folder: Path, therapist: str) -> tuple[Path, Any]:
+    """One session of the therapist's second client on a calendar, and the options naming
+    whose calendar it is."""
+    from analytics.importing.session_report import SessionOptions
+
+    practice, zone, labels = THERAPISTS[therapist]
+    path = folder / "sessions.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "DTSTART:20260401T090000Z\r\nDTEND:20260401T095000Z\r\nDTSTAMP:20260301T000000Z\r\n"
+        f"UID:extra-1@example.org\r\nSUMMARY:Session: {labels[1]}\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    options = SessionOptions(therapist=therapist, practice=practice, time_zone=zone)
+    return path, options
+
+
+def _session_csv(folder: Path, therapist: str) -> Path:
+    practice, _, labels = THERAPISTS[therapist]
+    path = folder / "sessions.csv"
+    path.write_text(
+        "Client,Clinician,Practice,Start,End,Status\n"
+        f"{labels[1]},{therapist},{practice},2026-04-01 09:00,2026-04-01 09:50,Show\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _phone_options(therapist: str) -> Any:
+    from analytics.importing.phone_log import PhoneLogOptions
+
+    return PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
+
+
+def _mapped_number(therapist: str) -> str:
+    return next(number for number, (owner, _) in PHONES.items() if owner == therapist)
+
+
 WRITERS: dict[str, Writer] = {
+    "billing.save_rules": lambda db, scope, therapist, folder: _function("billing.save_rules")(
+        db,
+        scope,
+        _function("billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
+    ),
+    "billing.save_fees": lambda db, scope, therapist, folder: _function("billing.save_fees")(
+        db, scope, _function("billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD")
+    ),
+    "importing.phone_log.map_number": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.map_number"
+    )(
+        db,
+        scope,
+        therapist,
+        "+4917155507777",
+        THERAPISTS[therapist][2][1],
+        practice=THERAPISTS[therapist][0],
+    ),
+    "importing.phone_log.unmap_number": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.unmap_number"
+    )(db, scope, therapist, _mapped_number(therapist), practice=THERAPISTS[therapist][0]),
+    "importing.phone_log.import_phone_log": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.import_phone_log"
+    )(
+        db,
+        _call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.calendar.import_calendar": lambda db, scope, therapist, folder: _function(
+        "importing.calendar.import_calendar"
+    )(
+        db,
+        _calendar_file(folder, therapist)[0],
+        file_name="sessions.ics",
+        options=_calendar_file(folder, therapist)[1],
+        scope=scope,
+        today=date(2026, 4, 30),
+    ),
+    "importing.session_csv.import_session_csv": lambda db, scope, therapist, folder: _function(
+        "importing.session_csv.import_session_csv"
+    )(db, _session_csv(folder, therapist), file_name="sessions.csv", scope=scope),
+    "importing.dispatch.import_detected": lambda db, scope, therapist, folder: _function(
+        "importing.dispatch.import_detected"
+    )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
     "boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
         db,
         BoundarySetting(therapist, THERAPISTS[therapist][0], None, date(2026, 3, 2), 40.0),
@@ -879,8 +1182,22 @@ WRITERS: dict[str, Writer] = {
 installation-wide)."""
 
 
+_OWN_EDITS = {
+    **{
+        writer: ("boundary_edit", OWN)
+        for writer in WRITERS
+        if writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
+    },
+    # Numbers are never stored or logged: the entry names the last two digits.
+    "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
+    "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
+}
+"""Writers a therapist may use on their own data: the audit action and what its detail
+names."""
+
+
 def test_every_writer_is_registered() -> None:
-    writers = {name for name, function in _database_functions() if _is_writer(function)}
+    writers = {name for name, function in _database_functions() if _is_writer(name, function)}
     unknown = sorted(writers - set(WRITERS))
     assert unknown == [], f"add {', '.join(unknown)} to WRITERS in tests/test_scope.py"
 
@@ -902,33 +1219,112 @@ def test_writers_stay_in_scope_or_refuse(
             assert scope.identity in str(error)  # one sentence naming who was refused
             assert _snapshot(db) == before, f"{writer} refused but changed data"
             return
-        # Only a therapist editing their own boundaries may write in a narrow scope.
+        # Only a therapist editing their own boundaries or phone mappings may write in a
+        # narrow scope.
         assert (scope_name, target) == ("therapist", OWN), f"{writer} let {scope_name} write"
-        assert writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
+        assert writer in _OWN_EDITS, f"{writer} let a therapist write"
+        action, mentions = _OWN_EDITS[writer]
         assert _snapshot_outside(db, scope) == outside_before
         entries = db.frame("SELECT identity, role, action, detail FROM audit_log", [])
         mine = entries[entries["identity"] == scope.identity]
-        assert list(mine["action"]) == ["boundary_edit"]  # one entry for the one edit
-        assert OWN in mine["detail"].iloc[0]
+        assert list(mine["action"]) == [action]  # one entry for the one edit
+        assert mentions in mine["detail"].iloc[0]
+    finally:
+        db.close()
+
+
+def test_imports_of_every_kind_are_audited_under_the_importer(
+    scoped_db_path: Path, tmp_path: Path
+) -> None:
+    # An admin imports one file of each kind through the one dispatch: each stored batch
+    # gets one entry naming the admin (5 batches in the fixture, so these are 6 to 9).
+    # Contacts: 1 row; session CSV: 1 session; calendar: 1 session; calls: Ada's 2 mapped
+    # clients (the unmapped caller is not stored).
+    from analytics.importing.dispatch import import_detected
+    from analytics.importing.session_report import SessionOptions
+
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        admin = Scope.admin("admin@example.org")
+        calendar, calendar_options = _calendar_file(tmp_path, OWN)
+        for path, name in (
+            (_csv_file(tmp_path, OWN), "extra.csv"),
+            (_session_csv(tmp_path, OWN), "sessions.csv"),
+            (calendar, "sessions.ics"),
+        ):
+            options = calendar_options if name.endswith(".ics") else SessionOptions()
+            import_detected(db, path, file_name=name, session_options=options, scope=admin)
+        import_detected(
+            db,
+            _call_log(OWN, first_day=21),
+            file_name="calls.xml",
+            phone_options=_phone_options(OWN),
+            scope=admin,
+        )
+        entries = db.frame(
+            "SELECT action, detail FROM audit_log WHERE identity = ? ORDER BY entry_id",
+            ["admin@example.org"],
+        )
+        assert entries.values.tolist() == [
+            ["import", "extra.csv: batch 6, 1 rows stored"],
+            ["import", "sessions.csv: batch 7, 1 rows stored"],
+            ["import", "sessions.ics: batch 8, 1 rows stored"],
+            ["import", "calls.xml: batch 9, 2 rows stored"],
+        ]
+    finally:
+        db.close()
+
+
+def test_mapping_numbers_does_not_tell_which_therapists_exist(
+    scoped_db_path: Path, tmp_path: Path
+) -> None:
+    # Ada asking to map a number for a colleague, for nobody stored (by name, with or
+    # without a time zone, or by id) reads the same refusal, and nothing changes.
+    db = Database(_copy(scoped_db_path, tmp_path / "db"))
+    try:
+        scope = _scopes(_world(db))["therapist"]
+        map_number = _function("importing.phone_log.map_number")
+        before = _snapshot(db)
+        refusals = set()
+        for therapist, zone in (
+            ("Bo Marlowe", None),
+            ("Nobody Stored", None),
+            ("Nobody Stored", "Europe/Berlin"),
+            (999, None),
+        ):
+            with pytest.raises(PermissionDeniedError) as refused:
+                map_number(db, scope, therapist, "+4917155507777", "Someone", time_zone=zone)
+            refusals.add(str(refused.value))
+        assert refusals == {
+            "ada@example.org (therapist) may not change this therapist's boundaries."
+        }
+        assert _snapshot(db) == before
     finally:
         db.close()
 
 
 def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
     # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks
-    # x 4 + Bo's one reply = 289 rows; sessions 6 x 12 = 72) and one boundary_edit per
-    # changed save (3 therapists x (default + override + changed override + hours) = 12).
+    # x 4 + Bo's one reply + 6 clients x 2 portal messages = 301 rows; sessions 6 x 12 = 72;
+    # Ada's calls from her 2 mapped clients (the unmapped caller is not stored) and
+    # Opaline's 2 texts; Cyprian's 1 call from Saffron), one boundary_edit per changed save
+    # (3 therapists x (default + override + changed override + hours) = 12) and one
+    # settings entry per mapped number (3).
     db = Database(_copy(scoped_db_path, tmp_path / "db"))
     try:
         entries = db.frame("SELECT identity, role, action, detail FROM audit_log ORDER BY 1", [])
         assert set(entries["identity"]) == {"local"}
-        assert list(entries["action"][entries["action"] == "import"]) == ["import", "import"]
         details = sorted(entries.loc[entries["action"] == "import", "detail"])
         assert details == [
-            "contacts.csv: batch 1, 289 rows stored",
+            "ada-calls.xml: batch 3, 2 rows stored",
+            "ada-texts.xml: batch 4, 2 rows stored",
+            "contacts.csv: batch 1, 301 rows stored",
+            "cyprian-calls.xml: batch 5, 1 rows stored",
             "sessions.csv: batch 2, 72 rows stored",
         ]
         assert (entries["action"] == "boundary_edit").sum() == 12
+        mapped = entries.loc[entries["action"] == "settings", "detail"]
+        assert len(mapped) == 3 and mapped.str.startswith("phone number ending 0").all()
         for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
             assert not entries["detail"].str.contains(label).any()  # no client data in details
         _function("store.undo_batch")(db, 2)
@@ -1029,6 +1425,29 @@ def test_boundaries_page_edits_within_the_viewers_rights(
     assert list(saved["name"]) == ([] if error else [therapist])
     # 12 edits while the fixture was built (local), plus the viewer's own when allowed
     assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
+
+
+def test_import_page_audits_the_minutes_per_text_under_the_admin(
+    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = _copy(scoped_db_path, tmp_path / "db")
+    admin = Scope.admin("admin@example.org")
+    app = _run_page(path, monkeypatch, admin, "pages/import_data.py")
+    app.number_input(key="phone_minutes_per_text").set_value(3.0).run(timeout=60)
+    assert not app.exception
+    db = Database(path)
+    try:
+        entries = db.frame(
+            "SELECT identity, action, detail FROM audit_log WHERE action = ?", ["settings"]
+        )
+    finally:
+        db.close()
+    # 3 mapped numbers while the fixture was built (local), then the admin's change
+    assert entries.values.tolist()[-1] == [
+        "admin@example.org",
+        "settings",
+        "minutes_per_text = 3 min",
+    ]
 
 
 def test_import_page_tells_a_therapist_to_ask_an_admin(

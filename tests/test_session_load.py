@@ -624,7 +624,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def page_filter(db: Database) -> ContactFilter:
     """The sidebar's default filter: the span of the stored contacts."""
-    choices = filter_choices(db, LOCAL)
+    choices = filter_choices(db, LOCAL)  # the pages run in local mode here
     return ContactFilter(start=choices.first_day, end=choices.last_day)
 
 

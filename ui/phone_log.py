@@ -49,7 +49,8 @@ def phone_log_settings(
     )
     if per_text is not None and float(per_text) != stored:
         try:
-            set_setting(database(), "minutes_per_text", float(per_text))
+            # the viewer's scope, so the audit entry names who changed it
+            set_setting(database(), "minutes_per_text", float(per_text), scope=viewer_scope())
         except ContactLoadError as error:
             st.error(str(error))
     call_category = middle.selectbox(

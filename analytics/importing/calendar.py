@@ -36,6 +36,7 @@ from analytics.importing.session_report import (
 )
 from analytics.scope import LOCAL, Scope
 from analytics.sessions import stage_sessions, store_sessions
+from analytics.store import record_import
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -303,7 +304,10 @@ def import_calendar(
         data, file_name, options.start, options.end, today or date.today()
     )
     with db.transaction(rollback=dry_run) as cursor:
-        return _store(cursor, db, events, data, file_name, options, group, start, end, dry_run)
+        report = _store(cursor, db, events, data, file_name, options, group, start, end, dry_run)
+        if report.batch_id is not None:  # a stored batch is audited like every import
+            record_import(cursor, scope, file_name, report.batch_id, report.imported)
+        return report
 
 
 def _store(

@@ -64,4 +64,6 @@ def import_detected(
             db, source, file_name=file_name, options=phone_options, scope=scope,
             dry_run=dry_run,
         )  # fmt: skip
-    return import_file(db, source, file_name=file_name, options=contact_options, dry_run=dry_run)
+    return import_file(
+        db, source, file_name=file_name, options=contact_options, scope=scope, dry_run=dry_run
+    )  # the viewer's scope, so the audit entry names who imported

@@ -77,7 +77,7 @@ from analytics.pseudonyms import (
 )
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
-from analytics.store import store_incoming
+from analytics.store import record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""
@@ -478,6 +478,8 @@ def import_phone_log(
         report.dry_run = dry_run
         if dry_run:
             report.batch_id = None
+        elif report.batch_id is not None:  # a stored batch is audited like every import
+            record_import(cursor, scope, file_name, report.batch_id, report.imported)
     return report
 
 
@@ -848,7 +850,9 @@ def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -
     The client is its label where the viewer may see labels, else its pseudonymous key.
     """
     therapist_sql, therapist_params = scope.where("t")
-    client_sql, client_params = scope.where("cl")
+    # clients listed under the scope or met by a therapist in it (a colleague's client one
+    # stood in for), like every reader of clients
+    client_sql, client_params = scope.client_where("cl")
     contact_sql, contact_params = scope.where("c")
     client_column = "cl.label" if scope.shows_labels else "cl.client_key"
     only = "TRUE" if therapist_id is None else "m.therapist_id = ?"
@@ -907,6 +911,7 @@ def _resolve_therapist(
             [therapist],
         ).fetchone()
         if row is None:
+            _refuse_unknown(scope)
             raise InvalidRecordError(f"There is no therapist {therapist}.")
         return int(row[0]), int(row[1]), str(row[2])
     name = therapist.strip() or DEFAULT_THERAPIST
@@ -923,14 +928,11 @@ def _resolve_therapist(
         )
     if rows:
         return int(rows[0][0]), int(rows[0][1]), str(rows[0][2])
+    _refuse_unknown(scope)
     if time_zone is None:
         where = f" in {practice}" if practice else ""
         raise InvalidRecordError(
             f"There is no therapist {name}{where}; import a log for them first."
-        )
-    if not scope.may_import:
-        raise PermissionDeniedError(
-            f"{scope.identity} ({scope.role}) may not add therapists; ask an admin."
         )
     _check_time_zone(cursor, time_zone)
     practice_name = (practice or "").strip() or DEFAULT_PRACTICE
@@ -946,6 +948,13 @@ def _resolve_therapist(
     ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), practice_name
+
+
+def _refuse_unknown(scope: Scope) -> None:
+    """Refuse a viewer who may not add therapists the way a therapist outside their scope
+    is refused, so that which therapists exist is not learnt from the answer."""
+    if not scope.may_import:
+        scope.require_boundary_edit(therapist_id=0)  # no therapist has id 0: refused
 
 
 def text_minutes_in_use(db: Database, filters: ContactFilter) -> list[float]:

@@ -37,6 +37,7 @@ from analytics.importing.reader import RowProblem, UnreadableFileError, stage_te
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.scope import LOCAL, Scope
 from analytics.sessions import stage_sessions, store_sessions
+from analytics.store import record_import
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,7 +236,10 @@ def import_session_csv(
     scope.require_import()
     options = options or SessionOptions()
     with db.transaction(rollback=dry_run) as cursor:
-        return _import(cursor, db, source, file_name, options, dry_run)
+        report = _import(cursor, db, source, file_name, options, dry_run)
+        if report.batch_id is not None:  # a stored batch is audited like every import
+            record_import(cursor, scope, file_name, report.batch_id, report.imported)
+        return report
 
 
 def _import(
