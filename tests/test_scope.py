@@ -481,6 +481,54 @@ def _export(kind: str) -> Variant:
     return variant
 
 
+def _export_rows(call: Call) -> Any:
+    """Parquet bytes as the rows they hold (the file's own metadata is not the point)."""
+    import io
+
+    data = _function("exports.export_bytes")(call.db, call.filters(), "parquet")
+    return pd.read_parquet(io.BytesIO(data)).to_dict("list")
+
+
+def _export_file(kind: str) -> Variant:
+    def variant(call: Call) -> Any:
+        call.folder.mkdir(parents=True, exist_ok=True)
+        path = call.folder / f"contacts-{call.scope.role}.{kind}"
+        result = _function("exports.export_contacts")(call.db, call.filters(), path, kind)
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        return result.contacts, frame.to_dict("list")
+
+    return variant
+
+
+def _report_filter(therapist: str) -> Variant:
+    def variant(call: Call) -> Any:
+        return _outcome(
+            lambda: _function("report.report_filter")(
+                call.db, call.scope, date(2026, 1, 1), date(2026, 12, 31), therapist=therapist
+            )
+        )
+
+    return variant
+
+
+def _supervision_report(call: Call) -> Any:
+    return _function("report.supervision_report")(
+        call.db, call.filters(), datetime(2026, 11, 28, 12, 0)
+    )
+
+
+def _written_report(call: Call) -> Any:
+    """The file, without its generated-at minute (the two calls run at different times)."""
+    import re
+
+    call.folder.mkdir(parents=True, exist_ok=True)
+    path = call.folder / f"report-{call.scope.role}.html"
+    _outcome(lambda: _function("report.write_report")(call.db, call.filters(), path))
+    if not path.exists():
+        return None
+    return re.sub(r"Generated [0-9-]+ [0-9:]+ UTC", "Generated", path.read_text("utf-8"))
+
+
 def _with_labels(call: Call) -> Any:
     # Every key goes in (a caller's frame); what comes back is the names given to them.
     keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
@@ -609,6 +657,14 @@ READERS: dict[str, list[Variant]] = {
         *_each_therapist("boundaries.list_settings"),
     ],
     "boundaries.export_settings": [_export("toml"), _export("csv")],
+    "exports.export_bytes": [
+        lambda call: _function("exports.export_bytes")(call.db, call.filters(), "csv"),
+        _export_rows,
+    ],
+    "exports.export_contacts": [_export_file("csv"), _export_file("parquet")],
+    "report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
+    "report.supervision_report": [_supervision_report],
+    "report.write_report": [_written_report],
 }
 """How to call readers that need more than ``db`` and ``filters`` or ``scope`` (or that
 deserve more than one call): qualified name (module without ``analytics.``) -> calls."""
@@ -966,6 +1022,16 @@ Writer = Callable[[Database, Scope, str, Path], Any]
 """One write by ``scope`` aimed at the named therapist's data."""
 
 
+def _first_client_key(db: Database, therapist: str) -> str:
+    """The key of the therapist's first client (by label)."""
+    (key,) = db.row(
+        "SELECT min_by(c.client_key, c.label) FROM clients AS c "
+        "JOIN therapists AS t USING (therapist_id) WHERE t.name = ?",
+        [therapist],
+    )
+    return str(key)
+
+
 def _csv_file(folder: Path, therapist: str) -> Path:
     practice, _, labels = THERAPISTS[therapist]
     path = folder / "extra.csv"
@@ -1176,6 +1242,15 @@ WRITERS: dict[str, Writer] = {
     ),
     "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
         db, "minutes_per_text", 3, scope=scope
+    ),
+    "care.backup": lambda db, scope, therapist, folder: _function("care.backup")(
+        db, scope, folder / "backup.duckdb"
+    ),
+    "care.backup_archive": lambda db, scope, therapist, folder: _function("care.backup_archive")(
+        db, scope
+    ),
+    "care.erase_client": lambda db, scope, therapist, folder: _function("care.erase_client")(
+        db, scope, _first_client_key(db, therapist)
     ),
 }
 """How to call each writer aimed at one therapist's data (ignored where the write is
