@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from analytics.db import Database
+from analytics.settings import set_setting
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_render
 
 pytestmark = pytest.mark.browser
@@ -38,6 +39,10 @@ therapist = "Dana Whitfield"
 [users."lee@northside.example"]
 role = "supervisor"
 practices = ["Northside Psychology"]
+
+[users."kim@lindenhof.example"]
+role = "supervisor"
+practices = ["Lindenhof Praxis"]
 
 [users."it@northside.example"]
 role = "admin"
@@ -117,6 +122,10 @@ def team_server(
             "WHERE p.name = 'Northside Psychology'",
             [],
         )
+        # Demo therapists have 12 or 13 clients over the year: a minimum group of 13 hides
+        # Lindenhof's Amelia Hughes and Luca Moretti (12 each) and shows Jonas Weber and
+        # Sophie Keller (13 each), so a Lindenhof supervisor meets real suppression.
+        set_setting(db, "min_group_clients", 13)
     finally:
         db.close()
     roles = folder / "roles.toml"
@@ -281,6 +290,25 @@ def test_a_supervisor_sees_keys_not_labels(page: Page, team_server: TeamServer) 
         wait_for_render(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "suppressed" in body_text(page).lower()
+
+
+def test_a_supervisor_meets_suppression_on_the_compare_page(
+    page: Page, team_server: TeamServer
+) -> None:
+    sign_in(page, team_server, "kim@lindenhof.example")
+    wait_for_render(page)
+    page.goto(f"{team_server.url}/compare")
+    page.get_by_text("Groups with fewer than 13 active clients are suppressed").wait_for(
+        timeout=30_000
+    )
+    body = body_text(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # Two of Lindenhof's four therapists have 12 clients: both hidden, and with two hidden
+    # the total gives neither away, so no third one is.
+    assert "suppressed: 2 of 4 hidden here." in body
+    # Nothing of the other practices: their therapists are not even named.
+    for name in ("Dana Whitfield", "Marcus Ortega", "Grace Nguyen", "Kenji Sato"):
+        assert name not in body
 
 
 def test_an_unknown_identity_sees_the_message_and_no_data(
