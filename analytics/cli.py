@@ -359,8 +359,7 @@ def run_erase_client(args: argparse.Namespace) -> int:
     from analytics.scope import LOCAL
 
     erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
-    rows = ", ".join(f"{count:,} {table}" for table, count in erasure.rows.items() if count)
-    print(f"Erased client {erasure.client_key}: {rows} rows removed.")
+    print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
     return 0
 
 
