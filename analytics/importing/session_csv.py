@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from analytics.db import Database
-from analytics.errors import ContactLoadError, InvalidRecordError
+from analytics.errors import ContactLoadError
 from analytics.importing.parsing import (
     DateOrder,
     date_sql,
@@ -32,7 +32,13 @@ from analytics.importing.parsing import (
     duration_minutes_sql,
     time_sql,
 )
-from analytics.importing.pipeline import DEFAULT_PRACTICE, DEFAULT_THERAPIST, file_sha256
+from analytics.importing.pipeline import (
+    DEFAULT_PRACTICE,
+    DEFAULT_THERAPIST,
+    check_time_zone,
+    count_rows,
+    file_sha256,
+)
 from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.scope import LOCAL, Scope
@@ -250,13 +256,7 @@ def _import(
     options: SessionOptions,
     dry_run: bool,
 ) -> SessionReport:
-    known = cursor.execute(
-        "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [options.time_zone]
-    ).fetchall()
-    if not known[0][0]:
-        raise InvalidRecordError(
-            f"Unknown time zone '{options.time_zone}'; use an IANA name such as 'Europe/Berlin'."
-        )
+    check_time_zone(cursor, options.time_zone)
     table = stage_text_table(cursor, source, "session_raw")
     columns = _columns(table.header)
     _parse(cursor, columns, options)
@@ -298,7 +298,7 @@ def _import(
         },
     )
     cursor.execute("DROP TABLE session_parsed")
-    good = int(cursor.execute("SELECT count(*) FROM session_incoming").fetchall()[0][0])
+    good = count_rows(cursor, "SELECT count(*) FROM session_incoming")
     if good == 0:
         first = errors[0] if errors else None
         reason = f"row {first.row}: {first.message.rstrip('.')}" if first else "no sessions"
