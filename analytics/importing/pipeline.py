@@ -35,10 +35,10 @@ from analytics.importing.parsing import (
     DateOrder,
     date_sql,
     datetime_sql,
-    detect_date_order,
     detect_decimal_comma,
     detect_duration_unit,
     duration_minutes_sql,
+    file_date_order,
     time_sql,
 )
 from analytics.importing.presets import (
@@ -398,7 +398,7 @@ def _parse(
     date_column = col("started_at") or col("date")
     if date_name is None or date_column is None:
         raise MappingError("No column gives the contact's date; map one to date.")
-    order = options.date_order or _date_order(cursor, date_name)
+    order = options.date_order or file_date_order(cursor, "raw_rows", date_name)
     if order is None:
         raise AmbiguousDatesError(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
@@ -477,17 +477,6 @@ def _parse(
         FROM base
         """  # noqa: S608 - identifiers are generated (c1..cN), never file content
     )
-
-
-def _date_order(cursor: duckdb.DuckDBPyConnection, column: str) -> DateOrder | None:
-    """The file's date order, decided over its distinct date cells (a few hundred at most)."""
-    cursor.execute(
-        f"CREATE OR REPLACE TEMP TABLE date_cells AS "  # noqa: S608 - generated identifier
-        f"SELECT nullif(trim({column}), '') AS cell, count(*) AS n FROM raw_rows GROUP BY 1"
-    )
-    order = detect_date_order(cursor, "date_cells", "cell", weight="n")
-    cursor.execute("DROP TABLE date_cells")
-    return order
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
