@@ -6,7 +6,6 @@ Sam Okafor, and Lindenhof Praxis with Jonas Weber.
 """
 
 import getpass
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.db import Database
 from analytics.scope import LOCAL, Scope
-from ui.state import VIEWER_SCOPE_KEY
+from tests.test_data_care_page import app_as, db_path
+
+__all__ = ["db_path"]  # the fixture: a private copy of the hand-made fixture database
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/boundaries.py"
@@ -35,13 +36,7 @@ def ids(db_path: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def boundaries_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope) -> AppTest:
-    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.session_state[VIEWER_SCOPE_KEY] = scope
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [exception.message for exception in app.exception]
-    return app
+    return app_as(db_path, monkeypatch, scope, PAGE)
 
 
 def signers(db_path: Path) -> list[tuple[str, str]]:
@@ -56,14 +51,6 @@ def signers(db_path: Path) -> list[tuple[str, str]]:
     finally:
         db.close()
     return list(zip(frame["changed_by"], frame["name"], strict=True))
-
-
-@pytest.fixture
-def db_path(fixture_db_path: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "contactload.duckdb"
-    shutil.copy(fixture_db_path, path)
-    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
-    return path
 
 
 def test_a_therapist_edits_her_own_boundaries_signed_with_her_identity(

@@ -3,7 +3,6 @@ against a copy of the hand-made fixture database."""
 
 import getpass
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,9 @@ from analytics.db import Database
 from analytics.scope import Scope
 from analytics.settings import SETTINGS, get_setting
 from tests.test_cli import assert_one_line_error, run
+from tests.test_data_care_page import db_path
 
-
-@pytest.fixture
-def db_path(fixture_db_path: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "contactload.duckdb"
-    shutil.copy(fixture_db_path, path)
-    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
-    return path
+__all__ = ["db_path"]  # the fixture: a private copy of the hand-made fixture database
 
 
 def stored(path: Path, key: str) -> float:

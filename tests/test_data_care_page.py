@@ -23,23 +23,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/data_care.py"
 
 
-def copy_of(fixture_db_path: Path, folder: Path) -> Path:
+@pytest.fixture
+def db_path(fixture_db_path: Path, tmp_path: Path) -> Path:
     """A private copy of the fixture database, with its pseudonym secret."""
-    path = folder / "contactload.duckdb"
+    path = tmp_path / "contactload.duckdb"
     shutil.copy(fixture_db_path, path)
-    shutil.copy(fixture_db_path.parent / ".contactload-secret", folder)
+    shutil.copy(fixture_db_path.parent / ".contactload-secret", tmp_path)
     return path
 
 
-def data_care(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope = LOCAL) -> AppTest:
-    """The app as ``scope`` (what team-mode sign-in leaves), switched to Data care."""
+def app_as(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope, page: str) -> AppTest:
+    """The app as ``scope`` (what team-mode sign-in leaves), switched to ``page``."""
     monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.session_state[VIEWER_SCOPE_KEY] = scope
     app.run()
-    app.switch_page(PAGE).run()
+    app.switch_page(page).run()
     assert not app.exception, [exception.message for exception in app.exception]
     return app
+
+
+def data_care(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope = LOCAL) -> AppTest:
+    return app_as(db_path, monkeypatch, scope, PAGE)
 
 
 def key_of(db_path: Path, label: str) -> str:
@@ -52,10 +57,8 @@ def key_of(db_path: Path, label: str) -> str:
     return str(key)
 
 
-def test_a_setting_is_saved_and_audited(
-    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = copy_of(fixture_db_path, tmp_path)
+def test_a_setting_is_saved_and_audited(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = db_path
     app = data_care(path, monkeypatch, Scope.admin("ada@example.org"))
     assert app.number_input(key="setting_min_group_clients").value == 11  # the default
     app.number_input(key="setting_min_group_clients").set_value(5)
@@ -78,9 +81,9 @@ def test_a_setting_is_saved_and_audited(
 
 
 def test_a_setting_out_of_range_is_refused_in_one_sentence(
-    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = copy_of(fixture_db_path, tmp_path)
+    path = db_path
     app = data_care(path, monkeypatch)
     app.number_input(key="setting_minutes_per_text").set_value(61)
     app.button(key="setting_save_minutes_per_text").click().run()
@@ -96,9 +99,9 @@ def test_a_setting_out_of_range_is_refused_in_one_sentence(
 
 
 def test_erasure_needs_the_key_typed_again_then_removes_the_client(
-    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = copy_of(fixture_db_path, tmp_path)
+    path = db_path
     avery = key_of(path, "Avery")
     app = data_care(path, monkeypatch)
     picker = app.selectbox(key="erase_client")
@@ -147,9 +150,9 @@ def test_erasure_needs_the_key_typed_again_then_removes_the_client(
 
 
 def test_backup_download_and_the_audit_log_with_its_download(
-    fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = copy_of(fixture_db_path, tmp_path)
+    path = db_path
     db = Database(path)
     try:
         audit.record(db, Scope.admin("ada@example.org"), "export", "contacts.csv")
