@@ -174,7 +174,10 @@ with settings_side:
     may_edit = any(filters.scope.may_edit_boundaries(int(tid)) for tid in chosen_ids)
     current = boundaries.list_settings(database(), filters.scope, therapist, practice=practice)
     if current.empty:
-        st.info("No boundaries agreed yet for this therapist; set a default below.")
+        st.info(
+            "No boundaries agreed yet for this therapist"
+            + ("; set a default below." if may_edit else ".")
+        )
     else:
         st.dataframe(
             current.drop(columns=["practice", "therapist"]),

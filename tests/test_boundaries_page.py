@@ -110,6 +110,8 @@ def test_a_supervisor_reads_the_boundaries_but_gets_no_forms(
         f"Signed in as lee@harbor.example (supervisor): only an admin or {shown} can change "
         "these boundaries."
     ]
+    # The fixture holds no boundaries: no invitation to set one the viewer cannot set.
+    assert "No boundaries agreed yet for this therapist." in [info.value for info in app.info]
     keys = {widget.key for widget in (*app.number_input, *app.text_input, *app.button)}
     assert not keys & {"boundary_cap", "boundary_save", "hours_mon", "hours_save"}
     assert not app.get("file_uploader")
