@@ -253,6 +253,14 @@ class Erasure:
     client_key: str
     rows: dict[str, int]
 
+    @property
+    def described(self) -> str:
+        """The rows removed in words, e.g. ``"7 contacts, 1 clients rows"`` (the CLI and
+        the Data care page say the same)."""
+        return ", ".join(f"{count:,} {table}" for table, count in self.rows.items() if count) + (
+            " rows"
+        )
+
 
 def erase_client(db: Database, scope: Scope, client_key: str) -> Erasure:
     """Delete every row of the client ``client_key`` in every table, and nothing else.

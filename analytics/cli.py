@@ -282,6 +282,29 @@ def build_parser() -> argparse.ArgumentParser:
         "erase-client", parents=[db_option], help="delete every row of one client"
     )
     erase.add_argument("--client", required=True, help="the client's pseudonymous key")
+
+    settings_parser = commands.add_parser(
+        "settings", help="show or change the installation's settings"
+    )
+    settings_actions = settings_parser.add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    settings_show = settings_actions.add_parser(
+        "show", parents=[db_option], help="every setting with its value, unit and range"
+    )
+    settings_show.add_argument("--json", action="store_true", help="print JSON")
+    settings_set = settings_actions.add_parser(
+        "set", parents=[db_option], help="change one setting (checked against its range)"
+    )
+    settings_set.add_argument("key", metavar="KEY")
+    settings_set.add_argument("value", metavar="VALUE")
+    audit_parser = commands.add_parser(
+        "audit", parents=[db_option], help="the audit log, newest first"
+    )
+    audit_parser.add_argument(
+        "--limit", type=_positive, default=50, help="how many entries (default 50)"
+    )
+    audit_parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -359,8 +382,74 @@ def run_erase_client(args: argparse.Namespace) -> int:
     from analytics.scope import LOCAL
 
     erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
-    rows = ", ".join(f"{count:,} {table}" for table, count in erasure.rows.items() if count)
-    print(f"Erased client {erasure.client_key}: {rows} rows removed.")
+    print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
+    return 0
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    """``contactload settings show|set KEY VALUE``: over analytics.settings."""
+    from analytics.settings import SETTINGS, InvalidSettingError, get_setting, set_setting
+
+    db = Database(args.db or default_db_path())
+    if args.action == "set":
+        try:
+            value = float(args.value)
+        except ValueError:
+            raise InvalidSettingError(
+                f"{args.value!r} is not a number; give {args.key} as a number like 2 or 1.5."
+            ) from None
+        set_setting(db, args.key, value, scope=_cli_scope())
+        print(f"{args.key} = {get_setting(db, args.key):g} {SETTINGS[args.key].unit}")
+        return 0
+    rows = [
+        {
+            "key": setting.key,
+            "label": setting.label,
+            "value": get_setting(db, setting.key),
+            "unit": setting.unit,
+            "default": float(setting.default),
+            "minimum": float(setting.minimum),
+            "maximum": float(setting.maximum),
+        }
+        for setting in SETTINGS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"{row['key']} = {row['value']:g} {row['unit']}  ({row['label']}; "
+            f"{row['minimum']:g} to {row['maximum']:g} {row['unit']}, "
+            f"default {row['default']:g} {row['unit']})"
+        )
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """``contactload audit``: the newest entries of the audit log."""
+    from analytics.audit import entries
+
+    log = entries(Database(args.db or default_db_path()), _cli_scope(), limit=args.limit)
+    rows = [
+        {
+            "logged_at": logged_at.isoformat(),
+            "identity": identity,
+            "role": role,
+            "action": action,
+            "detail": detail or "",
+        }
+        for logged_at, identity, role, action, detail in log.itertuples(index=False)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("The audit log is empty.")
+    else:
+        for row in rows:
+            print(
+                f"{row['logged_at']}  {row['identity']} ({row['role']})  {row['action']}"
+                + (f": {row['detail']}" if row["detail"] else "")
+            )
     return 0
 
 
@@ -941,6 +1030,8 @@ COMMANDS = {
     "backup": run_backup,
     "restore": run_restore,
     "erase-client": run_erase_client,
+    "settings": run_settings,
+    "audit": run_audit,
 }
 
 

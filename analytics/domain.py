@@ -39,6 +39,28 @@ CHANNEL_LABELS: Final = {
     "other": "Other",
 }
 
+CATEGORY_COLOURS: Final = {
+    "scheduling": "#4C78A8",
+    "reminder": "#9ECAE9",
+    "check_in": "#54A24B",
+    "support": "#F58518",
+    "crisis": "#E45756",
+    "homework": "#B279A2",
+    "other": "#9D9D9D",
+}
+"""One colour per category on every chart: the dashboard's (ui/charts.py) and the
+supervision report's (analytics/report.py)."""
+
+CHANNEL_COLOURS: Final = {
+    "phone": "#1B9E77",
+    "email": "#D95F02",
+    "text": "#7570B3",
+    "portal": "#E7298A",
+    "video": "#66A61E",
+    "other": "#A6761D",
+}
+"""One colour per channel on every chart, like CATEGORY_COLOURS."""
+
 DIRECTIONS: Final = ("client", "therapist", "unknown")
 """Who started the contact; it matters for response times and billing rules."""
 

@@ -26,30 +26,18 @@ import pandas as pd
 from analytics import compare, compliance, metrics
 from analytics.audit import record
 from analytics.db import Database
-from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.domain import (
+    CATEGORIES,
+    CATEGORY_COLOURS,
+    CATEGORY_LABELS,
+    CHANNEL_COLOURS,
+    CHANNEL_LABELS,
+    CHANNELS,
+)
 from analytics.errors import ContactLoadError, InvalidFilterError
 from analytics.filters import ContactFilter
 from analytics.scope import Scope
 from analytics.settings import get_setting
-
-# Colours match the dashboard's charts (ui/charts.py), which the library may not import.
-CATEGORY_COLOURS = {
-    "scheduling": "#4C78A8",
-    "reminder": "#9ECAE9",
-    "check_in": "#54A24B",
-    "support": "#F58518",
-    "crisis": "#E45756",
-    "homework": "#B279A2",
-    "other": "#9D9D9D",
-}
-CHANNEL_COLOURS = {
-    "phone": "#1B9E77",
-    "email": "#D95F02",
-    "text": "#7570B3",
-    "portal": "#E7298A",
-    "video": "#66A61E",
-    "other": "#A6761D",
-}
 
 SHORT_HEADERS = {
     "minutes_per_client_week": "per active client per week",

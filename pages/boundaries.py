@@ -26,8 +26,18 @@ st.caption(
     "by field; each week is judged by the agreement in force then."
 )
 choices = filter_choices(filters.scope)
+
+
+def os_user() -> str:
+    """Local mode signs changes with the OS account (as the command line does)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password-file entry (containers)
+        return "unknown user"
+
+
 # Changes are signed by the signed-in identity in team mode, the OS account in local mode.
-changed_by = getpass.getuser() if filters.scope.role == "local" else filters.scope.identity
+changed_by = os_user() if filters.scope.role == "local" else filters.scope.identity
 settings_side, results_side = st.columns([2, 3], gap="large")
 
 with results_side:
@@ -158,9 +168,16 @@ with settings_side:
     if chosen is None:
         st.stop()
     therapist, practice = chosen
+    chosen_ids = therapists[
+        (therapists["name"] == therapist) & (therapists["practice"] == practice)
+    ]["therapist_id"]
+    may_edit = any(filters.scope.may_edit_boundaries(int(tid)) for tid in chosen_ids)
     current = boundaries.list_settings(database(), filters.scope, therapist, practice=practice)
     if current.empty:
-        st.info("No boundaries agreed yet for this therapist; set a default below.")
+        st.info(
+            "No boundaries agreed yet for this therapist"
+            + ("; set a default below." if may_edit else ".")
+        )
     else:
         st.dataframe(
             current.drop(columns=["practice", "therapist"]),
@@ -193,104 +210,106 @@ with settings_side:
         + (boundaries.describe_working_hours(week) if week else "not set (Mon-Fri 08:00-18:00)")
     )
 
-    own_clients = choices.clients[
-        choices.clients["therapist_id"].isin(
-            therapists[(therapists["name"] == therapist) & (therapists["practice"] == practice)][
-                "therapist_id"
-            ]
+    own_clients = choices.clients[choices.clients["therapist_id"].isin(chosen_ids)]
+    if not may_edit:
+        # The library refuses the change anyway; say so instead of offering forms that fail.
+        st.info(
+            f"Signed in as {filters.scope.identity} ({filters.scope.role}): only an admin or "
+            f"{therapist} can change these boundaries.",
+            icon=":material/lock:",
         )
-    ]
-    with st.form("boundary_form"):
-        st.markdown("**Set a boundary**")
-        client = st.selectbox(
-            "For",
-            ["", *own_clients["label"].tolist()],
-            format_func=lambda label: label or "All clients (the therapist's default)",
-            key="boundary_client",
-        )
-        effective_from = st.date_input(
-            "In force from", value=choices.first_day or date.today(), key="boundary_from"
-        )
-        cap = st.number_input(
-            "Weekly cap per client (minutes)", value=None, step=5.0, key="boundary_cap",
-            help="Leave empty to inherit (a client) or to set no cap (the default).",
-        )  # fmt: skip
-        allowed = st.multiselect(
-            "Channels agreed",
-            list(CHANNELS),
-            format_func=CHANNEL_LABELS.__getitem__,
-            key="boundary_channels",
-            help="Leave empty to inherit or allow every channel.",
-        )
-        texts = st.multiselect(
-            "Texts may carry",
-            list(CATEGORIES),
-            format_func=CATEGORY_LABELS.__getitem__,
-            key="boundary_text_categories",
-            help="Leave empty to let texts carry anything (or inherit).",
-        )
-        target = st.number_input(
-            "Reply within (hours)", value=None, step=1.0, key="boundary_response"
-        )
-        mode = st.radio(
-            "Count reply time in",
-            ["working hours", "calendar hours"],
-            horizontal=True,
-            key="boundary_response_mode",
-        )
-        crisis = st.checkbox("Crisis contacts count toward the cap", key="boundary_crisis")
-        if st.form_submit_button("Save boundary", key="boundary_save"):
-            try:
-                boundaries.save_setting(
-                    database(),
-                    boundaries.BoundarySetting(
-                        therapist=therapist,
-                        practice=practice,
-                        client=client or None,
-                        effective_from=effective_from,
-                        weekly_cap_minutes=cap,
-                        allowed_channels=tuple(allowed) or None,
-                        channel_categories={"text": tuple(texts)} if texts else None,
-                        response_target_hours=target,
-                        response_in_working_hours=None
-                        if target is None
-                        else mode == "working hours",
-                        crisis_counts_toward_cap=crisis or None,
-                    ),
-                    changed_by=changed_by,
-                    scope=filters.scope,
-                )
-                st.success("Saved. The figures beside it now use this agreement.")
-                st.rerun()
-            except ContactLoadError as error:
-                st.error(str(error), icon=":material/error:")
-
-    with st.form("hours_form"):
-        st.markdown(
-            "**Working hours** (local time, e.g. `09:00-12:00, 13:00-17:00`; empty = day off)"
-        )
-        hours_from = st.date_input(
-            "In force from", value=choices.first_day or date.today(), key="hours_from"
-        )
-        days = {}
-        for key, name in zip(boundaries.WEEKDAY_KEYS, boundaries.WEEKDAY_NAMES, strict=True):
-            days[key] = st.text_input(
-                name, value="" if key in ("sat", "sun") else "09:00-17:00", key=f"hours_{key}"
+    else:
+        with st.form("boundary_form"):
+            st.markdown("**Set a boundary**")
+            client = st.selectbox(
+                "For",
+                ["", *own_clients["label"].tolist()],
+                format_func=lambda label: label or "All clients (the therapist's default)",
+                key="boundary_client",
             )
-        if st.form_submit_button("Save working hours", key="hours_save"):
-            try:
-                boundaries.save_working_hours(
-                    database(),
-                    therapist,
-                    boundaries.working_hours_from_row({"effective_from": hours_from, **days}),
-                    changed_by=changed_by,
-                    practice=practice,
-                    scope=filters.scope,
+            effective_from = st.date_input(
+                "In force from", value=choices.first_day or date.today(), key="boundary_from"
+            )
+            cap = st.number_input(
+                "Weekly cap per client (minutes)", value=None, step=5.0, key="boundary_cap",
+                help="Leave empty to inherit (a client) or to set no cap (the default).",
+            )  # fmt: skip
+            allowed = st.multiselect(
+                "Channels agreed",
+                list(CHANNELS),
+                format_func=CHANNEL_LABELS.__getitem__,
+                key="boundary_channels",
+                help="Leave empty to inherit or allow every channel.",
+            )
+            texts = st.multiselect(
+                "Texts may carry",
+                list(CATEGORIES),
+                format_func=CATEGORY_LABELS.__getitem__,
+                key="boundary_text_categories",
+                help="Leave empty to let texts carry anything (or inherit).",
+            )
+            target = st.number_input(
+                "Reply within (hours)", value=None, step=1.0, key="boundary_response"
+            )
+            mode = st.radio(
+                "Count reply time in",
+                ["working hours", "calendar hours"],
+                horizontal=True,
+                key="boundary_response_mode",
+            )
+            crisis = st.checkbox("Crisis contacts count toward the cap", key="boundary_crisis")
+            if st.form_submit_button("Save boundary", key="boundary_save"):
+                try:
+                    boundaries.save_setting(
+                        database(),
+                        boundaries.BoundarySetting(
+                            therapist=therapist,
+                            practice=practice,
+                            client=client or None,
+                            effective_from=effective_from,
+                            weekly_cap_minutes=cap,
+                            allowed_channels=tuple(allowed) or None,
+                            channel_categories={"text": tuple(texts)} if texts else None,
+                            response_target_hours=target,
+                            response_in_working_hours=None
+                            if target is None
+                            else mode == "working hours",
+                            crisis_counts_toward_cap=crisis or None,
+                        ),
+                        changed_by=changed_by,
+                        scope=filters.scope,
+                    )
+                    st.success("Saved. The figures beside it now use this agreement.")
+                    st.rerun()
+                except ContactLoadError as error:
+                    st.error(str(error), icon=":material/error:")
+
+        with st.form("hours_form"):
+            st.markdown(
+                "**Working hours** (local time, e.g. `09:00-12:00, 13:00-17:00`; empty = day off)"
+            )
+            hours_from = st.date_input(
+                "In force from", value=choices.first_day or date.today(), key="hours_from"
+            )
+            days = {}
+            for key, name in zip(boundaries.WEEKDAY_KEYS, boundaries.WEEKDAY_NAMES, strict=True):
+                days[key] = st.text_input(
+                    name, value="" if key in ("sat", "sun") else "09:00-17:00", key=f"hours_{key}"
                 )
-                st.success("Working hours saved.")
-                st.rerun()
-            except ContactLoadError as error:
-                st.error(str(error), icon=":material/error:")
+            if st.form_submit_button("Save working hours", key="hours_save"):
+                try:
+                    boundaries.save_working_hours(
+                        database(),
+                        therapist,
+                        boundaries.working_hours_from_row({"effective_from": hours_from, **days}),
+                        changed_by=changed_by,
+                        practice=practice,
+                        scope=filters.scope,
+                    )
+                    st.success("Working hours saved.")
+                    st.rerun()
+                except ContactLoadError as error:
+                    st.error(str(error), icon=":material/error:")
 
     with st.expander("Share a policy (TOML or CSV)"):
         with tempfile.TemporaryDirectory() as folder:
@@ -305,20 +324,21 @@ with settings_side:
                     key=f"export_{suffix[1:]}",
                     icon=":material/download:",
                 )
-        policy_file = st.file_uploader(
-            "Load boundaries from a file", type=["toml", "csv"], key="boundary_file"
-        )
-        if policy_file is not None and st.button("Load these boundaries", key="boundary_load"):
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / policy_file.name
-                path.write_bytes(policy_file.getvalue())
-                try:
-                    count = boundaries.load_settings(
-                        database(), path, changed_by, scope=filters.scope
-                    )
-                    st.success(f"{count} entries loaded.")
-                except ContactLoadError as error:
-                    st.error(str(error), icon=":material/error:")
+        if may_edit:  # loading writes: not for viewers who only read
+            policy_file = st.file_uploader(
+                "Load boundaries from a file", type=["toml", "csv"], key="boundary_file"
+            )
+            if policy_file is not None and st.button("Load these boundaries", key="boundary_load"):
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / policy_file.name
+                    path.write_bytes(policy_file.getvalue())
+                    try:
+                        count = boundaries.load_settings(
+                            database(), path, changed_by, scope=filters.scope
+                        )
+                        st.success(f"{count} entries loaded.")
+                    except ContactLoadError as error:
+                        st.error(str(error), icon=":material/error:")
 
     with st.expander("History of changes"):
         changes = boundaries.change_log(database(), filters.scope)

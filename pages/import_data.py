@@ -18,7 +18,7 @@ from analytics.importing.presets import (
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
-from ui.components import backup_download, csv_download
+from ui.components import csv_download
 from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
@@ -29,7 +29,6 @@ from ui.importing import (
     with_mapping,
 )
 from ui.phone_log import phone_log_settings, phone_log_upload
-from ui.sidebar import current_filter
 from ui.state import database, filter_choices, viewer_scope
 
 st.title("Import contacts and sessions")
@@ -275,8 +274,7 @@ else:
                 st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
             except ContactLoadError as error:
                 st.error(str(error))
-
-    backup_download(current_filter())
+st.caption("Backups of the whole database are on the Data care page.")
 
 st.divider()
 st.subheader("Classification rules")

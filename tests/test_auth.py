@@ -118,14 +118,14 @@ def test_team_mode_refuses_a_broken_roles_file_before_starting(
         server_arguments(["--", "--roles", str(roles)])
 
 
-def test_import_is_shown_to_local_mode_and_admins_only() -> None:
+def test_import_and_data_care_are_shown_to_local_mode_and_admins_only() -> None:
     everything = [page.url_path for page in PAGES]
     assert [page.url_path for page in visible_pages(LOCAL)] == everything
     assert [page.url_path for page in visible_pages(Scope.admin("a"))] == everything
     for scope in (Scope.supervisor("s", (1,)), Scope.therapist("t", (1,))):
         shown = [page.url_path for page in visible_pages(scope)]
-        assert "import" not in shown
-        assert len(shown) == len(everything) - 1
+        assert "import" not in shown and "data-care" not in shown
+        assert len(shown) == len(everything) - 2
 
 
 # --- team mode under AppTest -----------------------------------------------------------

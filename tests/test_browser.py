@@ -40,6 +40,7 @@ EXPECTED_TITLES = {
     "boundaries": "Boundaries",
     "billing": "Billing",
     "import": "Import contacts and sessions",
+    "data-care": "Data care",
 }
 ANALYTICS_PAGES = {"overview", "clients", "channels", "compare"}
 

@@ -331,7 +331,7 @@ def test_a_zip_that_is_not_a_backup_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "t.duckdb").exists()
 
 
-def test_import_page_offers_a_backup(
+def test_data_care_page_offers_a_backup(
     fixture_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from streamlit.testing.v1 import AppTest
@@ -342,6 +342,9 @@ def test_import_page_offers_a_backup(
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
     app.run(timeout=60)
     app.switch_page("pages/import_data.py").run(timeout=60)
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert "Download a backup" not in labels  # moved to Data care
+    app.switch_page("pages/data_care.py").run(timeout=60)
     assert not app.exception, [exception.message for exception in app.exception]
     labels = [button.proto.label for button in app.get("download_button")]
     assert "Download a backup" in labels

@@ -23,6 +23,7 @@ from analytics.importing.parsing import (
     detect_decimal_comma,
     detect_duration_unit,
     duration_minutes_sql,
+    file_date_order,
     number_sql,
     time_sql,
 )
@@ -165,6 +166,26 @@ def test_detect_date_order(
 ) -> None:
     stage(cursor, values)
     assert detect_date_order(cursor, "t", "c1") == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # Padded cells read like trimmed ones; empty cells are no evidence either way.
+        ([" 13/04/2026 ", "03/04/2026", "", None], "dmy"),
+        (["04/13/2026", "  ", "04/13/2026", "13/04/2026"], "mdy"),  # 2 rows for mdy, 1 for dmy
+        (["03/04/2026", "03/04/2026", ""], None),
+    ],
+)
+def test_file_date_order_over_distinct_cells(
+    cursor: duckdb.DuckDBPyConnection, values: list[str | None], expected: str | None
+) -> None:
+    stage(cursor, values)
+    assert file_date_order(cursor, "t", "c1") == expected
+    # the helper table of distinct cells is gone again
+    assert not cursor.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'date_cells'"
+    ).fetchall()
 
 
 @settings(max_examples=200, deadline=None)
@@ -489,7 +510,7 @@ def test_detectors_refuse_names_that_are_not_identifiers(
     cursor: duckdb.DuckDBPyConnection, name: str
 ) -> None:
     stage(cursor, ["1"])
-    for detect in (detect_date_order, detect_decimal_comma, detect_duration_unit):
+    for detect in (detect_date_order, file_date_order, detect_decimal_comma, detect_duration_unit):
         with pytest.raises(ValueError, match="identifier"):
             detect(cursor, name, "c1")
         with pytest.raises(ValueError, match="identifier"):

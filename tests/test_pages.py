@@ -110,7 +110,7 @@ def test_channels_page_trend_bucket(demo_db_path: Path, monkeypatch: pytest.Monk
     assert len(app.get("plotly_chart")) == 3
 
 
-ANALYTICS_PAGES = [page.path for page in PAGES if page.url_path != "import"]
+ANALYTICS_PAGES = [page.path for page in PAGES if page.url_path not in ("import", "data-care")]
 
 
 @pytest.mark.parametrize("page", ANALYTICS_PAGES)

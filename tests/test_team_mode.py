@@ -240,8 +240,9 @@ def test_a_therapist_sees_only_their_own_clients(page: Page, team_server: TeamSe
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("dana@northside.example").wait_for(timeout=30_000)
     assert "Therapist" in sidebar.inner_text()
-    # Import is for admins: not in the menu.
+    # Import and Data care are for admins: not in the menu.
     assert sidebar.get_by_role("link", name="Import").count() == 0
+    assert sidebar.get_by_role("link", name="Data care").count() == 0
     labels = {row["label"] for row in clients_csv(page, team_server)}
     # One of hers present, and nobody else's: not her colleague's, not another practice's.
     assert labels
@@ -333,6 +334,7 @@ def test_sign_out_returns_to_the_sign_in_page(page: Page, team_server: TeamServe
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Admin").wait_for(timeout=30_000)
     assert sidebar.get_by_role("link", name="Import").count() == 1
+    assert sidebar.get_by_role("link", name="Data care").count() == 1
     sidebar.get_by_role("button", name="Sign out").click()
     # The provider asks to confirm ending its session, then sends the browser back.
     end_session = page.get_by_role("button", name="End session")

@@ -12,26 +12,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analytics.compare import ComparedMeasure
-from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.domain import (
+    CATEGORIES,
+    CATEGORY_COLOURS,
+    CATEGORY_LABELS,
+    CHANNEL_COLOURS,
+    CHANNEL_LABELS,
+    CHANNELS,
+)
 from analytics.session_load import STATUS_LABELS
 
-CATEGORY_COLOURS = {
-    "scheduling": "#4C78A8",
-    "reminder": "#9ECAE9",
-    "check_in": "#54A24B",
-    "support": "#F58518",
-    "crisis": "#E45756",
-    "homework": "#B279A2",
-    "other": "#9D9D9D",
-}
-CHANNEL_COLOURS = {
-    "phone": "#1B9E77",
-    "email": "#D95F02",
-    "text": "#7570B3",
-    "portal": "#E7298A",
-    "video": "#66A61E",
-    "other": "#A6761D",
-}
 SESSION_STATUS_COLOURS = {
     "attended": "#2F6B9A",
     "late_cancelled": "#F2A541",

@@ -22,9 +22,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/boundaries.py", "Boundaries", ":material/rule:", "boundaries"),
     PageSpec("pages/billing.py", "Billing", ":material/receipt_long:", "billing"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", "import"),
+    PageSpec("pages/data_care.py", "Data care", ":material/shield_lock:", "data-care"),
 )
 
-ADMIN_ONLY = frozenset({"import"})
+ADMIN_ONLY = frozenset({"import", "data-care"})
 """Pages (by url_path) that change everyone's data: shown to local mode and admins only."""
 
 

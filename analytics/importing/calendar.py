@@ -26,8 +26,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from analytics.db import Database
-from analytics.errors import ContactLoadError, InvalidRecordError
-from analytics.importing.pipeline import DEFAULT_PRACTICE, DEFAULT_THERAPIST, file_sha256
+from analytics.errors import ContactLoadError
+from analytics.importing.pipeline import (
+    DEFAULT_PRACTICE,
+    DEFAULT_THERAPIST,
+    check_time_zone,
+    count_rows,
+    file_sha256,
+)
 from analytics.importing.session_report import (
     NoSessionsError,
     ReviewedEvent,
@@ -322,7 +328,7 @@ def _store(
     end: date,
     dry_run: bool,
 ) -> SessionReport:
-    _check_zone(cursor, options.time_zone)
+    check_time_zone(cursor, options.time_zone)
     words = dict(options.status_words)
     practice = options.practice or DEFAULT_PRACTICE
     therapist = options.therapist or DEFAULT_THERAPIST
@@ -366,7 +372,7 @@ def _store(
     cursor.execute(_INCOMING_SQL, {"practice": practice, "therapist": therapist})
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
     cursor.execute("DROP TABLE calendar_rows")  # titles are gone from the database here
-    staged = _scalar(cursor, "SELECT count(*) FROM calendar_incoming")
+    staged = count_rows(cursor, "SELECT count(*) FROM calendar_incoming")
     report = SessionReport(
         file=file_name,
         kind="calendar",
@@ -440,17 +446,6 @@ def _nothing_to_store(file_name: str, report: SessionReport, start: date, end: d
     )
 
 
-def _check_zone(cursor: duckdb.DuckDBPyConnection, zone: str) -> None:
-    # fetchall: a half-read result would block registering the events frame next
-    known = cursor.execute(
-        "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [zone]
-    ).fetchall()
-    if not known[0][0]:
-        raise InvalidRecordError(
-            f"Unknown time zone '{zone}'; use an IANA name such as 'Europe/Berlin'."
-        )
-
-
 def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
     """The first sessions exactly as they will be stored (no title exists any more)."""
     return cursor.execute(
@@ -461,7 +456,3 @@ def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
         """,
         [rows],
     ).df()
-
-
-def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return int(cursor.execute(sql).fetchall()[0][0])

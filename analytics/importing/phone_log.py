@@ -65,6 +65,8 @@ from analytics.importing.pipeline import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_PRACTICE,
     DEFAULT_THERAPIST,
+    check_time_zone,
+    count_rows,
     file_sha256,
 )
 from analytics.importing.reader import RowProblem
@@ -205,10 +207,7 @@ class PhoneLogReport:
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "errors": [
-                {"row": error.row, "column": error.column, "message": error.message}
-                for error in self.errors
-            ],
+            "errors": [error.to_json() for error in self.errors],
             "calls": self.calls,
             "texts": self.texts,
             "imported_calls": self.imported_calls,
@@ -495,7 +494,7 @@ def _import(
     minutes_per_text: float,
     secret: bytes,
 ) -> PhoneLogReport:
-    _check_time_zone(cursor, options.time_zone)
+    check_time_zone(cursor, options.time_zone)
     _stage(cursor, columns, options, secret)
     del columns  # the bodies now live only in the staged table, dropped below
     classify_table(cursor, "phone_rows", "body", "phone_classes")
@@ -517,9 +516,9 @@ def _import(
     report = PhoneLogReport(
         file=file_name,
         kind=kind,
-        rows=_scalar(cursor, "SELECT count(*) FROM phone_parsed"),
-        calls=_scalar(cursor, "SELECT count(*) FROM phone_parsed WHERE kind = 'call'"),
-        texts=_scalar(cursor, "SELECT count(*) FROM phone_parsed WHERE kind <> 'call'"),
+        rows=count_rows(cursor, "SELECT count(*) FROM phone_parsed"),
+        calls=count_rows(cursor, "SELECT count(*) FROM phone_parsed WHERE kind = 'call'"),
+        texts=count_rows(cursor, "SELECT count(*) FROM phone_parsed WHERE kind <> 'call'"),
         imported=0,
         duplicates=0,
         rejected=0,
@@ -539,8 +538,8 @@ def _import(
             "therapist_id": therapist_id,
         },
     )
-    staged = _scalar(cursor, "SELECT count(*) FROM incoming")
-    matched = _scalar(cursor, "SELECT count(*) FROM phone_matched WHERE client_id IS NOT NULL")
+    staged = count_rows(cursor, "SELECT count(*) FROM incoming")
+    matched = count_rows(cursor, "SELECT count(*) FROM phone_matched WHERE client_id IS NOT NULL")
     texts_already = matched - staged
     report.preview = _preview(cursor)
     (
@@ -583,17 +582,6 @@ def _import(
     for table in ("phone_keys", "phone_parsed", "phone_matched"):
         cursor.execute(f"DROP TABLE {table}")
     return report
-
-
-def _check_time_zone(cursor: duckdb.DuckDBPyConnection, zone: str) -> None:
-    # fetchall, not fetchone: a half-read result would block registering the staged rows
-    (known,) = cursor.execute(
-        "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [zone]
-    ).fetchall()
-    if not known[0]:
-        raise InvalidRecordError(
-            f"Unknown time zone '{zone}'; use an IANA name such as 'Europe/Berlin'."
-        )
 
 
 def _stage(
@@ -727,11 +715,6 @@ def _preview(cursor: duckdb.DuckDBPyConnection, rows: int = 20) -> pd.DataFrame:
         """,
         [rows],
     ).df()
-
-
-def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = cursor.execute(sql).fetchone()
-    return int(row[0]) if row else 0
 
 
 # -- the mapping of numbers to clients -------------------------------------------------
@@ -934,7 +917,7 @@ def _resolve_therapist(
         raise InvalidRecordError(
             f"There is no therapist {name}{where}; import a log for them first."
         )
-    _check_time_zone(cursor, time_zone)
+    check_time_zone(cursor, time_zone)
     practice_name = (practice or "").strip() or DEFAULT_PRACTICE
     cursor.execute(
         "INSERT INTO practices (name) SELECT ? WHERE ? NOT IN (SELECT name FROM practices)",

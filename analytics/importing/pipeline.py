@@ -35,10 +35,10 @@ from analytics.importing.parsing import (
     DateOrder,
     date_sql,
     datetime_sql,
-    detect_date_order,
     detect_decimal_comma,
     detect_duration_unit,
     duration_minutes_sql,
+    file_date_order,
     time_sql,
 )
 from analytics.importing.presets import (
@@ -50,7 +50,13 @@ from analytics.importing.presets import (
     layout_from_mapping,
     load_mapping,
 )
-from analytics.importing.reader import RowProblem, TextTable, UnreadableFileError, stage_text_table
+from analytics.importing.reader import (
+    RowProblem,
+    TextTable,
+    UnreadableFileError,
+    problems_frame,
+    stage_text_table,
+)
 from analytics.scope import LOCAL, Scope
 from analytics.store import StoredBatch, record_import, store_incoming
 
@@ -151,20 +157,12 @@ class FileReport:
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "errors": [
-                {"row": error.row, "column": error.column, "message": error.message}
-                for error in self.errors
-            ],
+            "errors": [error.to_json() for error in self.errors],
         }
 
     def errors_frame(self) -> pd.DataFrame:
         """The validation report as a table (row, column, message), for download."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            [(error.row, error.column, error.message) for error in self.errors],
-            columns=["row", "column", "message"],
-        )
+        return problems_frame(self.errors)
 
 
 @dataclass(frozen=True)
@@ -261,7 +259,7 @@ def _import(
     dry_run: bool,
     progress: Progress,
 ) -> FileReport:
-    _check_time_zone(cursor, options.time_zone)
+    check_time_zone(cursor, options.time_zone)
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
     table = stage_text_table(cursor, source, "raw_rows", trim=False)
@@ -279,7 +277,7 @@ def _import(
     _stage_incoming(cursor, options)
     cursor.execute("DROP TABLE parsed")
     cursor.execute("DROP TABLE classes")
-    good = _scalar(cursor, "SELECT count(*) FROM incoming")
+    good = count_rows(cursor, "SELECT count(*) FROM incoming")
     if good == 0:
         first = errors[0].message if errors else "it holds no contacts"
         raise UnreadableFileError(
@@ -307,12 +305,15 @@ def _import(
     return report
 
 
-def _check_time_zone(cursor: duckdb.DuckDBPyConnection, zone: str) -> None:
-    """Refuse an unknown zone for new therapists before any work is done."""
-    known = cursor.execute(
+def check_time_zone(cursor: duckdb.DuckDBPyConnection, zone: str) -> None:
+    """Refuse an unknown zone for new therapists before any work is done (every importer:
+    contact logs, phone logs, calendars, session files)."""
+    # fetchall, not fetchone: a half-read result would block the cursor's next step
+    # (registering a frame of parsed rows, in the calendar and phone log importers)
+    (known,) = cursor.execute(
         "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [zone]
-    ).fetchone()
-    if not known or not known[0]:
+    ).fetchall()
+    if not known[0]:
         raise InvalidRecordError(
             f"Unknown time zone '{zone}'; use an IANA name such as 'Europe/Berlin'."
         )
@@ -397,7 +398,7 @@ def _parse(
     date_column = col("started_at") or col("date")
     if date_name is None or date_column is None:
         raise MappingError("No column gives the contact's date; map one to date.")
-    order = options.date_order or _date_order(cursor, date_name)
+    order = options.date_order or file_date_order(cursor, "raw_rows", date_name)
     if order is None:
         raise AmbiguousDatesError(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
@@ -476,17 +477,6 @@ def _parse(
         FROM base
         """  # noqa: S608 - identifiers are generated (c1..cN), never file content
     )
-
-
-def _date_order(cursor: duckdb.DuckDBPyConnection, column: str) -> DateOrder | None:
-    """The file's date order, decided over its distinct date cells (a few hundred at most)."""
-    cursor.execute(
-        f"CREATE OR REPLACE TEMP TABLE date_cells AS "  # noqa: S608 - generated identifier
-        f"SELECT nullif(trim({column}), '') AS cell, count(*) AS n FROM raw_rows GROUP BY 1"
-    )
-    order = detect_date_order(cursor, "date_cells", "cell", weight="n")
-    cursor.execute("DROP TABLE date_cells")
-    return order
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
@@ -595,7 +585,7 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
 def _unclassified(cursor: duckdb.DuckDBPyConnection) -> tuple[list[RowProblem], int]:
     """Rows whose category or channel nothing placed (stored as ``other``), for review:
     the first ``REVIEW_LIMIT`` of them and how many there are in all."""
-    total = _scalar(
+    total = count_rows(
         cursor, "SELECT count(*) FROM incoming WHERE category_unplaced OR channel_unplaced"
     )
     rows = cursor.execute(
@@ -628,6 +618,8 @@ def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
     ).df()
 
 
-def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = cursor.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+def count_rows(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The number a fixed ``SELECT count(*) ...`` over a staged table returns (read in
+    full, so the cursor is free for the next step)."""
+    rows = cursor.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -31,14 +31,17 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
 from analytics.errors import ContactLoadError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes read (and transcoded) at a time."""
@@ -181,6 +184,20 @@ class RowProblem:
     """Header name of the offending column, or None for whole-row problems."""
     message: str
     """One sentence, e.g. "Expected 14 fields but found 12."."""
+
+    def to_json(self) -> dict[str, int | str | None]:
+        """The shape every import report's ``--json`` gives a rejected row."""
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+def problems_frame(problems: Sequence[RowProblem]) -> "pd.DataFrame":
+    """Rejected rows as a table (row, column, message), for the pages' downloads."""
+    import pandas as pd  # only the dashboard needs it; the CLI's import path does not
+
+    return pd.DataFrame(
+        [(problem.row, problem.column, problem.message) for problem in problems],
+        columns=["row", "column", "message"],
+    )
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,22 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from analytics.db import Database
-from analytics.errors import ContactLoadError, InvalidRecordError
+from analytics.errors import ContactLoadError
 from analytics.importing.parsing import (
-    DateOrder,
     date_sql,
     datetime_sql,
-    detect_date_order,
     detect_decimal_comma,
     duration_minutes_sql,
+    file_date_order,
     time_sql,
 )
-from analytics.importing.pipeline import DEFAULT_PRACTICE, DEFAULT_THERAPIST, file_sha256
+from analytics.importing.pipeline import (
+    DEFAULT_PRACTICE,
+    DEFAULT_THERAPIST,
+    check_time_zone,
+    count_rows,
+    file_sha256,
+)
 from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.scope import LOCAL, Scope
@@ -250,13 +255,7 @@ def _import(
     options: SessionOptions,
     dry_run: bool,
 ) -> SessionReport:
-    known = cursor.execute(
-        "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [options.time_zone]
-    ).fetchall()
-    if not known[0][0]:
-        raise InvalidRecordError(
-            f"Unknown time zone '{options.time_zone}'; use an IANA name such as 'Europe/Berlin'."
-        )
+    check_time_zone(cursor, options.time_zone)
     table = stage_text_table(cursor, source, "session_raw")
     columns = _columns(table.header)
     _parse(cursor, columns, options)
@@ -298,7 +297,7 @@ def _import(
         },
     )
     cursor.execute("DROP TABLE session_parsed")
-    good = int(cursor.execute("SELECT count(*) FROM session_incoming").fetchall()[0][0])
+    good = count_rows(cursor, "SELECT count(*) FROM session_incoming")
     if good == 0:
         first = errors[0] if errors else None
         reason = f"row {first.row}: {first.message.rstrip('.')}" if first else "no sessions"
@@ -344,7 +343,9 @@ def _parse(cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: Sessio
     """Create ``session_parsed``: one typed row per staged row (NULL where a cell did not
     parse), with the same SQL builders as contact imports."""
     col = columns.sql
-    order = options.date_order or _date_order(cursor, col("started_at") or col("date") or "")
+    order = options.date_order or file_date_order(
+        cursor, "session_raw", col("started_at") or col("date") or ""
+    )
     if order is None:
         raise SessionColumnsError(
             "Every date in this file reads both day-first and month-first (like 03/04/2026); "
@@ -400,16 +401,6 @@ def _parse(cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: Sessio
         """,  # noqa: S608 - identifiers are generated (c1..cN) and fixed status keys
         {status: list(spellings) for status, spellings in STATUS_SPELLINGS.items()},
     )
-
-
-def _date_order(cursor: duckdb.DuckDBPyConnection, column: str) -> DateOrder | None:
-    cursor.execute(
-        f"CREATE OR REPLACE TEMP TABLE session_dates AS "  # noqa: S608 - generated identifier
-        f"SELECT {column} AS cell, count(*) AS n FROM session_raw GROUP BY 1"
-    )
-    order = detect_date_order(cursor, "session_dates", "cell", weight="n")
-    cursor.execute("DROP TABLE session_dates")
-    return order
 
 
 def _comma(cursor: duckdb.DuckDBPyConnection, column: str | None) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import DateOrder
-from analytics.importing.reader import RowProblem
+from analytics.importing.reader import RowProblem, problems_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,10 +118,7 @@ class SessionReport:
             "rejected": self.rejected,
             "excluded": dict(self.excluded),
             "statuses": dict(self.statuses),
-            "errors": [
-                {"row": error.row, "column": error.column, "message": error.message}
-                for error in self.errors
-            ],
+            "errors": [error.to_json() for error in self.errors],
             "unmatched": [
                 {"date": event.day.isoformat() if event.day else None, "title": event.title,
                  "reason": event.reason}
@@ -131,12 +128,7 @@ class SessionReport:
 
     def errors_frame(self) -> pd.DataFrame:
         """Rejected CSV rows as a table (row, column, message), for download."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            [(error.row, error.column, error.message) for error in self.errors],
-            columns=["row", "column", "message"],
-        )
+        return problems_frame(self.errors)
 
     def unmatched_frame(self) -> pd.DataFrame:
         """Events left for review as a table (date, title, reason), for download."""
