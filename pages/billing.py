@@ -130,13 +130,20 @@ with episodes_tab:
             column_config=EPISODE_CONFIG,
         )
         csv_download(found, "billing-episodes.csv", key="billing_episodes_csv")
+        # Labels built column-wise once: a per-option lookup into the frame cost seconds.
+        episode_labels = (
+            found["client"].astype(str)
+            + " · "
+            + found["family"].astype(str)
+            + " · "
+            + found["start"].dt.strftime("%d %b %Y %H:%M")
+            + " · "
+            + found["band"].astype(str)
+        ).tolist()
         chosen = st.selectbox(
             "The contacts behind an episode",
             range(len(found)),
-            format_func=lambda row: (
-                f"{found['client'].iloc[row]} · {found['family'].iloc[row]} · "
-                f"{found['start'].iloc[row]:%d %b %Y %H:%M} · {found['band'].iloc[row]}"
-            ),
+            format_func=episode_labels.__getitem__,
             key="billing_episode_pick",
         )
         if chosen is not None:

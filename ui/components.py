@@ -64,13 +64,15 @@ def csv_download(
 
     Both are safe to open in a spreadsheet: text that a spreadsheet would evaluate as a
     formula is prefixed with ``'`` and XLSX cells are values (analytics.exports). The
-    name stays ``csv_download`` because every page already calls it.
+    name stays ``csv_download`` because every page already calls it. The files are written
+    only when a button is clicked: writing an XLSX of a large table on every rerun cost
+    seconds (bench/RESULTS.md).
     """
     stem = file_name.removesuffix(".csv")
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             label,
-            data=table_to_csv(frame),
+            data=lambda: table_to_csv(frame),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=key,
@@ -79,7 +81,7 @@ def csv_download(
         )
         st.download_button(
             label.replace("CSV", "XLSX") if "CSV" in label else "Download XLSX",
-            data=table_to_xlsx(frame),
+            data=lambda: table_to_xlsx(frame),
             file_name=f"{stem}.xlsx",
             mime=XLSX_MIME,
             key=f"{key}_xlsx",
