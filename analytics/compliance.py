@@ -302,7 +302,18 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     NULL without a cap) and use_share (counted / cap; NULL without a cap or with a cap of 0).
     The cap is the one in force on the week's Monday.
     """
+    return _weekly_caps(db, filters, over_only=False)
+
+
+def _weekly_caps(db: Database, filters: ContactFilter, *, over_only: bool) -> pd.DataFrame:
+    """``weekly_caps``, or only its weeks over the cap, newest and largest first: picked in
+    DuckDB, since every client-week as a frame cost 1 s at 1M contacts."""
     ctes, params = _caps_ctes(filters)
+    where, order = (
+        ("WHERE j.over", "week DESC, j.over_by DESC, cl.client_key")
+        if over_only
+        else ("", "cl.client_key, week")
+    )
     return db.frame(
         f"""{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.contacts, j.minutes,
@@ -311,7 +322,8 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
         FROM judged_caps AS j
         JOIN clients AS cl USING (client_id)
         JOIN therapists AS t ON t.therapist_id = j.therapist_id
-        ORDER BY cl.client_key, week
+        {where}
+        ORDER BY {order}
         """,  # noqa: S608
         params,
     )
@@ -927,10 +939,14 @@ def after_hours_share(db: Database, filters: ContactFilter) -> float | None:
     return float(late_minutes) / float(all_minutes) if all_minutes else None
 
 
-def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
+def summary(
+    db: Database, filters: ContactFilter, alerts: pd.DataFrame | None = None
+) -> ComplianceSummary:
     """Caps, out-of-policy contacts, after hours, response times and drift in one object.
 
-    Response times are counted as agreed; drift uses the ``DRIFT_*`` defaults.
+    Response times are counted as agreed; drift uses the ``DRIFT_*`` defaults (``alerts``:
+    ``drift_alerts(db, filters)`` when the caller already has it, as the Boundaries page
+    does, so drift is worked out once).
     """
     caps_ctes, caps_params = _caps_ctes(filters)
     with_cap, over, breach_weeks, over_by = db.row(
@@ -959,10 +975,13 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
         refused_params,
     )
     late_minutes, all_minutes, untimed = _after_hours_minutes(db, filters)
-    drift_ctes, drift_params = _drift_query(
-        filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
-    )
-    (alerts,) = db.row(drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+    if alerts is None:
+        drift_ctes, drift_params = _drift_query(
+            filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
+        )
+        (alert_count,) = db.row(drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+    else:
+        alert_count = len(alerts)
     return ComplianceSummary(
         period=data_period(db, filters),
         clients_with_cap=int(with_cap),
@@ -975,7 +994,7 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
         after_hours_share=float(late_minutes) / float(all_minutes) if all_minutes else None,
         untimed_contacts=int(untimed),
         response=response_times(db, filters),
-        alerts=int(alerts),
+        alerts=int(alert_count),
     )
 
 
@@ -1242,21 +1261,30 @@ def with_client_labels(
 
 def weeks_over_cap(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Client-weeks over the agreed weekly cap, newest and largest first, with labels."""
-    caps = weekly_caps(db, filters)
-    over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
-    return with_client_labels(db, filters.scope, over.reset_index(drop=True))
+    over = _weekly_caps(db, filters, over_only=True)
+    return with_client_labels(db, filters.scope, over)
 
 
-def out_of_policy_labelled(db: Database, filters: ContactFilter, limit: int = 500) -> pd.DataFrame:
-    """The most recent out-of-policy contacts (at most ``limit``), with client labels."""
-    outside = out_of_policy(db, filters)
+def out_of_policy_labelled(
+    db: Database, filters: ContactFilter, limit: int = 500, outside: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The most recent out-of-policy contacts (at most ``limit``), with client labels
+    (``outside``: ``out_of_policy(db, filters)`` when the caller already has it)."""
+    if outside is None:
+        outside = out_of_policy(db, filters)
     latest = outside.tail(limit).iloc[::-1].reset_index(drop=True)
     return with_client_labels(db, filters.scope, latest)
 
 
-def drift_alerts_labelled(db: Database, filters: ContactFilter, limit: int = 200) -> pd.DataFrame:
-    """The newest drift alerts (at most ``limit``); a client alert names the client's label."""
-    alerts = drift_alerts(db, filters).sort_values("week", ascending=False).head(limit)
+def drift_alerts_labelled(
+    db: Database, filters: ContactFilter, limit: int = 200, alerts: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The newest drift alerts (at most ``limit``); a client alert names the client's label
+    (``alerts``: ``drift_alerts(db, filters)`` when the caller already has it; working
+    them out again cost 1 s at 1M contacts)."""
+    if alerts is None:
+        alerts = drift_alerts(db, filters)
+    alerts = alerts.sort_values("week", ascending=False).head(limit)
     labelled = with_client_labels(db, filters.scope, alerts.reset_index(drop=True), column="who")
     labelled["who"] = labelled["client"].where(labelled["level"] == "client", labelled["who"])
     return labelled.drop(columns=["client", "client_key"], errors="ignore")

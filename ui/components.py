@@ -56,6 +56,22 @@ def period_caption(period: Period | None) -> None:
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+SHOWN_ROWS = 2_000
+"""Rows a long table shows on screen. Every row of a table travels to the browser on every
+rerun: 120,000 billing episodes took 2 s a rerun at 1M contacts (bench/RESULTS.md). The
+downloads beside the table hold every row."""
+
+
+def shown_rows(frame: pd.DataFrame, noun: str) -> pd.DataFrame:
+    """The first ``SHOWN_ROWS`` rows of ``frame``, with a caption when some are left out."""
+    if len(frame) <= SHOWN_ROWS:
+        return frame
+    st.caption(
+        f"Showing the first {SHOWN_ROWS:,} of {len(frame):,} {noun}; the CSV and XLSX "
+        "downloads hold all of them."
+    )
+    return frame.head(SHOWN_ROWS)
+
 
 def csv_download(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
