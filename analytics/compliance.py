@@ -554,8 +554,14 @@ _WORKED_UNTIL = (
     "greatest(0, epoch(least({instant}, w.closes) - w.opens)))), 0)"
 )
 
+# The one parameter of these CTEs, the response-time mode (NULL: as each agreement says;
+# true: working hours; false: calendar hours), sits in the first CTE so that each contact
+# can ask it. Only contacts counted in working hours go near the working-hours clock:
+# building the clock and joining every contact to it was half of the query at 1M contacts
+# (bench/RESULTS.md), for figures that calendar hours never use.
 _RESPONSE_CTES = """
 ,
+response_mode AS (SELECT CAST(? AS BOOLEAN) AS working),
 replies AS (
     SELECT client_id, started_at FROM visible WHERE direction = 'therapist' AND time_known
 ),
@@ -573,6 +579,7 @@ spans AS (
            max(CAST(timezone(t.time_zone, j.answered_at) AS DATE)) AS last_day
     FROM judged_asked AS j JOIN therapists AS t USING (therapist_id)
     WHERE j.answered_at IS NOT NULL
+          AND coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
     GROUP BY ALL
 ),
 span_days AS (
@@ -625,23 +632,24 @@ clock AS (
         GROUP BY ALL
     )
 ),
--- Working hours are worked out only for the contacts whose agreement (or the mode asked
--- for) counts them: DuckDB evaluates a CASE branch only for the rows that take it, and
--- the window arithmetic for every contact was 0.9 s of a 1.1 s query at 1M contacts.
+-- Contacts counted in working hours meet the clock; the others take calendar hours.
 timed AS (
     SELECT j.*,
-           CASE WHEN coalesce(CAST(? AS BOOLEAN), j.response_in_working_hours)
-                THEN CASE WHEN j.answered_at IS NOT NULL THEN
-                    (b.worked_before + {worked_until_answer}
-                     - a.worked_before - {worked_until_ask}) / 3600
-                END
-                ELSE epoch(j.answered_at - j.started_at) / 3600 END AS hours
+           CASE WHEN j.answered_at IS NOT NULL THEN
+               (b.worked_before + {worked_until_answer}
+                - a.worked_before - {worked_until_ask}) / 3600
+           END AS hours
     FROM judged_asked AS j
     JOIN therapists AS t USING (therapist_id)
     LEFT JOIN clock AS a ON a.therapist_id = j.therapist_id AND a.day = j.day
     LEFT JOIN clock AS b
         ON b.therapist_id = j.therapist_id
            AND b.day = CAST(timezone(t.time_zone, j.answered_at) AS DATE)
+    WHERE coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
+    UNION ALL BY NAME
+    SELECT j.*, epoch(j.answered_at - j.started_at) / 3600 AS hours
+    FROM judged_asked AS j
+    WHERE NOT coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
 )
 """.format(  # noqa: S608
     resolved_asked=_resolved("judged_asked", "asked").strip(),
