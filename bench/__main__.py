@@ -8,11 +8,9 @@ machine, so the figures mean something on any hardware. Results go to
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import duckdb
 
 from bench.billing import bench_billing
+from bench.measure import median_of, run_measured
 from bench.scale import SCALES, bench_scales, slowest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,45 +80,6 @@ COPY (
 ) TO '{path}' (HEADER, DELIMITER ',', FORCE_QUOTE *)
 """
 """A Clockify detailed report: every field quoted, US dates, 12-hour clock, no BOM."""
-
-
-@dataclass
-class Measured:
-    """One whole-process measurement."""
-
-    seconds: float
-    peak_mb: float
-
-
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-)
-
-
-def run_measured(command: list[str]) -> Measured:
-    """Run a command to completion: wall time, and its own peak resident memory.
-
-    A small wrapper process runs the command so that the peak it reports belongs to this
-    command alone (``RUSAGE_CHILDREN`` of the wrapper).
-    """
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    return Measured(seconds=seconds, peak_mb=int(result.stdout.strip()) / 1024)
-
-
-def median_of(runs: list[Measured]) -> Measured:
-    """The median time of several runs (and the largest peak memory among them)."""
-    times = sorted(run.seconds for run in runs)
-    return Measured(seconds=times[len(times) // 2], peak_mb=max(run.peak_mb for run in runs))
 
 
 def write_toggl_file(path: Path, rows: int) -> None:
@@ -284,6 +244,15 @@ def _target_lines(scaled: dict[str, object]) -> list[str]:
             f"warm) | {ten_million['render']['peak_mb']:,} MB | < 2,048 MB |",
         ]
     for key, figures in sorted(scaled["scales"].items(), key=lambda item: int(item[0])):  # type: ignore[attr-defined]
+        parquet = figures.get("parquet")
+        if parquet:
+            lines.append(
+                f"| `contactload export --format parquet --partitioned` of {int(key):,} "
+                f"contacts, whole process | {parquet['export_s']} s, peak "
+                f"{parquet['export_peak_mb']:,} MB, {parquet['files']:,} files "
+                f"({parquet['parquet_mb']:,} MB); totals read back from the files in "
+                f"{parquet['totals_from_parquet_s']} s ({parquet['contacts']:,} contacts) | |"
+            )
         reference = figures.get("reference")
         if reference:
             lines.append(

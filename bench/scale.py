@@ -15,9 +15,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from bench.measure import run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -36,7 +39,6 @@ GENERATING_CODE = (
     "analytics/schema.py",
     "analytics/store.py",
     "analytics/sessions.py",
-    "analytics/db.py",
 )
 
 _GENERATE = (
@@ -103,11 +105,64 @@ def bench_scale(contacts: int) -> dict[str, object]:
         "db_mb": round(path.stat().st_size / 1e6),
         "render": _json_of("bench.pages", path),
     }
+    if contacts == max(SCALES):
+        print(f"  {contacts:,} contacts: partitioned Parquet export…", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            figures["parquet"] = bench_parquet(path, Path(folder))
     if contacts in REFERENCE_SCALES:
         print(f"  {contacts:,} contacts: library against pandas…", flush=True)
         figures["reference"] = _json_of("bench.reference", path)
     figures["load_average"] = round(os.getloadavg()[0], 1)
     return figures
+
+
+_PARQUET_TOTALS = (
+    "import duckdb, json, sys, time\n"
+    "connection = duckdb.connect()\n"
+    "started = time.perf_counter()\n"
+    "row = connection.execute(\n"
+    "    'SELECT count(*), sum(minutes), count(DISTINCT client_key) '\n"
+    "    'FROM read_parquet(?, hive_partitioning = true)', [sys.argv[1]]\n"
+    ").fetchone()\n"
+    "seconds = time.perf_counter() - started\n"
+    "one = connection.execute(\n"
+    "    'SELECT count(*) FROM read_parquet(?, hive_partitioning = true) '\n"
+    "    'WHERE practice_id = 1 AND year = 2026 AND month = 3', [sys.argv[1]]\n"
+    ").fetchone()\n"
+    "print(json.dumps([*row, seconds, one[0]]))\n"
+)
+"""The Overview's totals in plain DuckDB over the exported files, and one partition read
+alone: what a larger engine would run over the same layout."""
+
+
+def bench_parquet(db_path: Path, folder: Path) -> dict[str, object]:
+    """``contactload export --format parquet --partitioned`` of every contact (whole
+    process, peak memory), and the totals read back from the files."""
+    out = folder / "contacts-parquet"
+    contactload = str(Path(sys.executable).parent / "contactload")
+    measured = run_measured(
+        [contactload, "export", "--db", str(db_path), "--out", str(out), "--format",
+         "parquet", "--partitioned"]
+    )  # fmt: skip
+    files = list(out.rglob("*.parquet"))
+    result = subprocess.run(
+        [sys.executable, "-c", _PARQUET_TOTALS, str(out / "**" / "*.parquet")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    contacts, minutes, clients, seconds, one_partition = json.loads(result.stdout)
+    return {
+        "export_s": round(measured.seconds, 1),
+        "export_peak_mb": round(measured.peak_mb),
+        "files": len(files),
+        "parquet_mb": round(sum(file.stat().st_size for file in files) / 1e6),
+        "contacts": contacts,
+        "minutes": minutes,
+        "clients": clients,
+        "totals_from_parquet_s": round(seconds, 2),
+        "one_partition_contacts": one_partition,
+    }
 
 
 def bench_scales() -> dict[str, object]:
