@@ -214,8 +214,55 @@ def markdown(results: dict[str, dict[str, object]]) -> str:
             f"{billed['list_s']} s | |",
         ]
     if scaled:
-        lines += ["", *_page_table(scaled)]
+        lines += ["", *_page_table(scaled), "", *_misses(scaled)]
     return "\n".join(lines)
+
+
+PAGE_TARGETS = (
+    (1_000_000, "cold_s", 2.0),
+    (1_000_000, "warm_s", 0.5),
+    (10_000_000, "cold_s", 8.0),
+)
+"""(contacts, cold or warm, seconds): the render targets of issue #9."""
+
+
+def _misses(scaled: dict[str, object]) -> list[str]:
+    """Every page over a target, by how much, and the measures its time went to (from the
+    timed measures of the same render: the measured cause)."""
+    lines = ["### Targets missed, and where the time went", ""]
+    for contacts, kind, target in PAGE_TARGETS:
+        figures = _scale(scaled, contacts)
+        if not figures:
+            continue
+        for page in figures["render"]["pages"].values():
+            seconds = float(page[kind])
+            if seconds <= target:
+                continue
+            spent = ", ".join(f"`{name}` {took:.2f} s" for name, took in page["slowest_measures"])
+            lines.append(
+                f"- {page['title']} at {_short(contacts)}, {kind.removesuffix('_s')}: "
+                f"{seconds:.2f} s, {seconds - target:.2f} s (×{seconds / target:.1f}) over "
+                f"the {target:g} s target; the library's measures took "
+                f"{page['analytics_s']:.2f} s of it"
+                + (f" (slowest: {spent})" if spent and kind == "cold_s" else "")
+                + "."
+            )
+    ten_million = _scale(scaled, 10_000_000)
+    if ten_million and ten_million["render"]["peak_mb"] >= 2048:
+        lines.append(
+            f"- Peak memory at 10M: {ten_million['render']['peak_mb']:,} MB, over the "
+            "2,048 MB target."
+        )
+    for key, figures in scaled["scales"].items():  # type: ignore[attr-defined]
+        reference = figures.get("reference")
+        if reference and reference["speedup"] < 10:
+            lines.append(
+                f"- Overview analytics at {_short(int(key))}: {reference['speedup']}× the "
+                "pandas reference, under the 10× target."
+            )
+    if len(lines) == 2:
+        lines.append("None: every target held.")
+    return lines
 
 
 def _scale(scaled: dict[str, object], contacts: int) -> dict[str, Any] | None:
