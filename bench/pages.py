@@ -84,6 +84,8 @@ def render_pages(db_path: Path) -> dict[str, object]:
             "measures": len(cold_calls),
             "warm_measures": len(calls),
             "slowest_measures": [[name, round(seconds, 3)] for name, seconds in slowest],
+            # The process's peak so far: the page that raises it is where memory goes.
+            "peak_mb_so_far": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
     return {
         "first_render_s": round(first, 2),
