@@ -381,6 +381,11 @@ def update_readme(section: str) -> None:
 BENCHMARKS = ("import", "scale", "billing")
 
 
+def _save(results: dict[str, dict[str, object]]) -> None:
+    """Write the figures so far: a later benchmark that fails loses nothing measured."""
+    RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     """Run every benchmark (or those named: ``python -m bench billing``), print the
     figures, write them down; figures of benchmarks not run are kept from the last run."""
@@ -397,16 +402,18 @@ def main() -> None:
                 print(f"import: generating and importing {IMPORT_ROWS:,} {layout} rows…")
                 results["import"][layout] = bench_import(Path(folder), layout)
                 print(json.dumps(results["import"][layout], indent=2), flush=True)
+                _save(results)
         if "scale" in chosen:
             print("scale: every page at " + ", ".join(f"{n:,}" for n in SCALES) + " contacts")
             results["scale"] = bench_scales()
+            _save(results)
         if "billing" in chosen:
             print("billing: generating demo data and detecting episodes…", flush=True)
             results["billing"] = bench_billing(Path(folder))
             print(json.dumps(results["billing"], indent=2), flush=True)
     results["machine"]["load_average_after"] = round(os.getloadavg()[0], 1)
     results["machine"]["bench_s"] = round(time.perf_counter() - started)
-    RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
+    _save(results)
     section = markdown(results)
     analysis = ANALYSIS_MD.read_text() if ANALYSIS_MD.exists() else ""
     RESULTS_MD.write_text("# Benchmark results\n\n" + section + "\n\n" + analysis)

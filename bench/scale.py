@@ -118,7 +118,7 @@ def bench_scale(contacts: int) -> dict[str, object]:
 
 _PARQUET_TOTALS = (
     "import duckdb, json, sys, time\n"
-    "connection = duckdb.connect()\n"
+    "connection = duckdb.connect(config={'enable_progress_bar': False})\n"
     "started = time.perf_counter()\n"
     "row = connection.execute(\n"
     "    'SELECT count(*), sum(minutes), count(DISTINCT client_key) '\n"
@@ -151,7 +151,8 @@ def bench_parquet(db_path: Path, folder: Path) -> dict[str, object]:
         capture_output=True,
         text=True,
     )
-    contacts, minutes, clients, seconds, one_partition = json.loads(result.stdout)
+    last_line = result.stdout.strip().splitlines()[-1]
+    contacts, minutes, clients, seconds, one_partition = json.loads(last_line)
     return {
         "export_s": round(measured.seconds, 1),
         "export_peak_mb": round(measured.peak_mb),
