@@ -558,7 +558,7 @@ _WORKED_UNTIL = (
 # true: working hours; false: calendar hours), sits in the first CTE so that each contact
 # can ask it. Only contacts counted in working hours go near the working-hours clock:
 # building the clock and joining every contact to it was half of the query at 1M contacts
-# (bench/RESULTS.md), for figures that calendar hours never use.
+# (README, Performance), for figures that calendar hours never use.
 _RESPONSE_CTES = """
 ,
 response_mode AS (SELECT CAST(? AS BOOLEAN) AS working),

@@ -53,7 +53,7 @@ DEFAULT_WORKING_HOURS = WorkingHours()
 # Contacts whose source gave no time of day (time_known = false) are never counted as
 # after hours: their hour is unknown, and pages say how many minutes that leaves out.
 # Working weekdays travel as a bit mask (bit 0 = Monday): a list parameter tested with
-# list_contains on every contact took twice as long at 1M contacts (bench/RESULTS.md).
+# list_contains on every contact took twice as long at 1M contacts (README, Performance).
 _AFTER_HOURS_SQL = (
     "(c.time_known AND (((CAST(? AS BIGINT) >> (isodow(c.local_started_at) - 1)) & 1) = 0"
     " OR CAST(c.local_started_at AS TIME) < ?"

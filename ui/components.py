@@ -82,7 +82,7 @@ def csv_download(
     formula is prefixed with ``'`` and XLSX cells are values (analytics.exports). The
     name stays ``csv_download`` because every page already calls it. The files are written
     only when a button is clicked: writing an XLSX of a large table on every rerun cost
-    seconds (bench/RESULTS.md).
+    seconds (README, Performance).
     """
     stem = file_name.removesuffix(".csv")
     with st.container(horizontal=True, gap="small"):
