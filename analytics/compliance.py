@@ -302,7 +302,18 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     NULL without a cap) and use_share (counted / cap; NULL without a cap or with a cap of 0).
     The cap is the one in force on the week's Monday.
     """
+    return _weekly_caps(db, filters, over_only=False)
+
+
+def _weekly_caps(db: Database, filters: ContactFilter, *, over_only: bool) -> pd.DataFrame:
+    """``weekly_caps``, or only its weeks over the cap, newest and largest first: picked in
+    DuckDB, since every client-week as a frame cost 1 s at 1M contacts."""
     ctes, params = _caps_ctes(filters)
+    where, order = (
+        ("WHERE j.over", "week DESC, j.over_by DESC, cl.client_key")
+        if over_only
+        else ("", "cl.client_key, week")
+    )
     return db.frame(
         f"""{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.contacts, j.minutes,
@@ -311,7 +322,8 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
         FROM judged_caps AS j
         JOIN clients AS cl USING (client_id)
         JOIN therapists AS t ON t.therapist_id = j.therapist_id
-        ORDER BY cl.client_key, week
+        {where}
+        ORDER BY {order}
         """,  # noqa: S608
         params,
     )
@@ -542,8 +554,14 @@ _WORKED_UNTIL = (
     "greatest(0, epoch(least({instant}, w.closes) - w.opens)))), 0)"
 )
 
+# The one parameter of these CTEs, the response-time mode (NULL: as each agreement says;
+# true: working hours; false: calendar hours), sits in the first CTE so that each contact
+# can ask it. Only contacts counted in working hours go near the working-hours clock:
+# building the clock and joining every contact to it was half of the query at 1M contacts
+# (README, Performance), for figures that calendar hours never use.
 _RESPONSE_CTES = """
 ,
+response_mode AS (SELECT CAST(? AS BOOLEAN) AS working),
 replies AS (
     SELECT client_id, started_at FROM visible WHERE direction = 'therapist' AND time_known
 ),
@@ -561,6 +579,7 @@ spans AS (
            max(CAST(timezone(t.time_zone, j.answered_at) AS DATE)) AS last_day
     FROM judged_asked AS j JOIN therapists AS t USING (therapist_id)
     WHERE j.answered_at IS NOT NULL
+          AND coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
     GROUP BY ALL
 ),
 span_days AS (
@@ -613,25 +632,24 @@ clock AS (
         GROUP BY ALL
     )
 ),
-measured AS (
+-- Contacts counted in working hours meet the clock; the others take calendar hours.
+timed AS (
     SELECT j.*,
-           epoch(j.answered_at - j.started_at) / 3600 AS calendar_hours,
            CASE WHEN j.answered_at IS NOT NULL THEN
-               (b.worked_before + {worked_until_answer} - a.worked_before - {worked_until_ask})
-               / 3600
-           END AS working_hours
+               (b.worked_before + {worked_until_answer}
+                - a.worked_before - {worked_until_ask}) / 3600
+           END AS hours
     FROM judged_asked AS j
     JOIN therapists AS t USING (therapist_id)
     LEFT JOIN clock AS a ON a.therapist_id = j.therapist_id AND a.day = j.day
     LEFT JOIN clock AS b
         ON b.therapist_id = j.therapist_id
            AND b.day = CAST(timezone(t.time_zone, j.answered_at) AS DATE)
-),
-timed AS (
-    SELECT *,
-           CASE WHEN coalesce(CAST(? AS BOOLEAN), response_in_working_hours)
-                THEN working_hours ELSE calendar_hours END AS hours
-    FROM measured
+    WHERE coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
+    UNION ALL BY NAME
+    SELECT j.*, epoch(j.answered_at - j.started_at) / 3600 AS hours
+    FROM judged_asked AS j
+    WHERE NOT coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
 )
 """.format(  # noqa: S608
     resolved_asked=_resolved("judged_asked", "asked").strip(),
@@ -906,10 +924,37 @@ class ComplianceSummary:
         return self.response.share_within_target
 
 
-def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
+def _after_hours_minutes(db: Database, filters: ContactFilter) -> tuple[float, float, int]:
+    """Minutes outside the working hours in force, all minutes, and untimed contacts."""
+    contacts, params = _contacts_cte(filters)
+    hours, hour_params = _hours_ctes()
+    late_minutes, all_minutes, untimed = db.row(
+        f"""WITH {contacts}, {hours}, {_MARKED_CTE}
+        SELECT coalesce(sum(minutes) FILTER (WHERE after_hours), 0), sum(minutes),
+               count(*) FILTER (WHERE NOT time_known)
+        FROM marked
+        """,  # noqa: S608
+        [*params, *hour_params],
+    )
+    return late_minutes, all_minutes, untimed
+
+
+def after_hours_share(db: Database, filters: ContactFilter) -> float | None:
+    """Share of minutes outside each therapist's working hours in force that day (0 to 1),
+    as ``summary(...).after_hours_share``: the Overview needs this one figure, and the
+    whole summary (caps, response times, drift) cost 30 times as much at 1M contacts."""
+    late_minutes, all_minutes, _ = _after_hours_minutes(db, filters)
+    return float(late_minutes) / float(all_minutes) if all_minutes else None
+
+
+def summary(
+    db: Database, filters: ContactFilter, alerts: pd.DataFrame | None = None
+) -> ComplianceSummary:
     """Caps, out-of-policy contacts, after hours, response times and drift in one object.
 
-    Response times are counted as agreed; drift uses the ``DRIFT_*`` defaults.
+    Response times are counted as agreed; drift uses the ``DRIFT_*`` defaults (``alerts``:
+    ``drift_alerts(db, filters)`` when the caller already has it, as the Boundaries page
+    does, so drift is worked out once).
     """
     caps_ctes, caps_params = _caps_ctes(filters)
     with_cap, over, breach_weeks, over_by = db.row(
@@ -937,20 +982,14 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
         refused_ctes + "SELECT count(*), coalesce(sum(minutes), 0) FROM refused",  # noqa: S608
         refused_params,
     )
-    contacts, params = _contacts_cte(filters)
-    hours, hour_params = _hours_ctes()
-    late_minutes, all_minutes, untimed = db.row(
-        f"""WITH {contacts}, {hours}, {_MARKED_CTE}
-        SELECT coalesce(sum(minutes) FILTER (WHERE after_hours), 0), sum(minutes),
-               count(*) FILTER (WHERE NOT time_known)
-        FROM marked
-        """,  # noqa: S608
-        [*params, *hour_params],
-    )
-    drift_ctes, drift_params = _drift_query(
-        filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
-    )
-    (alerts,) = db.row(drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+    late_minutes, all_minutes, untimed = _after_hours_minutes(db, filters)
+    if alerts is None:
+        drift_ctes, drift_params = _drift_query(
+            filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
+        )
+        (alert_count,) = db.row(drift_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+    else:
+        alert_count = len(alerts)
     return ComplianceSummary(
         period=data_period(db, filters),
         clients_with_cap=int(with_cap),
@@ -963,7 +1002,7 @@ def summary(db: Database, filters: ContactFilter) -> ComplianceSummary:
         after_hours_share=float(late_minutes) / float(all_minutes) if all_minutes else None,
         untimed_contacts=int(untimed),
         response=response_times(db, filters),
-        alerts=int(alerts),
+        alerts=int(alert_count),
     )
 
 
@@ -976,6 +1015,7 @@ __all__ = [
     "ResponseMode",
     "ResponseSummary",
     "after_hours",
+    "after_hours_share",
     "cap_summary",
     "category_caps",
     "drift_alerts",
@@ -1165,17 +1205,19 @@ def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
     cap_minutes (sum of caps), counted_minutes, over_minutes (sum of minutes over each
     client's cap), clients (with a cap and contact that week).
     """
-    caps = weekly_caps(db, filters)
-    capped = caps[caps["cap_minutes"].notna()]
-    return (
-        capped.groupby("week", as_index=False)
-        .agg(
-            cap_minutes=("cap_minutes", "sum"),
-            counted_minutes=("counted_minutes", "sum"),
-            over_minutes=("over_by", "sum"),
-            clients=("client_key", "nunique"),
-        )
-        .rename(columns={"week": "period"})
+    # Summed in DuckDB: one row per week comes back, not one per client and week.
+    ctes, params = _caps_ctes(filters)
+    return db.frame(
+        f"""{ctes}
+        SELECT j.day AS period, sum(j.weekly_cap_minutes) AS cap_minutes,
+               sum(j.counted_minutes) AS counted_minutes, sum(j.over_by) AS over_minutes,
+               count(DISTINCT j.client_id) AS clients
+        FROM judged_caps AS j
+        WHERE j.weekly_cap_minutes IS NOT NULL
+        GROUP BY j.day
+        ORDER BY period
+        """,  # noqa: S608
+        params,
     )
 
 
@@ -1227,21 +1269,30 @@ def with_client_labels(
 
 def weeks_over_cap(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Client-weeks over the agreed weekly cap, newest and largest first, with labels."""
-    caps = weekly_caps(db, filters)
-    over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
-    return with_client_labels(db, filters.scope, over.reset_index(drop=True))
+    over = _weekly_caps(db, filters, over_only=True)
+    return with_client_labels(db, filters.scope, over)
 
 
-def out_of_policy_labelled(db: Database, filters: ContactFilter, limit: int = 500) -> pd.DataFrame:
-    """The most recent out-of-policy contacts (at most ``limit``), with client labels."""
-    outside = out_of_policy(db, filters)
+def out_of_policy_labelled(
+    db: Database, filters: ContactFilter, limit: int = 500, outside: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The most recent out-of-policy contacts (at most ``limit``), with client labels
+    (``outside``: ``out_of_policy(db, filters)`` when the caller already has it)."""
+    if outside is None:
+        outside = out_of_policy(db, filters)
     latest = outside.tail(limit).iloc[::-1].reset_index(drop=True)
     return with_client_labels(db, filters.scope, latest)
 
 
-def drift_alerts_labelled(db: Database, filters: ContactFilter, limit: int = 200) -> pd.DataFrame:
-    """The newest drift alerts (at most ``limit``); a client alert names the client's label."""
-    alerts = drift_alerts(db, filters).sort_values("week", ascending=False).head(limit)
+def drift_alerts_labelled(
+    db: Database, filters: ContactFilter, limit: int = 200, alerts: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The newest drift alerts (at most ``limit``); a client alert names the client's label
+    (``alerts``: ``drift_alerts(db, filters)`` when the caller already has it; working
+    them out again cost 1 s at 1M contacts)."""
+    if alerts is None:
+        alerts = drift_alerts(db, filters)
+    alerts = alerts.sort_values("week", ascending=False).head(limit)
     labelled = with_client_labels(db, filters.scope, alerts.reset_index(drop=True), column="who")
     labelled["who"] = labelled["client"].where(labelled["level"] == "client", labelled["who"])
     return labelled.drop(columns=["client", "client_key"], errors="ignore")

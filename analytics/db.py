@@ -33,6 +33,9 @@ from analytics.schema import migrate
 
 DEFAULT_DB_PATH = Path("data") / "contactload.duckdb"
 DB_ENV_VAR = "CONTACTLOAD_DB"
+MEMORY_LIMIT_ENV_VAR = "CONTACTLOAD_MEMORY_LIMIT"
+"""The most memory DuckDB may hold for this process (e.g. ``1GB``); unset: DuckDB's own
+default, 80 % of the machine."""
 
 
 def default_db_path() -> Path:
@@ -89,6 +92,17 @@ class Database:
         # fails the second of two transactions updating one row ("Conflict on update"), so
         # an export's audit entry during an import would otherwise fail one of them.
         self._write_lock = threading.RLock()
+        memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
+        if memory_limit:
+            # DuckDB otherwise takes up to 80 % of the machine's memory for its buffers;
+            # with a limit it spills large joins and sorts to disk (bench/RESULTS.md).
+            try:
+                self._connection.execute("SET memory_limit = ?", [memory_limit])
+            except duckdb.Error as error:
+                raise DatabaseError(
+                    f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r} is not a memory size DuckDB "
+                    "understands; write it like 1GB or 512MB."
+                ) from error
         with self.cursor() as cursor:
             migrate(cursor)
 

@@ -52,15 +52,18 @@ DEFAULT_WORKING_HOURS = WorkingHours()
 
 # Contacts whose source gave no time of day (time_known = false) are never counted as
 # after hours: their hour is unknown, and pages say how many minutes that leaves out.
+# Working weekdays travel as a bit mask (bit 0 = Monday): a list parameter tested with
+# list_contains on every contact took twice as long at 1M contacts (README, Performance).
 _AFTER_HOURS_SQL = (
-    "(c.time_known AND (NOT list_contains(?, isodow(c.local_started_at) - 1)"
+    "(c.time_known AND (((CAST(? AS BIGINT) >> (isodow(c.local_started_at) - 1)) & 1) = 0"
     " OR CAST(c.local_started_at AS TIME) < ?"
     " OR CAST(c.local_started_at AS TIME) >= ?))"
 )
 
 
 def _after_hours_params(hours: WorkingHours) -> list[object]:
-    return [list(hours.weekdays), hours.start, hours.end]
+    weekdays = sum(1 << day for day in set(hours.weekdays))
+    return [weekdays, hours.start, hours.end]
 
 
 def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:

@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import billing
 from analytics.errors import ContactLoadError
 from ui import charts
-from ui.components import csv_download, page_start
+from ui.components import csv_download, page_start, shown_rows
 from ui.format import hours_text, minutes_text
 from ui.state import database, measure
 
@@ -92,7 +92,7 @@ with episodes_tab:
     if not per_client.empty:
         st.markdown("**Per client and month**")
         st.dataframe(
-            per_client,
+            shown_rows(per_client, "client-months"),
             hide_index=True,
             key="billing_client_months",
             # Value columns only once a fee is entered (else they would read "None").
@@ -118,8 +118,9 @@ with episodes_tab:
     found = measure("billing_episodes", filters)
     if not found.empty:
         st.markdown("**Every episode**")
+        shown = shown_rows(found, "episodes")
         st.dataframe(
-            found,
+            shown,
             hide_index=True,
             key="billing_episodes",
             column_order=[
@@ -130,17 +131,24 @@ with episodes_tab:
             column_config=EPISODE_CONFIG,
         )
         csv_download(found, "billing-episodes.csv", key="billing_episodes_csv")
+        # Labels built column-wise once: a per-option lookup into the frame cost seconds.
+        episode_labels = (
+            shown["client"].astype(str)
+            + " · "
+            + shown["family"].astype(str)
+            + " · "
+            + shown["start"].dt.strftime("%d %b %Y %H:%M")
+            + " · "
+            + shown["band"].astype(str)
+        ).tolist()
         chosen = st.selectbox(
             "The contacts behind an episode",
-            range(len(found)),
-            format_func=lambda row: (
-                f"{found['client'].iloc[row]} · {found['family'].iloc[row]} · "
-                f"{found['start'].iloc[row]:%d %b %Y %H:%M} · {found['band'].iloc[row]}"
-            ),
+            range(len(shown)),
+            format_func=episode_labels.__getitem__,
             key="billing_episode_pick",
         )
         if chosen is not None:
-            picked = found.iloc[chosen]
+            picked = shown.iloc[chosen]
             behind = measure(
                 "billing_episode_contacts",
                 filters,
@@ -170,7 +178,7 @@ with excluded_tab:
             "no stored session data can tell."
         )
         st.dataframe(
-            left_out,
+            shown_rows(left_out, "episodes"),
             hide_index=True,
             key="billing_excluded",
             column_order=["client", "family", "code", "start", "minutes", "status", "reason"],

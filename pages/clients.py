@@ -6,7 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ui import charts
-from ui.components import csv_download, page_start
+from ui.components import csv_download, page_start, shown_rows
 from ui.format import minutes_text, per_session_text, share_text
 from ui.state import measure
 
@@ -15,7 +15,7 @@ filters, totals = page_start("Clients")
 table = measure("clients_against_caps", filters)
 st.subheader(f"{len(table):,} clients with contact")
 st.dataframe(
-    table,
+    shown_rows(table, "clients (busiest first)"),
     key="client_table",
     hide_index=True,
     column_order=[

@@ -59,7 +59,7 @@ columns[3].metric(
 )
 columns[4].metric(
     "After hours",
-    share_text(measure("compliance_summary", filters).after_hours_share),
+    share_text(measure("after_hours_share", filters)),
     help="Share of minutes outside each therapist's working hours in force that day (set on "
     f"the Boundaries page; {DEFAULT_WORKING_HOURS.describe()} where none are set)."
     + (

@@ -21,6 +21,38 @@ from analytics.filters import ContactFilter
 from analytics.importing import phone_log
 from analytics.scope import Scope
 
+
+def _compare_distribution(
+    db: Database, filters: ContactFilter, min_clients: int | None = None
+) -> Any:
+    """``compare.distribution`` from the cached therapist comparison (the Compare page
+    shows that table too), so the comparison is worked out once per filter set."""
+    args: tuple[Any, ...] = ("therapist",) if min_clients is None else ("therapist", min_clients)
+    return compare.distribution(
+        db, filters, min_clients, table=measure("comparison", filters, *args)
+    )
+
+
+def _over_episodes(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A billing measure summed over the cached ``billing.episodes`` of the filter set,
+    so the Billing page detects the episodes once, not once per figure."""
+
+    def measured(db: Database, filters: ContactFilter, *args: Any) -> Any:
+        return function(db, filters, *args, detected=measure("billing_detected", filters))
+
+    return measured
+
+
+def _reusing(function: Callable[..., Any], keyword: str, source: str) -> Callable[..., Any]:
+    """``function`` given the cached result of measure ``source`` for the same filter set
+    as ``keyword``: a page that shows both works the source out once."""
+
+    def measured(db: Database, filters: ContactFilter, *args: Any) -> Any:
+        return function(db, filters, *args, **{keyword: measure(source, filters)})
+
+    return measured
+
+
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
     "totals": metrics.totals,
@@ -32,7 +64,8 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "pareto": metrics.pareto,
     "client_table": metrics.client_table,
     "client_timeline": metrics.client_timeline,
-    "compliance_summary": compliance.summary,
+    "compliance_summary": _reusing(compliance.summary, "alerts", "drift_alerts"),
+    "after_hours_share": compliance.after_hours_share,
     "weekly_caps": compliance.weekly_caps,
     "cap_summary": compliance.cap_summary,
     "clients_against_caps": compliance.clients_against_caps,
@@ -41,12 +74,14 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "out_of_policy": compliance.out_of_policy,
     "drift_alerts": compliance.drift_alerts,
     "weeks_over_cap": compliance.weeks_over_cap,
-    "out_of_policy_labelled": compliance.out_of_policy_labelled,
-    "drift_alerts_labelled": compliance.drift_alerts_labelled,
+    "out_of_policy_labelled": _reusing(
+        compliance.out_of_policy_labelled, "outside", "out_of_policy"
+    ),
+    "drift_alerts_labelled": _reusing(compliance.drift_alerts_labelled, "alerts", "drift_alerts"),
     "after_hours_by_therapist": compliance.after_hours,
     "comparison": compare.comparison,
     "compare_trend": compare.monthly_trend,
-    "compare_distribution": compare.distribution,
+    "compare_distribution": _compare_distribution,
     "phone_text_minutes": phone_log.text_minutes_in_use,
     "session_totals": session_load.session_totals,
     "session_load_by": session_load.session_load_by,
@@ -54,10 +89,11 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "low_attendance_clients": session_load.low_attendance_clients,
     "after_missed_sessions": session_load.after_missed_sessions,
     "client_sessions": session_load.client_sessions,
-    "billing_summary": billing.summary,
-    "billing_episodes": billing.with_value,
-    "billing_months": billing.monthly,
-    "billing_client_months": billing.per_client_month,
+    "billing_detected": billing.episodes,
+    "billing_summary": _over_episodes(billing.summary),
+    "billing_episodes": _over_episodes(billing.with_value),
+    "billing_months": _over_episodes(billing.monthly),
+    "billing_client_months": _over_episodes(billing.per_client_month),
     "billing_episode_contacts": billing.episode_contacts,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
