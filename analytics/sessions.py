@@ -25,7 +25,14 @@ from analytics.db import Database
 from analytics.errors import InvalidRecordError
 from analytics.schema import SESSION_STATUSES
 from analytics.scope import LOCAL, Scope
-from analytics.store import add_people, new_batch, record_import, validate_zones
+from analytics.store import (
+    add_people,
+    close_batch,
+    count_rows,
+    new_batch,
+    record_import,
+    validate_zones,
+)
 
 SESSION_COLUMNS = (
     "practice",
@@ -125,27 +132,11 @@ def store_sessions(
     _validate(cursor)
     add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset, kind="sessions")
-    before = _count(cursor, "SELECT count(*) FROM sessions")
+    before = count_rows(cursor, "SELECT count(*) FROM sessions")
     cursor.execute(_INSERT_SQL, [batch_id])
-    stored = _count(cursor, "SELECT count(*) FROM sessions") - before
-    staged = _count(cursor, "SELECT count(*) FROM incoming")
-    cursor.execute(
-        """
-        UPDATE import_batches
-        SET rows_read = ?, rows_imported = ?, rows_duplicate = ?, rows_rejected = ?
-        WHERE batch_id = ?
-        """,
-        [
-            staged + rows_rejected if rows_read is None else rows_read,
-            stored,
-            staged - stored,
-            rows_rejected,
-            batch_id,
-        ],
-    )
-    cursor.execute("DROP TABLE incoming")
-    cursor.execute("DROP TABLE incoming_client_keys")
-    return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=staged - stored)
+    stored = count_rows(cursor, "SELECT count(*) FROM sessions") - before
+    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected)
+    return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=duplicates)
 
 
 def add_sessions(
@@ -197,11 +188,6 @@ def add_sessions_from_query(
         stored = store_sessions(cursor, db, source)
         record_import(cursor, scope, source, stored.batch_id, stored.sessions)
         return stored
-
-
-def _count(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = cursor.execute(sql).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _validate(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -204,10 +204,26 @@ def store_incoming(
     _validate(cursor, rows_checked)
     add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset)
-    before = _count(cursor, "SELECT count(*) FROM contacts")
+    before = count_rows(cursor, "SELECT count(*) FROM contacts")
     cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
-    stored = _count(cursor, "SELECT count(*) FROM contacts") - before
-    staged = _count(cursor, "SELECT count(*) FROM incoming")
+    stored = count_rows(cursor, "SELECT count(*) FROM contacts") - before
+    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected)
+    return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=duplicates)
+
+
+def close_batch(
+    cursor: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    stored: int,
+    rows_read: int | None,
+    rows_rejected: int,
+) -> int:
+    """Record a batch's counts, drop the staging tables, return the duplicates skipped.
+
+    Shared by contacts and sessions: whatever was staged in ``incoming`` and not stored
+    was already there.
+    """
+    staged = count_rows(cursor, "SELECT count(*) FROM incoming")
     cursor.execute(
         """
         UPDATE import_batches
@@ -224,12 +240,14 @@ def store_incoming(
     )
     cursor.execute("DROP TABLE incoming")
     cursor.execute("DROP TABLE incoming_client_keys")
-    return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=staged - stored)
+    return staged - stored
 
 
-def _count(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = cursor.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+def count_rows(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The number a fixed ``SELECT count(*) ...`` over a staged table returns (read in
+    full, so the cursor is free for the next step)."""
+    rows = cursor.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def _validate(cursor: duckdb.DuckDBPyConnection, rows_checked: bool = False) -> None:

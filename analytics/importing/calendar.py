@@ -31,7 +31,6 @@ from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     DEFAULT_THERAPIST,
     check_time_zone,
-    count_rows,
     file_sha256,
 )
 from analytics.importing.session_report import (
@@ -42,7 +41,7 @@ from analytics.importing.session_report import (
 )
 from analytics.scope import LOCAL, Scope
 from analytics.sessions import stage_sessions, store_sessions
-from analytics.store import record_import
+from analytics.store import count_rows, record_import
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -66,7 +66,6 @@ from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     DEFAULT_THERAPIST,
     check_time_zone,
-    count_rows,
     file_sha256,
 )
 from analytics.importing.reader import RowProblem
@@ -79,7 +78,7 @@ from analytics.pseudonyms import (
 )
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
-from analytics.store import record_import, store_incoming
+from analytics.store import count_rows, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""

@@ -58,7 +58,7 @@ from analytics.importing.reader import (
     stage_text_table,
 )
 from analytics.scope import LOCAL, Scope
-from analytics.store import StoredBatch, record_import, store_incoming
+from analytics.store import StoredBatch, count_rows, record_import, store_incoming
 
 DEFAULT_MAX_MINUTES = 480.0
 """Longest plausible single contact (8 hours); longer durations are rejected as typos."""
@@ -616,10 +616,3 @@ def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
         """,
         [rows],
     ).df()
-
-
-def count_rows(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
-    """The number a fixed ``SELECT count(*) ...`` over a staged table returns (read in
-    full, so the cursor is free for the next step)."""
-    rows = cursor.execute(sql).fetchall()
-    return int(rows[0][0]) if rows else 0

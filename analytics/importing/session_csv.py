@@ -35,14 +35,13 @@ from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     DEFAULT_THERAPIST,
     check_time_zone,
-    count_rows,
     file_sha256,
 )
 from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.scope import LOCAL, Scope
 from analytics.sessions import stage_sessions, store_sessions
-from analytics.store import record_import
+from analytics.store import count_rows, record_import
 
 if TYPE_CHECKING:
     import pandas as pd
