@@ -15,13 +15,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from analytics import audit
 from analytics.db import Database
 from analytics.errors import ContactLoadError
-from analytics.metrics import FilterChoices
 from analytics.roles import Roles, load_roles, scope_for
 from analytics.scope import LOCAL, Scope
 from ui.state import VIEWER_SCOPE_KEY, database
@@ -218,30 +216,3 @@ def signed_in_panel(scope: Scope) -> None:
     sidebar.markdown(f"**{scope.identity}**  \n{ROLE_NAMES[scope.role]}")
     sign_out_button(scope, sidebar=True)
     sidebar.divider()
-
-
-def visible_choices(choices: FilterChoices, scope: Scope) -> FilterChoices:
-    """Only the practices, therapists and clients the viewer may pick from.
-
-    The measures apply the scope in SQL whatever is picked; this keeps the sidebar from
-    offering (and naming) people outside it. Supervisors see client keys, not labels.
-    """
-    if scope.sees_everything and scope.shows_labels:
-        return choices
-
-    def inside(frame: pd.DataFrame) -> pd.DataFrame:
-        keep = pd.Series(not scope.sees_nothing, index=frame.index)
-        if scope.practice_ids is not None:
-            keep &= frame["practice_id"].isin(scope.practice_ids)
-        if scope.therapist_ids is not None and "therapist_id" in frame:
-            keep &= frame["therapist_id"].isin(scope.therapist_ids)
-        return frame[keep]
-
-    therapists = inside(choices.therapists)
-    clients = inside(choices.clients)
-    practices = choices.practices[
-        choices.practices["practice_id"].isin(set(therapists["practice_id"]))
-    ]
-    if not scope.shows_labels:
-        clients = clients.assign(label=clients["client_key"])
-    return FilterChoices(practices, therapists, clients, choices.first_day, choices.last_day)

@@ -12,7 +12,7 @@ import streamlit as st
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
-from ui.auth import current_scope, signed_in_panel, visible_choices
+from ui.auth import current_scope, signed_in_panel
 from ui.state import filter_choices
 
 FILTER_STATE_KEY = "contact_filter"
@@ -26,7 +26,7 @@ def draw_filters() -> ContactFilter:
     """
     scope = current_scope()
     signed_in_panel(scope)
-    choices = visible_choices(filter_choices(scope), scope)
+    choices = filter_choices(scope)  # scoped in the library, keys for supervisors
     sidebar = st.sidebar
     sidebar.header("Filters")
     start: date | None = None
