@@ -29,6 +29,7 @@ ACTIONS = (
     "backup",
     "restore",
     "settings",
+    "alert_dismiss",
 )
 """Every action the log records (an allow-list)."""
 

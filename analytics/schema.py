@@ -354,6 +354,26 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=10,
+        description="dismissed drift alerts: hidden from the digest, by whom and when",
+        statements=(
+            # One row per dismissed alert: a therapist's week (client_id NULL) or a client's.
+            # client_id lets erasing a client remove its dismissals with everything else.
+            """
+            CREATE TABLE dismissed_alerts (
+                therapist_id INTEGER NOT NULL,
+                client_id INTEGER,
+                week DATE NOT NULL,
+                dismissed_by VARCHAR NOT NULL,
+                dismissed_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -44,6 +44,16 @@ SETTINGS: dict[str, Setting] = {
             1000,
         ),
         Setting("after_session_days", "Days after a missed session to look at", 3, "days", 1, 30),
+        # 0 leaves the threshold to the data: the 90th percentile of each practice.
+        Setting(
+            "load_flag_minutes",
+            "Flag therapists above (minutes per active client per week; 0 = the practice's "
+            "90th percentile)",
+            0,
+            "min",
+            0,
+            10_000,
+        ),
     )
 }
 

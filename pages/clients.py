@@ -7,15 +7,16 @@ import streamlit as st
 
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
-from ui.format import minutes_text, per_session_text, share_text
+from ui.format import minutes_text, per_session_text, red_rows, share_text, weeks_over_text
 from ui.state import measure
 
 filters, totals = page_start("Clients")
 
 table = measure("clients_against_caps", filters)
 st.subheader(f"{len(table):,} clients with contact")
+shown = shown_rows(table, "clients (busiest first)")
 st.dataframe(
-    shown_rows(table, "clients (busiest first)"),
+    red_rows(shown, shown["breach_weeks"] > 0, {"breach_weeks": weeks_over_text}),
     key="client_table",
     hide_index=True,
     column_order=[
@@ -50,8 +51,8 @@ st.dataframe(
             min_value=0.0,
             max_value=1.0,
         ),
-        "breach_weeks": st.column_config.NumberColumn(
-            "Weeks over cap", help="Weeks in the period over the agreed cap", format="%d ⚠"
+        "breach_weeks": st.column_config.Column(
+            "Weeks over cap", help="Weeks in the period over the agreed cap (red rows)"
         ),
         "last_contact": st.column_config.DateColumn("Last contact"),
         "weekly_minutes": st.column_config.AreaChartColumn(
@@ -208,6 +209,13 @@ else:
 
 st.subheader("One client's timeline")
 labels = dict(zip(table["client_key"], table["label"], strict=True))
+# The Overview's top clients link here with ?client=KEY: open that client's timeline once.
+linked = st.query_params.get("client")
+if linked is not None:
+    del st.query_params["client"]
+    if linked in labels:
+        st.session_state["client_drilldown"] = linked
+        st.toast(f"{labels[linked]}: timeline below", icon=":material/timeline:")
 chosen = st.selectbox(
     "Client",
     options=list(labels),

@@ -3,13 +3,21 @@ load, channel mix, hours."""
 
 import streamlit as st
 
+from analytics.glance import TOP_CLIENTS, flag_threshold_text
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
-from ui.format import NO_SESSIONS, change_text, minutes_text, per_session_text, share_text
+from ui.format import (
+    NO_SESSIONS,
+    change_text,
+    minutes_text,
+    per_session_text,
+    red_rows,
+    share_text,
+)
 from ui.report import report_download
 from ui.sidebar import current_filter
-from ui.state import measure
+from ui.state import database, measure
 
 st.title("Between-session load")
 filters = current_filter()
@@ -20,26 +28,113 @@ if now.contacts == 0:
 period_caption(now.period)
 report_download(filters)
 
-concentration = measure("concentration", filters)
-per_client_week = now.minutes_per_active_client_week
-columns = [*st.columns(3), *st.columns(3)]
-columns[0].metric(
+earlier = now.period.previous() if now.period else None
+at_glance = measure("glance", filters)
+paid, paid_before = at_glance.current, at_glance.previous
+cards = st.columns(3)
+cards[0].metric(
     "Time between sessions",
     f"{now.hours:,.1f} h",
     delta=change_text(now.hours, before.hours if before else None, " h"),
     delta_color="off",
-    help="All contact minutes in the period, in hours; the change is against the "
-    "previous period of the same length.",
+    help="All contact minutes in the period, in hours; every change on this page is "
+    "against the previous period of the same length.",
     border=True,
 )
-columns[1].metric(
+cards[1].metric(
+    "Billable under the billing rules",
+    f"{paid.billable_minutes / 60:,.1f} h",
+    delta=change_text(
+        paid.billable_minutes / 60,
+        paid_before.billable_minutes / 60 if paid_before else None,
+        " h",
+    ),
+    delta_color="off",
+    help="Minutes of episodes that qualify for a code under the rules on the Billing page "
+    f"(counted in the period they start in; {share_text(paid.billable_share)} of the time). "
+    "An estimate, not billing advice.",
+    border=True,
+)
+cards[2].metric(
+    "Unpaid",
+    f"{paid.unpaid_minutes / 60:,.1f} h",
+    delta=change_text(
+        paid.unpaid_minutes / 60, paid_before.unpaid_minutes / 60 if paid_before else None, " h"
+    ),
+    delta_color="off",
+    help="Time between sessions that no billing code covers: all minutes minus the billable ones.",
+    border=True,
+)
+
+st.subheader(f"Who took most: the top {TOP_CLIENTS} clients")
+top = measure("top_clients", filters)
+for client in top.itertuples(index=False):
+    name, minutes, share, flag = st.columns([4, 3, 2, 2], vertical_alignment="center")
+    name.page_link(
+        "pages/clients.py",
+        label=f"{client.label} · {client.therapist}",
+        icon=":material/timeline:",
+        query_params={"client": client.client_key},
+        help="Open this client's timeline on the Clients page.",
+    )
+    minutes.markdown(minutes_text(client.minutes))
+    share.markdown(f"{share_text(client.share)} of the time")
+    if client.over_cap:
+        weeks = "week" if client.breach_weeks == 1 else "weeks"
+        flag.markdown(f":red-badge[:material/warning: over cap {client.breach_weeks} {weeks}]")
+    else:
+        flag.markdown(":gray[within cap or none agreed]")
+
+ranking = measure("therapist_ranking", filters)
+if len(ranking) > 1:
+    st.subheader("Therapists ranked by load")
+    st.caption(
+        "Minutes per active client per week, and per 8 scheduled session hours; flagged "
+        f"(red) above {flag_threshold_text(database())} (a setting on the Data care page). "
+        "No client is named; "
+        "therapists with too few clients show no figures."
+    )
+    st.dataframe(
+        red_rows(ranking, ranking["flagged"]),
+        key="ranking_table",
+        hide_index=True,
+        column_order=[
+            "therapist",
+            "practice",
+            "clients",
+            "minutes_per_client_week",
+            "minutes_per_8_session_hours",
+            "threshold",
+            "flagged",
+            "suppressed_reason",
+        ],
+        column_config={
+            "therapist": st.column_config.TextColumn("Therapist"),
+            "practice": st.column_config.TextColumn("Practice"),
+            "clients": st.column_config.NumberColumn("Active clients", format="%d"),
+            "minutes_per_client_week": st.column_config.NumberColumn(
+                "Per active client per week", format="%.1f min"
+            ),
+            "minutes_per_8_session_hours": st.column_config.NumberColumn(
+                "Per 8 session hours", format="%.0f min"
+            ),
+            "threshold": st.column_config.NumberColumn("Flag above", format="%.1f min"),
+            "flagged": st.column_config.CheckboxColumn("Above"),
+            "suppressed_reason": st.column_config.TextColumn("Not shown because"),
+        },
+    )
+
+concentration = measure("concentration", filters)
+per_client_week = now.minutes_per_active_client_week
+columns = st.columns(5)
+columns[0].metric(
     "Contacts",
     f"{now.contacts:,}",
     delta=change_text(now.contacts, before.contacts if before else None, decimals=0),
     delta_color="off",
     border=True,
 )
-columns[2].metric(
+columns[1].metric(
     "Active clients",
     f"{now.active_clients:,}",
     delta=change_text(now.active_clients, before.active_clients if before else None, decimals=0),
@@ -47,7 +142,7 @@ columns[2].metric(
     help="Clients with at least one contact in the period.",
     border=True,
 )
-columns[3].metric(
+columns[2].metric(
     "Per active client per week",
     minutes_text(per_client_week),
     delta=change_text(
@@ -57,9 +152,21 @@ columns[3].metric(
     help="Minutes ÷ active clients ÷ weeks in the period: the caseload-fair rate.",
     border=True,
 )
-columns[4].metric(
+after_hours_now = measure("after_hours_share", filters)
+after_hours_before = (
+    measure("after_hours_share", filters.with_period(earlier.start, earlier.end))
+    if earlier
+    else None
+)
+columns[3].metric(
     "After hours",
-    share_text(measure("after_hours_share", filters)),
+    share_text(after_hours_now),
+    delta=change_text(
+        None if after_hours_now is None else after_hours_now * 100,
+        None if after_hours_before is None else after_hours_before * 100,
+        " pts",
+    ),
+    delta_color="off",
     help="Share of minutes outside each therapist's working hours in force that day (set on "
     f"the Boundaries page; {DEFAULT_WORKING_HOURS.describe()} where none are set)."
     + (
@@ -69,16 +176,26 @@ columns[4].metric(
     ),
     border=True,
 )
-columns[5].metric(
+concentration_before = (
+    measure("concentration", filters.with_period(earlier.start, earlier.end)) if earlier else None
+)
+top_share = concentration.top_minutes_share
+top_share_before = concentration_before.top_minutes_share if concentration_before else None
+columns[4].metric(
     f"Top {concentration.top_fraction:.0%} of clients",
-    share_text(concentration.top_minutes_share),
+    share_text(top_share),
+    delta=change_text(
+        None if top_share is None else top_share * 100,
+        None if top_share_before is None else top_share_before * 100,
+        " pts",
+    ),
+    delta_color="off",
     help=f"Share of minutes taken by the busiest {concentration.top_clients} of "
     f"{concentration.clients} clients.",
     border=True,
 )
 
 sessions = measure("session_totals", filters)
-earlier = now.period.previous() if now.period else None
 sessions_before = (
     measure("session_totals", filters.with_period(earlier.start, earlier.end)) if earlier else None
 )

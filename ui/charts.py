@@ -21,6 +21,7 @@ from analytics.domain import (
     CHANNELS,
 )
 from analytics.session_load import STATUS_LABELS
+from ui.format import OVER_CAP_RED
 
 SESSION_STATUS_COLOURS = {
     "attended": "#2F6B9A",
@@ -29,6 +30,8 @@ SESSION_STATUS_COLOURS = {
     "cancelled": "#BDBDBD",
 }
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+UNDER_CAP_BLUE = "#4C78A8"
 
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""}
 
@@ -78,6 +81,19 @@ def weekly_minutes(
                     hovertemplate="%{x|%d %b %Y}: cap %{y:,.0f} minutes<extra></extra>",
                 )
             )
+            over = caps[caps["over_minutes"] > 0]
+            if not over.empty:  # weeks over the cap, marked in the over-cap red
+                figure.add_trace(
+                    go.Scatter(
+                        x=over["period"],
+                        y=over["counted_minutes"],
+                        mode="markers",
+                        marker={"color": OVER_CAP_RED, "size": 10, "symbol": "triangle-up"},
+                        name="Over the cap",
+                        hovertemplate="%{x|%d %b %Y}: %{y:,.0f} minutes, over the cap"
+                        "<extra></extra>",
+                    )
+                )
         else:
             # Many clients: how many minutes went beyond what was agreed with each.
             figure.add_trace(
@@ -85,7 +101,7 @@ def weekly_minutes(
                     x=caps["period"],
                     y=caps["over_minutes"],
                     mode="lines+markers",
-                    line={"color": "#B2182B", "width": 2},
+                    line={"color": OVER_CAP_RED, "width": 2},
                     name="Minutes beyond agreed caps",
                     hovertemplate="%{x|%d %b %Y}: %{y:,.0f} minutes beyond the caps<extra></extra>",
                 )
@@ -320,7 +336,7 @@ def channel_category_heatmap(pairs: pd.DataFrame) -> go.Figure:
 
 def weekly_against_cap(weeks: pd.DataFrame) -> go.Figure:
     """One client's minutes counted toward the cap per week, with the cap as a line."""
-    colours = ["#E45756" if over else "#4C78A8" for over in weeks["over"]]
+    colours = [OVER_CAP_RED if over else UNDER_CAP_BLUE for over in weeks["over"]]
     figure = go.Figure(
         go.Bar(
             x=weeks["week"],

@@ -1,6 +1,14 @@
 """Units on every number: minutes and hours, shares, changes."""
 
 import math
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+OVER_CAP_RED = "#B2182B"
+"""The one colour of use over an agreed cap (or over a flag threshold), wherever it is drawn."""
 
 
 def minutes_text(minutes: float | None) -> str:
@@ -32,11 +40,14 @@ def change_text(
     """The change against the previous period for ``st.metric``'s delta.
 
     None (no delta shown) when either value is unknown or the previous period had
-    nothing to compare with: "+100 %" from zero would say nothing useful.
+    nothing to compare with: "+100 %" from zero would say nothing useful. No change (as
+    shown, after rounding) gets no delta either, so no arrow points anywhere.
     """
     if current is None or previous is None or previous == 0:
         return None
     difference = current - previous
+    if round(difference, decimals) == 0:
+        return None
     return f"{difference:+,.{decimals}f}{unit} ({difference / previous * 100:+.0f} %)"
 
 
@@ -49,3 +60,24 @@ def per_session_text(minutes: float | None, decimals: int = 1) -> str:
     if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
         return NO_SESSIONS
     return f"{minutes:,.{decimals}f} min"
+
+
+def weeks_over_text(weeks: object) -> str:
+    """``"3 weeks ⚠"``, or nothing at all for no week over the cap (no "0 ⚠" noise)."""
+    count = 0 if weeks is None or pd.isna(weeks) else int(float(str(weeks)))  # type: ignore[call-overload]
+    if count == 0:
+        return ""
+    return f"{count} week{'s' if count != 1 else ''} ⚠"
+
+
+def red_rows(
+    frame: pd.DataFrame,
+    flagged: pd.Series,
+    formats: dict[Any, str | Callable[[object], str] | None] | None = None,
+) -> Styler:
+    """``frame`` for ``st.dataframe`` with the ``flagged`` rows in the over-cap red."""
+    marked = flagged.astype(bool)
+    styled = frame.style.apply(
+        lambda row: [f"color: {OVER_CAP_RED}" if marked[row.name] else "" for _ in row], axis=1
+    )
+    return styled.format(formats or {})

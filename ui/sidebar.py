@@ -12,10 +12,115 @@ import streamlit as st
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
+from analytics.glance import PRESETS, local_today, preset_period
+from analytics.metrics import FilterChoices
 from ui.auth import current_scope, signed_in_panel
 from ui.state import filter_choices
 
 FILTER_STATE_KEY = "contact_filter"
+PRESET_KEY = "period"
+"""The period preset's widget key, and its URL parameter (with ``from`` and ``to`` for a
+custom period): ``?period=last_month`` opens any page on last month."""
+PERIOD_KEY = "filter_period"
+URL_KEYS = ("period", "from", "to")
+
+
+def _preset_today(choices: FilterChoices) -> date:
+    """Today in the calendar of the therapists in view (the machine's when they differ)."""
+    frame = choices.therapists
+    chosen = st.session_state.get("filter_therapists") or []
+    if chosen:
+        frame = frame[frame["therapist_id"].isin(chosen)]
+    return local_today(tuple(frame["time_zone"]))
+
+
+def _preset_dates(preset: str, choices: FilterChoices) -> tuple[date, date] | None:
+    """The dates a preset stands for now ("all": the data's span; "custom": none)."""
+    if preset == "all":
+        if choices.first_day and choices.last_day:
+            return choices.first_day, choices.last_day
+        return None
+    period = preset_period(preset, _preset_today(choices))
+    return None if period is None else (period.start, period.end)
+
+
+def _dates_from_url() -> tuple[date, date] | None:
+    """A custom period's ``from`` and ``to`` from the URL (None when missing or unreadable)."""
+    try:
+        start = date.fromisoformat(st.query_params.get("from", ""))
+        end = date.fromisoformat(st.query_params.get("to", ""))
+    except ValueError:
+        return None
+    return (start, end) if start <= end else None
+
+
+def _settle_preset(choices: FilterChoices) -> None:
+    """Set the preset (from the URL on a session's first run) and the dates it stands for
+    before the widgets are drawn."""
+    state = st.session_state
+    if PRESET_KEY not in state:
+        wanted = st.query_params.get(PRESET_KEY, "all")
+        custom = _dates_from_url() if wanted == "custom" else None
+        state[PRESET_KEY] = wanted if wanted in PRESETS and wanted != "custom" else "all"
+        if custom is not None:
+            state[PRESET_KEY] = "custom"
+            state[PERIOD_KEY] = custom
+    dates = _preset_dates(state[PRESET_KEY], choices)
+    if dates is not None:  # a preset's dates move with today (and "all" with the data)
+        state[PERIOD_KEY] = dates
+    elif PERIOD_KEY not in state and choices.first_day and choices.last_day:
+        state[PERIOD_KEY] = (choices.first_day, choices.last_day)
+
+
+def _dates_picked_by_hand() -> None:
+    st.session_state[PRESET_KEY] = "custom"
+
+
+def _period_to_url(preset: str, start: date | None, end: date | None) -> None:
+    """Keep the URL saying which period is shown, so a view can be bookmarked and shared."""
+    wanted: dict[str, str] = {} if preset == "all" else {"period": preset}
+    if preset == "custom" and start and end:
+        wanted.update({"from": start.isoformat(), "to": end.isoformat()})
+    for key in URL_KEYS:
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def _period_widgets(choices: FilterChoices) -> tuple[date | None, date | None]:
+    """The preset and the date picker beside it; the chosen period's first and last day."""
+    _settle_preset(choices)
+    sidebar = st.sidebar
+    preset = sidebar.selectbox(
+        "Period",
+        options=list(PRESETS),
+        format_func=PRESETS.__getitem__,
+        key=PRESET_KEY,
+        help="In the therapist's local calendar; weeks start on Monday. The choice stays "
+        "while you move between pages and is kept in the address, for bookmarks.",
+    )
+    start: date | None = None
+    end: date | None = None
+    picked_value = st.session_state.get(PERIOD_KEY)
+    if picked_value is not None:
+        shown = picked_value if isinstance(picked_value, tuple | list) else [picked_value]
+        bounds = [day for day in (choices.first_day, choices.last_day, *shown) if day]
+        picked = sidebar.date_input(
+            "Dates (therapist's local dates)",
+            min_value=min(bounds),
+            max_value=max(bounds),
+            key=PERIOD_KEY,
+            on_change=_dates_picked_by_hand,
+            help="Contacts are dated in each therapist's own time zone. Picking dates by "
+            "hand makes the period Custom.",
+        )
+        dates = list(picked) if isinstance(picked, tuple | list) else [picked]
+        start = dates[0] if dates else None
+        end = dates[1] if len(dates) > 1 else start
+    _period_to_url(preset, start, end)
+    return start, end
 
 
 def draw_filters() -> ContactFilter:
@@ -29,20 +134,7 @@ def draw_filters() -> ContactFilter:
     choices = filter_choices(scope)  # scoped in the library, keys for supervisors
     sidebar = st.sidebar
     sidebar.header("Filters")
-    start: date | None = None
-    end: date | None = None
-    if choices.first_day and choices.last_day:
-        picked = sidebar.date_input(
-            "Period (therapist's local dates)",
-            value=(choices.first_day, choices.last_day),
-            min_value=choices.first_day,
-            max_value=choices.last_day,
-            key="filter_period",
-            help="Contacts are dated in each therapist's own time zone.",
-        )
-        dates = list(picked) if isinstance(picked, tuple | list) else [picked]
-        start = dates[0] if dates else None
-        end = dates[1] if len(dates) > 1 else start
+    start, end = _period_widgets(choices)
 
     practice_names = dict(
         zip(choices.practices["practice_id"], choices.practices["name"], strict=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import billing, compare, compliance, metrics, session_load
+from analytics import billing, compare, compliance, glance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
 from analytics.importing import phone_log
@@ -95,6 +95,10 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "billing_months": _over_episodes(billing.monthly),
     "billing_client_months": _over_episodes(billing.per_client_month),
     "billing_episode_contacts": billing.episode_contacts,
+    "glance": glance.glance,
+    "top_clients": _reusing(glance.top_clients, "table", "clients_against_caps"),
+    "therapist_ranking": glance.therapist_ranking,
+    "alert_digest": glance.alert_digest,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 
