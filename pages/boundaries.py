@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import boundaries
+from analytics import boundaries, boundary_edits, glance
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from ui.components import csv_download, page_start
@@ -34,6 +34,61 @@ def os_user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name and no password-file entry (containers)
         return "unknown user"
+
+
+PREFILLED_KEY = "boundary_prefilled_for"
+PENDING_KEY = "boundary_pending"
+SAVED_KEY = "boundary_saved"
+DEFAULT_DAY_HOURS = "09:00-17:00"
+
+
+def prefill_form(therapist: str, practice: str, client: str | None, today: date) -> None:
+    """Fill the forms with what is in force today for this therapist (or client) whenever
+    the choice changes, so a save never carries over another therapist's values."""
+    chosen = (therapist, practice, client)
+    if st.session_state.get(PREFILLED_KEY) == chosen:
+        return
+    st.session_state[PREFILLED_KEY] = chosen
+    st.session_state.pop(PENDING_KEY, None)
+    own = boundary_edits.own_setting_in_force(
+        database(), filters.scope, therapist, client, today, practice=practice
+    )
+    state = st.session_state
+    state["boundary_from"] = today
+    state["boundary_cap"] = own.weekly_cap_minutes if own else None
+    state["boundary_channels"] = list(own.allowed_channels or ()) if own else []
+    carried = (own.channel_categories or {}) if own else {}
+    state["boundary_text_categories"] = list(carried.get("text", ()))
+    state["boundary_response"] = own.response_target_hours if own else None
+    state["boundary_response_mode"] = (
+        "calendar hours" if own and own.response_in_working_hours is False else "working hours"
+    )
+    state["boundary_crisis"] = bool(own and own.crisis_counts_toward_cap)
+    week = boundaries.working_hours_in_force(
+        database(), filters.scope, therapist, today, practice=practice
+    )
+    state["hours_from"] = today
+    for weekday, key in enumerate(boundaries.WEEKDAY_KEYS):
+        if week is not None:
+            state[f"hours_{key}"] = boundaries.format_day_hours(week.days.get(weekday, []))
+        else:
+            state[f"hours_{key}"] = "" if key in ("sat", "sun") else DEFAULT_DAY_HOURS
+
+
+def save_boundary(
+    proposed: boundaries.BoundarySetting, preview: boundary_edits.ChangePreview
+) -> None:
+    """Store the agreement and say what it changed."""
+    try:
+        boundaries.save_setting(database(), proposed, changed_by=changed_by, scope=filters.scope)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.session_state.pop(PREFILLED_KEY, None)
+    st.session_state[SAVED_KEY] = " ".join(
+        ["Saved. The figures beside it now use this agreement.", *preview.sentences()]
+    )
+    st.rerun()
 
 
 # Changes are signed by the signed-in identity in team mode, the OS account in local mode.
@@ -130,40 +185,58 @@ with results_side:
             )
             csv_download(measure("out_of_policy", filters), "out-of-policy.csv", key="policy_csv")
     with alerts:
-        drift = measure("drift_alerts", filters)
-        shown = measure("drift_alerts_labelled", filters)
-        if drift.empty:
-            st.success("No week rose well above its own recent level.")
+        digest = measure("alert_digest", filters)
+        if digest.recent.empty:
+            st.success("No week of the last four rose well above its own recent level.")
         else:
             st.caption(
-                f"{len(drift):,} weeks where a therapist's or client's minutes rose more than "
-                "50 % above the median of their previous 8 weeks (at least 30 minutes); "
-                "newest first."
+                "Weeks where a therapist's or client's minutes rose more than 50 % above the "
+                "median of their previous 8 weeks (at least 30 minutes), in the last four "
+                f"weeks from {digest.since:%d %b %Y}; largest rise in minutes first."
             )
-            st.dataframe(
-                shown,
-                hide_index=True,
-                key="alerts_table",
-                column_config={
-                    "week": st.column_config.DateColumn("Week of"),
-                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-                    "baseline_median": st.column_config.NumberColumn(
-                        "Usual (median)", format="%.0f min"
-                    ),
-                    "rise_pct": st.column_config.NumberColumn("Rise", format="%.0f %%"),
-                },
-            )
-            csv_download(shown, "drift-alerts.csv", key="alerts_csv")
+            for alert in digest.recent.itertuples(index=False):
+                text, dismiss = st.columns([5, 1], vertical_alignment="center")
+                rise = (
+                    f"{alert.rise_pct:+.0f} %"
+                    if alert.rise_pct == alert.rise_pct  # NaN: a usual level of 0
+                    else "from quiet weeks"
+                )
+                text.markdown(
+                    f"**{alert.who}** ({alert.level}; {alert.therapist}), week of "
+                    f"{alert.week:%d %b %Y}: {minutes_text(alert.minutes)}, usually "
+                    f"{minutes_text(alert.baseline_median)} ({rise})"
+                )
+                if dismiss.button("Dismiss", key=f"dismiss_{alert.alert_key}"):
+                    try:
+                        glance.dismiss_alert(database(), filters.scope, alert.alert_key, changed_by)
+                        st.rerun()
+                    except ContactLoadError as error:
+                        st.error(str(error), icon=":material/error:")
+        older = f"{digest.older:,} older alert{'s' if digest.older != 1 else ''} in the period"
+        dismissed = f"{digest.dismissed:,} dismissed" if digest.dismissed else "none dismissed"
+        st.caption(f"{older}; {dismissed}. The CSV holds every alert of the period.")
+        csv_download(
+            measure("drift_alerts_labelled", filters), "drift-alerts.csv", key="alerts_csv"
+        )
 
 with settings_side:
     st.subheader("Agreed limits")
+    today = date.today()
     therapists = choices.therapists
+    # The editor follows the sidebar: with therapists (or practices) chosen there, only those.
+    if filters.therapist_ids:
+        therapists = therapists[therapists["therapist_id"].isin(filters.therapist_ids)]
+    elif filters.practice_ids:
+        therapists = therapists[therapists["practice_id"].isin(filters.practice_ids)]
     options = list(zip(therapists["name"], therapists["practice"], strict=True))
+    if st.session_state.get("boundary_therapist") not in options:
+        st.session_state.pop("boundary_therapist", None)
     chosen = st.selectbox(
         "Therapist",
         options,
         format_func=lambda pair: f"{pair[0]} ({pair[1]})",
         key="boundary_therapist",
+        help="Follows the therapists chosen in the sidebar.",
     )
     if chosen is None:
         st.stop()
@@ -172,7 +245,9 @@ with settings_side:
         (therapists["name"] == therapist) & (therapists["practice"] == practice)
     ]["therapist_id"]
     may_edit = any(filters.scope.may_edit_boundaries(int(tid)) for tid in chosen_ids)
-    current = boundaries.list_settings(database(), filters.scope, therapist, practice=practice)
+    current = boundary_edits.settings_in_words(
+        database(), filters.scope, therapist, practice=practice
+    )
     if current.empty:
         st.info(
             "No boundaries agreed yet for this therapist"
@@ -180,30 +255,28 @@ with settings_side:
         )
     else:
         st.dataframe(
-            current.drop(columns=["practice", "therapist"]),
+            current,
             hide_index=True,
             key="settings_table",
             column_config={
-                "client": st.column_config.TextColumn(
-                    "For", help="Empty: the therapist's default for all clients"
-                ),
+                "client": st.column_config.TextColumn("For"),
                 "effective_from": st.column_config.DateColumn("From"),
-                "weekly_cap_minutes": st.column_config.NumberColumn(
-                    "Weekly cap", format="%.0f min"
-                ),
+                "weekly_cap_minutes": "Weekly cap",
                 "category_caps": "Category caps (min)",
                 "allowed_channels": "Channels",
                 "channel_categories": "Channel may carry",
-                "response_target_hours": st.column_config.NumberColumn(
-                    "Reply within", format="%.0f h"
-                ),
+                "response_target_hours": "Reply within",
                 "response_in_working_hours": "In working hours",
                 "crisis_counts_toward_cap": "Crisis counts",
             },
         )
-        csv_download(current, "boundaries.csv", key="settings_csv")
+        csv_download(
+            boundaries.list_settings(database(), filters.scope, therapist, practice=practice),
+            "boundaries.csv",
+            key="settings_csv",
+        )
     week = boundaries.working_hours_in_force(
-        database(), filters.scope, therapist, date.today(), practice=practice
+        database(), filters.scope, therapist, today, practice=practice
     )
     st.caption(
         "Working hours now: "
@@ -219,19 +292,29 @@ with settings_side:
             icon=":material/lock:",
         )
     else:
+        st.markdown("**Set a boundary**")
+        client_labels = ["", *own_clients["label"].tolist()]
+        if st.session_state.get("boundary_client") not in client_labels:
+            st.session_state.pop("boundary_client", None)
+        client = st.selectbox(
+            "For",
+            client_labels,
+            format_func=lambda label: label or "All clients (the therapist's default)",
+            key="boundary_client",
+        )
+        prefill_form(therapist, practice, client or None, today)
+        in_force = boundaries.settings_in_force(
+            database(), filters.scope, therapist, client or None, today, practice=practice
+        )
+        st.caption(
+            "In force today: "
+            + (boundaries.describe_setting(in_force) or "nothing agreed (no limits)")
+            + ("" if not client else "; empty fields are inherited from the therapist's default")
+        )
         with st.form("boundary_form"):
-            st.markdown("**Set a boundary**")
-            client = st.selectbox(
-                "For",
-                ["", *own_clients["label"].tolist()],
-                format_func=lambda label: label or "All clients (the therapist's default)",
-                key="boundary_client",
-            )
-            effective_from = st.date_input(
-                "In force from", value=choices.first_day or date.today(), key="boundary_from"
-            )
+            effective_from = st.date_input("In force from", key="boundary_from")
             cap = st.number_input(
-                "Weekly cap per client (minutes)", value=None, step=5.0, key="boundary_cap",
+                "Weekly cap per client (minutes)", step=5.0, key="boundary_cap",
                 help="Leave empty to inherit (a client) or to set no cap (the default).",
             )  # fmt: skip
             allowed = st.multiselect(
@@ -248,9 +331,7 @@ with settings_side:
                 key="boundary_text_categories",
                 help="Leave empty to let texts carry anything (or inherit).",
             )
-            target = st.number_input(
-                "Reply within (hours)", value=None, step=1.0, key="boundary_response"
-            )
+            target = st.number_input("Reply within (hours)", step=1.0, key="boundary_response")
             mode = st.radio(
                 "Count reply time in",
                 ["working hours", "calendar hours"],
@@ -259,43 +340,56 @@ with settings_side:
             )
             crisis = st.checkbox("Crisis contacts count toward the cap", key="boundary_crisis")
             if st.form_submit_button("Save boundary", key="boundary_save"):
+                proposed = boundaries.BoundarySetting(
+                    therapist=therapist,
+                    practice=practice,
+                    client=client or None,
+                    effective_from=effective_from,
+                    weekly_cap_minutes=cap,
+                    allowed_channels=tuple(allowed) or None,
+                    channel_categories={"text": tuple(texts)} if texts else None,
+                    response_target_hours=target,
+                    response_in_working_hours=None if target is None else mode == "working hours",
+                    crisis_counts_toward_cap=crisis or None,
+                )
                 try:
-                    boundaries.save_setting(
-                        database(),
-                        boundaries.BoundarySetting(
-                            therapist=therapist,
-                            practice=practice,
-                            client=client or None,
-                            effective_from=effective_from,
-                            weekly_cap_minutes=cap,
-                            allowed_channels=tuple(allowed) or None,
-                            channel_categories={"text": tuple(texts)} if texts else None,
-                            response_target_hours=target,
-                            response_in_working_hours=None
-                            if target is None
-                            else mode == "working hours",
-                            crisis_counts_toward_cap=crisis or None,
-                        ),
-                        changed_by=changed_by,
-                        scope=filters.scope,
+                    preview = boundary_edits.preview_setting(
+                        database(), proposed, today=today, scope=filters.scope
                     )
-                    st.success("Saved. The figures beside it now use this agreement.")
-                    st.rerun()
+                    if preview.past_dated:
+                        # Weeks already judged change: ask first (below the form).
+                        st.session_state[PENDING_KEY] = (proposed, preview)
+                    else:
+                        save_boundary(proposed, preview)
                 except ContactLoadError as error:
                     st.error(str(error), icon=":material/error:")
+        pending = st.session_state.get(PENDING_KEY)
+        if pending is not None:
+            proposed, preview = pending
+            with st.container(border=True, key="boundary_confirmation"):
+                st.warning(
+                    f"This change is dated {proposed.effective_from}, before today. "
+                    + " ".join(preview.sentences()),
+                    icon=":material/history:",
+                )
+                confirm, cancel = st.columns(2)
+                if confirm.button("Rewrite the past and save", key="boundary_confirm"):
+                    st.session_state.pop(PENDING_KEY, None)
+                    save_boundary(proposed, preview)
+                if cancel.button("Cancel", key="boundary_cancel"):
+                    st.session_state.pop(PENDING_KEY, None)
+                    st.rerun()
+        if SAVED_KEY in st.session_state:
+            st.success(st.session_state.pop(SAVED_KEY), icon=":material/check:")
 
         with st.form("hours_form"):
             st.markdown(
                 "**Working hours** (local time, e.g. `09:00-12:00, 13:00-17:00`; empty = day off)"
             )
-            hours_from = st.date_input(
-                "In force from", value=choices.first_day or date.today(), key="hours_from"
-            )
+            hours_from = st.date_input("In force from", key="hours_from")
             days = {}
             for key, name in zip(boundaries.WEEKDAY_KEYS, boundaries.WEEKDAY_NAMES, strict=True):
-                days[key] = st.text_input(
-                    name, value="" if key in ("sat", "sun") else "09:00-17:00", key=f"hours_{key}"
-                )
+                days[key] = st.text_input(name, key=f"hours_{key}")
             if st.form_submit_button("Save working hours", key="hours_save"):
                 try:
                     boundaries.save_working_hours(
@@ -306,6 +400,7 @@ with settings_side:
                         practice=practice,
                         scope=filters.scope,
                     )
+                    st.session_state.pop(PREFILLED_KEY, None)  # show what is now in force
                     st.success("Working hours saved.")
                     st.rerun()
                 except ContactLoadError as error:
@@ -341,7 +436,7 @@ with settings_side:
                         st.error(str(error), icon=":material/error:")
 
     with st.expander("History of changes"):
-        changes = boundaries.change_log(database(), filters.scope)
+        changes = boundary_edits.change_log_in_words(database(), filters.scope)
         st.dataframe(changes, hide_index=True, key="change_log")
         csv_download(changes, "boundary-changes.csv", key="change_log_csv")
 

@@ -2,6 +2,7 @@
 and follows the shared sidebar filters."""
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.db import Database
 from analytics.filters import ContactFilter
 from analytics.metrics import totals
+from tests.conftest import DEMO_END
 from ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,11 +202,16 @@ def test_editing_a_boundary_changes_the_clients_page(
     app = run_app(db_path, monkeypatch, "pages/clients.py")
     before = weeks_over_cap(app)
     app.switch_page("pages/boundaries.py").run()
-    # A 1-minute weekly cap for every client of the first therapist, from the first day.
+    # A 1-minute weekly cap for every client of the first therapist, from the first day:
+    # dated in the past, so it waits for an explicit confirmation.
+    app.date_input(key="boundary_from").set_value(DEMO_END - timedelta(days=364))
     app.number_input(key="boundary_cap").set_value(1.0)
     app.button(key="boundary_save").click().run()
     assert not app.exception
     assert not app.error, [error.value for error in app.error]
+    assert any("rewrites" in warning.value for warning in app.warning)
+    app.button(key="boundary_confirm").click().run()
+    assert not app.exception
     app.switch_page("pages/clients.py").run()
     assert weeks_over_cap(app) > before
 
