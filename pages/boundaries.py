@@ -229,8 +229,9 @@ with settings_side:
     elif filters.practice_ids:
         therapists = therapists[therapists["practice_id"].isin(filters.practice_ids)]
     options = list(zip(therapists["name"], therapists["practice"], strict=True))
-    if st.session_state.get("boundary_therapist") not in options:
-        st.session_state.pop("boundary_therapist", None)
+    if options and st.session_state.get("boundary_therapist") not in options:
+        # Set, not dropped: the browser is told the new choice and shows it.
+        st.session_state["boundary_therapist"] = options[0]
     chosen = st.selectbox(
         "Therapist",
         options,
@@ -295,7 +296,7 @@ with settings_side:
         st.markdown("**Set a boundary**")
         client_labels = ["", *own_clients["label"].tolist()]
         if st.session_state.get("boundary_client") not in client_labels:
-            st.session_state.pop("boundary_client", None)
+            st.session_state["boundary_client"] = ""
         client = st.selectbox(
             "For",
             client_labels,
