@@ -161,14 +161,15 @@ def test_every_page_renders_without_error(server: str, page: Page, spec: object)
 def test_sidebar_filter_changes_the_overview(server: str, page: Page) -> None:
     page.goto(page_url(server, "overview"))
     wait_for_render(page)
-    contacts = page.locator('[data-testid="stMetric"]').nth(1)
+    # Cards: time, billable, unpaid, then contacts (the fourth).
+    contacts = page.locator('[data-testid="stMetric"]').nth(3)
     before = contacts.inner_text()
     channels = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(3)
     channels.click()
     page.get_by_role("option", name="Phone").click()
     page.keyboard.press("Escape")
     page.wait_for_function(
-        "(before) => document.querySelectorAll('[data-testid=\"stMetric\"]')[1]"
+        "(before) => document.querySelectorAll('[data-testid=\"stMetric\"]')[3]"
         ".innerText !== before",
         arg=before,
         timeout=30_000,
@@ -183,7 +184,7 @@ def test_uploading_a_file_changes_the_totals(
     with serve(copy_of(demo_db_path, tmp_path)) as url:
         page.goto(page_url(url, "overview"))
         wait_for_render(page)
-        contacts = page.locator('[data-testid="stMetric"]').nth(1)
+        contacts = page.locator('[data-testid="stMetric"]').nth(3)  # after time, billable, unpaid
         contacts.wait_for(timeout=30_000)
         before = contacts.inner_text()
         page.goto(page_url(url, "import"))
@@ -195,7 +196,7 @@ def test_uploading_a_file_changes_the_totals(
         wait_for_render(page)
         page.wait_for_function(
             "(before) => { const m = document.querySelectorAll('[data-testid=\"stMetric\"]');"
-            " return m.length > 1 && m[1].innerText !== before; }",
+            " return m.length > 3 && m[3].innerText !== before; }",
             arg=before,
             timeout=30_000,
         )
