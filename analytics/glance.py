@@ -9,7 +9,7 @@ Everything the Overview's top rows show is computed here (the pages only draw it
   qualify for a code under the billing rules (``billing.summary``; episodes are counted in
   the period they start in); unpaid minutes are all contact minutes of the period minus
   those. The rules themselves live in ``analytics.billing`` only.
-* **Ranking**: ``compare.comparison`` per therapist (small groups suppressed there), flagged
+* **Ranking**: ``compare.comparison`` per therapist (small groups left out), flagged
   above a threshold in minutes per active client per week: the ``load_flag_minutes``
   setting, or where that is 0 (the default) the 90th percentile of the therapist's
   practice.
@@ -187,7 +187,6 @@ RANKING_COLUMNS = [
     "minutes_per_8_session_hours",
     "threshold",
     "flagged",
-    "suppressed_reason",
 ]
 
 
@@ -205,7 +204,7 @@ def therapist_ranking(
     """Therapists by minutes per active client per week, highest first, with minutes per 8
     session hours, and flagged above ``threshold`` (default: the ``load_flag_minutes``
     setting, or the 90th percentile of their practice where it is 0). No client appears;
-    therapists with too few clients are suppressed as on the Compare page."""
+    therapists with too few clients are left out, as the Compare page hides them."""
     if threshold is None:
         threshold = get_setting(db, "load_flag_minutes") or None
     table = compare.comparison(db, filters, "therapist", with_total=False)
@@ -224,9 +223,8 @@ def therapist_ranking(
         threshold=limit,
         flagged=(rate > limit).fillna(False).astype(bool),
     )
-    ranked = table.sort_values(
-        ["minutes_per_client_week", "therapist"], ascending=[False, True], na_position="last"
-    )
+    shown = table[~table["suppressed"].astype(bool)]
+    ranked = shown.sort_values(["minutes_per_client_week", "therapist"], ascending=[False, True])
     return ranked[RANKING_COLUMNS].reset_index(drop=True)
 
 

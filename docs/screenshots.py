@@ -1,4 +1,5 @@
-"""Refresh the README's screenshots: ``.venv/bin/python docs/screenshots.py``.
+"""Refresh the README's screenshots: ``.venv/bin/python docs/screenshots.py [NAME.png...]``
+(all of them, or only those named).
 
 Starts the dashboard on demo data in a temporary folder, opens each page in Debian's
 headless Chromium and saves a PNG beside this file.
@@ -16,7 +17,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = {
-    "": "overview.png",
+    "?period=last_month": "overview.png",  # the month at a glance
     "clients": "clients.png",
     "channels": "channels.png",
     "compare": "compare.png",
@@ -60,10 +61,18 @@ def main() -> None:
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                 )
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                wanted = set(sys.argv[1:]) or set(SHOTS.values())
                 for url_path, name in SHOTS.items():
+                    if name not in wanted:
+                        continue
                     page.goto(f"{url}/{url_path}")
                     page.wait_for_selector("h1", timeout=30_000)
                     page.wait_for_timeout(4_000)
+                    page.wait_for_function(  # tables still loading show as grey skeletons
+                        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                        timeout=30_000,
+                    )
+                    page.wait_for_timeout(1_000)
                     page.screenshot(path=str(Path(__file__).parent / name), full_page=True)
                 browser.close()
         finally:

@@ -92,7 +92,7 @@ if len(ranking) > 1:
         "Minutes per active client per week, and per 8 scheduled session hours; flagged "
         f"(red) above {flag_threshold_text(database())} (a setting on the Data care page). "
         "No client is named; "
-        "therapists with too few clients show no figures."
+        "therapists with too few clients to show safely are left out."
     )
     st.dataframe(
         red_rows(ranking, ranking["flagged"]),
@@ -106,7 +106,6 @@ if len(ranking) > 1:
             "minutes_per_8_session_hours",
             "threshold",
             "flagged",
-            "suppressed_reason",
         ],
         column_config={
             "therapist": st.column_config.TextColumn("Therapist"),
@@ -120,7 +119,6 @@ if len(ranking) > 1:
             ),
             "threshold": st.column_config.NumberColumn("Flag above", format="%.1f min"),
             "flagged": st.column_config.CheckboxColumn("Above"),
-            "suppressed_reason": st.column_config.TextColumn("Not shown because"),
         },
     )
 

@@ -195,8 +195,8 @@ def test_ranking_flags_above_the_practice_threshold(demo_db_path: Path, tmp_path
     db = Database(path)
     try:
         ranking = glance.therapist_ranking(db, ContactFilter())
-        rates = ranking["minutes_per_client_week"]
-        shown = ranking[rates.notna()]
+        shown = ranking
+        assert ranking["minutes_per_client_week"].notna().all()
         assert list(shown["minutes_per_client_week"]) == sorted(
             shown["minutes_per_client_week"], reverse=True
         )
@@ -211,11 +211,17 @@ def test_ranking_flags_above_the_practice_threshold(demo_db_path: Path, tmp_path
         middle = float(shown["minutes_per_client_week"].median())
         set_setting(db, "load_flag_minutes", middle)
         fixed = glance.therapist_ranking(db, ContactFilter())
-        fixed_shown = fixed[fixed["minutes_per_client_week"].notna()]
+        fixed_shown = fixed
         assert list(fixed_shown["flagged"]) == list(fixed_shown["minutes_per_client_week"] > middle)
         assert "min per active client per week" in glance.flag_threshold_text(db)
-        # Suppressed therapists are never flagged.
-        assert not ranking[rates.isna()]["flagged"].any()
+        # Therapists with fewer than 11 active clients are left out (the Compare page's k).
+        from analytics.compare import comparison
+
+        november = ContactFilter(start=date(2026, 11, 1), end=date(2026, 11, 30))
+        compared = comparison(db, november, "therapist", with_total=False)
+        ranked = glance.therapist_ranking(db, november)
+        assert set(ranked["therapist"]) == set(compared[~compared["suppressed"]]["group"])
+        assert 0 < len(ranked) < len(compared)
     finally:
         db.close()
 
