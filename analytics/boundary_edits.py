@@ -21,7 +21,7 @@ import pandas as pd
 from analytics import boundaries, compliance
 from analytics.db import Database
 from analytics.filters import ContactFilter
-from analytics.scope import LOCAL, Scope
+from analytics.scope import Scope
 
 _VERDICTS_SQL = """
 , category_weeks AS (
@@ -91,8 +91,8 @@ def preview_setting(
     db: Database,
     setting: boundaries.BoundarySetting,
     *,
+    scope: Scope,
     today: date | None = None,
-    scope: Scope = LOCAL,
 ) -> ChangePreview:
     """How saving ``setting`` would change the verdict of past client-weeks (before
     ``today``), and which later row of the same scope would replace it. Stores nothing;
@@ -107,7 +107,7 @@ def preview_setting(
         if row.client == setting.client and row.effective_from > setting.effective_from
     ]
     with db.transaction(rollback=True) as cursor:
-        therapist = boundaries._find_therapist(cursor, setting.therapist, setting.practice)
+        therapist = boundaries._find_therapist(cursor, setting.therapist, setting.practice, scope)
         before = _verdicts(cursor, therapist.therapist_id, scope, today)
         boundaries._store_setting(cursor, setting, "preview", scope)
         after = _verdicts(cursor, therapist.therapist_id, scope, today)

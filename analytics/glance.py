@@ -236,7 +236,7 @@ class AlertDigest:
     """The recent drift alerts still to look at, and how many others there are."""
 
     recent: pd.DataFrame
-    """alert_key, level, who, therapist, week, minutes, baseline_median, rise_pct,
+    """alert_key, therapist_id, level, who, therapist, week, minutes, baseline_median, rise_pct,
     excess_minutes; largest excess first."""
     older: int
     """Alerts (not dismissed) of weeks before the last four."""
@@ -258,7 +258,7 @@ _DIGEST_SQL = """
            ) AS dismissed
     FROM alerts AS a
 )
-SELECT k.alert_key, k.level,
+SELECT k.alert_key, coalesce(t.therapist_id, ct.therapist_id) AS therapist_id, k.level,
        CASE k.level WHEN 'therapist' THEN t.name ELSE {client} END AS who,
        coalesce(t.name, ct.name) AS therapist, k.week, k.minutes, k.baseline_median,
        (k.minutes / nullif(k.baseline_median, 0) - 1) * 100 AS rise_pct,
@@ -311,28 +311,32 @@ def _parse_alert_key(alert_key: str) -> tuple[str, int, date]:
 
 
 def dismiss_alert(db: Database, scope: Scope, alert_key: str, dismissed_by: str) -> None:
-    """Hide one drift alert from the digest for everyone, recorded in the audit log."""
+    """Hide one drift alert from the digest for everyone, recorded in the audit log (local
+    mode, admins, and a therapist for their own alerts and their clients')."""
     level, entity_id, week = _parse_alert_key(alert_key)
+    refused = PermissionDeniedError(
+        f"{scope.identity} ({scope.role}) may not dismiss this alert: local mode, admins and "
+        "the therapist it concerns may."
+    )
     if scope.sees_nothing:
-        raise PermissionDeniedError(f"{scope.identity} may not dismiss alerts.")
-    in_scope, scope_params = scope.where("t")
+        raise refused
     with db.transaction() as cursor:
         if level == "therapist":
             found = cursor.execute(
-                f"SELECT t.therapist_id, NULL, t.name FROM therapists AS t "  # noqa: S608
-                f"WHERE t.therapist_id = ? AND {in_scope}",
-                [entity_id, *scope_params],
+                "SELECT t.therapist_id, NULL, t.name FROM therapists AS t WHERE t.therapist_id = ?",
+                [entity_id],
             ).fetchone()
         else:
-            client_scope, client_params = scope.client_where("c")
             found = cursor.execute(
-                f"SELECT c.therapist_id, c.client_id, t.name FROM clients AS c "  # noqa: S608
-                f"JOIN therapists AS t ON t.therapist_id = c.therapist_id "
-                f"WHERE c.client_id = ? AND {client_scope}",
-                [entity_id, *client_params],
+                "SELECT c.therapist_id, c.client_id, t.name FROM clients AS c "
+                "JOIN therapists AS t ON t.therapist_id = c.therapist_id WHERE c.client_id = ?",
+                [entity_id],
             ).fetchone()
-        if found is None:
+        if found is None and scope.sees_everything:
             raise UnknownAlertError(f"{alert_key!r} is not an alert this page listed.")
+        # Whom an alert concerns decides, as for boundaries: supervisors only read.
+        if found is None or not scope.may_edit_boundaries(int(found[0])):
+            raise refused
         therapist_id, client_id, therapist = found
         cursor.execute(
             "DELETE FROM dismissed_alerts WHERE therapist_id = ? "

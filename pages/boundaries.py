@@ -206,7 +206,8 @@ with results_side:
                     f"{alert.week:%d %b %Y}: {minutes_text(alert.minutes)}, usually "
                     f"{minutes_text(alert.baseline_median)} ({rise})"
                 )
-                if dismiss.button("Dismiss", key=f"dismiss_{alert.alert_key}"):
+                may_dismiss = filters.scope.may_edit_boundaries(int(alert.therapist_id))
+                if may_dismiss and dismiss.button("Dismiss", key=f"dismiss_{alert.alert_key}"):
                     try:
                         glance.dismiss_alert(database(), filters.scope, alert.alert_key, changed_by)
                         st.rerun()
@@ -355,7 +356,7 @@ with settings_side:
                 )
                 try:
                     preview = boundary_edits.preview_setting(
-                        database(), proposed, today=today, scope=filters.scope
+                        database(), proposed, scope=filters.scope, today=today
                     )
                     if preview.past_dated:
                         # Weeks already judged change: ask first (below the form).

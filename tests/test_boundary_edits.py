@@ -45,7 +45,9 @@ def cap(minutes: float | None, since: date, client: str | None = None) -> Bounda
 
 
 def test_a_past_cap_rewrites_the_weeks_it_judges(weeks_db: Database) -> None:
-    preview = boundary_edits.preview_setting(weeks_db, cap(60, date(2026, 3, 2)), today=TODAY)
+    preview = boundary_edits.preview_setting(
+        weeks_db, cap(60, date(2026, 3, 2)), today=TODAY, scope=LOCAL
+    )
     # 70 > 60 in the week of 9 March: one week becomes over the cap; 30 and 50 stay within.
     assert (preview.weeks_changed, preview.more_over, preview.fewer_over) == (1, 1, 0)
     assert preview.past_dated
@@ -58,30 +60,36 @@ def test_a_later_row_is_named_and_lowering_a_cap_counts_both_ways(weeks_db: Data
     save_setting(weeks_db, cap(60, date(2026, 3, 2)), "test")
     save_setting(weeks_db, cap(100, date(2026, 6, 1)), "test")
     # 40 from 16 March: the week of 16 March (50) goes over; from 1 June the 100 applies.
-    lower = boundary_edits.preview_setting(weeks_db, cap(40, date(2026, 3, 16)), today=TODAY)
+    lower = boundary_edits.preview_setting(
+        weeks_db, cap(40, date(2026, 3, 16)), today=TODAY, scope=LOCAL
+    )
     assert (lower.weeks_changed, lower.more_over) == (1, 1)
     assert lower.replaced_from == date(2026, 6, 1)
     assert lower.sentences()[-1] == "A row from 2026-06-01 replaces this from that date on."
     # Raising the default from 2 March to 80: the week of 9 March is no longer over.
-    higher = boundary_edits.preview_setting(weeks_db, cap(80, date(2026, 3, 2)), today=TODAY)
+    higher = boundary_edits.preview_setting(
+        weeks_db, cap(80, date(2026, 3, 2)), today=TODAY, scope=LOCAL
+    )
     assert (higher.weeks_changed, higher.more_over, higher.fewer_over) == (1, 0, 1)
     assert higher.sentences()[0] == "This rewrites 1 past week: 1 fewer week over cap."
 
 
 def test_weeks_after_today_are_not_past(weeks_db: Database) -> None:
     preview = boundary_edits.preview_setting(
-        weeks_db, cap(60, date(2026, 3, 2)), today=date(2026, 3, 9)
+        weeks_db, cap(60, date(2026, 3, 2)), today=date(2026, 3, 9), scope=LOCAL
     )
     # Only the week of 2 March (30 min) lies before 9 March: nothing flips.
     assert (preview.weeks_changed, preview.past_dated) == (0, True)
     assert "no past week's verdict changes" in preview.sentences()[0]
-    future = boundary_edits.preview_setting(weeks_db, cap(60, TODAY), today=TODAY)
+    future = boundary_edits.preview_setting(weeks_db, cap(60, TODAY), today=TODAY, scope=LOCAL)
     assert not future.past_dated and future.sentences() == []
 
 
 def test_an_invalid_preview_is_refused_like_a_save(weeks_db: Database) -> None:
     with pytest.raises(InvalidBoundaryError, match="-5"):
-        boundary_edits.preview_setting(weeks_db, cap(-5, date(2026, 3, 2)), today=TODAY)
+        boundary_edits.preview_setting(
+            weeks_db, cap(-5, date(2026, 3, 2)), today=TODAY, scope=LOCAL
+        )
 
 
 def test_settings_in_words_never_say_none(weeks_db: Database) -> None:

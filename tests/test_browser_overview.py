@@ -71,6 +71,7 @@ def demo_today(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             db,
             BoundarySetting(therapist, practice, None, PAST_FROM, weekly_cap_minutes=1),
             today=TODAY,
+            scope=LOCAL,
         )
         hours = db.frame(
             "SELECT therapist_id, starts, ends FROM working_hours AS w WHERE weekday = 0 "

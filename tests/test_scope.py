@@ -665,6 +665,27 @@ READERS: dict[str, list[Variant]] = {
     "report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
     "report.supervision_report": [_supervision_report],
     "report.write_report": [_written_report],
+    "boundary_edits.settings_in_words": _each_therapist("boundary_edits.settings_in_words"),
+    "boundary_edits.own_setting_in_force": [
+        lambda call, therapist=therapist: _function("boundary_edits.own_setting_in_force")(
+            call.db,
+            call.scope,
+            therapist,
+            None,
+            FIRST_MONDAY + timedelta(days=30),
+            practice=THERAPISTS[therapist][0],
+        )
+        for therapist in THERAPISTS
+    ],
+    "boundary_edits.preview_setting": [
+        lambda call, therapist=therapist: _function("boundary_edits.preview_setting")(
+            call.db,
+            BoundarySetting(therapist, THERAPISTS[therapist][0], None, FIRST_MONDAY, 40.0),
+            scope=call.scope,
+            today=FIRST_MONDAY + timedelta(days=60),
+        )
+        for therapist in THERAPISTS
+    ],
 }
 """How to call readers that need more than ``db`` and ``filters`` or ``scope`` (or that
 deserve more than one call): qualified name (module without ``analytics.``) -> calls."""
@@ -674,6 +695,7 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
     "to resolve the roles file, returns a Scope, no data rows",
 }
@@ -1252,6 +1274,13 @@ WRITERS: dict[str, Writer] = {
     "care.erase_client": lambda db, scope, therapist, folder: _function("care.erase_client")(
         db, scope, _first_client_key(db, therapist)
     ),
+    "glance.dismiss_alert": lambda db, scope, therapist, folder: _function("glance.dismiss_alert")(
+        db,
+        scope,
+        f"therapist:{db.row('SELECT therapist_id FROM therapists WHERE name = ?', [therapist])[0]}"
+        ":2026-03-02",
+        "someone",
+    ),
 }
 """How to call each writer aimed at one therapist's data (ignored where the write is
 installation-wide)."""
@@ -1263,6 +1292,7 @@ _OWN_EDITS = {
         for writer in WRITERS
         if writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
     },
+    "glance.dismiss_alert": ("alert_dismiss", OWN),
     # Numbers are never stored or logged: the entry names the last two digits.
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
