@@ -41,6 +41,7 @@ ALL_TABLES = {
     "audit_log",
     "billing_rules",
     "billing_fees",
+    "dismissed_alerts",
     "contacts",
     "meta",
     "schema_version",
