@@ -143,9 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="category of the calls in a phone log (default: other, for review)",
     )
     importer.add_argument(
+        "--region",
+        default=None,
+        help="phone logs: region of numbers written without a country code, e.g. IT, DE, US "
+        "(default: the stored one, `contactload phones region`)",
+    )
+    importer.add_argument(
         "--country-code",
         default=None,
-        help="completes national numbers in a phone log, e.g. 49 or 1",
+        help="phone logs: the older way to give the region, as its calling code (39 = IT)",
     )
 
     compliance_parser = commands.add_parser(
@@ -217,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path, metavar="FILE")
 
     phones = commands.add_parser(
-        "phones", help="list, map or unmap the phone numbers of call and text logs"
+        "phones",
+        help="list, map or unmap the phone numbers of call and text logs; their default region",
     )
     phone_actions = phones.add_subparsers(dest="action", required=True, metavar="ACTION")
     therapist_options = argparse.ArgumentParser(add_help=False)
@@ -226,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     therapist_options.add_argument("--practice", default=None, help="the therapist's practice")
     therapist_options.add_argument(
-        "--country-code", default=None, help="completes national numbers, e.g. 49 or 1"
+        "--region", default=None, help="region of a number without a country code, e.g. IT"
+    )
+    therapist_options.add_argument(
+        "--country-code", default=None, help="the region as its calling code, e.g. 39"
     )
     phone_list = phone_actions.add_parser(
         "list", parents=[db_option], help="the mapped numbers (last two digits) and clients"
@@ -248,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         "unmap", parents=[db_option, therapist_options], help="forget a number's mapping"
     )
     phone_unmap.add_argument("number", metavar="NUMBER")
+    phone_region = phone_actions.add_parser(
+        "region",
+        parents=[db_option],
+        help="show or set the default region of numbers written without a country code",
+    )
+    phone_region.add_argument(
+        "region", nargs="?", default=None, metavar="REGION", help="e.g. IT, DE, US; 'none' clears"
+    )
     exporter = commands.add_parser(
         "export",
         parents=[db_option],
@@ -633,6 +651,7 @@ def run_import(args: argparse.Namespace) -> int:
         time_zone=options.time_zone,
         call_category=args.call_category,
         country_code=args.country_code,
+        region=args.region,
     )
     contacts_only = args.preset != "auto" or args.mapping or args.mapping_name
     reports: list[dict[str, object]] = []
@@ -707,8 +726,26 @@ def _print_phone_log(report: PhoneLogReport) -> None:
     )
     for reason, count in report.left_out.items():
         print(f"  left out, {reason}: {count:,}")
+    if report.repeated:
+        print(
+            f"  {report.repeated:,} entries repeat an earlier one of the file (same number, "
+            "time and text): stored once, counted as already stored."
+        )
+    if report.rekeyed:
+        print(f"  {report.rekeyed:,} mappings made before version 8 re-keyed to E.164.")
     for error in report.errors[:20]:
         print(f"  entry {error.row}, {error.column}: {error.message}")
+    if report.invalid:
+        region = report.region or "none chosen"
+        print(
+            f"  Numbers that are not valid phone numbers ({len(report.invalid):,}; default "
+            f"region: {region}); their calls and texts were left out:"
+        )
+        for invalid in report.invalid[:50]:
+            print(
+                f"    {invalid.number}: {invalid.reason} (calls {invalid.calls:,}, "
+                f"texts {invalid.texts:,})"
+            )
     if report.unmatched:
         print(
             f"  Numbers mapped to no client ({len(report.unmatched):,}); their calls and "
@@ -729,6 +766,8 @@ def run_phones(args: argparse.Namespace) -> int:
     from analytics.scope import LOCAL
 
     db = Database(args.db or default_db_path())
+    if args.action == "region":
+        return _phone_region(db, args.region)
     if args.action == "list":
         table = list_mappings(db, LOCAL)
         if args.therapist:
@@ -744,14 +783,16 @@ def run_phones(args: argparse.Namespace) -> int:
                     "client": str(client),
                     "contacts": int(contacts),
                     "minutes": float(minutes),
+                    "legacy": bool(legacy),
                 }
-                for therapist, practice, hint, client, contacts, minutes in zip(
+                for therapist, practice, hint, client, contacts, minutes, legacy in zip(
                     table["therapist"],
                     table["practice"],
                     table["number_hint"],
                     table["client"],
                     table["contacts"],
                     table["minutes"],
+                    table["legacy"],
                     strict=True,
                 )
             ]
@@ -763,12 +804,18 @@ def run_phones(args: argparse.Namespace) -> int:
                 "map them with `contactload phones map NUMBER CLIENT`."
             )
             return 0
-        shown = table.assign(number=["…" + hint for hint in table["number_hint"]])
+        shown = table.assign(
+            number=["…" + hint for hint in table["number_hint"]],
+            key=["before v8" if legacy else "E.164" for legacy in table["legacy"]],
+        )
         print(
-            shown[["therapist", "practice", "number", "client", "contacts", "minutes"]]
+            shown[["therapist", "practice", "number", "client", "contacts", "minutes", "key"]]
             .round({"minutes": 1})
             .to_string(index=False)
         )
+        legacy = int(table["legacy"].sum())
+        if legacy:
+            print(LEGACY_MAPPINGS_NOTE.format(count=legacy))
         return 0
     therapist = args.therapist or DEFAULT_THERAPIST
     if args.action == "map":
@@ -781,6 +828,7 @@ def run_phones(args: argparse.Namespace) -> int:
             practice=args.practice,
             time_zone=args.time_zone or local_time_zone(),
             country_code=args.country_code,
+            region=args.region,
         )
         new = " (new client)" if mapping.created_client else ""
         print(
@@ -789,11 +837,45 @@ def run_phones(args: argparse.Namespace) -> int:
         )
         return 0
     if unmap_number(
-        db, LOCAL, therapist, args.number, practice=args.practice, country_code=args.country_code
+        db,
+        LOCAL,
+        therapist,
+        args.number,
+        practice=args.practice,
+        country_code=args.country_code,
+        region=args.region,
     ):
         print("Mapping removed; contacts already imported from that number stay.")
         return 0
     print("That number was not mapped for this therapist; nothing changed.")
+    return 0
+
+
+LEGACY_MAPPINGS_NOTE = (
+    "{count} mapping(s) marked 'before v8' were keyed from an older written form of the "
+    "number: each is re-keyed when a phone log holding the number is imported again (or "
+    "when the number is mapped again); until then calls and texts that write it "
+    "differently may be listed as unmatched."
+)
+
+
+def _phone_region(db: Database, region: str | None) -> int:
+    """``contactload phones region [REGION]``: show or store the default region."""
+    from analytics.importing.phone_numbers import default_region, set_default_region
+
+    if region is not None:
+        stored = set_default_region(
+            db, None if region.strip().lower() == "none" else region, scope=_cli_scope()
+        )
+        print(f"Default region: {stored or 'none'}.")
+        return 0
+    current = default_region(db)
+    print(
+        f"Default region: {current}."
+        if current
+        else "No default region: numbers written without a country code are listed as not "
+        "valid; set one with `contactload phones region IT` (or DE, US...)."
+    )
     return 0
 
 
