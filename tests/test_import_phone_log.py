@@ -315,6 +315,56 @@ def test_dry_run_stores_nothing(empty_db: Database) -> None:
     assert counts(empty_db) == (0, 0)
 
 
+# -- merged backups: the same call or text twice --------------------------------------
+
+GERMAN = PhoneLogOptions(
+    therapist="Dr Vogel", practice="Praxis Nord", time_zone="Europe/Berlin", region="DE"
+)
+
+
+def test_a_text_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database) -> None:
+    map_anna_and_ben(empty_db)
+    report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    # 6 texts: Anna's "hard night" three times (twice as +49..., once as 0171... in the
+    # other backup), Anna's other text at the same instant, Ben's text twice.
+    assert (report.rows, report.imported, report.duplicates, report.repeated) == (6, 3, 3, 3)
+    assert stored(empty_db, "text") == [
+        # 07:00 UTC + 1 h (CET) = 08:00; "hard night, can we talk": no keyword: other
+        ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),
+        ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),  # the other body
+        # 16:20 UTC + 1 h = 17:20, sent
+        ("Ben", datetime(2026, 11, 10, 17, 20), 2.0, "other", "therapist"),
+    ]
+    again = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    assert (again.imported, again.duplicates) == (0, 6)
+    assert counts(empty_db) == (3, 1)
+
+
+def test_a_call_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database) -> None:
+    map_anna_and_ben(empty_db)
+    report = import_phone_log(
+        empty_db, PHONE / "calls_merged.xml", file_name="c.xml", options=GERMAN
+    )
+    # 5 calls: Anna's 08:05 call twice, Ben's call twice (+49... and 030...), Anna's
+    # second call (same length, other day): 3 stored, 2 already stored.
+    assert (report.imported, report.duplicates, report.repeated) == (3, 2, 2)
+    # Anna 300 s + 300 s = 10 min; Ben 90 s = 1.5 min
+    assert minutes_by_client(empty_db) == {"Anna": 10.0, "Ben": 1.5}
+    with empty_db.cursor() as cursor:
+        (recorded,) = cursor.execute("SELECT rows_duplicate FROM import_batches").fetchone() or (0,)
+    assert recorded == 2
+
+
+def test_repeats_of_an_unmapped_number_are_listed_once(empty_db: Database) -> None:
+    report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    # Nothing mapped: Anna's two distinct texts (4 min) and Ben's one (2 min), not six.
+    assert [(u.number, u.texts, u.minutes) for u in report.unmatched] == [
+        ("+491715550142", 2, 4.0),
+        ("+493055501999", 1, 2.0),
+    ]
+    assert report.duplicates == 0
+
+
 # -- bad files -------------------------------------------------------------------------
 
 NOT_A_LOG = b"<?xml version='1.0'?>\n<contacts><contact name='x'/></contacts>"

@@ -114,7 +114,7 @@ def read_number(written: str | None, region: str | None) -> ReadNumber:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as error:
-        return ReadNumber(written, reason=_parse_reason(error, region))
+        return ReadNumber(written, reason=_parse_reason(error, region, text.startswith("+")))
     if not phonenumbers.is_valid_number(parsed):
         return ReadNumber(written, reason=_invalid_reason(parsed))
     return ReadNumber(
@@ -126,10 +126,12 @@ def read_number(written: str | None, region: str | None) -> ReadNumber:
     )
 
 
-def _parse_reason(error: phonenumbers.NumberParseException, region: str | None) -> str:
+def _parse_reason(
+    error: phonenumbers.NumberParseException, region: str | None, international: bool
+) -> str:
     kind = error.error_type
     if kind == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-        if region is None:
+        if region is None and not international:
             return (
                 "written without a country code and no default region is chosen "
                 "(choose one: --region, or on the Import page)"
@@ -143,7 +145,7 @@ def _parse_reason(error: phonenumbers.NumberParseException, region: str | None) 
 
 
 def _invalid_reason(parsed: phonenumbers.PhoneNumber) -> str:
-    region = phonenumbers.region_code_for_number(parsed) or "ZZ"
+    region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
     where = "" if region == "ZZ" else f" in {region_label(region)}"
     possible = phonenumbers.is_possible_number_with_reason(parsed)
     if possible == phonenumbers.ValidationResult.TOO_SHORT:
@@ -154,6 +156,8 @@ def _invalid_reason(parsed: phonenumbers.PhoneNumber) -> str:
         return f"not a valid length for a number{where}"
     if possible == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
         return "its country code is not one in use"
+    if possible == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        return f"too short for a full number{where} (the area code missing?)"
     return f"not a number in use{where} (a short code, or not in the numbering plan)"
 
 
