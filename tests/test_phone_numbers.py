@@ -201,11 +201,13 @@ def _database_before_version_8(path: Path) -> None:
     migrate(connection.cursor(), tuple(m for m in MIGRATIONS if m.version < 8))
     connection.execute("INSERT INTO practices (name) VALUES ('Studio Roma')")
     connection.execute(
-        "INSERT INTO therapists (practice_id, name, time_zone) VALUES (1, 'Dr Rossi', 'Europe/Rome')"
+        "INSERT INTO therapists (practice_id, name, time_zone) "
+        "VALUES (1, 'Dr Rossi', 'Europe/Rome')"
     )
     for key, label in (("c-giulia", "Giulia"), ("c-marco", "Marco"), ("c-luca", "Luca")):
         connection.execute(
-            "INSERT INTO clients (client_key, label, practice_id, therapist_id) VALUES (?, ?, 1, 1)",
+            "INSERT INTO clients (client_key, label, practice_id, therapist_id) "
+            "VALUES (?, ?, 1, 1)",
             [key, label],
         )
     # Older keys: Giulia mapped as "06 1234 5678" with country code 39 (→ +39612345678, the
@@ -248,7 +250,8 @@ def test_mapping_again_or_unmapping_replaces_the_older_key(tmp_path: Path) -> No
     db = Database(path)
     # Giulia's number typed again nationally: the older key goes, the E.164 one comes.
     map_number(db, LOCAL, "Dr Rossi", "06 1234 5678", "Giulia", region="IT")
-    assert sorted(zip(list_mappings(db, LOCAL)["client"], list_mappings(db, LOCAL)["legacy"])) == [
+    mappings = list_mappings(db, LOCAL)
+    assert sorted(zip(mappings["client"], mappings["legacy"], strict=True)) == [
         ("Giulia", False),
         ("Luca", True),
         ("Marco", True),
