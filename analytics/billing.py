@@ -149,6 +149,32 @@ class BillingSummary:
     codes_without_fee: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class UnknownDirection:
+    """Contacts the billing rules would weigh if their files had said who started them."""
+
+    contacts: int
+    minutes: float
+    channels: tuple[str, ...]
+
+    def sentence(self) -> str | None:
+        """What the Billing page and the CLI say about them, or None when there are none."""
+        if not self.contacts:
+            return None
+        channels = " and ".join(self.channels)
+        return (
+            f"Direction unknown for {self.contacts:,} {channels} contact"
+            f"{'s' if self.contacts != 1 else ''} ({self.minutes:,.0f} min) in this period: "
+            "their files did not say who started them, and billing counts only "
+            "client-initiated work. To count them, undo their import and import the file "
+            "again with a direction column (--map direction=COLUMN, or the Import page's "
+            "column mapping; in/out, incoming/outgoing, client/therapist are read) or with "
+            "per-channel defaults (--direction-default portal=client,phone=client, or "
+            "'Started by the client' in the Import settings), or let the rules count "
+            "unknown direction (Started by: client_or_unknown)."
+        )
+
+
 # --- rules and fees -----------------------------------------------------------------------
 
 
@@ -463,6 +489,33 @@ def _family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
         )
         for family, channels, direction, counting, window, prior, after, lowest, highest in found
     ]
+
+
+def unknown_direction(db: Database, filters: ContactFilter) -> UnknownDirection:
+    """Contacts in the filter's period and scope, on a family's channels and counting
+    categories, whose direction is unknown while that family counts client-initiated work
+    only: the real cause when billing finds nothing in a time-tracker export."""
+    with db.cursor() as cursor:
+        rules = [rule for rule in _family_rules(cursor) if "unknown" not in rule.directions]
+        if not rules:
+            return UnknownDirection(0, 0.0, ())
+        where, params = replace(filters, channels=(), categories=()).where("c")
+        families = " OR ".join(
+            "(list_contains(?, c.channel) AND list_contains(?, c.category))" for _ in rules
+        )
+        for rule in rules:
+            params += [list(rule.channels), list(rule.counting_categories)]
+        row = cursor.execute(
+            f"""
+            SELECT count(*), coalesce(sum(c.minutes), 0),
+                   coalesce(list(DISTINCT c.channel ORDER BY c.channel), [])
+            FROM contacts AS c
+            WHERE {where} AND c.direction = 'unknown' AND ({families})
+            """,  # noqa: S608 (fixed fragments; values are parameters)
+            params,
+        ).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    return UnknownDirection(int(row[0]), float(row[1]), tuple(row[2]))
 
 
 # --- episode detection (SQL) --------------------------------------------------------------

@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
     importer.add_argument(
+        "--direction-default",
+        dest="direction_defaults",
+        action="append",
+        default=None,
+        metavar="CHANNEL=DIRECTION,...",
+        help="who started contacts of a channel when the file does not say, e.g. "
+        "phone=client,portal=client (client or therapist; in/out, incoming/outgoing too)",
+    )
+    importer.add_argument(
         "--client-pattern",
         default=None,
         help="calendars: regular expression with a group (?P<client>...) over event titles",
@@ -611,6 +620,7 @@ def run_import(args: argparse.Namespace) -> int:
     Each file's kind is detected from its content (contact log, ICS calendar, session CSV,
     phone log), unless a preset or column mapping says it is a contact log.
     """
+    from analytics.importing.classify import parse_direction_defaults
     from analytics.importing.dispatch import import_detected
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
@@ -628,6 +638,7 @@ def run_import(args: argparse.Namespace) -> int:
         time_zone=args.time_zone or local_time_zone(),
         date_order=args.date_order,
         preview_rows=0,
+        direction_defaults=parse_direction_defaults(",".join(args.direction_defaults or [])),
     )
     try:
         status_words = _status_words(args.status_words)
@@ -707,6 +718,8 @@ def _print_import(report: FileReport) -> None:
         print(f"  row {error.row}{column}: {error.message}")
     if len(report.errors) > 20:
         print(f"  ... and {len(report.errors) - 20} more.")
+    if report.direction_unknown:
+        print(f"  {DIRECTION_UNKNOWN_NOTE.format(count=report.direction_unknown)}")
     if report.unclassified:
         rows = ", ".join(str(problem.row) for problem in report.unclassified[:20])
         more = "…" if report.unclassified_count > 20 else ""
@@ -714,6 +727,14 @@ def _print_import(report: FileReport) -> None:
             f"  {report.unclassified_count:,} contacts are stored as 'other' for review "
             f"(rows {rows}{more}); add a rule on the Import page to place them."
         )
+
+
+DIRECTION_UNKNOWN_NOTE = (
+    "{count:,} contacts have no direction (the file does not say who started them), so "
+    "billing, which counts client-initiated work, leaves them out; give a direction column "
+    "(--map direction=COLUMN) or per-channel defaults (--direction-default "
+    "phone=client,portal=client)."
+)
 
 
 def _print_phone_log(report: PhoneLogReport) -> None:
@@ -978,13 +999,17 @@ def run_billing(args: argparse.Namespace) -> int:
     from analytics import billing
 
     db = Database(args.db or default_db_path())
-    rows = billing.episodes_json(db, ContactFilter(start=args.start, end=args.end))
+    filters = ContactFilter(start=args.start, end=args.end)
+    rows = billing.episodes_json(db, filters)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    unknown = billing.unknown_direction(db, filters).sentence()
     if not rows:
-        print("No client-initiated work matches the billing rules in this period.")
+        print(unknown or "No client-initiated work matches the billing rules in this period.")
         return 0
+    if unknown:
+        print(unknown)
     table = pd.DataFrame(rows)[
         ["client_key", "code", "start", "minutes", "band", "status", "reason"]
     ]

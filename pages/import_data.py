@@ -3,8 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+from analytics.domain import CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
+from analytics.importing.classify import (
+    direction_defaults,
+    list_rules,
+    replace_rules,
+    rules_from_frame,
+)
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
 from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
@@ -105,6 +111,31 @@ with st.expander("Import settings", expanded=False):
         key="import_practice",
         format_func=lambda name: name or "My practice",
     )
+    st.markdown(
+        "**Who started a contact** when the file does not say (time trackers never do; "
+        "billing counts client-initiated work only). A direction column in the file wins."
+    )
+    by_client = left.multiselect(
+        "Started by the client",
+        list(CHANNELS),
+        format_func=lambda key: CHANNEL_LABELS[key],
+        key="import_direction_client",
+        help="e.g. incoming calls and portal messages from clients",
+    )
+    by_therapist = right.multiselect(
+        "Started by the therapist",
+        list(CHANNELS),
+        format_func=lambda key: CHANNEL_LABELS[key],
+        key="import_direction_therapist",
+    )
+    try:
+        defaults = direction_defaults(
+            [(channel, "client") for channel in by_client]
+            + [(channel, "therapist") for channel in by_therapist]
+        )
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        defaults = ()
     phone_options = phone_log_settings(
         therapist.strip() or None, practice or None, time_zone or "UTC"
     )
@@ -116,6 +147,7 @@ options = ImportOptions(
     practice=practice or None,
     time_zone=time_zone or "UTC",
     date_order=DATE_ORDERS.get(date_order or "auto"),
+    direction_defaults=defaults,
 )
 
 uploads = st.file_uploader(
@@ -196,6 +228,12 @@ for upload in uploads or []:
     columns[3].metric("Rejected", f"{report.rejected:,}")
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+    if report.direction_unknown:
+        st.caption(
+            f"{report.direction_unknown:,} contacts have no direction (the file does not say "
+            "who started them): billing leaves them out. Map a direction column below, or "
+            "choose who starts each channel in the import settings."
+        )
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)

@@ -95,6 +95,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "billing_months": _over_episodes(billing.monthly),
     "billing_client_months": _over_episodes(billing.per_client_month),
     "billing_episode_contacts": billing.episode_contacts,
+    "billing_unknown_direction": billing.unknown_direction,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 

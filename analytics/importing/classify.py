@@ -536,6 +536,63 @@ def direction_value_sql(column: str) -> str:
     return _lookup_sql(column, synonyms, "'unknown'")
 
 
+class InvalidDirectionDefaultError(ContactLoadError):
+    """A per-channel direction default that names no channel or no direction."""
+
+
+DirectionDefaults = tuple[tuple[str, str], ...]
+"""(channel, direction) pairs: who started a contact of that channel when the file does not
+say, e.g. (("phone", "client"), ("portal", "client"))."""
+
+
+def direction_word(word: str) -> str | None:
+    """``client`` or ``therapist`` for a direction word (in, outgoing, eingehend, client...)."""
+    wanted = " ".join(re.split(r"[^0-9a-zäöüß]+", word.strip().lower())).strip()
+    for key, words in _DIRECTION_SYNONYMS.items():
+        if wanted == key or wanted in words:
+            return key
+    return None
+
+
+def direction_defaults(pairs: Sequence[tuple[str, str]]) -> DirectionDefaults:
+    """Checked (channel, direction) defaults; one sentence naming the first wrong item."""
+    checked: dict[str, str] = {}
+    for channel, word in pairs:
+        key = channel.strip().lower()
+        if key not in CHANNELS:
+            raise InvalidDirectionDefaultError(
+                f"{channel.strip()!r} is not a channel; direction defaults name one of "
+                f"{', '.join(CHANNELS)} (e.g. phone=client,portal=client)."
+            )
+        direction = direction_word(word)
+        if direction is None:
+            raise InvalidDirectionDefaultError(
+                f"{word.strip()!r} is not a direction for {key}; use client (in, incoming) "
+                "or therapist (out, outgoing)."
+            )
+        if checked.get(key, direction) != direction:
+            raise InvalidDirectionDefaultError(
+                f"{key} is given as both client- and therapist-initiated; choose one."
+            )
+        checked[key] = direction
+    return tuple(sorted(checked.items()))
+
+
+def parse_direction_defaults(text: str) -> DirectionDefaults:
+    """``phone=client,portal=incoming`` from the command line as checked defaults."""
+    pairs: list[tuple[str, str]] = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        channel, equals, word = item.partition("=")
+        if not equals:
+            raise InvalidDirectionDefaultError(
+                f"{item.strip()!r} is not CHANNEL=DIRECTION; write e.g. phone=client,portal=client."
+            )
+        pairs.append((channel, word))
+    return direction_defaults(pairs)
+
+
 def rule_from_row(target: str, keyword: str, value: str, priority: int, language: str) -> Rule:
     """A Rule from an editor row, with the target checked, for ``replace_rules``."""
     if target not in TARGETS:

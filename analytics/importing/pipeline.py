@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
 from analytics.db import Database
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
+    DirectionDefaults,
     category_value_sql,
     channel_value_sql,
     classify_table,
@@ -147,6 +148,8 @@ class FileReport:
     """Rows stored as ``other`` because no column or rule placed them: listed for review
     (the first ``REVIEW_LIMIT``; ``unclassified_count`` has them all)."""
     unclassified_count: int = 0
+    direction_unknown: int = 0
+    """Contacts stored with no direction (no column, no default for their channel)."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
@@ -158,6 +161,7 @@ class FileReport:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "errors": [error.to_json() for error in self.errors],
+            "direction_unknown": self.direction_unknown,
         }
 
     def errors_frame(self) -> pd.DataFrame:
@@ -178,6 +182,9 @@ class ImportOptions:
     date_order: DateOrder | None = None
     max_minutes: float = DEFAULT_MAX_MINUTES
     preview_rows: int = 20
+    direction_defaults: DirectionDefaults = ()
+    """Who started a contact of each channel when the file has no direction for it
+    (``classify.direction_defaults``), e.g. incoming calls and portal messages: client."""
 
 
 def local_time_zone() -> str:
@@ -286,6 +293,9 @@ def _import(
         )
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
     unclassified, unclassified_count = _unclassified(cursor)
+    direction_unknown = count_rows(
+        cursor, "SELECT count(*) FROM incoming WHERE direction = 'unknown'"
+    )
     progress(0.8, "Storing contacts")
     stored = store_incoming(
         cursor,
@@ -302,6 +312,7 @@ def _import(
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
     report.unclassified_count = unclassified_count
+    report.direction_unknown = direction_unknown
     return report
 
 
@@ -544,7 +555,12 @@ def _row_errors(
 
 
 def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -> None:
-    """Create ``incoming`` in the canonical shape from the rows that passed every check."""
+    """Create ``incoming`` in the canonical shape from the rows that passed every check.
+
+    A row whose file gave no direction takes its channel's default, if the user set one.
+    """
+    channels = [channel for channel, _ in options.direction_defaults]
+    directions = [direction for _, direction in options.direction_defaults]
     cursor.execute(
         """
         CREATE OR REPLACE TEMP TABLE incoming AS
@@ -556,7 +572,11 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
                p.minutes,
                coalesce(p.explicit_channel, k.channel, 'other') AS channel,
                coalesce(p.explicit_category, k.category, 'other') AS category,
-               p.direction,
+               CASE WHEN p.direction <> 'unknown' THEN p.direction
+                    ELSE coalesce(
+                        list_extract(?::VARCHAR[], list_position(
+                            ?::VARCHAR[], coalesce(p.explicit_channel, k.channel, 'other'))),
+                        'unknown') END AS direction,
                p.time_known,
                p.row_number,
                p.explicit_category IS NULL AND k.category IS NULL AS category_unplaced,
@@ -575,6 +595,8 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
             options.therapist or DEFAULT_THERAPIST,
             options.time_zone,
             options.time_zone,
+            directions,
+            channels,
             options.practice or DEFAULT_PRACTICE,
             options.therapist or DEFAULT_THERAPIST,
             options.max_minutes,
