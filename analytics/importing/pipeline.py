@@ -149,7 +149,8 @@ class FileReport:
     (the first ``REVIEW_LIMIT``; ``unclassified_count`` has them all)."""
     unclassified_count: int = 0
     direction_unknown: int = 0
-    """Contacts stored with no direction (no column, no default for their channel)."""
+    """Good rows of the file (new or already stored) with no direction: no column, no
+    default for their channel."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
