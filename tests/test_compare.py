@@ -80,6 +80,7 @@ ZONES = {
 }
 SMALL_REASON = "fewer than 11 clients"
 COMPLEMENT_REASON = "suppressed so a hidden group cannot be worked out from the total"
+MONTHS_REASON = "suppressed so a hidden figure cannot be worked out by adding up months"
 
 
 def _instant(therapist: str, local: str) -> str:
@@ -308,13 +309,18 @@ def test_small_group_and_its_complement_are_suppressed(four: Database) -> None:
     assert (rows["Ana"]["percentile_rank"], rows["Ben"]["percentile_rank"]) == (0, 100)
 
 
-def test_without_a_total_no_complement_is_needed(four: Database) -> None:
+def test_without_a_total_the_practice_view_still_needs_the_complement(four: Database) -> None:
+    # The total row is left out here, but the practice comparison shows South Clinic (Cy 12
+    # + Dee 5 = 17 clients, 265 + 50 = 315 min): South minus Cy would give Dee away, so Cy
+    # stays hidden in every view, with or without the total.
     table = compare.comparison(four, PERIOD, "therapist", with_total=False)
     rows = rows_by_group(table)
     assert list(rows) == ["Ana", "Ben", "Cy", "Dee"]
     assert rows["Dee"]["suppressed_reason"] == SMALL_REASON
-    assert not rows["Cy"]["suppressed"]
-    assert rows["Cy"]["minutes"] == 265
+    assert rows["Cy"]["suppressed_reason"] == COMPLEMENT_REASON
+    assert rows["Cy"]["minutes"] is None
+    south = rows_by_group(compare.comparison(four, PERIOD, "practice"))["South Clinic"]
+    assert (south["clients"], south["minutes"]) == (17, 315)
 
 
 def test_two_hidden_groups_need_no_complement(four: Database) -> None:
@@ -367,21 +373,47 @@ def test_practices_are_suppressed_the_same_way(four: Database) -> None:
 # --- trends, distribution, scope -----------------------------------------------------------------
 
 
-def test_monthly_trend_suppresses_each_month_on_its_own(three: Database) -> None:
-    # 2026-02-16 .. 2026-03-15: February holds 13 days (16th-28th), March 15 (1st-15th)
+def test_monthly_trend_hides_what_the_period_would_give_away(three: Database) -> None:
+    # 2026-02-16 .. 2026-03-15: February holds 13 days (16th-28th), March 15 (1st-15th).
+    # February: only Ben's b01 and b02 (2 clients, 60 min): Ben, North Clinic and the total
+    # are under 11 there. The period rows are all shown (Ben 14 clients, 335 min), so
+    # Ben's March = Ben's period - Ben's February would give February away: Ben's March is
+    # hidden too, and so are North Clinic's and the total's March, for the same reason.
+    # Ana's and Cy's March stay: North's March minus Ana's is Ben's March, hidden, and
+    # Ben's March and February are two unknowns with one known sum.
     filters = ContactFilter(start=date(2026, 2, 16), end=date(2026, 3, 15))
     trend = compare.monthly_trend(three, filters, "therapist")
     february = rows_by_group(trend[trend["month"] == "2026-02"])
     march = rows_by_group(trend[trend["month"] == "2026-03"])
-    # February: only Ben's b01 and b02 (2 clients): Ben and the total (also 2) are hidden
     assert list(february) == ["Ben", "All therapists"]
     assert all(row["suppressed_reason"] == SMALL_REASON for row in february.values())
-    # March: the same sums as the two-week period, over 15 days = 15/7 weeks
+    assert {name: row["suppressed_reason"] for name, row in march.items()} == {
+        "Ana": None,
+        "Ben": MONTHS_REASON,
+        "Cy": None,
+        "All therapists": MONTHS_REASON,
+    }
+    # March's shown rows: the same sums as the two-week period, over 15 days = 15/7 weeks
     assert march["Ana"]["weeks"] == pytest.approx(15 / 7)
     assert march["Ana"]["minutes_per_client_week"] == pytest.approx(170 / 13 / (15 / 7))
-    assert march["Ben"]["minutes_per_client_week"] == pytest.approx(275 / 14 / (15 / 7))
     assert march["Cy"]["minutes_per_client_week"] == pytest.approx(265 / 12 / (15 / 7))
     assert march["Ana"]["cap_compliance"] == pytest.approx(12 / 13)
+    practices = compare.monthly_trend(three, filters, "practice")
+    reasons = {
+        (row["month"], row["group"]): row["suppressed_reason"]
+        for row in practices.to_dict("records")
+    }
+    assert reasons == {
+        ("2026-02", "North Clinic"): SMALL_REASON,
+        ("2026-02", "All practices"): SMALL_REASON,
+        ("2026-03", "North Clinic"): MONTHS_REASON,
+        ("2026-03", "South Clinic"): None,
+        ("2026-03", "All practices"): MONTHS_REASON,
+    }
+    # the period itself: nothing hidden; Ben's 275 min in March and 60 in February
+    period = rows_by_group(compare.comparison(three, filters, "therapist"))
+    assert not any(row["suppressed"] for row in period.values())
+    assert period["Ben"]["minutes"] == 275 + 60
 
 
 def test_distribution_has_one_value_per_shown_therapist(four: Database) -> None:
@@ -584,12 +616,7 @@ def test_suppression_rules_hold_for_any_group_sizes(sizes: list[int], k: int) ->
     if not total["suppressed"]:
         # with the total shown, one hidden group alone could be worked out: never exactly one
         assert len(hidden) != 1
-        if len(small) == 1:
-            # the complement is (one of) the smallest of the others
-            (complement,) = hidden - small
-            others = [clients[name] for name in clients if name not in small]
-            assert clients[complement] == min(others)
-            assert rows[complement]["suppressed_reason"] == COMPLEMENT_REASON
+        assert all(rows[name]["suppressed_reason"] == COMPLEMENT_REASON for name in hidden - small)
     # a shown group shows its figures, a hidden one none
     for row in rows.values():
         assert (row["minutes"] is None) == row["suppressed"]
