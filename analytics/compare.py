@@ -28,11 +28,12 @@ person. Following US federal cell-size policy for health data (DOMAIN.md, "Compa
 fairly": counts from 1 to 10 are suppressed, and so is any cell from which one can be worked
 out), a group with fewer than k active clients shows no value at all, only the reason
 ("fewer than 11 clients"); k is the ``min_group_clients`` setting (default 11) or an
-argument. When the total row is shown and exactly one group of a partition is suppressed,
-the total minus the other groups would reveal it, so the next-smallest group is suppressed
-too (complementary suppression); a total with fewer than k clients is itself suppressed.
-Monthly trends apply the same rules to every month on its own. Comparisons hold no client
-rows at all, so no client label can appear in them.
+argument. Complementary suppression is decided once for every view a viewer can reach
+(``suppression_pattern``; the rule is in ``analytics.suppression``): the therapist and
+practice comparisons, the total row, the monthly trends, the downloads and the CLI all read
+their hidden cells from it, so no sum across them (total minus practices, practice minus
+therapists, period minus months) gives a hidden cell away. Comparisons hold no client rows
+at all, so no client label can appear in them.
 
 Every per-contact and per-session step runs in DuckDB SQL under the viewer's scope (the
 filter's ``where``/``session_where``); only one row per group comes back to Python.
@@ -573,26 +574,43 @@ def comparison_report(
     filters: ContactFilter,
     by: str = "therapist",
     min_clients: int | None = None,
+    months: bool = False,
 ) -> dict[str, Any]:
-    """The ``contactload compare --json`` document: the period, k, each group and the total.
+    """The ``contactload compare --json`` document: the period, k, each group and the total
+    (and with ``months`` the same per local month).
 
-    Suppressed values are null and the row carries ``suppressed_reason``.
+    Suppressed values are null and the row carries ``suppressed_reason``; every row reads
+    its hidden cells from the one ``suppression_pattern``.
     """
     _check_by(by)
     k = _group_size(db, min_clients)
-    table = comparison(db, filters, by, k)
+    pattern = suppression_pattern(db, filters, k)
     period = data_period(db, filters)
+    report: dict[str, Any] = {
+        "by": by,
+        "from": None if period is None else period.start.isoformat(),
+        "to": None if period is None else period.end.isoformat(),
+        "days": None if period is None else period.days,
+        "min_group_clients": k,
+        **_report_rows(comparison(db, filters, by, k, pattern=pattern), by),
+    }
+    if months:
+        trend = monthly_trend(db, filters, by, k, pattern=pattern)
+        report["months"] = [
+            {"month": month, **_report_rows(trend[trend["month"] == month], by)}
+            for month in sorted(set(trend["month"]))
+        ]
+    return report
+
+
+def _report_rows(table: pd.DataFrame, by: str) -> dict[str, Any]:
+    """``groups`` and ``total`` of one comparison table, as the JSON document holds them."""
     rows = [_report_row({str(key): value for key, value in row.items()}, by)
             for row in table.to_dict("records")]  # fmt: skip
     totals = [row for row in rows if row["is_total"]]
     for row in rows:
         del row["is_total"]
     return {
-        "by": by,
-        "from": None if period is None else period.start.isoformat(),
-        "to": None if period is None else period.end.isoformat(),
-        "days": None if period is None else period.days,
-        "min_group_clients": k,
         "groups": [row for row in rows if not any(row is total for total in totals)],
         "total": totals[0] if totals else None,
     }
@@ -626,6 +644,7 @@ def _report_row(row: dict[str, Any], by: str) -> dict[str, Any]:
         report[measure.column] = number(row[measure.column])
     if not row["is_total"]:
         report["percentile_rank"] = number(row["percentile_rank"])
+    report["suppressed"] = bool(row["suppressed"])
     report["suppressed_reason"] = row["suppressed_reason"]
     return report
 
