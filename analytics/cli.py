@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="smallest group shown (default: the min_group_clients setting, 11)",
+    )
+    compare_parser.add_argument(
+        "--months", action="store_true", help="also each local month (hidden where needed)"
     )
     compare_parser.add_argument("--json", action="store_true", help="print JSON")
     billing_parser = commands.add_parser(
@@ -949,13 +952,11 @@ def run_compliance(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """``contactload compare``: the normalised measures per group, suppression applied."""
-    import pandas as pd
-
     from analytics import compare
 
     db = Database(args.db or default_db_path())
     filters = ContactFilter(start=args.start, end=args.end)
-    report = compare.comparison_report(db, filters, args.by, args.min_clients)
+    report = compare.comparison_report(db, filters, args.by, args.min_clients, args.months)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -964,9 +965,21 @@ def run_compare(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{report['from']} to {report['to']} ({report['days']} days); groups with fewer than "
-        f"{report['min_group_clients']} clients are suppressed."
+        f"{report['min_group_clients']} clients are suppressed, and so is any figure that "
+        "would give a hidden one away."
     )
-    table = pd.DataFrame([*report["groups"], report["total"]])
+    print(_compare_table([*report["groups"], report["total"]], args.by))
+    for month in report.get("months", []):
+        print(f"\n{month['month']}")
+        print(_compare_table([*month["groups"], month["total"]], args.by))
+    return 0
+
+
+def _compare_table(rows: list[dict[str, Any]], by: str) -> str:
+    """Rows of ``compare.comparison_report`` as a text table; hidden cells say so."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
     headers = {
         "clients": "clients",
         "minutes_per_client_week": "min/client/week",
@@ -978,17 +991,20 @@ def run_compare(args: argparse.Namespace) -> int:
         "cap_compliance": "weeks within cap %",
         "percentile_rank": "percentile",
     }
-    shown = pd.DataFrame({args.by: table[args.by]})
+    shown = pd.DataFrame({by: table[by]})
     for column, header in headers.items():
         scale = 100 if column.endswith("_share") or column == "cap_compliance" else 1
         digits = 0 if column == "clients" else 1
         shown[header] = [
-            "–" if value is None or value != value else f"{value * scale:,.{digits}f}"
-            for value in table[column]  # one value per group: a handful of rows
-        ]
+            "suppressed"
+            if hidden
+            else "–"
+            if value is None or value != value
+            else f"{value * scale:,.{digits}f}"
+            for value, hidden in zip(table[column], table["suppressed"], strict=True)
+        ]  # one value per group: a handful of rows
     shown["suppressed"] = table["suppressed_reason"].fillna("")
-    print(shown.to_string(index=False))
-    return 0
+    return shown.to_string(index=False)
 
 
 def run_billing(args: argparse.Namespace) -> int:

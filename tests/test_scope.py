@@ -618,6 +618,11 @@ READERS: dict[str, list[Variant]] = {
         for size in _COMPARE_SIZES
         for variant in _filter_variants("compare.monthly_trend", by, size)
     ],
+    "compare.suppression_pattern": [
+        variant
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.suppression_pattern", size)
+    ],
     "compare.distribution": [
         variant
         for size in _COMPARE_SIZES
