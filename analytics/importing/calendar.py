@@ -109,18 +109,24 @@ WITH zoned AS (
                ) AS range_start
         FROM local
     ) AS bounds
+), placed AS (
+    SELECT *, whole_event OR local_day NOT BETWEEN range_start AND $end AS outside,
+           bool_or(NOT whole_event AND local_day BETWEEN range_start AND $end)
+               OVER (PARTITION BY event) AS event_in_range
+    FROM ranged
 ), judged AS (
     SELECT *,
            CASE WHEN over_limit THEN 'over_limit'
                 WHEN whole_event AND problem IS NOT NULL THEN 'review'
-                WHEN whole_event OR local_day NOT BETWEEN range_start AND $end
-                    THEN 'outside_range'
+                WHEN outside THEN 'outside_range'
                 WHEN all_day THEN 'all_day'
                 WHEN cancelled THEN 'cancelled'
                 WHEN problem IS NOT NULL OR minutes IS NULL OR minutes <= 0
                      OR minutes > $max_minutes OR client IS NULL THEN 'review'
            END AS left_out
-    FROM ranged
+    FROM placed
+    -- a series in the range is the event; its instances beyond the range are not events
+    WHERE NOT (outside AND coalesce(event_in_range, false))
 )
 SELECT event_number, uid, title, zone, started_at, instance_at, local_day, client, minutes,
        range_start, left_out,

@@ -116,15 +116,25 @@ class CalendarEvents:
     """The row stands for a whole event, never stored: one that cannot be read, is over a
     limit, or has no instance in the range (then ``problem`` is None)."""
     over_limit: list[bool] = field(default_factory=list)
+    event: list[int] = field(default_factory=list)
+    """Which event a row belongs to (the instances of one series share a number)."""
 
     def add_event(self, component: Any, problem: str | None, over_limit: bool = False) -> None:
         """Append a whole event (listed, not stored) at its start, or where it was moved from."""
         start = _listed_start(component)
         wall, floating = _wall(start) if start is not None else (None, True)
+        self.event.append((self.event[-1] + 1) if self.event else 1)
         self._append(
             _text(component.get("UID")) or None, _title(component), wall, floating,
             wall, floating, None, False, False, problem, True, over_limit,
         )  # fmt: skip
+
+    def add_instances(self, rows: list[tuple[Any, ...]]) -> None:
+        """Append the instances of one event (rows from ``_instance_rows``)."""
+        number = (self.event[-1] + 1) if self.event else 1
+        for row in rows:
+            self.event.append(number)
+            self._append(*row)
 
     def _append(self, *values: Any) -> None:
         for column, value in zip(self._columns(), values, strict=True):
@@ -156,6 +166,7 @@ class CalendarEvents:
                 "problem": pd.Series(self.problem, dtype="string"),
                 "whole_event": pd.Series(self.whole_event, dtype="bool"),
                 "over_limit": pd.Series(self.over_limit, dtype="bool"),
+                "event": pd.Series(self.event, dtype="int64"),
             }
         )
 
@@ -277,8 +288,7 @@ class _Expansion:
         rows = _instance_rows(group, occurrences, self.blocked.get(_text(main.get("UID")), set()))
         if not rows:
             self.events.add_event(main, None)  # no instance in the window: left out by it
-        for row in rows:
-            self.events._append(*row)
+        self.events.add_instances(rows)
         self.instances += len(rows)
 
     def _check_limits(self, series: Any) -> None:
@@ -296,7 +306,7 @@ class _Expansion:
                 if step >= MAX_RULE_STEPS:
                     raise _OverLimit(
                         f"Its repetition rule runs through more than {MAX_RULE_STEPS:,} "
-                        f"instances before {high}; none of its instances were read."
+                        f"instances up to {high - RANGE_MARGIN}; none of its instances were read."
                     )
                 counted += moment.date() >= low
                 if counted > MAX_INSTANCES_PER_EVENT:
