@@ -121,3 +121,26 @@ def test_readme_documents_the_calendar_options() -> None:
     text = README.read_text(encoding="utf-8")
     for option in ("--client-pattern", "--from", "--to", "--status-words"):
         assert re.search(rf"contactload import [^`]*{option}", text, re.S), option
+
+
+def test_calendar_with_broken_and_hostile_events_lists_them(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    calendars = DATA / "calendars"
+    result = run(
+        "import", calendars / "two_dtstart.ics", calendars / "secondly_unbounded.ics",
+        "--db", db, "--time-zone", "UTC", "--from", "2026-11-01", "--to", "2026-11-30",
+        cwd=tmp_path,
+    )  # fmt: skip
+    # see test_import_calendar_malformed.py: Mia's session of each file is stored
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "imported 1 sessions (1 attended), 0 already stored, 1 rejected" in result.stdout
+    assert (
+        "2026-11-04 'Session: Noah P.': It has 2 DTSTART lines; an event has one start."
+        in result.stdout
+    )
+    assert "  left out: 1 over-limit events." in result.stdout
+    assert (
+        "2026-11-02 'Session: Flood F.': It has more than 5,000 instances between 2026-11-01 "
+        "and 2026-11-30; none of its instances were read; import a shorter range."
+    ) in result.stdout
+    assert sessions(db) == 2

@@ -35,6 +35,7 @@ from analytics.importing.pipeline import (
     file_sha256,
 )
 from analytics.importing.session_report import (
+    LEFT_OUT_WORDS,
     NoSessionsError,
     ReviewedEvent,
     SessionOptions,
@@ -309,10 +310,8 @@ def _counts(
     return start or row[0], int(row[1]), excluded, statuses
 
 
-LEFT_OUT = ("all_day", "cancelled", "outside_range", "over_limit")
-"""Why events are left out on purpose, as the report counts them: all-day events, those
-marked STATUS:CANCELLED, instances and events outside the range, and events over a limit
-(``MAX_INSTANCES_PER_EVENT``, ``MAX_INSTANCES_PER_FILE``). The last two are also listed."""
+LEFT_OUT = tuple(LEFT_OUT_WORDS)
+"""The report's counts of events left out on purpose, in this order."""
 
 
 def _range(start: date | None, end: date) -> str:
@@ -323,14 +322,6 @@ def _between(start: date | None, end: date) -> str:
     return f"between {start} and {end}" if start else f"up to {end}"
 
 
-_LEFT_OUT_WORDS = {
-    "all_day": "all-day",
-    "cancelled": "cancelled",
-    "outside_range": "outside the range",
-    "over_limit": "over a limit",
-}
-
-
 def _nothing_to_store(file_name: str, report: SessionReport, start: date | None, end: date) -> str:
     if report.rows == 0:
         return (
@@ -338,7 +329,7 @@ def _nothing_to_store(file_name: str, report: SessionReport, start: date | None,
             "nothing was stored."
         )
     counted = {"need review": report.rejected}
-    counted |= {_LEFT_OUT_WORDS[name]: report.excluded[name] for name in LEFT_OUT}
+    counted |= {LEFT_OUT_WORDS[name]: report.excluded[name] for name in LEFT_OUT}
     parts = ", ".join(f"{n:,} {words}" for words, n in counted.items() if n)
     return (
         f"No event of {file_name} {_between(start, end)} is a session ({parts}); check the "
