@@ -265,3 +265,13 @@ def test_reading_time_limit_lists_the_events_not_reached(
         ]
         * 2
     )
+
+
+def test_readme_states_the_limits() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Sessions from calendars and session files")[1].split("\n## ")[0]
+    text = " ".join(section.split())
+    assert f"more than {calendar_events.MAX_INSTANCES_PER_EVENT:,} instances of one event" in text
+    assert f"more than {calendar_events.MAX_RULE_STEPS:,} instances up to" in text
+    assert f"more than {calendar_events.MAX_INSTANCES_PER_FILE:,} instances in one file" in text
+    assert f"more than {calendar_events.MAX_READING_SECONDS:g} seconds of reading" in text
