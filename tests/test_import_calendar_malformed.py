@@ -11,8 +11,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics.db import Database
+from analytics.errors import ContactLoadError
 from analytics.importing import calendar_events
 from analytics.importing.calendar import import_calendar
 from analytics.importing.calendar_events import read_calendar
@@ -275,3 +278,92 @@ def test_readme_states_the_limits() -> None:
     assert f"more than {calendar_events.MAX_RULE_STEPS:,} instances up to" in text
     assert f"more than {calendar_events.MAX_INSTANCES_PER_FILE:,} instances in one file" in text
     assert f"more than {calendar_events.MAX_READING_SECONDS:g} seconds of reading" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("DTSTART:202611", "Its start (DTSTART) cannot be read (202611)."),  # a time of day
+        ("DTSTART:20261104T100000Z\r\nEXDATE:1030", "Its excluded dates (EXDATE) cannot be "
+         "read (1030)."),
+    ],
+)  # fmt: skip
+def test_values_of_the_wrong_kind_are_listed(empty_db: Database, line: str, reason: str) -> None:
+    text = calendar(event("Mia", "20261103T100000Z")).replace(
+        b"END:VCALENDAR", f"BEGIN:VEVENT\r\nUID:x\r\n{line}\r\nEND:VEVENT\r\nEND:VCALENDAR".encode()
+    )
+    report = load(empty_db, text, **AUTUMN)
+    assert report.imported == 1 and [e.reason for e in report.unmatched] == [reason]
+
+
+def test_a_series_from_the_first_year_is_read_within_the_limits(empty_db: Database) -> None:
+    # Yearly on 1 Jan from the year 1; the default range starts there (its margin stops at
+    # the first date Python knows) and ends on 28 Nov 2026: years 1 to 2026 are 2,026
+    # instances, within the 5,000 of one event, and Mia's session makes 2,027.
+    text = calendar(
+        event("Old", "00010101T090000Z", "FREQ=YEARLY"), event("Mia", "20261103T100000Z")
+    )
+    report = load(empty_db, text)
+    assert report.imported == 2027 and report.excluded["over_limit"] == 0
+
+
+MUTATIONS = [
+    "DTSTART:20261103T100000Z", "DTSTART;VALUE=DATE:20261103", "DTEND:20261101T100000Z",
+    "RRULE:FREQ=DAILY;UNTIL=20261110", "RRULE:FREQ=WEEKLY;UNTIL=20261110T000000",
+    "EXDATE;VALUE=DATE:20261104", "RDATE;VALUE=PERIOD:20261105T100000Z/PT1H",
+    "RECURRENCE-ID:20261110T100000Z", "RECURRENCE-ID;RANGE=THISANDFUTURE:20261103T100000Z",
+    "DURATION:-PT1H", "DTSTART;TZID=Nowhere:20261103T100000", "RRULE:FREQ=YEARLY;BYMONTH=13",
+    "RRULE:COUNT=3", "UID:", "SEQUENCE:abc", "DTSTART:99991231T235959Z", "DTSTART:202611",
+    "RRULE:FREQ=MONTHLY;BYSETPOS=400", "RDATE:20261103", "BEGIN:VALARM", "END:VALARM",
+    "RRULE:FREQ=SECONDLY", "EXDATE:", "DTEND;VALUE=DATE:20261104",
+]  # fmt: skip
+SHAPES = sorted(path.read_bytes().replace(b"\r\n", b"\n") for path in CALENDARS.glob("*.ics"))
+
+
+@st.composite
+def mutated_calendars(draw: st.DrawFn) -> bytes:
+    """A fixture with a few lines inserted, removed, repeated, cut or given a stray byte."""
+    lines = draw(st.sampled_from(SHAPES)).split(b"\n")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(lines) - 1))
+        change = draw(st.sampled_from(["insert", "remove", "repeat", "cut", "byte"]))
+        if change == "insert":
+            lines.insert(at, draw(st.sampled_from(MUTATIONS)).encode())
+        elif change == "remove":
+            del lines[at]
+        elif change == "repeat":
+            lines.insert(at, lines[draw(st.integers(0, len(lines) - 1))])
+        elif change == "cut":
+            lines[at] = lines[at][: draw(st.integers(0, len(lines[at])))]
+        else:
+            spot = draw(st.integers(0, len(lines[at])))
+            lines[at] = lines[at][:spot] + bytes([draw(st.integers(0, 255))]) + lines[at][spot:]
+    return b"\r\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def fuzz_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    return Database(tmp_path_factory.mktemp("fuzz") / "contactload.duckdb")
+
+
+@settings(
+    max_examples=60,
+    deadline=10_000,  # ms: a calendar that expands without limit fails rather than hangs
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=mutated_calendars())
+def test_no_calendar_ends_in_a_traceback(fuzz_db: Database, data: bytes) -> None:
+    for chosen in ({}, AUTUMN):
+        try:
+            report = import_calendar(
+                fuzz_db, data, file_name="x.ics", dry_run=True, today=date(2026, 11, 28),
+                options=SessionOptions(time_zone="Europe/Berlin", **chosen),  # type: ignore[arg-type]
+            )  # fmt: skip
+        except NoSessionsError as error:
+            report = error.report
+        except ContactLoadError as error:
+            assert str(error) and "\n" not in str(error) and "b'" not in str(error)
+            continue
+        for listed_event in report.unmatched:
+            assert listed_event.reason and "b'" not in listed_event.reason

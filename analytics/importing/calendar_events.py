@@ -208,8 +208,7 @@ def read_calendar(
         if slot is not None:
             blocked.setdefault(_text(component.get("UID")), set()).add(slot)
     first = start or min((_day(c["DTSTART"].dt) for c in readable), default=end)
-    window = (first - RANGE_MARGIN, max(first, end) + RANGE_MARGIN)
-    _Expansion(events, calendar, window, blocked).read(_groups(readable))
+    _Expansion(events, calendar, (first, max(first, end)), blocked).read(_groups(readable))
     return events, start, end
 
 
@@ -245,12 +244,14 @@ class _Expansion:
         self,
         events: CalendarEvents,
         calendar: Any,
-        window: tuple[date, date],
+        shown: tuple[date, date],
         blocked: dict[str, set[date | datetime]],
     ) -> None:
         self.events = events
         self.calendar = calendar
-        self.window = window
+        self.shown = shown
+        """The range as the reasons name it (its start in the calendar's own terms)."""
+        self.window = (_shift(shown[0], -RANGE_MARGIN), _shift(shown[1], RANGE_MARGIN))
         self.blocked = blocked
         self.instances = 0
         self.began = time.monotonic()
@@ -306,7 +307,7 @@ class _Expansion:
                 if step >= MAX_RULE_STEPS:
                     raise _OverLimit(
                         f"Its repetition rule runs through more than {MAX_RULE_STEPS:,} "
-                        f"instances up to {high - RANGE_MARGIN}; none of its instances were read."
+                        f"instances up to {self.shown[1]}; none of its instances were read."
                     )
                 counted += moment.date() >= low
                 if counted > MAX_INSTANCES_PER_EVENT:
@@ -319,9 +320,9 @@ class _Expansion:
             )
 
     def _range_words(self, what: str) -> str:
-        low, high = self.window
+        low, high = self.shown
         return (
-            f"{what} between {low + RANGE_MARGIN} and {high - RANGE_MARGIN}; none of its "
+            f"{what} between {low} and {high}; none of its "
             "instances were read; import a shorter range."
         )
 
@@ -454,14 +455,39 @@ def _problem(component: Any) -> str | None:
         return "It has no start (DTSTART)."
     for name, words in _READ.items():
         for value in _values(component.get(name)):
-            if isinstance(value, vBroken):
-                return f"Its {words} cannot be read ({_plain(str(value)) or 'empty'})."
+            if isinstance(value, vBroken) or not _is_moment(value):
+                return f"Its {words} cannot be read ({_raw(value) or 'empty'})."
     if "\ufffd" in _title(component):
         return (
             "Its title holds bytes that are not UTF-8 text; save the calendar as UTF-8 and "
             "import it again."
         )
     return None
+
+
+def _is_moment(value: Any) -> bool:
+    """Whether a read value is what its property holds: a date or date-time (a period in
+    RDATE, a length in DURATION), not a bare time of day such as ``DTSTART:202611``."""
+    from icalendar.prop import vDDDLists
+
+    if isinstance(value, vDDDLists):  # EXDATE, RDATE
+        return all(_is_moment(item) for item in value.dts)
+    moment = getattr(value, "dt", None)
+    if moment is None:
+        return True  # RRULE, read by its own type
+    if isinstance(moment, tuple):  # a period: start and end or length
+        return isinstance(moment[0], date)
+    return isinstance(moment, date | timedelta)
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, str):
+        return _plain(value)
+    try:
+        text = value.to_ical()
+    except EVENT_ERRORS:
+        return ""
+    return _plain(text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
 
 
 def _values(value: Any) -> list[Any]:
@@ -485,9 +511,10 @@ def _recurrence_id(component: Any) -> date | datetime | None:
     """The slot a moved instance replaces, where it can be read."""
     value = component.get("RECURRENCE-ID")
     try:
-        return None if value is None or isinstance(value, list) else value.dt
+        moment = None if value is None or isinstance(value, list) else value.dt
     except EVENT_ERRORS:
         return None
+    return moment if isinstance(moment, date) else None
 
 
 def _listed_start(component: Any) -> date | datetime | None:
@@ -496,7 +523,7 @@ def _listed_start(component: Any) -> date | datetime | None:
     if isinstance(value, list):  # written twice: shown at the first
         value = value[0]
     try:
-        if value is not None:
+        if value is not None and isinstance(value.dt, date):
             return value.dt
     except EVENT_ERRORS:
         pass
@@ -523,6 +550,14 @@ def _wall(value: date | datetime) -> tuple[datetime, bool]:
     if value.tzinfo is None:
         return value, True
     return value.astimezone(UTC).replace(tzinfo=None), False
+
+
+def _shift(day: date, by: timedelta) -> date:
+    """``day`` moved by ``by``, stopping at the first and last dates Python knows."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.min if by < timedelta(0) else date.max
 
 
 def _day(value: date | datetime) -> date:
