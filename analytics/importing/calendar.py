@@ -1,18 +1,19 @@
 """Scheduled sessions from ICS calendars, as Google Calendar and Outlook/Exchange export them.
 
-Python does the text parsing only: ``icalendar`` reads the file (VTIMEZONE blocks, TZID
-parameters, UTC ``Z`` times, Windows zone names such as ``Pacific Standard Time``) and
-``recurring-ical-events`` expands RRULE/RDATE series within the imported range, with EXDATE
-removed and moved instances (RECURRENCE-ID) in place of their original. Each instance
-becomes one row of plain column lists. Everything after that is DuckDB SQL in one
-transaction: the client from the title by a pattern, the status from words in the title,
-the range in the therapist's local dates, and storing through ``analytics.sessions``.
+Python does the text parsing only: ``calendar_events`` reads the file event by event
+(``icalendar`` and ``recurring-ical-events``, within limits) into one row per instance, plus
+one row per event listed for review or without an instance in the range. Everything after
+that is DuckDB SQL in one transaction: the client from the title by a pattern, the status
+from words in the title, the range in the therapist's local dates (by default from the first
+event's date on the therapist's calendar), and storing through ``analytics.sessions``.
 
-A session is identified by its event's UID and the instance's original start (its
-RECURRENCE-ID, or DTSTART) in UTC epoch seconds, so importing the same calendar again adds
-nothing and a moved instance keeps the identity of the slot it was moved from.
-All-day events and events marked STATUS:CANCELLED are left out and counted; titles the
-pattern does not fit are listed for review. Titles and descriptions are never stored.
+A session is identified by its event's UID and the instance's slot in its series (its
+RECURRENCE-ID, its start before a RANGE=THISANDFUTURE move, or DTSTART) in UTC epoch
+seconds, so importing the same calendar again adds nothing and a moved instance keeps the
+identity of the slot it was moved from. All-day events and events marked STATUS:CANCELLED
+are left out and counted; events with no instance in the range or over a limit are counted
+and listed; titles the pattern does not fit and events that cannot be read are listed for
+review. Titles and descriptions are never stored.
 """
 
 from __future__ import annotations

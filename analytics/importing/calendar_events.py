@@ -204,9 +204,9 @@ def read_calendar(
             readable.append(component)
             continue
         events.add_event(component, problem)
-        slot = _recurrence_id(component)
-        if slot is not None:
-            blocked.setdefault(_text(component.get("UID")), set()).add(slot)
+        slot, uid = _recurrence_id(component), _text(component.get("UID"))
+        if slot is not None and uid:  # (a moved instance without UID belongs to no series)
+            blocked.setdefault(uid, set()).add(slot)
     first = start or min((_day(c["DTSTART"].dt) for c in readable), default=end)
     _Expansion(events, calendar, (first, max(first, end)), blocked).read(_groups(readable))
     return events, start, end
