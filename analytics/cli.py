@@ -693,7 +693,8 @@ def run_import(args: argparse.Namespace) -> int:
                 # the events that need a look are the point of the message: list them
                 failure["unmatched"] = error.report.to_json()["unmatched"]
                 for event in error.report.unmatched[:20]:
-                    print(f"  {event.day} {event.title!r}: {event.reason}", file=sys.stderr)
+                    print(f"  {event.day or '(no date)'} {event.title!r}: {event.reason}",
+                          file=sys.stderr)  # fmt: skip
             reports.append(failure)
             continue
         reports.append(report.to_json())
@@ -924,7 +925,7 @@ def _print_session_import(report: SessionReport) -> None:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")
     for event in report.unmatched[:20]:
-        print(f"  {event.day} {event.title!r}: {event.reason}")
+        print(f"  {event.day or '(no date)'} {event.title!r}: {event.reason}")
     hidden = max(len(report.errors) - 20, 0) + max(len(report.unmatched) - 20, 0)
     if hidden:
         print(f"  ... and {hidden:,} more; --json lists them all.")

@@ -13,6 +13,7 @@ from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
+    LEFT_OUT_WORDS,
     STATUS_WORDS,
     SessionOptions,
     SessionReport,
@@ -163,12 +164,7 @@ def show_session_report(report: SessionReport, key: str) -> None:
             + ", ".join(
                 f"{status.replace('_', ' ')} {n:,}" for status, n in report.statuses.items()
             )
-            + (
-                f" · left out: {report.excluded.get('all_day', 0):,} all-day, "
-                f"{report.excluded.get('cancelled', 0):,} cancelled events"
-                if report.excluded
-                else ""
-            )
+            + (f" · left out: {left_out}" if (left_out := _left_out(report)) else "")
         )
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"session_preview_{key}")
@@ -179,6 +175,12 @@ def show_session_report(report: SessionReport, key: str) -> None:
     show_unmatched(report, key)
 
 
+def _left_out(report: SessionReport) -> str:
+    """The events left out on purpose, by reason, in words ("1 all-day, 2 cancelled")."""
+    counts = [(LEFT_OUT_WORDS.get(name, name), n) for name, n in report.excluded.items() if n]
+    return ", ".join(f"{n:,} {words}" for words, n in counts)
+
+
 def show_unmatched(report: SessionReport, key: str) -> None:
     """Calendar events not stored, with date, title and reason, downloadable."""
     if not report.unmatched:
@@ -186,8 +188,9 @@ def show_unmatched(report: SessionReport, key: str) -> None:
     count = len(report.unmatched)
     st.warning(
         f"{count:,} event{' is' if count == 1 else 's are'} not stored: the title names no "
-        "client by the pattern, or the event cannot be read. Review them below; change the "
-        "client pattern if they are sessions."
+        "client by the pattern, the event cannot be read, it falls outside the range, or it "
+        "repeats past a limit. Each has its reason below; change the client pattern if they "
+        "are sessions, or the range if they fall outside it."
     )
     frame: pd.DataFrame = report.unmatched_frame()
     st.dataframe(frame.head(500), hide_index=True, key=f"unmatched_{key}")

@@ -53,6 +53,18 @@ not fit (team meetings, holidays) are listed for review and not stored. Use
 ``(?P<client>.+)`` when every event is a session titled with the client alone."""
 
 
+LEFT_OUT_WORDS = {
+    "all_day": "all-day",
+    "cancelled": "cancelled",
+    "outside_range": "outside the range",
+    "over_limit": "over a limit",
+}
+"""Why calendar events are left out on purpose (the keys of ``SessionReport.excluded``), in
+the words a report uses: all-day events, those marked STATUS:CANCELLED, events with no
+instance in the range, and events over a limit of ``calendar_events`` (those last two are
+also listed for review)."""
+
+
 @dataclass(frozen=True)
 class SessionOptions:
     """How to read a session file; every field has a sensible default."""
@@ -95,7 +107,7 @@ class SessionReport:
     duplicates: int
     rejected: int
     excluded: dict[str, int] = field(default_factory=dict)
-    """Events left out on purpose, by reason: all_day, cancelled (STATUS:CANCELLED)."""
+    """Events left out on purpose, by reason (the keys of ``LEFT_OUT_WORDS``)."""
     errors: list[RowProblem] = field(default_factory=list)
     """CSV rows that could not become sessions (row, column, reason)."""
     unmatched: list[ReviewedEvent] = field(default_factory=list)
