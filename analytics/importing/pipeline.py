@@ -30,6 +30,7 @@ from analytics.importing.classify import (
     classify_table,
     direction_value_sql,
     ensure_default_rules,
+    rule_text_sql,
 )
 from analytics.importing.parsing import (
     DateOrder,
@@ -602,8 +603,7 @@ def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layou
         for name in (*CLASSIFY_FIELDS, "category", "channel")
         for column in _columns(table, layout, name)
     ]
-    text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
-    classify_table(cursor, "raw_rows", text_sql, "classes")
+    classify_table(cursor, "raw_rows", rule_text_sql(present), "classes")
 
 
 _ERRORS_SQL = """
