@@ -86,6 +86,12 @@ def markup_sentence(head: bytes, file_name: str) -> str:
     )
 
 
+def file_header(head: bytes) -> list[str]:
+    """The header cells of a CSV upload from its first bytes, for a column picker shown
+    before the file can be read (its columns match no known export)."""
+    return [cell for cell in _header(_text(head)) if cell]
+
+
 def detect_kind(head: bytes) -> FileKind:
     """The kind of file whose first bytes (``HEAD_BYTES`` are plenty) are ``head``."""
     text = _text(head)

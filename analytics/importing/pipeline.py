@@ -624,7 +624,7 @@ SELECT row_number, column_name, message FROM (
     SELECT p.row_number, ?, ?, 3
     FROM parsed AS p WHERE p.ls IS NOT NULL AND p.minutes IS NULL
     UNION ALL
-    SELECT p.row_number, ?, 'The duration is zero or negative.', 4
+    SELECT p.row_number, ?, ?, 4
     FROM parsed AS p WHERE p.minutes <= 0
     UNION ALL
     SELECT p.row_number, ?,
@@ -644,10 +644,10 @@ def _row_errors(
     length = (
         _header(layout, "duration") or _header(layout, "ended_at") or _header(layout, "end_time")
     )
-    unreadable = (
-        "The duration could not be read."
+    unreadable, not_positive = (
+        ("The duration could not be read.", "The duration is zero or negative.")
         if _header(layout, "duration")
-        else "The end could not be read."
+        else ("The end could not be read.", "The end is not after the start.")
     )
     limit = options.max_minutes
     rows = cursor.execute(
@@ -659,6 +659,7 @@ def _row_errors(
             length,
             unreadable,
             length,
+            not_positive,
             length,
             f"{limit:g}",
             limit,
