@@ -422,8 +422,8 @@ def _parse(
             "choose the date order (in the import settings, or --date-order dmy or mdy)."
         )
     start = _start_sql(layout, col, date_column, order)
-    end = _end_sql(layout, col, date_column, order)
-    minutes = _minutes_sql(cursor, table, layout, col, has_end=end.local != "NULL")
+    end = _end_sql(layout, col, order)
+    minutes = _minutes_sql(cursor, table, layout, col, end)
     practice, therapist, client = (
         "NULL"
         if not columns
@@ -442,7 +442,7 @@ def _parse(
         CREATE OR REPLACE TEMP TABLE parsed AS
         WITH cells AS (
             SELECT raw_rows.*, {practice} AS practice, {therapist} AS therapist,
-                   {client} AS client, {start.cells}, {end.cells}
+                   {client} AS client, {start.cells}
             FROM raw_rows
         ),
         zoned AS (
@@ -459,11 +459,7 @@ def _parse(
             FROM zoned
         ),
         timed AS (
-            SELECT base.*, {start.instant} AS start_at, {end.local} AS le
-            FROM base
-        ),
-        ended AS (
-            SELECT timed.*, {end.instant} AS end_at FROM timed
+            SELECT base.*, {start.instant} AS start_at FROM base
         )
         SELECT row_number, practice, therapist, client, time_zone, ls, start_at,
                time_known, bad_time, {minutes} AS minutes,
@@ -472,7 +468,7 @@ def _parse(
                {category_value_sql(category) if category else "NULL"} AS explicit_category,
                {channel_value_sql(channel) if channel else "NULL"} AS explicit_channel,
                {direction_value_sql(direction) if direction else "'unknown'"} AS direction
-        FROM ended
+        FROM timed
         """,  # noqa: S608 - identifiers are generated (c1..cN), never file content
         {
             "zone": options.time_zone,
@@ -484,9 +480,9 @@ def _parse(
 
 @dataclass(frozen=True)
 class _Moment:
-    """SQL for one end of a contact: cells parsed once (``cells``, a select list over the
+    """SQL for the start of a contact: cells parsed once (``cells``, a select list over the
     staged row), then the local wall-clock TIMESTAMP (``local``, over those cells) and the
-    instant (``instant``, over ``local`` as ``ls`` / ``le`` and the row's ``time_zone``)."""
+    instant (``instant``, over ``local`` as ``ls`` and the row's ``time_zone``)."""
 
     cells: str
     local: str
@@ -527,30 +523,30 @@ def _start_sql(
     )
 
 
-def _end_sql(
-    layout: Layout, col: Callable[[str], str | None], date_column: str, order: DateOrder
-) -> _Moment:
-    """When each contact ended, if the file says: one date-time column, or an end time on
-    the end date (else the start's date; an end before the start ran past midnight)."""
+def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder) -> str | None:
+    """SQL for the instant each contact ended, if the file says (None if not): one
+    date-time column, or an end time on the end date (else the start's date; an end before
+    the start ran past midnight). Over the staged cells, ``ls``, ``time_zone``; one
+    expression, so where a duration is given it is worked out only for empty ones."""
     ended_at = col("ended_at")
     if ended_at:
-        return _Moment(
-            cells=f"{datetime_sql(ended_at, order)} AS ended, "
-            f"{instant_sql(ended_at)} AS end_instant",
-            local="ended",
-            instant="coalesce(end_instant, timezone(time_zone, le))",
-        )
+        local = datetime_sql(ended_at, order)
+        return f"coalesce({instant_sql(ended_at)}, timezone(time_zone, {local}))"
     end_time = col("end_time")
     if end_time and (col("start_time") or col("started_at")):
         end_date = col("end_date")
-        day = date_sql(end_date, order) if end_date else "NULL"
-        clock = "(coalesce(end_day, CAST(ls AS DATE)) + end_clock)"
-        return _Moment(
-            cells=f"{day} AS end_day, {time_sql(end_time)} AS end_clock",
-            local=f"CASE WHEN {clock} < ls THEN {clock} + INTERVAL 1 DAY ELSE {clock} END",
-            instant="timezone(time_zone, le)",
+        day = (
+            f"coalesce({date_sql(end_date, order)}, CAST(ls AS DATE))"
+            if end_date
+            else "CAST(ls AS DATE)"
         )
-    return _Moment(cells="NULL AS end_unused", local="NULL", instant="NULL")
+        # The end is read once and named by a lambda: it is used twice.
+        wall = (
+            f"list_transform([{day} + {time_sql(end_time)}], lambda end_clock: "
+            "CASE WHEN end_clock < ls THEN end_clock + INTERVAL 1 DAY ELSE end_clock END)[1]"
+        )
+        return f"timezone(time_zone, {wall})"
+    return None
 
 
 def _minutes_sql(
@@ -558,12 +554,12 @@ def _minutes_sql(
     table: TextTable,
     layout: Layout,
     col: Callable[[str], str | None],
-    *,
-    has_end: bool,
+    end_at: str | None,
 ) -> str:
     """SQL for each contact's minutes: its duration cell, or the time from start to end
     (also where the duration cell is empty, as in Kimai's running or hand-fixed entries)."""
-    span = "CASE WHEN time_known THEN epoch(end_at - start_at) / 60 END"
+    has_end = end_at is not None
+    span = f"CASE WHEN time_known THEN epoch({end_at} - start_at) / 60 END"
     duration = col("duration")
     duration_name = _column(table, layout, "duration")
     if duration and duration_name:
