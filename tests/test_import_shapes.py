@@ -55,6 +55,10 @@ def at(text: str) -> datetime:
 #  3 Jonas K.  04-13 20:00  3000 s = 50  Suizidgedanken, Krisenplan       -> phone / crisis
 #  4 Mia S.    04-14 10:00   360 s =  6  Übungsblatt per E-Mail           -> email / homework
 #  5 Lena M.   04-15 19:00   240 s =  4  Kurze Nachfrage per SMS          -> text / check_in
+# kimai_from_to_date_times.csv (older Kimai: From and To as date-times, Duration [hh]:mm):
+#  2 Alex P.   04-13 09:00 00:45 = 45                                 -> phone / support
+#  3 Jordan K. 04-13 23:30 00:45 = 45  called 988, panic attack       -> phone / crisis
+#  4 Alex P.   04-14 12:00 (empty): 12:00 -> 12:10 = 10               -> email / homework
 # kimai_en.csv and kimai_de.csv (presets/, clock-style) as in test_import_fixtures.py:
 #  0:20 = 20, 0:45 = 45, 0:10:00 = 10, 0:05:00 = 5; 0:15 = 15, 0:50 = 50, 0:06 = 6, 0:04 = 4.
 KIMAI: list[tuple[Path, list[Row]]] = [
@@ -75,6 +79,14 @@ KIMAI: list[tuple[Path, list[Row]]] = [
             ("Jonas K.", at("2026-04-13 20:00"), 50.0, "phone", "crisis"),
             ("Mia S.", at("2026-04-14 10:00"), 6.0, "email", "homework"),
             ("Lena M.", at("2026-04-15 19:00"), 4.0, "text", "check_in"),
+        ],
+    ),
+    (
+        SHAPES / "kimai_from_to_date_times.csv",
+        [
+            ("Alex P.", at("2026-04-13 09:00"), 45.0, "phone", "support"),
+            ("Jordan K.", at("2026-04-13 23:30"), 45.0, "phone", "crisis"),
+            ("Alex P.", at("2026-04-14 12:00"), 10.0, "email", "homework"),
         ],
     ),
     (
@@ -380,6 +392,7 @@ def test_xml_that_is_no_phone_log_is_told_so(
 CLI_OUTCOMES = {
     "kimai_seconds_en.csv": 0,
     "kimai_seconds_de.csv": 0,
+    "kimai_from_to_date_times.csv": 0,
     "start_end_iso.csv": 0,
     "start_end_local.csv": 0,
     "beginn_ende_dmy.csv": 0,

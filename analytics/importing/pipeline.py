@@ -509,7 +509,7 @@ def _start_sql(
     if start_time and layout.has_time_of_day:
         return _Moment(
             cells=f"{date_sql(date_column, order)} AS parsed_day, "
-            f"{time_sql(start_time)} AS parsed_time, {start_time} AS start_cell",
+            f"{_clock_sql(start_time, order)} AS parsed_time, {start_time} AS start_cell",
             local="parsed_day + coalesce(parsed_time, TIME '00:00')",
             instant="timezone(time_zone, ls)",
             time_known="parsed_time IS NOT NULL",
@@ -521,6 +521,12 @@ def _start_sql(
         local="CAST(parsed_day AS TIMESTAMP)",
         instant="timezone(time_zone, ls)",
     )
+
+
+def _clock_sql(column: str, order: DateOrder) -> str:
+    """SQL for the time of day in a start or end time column: a time (``14:30``), or the
+    time of a date-time (``2026-04-13 14:30``, as some Kimai versions write From and To)."""
+    return f"coalesce({time_sql(column)}, CAST({datetime_sql(column, order)} AS TIME))"
 
 
 def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder) -> str | None:
@@ -542,7 +548,7 @@ def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder)
         )
         # The end is read once and named by a lambda: it is used twice.
         wall = (
-            f"list_transform([{day} + {time_sql(end_time)}], lambda end_clock: "
+            f"list_transform([{day} + {_clock_sql(end_time, order)}], lambda end_clock: "
             "CASE WHEN end_clock < ls THEN end_clock + INTERVAL 1 DAY ELSE end_clock END)[1]"
         )
         return f"timezone(time_zone, {wall})"
