@@ -479,7 +479,7 @@ def _parse(
 
 
 @dataclass(frozen=True)
-class _Moment:
+class _Start:
     """SQL for the start of a contact: cells parsed once (``cells``, a select list over the
     staged row), then the local wall-clock TIMESTAMP (``local``, over those cells) and the
     instant (``instant``, over ``local`` as ``ls`` and the row's ``time_zone``)."""
@@ -493,12 +493,12 @@ class _Moment:
 
 def _start_sql(
     layout: Layout, col: Callable[[str], str | None], date_column: str, order: DateOrder
-) -> _Moment:
+) -> _Start:
     """When each contact started: one date-time column (wall clock or an instant with its
     zone), or a date with an optional time of day."""
     started_at = col("started_at")
     if started_at:
-        return _Moment(
+        return _Start(
             cells=f"{datetime_sql(started_at, order)} AS started, "
             f"{instant_sql(started_at)} AS start_instant",
             local="coalesce(started, timezone(time_zone, start_instant))",
@@ -507,7 +507,7 @@ def _start_sql(
         )
     start_time = col("start_time")
     if start_time and layout.has_time_of_day:
-        return _Moment(
+        return _Start(
             cells=f"{date_sql(date_column, order)} AS parsed_day, "
             f"{_clock_sql(start_time, order)} AS parsed_time, {start_time} AS start_cell",
             local="parsed_day + coalesce(parsed_time, TIME '00:00')",
@@ -516,7 +516,7 @@ def _start_sql(
             # An empty start time means "not recorded"; text that is not a time is an error.
             bad_time="(start_cell IS NOT NULL AND parsed_time IS NULL)",
         )
-    return _Moment(
+    return _Start(
         cells=f"{date_sql(date_column, order)} AS parsed_day",
         local="CAST(parsed_day AS TIMESTAMP)",
         instant="timezone(time_zone, ls)",
