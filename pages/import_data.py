@@ -11,12 +11,13 @@ from analytics.importing.classify import (
     replace_rules,
     rules_from_frame,
 )
+from analytics.importing.detect import file_header
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
-from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import (
-    FIELDS,
     PRESET_NAMES,
+    MappingError,
     list_mappings,
     save_mapping,
     template_csv,
@@ -29,6 +30,7 @@ from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
     dry_run,
+    mapping_choices,
     session_dry_run,
     show_session_report,
     show_unmatched,
@@ -181,44 +183,40 @@ for upload in uploads or []:
             show_session_report(checked, upload.file_id)
             ready.append((upload.name, data, options, True))
         continue
+    notice = st.empty()  # why the columns need mapping, until a mapping fixes it
     try:
-        report = dry_run(data, upload.name, options)
+        report: FileReport | None = dry_run(data, upload.name, options)
+    except MappingError as error:
+        # The columns need mapping (no known export, an empty client column): say why and
+        # offer the file's columns to pick from.
+        notice.error(str(error), icon=":material/error:")
+        report = None
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         continue
-    st.caption(f"Detected: {report.detected}")
+    if report is not None:
+        st.caption(f"Detected: {report.detected}")
+    layout = report.layout if report is not None else None
+    mapping_box = st.expander(
+        "Column mapping", expanded=layout is None or layout.preset == "custom"
+    )
+    with mapping_box:
+        changes = mapping_choices(file_header(data), layout, upload.file_id)
     file_options = options
+    if changes:
+        file_options = with_mapping(options, changes)
+        try:
+            report = dry_run(data, upload.name, file_options)
+        except ContactLoadError as error:
+            notice.error(str(error), icon=":material/error:")
+            continue
+        notice.caption(f"Mapped: {report.detected}")
+    if report is None:
+        continue
     if report.layout is not None:
-        mapping = pd.DataFrame(
-            {
-                "field": list(FIELDS),
-                "column": [" + ".join(report.layout.sources(f)) for f in FIELDS],
-            }
-        )
-        with st.expander("Column mapping", expanded=report.layout.preset == "custom"):
-            edited = st.data_editor(
-                mapping,
-                key=f"mapping_{upload.file_id}",
-                hide_index=True,
-                disabled=["field"],
-                column_config={"column": st.column_config.TextColumn("Column in the file")},
-            )
-            chosen = {
-                str(field): str(column)
-                for field, column in zip(edited["field"], edited["column"], strict=True)
-                if isinstance(column, str) and column.strip()
-            }
-            shown = {f: " + ".join(report.layout.sources(f)) for f in report.layout.fields()}
-            if chosen != shown:
-                file_options = with_mapping(options, chosen)
-                try:
-                    report = dry_run(data, upload.name, file_options)
-                except ContactLoadError as error:
-                    st.error(str(error), icon=":material/error:")
-                    continue
+        with mapping_box:
             name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
             if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
-                assert report.layout is not None
                 save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)

@@ -11,6 +11,7 @@ from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.presets import FIELDS, Layout
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
     LEFT_OUT_WORDS,
@@ -61,6 +62,30 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:
     """The same options with an edited column mapping."""
     return replace(options, mapping=mapping or None)
+
+
+def mapping_choices(header: list[str], layout: Layout | None, key: str) -> dict[str, str]:
+    """One picker per field, offering the file's columns; the fields changed from ``layout``
+    (the detected one, None when nothing was recognised) as a mapping, "" for a removed one."""
+    st.caption(
+        "Pick the column that holds each field; leave a field empty when the file has none. "
+        "started_at and ended_at are for columns holding date and time together."
+    )
+    changes: dict[str, str] = {}
+    columns = st.columns(3)
+    for index, name in enumerate(FIELDS):
+        current = " + ".join(layout.sources(name)) if layout else ""
+        options = ["", *header, *([current] if current and current not in header else [])]
+        chosen = columns[index % 3].selectbox(
+            name,
+            options,
+            index=options.index(current),
+            key=f"map_{key}_{name}",
+            format_func=lambda cell: cell or "(none)",
+        )
+        if (chosen or "") != current:
+            changes[name] = chosen or ""
+    return changes
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -31,6 +31,7 @@ from analytics.importing.classify import (
     classify_table,
     direction_value_sql,
     ensure_default_rules,
+    rule_text_sql,
 )
 from analytics.importing.parsing import (
     DateOrder,
@@ -40,6 +41,8 @@ from analytics.importing.parsing import (
     detect_duration_unit,
     duration_minutes_sql,
     file_date_order,
+    instant_sql,
+    neither_order_sql,
     time_sql,
 )
 from analytics.importing.presets import (
@@ -50,6 +53,7 @@ from analytics.importing.presets import (
     layout_for_preset,
     layout_from_mapping,
     load_mapping,
+    whole_number_unit,
 )
 from analytics.importing.reader import (
     RowProblem,
@@ -84,7 +88,11 @@ Progress = Callable[[float, str], None]
 
 
 class AmbiguousDatesError(ContactLoadError):
-    """Every date in the file reads both day-first and month-first."""
+    """Dates in the file read both day-first and month-first, and none decides which."""
+
+
+class EmptyClientColumnError(MappingError):
+    """The column mapped to client is empty in every row (clients kept as projects)."""
 
 
 class FileTooLargeError(ContactLoadError):
@@ -275,6 +283,7 @@ def _import(
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
     _parse(cursor, table, layout, options)
+    _check_clients(cursor, layout, file_name)
     progress(0.5, "Classifying contacts")
     _classify(cursor, table, layout)
     _pause_point("classified")
@@ -399,7 +408,12 @@ def _header(layout: Layout, field_name: str) -> str | None:
 def _parse(
     cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
 ) -> None:
-    """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse)."""
+    """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse).
+
+    Each row gets its therapist's zone (a new therapist gets the import's), so that a start
+    given as an instant (``...+02:00``) becomes local time there, and a length worked out
+    from start and end is the time between two instants: right across a DST change.
+    """
 
     def col(name: str) -> str | None:
         # Cells are staged untrimmed (cheaper); only the cells used are trimmed, here.
@@ -410,51 +424,18 @@ def _parse(
     date_column = col("started_at") or col("date")
     if date_name is None or date_column is None:
         raise MappingError("No column gives the contact's date; map one to date.")
-    order = options.date_order or file_date_order(cursor, "raw_rows", date_name)
+    end_name = _column(table, layout, "ended_at")
+    order = options.date_order or file_date_order(
+        cursor, "raw_rows", date_name, *([end_name] if end_name else [])
+    )
     if order is None:
         raise AmbiguousDatesError(
-            "Every date in this file reads both day-first and month-first (like 03/04/2026); "
+            "The dates in this file read both day-first and month-first (like 03/04/2026); "
             "choose the date order (in the import settings, or --date-order dmy or mdy)."
         )
-    # Each cell is parsed once, in ``cells``; ``base`` combines the parsed values.
-    bad_time = "false"
-    day_sql = time_of_day_sql = start_cell_sql = "NULL"
-    if col("started_at"):
-        local_start = "started"
-        started_sql = datetime_sql(col("started_at") or "", order)
-        time_known = "started IS NOT NULL"
-    else:
-        started_sql = "NULL"
-        day_sql = date_sql(date_column, order)
-        start_time = col("start_time")
-        if start_time and layout.has_time_of_day:
-            time_of_day_sql = time_sql(start_time)
-            start_cell_sql = start_time
-            local_start = "parsed_day + coalesce(parsed_time, TIME '00:00')"
-            time_known = "parsed_time IS NOT NULL"
-            # An empty start time means "not recorded"; text that is not a time is an error.
-            bad_time = "(start_cell IS NOT NULL AND parsed_time IS NULL)"
-        else:
-            local_start = "CAST(parsed_day AS TIMESTAMP)"
-            time_known = "false"
-    duration = col("duration")
-    duration_name = _column(table, layout, "duration")
-    if duration and duration_name:
-        unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration_name)
-        # A clock duration (1:30:00) has no decimals to read.
-        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
-        minutes = duration_minutes_sql(duration, unit, comma)
-    elif col("end_time") and col("start_time"):
-        end_day = date_sql(col("end_date") or date_column, order)
-        end_time = time_sql(col("end_time") or "")
-        # An end before the start means the contact ran past midnight.
-        ended = f"(({end_day}) + ({end_time}))"
-        minutes = (
-            f"CASE WHEN {ended} < ls THEN epoch({ended} + INTERVAL 1 DAY - ls) / 60 "
-            f"ELSE epoch({ended} - ls) / 60 END"
-        )
-    else:
-        raise MappingError("No column gives the contact's length; map duration, or start and end.")
+    start = _start_sql(layout, col, date_column, order)
+    end = _end_sql(layout, col, order)
+    minutes = _minutes_sql(cursor, table, layout, col, end)
     practice, therapist, client = (
         "NULL"
         if not columns
@@ -472,23 +453,160 @@ def _parse(
         f"""
         CREATE OR REPLACE TEMP TABLE parsed AS
         WITH cells AS (
-            SELECT raw_rows.*, {started_sql} AS started, {day_sql} AS parsed_day,
-                   {time_of_day_sql} AS parsed_time, {start_cell_sql} AS start_cell
+            SELECT raw_rows.*, {practice} AS practice, {therapist} AS therapist,
+                   {client} AS client, {start.cells}
             FROM raw_rows
         ),
-        base AS (
-            SELECT cells.*, {local_start} AS ls, {time_known} AS time_known,
-                   {bad_time} AS bad_time
+        zoned AS (
+            SELECT cells.*, coalesce(t.time_zone, $zone) AS time_zone
             FROM cells
+            LEFT JOIN practices AS pr ON pr.name = coalesce(cells.practice, $practice)
+            LEFT JOIN therapists AS t
+                   ON t.practice_id = pr.practice_id
+                  AND t.name = coalesce(cells.therapist, $therapist)
+        ),
+        base AS (
+            SELECT zoned.*, {start.local} AS ls, {start.time_known} AS time_known,
+                   {start.bad_time} AS bad_time
+            FROM zoned
+        ),
+        timed AS (
+            SELECT base.*, {start.instant} AS start_at FROM base
         )
-        SELECT row_number, {practice} AS practice, {therapist} AS therapist,
-               {client} AS client, ls, time_known, bad_time, {minutes} AS minutes,
+        SELECT row_number, practice, therapist, client, time_zone, ls, start_at,
+               time_known, bad_time, {minutes} AS minutes,
+               CASE WHEN ls IS NULL THEN {neither_order_sql(date_column)} ELSE false END
+                   AS date_neither,
                {category_value_sql(category) if category else "NULL"} AS explicit_category,
                {channel_value_sql(channel) if channel else "NULL"} AS explicit_channel,
                {direction_value_sql(direction) if direction else "'unknown'"} AS direction
-        FROM base
-        """  # noqa: S608 - identifiers are generated (c1..cN), never file content
+        FROM timed
+        """,  # noqa: S608 - identifiers are generated (c1..cN), never file content
+        {
+            "zone": options.time_zone,
+            "practice": options.practice or DEFAULT_PRACTICE,
+            "therapist": options.therapist or DEFAULT_THERAPIST,
+        },
     )
+
+
+@dataclass(frozen=True)
+class _Start:
+    """SQL for the start of a contact: cells parsed once (``cells``, a select list over the
+    staged row), then the local wall-clock TIMESTAMP (``local``, over those cells) and the
+    instant (``instant``, over ``local`` as ``ls`` and the row's ``time_zone``)."""
+
+    cells: str
+    local: str
+    instant: str
+    time_known: str = "false"
+    bad_time: str = "false"
+
+
+def _start_sql(
+    layout: Layout, col: Callable[[str], str | None], date_column: str, order: DateOrder
+) -> _Start:
+    """When each contact started: one date-time column (wall clock or an instant with its
+    zone), or a date with an optional time of day."""
+    started_at = col("started_at")
+    if started_at:
+        return _Start(
+            cells=f"{datetime_sql(started_at, order)} AS started, "
+            f"{instant_sql(started_at)} AS start_instant",
+            local="coalesce(started, timezone(time_zone, start_instant))",
+            instant="coalesce(start_instant, timezone(time_zone, ls))",
+            time_known="ls IS NOT NULL",
+        )
+    start_time = col("start_time")
+    if start_time and layout.has_time_of_day:
+        return _Start(
+            cells=f"{date_sql(date_column, order)} AS parsed_day, "
+            f"{_clock_sql(start_time, order)} AS parsed_time, {start_time} AS start_cell",
+            local="parsed_day + coalesce(parsed_time, TIME '00:00')",
+            instant="timezone(time_zone, ls)",
+            time_known="parsed_time IS NOT NULL",
+            # An empty start time means "not recorded"; text that is not a time is an error.
+            bad_time="(start_cell IS NOT NULL AND parsed_time IS NULL)",
+        )
+    return _Start(
+        cells=f"{date_sql(date_column, order)} AS parsed_day",
+        local="CAST(parsed_day AS TIMESTAMP)",
+        instant="timezone(time_zone, ls)",
+    )
+
+
+def _clock_sql(column: str, order: DateOrder) -> str:
+    """SQL for the time of day in a start or end time column: a time (``14:30``), or the
+    time of a date-time (``2026-04-13 14:30``, as some Kimai versions write From and To)."""
+    return f"coalesce({time_sql(column)}, CAST({datetime_sql(column, order)} AS TIME))"
+
+
+def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder) -> str | None:
+    """SQL for the instant each contact ended, if the file says (None if not): one
+    date-time column, or an end time on the end date (else the start's date; an end before
+    the start ran past midnight). Over the staged cells, ``ls``, ``time_zone``; one
+    expression, so where a duration is given it is worked out only for empty ones."""
+    ended_at = col("ended_at")
+    if ended_at:
+        local = datetime_sql(ended_at, order)
+        return f"coalesce({instant_sql(ended_at)}, timezone(time_zone, {local}))"
+    end_time = col("end_time")
+    if end_time and (col("start_time") or col("started_at")):
+        end_date = col("end_date")
+        day = (
+            f"coalesce({date_sql(end_date, order)}, CAST(ls AS DATE))"
+            if end_date
+            else "CAST(ls AS DATE)"
+        )
+        # The end is read once and named by a lambda: it is used twice.
+        wall = (
+            f"list_transform([{day} + {_clock_sql(end_time, order)}], lambda end_clock: "
+            "CASE WHEN end_clock < ls THEN end_clock + INTERVAL 1 DAY ELSE end_clock END)[1]"
+        )
+        return f"timezone(time_zone, {wall})"
+    return None
+
+
+def _minutes_sql(
+    cursor: duckdb.DuckDBPyConnection,
+    table: TextTable,
+    layout: Layout,
+    col: Callable[[str], str | None],
+    end_at: str | None,
+) -> str:
+    """SQL for each contact's minutes: its duration cell, or the time from start to end
+    (also where the duration cell is empty, as in Kimai's running or hand-fixed entries)."""
+    has_end = end_at is not None
+    span = f"CASE WHEN time_known THEN epoch({end_at} - start_at) / 60 END"
+    duration = col("duration")
+    duration_name = _column(table, layout, "duration")
+    if duration and duration_name:
+        unit = layout.duration_unit or detect_duration_unit(
+            cursor, "raw_rows", duration_name, whole_numbers=whole_number_unit(layout)
+        )
+        # A clock duration (1:30:00) has no decimals to read.
+        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
+        given = duration_minutes_sql(duration, unit, comma)
+        return f"CASE WHEN {duration} IS NULL THEN {span} ELSE {given} END" if has_end else given
+    if has_end:
+        return span
+    raise MappingError("No column gives the contact's length; map duration, or start and end.")
+
+
+def _check_clients(cursor: duckdb.DuckDBPyConnection, layout: Layout, file_name: str) -> None:
+    """Refuse, with the fix in the sentence, a file whose client column is empty in every
+    row: people who keep clients as projects (Toggl, Clockify, Kimai) leave Client empty."""
+    named = count_rows(cursor, "SELECT count(client) FROM parsed")
+    if named or not layout.sources("client"):
+        return
+    client = " + ".join(layout.sources("client"))
+    project = layout.columns.get("project")
+    fix = (
+        f"use --map client={project} or pick {project} as the client on the Import page"
+        if project
+        else "map the column that names the client (--map client=Header, or on the Import page)"
+    )
+    raise EmptyClientColumnError(f"Every {client} cell of {file_name} is empty; {fix}.")
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
@@ -499,8 +617,7 @@ def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layou
         for name in (*CLASSIFY_FIELDS, "category", "channel")
         for column in _columns(table, layout, name)
     ]
-    text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
-    classify_table(cursor, "raw_rows", text_sql, "classes")
+    classify_table(cursor, "raw_rows", rule_text_sql(present), "classes")
 
 
 _ERRORS_SQL = """
@@ -509,16 +626,19 @@ SELECT row_number, column_name, message FROM (
            'No client is named in this row.' AS message, 1 AS check_order
     FROM parsed AS p WHERE p.client IS NULL
     UNION ALL
-    SELECT p.row_number, ?, 'The date or time could not be read.', 2
+    SELECT p.row_number, ?,
+           CASE WHEN p.date_neither
+                THEN 'The date reads neither day-first nor month-first, so it could not be read.'
+                ELSE 'The date or time could not be read.' END, 2
     FROM parsed AS p WHERE p.ls IS NULL
     UNION ALL
     SELECT p.row_number, ?, 'The start time could not be read.', 2
     FROM parsed AS p WHERE p.bad_time
     UNION ALL
-    SELECT p.row_number, ?, 'The duration could not be read.', 3
+    SELECT p.row_number, ?, ?, 3
     FROM parsed AS p WHERE p.ls IS NOT NULL AND p.minutes IS NULL
     UNION ALL
-    SELECT p.row_number, ?, 'The duration is zero or negative.', 4
+    SELECT p.row_number, ?, ?, 4
     FROM parsed AS p WHERE p.minutes <= 0
     UNION ALL
     SELECT p.row_number, ?,
@@ -535,7 +655,14 @@ def _row_errors(
 ) -> list[RowProblem]:
     """Every row that cannot become a contact, with the column and the reason."""
     when = _header(layout, "started_at") or _header(layout, "date")
-    length = _header(layout, "duration") or _header(layout, "end_time")
+    length = (
+        _header(layout, "duration") or _header(layout, "ended_at") or _header(layout, "end_time")
+    )
+    unreadable, not_positive = (
+        ("The duration could not be read.", "The duration is zero or negative.")
+        if _header(layout, "duration")
+        else ("The end could not be read.", "The end is not after the start.")
+    )
     limit = options.max_minutes
     rows = cursor.execute(
         _ERRORS_SQL,
@@ -544,7 +671,9 @@ def _row_errors(
             when,
             _header(layout, "start_time"),
             length,
+            unreadable,
             length,
+            not_positive,
             length,
             f"{limit:g}",
             limit,
@@ -567,9 +696,9 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
         CREATE OR REPLACE TEMP TABLE incoming AS
         SELECT coalesce(p.practice, ?) AS practice,
                coalesce(p.therapist, ?) AS therapist,
-               coalesce(t.time_zone, ?) AS time_zone,
+               p.time_zone,
                p.client,
-               timezone(coalesce(t.time_zone, ?), p.ls) AS started_at,
+               p.start_at AS started_at,
                p.minutes,
                coalesce(p.explicit_channel, k.channel, 'other') AS channel,
                coalesce(p.explicit_category, k.category, 'other') AS category,
@@ -584,9 +713,6 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
                p.explicit_channel IS NULL AND k.channel IS NULL AS channel_unplaced
         FROM parsed AS p
         LEFT JOIN classes AS k USING (row_number)
-        LEFT JOIN practices AS pr ON pr.name = coalesce(p.practice, ?)
-        LEFT JOIN therapists AS t
-               ON t.practice_id = pr.practice_id AND t.name = coalesce(p.therapist, ?)
         WHERE p.client IS NOT NULL AND p.ls IS NOT NULL AND NOT p.bad_time
           AND p.minutes > 0 AND p.minutes <= ?
         ORDER BY p.row_number
@@ -594,12 +720,8 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
         [
             options.practice or DEFAULT_PRACTICE,
             options.therapist or DEFAULT_THERAPIST,
-            options.time_zone,
-            options.time_zone,
             directions,
             channels,
-            options.practice or DEFAULT_PRACTICE,
-            options.therapist or DEFAULT_THERAPIST,
             options.max_minutes,
         ],
     )
