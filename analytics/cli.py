@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
     importer.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="contact logs: the file's text encoding, e.g. cp1250 (default: detected)",
+    )
+    importer.add_argument(
         "--client-pattern",
         default=None,
         help="calendars: regular expression with a group (?P<client>...) over event titles",
@@ -610,6 +616,7 @@ def run_import(args: argparse.Namespace) -> int:
         time_zone=args.time_zone or local_time_zone(),
         date_order=args.date_order,
         preview_rows=0,
+        encoding=args.encoding,
     )
     try:
         status_words = _status_words(args.status_words)

@@ -15,6 +15,7 @@ from analytics.importing.presets import (
     save_mapping,
     template_csv,
 )
+from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
@@ -80,6 +81,14 @@ with st.expander("Import settings", expanded=False):
         key="import_date_order",
         help="Only needed when every date in a file reads both ways, like 03/04/2026.",
     )
+    encoding = left.selectbox(
+        "Text encoding",
+        ["auto", *ENCODING_CHOICES],
+        key="import_encoding",
+        format_func=lambda name: "Detect" if name == "auto" else encoding_name(name),
+        help="Detected from the file (what was found is shown under each file); choose one "
+        "when a name looks garbled.",
+    )
     zone_default = local_time_zone()
     zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
     time_zone = left.selectbox(
@@ -116,6 +125,7 @@ options = ImportOptions(
     practice=practice or None,
     time_zone=time_zone or "UTC",
     date_order=DATE_ORDERS.get(date_order or "auto"),
+    encoding=None if encoding in (None, "auto") else encoding,
 )
 
 uploads = st.file_uploader(

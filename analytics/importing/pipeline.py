@@ -147,12 +147,16 @@ class FileReport:
     """Rows stored as ``other`` because no column or rule placed them: listed for review
     (the first ``REVIEW_LIMIT``; ``unclassified_count`` has them all)."""
     unclassified_count: int = 0
+    encoding: str | None = None
+    """The codec the file was read with ("utf-8", "cp1250", ...), detected or chosen."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
         return {
             "file": self.file,
             "preset": self.preset,
+            "detected": self.detected,
+            "encoding": self.encoding,
             "rows": self.rows,
             "imported": self.imported,
             "duplicates": self.duplicates,
@@ -178,6 +182,8 @@ class ImportOptions:
     date_order: DateOrder | None = None
     max_minutes: float = DEFAULT_MAX_MINUTES
     preview_rows: int = 20
+    encoding: str | None = None
+    """The file's text encoding as a codec name ("cp1250"); None detects it."""
 
 
 def local_time_zone() -> str:
@@ -262,7 +268,7 @@ def _import(
     check_time_zone(cursor, options.time_zone)
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
-    table = stage_text_table(cursor, source, "raw_rows", trim=False)
+    table = stage_text_table(cursor, source, "raw_rows", trim=False, encoding=options.encoding)
     _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
@@ -342,6 +348,7 @@ def _report(
         dry_run=dry_run,
         layout=layout,
         preview=preview,
+        encoding=table.encoding,
     )
 
 
