@@ -168,6 +168,8 @@ _BLANK_LINES = (re.compile(rb"\n\r?\n"), re.compile(rb"\r\r"))
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LINE_BREAK = re.compile(rb"[\r\n]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_ODD_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\w\s\x00-\x7f]|[^\w\s\x00-\x7f](?=[^\W\d_])")
+"""A character outside ASCII that is no letter or digit, next to a letter."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_SHARE = 0.01
 
@@ -459,8 +461,13 @@ def detect_encoding(sample: bytes) -> str:
     ]
     if not matches:
         raise UnreadableFileError(_UNDECODABLE)
-    least = min(match.chaos for match in matches)
-    near = [match for match in matches if match.chaos <= least + 0.01]
+    # Short samples (a column of names) leave charset-normalizer's own measures close: a
+    # reading that puts symbols inside words ("Ma³gorzata", "Wi¶niewska") is wrong first.
+    odd = {id(match): len(_ODD_IN_WORD.findall(str(match))) for match in matches}
+    fewest = min(odd.values())
+    plausible = [match for match in matches if odd[id(match)] == fewest]
+    least = min(match.chaos for match in plausible)
+    near = [match for match in plausible if match.chaos <= least + 0.01]
     best = min(near, key=lambda match: (-round(match.coherence, 2), names[_codec(match)]))
     # Encodings giving the very same text are equally right: name the usual one.
     alike = {
