@@ -9,6 +9,7 @@ with the staged tables: it is never stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -72,6 +73,18 @@ dashboard's own cap, ``server.maxUploadSize`` in .streamlit/config.toml, matches
 
 MAX_UPLOAD_ENV_VAR = "CONTACTLOAD_MAX_UPLOAD_MB"
 
+DEFAULT_MAX_ROWS = 5_000_000
+"""Most rows one file may hold unless ``CONTACTLOAD_MAX_IMPORT_ROWS`` says otherwise (a
+200 MB Toggl export has about 1.3 million)."""
+
+MAX_ROWS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_ROWS"
+
+DEFAULT_MAX_SECONDS = 600.0
+"""Longest one import may run unless ``CONTACTLOAD_MAX_IMPORT_SECONDS`` says otherwise (a
+million rows take a few seconds)."""
+
+MAX_SECONDS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_SECONDS"
+
 PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
 """Fault tests only: the pipeline stage at which an import announces itself on stderr and
 waits, so a test can kill the process there (see tests/test_faults.py)."""
@@ -90,6 +103,10 @@ class FileTooLargeError(ContactLoadError):
     """The file is larger than the configured upload cap."""
 
 
+class ImportLimitError(ContactLoadError):
+    """The file needs more work than an import may do (rows, time)."""
+
+
 class StorageFailedError(DatabaseError):
     """The database could not be written (disk full, file size limit, I/O error)."""
 
@@ -104,6 +121,59 @@ def max_upload_bytes() -> int:
     if megabytes <= 0:
         megabytes = DEFAULT_MAX_UPLOAD_MB
     return int(megabytes * 1024 * 1024)
+
+
+def _limit(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, else ``default``."""
+    try:
+        value = float(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_rows() -> int:
+    """The row cap: ``CONTACTLOAD_MAX_IMPORT_ROWS``, default 5,000,000."""
+    return int(_limit(MAX_ROWS_ENV_VAR, DEFAULT_MAX_ROWS))
+
+
+def max_seconds() -> float:
+    """The time cap of one import: ``CONTACTLOAD_MAX_IMPORT_SECONDS``, default 600."""
+    return _limit(MAX_SECONDS_ENV_VAR, DEFAULT_MAX_SECONDS)
+
+
+class _Deadline:
+    """Stops an import that runs past ``max_seconds()``: DuckDB's running statement is
+    interrupted when the time is up, and the steps in between check the clock."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, file_name: str) -> None:
+        import threading
+        import time
+
+        self.seconds = max_seconds()
+        self.file_name = file_name
+        self._clock = time.monotonic
+        self._end = time.monotonic() + self.seconds
+        self._timer = threading.Timer(self.seconds, cursor.interrupt)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def error(self) -> ImportLimitError:
+        """The one sentence for an import that ran out of time."""
+        return ImportLimitError(
+            f"{self.file_name} took longer than the {self.seconds:g}-second limit for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_SECONDS_ENV_VAR}."
+        )
+
+    def check(self) -> None:
+        """Raise the sentence when the time is up."""
+        if self._clock() > self._end:
+            raise self.error()
+
+    def cancel(self) -> None:
+        """Stop the timer (the import ended)."""
+        self._timer.cancel()
 
 
 def _check_size(source: bytes | Path, file_name: str) -> None:
@@ -235,9 +305,27 @@ def import_file(
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
     _check_size(source, file_name)
+    # A dry run (the Import page's preview) writes nothing for good, so it waits for the
+    # writers' turn only to rehearse storing: other people's downloads and imports do not
+    # wait while it reads, parses and classifies.
+    if dry_run:
+        _ensure_rules(db)
+    session = db.rehearsal() if dry_run else db.transaction()
     try:
-        with db.transaction(rollback=dry_run) as cursor:
-            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+        with session as cursor:
+            deadline = _Deadline(cursor, file_name)
+
+            def checked(fraction: float, text: str) -> None:
+                deadline.check()
+                report_progress(fraction, text)
+
+            try:
+                report = _import(cursor, db, source, file_name, options, dry_run, checked)
+                deadline.check()
+            except duckdb.InterruptException as error:
+                raise deadline.error() from error
+            finally:
+                deadline.cancel()
             if report.batch_id is not None:
                 record_import(cursor, scope, file_name, report.batch_id, report.imported)
     except duckdb.IOException as error:
@@ -248,6 +336,16 @@ def import_file(
         ) from error
     report_progress(1.0, "Done")
     return report
+
+
+def _ensure_rules(db: Database) -> None:
+    """Store the built-in rules for good before a dry run if there are none: the dry run
+    classifies outside any transaction, where inserting them would last."""
+    with db.cursor() as cursor:
+        empty = count_rows(cursor, "SELECT count(*) FROM classification_rules") == 0
+    if empty:
+        with db.transaction() as cursor:
+            ensure_default_rules(cursor)
 
 
 def _first_line(error: Exception) -> str:
@@ -269,6 +367,13 @@ def _import(
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
     table = stage_text_table(cursor, source, "raw_rows", trim=False, encoding=options.encoding)
+    if table.rows > max_rows():
+        raise ImportLimitError(
+            f"{file_name} has {table.rows:,} rows, over the limit of {max_rows():,} for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_ROWS_ENV_VAR}."
+        )
+    progress(0.2, "Recognising the columns")
     _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
@@ -293,17 +398,19 @@ def _import(
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
     unclassified, unclassified_count = _unclassified(cursor)
     progress(0.8, "Storing contacts")
-    stored = store_incoming(
-        cursor,
-        db,
-        source="import",
-        file_name=file_name,
-        sha256=sha256,
-        preset=layout.preset,
-        rows_read=table.rows,
-        rows_rejected=rejected_rows,
-        rows_checked=True,
-    )
+    # A dry run reads without a transaction, and rehearses only this step in one.
+    with db.trial(cursor) if dry_run else contextlib.nullcontext():
+        stored = store_incoming(
+            cursor,
+            db,
+            source="import",
+            file_name=file_name,
+            sha256=sha256,
+            preset=layout.preset,
+            rows_read=table.rows,
+            rows_rejected=rejected_rows,
+            rows_checked=True,
+        )
     _pause_point("stored")  # every row written, nothing committed yet
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified

@@ -372,6 +372,7 @@ def stage_text_table(
     for signature, kind in _SIGNATURES:
         if sample.startswith(signature):
             raise UnreadableFileError(_MESSAGES[kind])
+    _check_width(sample, truncated)
     encoding = chosen or next((name for bom, name in _BOMS if sample.startswith(bom)), None)
     if encoding is None and b"\x00" in sample:
         encoding = utf16_without_bom(sample)
@@ -734,6 +735,19 @@ def _sniff(text: str, truncated: bool) -> _Layout:
     return _Layout(skip=skip, delimiter=delimiter, header=header)
 
 
+def _check_width(sample: bytes, truncated: bool) -> None:
+    """Refuse a header of over ``MAX_COLUMNS`` columns from the raw head, before the body is
+    read: counting delimiter bytes in its first line works in every encoding read here."""
+    start = len(sample) - len(sample.lstrip(b" \t\r\n\x00"))
+    end = sample.find(b"\n", start)
+    if end < 0 and truncated:
+        raise UnreadableFileError(_too_wide(f"more than {SAMPLE_BYTES // 1024} KB of"))
+    line = sample[start:end] if end >= 0 else sample[start:]
+    widest = max(line.count(delimiter.encode()) for delimiter in DELIMITERS) + 1
+    if widest > MAX_COLUMNS:
+        raise UnreadableFileError(_too_wide(f"{widest:,}"))
+
+
 def _too_wide(columns: str) -> str:
     """The sentence for a header over ``MAX_COLUMNS`` columns (``columns``: how many)."""
     return (
@@ -856,6 +870,8 @@ def _stage(
                 """,  # noqa: S608
                 [str(path), layout.delimiter, layout.skip],
             )
+        except duckdb.InterruptException:
+            raise  # the caller's time limit, not the file's fault
         except duckdb.Error as error:
             raise UnreadableFileError(_MESSAGES["unsplittable"]) from error
         found = cursor.execute(f"SELECT count(*) FROM {rejects}").fetchone()  # noqa: S608
