@@ -10,6 +10,8 @@ import pytest
 
 from analytics.db import Database
 from analytics.importing import reader
+from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
+from analytics.importing.phone_log import import_phone_log
 from analytics.importing.pipeline import (
     ImportLimitError,
     ImportOptions,
@@ -17,6 +19,7 @@ from analytics.importing.pipeline import (
 )
 from analytics.importing.reader import UnreadableFileError, stage_text_table
 
+ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "date,start_time,minutes,client,therapist,practice,channel,category,direction"
 
 
@@ -176,3 +179,31 @@ def test_a_preview_does_not_block_other_writers(tmp_path: Path) -> None:
 
 def test_options_default_to_detection() -> None:
     assert ImportOptions().encoding is None
+
+
+# --- one huge message body -------------------------------------------------------------------
+
+
+def test_the_rules_read_the_first_max_text_chars_of_a_text(empty_db: Database) -> None:
+    inside = "x" * (MAX_TEXT_CHARS - 20) + " crisis call"  # ends 8 characters before the bound
+    beyond = "x" * MAX_TEXT_CHARS + " crisis call"
+    with empty_db.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE texts AS "
+            "SELECT * FROM (VALUES (1, ?), (2, ?), (3, ?)) AS t(row_number, body)",
+            [inside, beyond, "crisis call"],
+        )
+        classify_table(cursor, "texts", "body", "classes")
+        rows = cursor.execute("SELECT * FROM classes ORDER BY row_number").fetchall()
+    assert rows == [(1, "crisis", "phone"), (2, None, None), (3, "crisis", "phone")]
+
+
+def test_a_phone_log_with_a_36_mb_text_is_read(empty_db: Database) -> None:
+    # The size that took two minutes: one text's body of 36 MB among the fixture's texts.
+    log = (ROOT / "tests" / "data" / "phone" / "sms.xml").read_text(encoding="utf-8")
+    body = "We talked about the crisis plan and the homework sheet. " * (36 * 1024 * 1024 // 56)
+    huge = log.replace("Can we reschedule Tuesday's appointment?", body, 1)
+    assert len(huge) > 36 * 1024 * 1024
+    plain = import_phone_log(empty_db, log.encode(), file_name="sms.xml", dry_run=True)
+    report = import_phone_log(empty_db, huge.encode(), file_name="sms.xml", dry_run=True)
+    assert (report.rows, report.rejected) == (plain.rows, plain.rejected)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
 from analytics.db import Database
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
+    bounded_sql,
     category_value_sql,
     channel_value_sql,
     classify_table,
@@ -601,7 +602,8 @@ def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layou
         for name in (*CLASSIFY_FIELDS, "category", "channel")
         for column in _columns(table, layout, name)
     ]
-    text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
+    bounded = ", ".join(bounded_sql(column) for column in present)
+    text_sql = f"lower(concat_ws(' ', {bounded}))" if present else "''"
     classify_table(cursor, "raw_rows", text_sql, "classes")
 
 
