@@ -690,6 +690,8 @@ def _print_import(report: FileReport) -> None:
         f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
         + (f" (batch {report.batch_id})." if report.batch_id else ".")
     )
+    for warning in report.warnings:
+        print(f"  warning: {warning}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")

@@ -206,6 +206,8 @@ for upload in uploads or []:
     columns[3].metric("Rejected", f"{report.rejected:,}")
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/visibility:")
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)

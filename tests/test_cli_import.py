@@ -30,7 +30,7 @@ def test_import_json_report_and_idempotence(tmp_path: Path) -> None:
     (file,) = report["files"]
     assert set(file) == {
         "file", "preset", "detected", "encoding", "rows", "imported", "duplicates", "rejected",
-        "errors",
+        "errors", "warnings",
     }  # fmt: skip
     assert (file["file"], file["preset"], file["rows"]) == ("template_checks.csv", "template", 11)
     assert (file["imported"], file["duplicates"], file["rejected"]) == (6, 0, 5)
