@@ -178,6 +178,13 @@ class Database:
                 with contextlib.suppress(duckdb.Error):
                     cursor.execute("ROLLBACK")
 
+    @contextmanager
+    def writers_turn(self) -> Iterator[None]:
+        """Wait for the writers' turn without a transaction, for one statement that must
+        not clash with a writer's and changes no stored figure (``data_version`` stays)."""
+        with self._write_lock:
+            yield
+
     def attach_sql(self, alias: str) -> tuple[str, list[object]]:
         """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this
         database's key when it has one, so a copy is never less protected than the original.

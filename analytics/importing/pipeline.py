@@ -349,7 +349,9 @@ def _ensure_rules(db: Database) -> None:
     with db.cursor() as cursor:
         empty = count_rows(cursor, "SELECT count(*) FROM classification_rules") == 0
     if empty:
-        with db.transaction() as cursor:
+        # One statement, in the writers' turn; no stored figure depends on the rules, so
+        # cached results stay valid (as when the Import page lists them, ``list_rules``).
+        with db.writers_turn(), db.cursor() as cursor:
             ensure_default_rules(cursor)
 
 
