@@ -322,8 +322,8 @@ class _Survey:
     blank_line_inside: bool = False
     non_ascii: bytearray = field(default_factory=bytearray)
     """Whole lines holding non-ASCII bytes, up to ``DETECT_BYTES``: the detector's sample."""
-    long_line: int = 0
-    """The number of the first line longer than ``MAX_LINE_BYTES`` (1 = the first), or 0."""
+    long_line_at: int = -1
+    """A byte offset inside a line longer than ``MAX_LINE_BYTES`` (the first), or -1."""
 
     def clean(self) -> bool:
         """True when DuckDB can read the bytes as they are."""
@@ -381,8 +381,9 @@ def stage_text_table(
         survey = _survey(_chunks(source))
         if survey.nul:
             raise UnreadableFileError(_MESSAGES["binary"])
-        if survey.long_line:
-            raise UnreadableFileError(_long_line_message(survey.long_line))
+        if survey.long_line_at >= 0:
+            line = sum(chunk.count(b"\n") for chunk in _chunks(source, survey.long_line_at)) + 1
+            raise UnreadableFileError(_long_line_message(line))
         if encoding is None:
             encoding = "utf-8" if survey.utf8 else detect_encoding(bytes(survey.non_ascii))
         clean = survey.clean() and encoding in ("utf-8", "utf-8-sig")
@@ -514,14 +515,17 @@ def _head(source: bytes | Path) -> bytes:
         return stream.read(SAMPLE_BYTES)
 
 
-def _chunks(source: bytes | Path) -> Iterator[bytes]:
-    """The source in pieces of ``CHUNK_BYTES``."""
+def _chunks(source: bytes | Path, end: int | None = None) -> Iterator[bytes]:
+    """The source (its first ``end`` bytes) in pieces of ``CHUNK_BYTES``."""
     if isinstance(source, bytes):
-        for start in range(0, len(source), CHUNK_BYTES):
-            yield source[start : start + CHUNK_BYTES]
+        data = source if end is None else source[:end]
+        for start in range(0, len(data), CHUNK_BYTES):
+            yield data[start : start + CHUNK_BYTES]
         return
+    left = -1 if end is None else end
     with source.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
+        while left and (chunk := stream.read(CHUNK_BYTES if left < 0 else min(left, CHUNK_BYTES))):
+            left -= len(chunk) if left > 0 else 0
             yield chunk
 
 
@@ -531,7 +535,7 @@ def _survey(chunks: Iterator[bytes]) -> _Survey:
     decoder = codecs.getincrementaldecoder("utf-8")()
     tail = b""
     blank_seen = False
-    lines = 0  # line breaks before this chunk
+    offset = 0  # bytes before this chunk
     run = 0  # bytes since the last line break
     for chunk in chunks:
         if b"\x00" in chunk:
@@ -543,13 +547,16 @@ def _survey(chunks: Iterator[bytes]) -> _Survey:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 survey.utf8 = False
-        if not ascii_only and len(survey.non_ascii) < DETECT_BYTES:
+        # The detector's sample, only once the file is known not to be UTF-8 (the first
+        # such chunk is the one with the first non-UTF-8 byte, in practice the first
+        # non-ASCII one): UTF-8 files pay nothing for it.
+        if not survey.utf8 and not ascii_only and len(survey.non_ascii) < DETECT_BYTES:
             _gather_non_ascii(chunk, survey.non_ascii)
         run, long_at = _long_line_at(chunk, run)
-        if long_at >= 0 and not survey.long_line:
-            survey.long_line = lines + chunk.count(b"\n", 0, long_at) + 1
+        if long_at >= 0:
+            survey.long_line_at = offset + long_at
             return survey
-        lines += chunk.count(b"\n")
+        offset += len(chunk)
         window = tail + chunk if tail else chunk
         if b"\r" in window:
             survey.cr += chunk.count(b"\r")
