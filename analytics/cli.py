@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
         "phone=client,portal=client (client or therapist; in/out, incoming/outgoing too)",
     )
     importer.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="contact logs: the file's text encoding, e.g. cp1250 (default: detected)",
+    )
+    importer.add_argument(
         "--client-pattern",
         default=None,
         help="calendars: regular expression with a group (?P<client>...) over event titles",
@@ -642,6 +648,7 @@ def run_import(args: argparse.Namespace) -> int:
         date_order=args.date_order,
         preview_rows=0,
         direction_defaults=parse_direction_defaults(",".join(args.direction_defaults or [])),
+        encoding=args.encoding,
     )
     try:
         status_words = _status_words(args.status_words)
@@ -717,6 +724,8 @@ def _print_import(report: FileReport) -> None:
         f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
         + (f" (batch {report.batch_id})." if report.batch_id else ".")
     )
+    for warning in report.warnings:
+        print(f"  warning: {warning}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")

@@ -8,6 +8,7 @@ Streamlit runs each browser session on a thread of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -154,6 +155,35 @@ class Database:
                     f"The changes could not be saved to {self.path} ({gist.rstrip('.')}); "
                     "nothing was stored."
                 ) from error
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor outside any transaction for a dry run, which reads and computes in
+        temporary tables without waiting for the writers' turn, and runs the step that adds
+        rows (to see what an import would do) inside ``trial``. Nothing it does lasts."""
+        with self.cursor() as cursor:
+            cursor.execute("SET preserve_insertion_order = false")
+            yield cursor
+
+    @contextmanager
+    def trial(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """A rehearsal's writing step: the writers' turn and a transaction on ``cursor``
+        that is always rolled back (it begins now, so it sees every committed row and no
+        writer's row can clash with its own)."""
+        with self._write_lock:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
+
+    @contextmanager
+    def writers_turn(self) -> Iterator[None]:
+        """Wait for the writers' turn without a transaction, for one statement that must
+        not clash with a writer's and changes no stored figure (``data_version`` stays)."""
+        with self._write_lock:
+            yield
 
     def attach_sql(self, alias: str) -> tuple[str, list[object]]:
         """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this

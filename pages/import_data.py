@@ -22,6 +22,7 @@ from analytics.importing.presets import (
     save_mapping,
     template_csv,
 )
+from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
@@ -88,6 +89,14 @@ with st.expander("Import settings", expanded=False):
         key="import_date_order",
         help="Only needed when every date in a file reads both ways, like 03/04/2026.",
     )
+    encoding = left.selectbox(
+        "Text encoding",
+        ["auto", *ENCODING_CHOICES],
+        key="import_encoding",
+        format_func=lambda name: "Detect" if name == "auto" else encoding_name(name),
+        help="Detected from the file (what was found is shown under each file); choose one "
+        "when a name looks garbled.",
+    )
     zone_default = local_time_zone()
     zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
     time_zone = left.selectbox(
@@ -150,6 +159,7 @@ options = ImportOptions(
     time_zone=time_zone or "UTC",
     date_order=DATE_ORDERS.get(date_order or "auto"),
     direction_defaults=defaults,
+    encoding=None if encoding in (None, "auto") else encoding,
 )
 
 uploads = st.file_uploader(
@@ -232,6 +242,8 @@ for upload in uploads or []:
             "who started them): billing leaves them out. Map a direction column below, or "
             "choose who starts each channel in the import settings."
         )
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/visibility:")
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)

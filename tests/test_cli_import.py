@@ -29,8 +29,8 @@ def test_import_json_report_and_idempotence(tmp_path: Path) -> None:
     report = json.loads(first.stdout)
     (file,) = report["files"]
     assert set(file) == {
-        "file", "preset", "rows", "imported", "duplicates", "rejected", "errors",
-        "direction_unknown",
+        "file", "preset", "detected", "encoding", "rows", "imported", "duplicates", "rejected",
+        "errors", "warnings", "direction_unknown",
     }  # fmt: skip
     assert file["direction_unknown"] == 0  # every row has client or therapist
     assert (file["file"], file["preset"], file["rows"]) == ("template_checks.csv", "template", 11)

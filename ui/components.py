@@ -9,6 +9,7 @@ from analytics.care import backup_archive
 from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.importing.phone_log import text_minutes_note
+from analytics.importing.pipeline import INVISIBLE, shown_name
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, measure
@@ -63,14 +64,37 @@ instead of 0.3 s (README, Performance). The downloads beside the table hold ever
 
 
 def shown_rows(frame: pd.DataFrame, noun: str) -> pd.DataFrame:
-    """The first ``SHOWN_ROWS`` rows of ``frame``, with a caption when some are left out."""
+    """The first ``SHOWN_ROWS`` rows of ``frame``, with a caption when some are left out;
+    invisible characters in names are written out (downloads keep names as stored)."""
     if len(frame) <= SHOWN_ROWS:
-        return frame
+        return _visible_names(frame)
     st.caption(
         f"Showing the first {SHOWN_ROWS:,} of {len(frame):,} {noun}; the CSV and XLSX "
         "downloads hold all of them."
     )
-    return frame.head(SHOWN_ROWS)
+    return _visible_names(frame.head(SHOWN_ROWS))
+
+
+_NAME_COLUMNS = ("label", "client", "therapist", "practice")
+
+
+def _visible_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with invisible characters in its name columns written out (a copy only
+    when some name holds one)."""
+    names = [
+        column
+        for column in _NAME_COLUMNS
+        if column in frame and pd.api.types.is_string_dtype(frame[column])
+    ]
+    hidden = [column for column in names if frame[column].str.contains(INVISIBLE, na=False).any()]
+    if not hidden:
+        return frame
+    frame = frame.copy()
+    for column in hidden:
+        frame[column] = frame[column].map(
+            lambda name: shown_name(name) if isinstance(name, str) else name
+        )
+    return frame
 
 
 def csv_download(

@@ -52,6 +52,15 @@ from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNE
 from analytics.errors import ContactLoadError
 from analytics.scope import LOCAL, Scope
 
+MAX_TEXT_CHARS = 8_192
+"""Most characters of a row's text the rules look at (its start). Matching costs more than
+the text's length, so one huge message body would take minutes; a contact's note, tags and
+project fit many times over."""
+
+MAX_FIELD_CHARS = 1_024
+"""Most characters of each column ``bounded_sql`` passes on, so a huge description cannot
+push the tags or an explicit channel column out of the ``MAX_TEXT_CHARS``."""
+
 Target = Literal["category", "channel"]
 TARGETS: tuple[Target, ...] = ("category", "channel")
 
@@ -303,13 +312,20 @@ def _identifier(name: str) -> str:
     return name
 
 
+def bounded_sql(column: str) -> str:
+    """SQL for the first ``MAX_FIELD_CHARS`` characters of a text column, for building the
+    ``text_sql`` of ``classify_table`` from several columns."""
+    return f"left({column}, {MAX_FIELD_CHARS})"
+
+
 def _classify_sql(source: str, text_sql: str, keyword_numbers: list[str]) -> str:
     """SQL classifying the rows of ``source`` by the rules (see ``classify_table``)."""
     key_sql = _blurred_sql("text", keyword_numbers)
     return f"""
     WITH texts AS (
         -- First, so that no name below can hide the source table.
-        SELECT row_number, coalesce({text_sql}, '') AS text FROM {source}
+        SELECT row_number, left(coalesce({text_sql}, ''), {MAX_TEXT_CHARS}) AS text
+        FROM {source}
     ),
     rules AS MATERIALIZED ({_RULES_SQL}),
     keys AS MATERIALIZED (
@@ -443,7 +459,9 @@ def classify_table(
     column): the value of the best matching rule per target, NULL where none matches.
     ``text_sql`` is an SQL expression over ``table``'s columns giving the text to read,
     e.g. ``concat_ws(' ', c3, c4, c12)``; it is built by the caller from column names,
-    never from user input. Inserts the default rules first if the table has none.
+    never from user input. Only its first ``MAX_TEXT_CHARS`` characters are read, so the
+    time taken grows with the number of rows, not with the size of one row's text.
+    Inserts the default rules first if the table has none.
     """
     source = _identifier(table)
     target = _identifier(result_table)

@@ -15,7 +15,12 @@ import re
 from typing import Literal
 
 from analytics.importing.phone_log import is_phone_log
-from analytics.importing.reader import DELIMITERS
+from analytics.importing.reader import (
+    DELIMITERS,
+    UnreadableFileError,
+    detect_encoding,
+    utf16_without_bom,
+)
 from analytics.importing.session_csv import is_session_header
 
 FileKind = Literal["calendar", "sessions_csv", "phone_log", "contacts", "markup"]
@@ -25,7 +30,9 @@ HEAD_BYTES = 64 * 1024
 
 
 def _text(head: bytes) -> str:
-    """The head decoded as the reader would: by BOM, else UTF-8, else Windows-1252."""
+    """The head decoded as the reader would: by BOM, else UTF-8, else the encoding the
+    detector recognises (UTF-16 without BOM included); undecodable text is left to the
+    importer to refuse, so it reads as a contact log here."""
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -34,11 +41,18 @@ def _text(head: bytes) -> str:
         if head.startswith(bom):
             return head[len(bom) :].decode(encoding, errors="ignore")
     try:
+        if b"\x00" in head:
+            return head.decode(utf16_without_bom(head), errors="ignore")
         return head.decode("utf-8")
     except UnicodeDecodeError as error:
         if error.start > len(head) - 4:  # a character cut off at the end of the head
             return head[: error.start].decode("utf-8")
-        return head.decode("cp1252", errors="replace")
+    except UnreadableFileError:
+        return ""
+    try:
+        return head.decode(detect_encoding(head), errors="ignore")
+    except UnreadableFileError:
+        return ""
 
 
 def _header(text: str) -> list[str]:

@@ -9,8 +9,10 @@ with the staged tables: it is never stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from analytics.db import Database
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
     DirectionDefaults,
+    bounded_sql,
     category_value_sql,
     channel_value_sql,
     classify_table,
@@ -77,6 +80,18 @@ dashboard's own cap, ``server.maxUploadSize`` in .streamlit/config.toml, matches
 
 MAX_UPLOAD_ENV_VAR = "CONTACTLOAD_MAX_UPLOAD_MB"
 
+DEFAULT_MAX_ROWS = 5_000_000
+"""Most rows one file may hold unless ``CONTACTLOAD_MAX_IMPORT_ROWS`` says otherwise (a
+200 MB Toggl export has about 1.3 million)."""
+
+MAX_ROWS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_ROWS"
+
+DEFAULT_MAX_SECONDS = 600.0
+"""Longest one import may run unless ``CONTACTLOAD_MAX_IMPORT_SECONDS`` says otherwise (a
+million rows take a few seconds)."""
+
+MAX_SECONDS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_SECONDS"
+
 PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
 """Fault tests only: the pipeline stage at which an import announces itself on stderr and
 waits, so a test can kill the process there (see tests/test_faults.py)."""
@@ -99,6 +114,10 @@ class FileTooLargeError(ContactLoadError):
     """The file is larger than the configured upload cap."""
 
 
+class ImportLimitError(ContactLoadError):
+    """The file needs more work than an import may do (rows, time)."""
+
+
 class StorageFailedError(DatabaseError):
     """The database could not be written (disk full, file size limit, I/O error)."""
 
@@ -113,6 +132,59 @@ def max_upload_bytes() -> int:
     if megabytes <= 0:
         megabytes = DEFAULT_MAX_UPLOAD_MB
     return int(megabytes * 1024 * 1024)
+
+
+def _limit(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, else ``default``."""
+    try:
+        value = float(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_rows() -> int:
+    """The row cap: ``CONTACTLOAD_MAX_IMPORT_ROWS``, default 5,000,000."""
+    return int(_limit(MAX_ROWS_ENV_VAR, DEFAULT_MAX_ROWS))
+
+
+def max_seconds() -> float:
+    """The time cap of one import: ``CONTACTLOAD_MAX_IMPORT_SECONDS``, default 600."""
+    return _limit(MAX_SECONDS_ENV_VAR, DEFAULT_MAX_SECONDS)
+
+
+class _Deadline:
+    """Stops an import that runs past ``max_seconds()``: DuckDB's running statement is
+    interrupted when the time is up, and the steps in between check the clock."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, file_name: str) -> None:
+        import threading
+        import time
+
+        self.seconds = max_seconds()
+        self.file_name = file_name
+        self._clock = time.monotonic
+        self._end = time.monotonic() + self.seconds
+        self._timer = threading.Timer(self.seconds, cursor.interrupt)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def error(self) -> ImportLimitError:
+        """The one sentence for an import that ran out of time."""
+        return ImportLimitError(
+            f"{self.file_name} took longer than the {self.seconds:g}-second limit for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_SECONDS_ENV_VAR}."
+        )
+
+    def check(self) -> None:
+        """Raise the sentence when the time is up."""
+        if self._clock() > self._end:
+            raise self.error()
+
+    def cancel(self) -> None:
+        """Stop the timer (the import ended)."""
+        self._timer.cancel()
 
 
 def _check_size(source: bytes | Path, file_name: str) -> None:
@@ -159,18 +231,25 @@ class FileReport:
     direction_unknown: int = 0
     """Good rows of the file (new or already stored) with no direction: no column, no
     default for their channel."""
+    encoding: str | None = None
+    """The codec the file was read with ("utf-8", "cp1250", ...), detected or chosen."""
+    warnings: list[str] = field(default_factory=list)
+    """Things to check that do not stop the import, e.g. names mixing alphabets."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
         return {
             "file": self.file,
             "preset": self.preset,
+            "detected": self.detected,
+            "encoding": self.encoding,
             "rows": self.rows,
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "errors": [error.to_json() for error in self.errors],
             "direction_unknown": self.direction_unknown,
+            "warnings": self.warnings,
         }
 
     def errors_frame(self) -> pd.DataFrame:
@@ -194,6 +273,8 @@ class ImportOptions:
     direction_defaults: DirectionDefaults = ()
     """Who started a contact of each channel when the file has no direction for it
     (``classify.direction_defaults``), e.g. incoming calls and portal messages: client."""
+    encoding: str | None = None
+    """The file's text encoding as a codec name ("cp1250"); None detects it."""
 
 
 def local_time_zone() -> str:
@@ -245,9 +326,27 @@ def import_file(
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
     _check_size(source, file_name)
+    # A dry run (the Import page's preview) writes nothing for good, so it waits for the
+    # writers' turn only to rehearse storing: other people's downloads and imports do not
+    # wait while it reads, parses and classifies.
+    if dry_run:
+        _ensure_rules(db)
+    session = db.rehearsal() if dry_run else db.transaction()
     try:
-        with db.transaction(rollback=dry_run) as cursor:
-            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+        with session as cursor:
+            deadline = _Deadline(cursor, file_name)
+
+            def checked(fraction: float, text: str) -> None:
+                deadline.check()
+                report_progress(fraction, text)
+
+            try:
+                report = _import(cursor, db, source, file_name, options, dry_run, checked)
+                deadline.check()
+            except duckdb.InterruptException as error:
+                raise deadline.error() from error
+            finally:
+                deadline.cancel()
             if report.batch_id is not None:
                 record_import(cursor, scope, file_name, report.batch_id, report.imported)
     except duckdb.IOException as error:
@@ -258,6 +357,18 @@ def import_file(
         ) from error
     report_progress(1.0, "Done")
     return report
+
+
+def _ensure_rules(db: Database) -> None:
+    """Store the built-in rules for good before a dry run if there are none: the dry run
+    classifies outside any transaction, where inserting them would last."""
+    with db.cursor() as cursor:
+        empty = count_rows(cursor, "SELECT count(*) FROM classification_rules") == 0
+    if empty:
+        # One statement, in the writers' turn; no stored figure depends on the rules, so
+        # cached results stay valid (as when the Import page lists them, ``list_rules``).
+        with db.writers_turn(), db.cursor() as cursor:
+            ensure_default_rules(cursor)
 
 
 def _first_line(error: Exception) -> str:
@@ -278,7 +389,14 @@ def _import(
     check_time_zone(cursor, options.time_zone)
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
-    table = stage_text_table(cursor, source, "raw_rows", trim=False)
+    table = stage_text_table(cursor, source, "raw_rows", trim=False, encoding=options.encoding)
+    if table.rows > max_rows():
+        raise ImportLimitError(
+            f"{file_name} has {table.rows:,} rows, over the limit of {max_rows():,} for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_ROWS_ENV_VAR}."
+        )
+    progress(0.2, "Recognising the columns")
     _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
@@ -302,27 +420,31 @@ def _import(
             f"{first.rstrip('.')}); nothing was stored."
         )
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
+    warnings = mixed_script_warnings(cursor)
     unclassified, unclassified_count = _unclassified(cursor)
     direction_unknown = count_rows(
         cursor, "SELECT count(*) FROM incoming WHERE direction = 'unknown'"
     )
     progress(0.8, "Storing contacts")
-    stored = store_incoming(
-        cursor,
-        db,
-        source="import",
-        file_name=file_name,
-        sha256=sha256,
-        preset=layout.preset,
-        rows_read=table.rows,
-        rows_rejected=rejected_rows,
-        rows_checked=True,
-    )
+    # A dry run reads without a transaction, and rehearses only this step in one.
+    with db.trial(cursor) if dry_run else contextlib.nullcontext():
+        stored = store_incoming(
+            cursor,
+            db,
+            source="import",
+            file_name=file_name,
+            sha256=sha256,
+            preset=layout.preset,
+            rows_read=table.rows,
+            rows_rejected=rejected_rows,
+            rows_checked=True,
+        )
     _pause_point("stored")  # every row written, nothing committed yet
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
     report.unclassified_count = unclassified_count
     report.direction_unknown = direction_unknown
+    report.warnings = warnings
     return report
 
 
@@ -363,6 +485,7 @@ def _report(
         dry_run=dry_run,
         layout=layout,
         preview=preview,
+        encoding=table.encoding,
     )
 
 
@@ -439,9 +562,9 @@ def _parse(
     practice, therapist, client = (
         "NULL"
         if not columns
-        else f"nullif(trim({columns[0]}), '')"
+        else name_sql(columns[0])
         if len(columns) == 1
-        else f"nullif(trim(concat_ws(' ', {', '.join(columns)})), '')"
+        else name_sql(f"concat_ws(' ', {', '.join(columns)})")
         for columns in (
             _columns(table, layout, name) for name in ("practice", "therapist", "client")
         )
@@ -609,6 +732,85 @@ def _check_clients(cursor: duckdb.DuckDBPyConnection, layout: Layout, file_name:
     raise EmptyClientColumnError(f"Every {client} cell of {file_name} is empty; {fix}.")
 
 
+_INVISIBLE = (
+    r"[\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}"
+    r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}"
+    r"\x{FEFF}\x{FFA0}\x{FFF9}-\x{FFFB}]"
+)
+"""Characters that show nothing: zero-width spaces and joiners, soft hyphens, direction
+marks, embeddings, overrides and isolates, variation selectors, fillers (RE2 syntax)."""
+
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+)
+"""``_INVISIBLE`` for Python, to show what a name stored before this rule still holds."""
+
+
+def shown_name(name: str) -> str:
+    """A name with each invisible character written out (``⟨U+202E⟩``), so two names that
+    look alike on screen can be told apart and a direction override cannot turn the text
+    around."""
+    return INVISIBLE.sub(lambda found: f"⟨U+{ord(found.group()):04X}⟩", name)
+
+
+_SPACES = r"[\s\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+"
+"""Runs of white space of any kind, no-break spaces included."""
+
+
+def name_sql(column: str) -> str:
+    """SQL for a client's, therapist's or practice's name as stored: composed (NFC), with
+    invisible characters taken out and every run of spaces (no-break ones too) one space,
+    trimmed; NULL when nothing is left. Two names that look the same are then one name,
+    not two clients. ASCII names without double spaces (nearly all) skip the regexps."""
+    cleaned = (
+        f"regexp_replace(regexp_replace(nfc_normalize({column}), '{_INVISIBLE}', '', 'g'), "
+        f"'{_SPACES}', ' ', 'g')"
+    )
+    return (
+        f"nullif(trim(CASE WHEN strlen({column}) = length({column}) "
+        f"AND NOT contains({column}, '  ') AND NOT contains({column}, chr(9)) "
+        f"AND NOT contains({column}, chr(10)) AND NOT contains({column}, chr(13)) "
+        f"THEN {column} ELSE {cleaned} END), '')"
+    )
+
+
+_SCRIPTS = ("Latin", "Cyrillic", "Greek")
+"""Alphabets whose look-alike letters (Latin a, Cyrillic а, Greek α) make names that look
+the same and are not."""
+
+MIXED_SCRIPT_LIMIT = 20
+"""How many names mixing alphabets a report lists."""
+
+
+def mixed_script_warnings(cursor: duckdb.DuckDBPyConnection, table: str = "incoming") -> list[str]:
+    """One sentence per client name in the staged ``table`` (``incoming``) mixing letters
+    of two alphabets, e.g. a Cyrillic 'а' in "Аnna": such a name looks like another client's
+    and is not the same name, so the user should check it."""
+    has = {script: f"regexp_matches(client, '\\p{{{script}}}')" for script in _SCRIPTS}
+    scripts = " || ".join(
+        f"CASE WHEN {test} THEN '{name},' ELSE '' END" for name, test in has.items()
+    )
+    rows = cursor.execute(
+        f"""
+        SELECT client, min(row_number) AS row_number, {scripts} AS scripts
+        FROM {table}
+        WHERE strlen(client) <> length(client)
+        GROUP BY client
+        HAVING ({" + ".join(f"CAST({test} AS INTEGER)" for test in has.values())}) > 1
+        ORDER BY row_number
+        LIMIT ?
+        """,  # noqa: S608 - fixed text; the table name is the caller's constant
+        [MIXED_SCRIPT_LIMIT],
+    ).fetchall()
+    return [
+        f"Row {row}: the client name '{client}' mixes "
+        f"{' and '.join(scripts.rstrip(',').split(','))} letters, so it can look like another "
+        "client's name and be a different client; check how it is spelt."
+        for client, row, scripts in rows
+    ]
+
+
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
     """Create ``classes``: category and channel per row from keyword rules over free text."""
     ensure_default_rules(cursor)
@@ -617,7 +819,7 @@ def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layou
         for name in (*CLASSIFY_FIELDS, "category", "channel")
         for column in _columns(table, layout, name)
     ]
-    classify_table(cursor, "raw_rows", rule_text_sql(present), "classes")
+    classify_table(cursor, "raw_rows", rule_text_sql([bounded_sql(c) for c in present]), "classes")
 
 
 _ERRORS_SQL = """
