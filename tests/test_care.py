@@ -62,13 +62,15 @@ def test_backup_then_restore_gives_identical_totals(fixture_db: Database, tmp_pa
     copy.parent.mkdir()
     result = backup(fixture_db, LOCAL, copy)
     assert result.rows["contacts"] == 25 and result.rows["clients"] == 7
-    # the secret travels with the backup, so client keys stay the same after a restore
-    assert (copy.parent / ".contactload-secret").read_bytes() == (
-        fixture_db.path.parent / ".contactload-secret"
-    ).read_bytes()
+    # the secret travels inside the backup (nothing is written beside it), so client keys
+    # stay the same after a restore
+    assert sorted(path.name for path in copy.parent.iterdir()) == ["monday.duckdb"]
     target = tmp_path / "restored" / "contactload.duckdb"
     restored = restore(LOCAL, copy, target)
     assert restored.rows["contacts"] == 25
+    assert (target.parent / ".contactload-secret").read_bytes() == (
+        fixture_db.path.parent / ".contactload-secret"
+    ).read_bytes()
     db = Database(target)
     try:
         original = totals(fixture_db, ContactFilter())
@@ -236,7 +238,7 @@ def test_erasure_removes_every_row_of_one_client_and_nothing_else(
     assert {table: rows for table, rows in erasure.rows.items() if rows} == expected_removed
     for table, rows in before.items():
         change = expected_removed.get(table, 0)
-        if table == "audit_log":
+        if table in ("audit_log", "erased_clients"):
             assert after[table] == rows + 1
         elif table == "meta":
             assert after[table] == rows
@@ -251,10 +253,14 @@ def test_erasure_removes_every_row_of_one_client_and_nothing_else(
     # everyone else's figures are untouched: 400 - 160 = 240 minutes, 25 - 7 = 18 contacts
     remaining = totals(fixture_db, ContactFilter())
     assert (remaining.contacts, remaining.minutes, remaining.active_clients) == (18, 240.0, 6)
-    # the audit entry names the key, never the label
+    # the audit entry names the erasure reference, neither the key nor the label
     entry = audit.entries(fixture_db, LOCAL).iloc[0]
     assert entry["action"] == "erase_client"
-    assert avery in entry["detail"] and "Avery" not in entry["detail"]
+    assert entry["detail"] == (
+        f"client erased as {erasure.erasure_ref}: 1 boundaries, 1 boundary_changes, "
+        "7 contacts, 1 phone_numbers, 1 sessions, 1 clients"
+    )
+    assert avery not in entry["detail"] and "Avery" not in entry["detail"]
 
 
 def test_erasure_is_for_admins_and_names_unknown_keys(fixture_db: Database) -> None:
@@ -283,7 +289,10 @@ def test_cli_erase_client(fixture_db_path: Path, tmp_path: Path) -> None:
     result = run("erase-client", "--db", path, "--client", finn, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     # Finn: #18, #19, #20, #23, #25 = 5 contacts, 95 minutes
-    assert result.stdout.strip() == f"Erased client {finn}: 5 contacts, 1 clients rows removed."
+    first, second = result.stdout.strip().splitlines()
+    assert first == f"Erased client {finn}: 5 contacts, 1 clients rows removed."
+    assert second.startswith("The audit log and the list of erased clients keep only e-")
+    assert "the file was rewritten" in second
     assert snapshot(path)[:3] == (20, 305.0, 6)
     again = run("erase-client", "--db", path, "--client", finn, cwd=tmp_path)
     assert "No client has the key" in assert_one_line_error(again)
@@ -303,7 +312,8 @@ def test_backup_archive_from_the_running_app_restores(fixture_db: Database, tmp_
     archive = tmp_path / "backup.zip"
     archive.write_bytes(data)
     with zipfile.ZipFile(archive) as bundle:
-        assert sorted(bundle.namelist()) == [".contactload-secret", "contactload.duckdb"]
+        # the secret is inside the database file, not beside it
+        assert bundle.namelist() == ["contactload.duckdb"]
     target = tmp_path / "restored" / "contactload.duckdb"
     result = run("restore", archive, "--db", target, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
