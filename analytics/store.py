@@ -318,6 +318,14 @@ def add_people(cursor: duckdb.DuckDBPyConnection, db: Database) -> int:
     return erased
 
 
+def is_erased(cursor: duckdb.DuckDBPyConnection, secret: bytes, key: str) -> bool:
+    """Whether the client ``key`` was erased (it must then not be stored again)."""
+    (found,) = cursor.execute(
+        "SELECT count(*) FROM erased_clients WHERE erasure_ref = ?", [erasure_ref(secret, key)]
+    ).fetchall()
+    return bool(found[0])
+
+
 def _drop_erased(cursor: duckdb.DuckDBPyConnection) -> int:
     """Remove from ``incoming`` (and its keys) every row of an erased client; the count."""
     cursor.execute(
