@@ -389,19 +389,29 @@ class Database:
             if not free or not alone:
                 return False
             fresh = working_copy_path(self.path, "rewriting")
+            old_wal, wal = Path(f"{fresh}.old-wal"), Path(f"{self.path}.wal")
             try:
-                self._copy_into(fresh)
+                try:
+                    self._copy_into(fresh)
+                except (duckdb.Error, OSError):
+                    return False  # a full disk, say: the old file stays, the mark too
                 self._connection.close()
                 try:
-                    # The old file's WAL was checkpointed by close; a stale one would be
-                    # replayed into the new file.
-                    Path(f"{self.path}.wal").unlink(missing_ok=True)
-                    os.replace(fresh, self.path)
+                    # Closing checkpointed the WAL; any left would be replayed into the new
+                    # file, so it moves aside, and back if the file cannot be replaced.
+                    if wal.exists():
+                        os.replace(wal, old_wal)
+                    try:
+                        os.replace(fresh, self.path)
+                    except OSError:
+                        if old_wal.exists():
+                            os.replace(old_wal, wal)
+                        return False
                 finally:
                     self._connection = self._connect()
             finally:
-                fresh.unlink(missing_ok=True)
-                Path(f"{fresh}.wal").unlink(missing_ok=True)
+                for leftover in (fresh, Path(f"{fresh}.wal"), old_wal):
+                    leftover.unlink(missing_ok=True)
         return True
 
     def _copy_into(self, fresh: Path) -> None:
