@@ -761,3 +761,32 @@ def test_leftover_copies_beside_a_database_go_at_start(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"copy")
     Database(path).close()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["contactload.duckdb", *keep])
+
+
+def test_import_page_says_how_many_rows_of_an_erased_client_it_skips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    path = tmp_path / "contactload.duckdb"
+    db = Database(path)
+    import_file(db, CARE / "toggl_week16.csv", file_name="week16.csv")
+    erase_client(db, LOCAL, key_of(db, LABEL))
+    db.close()
+    monkeypatch.setenv("CONTACTLOAD_DB", str(path))
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    app.run(timeout=60)
+    app.switch_page("pages/import_data.py").run(timeout=60)
+    upload = CARE / "toggl_weeks16-17.csv"
+    app.file_uploader(key="import_files").set_value(
+        ("weeks16-17.csv", upload.read_bytes(), "text/csv")
+    ).run(timeout=60)
+    assert not app.exception
+    note = "5 rows were skipped: their client was erased; an erased client is never imported again."
+    assert [info.value for info in app.info] == [note]  # in the preview
+    app.button(key="import_commit").click().run(timeout=60)
+    assert not app.exception
+    assert f"weeks16-17.csv: {note}" in [info.value for info in app.info]
+    (success,) = [message.value for message in app.success]
+    # (the batch number: the preview's rolled-back batch used one from the sequence)
+    assert success.startswith("weeks16-17.csv: 1 contacts imported, 2 already stored, 0 rejected")
