@@ -790,3 +790,22 @@ def test_import_page_says_how_many_rows_of_an_erased_client_it_skips(
     (success,) = [message.value for message in app.success]
     # (the batch number: the preview's rolled-back batch used one from the sequence)
     assert success.startswith("weeks16-17.csv: 1 contacts imported, 2 already stored, 0 rejected")
+
+
+def test_erasure_in_an_encrypted_database_rewrites_it_encrypted(tmp_path: Path) -> None:
+    from analytics.errors import ContactLoadError
+
+    key = "correct horse battery staple"
+    path = tmp_path / "secret.duckdb"
+    db = Database(path, key=key, allow_unsafe_crypto=True)
+    import_file(db, CARE / "toggl_week16.csv", file_name="week16.csv")
+    assert erase_client(db, LOCAL, key_of(db, LABEL)).rewritten
+    assert LABEL not in every_value(db)
+    db.close()
+    with pytest.raises(ContactLoadError):
+        Database(path, key=None)  # still encrypted
+    again = Database(path, key=key, allow_unsafe_crypto=True)
+    try:
+        assert again.row("SELECT count(*), sum(minutes) FROM contacts", []) == (2, 10.0)
+    finally:
+        again.close()
