@@ -3,8 +3,10 @@
 Release 5666a42 (2026-11-28, schema version 4, the first with `contactload backup`):
 
     git worktree add /tmp/oldrev 5666a42
-    cd /tmp/v4 && PYTHONPATH=/tmp/oldrev TZ=UTC python /path/to/make_v4_backup.py
-    gzip -9 -n backups/contactload-v4.duckdb
+    mkdir /tmp/v4 && cd /tmp/v4
+    PYTHONPATH=/tmp/oldrev TZ=UTC python tests/data/care/make_v4_backup.py  (full path)
+    gzip -9 -n backups/contactload-v4.duckdb        -> contactload-v4.duckdb.gz (15 kB)
+    cp backups/.contactload-secret contactload-v4.secret
 
 It stores the hand-made fixture (tests/data/fixture_contacts.csv: 25 contacts, 400 minutes,
 7 clients), two sessions (Avery, Blake), Avery's client boundary and its history, then
@@ -29,7 +31,9 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixture_contacts.csv"
 live = Path("live/contactload.duckdb")
 db = Database(live)
 add_contacts(
-    db, pd.read_csv(FIXTURE, dtype=str, keep_default_na=False), source="fixture",
+    db,
+    pd.read_csv(FIXTURE, dtype=str, keep_default_na=False),
+    source="fixture",
     file_name=FIXTURE.name,
 )
 sessions = pd.DataFrame(
@@ -48,8 +52,11 @@ add_sessions(db, sessions, source="fixture sessions")
 save_setting(
     db,
     BoundarySetting(
-        therapist="Dana Reyes", practice="Harbor Counseling", client="Avery",
-        effective_from=date(2026, 3, 1), weekly_cap_minutes=45,
+        therapist="Dana Reyes",
+        practice="Harbor Counseling",
+        client="Avery",
+        effective_from=date(2026, 3, 1),
+        weekly_cap_minutes=45,
     ),
     changed_by="v4 maker",
 )
