@@ -219,7 +219,13 @@ def restore(
     staged = working_copy_path(target, "restoring")
     holder = hold_working_copy(staged)
     try:
-        shutil.copyfile(source, staged)
+        try:
+            shutil.copyfile(source, staged)
+        except OSError as error:  # a full disk, say
+            raise BackupError(
+                f"{source.name} could not be copied beside {target.name} ({error.strerror}); "
+                "nothing was restored."
+            ) from error
         _pause_point("restore-copied")
         found = _migrated_and_checked(source, staged, contents)
         if secret is not None and not secret_path(target).exists():
