@@ -419,6 +419,15 @@ def run_erase_client(args: argparse.Namespace) -> int:
 
     erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
     print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
+    print(
+        f"The audit log and the list of erased clients keep only {erasure.erasure_ref}; "
+        + (
+            "the file was rewritten, so nothing of the client stays in it."
+            if erasure.rewritten
+            else "the file is rewritten at the next start to wipe the freed space."
+        )
+        + " Later imports skip this client's rows."
+    )
     return 0
 
 
@@ -726,6 +735,8 @@ def _print_import(report: FileReport) -> None:
     )
     for warning in report.warnings:
         print(f"  warning: {warning}")
+    if report.erased_note:
+        print(f"  {report.erased_note}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")
@@ -930,6 +941,8 @@ def _print_session_import(report: SessionReport) -> None:
             + ", ".join(f"{n:,} {name.replace('_', '-')}" for name, n in left_out.items())
             + " events."
         )
+    if report.erased_note:
+        print(f"  {report.erased_note}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")

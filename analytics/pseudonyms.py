@@ -26,17 +26,39 @@ def load_or_create_secret(db_path: Path) -> bytes:
     if path.exists():
         return bytes.fromhex(path.read_text().strip())
     secret = secrets.token_bytes(32)
+    write_secret(db_path, secret)
+    return secret
+
+
+def read_secret(path: Path) -> bytes | None:
+    """The secret kept in the file ``path`` (hex text), or None when missing or unreadable."""
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_secret(db_path: Path, secret: bytes) -> None:
+    """Keep ``secret`` beside the database at ``db_path`` (a new file, owner-only)."""
+    path = secret_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as file:
         file.write(secret.hex())
-    return secret
 
 
 def client_key(secret: bytes, practice: str, label: str) -> str:
     """The stable pseudonymous key of one client of one practice, e.g. ``c-3f9a0b12c4d5``."""
     message = f"{practice}\x1f{label.strip()}".encode()
     return "c-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:12]
+
+
+def erasure_ref(secret: bytes, key: str) -> str:
+    """What the list of erased clients keeps of the client ``key``, e.g. ``e-1a2b…``: a
+    keyed hash of the key, so the database holds neither key nor label after an erasure,
+    yet an import naming the client again (same practice and label) is recognised."""
+    message = f"erased\x1f{key}".encode()
+    return "e-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
 
 
 def number_key(secret: bytes, number: str) -> str:

@@ -356,6 +356,23 @@ MIGRATIONS += (
 
 MIGRATIONS += (
     Migration(
+        version=6,
+        description="erasure: erased clients are remembered by a keyed hash, imports skip them",
+        statements=(
+            # One row per erased client: erasure_ref is a keyed hash of the client's key
+            # (pseudonyms.erasure_ref), so neither the label nor the key stays in the file,
+            # while an import that names the client again recognises it and skips its rows.
+            """
+            CREATE TABLE erased_clients (
+                erasure_ref VARCHAR PRIMARY KEY,
+                erased_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """,
+            "ALTER TABLE import_batches ADD COLUMN rows_erased BIGINT DEFAULT 0",
+            "UPDATE import_batches SET rows_erased = 0",
+        ),
+    ),
+    Migration(
         version=8,
         description="phone numbers keyed by their E.164 form (libphonenumber); older keys marked",
         statements=(

@@ -234,6 +234,8 @@ for upload in uploads or []:
     columns[1].metric("Will import", f"{report.imported:,}")
     columns[2].metric("Already stored", f"{report.duplicates:,}")
     columns[3].metric("Rejected", f"{report.rejected:,}")
+    if report.erased_note:
+        st.info(report.erased_note, icon=":material/person_off:")
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
     if report.direction_unknown:
@@ -288,6 +290,9 @@ if ready and st.button(
                 f"{name}: {stored.imported:,} sessions imported, {stored.duplicates:,} already "
                 f"stored, {stored.rejected:,} not stored (batch {stored.batch_id})."
             )
+            erased_note = getattr(stored, "erased_note", None)  # a phone log has none
+            if erased_note:
+                st.info(f"{name}: {erased_note}", icon=":material/person_off:")
             show(1.0, "Done")
             continue
         try:
@@ -301,6 +306,8 @@ if ready and st.button(
             f"{name}: {result.imported:,} contacts imported, {result.duplicates:,} already "
             f"stored, {result.rejected:,} rejected (batch {result.batch_id})."
         )
+        if result.erased_note:
+            st.info(f"{name}: {result.erased_note}", icon=":material/person_off:")
     bar.progress(1.0, text="Done")
 
 st.divider()

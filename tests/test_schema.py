@@ -30,9 +30,10 @@ APP_TABLES = V1_TABLES | {
     "audit_log",
     "billing_rules",
     "billing_fees",
+    "erased_clients",
 }
 """Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
-phone numbers, settings, audit log; 5: billing rules and fees)."""
+phone numbers, settings, audit log; 5: billing rules and fees; 6: erased clients)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

@@ -984,6 +984,7 @@ _SNAPSHOT_TABLES = (
     "phone_numbers",
     "billing_rules",
     "billing_fees",
+    "erased_clients",
 )
 
 

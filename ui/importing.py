@@ -183,6 +183,8 @@ def show_session_report(report: SessionReport, key: str) -> None:
         "To review" if report.kind == "calendar" else "Rejected", f"{report.rejected:,}"
     )
     columns[4].metric("Left out", f"{sum(report.excluded.values()):,}")
+    if report.erased_note:
+        st.info(report.erased_note, icon=":material/person_off:")
     if report.statuses:
         st.caption(
             "Sessions by status: "

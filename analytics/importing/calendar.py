@@ -282,6 +282,7 @@ def _store(
     )
     report.imported = stored.sessions
     report.duplicates = stored.duplicates
+    report.erased = stored.erased
     report.batch_id = None if dry_run else stored.batch_id
     return report
 

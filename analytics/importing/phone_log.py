@@ -91,7 +91,7 @@ from analytics.importing.reader import RowProblem
 from analytics.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
-from analytics.store import count_rows, record_import, store_incoming
+from analytics.store import count_rows, is_erased, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""
@@ -889,6 +889,11 @@ def map_number(
         )
         scope.require_boundary_edit(therapist_id)
         key = client_key(secret, practice_name, label)
+        if is_erased(cursor, secret, key):
+            raise InvalidRecordError(
+                f"The client {label} of {practice_name} was erased; an erased client is never "
+                "stored again, so no number is mapped to them."
+            )
         client_sql, client_params = scope.where("cl")
         row = cursor.execute(
             f"SELECT cl.client_id, {client_sql} FROM clients AS cl WHERE cl.client_key = ?",  # noqa: S608 - the scope's fixed clause

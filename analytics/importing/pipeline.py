@@ -66,7 +66,13 @@ from analytics.importing.reader import (
     stage_text_table,
 )
 from analytics.scope import LOCAL, Scope
-from analytics.store import StoredBatch, count_rows, record_import, store_incoming
+from analytics.store import (
+    ERASED_REASON,
+    StoredBatch,
+    count_rows,
+    record_import,
+    store_incoming,
+)
 
 DEFAULT_MAX_MINUTES = 480.0
 """Longest plausible single contact (8 hours); longer durations are rejected as typos."""
@@ -235,6 +241,15 @@ class FileReport:
     """The codec the file was read with ("utf-8", "cp1250", ...), detected or chosen."""
     warnings: list[str] = field(default_factory=list)
     """Things to check that do not stop the import, e.g. names mixing alphabets."""
+    erased: int = 0
+    """Rows left out because their client was erased (never imported again)."""
+
+    @property
+    def erased_note(self) -> str | None:
+        """Why rows were skipped, in one sentence, when any were (CLI and Import page)."""
+        if not self.erased:
+            return None
+        return f"{self.erased:,} rows were skipped: {ERASED_REASON}."
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
@@ -247,6 +262,8 @@ class FileReport:
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "skipped_erased": self.erased,
+            "skipped_erased_reason": ERASED_REASON if self.erased else None,
             "errors": [error.to_json() for error in self.errors],
             "direction_unknown": self.direction_unknown,
             "warnings": self.warnings,
@@ -480,6 +497,7 @@ def _report(
         imported=stored.contacts,
         duplicates=stored.duplicates,
         rejected=rejected,
+        erased=stored.erased,
         errors=sorted(errors, key=lambda error: (error.row, error.column or "")),
         batch_id=None if dry_run else stored.batch_id,
         dry_run=dry_run,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import DateOrder
 from analytics.importing.reader import RowProblem, problems_frame
+from analytics.store import ERASED_REASON
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,6 +118,15 @@ class SessionReport:
     preview: pd.DataFrame | None = None
     statuses: dict[str, int] = field(default_factory=dict)
     """Sessions to store per status (attended, cancelled, late_cancelled, no_show)."""
+    erased: int = 0
+    """Sessions left out because their client was erased (never imported again)."""
+
+    @property
+    def erased_note(self) -> str | None:
+        """Why sessions were skipped, in one sentence, when any were."""
+        if not self.erased:
+            return None
+        return f"{self.erased:,} sessions were skipped: {ERASED_REASON}."
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file (the contact report's keys, and more)."""
@@ -129,6 +139,8 @@ class SessionReport:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "excluded": dict(self.excluded),
+            "skipped_erased": self.erased,
+            "skipped_erased_reason": ERASED_REASON if self.erased else None,
             "statuses": dict(self.statuses),
             "errors": [error.to_json() for error in self.errors],
             "unmatched": [
