@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from analytics.encryption import (
     configured_key,
     connect_encrypted,
 )
-from analytics.errors import DatabaseError, DatabaseLockedError
+from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
 
 DEFAULT_DB_PATH = Path("data") / "contactload.duckdb"
@@ -36,6 +36,28 @@ DB_ENV_VAR = "CONTACTLOAD_DB"
 MEMORY_LIMIT_ENV_VAR = "CONTACTLOAD_MEMORY_LIMIT"
 """The most memory DuckDB may hold for this process (e.g. ``1GB``); unset: DuckDB's own
 default, 80 % of the machine."""
+
+BLOCKS_START = 3 * 4096
+"""Bytes before a DuckDB file's first block: its main header and two database headers.
+A file holding n blocks is at least ``BLOCKS_START + n * block_size`` bytes long; a
+shorter one has lost its end."""
+
+DAMAGED = (
+    "The database file {path} is damaged (part of it is missing or unreadable); restore "
+    "your latest backup with `contactload restore BACKUP --db {path} --force`, or move the "
+    "file aside to start afresh."
+)
+INVALIDATED = (
+    "The database {path} stopped working after an earlier failure ({gist}); restart "
+    "Contact Load, and restore your latest backup if it happens again."
+)
+_DAMAGE_WORDS = ("could not read", "corrupt", "checksum", "failed to read")
+
+
+def first_line(error: BaseException) -> str:
+    """The gist of a DuckDB error: its first line without the type prefix or final stop."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1].rstrip(".")
 
 
 def default_db_path() -> Path:
@@ -88,6 +110,11 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
+        try:
+            self._check_length()
+        except DatabaseError:
+            self._connection.close()
+            raise
         # One writer at a time in this process: every write bumps data_version, and DuckDB
         # fails the second of two transactions updating one row ("Conflict on update"), so
         # an export's audit entry during an import would otherwise fail one of them.
@@ -106,17 +133,69 @@ class Database:
         with self.cursor() as cursor:
             migrate(cursor)
 
+    def _check_length(self) -> None:
+        """Refuse a file cut short: DuckDB opens one and fails only when a query reaches
+        the missing blocks, so check the length its own block count implies."""
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return  # an encrypted or in-memory catalog without a file of its own yet
+        cursor = self._connection.cursor()  # closed at once: no transaction stays open
+        try:
+            if self.encrypted:
+                cursor.execute(f"USE {CATALOG}")
+            row = cursor.execute(
+                "SELECT block_size, total_blocks FROM pragma_database_size() "
+                "WHERE database_name = current_database()"
+            ).fetchone()
+        finally:
+            cursor.close()
+        if row is None or not row[0]:
+            return
+        block_size, blocks = int(row[0]), int(row[1])
+        # Longer is harmless: a write that failed (disk full) may leave part of a new
+        # block after the last one in use.
+        if size < BLOCKS_START + blocks * block_size:
+            raise DamagedDatabaseError(DAMAGED.format(path=self.path))
+
+    def translated(self, error: duckdb.Error) -> DatabaseError | None:
+        """The project's error for a DuckDB error that means this file is damaged (or the
+        database stopped after an earlier failure), else ``None``: callers re-raise it."""
+        text = str(error)
+        lowered = text.lower()
+        if "invalidated" in lowered:
+            return DatabaseError(INVALIDATED.format(path=self.path, gist=first_line(error)))
+        internal = isinstance(error, (duckdb.InternalException, duckdb.SerializationException))
+        if any(word in lowered for word in _DAMAGE_WORDS) and (str(self.path) in text or internal):
+            return DamagedDatabaseError(DAMAGED.format(path=self.path))
+        return None
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own for one operation, closed afterwards; safe in any thread."""
-        cursor = self._connection.cursor()
-        # Timestamps come back in UTC whatever the machine's zone; local times are
-        # computed explicitly per therapist.
-        cursor.execute("SET TimeZone = 'UTC'")
-        if self.encrypted:  # a new cursor starts in the in-memory catalog
-            cursor.execute(f"USE {CATALOG}")
+        """A cursor of its own for one operation, closed afterwards; safe in any thread.
+
+        DuckDB errors that mean the file is damaged leave as ``DamagedDatabaseError`` (one
+        sentence naming the file and what to do), whichever query met them.
+        """
+        try:
+            cursor = self._connection.cursor()
+            # Timestamps come back in UTC whatever the machine's zone; local times are
+            # computed explicitly per therapist.
+            cursor.execute("SET TimeZone = 'UTC'")
+            if self.encrypted:  # a new cursor starts in the in-memory catalog
+                cursor.execute(f"USE {CATALOG}")
+        except duckdb.Error as error:
+            translated = self.translated(error)
+            if translated is None:
+                raise
+            raise translated from error
         try:
             yield cursor
+        except duckdb.Error as error:
+            translated = self.translated(error)
+            if translated is None:
+                raise
+            raise translated from error
         finally:
             cursor.close()
 
@@ -143,7 +222,9 @@ class Database:
                     "WHERE key = 'data_version'"
                 )
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # A database that stopped has nothing to roll back: say why it stopped.
+                with suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
                 raise
             try:
                 cursor.execute("COMMIT")

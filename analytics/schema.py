@@ -354,6 +354,20 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=7,
+        description="audit log: the identity provider and its subject id beside the identity",
+        statements=(
+            # Team mode: which provider (the ID token's iss) vouched for the person, and its
+            # id for them (sub), so an entry names an account, not only an address anyone
+            # could type. NULL for local mode and entries made before.
+            "ALTER TABLE audit_log ADD COLUMN issuer VARCHAR",
+            "ALTER TABLE audit_log ADD COLUMN subject VARCHAR",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -1,6 +1,5 @@
 """Boundaries: the agreed limits on one side, how the load measures up on the other."""
 
-import getpass
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -10,6 +9,7 @@ import streamlit as st
 from analytics import boundaries
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
+from analytics.scope import os_account
 from ui.components import csv_download, page_start
 from ui.format import minutes_text, share_text
 from ui.state import database, filter_choices, measure
@@ -28,16 +28,8 @@ st.caption(
 choices = filter_choices(filters.scope)
 
 
-def os_user() -> str:
-    """Local mode signs changes with the OS account (as the command line does)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no password-file entry (containers)
-        return "unknown user"
-
-
 # Changes are signed by the signed-in identity in team mode, the OS account in local mode.
-changed_by = os_user() if filters.scope.role == "local" else filters.scope.identity
+changed_by = os_account() if filters.scope.role == "local" else filters.scope.identity
 settings_side, results_side = st.columns([2, 3], gap="large")
 
 with results_side:
