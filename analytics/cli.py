@@ -852,8 +852,9 @@ def run_compare(args: argparse.Namespace) -> int:
     from analytics import compare
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     report = compare.comparison_report(db, filters, args.by, args.min_clients)
+    _record_shown(db, f"comparison by {args.by}: {len(report['groups'])} groups")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -897,7 +898,10 @@ def run_billing(args: argparse.Namespace) -> int:
     from analytics import billing
 
     db = Database(args.db or default_db_path())
-    rows = billing.episodes_json(db, ContactFilter(start=args.start, end=args.end))
+    rows = billing.episodes_json(
+        db, ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
+    )
+    _record_shown(db, f"billing: {len(rows)} episodes by client key")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -953,6 +957,13 @@ def run_undo(args: argparse.Namespace) -> int:
 def _user_name() -> str:
     """Who makes a change from the command line: the OS account name."""
     return os_account()
+
+
+def _record_shown(db: Database, what: str) -> None:
+    """Record in the audit log that a command took data out to the terminal (or a pipe)."""
+    from analytics import audit
+
+    audit.record(db, _cli_scope(), "export", f"{what} to the terminal")
 
 
 def _cli_scope() -> Scope:

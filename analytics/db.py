@@ -9,6 +9,7 @@ Streamlit runs each browser session on a thread of its own.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -39,8 +40,9 @@ default, 80 % of the machine."""
 
 BLOCKS_START = 3 * 4096
 """Bytes before a DuckDB file's first block: its main header and two database headers.
-A file holding n blocks is at least ``BLOCKS_START + n * block_size`` bytes long; a
-shorter one has lost its end."""
+Blocks follow whole, so a file ending inside one of the blocks its header counts has lost
+its end. (Encrypted files keep their headers unreadable, and a cut of whole blocks leaves
+no partial one: for them the queries that meet the missing part say so.)"""
 
 DAMAGED = (
     "The database file {path} is damaged (part of it is missing or unreadable); restore "
@@ -52,6 +54,34 @@ INVALIDATED = (
     "Contact Load, and restore your latest backup if it happens again."
 )
 _DAMAGE_WORDS = ("could not read", "corrupt", "checksum", "failed to read")
+
+
+def stored_blocks(path: Path) -> tuple[int, int] | None:
+    """Block size and block count of a DuckDB file, as its newest database header says
+    (what the last checkpoint wrote, so not what another connection holds in memory);
+    ``None`` when the headers cannot be read as plain DuckDB headers (an encrypted file).
+
+    The file starts with a 4 KB main header (checksum, then ``DUCK``) and two 4 KB
+    database headers, each a checksum then iteration, meta block, free list, block count
+    and block size as little-endian 64-bit numbers; the one with the higher iteration is
+    current.
+    """
+    try:
+        with path.open("rb") as file:
+            head = file.read(BLOCKS_START)
+    except OSError:
+        return None
+    if len(head) < BLOCKS_START or head[8:12] != b"DUCK":
+        return None
+    headers = [struct.unpack_from("<6Q", head, offset) for offset in (4096, 8192)]
+    _, iteration, _, _, count, block_size = max(headers, key=lambda header: header[1])
+    plausible = (
+        iteration > 0
+        and 4096 <= block_size <= 1 << 30
+        and block_size & (block_size - 1) == 0
+        and count < 1 << 40
+    )
+    return (block_size, count) if plausible else None
 
 
 def first_line(error: BaseException) -> str:
@@ -135,27 +165,20 @@ class Database:
 
     def _check_length(self) -> None:
         """Refuse a file cut short: DuckDB opens one and fails only when a query reaches
-        the missing blocks, so check the length its own block count implies."""
+        the missing blocks, so check the length its header's block count implies."""
+        blocks = stored_blocks(self.path)
+        if blocks is None:
+            return
+        block_size, count = blocks
         try:
             size = self.path.stat().st_size
         except OSError:
-            return  # an encrypted or in-memory catalog without a file of its own yet
-        cursor = self._connection.cursor()  # closed at once: no transaction stays open
-        try:
-            if self.encrypted:
-                cursor.execute(f"USE {CATALOG}")
-            row = cursor.execute(
-                "SELECT block_size, total_blocks FROM pragma_database_size() "
-                "WHERE database_name = current_database()"
-            ).fetchone()
-        finally:
-            cursor.close()
-        if row is None or not row[0]:
             return
-        block_size, blocks = int(row[0]), int(row[1])
-        # Longer is harmless: a write that failed (disk full) may leave part of a new
-        # block after the last one in use.
-        if size < BLOCKS_START + blocks * block_size:
+        # DuckDB writes whole blocks, so a cut shows as a partial last block. Only one
+        # inside the counted blocks means data is gone: a write that failed (disk full)
+        # may leave part of a new block after them, and a checkpoint trims free blocks
+        # at the end (whole ones) while the header still counts them.
+        if (size - BLOCKS_START) % block_size and size < BLOCKS_START + count * block_size:
             raise DamagedDatabaseError(DAMAGED.format(path=self.path))
 
     def translated(self, error: duckdb.Error) -> DatabaseError | None:

@@ -19,7 +19,7 @@ from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.roles import RolesFileError
 from analytics.scope import LOCAL, Scope
-from ui.auth import NO_AUTH, roles_path
+from ui.auth import AUDIT_FAILED, NO_AUTH, roles_path
 from ui.navigation import PAGES, visible_pages
 from ui.serve import server_arguments
 
@@ -413,3 +413,56 @@ def test_an_entry_may_name_the_provider_subject_entra_object_id_included(team: P
         ("pairwise-77", "therapist", entra, "pairwise-77"),
         ("pairwise-77", "none", "https://elsewhere.example", "pairwise-77"),
     ]
+
+
+# --- a sign-in the audit log cannot record ---------------------------------------------
+
+FULL_DISK_SIGN_IN = """
+import json, resource, signal, sys
+from streamlit.testing.v1 import AppTest
+from tests.test_auth import APP, AUTH, verified
+
+app = AppTest.from_file(APP, default_timeout=60)
+app.secrets["auth"] = AUTH
+app.user = verified("it@northside.example")
+# From here on no file may grow (a full disk): the audit entry cannot be written.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+app.run()
+print(json.dumps({
+    "exceptions": [exception.message for exception in app.exception],
+    "errors": [error.value for error in app.error],
+    "metrics": len(app.metric),
+    "filters": len(app.sidebar.multiselect),
+}))
+"""
+
+
+def test_a_sign_in_the_audit_log_cannot_record_is_refused_in_one_sentence(team: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_SIGN_IN],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+    # Fails closed: one sentence, no traceback, nothing of the dashboard.
+    assert shown == {"exceptions": [], "errors": [AUDIT_FAILED], "metrics": 0, "filters": 0}
+    # The admin's log (the server's stderr) says why.
+    assert "Traceback" not in result.stderr
+    logged = [line for line in result.stderr.splitlines() if "could not record" in line]
+    assert len(logged) == 1, result.stderr
+    assert (
+        f"The audit log in {team} could not record the sign-in of it@northside.example "
+        f"(issuer {ISSUER}, subject sub-it@northside.example): "
+    ) in logged[0]
+    assert "File too large" in logged[0]
+    assert audit_rows(team) == []
