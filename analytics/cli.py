@@ -8,11 +8,9 @@ argument mistakes exit 2 (argparse's convention).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +21,7 @@ from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
-from analytics.scope import LOCAL, Scope
+from analytics.scope import Scope, local_user, os_account
 
 if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
@@ -356,6 +354,7 @@ def run_export(args: argparse.Namespace) -> int:
         therapist_ids=_ids(db, "therapist", args.therapist),
         channels=tuple(args.channel),
         categories=tuple(args.category),
+        scope=_cli_scope(),
     )
     result = export_contacts(
         db, filters, args.out, args.export_format, partitioned=args.partitioned
@@ -388,9 +387,8 @@ def _ids(db: Database, level: str, names: list[str]) -> tuple[int, ...]:
 def run_backup(args: argparse.Namespace) -> int:
     """``contactload backup --out FILE``: a consistent, checked copy."""
     from analytics.care import backup
-    from analytics.scope import LOCAL
 
-    result = backup(Database(args.db or default_db_path()), LOCAL, args.out)
+    result = backup(Database(args.db or default_db_path()), _cli_scope(), args.out)
     print(
         f"Backed up {result.rows.get('contacts', 0):,} contacts and "
         f"{result.rows.get('sessions', 0):,} sessions to {result.path}."
@@ -401,10 +399,9 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     """``contactload restore FILE``: a checked copy of the backup replaces the database."""
     from analytics.care import restore
-    from analytics.scope import LOCAL
 
     target = args.db or default_db_path()
-    result = restore(LOCAL, args.backup_file, target, force=args.force)
+    result = restore(_cli_scope(), args.backup_file, target, force=args.force)
     print(
         f"Restored {result.rows.get('contacts', 0):,} contacts and "
         f"{result.rows.get('sessions', 0):,} sessions from {args.backup_file} to {result.path}."
@@ -415,9 +412,8 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_erase_client(args: argparse.Namespace) -> int:
     """``contactload erase-client --client KEY``: every row of one client, gone."""
     from analytics.care import erase_client
-    from analytics.scope import LOCAL
 
-    erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
+    erasure = erase_client(Database(args.db or default_db_path()), _cli_scope(), args.client)
     print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
     print(
         f"The audit log and the list of erased clients keep only {erasure.erasure_ref}; "
@@ -482,8 +478,12 @@ def run_audit(args: argparse.Namespace) -> int:
             "role": role,
             "action": action,
             "detail": detail or "",
+            "issuer": issuer if isinstance(issuer, str) else None,
+            "subject": subject if isinstance(subject, str) else None,
         }
-        for logged_at, identity, role, action, detail in log.itertuples(index=False)
+        for logged_at, identity, role, action, detail, issuer, subject in log.itertuples(
+            index=False
+        )
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -491,8 +491,9 @@ def run_audit(args: argparse.Namespace) -> int:
         print("The audit log is empty.")
     else:
         for row in rows:
+            signed = f" [{row['issuer']} {row['subject']}]" if row["subject"] else ""
             print(
-                f"{row['logged_at']}  {row['identity']} ({row['role']})  {row['action']}"
+                f"{row['logged_at']}  {row['identity']} ({row['role']}){signed}  {row['action']}"
                 + (f": {row['detail']}" if row["detail"] else "")
             )
     return 0
@@ -808,13 +809,13 @@ def run_phones(args: argparse.Namespace) -> int:
     """``contactload phones list|map|unmap``: the number-to-client mapping of phone logs."""
     from analytics.importing.phone_log import list_mappings, map_number, unmap_number
     from analytics.importing.pipeline import DEFAULT_THERAPIST, local_time_zone
-    from analytics.scope import LOCAL
 
     db = Database(args.db or default_db_path())
     if args.action == "region":
         return _phone_region(db, args.region)
+    scope = _cli_scope()
     if args.action == "list":
-        table = list_mappings(db, LOCAL)
+        table = list_mappings(db, scope)
         if args.therapist:
             table = table[table["therapist"] == args.therapist]
         if args.practice:
@@ -866,7 +867,7 @@ def run_phones(args: argparse.Namespace) -> int:
     if args.action == "map":
         mapping = map_number(
             db,
-            LOCAL,
+            scope,
             therapist,
             args.number,
             args.client,
@@ -883,7 +884,7 @@ def run_phones(args: argparse.Namespace) -> int:
         return 0
     if unmap_number(
         db,
-        LOCAL,
+        scope,
         therapist,
         args.number,
         practice=args.practice,
@@ -978,8 +979,9 @@ def run_compare(args: argparse.Namespace) -> int:
     from analytics import compare
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     report = compare.comparison_report(db, filters, args.by, args.min_clients, args.months)
+    _record_shown(db, f"comparison by {args.by}: {len(report['groups'])} groups")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -1038,8 +1040,9 @@ def run_billing(args: argparse.Namespace) -> int:
     from analytics import billing
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     rows = billing.episodes_json(db, filters)
+    _record_shown(db, f"billing: {len(rows)} episodes by client key")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -1060,10 +1063,9 @@ def run_billing(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """``contactload report``: the supervision report as one HTML file, audited."""
     from analytics.report import report_filter, write_report
-    from analytics.scope import LOCAL
 
     db = Database(args.db or default_db_path())
-    filters = report_filter(db, LOCAL, args.start, args.end, args.therapist, args.practice)
+    filters = report_filter(db, _cli_scope(), args.start, args.end, args.therapist, args.practice)
     written = write_report(db, filters, args.out)
     print(
         f"Wrote the supervision report for {args.start} to {args.end} to {args.out} "
@@ -1098,16 +1100,20 @@ def run_undo(args: argparse.Namespace) -> int:
 
 def _user_name() -> str:
     """Who makes a change from the command line: the OS account name."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no password-file entry (containers)
-        return "unknown user"
+    return os_account()
+
+
+def _record_shown(db: Database, what: str) -> None:
+    """Record in the audit log that a command took data out to the terminal (or a pipe)."""
+    from analytics import audit
+
+    audit.record(db, _cli_scope(), "export", f"{what} to the terminal")
 
 
 def _cli_scope() -> Scope:
     """The command line runs as the machine's own user: local mode, sees everything, and
-    the audit log names the OS account."""
-    return replace(LOCAL, identity=_user_name())
+    the audit log names the OS account (every command, one rule)."""
+    return local_user()
 
 
 def run_boundaries(args: argparse.Namespace) -> int:

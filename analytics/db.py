@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import struct
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,7 @@ from analytics.encryption import (
     configured_key,
     connect_encrypted,
 )
-from analytics.errors import DatabaseError, DatabaseLockedError
+from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
 
 try:  # advisory locks mark a restore or rewrite in progress (POSIX; elsewhere none)
@@ -50,6 +51,57 @@ DB_ENV_VAR = "CONTACTLOAD_DB"
 MEMORY_LIMIT_ENV_VAR = "CONTACTLOAD_MEMORY_LIMIT"
 """The most memory DuckDB may hold for this process (e.g. ``1GB``); unset: DuckDB's own
 default, 80 % of the machine."""
+
+BLOCKS_START = 3 * 4096
+"""Bytes before a DuckDB file's first block: its main header and two database headers.
+Blocks follow whole, so a file ending inside one of the blocks its header counts has lost
+its end. (Encrypted files keep their headers unreadable, and a cut of whole blocks leaves
+no partial one: for them the queries that meet the missing part say so.)"""
+
+DAMAGED = (
+    "The database file {path} is damaged (part of it is missing or unreadable); restore "
+    "your latest backup with `contactload restore BACKUP --db {path} --force`, or move the "
+    "file aside to start afresh."
+)
+INVALIDATED = (
+    "The database {path} stopped working after an earlier failure ({gist}); restart "
+    "Contact Load, and restore your latest backup if it happens again."
+)
+_DAMAGE_WORDS = ("could not read", "corrupt", "checksum", "failed to read")
+
+
+def stored_blocks(path: Path) -> tuple[int, int] | None:
+    """Block size and block count of a DuckDB file, as its newest database header says
+    (what the last checkpoint wrote, so not what another connection holds in memory);
+    ``None`` when the headers cannot be read as plain DuckDB headers (an encrypted file).
+
+    The file starts with a 4 KB main header (checksum, then ``DUCK``) and two 4 KB
+    database headers, each a checksum then iteration, meta block, free list, block count
+    and block size as little-endian 64-bit numbers; the one with the higher iteration is
+    current.
+    """
+    try:
+        with path.open("rb") as file:
+            head = file.read(BLOCKS_START)
+    except OSError:
+        return None
+    if len(head) < BLOCKS_START or head[8:12] != b"DUCK":
+        return None
+    headers = [struct.unpack_from("<6Q", head, offset) for offset in (4096, 8192)]
+    _, iteration, _, _, count, block_size = max(headers, key=lambda header: header[1])
+    plausible = (
+        iteration > 0
+        and 4096 <= block_size <= 1 << 30
+        and block_size & (block_size - 1) == 0
+        and count < 1 << 40
+    )
+    return (block_size, count) if plausible else None
+
+
+def first_line(error: BaseException) -> str:
+    """The gist of a DuckDB error: its first line without the type prefix or final stop."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1].rstrip(".")
 
 
 REWRITE_PENDING = "rewrite_pending"
@@ -281,6 +333,11 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
+        try:
+            self._check_length()
+        except DatabaseError:
+            connection.close()
+            raise
         memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
         if memory_limit:
             # DuckDB otherwise takes up to 80 % of the machine's memory for its buffers;
@@ -295,13 +352,58 @@ class Database:
                 ) from error
         return connection
 
+    def _check_length(self) -> None:
+        """Refuse a file cut short: DuckDB opens one and fails only when a query reaches
+        the missing blocks, so check the length its header's block count implies."""
+        blocks = stored_blocks(self.path)
+        if blocks is None:
+            return
+        block_size, count = blocks
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return
+        # DuckDB writes whole blocks, so a cut shows as a partial last block. Only one
+        # inside the counted blocks means data is gone: a write that failed (disk full)
+        # may leave part of a new block after them, and a checkpoint trims free blocks
+        # at the end (whole ones) while the header still counts them.
+        if (size - BLOCKS_START) % block_size and size < BLOCKS_START + count * block_size:
+            raise DamagedDatabaseError(DAMAGED.format(path=self.path))
+
+    def translated(self, error: duckdb.Error) -> DatabaseError | None:
+        """The project's error for a DuckDB error that means this file is damaged (or the
+        database stopped after an earlier failure), else ``None``: callers re-raise it."""
+        text = str(error)
+        lowered = text.lower()
+        if "invalidated" in lowered:
+            return DatabaseError(INVALIDATED.format(path=self.path, gist=first_line(error)))
+        internal = isinstance(error, (duckdb.InternalException, duckdb.SerializationException))
+        if any(word in lowered for word in _DAMAGE_WORDS) and (str(self.path) in text or internal):
+            return DamagedDatabaseError(DAMAGED.format(path=self.path))
+        return None
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own for one operation, closed afterwards; safe in any thread."""
+        """A cursor of its own for one operation, closed afterwards; safe in any thread.
+
+        DuckDB errors that mean the file is damaged leave as ``DamagedDatabaseError`` (one
+        sentence naming the file and what to do), whichever query met them.
+        """
         with self._gate.shared():
-            cursor = self._connection.cursor()
             try:
-                yield self._prepared(cursor)
+                cursor = self._prepared(self._connection.cursor())
+            except duckdb.Error as error:
+                translated = self.translated(error)
+                if translated is None:
+                    raise
+                raise translated from error
+            try:
+                yield cursor
+            except duckdb.Error as error:
+                translated = self.translated(error)
+                if translated is None:
+                    raise
+                raise translated from error
             finally:
                 cursor.close()
 
@@ -337,7 +439,9 @@ class Database:
                     "WHERE key = 'data_version'"
                 )
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # A database that stopped has nothing to roll back: say why it stopped.
+                with suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
                 raise
             try:
                 cursor.execute("COMMIT")

@@ -373,6 +373,17 @@ MIGRATIONS += (
         ),
     ),
     Migration(
+        version=7,
+        description="audit log: the identity provider and its subject id beside the identity",
+        statements=(
+            # Team mode: which provider (the ID token's iss) vouched for the person, and its
+            # id for them (sub), so an entry names an account, not only an address anyone
+            # could type. NULL for local mode and entries made before.
+            "ALTER TABLE audit_log ADD COLUMN issuer VARCHAR",
+            "ALTER TABLE audit_log ADD COLUMN subject VARCHAR",
+        ),
+    ),
+    Migration(
         version=8,
         description="phone numbers keyed by their E.164 form (libphonenumber); older keys marked",
         statements=(

@@ -247,6 +247,7 @@ def test_failing_first_migration_leaves_a_new_file_empty(tmp_path: Path) -> None
 def test_schema_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.duckdb"
     Database(path).close()
+    future = max(migration.version for migration in MIGRATIONS) + 100
     connection = duckdb.connect(str(path))
     future = LATEST_VERSION + 100  # newer than any migration, whichever is last
     connection.execute(
