@@ -30,5 +30,10 @@ navigation = st.navigation(
         for index, page in enumerate(visible_pages(scope))
     ]
 )
-draw_filters()
-navigation.run()
+try:
+    draw_filters()
+    navigation.run()
+except ContactLoadError as error:
+    # Whatever a page did not explain itself (a database damaged while the server runs,
+    # say) is one sentence, never a traceback.
+    st.error(str(error), icon=":material/error:")

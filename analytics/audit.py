@@ -1,5 +1,8 @@
 """The audit log: who signed in, imported, undid, edited boundaries, exported or erased.
 
+Who: the OS account for the command line and the local dashboard, the signed-in identity
+in team mode with the provider (issuer) and its subject id for the person beside it.
+
 Entries are written in the same transaction as the change they record where there is one
 (pass the open cursor), so a rolled-back import leaves no entry claiming it happened.
 Details are short descriptions (file names, batch ids, counts), never client data.
@@ -41,8 +44,11 @@ def record(
     transaction so the entry commits (or rolls back) with it."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    sql = "INSERT INTO audit_log (identity, role, action, detail) VALUES (?, ?, ?, ?)"
-    params = [scope.identity, scope.role, action, detail]
+    sql = (
+        "INSERT INTO audit_log (identity, role, action, detail, issuer, subject) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    params = [scope.identity, scope.role, action, detail, scope.issuer, scope.subject]
     if isinstance(target, Database):
         with target.transaction() as cursor:
             cursor.execute(sql, params)
@@ -54,12 +60,12 @@ def entries(db: Database, scope: Scope, limit: int = 500) -> pd.DataFrame:
     """The newest entries: everything for local mode and admins, one's own otherwise."""
     if scope.role in ("local", "admin"):
         return db.frame(
-            "SELECT logged_at, identity, role, action, detail FROM audit_log "
+            "SELECT logged_at, identity, role, action, detail, issuer, subject FROM audit_log "
             "ORDER BY entry_id DESC LIMIT ?",
             [limit],
         )
     return db.frame(
-        "SELECT logged_at, identity, role, action, detail FROM audit_log "
+        "SELECT logged_at, identity, role, action, detail, issuer, subject FROM audit_log "
         "WHERE identity = ? ORDER BY entry_id DESC LIMIT ?",
         [scope.identity, limit],
     )

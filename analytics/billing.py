@@ -6,12 +6,14 @@ table, one row per code, editable on the Billing page:
 
 * **Online digital assessment** (98970 5-10 min, 98971 11-20 min, 98972 21+ min):
   cumulative minutes of qualifying contacts over a 7-day period per client (and therapist)
-  starting at the first qualifying contact; the next period starts at the first qualifying
-  contact after that window. Qualifying: client-initiated, on a secure-platform channel
-  (``portal`` by default; add ``email`` where a practice's email counts as secure), in a
-  counting category. Excluded when an attended session of the client with the same
-  therapist falls in the 7 local days before the start, or within the period itself (a
-  visit absorbs the time; 168 hours after the start).
+  starting with the first qualifying contact: its local date and the six local dates
+  after it, whatever the clock time (calendar days, as billing counts dates of service);
+  the next period starts with the first qualifying contact after that. Qualifying:
+  client-initiated, on a secure-platform channel (``portal`` by default; add ``email``
+  where a practice's email counts as secure), in a counting category. Excluded when an
+  attended session of the client with the same therapist falls on the 7 local dates
+  before the start (or earlier the same day), or within the period itself, up to the end
+  of its last date (a visit absorbs the time; ``session_after_hours`` is for calls).
 * **Telephone assessment** (98966 5-10 min, 98967 11-20 min, 98968 21-30 min): each
   qualifying client-initiated ``phone`` call on its own; excluded when an attended session
   fell in the 7 days before the call, or one starts within 24 hours after it. ("The soonest
@@ -26,9 +28,9 @@ table, one row per code, editable on the Billing page:
   one past the look-ahead), an exclusion that no stored session proves is "unknown", not
   assumed absent.
 
-Days are the therapist's local calendar (7 local days, whatever DST does); hours after a
-contact are real elapsed hours (instants). All per-contact work, the chaining of 7-day
-periods included, is DuckDB SQL; only episodes come back to Python.
+Days are the therapist's local calendar dates (whatever the clock time or DST does);
+hours after a call are real elapsed hours (instants). All per-contact work, the chaining
+of 7-day periods included, is DuckDB SQL; only episodes come back to Python.
 """
 
 from __future__ import annotations
@@ -145,6 +147,32 @@ class BillingSummary:
     estimated_value: float | None
     currency: str | None
     codes_without_fee: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnknownDirection:
+    """Contacts the billing rules would weigh if their files had said who started them."""
+
+    contacts: int
+    minutes: float
+    channels: tuple[str, ...]
+
+    def sentence(self) -> str | None:
+        """What the Billing page and the CLI say about them, or None when there are none."""
+        if not self.contacts:
+            return None
+        channels = " and ".join(self.channels)
+        return (
+            f"Direction unknown for {self.contacts:,} {channels} contact"
+            f"{'s' if self.contacts != 1 else ''} ({self.minutes:,.0f} min) in this period: "
+            "their files did not say who started them, and billing counts only "
+            "client-initiated work. To count them, undo their import and import the file "
+            "again with a direction column (--map direction=COLUMN, or the Import page's "
+            "column mapping; in/out, incoming/outgoing, client/therapist are read) or with "
+            "per-channel defaults (--direction-default portal=client,phone=client, or "
+            "'Started by the client' in the Import settings), or let the rules count "
+            "unknown direction (Started by: client_or_unknown)."
+        )
 
 
 # --- rules and fees -----------------------------------------------------------------------
@@ -463,6 +491,33 @@ def _family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
     ]
 
 
+def unknown_direction(db: Database, filters: ContactFilter) -> UnknownDirection:
+    """Contacts in the filter's period and scope, on a family's channels and counting
+    categories, whose direction is unknown while that family counts client-initiated work
+    only: the real cause when billing finds nothing in a time-tracker export."""
+    with db.cursor() as cursor:
+        rules = [rule for rule in _family_rules(cursor) if "unknown" not in rule.directions]
+        if not rules:
+            return UnknownDirection(0, 0.0, ())
+        where, params = replace(filters, channels=(), categories=()).where("c")
+        families = " OR ".join(
+            "(list_contains(?, c.channel) AND list_contains(?, c.category))" for _ in rules
+        )
+        for rule in rules:
+            params += [list(rule.channels), list(rule.counting_categories)]
+        row = cursor.execute(
+            f"""
+            SELECT count(*), coalesce(sum(c.minutes), 0),
+                   coalesce(list(DISTINCT c.channel ORDER BY c.channel), [])
+            FROM contacts AS c
+            WHERE {where} AND c.direction = 'unknown' AND ({families})
+            """,  # noqa: S608 (fixed fragments; values are parameters)
+            params,
+        ).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    return UnknownDirection(int(row[0]), float(row[1]), tuple(row[2]))
+
+
 # --- episode detection (SQL) --------------------------------------------------------------
 
 # SQL below is fixed text: CTE names and fragments are module constants (each family's
@@ -483,12 +538,15 @@ _QUALIFYING = """
       AND list_contains(?, c.category)
 )"""
 
-# Online: 7-day periods chained per client and therapist. ``jumps`` gives every moment the
-# first qualifying moment at or after its window's end (an ASOF join, materialised because
-# DuckDB does not run ASOF joins inside a recursive CTE); following those jumps from each
-# client's first moment (a recursive CTE, one step per period, all clients at once) yields
-# exactly the period starts. Each contact then belongs to the latest start at or before
-# it, which is always less than a window earlier.
+# Online: 7-day periods chained per client and therapist. A period is calendar days, as
+# billing counts dates of service: the local date of its first contact and the six local
+# dates after it, whatever the clock time (an inquiry Monday 18:00 and a message the next
+# Monday 09:00 fall in two periods), so it ends at the local midnight that begins the
+# eighth date. ``jumps`` gives every moment the first qualifying moment at or after its
+# period's end (an ASOF join, materialised because DuckDB does not run ASOF joins inside a
+# recursive CTE); following those jumps from each client's first moment (a recursive CTE,
+# one step per period, all clients at once) yields exactly the period starts. Each
+# contact then belongs to the latest start at or before it, which is always in its period.
 _ONLINE_ASSIGNED = """
 {p}_moments AS (
     SELECT DISTINCT therapist_id, client_id, local_started_at AS moment FROM {p}_q
@@ -497,7 +555,7 @@ _ONLINE_ASSIGNED = """
     SELECT a.therapist_id, a.client_id, a.moment AS from_at, b.moment AS next_at
     FROM {p}_moments AS a ASOF JOIN {p}_moments AS b
       ON a.therapist_id = b.therapist_id AND a.client_id = b.client_id
-     AND b.moment >= a.moment + to_days(CAST(? AS INTEGER))
+     AND b.moment >= CAST(CAST(a.moment AS DATE) + CAST(? AS INTEGER) AS TIMESTAMP)
 ),
 {p}_starts AS (
     SELECT therapist_id, client_id, min(moment) AS start_local FROM {p}_moments GROUP BY ALL
@@ -508,7 +566,8 @@ _ONLINE_ASSIGNED = """
      AND j.from_at = s.start_local
 ),
 {p}_assigned AS (
-    SELECT q.*, s.start_local, s.start_local + to_days(CAST(? AS INTEGER)) AS end_local,
+    SELECT q.*, s.start_local,
+           CAST(CAST(s.start_local AS DATE) + CAST(? AS INTEGER) AS TIMESTAMP) AS end_local,
            0 AS call_no
     FROM {p}_q AS q ASOF JOIN {p}_starts AS s
       ON q.therapist_id = s.therapist_id AND q.client_id = s.client_id
@@ -538,7 +597,11 @@ _EPISODES = """
 
 # The client's sessions in scope (any status: having any tells whether sessions are
 # known), the span each therapist's session data covers, and attended ones (a related
-# visit). Sessions are not cut to the filter's period: one just before it still excludes.
+# visit). Days are local dates of service: a session excludes when its date is at most
+# ``prior_days`` dates before the episode's (or earlier the same day); an online period is
+# absorbed by an attended session from its start to the end of its last date; a call by
+# one within ``after_hours`` real hours. Sessions are not cut to the filter's period: one
+# just before it still excludes.
 # Episodes and attended sessions are merged into one timeline per client and therapist,
 # ordered by instant (an episode before a session at the same instant), so one sort gives
 # each episode the last attended session before it and the first one at or after it.
@@ -548,7 +611,8 @@ known_sessions AS (
     FROM sessions AS s WHERE {session_where}
 ),
 coverage AS (
-    SELECT therapist_id, min(local_started_at) AS first_local, max(started_at) AS last_at
+    SELECT therapist_id, min(local_started_at) AS first_local, max(started_at) AS last_at,
+           max(local_started_at) AS last_local
     FROM known_sessions GROUP BY therapist_id
 ),
 seen_clients AS (SELECT DISTINCT therapist_id, client_id FROM known_sessions),
@@ -575,11 +639,16 @@ neighbours AS (
 ),
 judged AS (
     SELECT n.*, nb.prior_local, nb.next_at, nb.next_local,
-           nb.prior_local >= n.start_local - to_days(n.prior_days) AS prior_excludes,
-           nb.next_at <= n.start_at + to_hours(n.after_hours) AS next_excludes,
+           CAST(nb.prior_local AS DATE) >= CAST(n.start_local AS DATE) - n.prior_days
+               AS prior_excludes,
+           CASE WHEN n.family = 'online' THEN nb.next_local < n.end_local
+                ELSE nb.next_at <= n.start_at + to_hours(n.after_hours) END AS next_excludes,
            sc.client_id IS NOT NULL AS client_has_sessions,
            sc.client_id IS NOT NULL AND cv.first_local <= n.start_local
-               AND cv.last_at >= n.start_at + to_hours(n.after_hours) AS sessions_known
+               AND CASE WHEN n.family = 'online'
+                        THEN CAST(cv.last_local AS DATE) >= CAST(n.end_local AS DATE) - 1
+                        ELSE cv.last_at >= n.start_at + to_hours(n.after_hours) END
+               AS sessions_known
     FROM numbered AS n JOIN neighbours AS nb USING (episode_no)
     LEFT JOIN seen_clients AS sc USING (therapist_id, client_id)
     LEFT JOIN coverage AS cv USING (therapist_id)

@@ -2,13 +2,25 @@
 
 A backup is a second DuckDB file written by ``COPY FROM DATABASE`` inside one read
 transaction of the running process, so it is one consistent moment even while imports
-commit on other threads; the pseudonym secret is copied beside it (without it, client keys
-of later imports would not match). A restore never replaces a file in use and checks the
-copy (it opens, migrates and holds the same rows as the backup) before moving it into place.
+commit on other threads. The pseudonym secret travels inside it (table ``backup_secret``;
+without the secret, every client imported after a restore would get a new key), so a
+backup is as confidential as the database itself.
+
+A restore never replaces a file in use. It checks, before writing anything, that the
+secret it will use recomputes the backup's client keys and that the target folder does
+not key clients with another secret; then it copies the backup beside the target, applies
+the migrations this version has and the backup lacks, takes the secret out (the live file
+never holds it), rewrites the copy and checks that every table of the backup holds the
+same rows before moving it into place. A restore killed midway leaves a hidden copy that
+the next start removes (``db.remove_leftovers``). Backups made before the secret went
+inside keep it beside them (``.contactload-secret``, or in the ZIP), and restore from there.
 
 Erasure (the right to be forgotten) deletes every row that names the client, in every table
 with a ``client_id`` column (read from the catalog, so tables added later are covered), and
-the client itself; the audit entry names the pseudonymous key, never the label.
+the client itself; takes the client's key out of every text column and its label out of
+the history (audit details, boundary changes, import file names); remembers the erasure
+only as a keyed hash of the key (``erased_clients``), which imports check to skip the
+client's rows; and rewrites the file so no freed block keeps the old rows.
 """
 
 from __future__ import annotations
@@ -22,11 +34,44 @@ from pathlib import Path
 import duckdb
 
 from analytics import audit
-from analytics.db import Database
+from analytics.db import (
+    REWRITE_PENDING,
+    Database,
+    hold_working_copy,
+    quoted,
+    release_working_copy,
+    table_counts,
+    working_copy_path,
+)
 from analytics.encryption import configured_key
 from analytics.errors import ContactLoadError, DatabaseLockedError, PermissionDeniedError
-from analytics.pseudonyms import secret_path
+from analytics.pseudonyms import (
+    client_key,
+    erasure_ref,
+    load_or_create_secret,
+    read_secret,
+    secret_path,
+    write_secret,
+)
+from analytics.schema import MIGRATIONS
 from analytics.scope import Scope
+
+SECRET_TABLE = "backup_secret"
+"""The one-row table a backup carries the pseudonym secret in (never in a live database)."""
+
+KEY_CHECKS = 50
+"""How many of a backup's clients a restore recomputes the key of to prove the secret."""
+
+ERASED_LABEL = "[erased client]"
+"""What stands in the history where an erased client's label stood."""
+
+_HISTORY_TEXT = {
+    "audit_log": ("detail",),
+    "boundary_changes": ("what", "before_value", "after_value"),
+    "import_batches": ("file_name", "source"),
+}
+"""Free-text columns of the history that may name a client by label (the label is taken
+out of these; the key is taken out of every text column)."""
 
 
 class BackupError(ContactLoadError):
@@ -45,46 +90,34 @@ class BackupResult:
     rows: dict[str, int]
 
 
-def _table_counts(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
-    """Rows per base table of ``catalog`` (names come from DuckDB's own catalog)."""
-    tables = cursor.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary "
-        "ORDER BY table_name",
-        [catalog],
-    ).fetchall()
-    counts: dict[str, int] = {}
-    for (table,) in tables:
-        row = cursor.execute(
-            f"SELECT count(*) FROM {_quoted(catalog)}.main.{_quoted(table)}"  # noqa: S608
-        ).fetchone()
-        counts[table] = int(row[0]) if row else 0
-    return counts
-
-
-def _quoted(identifier: str) -> str:
-    """A catalog identifier (from DuckDB's own catalog) quoted for SQL."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
-    """Write a consistent copy of the whole database to ``out`` (a new file)."""
+    """Write a consistent copy of the whole database, with its pseudonym secret inside,
+    to ``out`` (a new file)."""
     scope.require_import()  # a backup holds everyone's data: local mode and admins only
     out = Path(out)
     if out.exists():
         raise BackupError(f"{out} already exists; choose a new file name for the backup.")
     if not out.parent.is_dir():
         raise BackupError(f"The folder {out.parent} does not exist; create it or choose another.")
+    secret = read_secret(secret_path(db.path))
     alias = f"backup_{uuid.uuid4().hex[:12]}"
     with db.cursor() as cursor:
         (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
         attach, key = db.attach_sql(alias)
-        cursor.execute(attach, [str(out), *key])
         try:
+            cursor.execute(attach, [str(out), *key])
             cursor.execute("BEGIN TRANSACTION")
             try:
-                rows = _table_counts(cursor, str(source))
-                cursor.execute(f"COPY FROM DATABASE {_quoted(str(source))} TO {alias}")
-                copied = _table_counts(cursor, alias)
+                rows = table_counts(cursor, str(source))
+                cursor.execute(f"COPY FROM DATABASE {quoted(str(source))} TO {alias}")
+                if secret is not None:
+                    cursor.execute(f"CREATE TABLE {alias}.main.{SECRET_TABLE} (secret VARCHAR)")
+                    cursor.execute(
+                        f"INSERT INTO {alias}.main.{SECRET_TABLE} VALUES (?)",  # noqa: S608
+                        [secret.hex()],
+                    )
+                copied = table_counts(cursor, alias)
+                copied.pop(SECRET_TABLE, None)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -92,12 +125,12 @@ def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
         except duckdb.Error as error:
             cursor.execute(f"DETACH DATABASE IF EXISTS {alias}")
             out.unlink(missing_ok=True)
+            Path(f"{out}.wal").unlink(missing_ok=True)
             raise BackupError(f"The backup to {out} failed: {error}") from error
         cursor.execute(f"DETACH DATABASE {alias}")
     if copied != rows:
         out.unlink(missing_ok=True)
         raise BackupError(f"The backup to {out} did not hold every row; nothing was kept.")
-    _carry_secret(db.path, out)
     audit.record(db, scope, "backup", f"{sum(rows.values())} rows to {out.name}")
     return BackupResult(path=out, rows=rows)
 
@@ -106,8 +139,8 @@ ARCHIVE_DATABASE = "contactload.duckdb"
 
 
 def backup_archive(db: Database, scope: Scope) -> bytes:
-    """A backup as the bytes of one ZIP file (the database and its pseudonym secret), for
-    the dashboard's download button: the running server makes it, so no second process
+    """A backup as the bytes of one ZIP file (the database, its secret inside), for the
+    dashboard's download button: the running server makes it, so no second process
     needs the database file."""
     import tempfile
     import zipfile
@@ -118,14 +151,13 @@ def backup_archive(db: Database, scope: Scope) -> bytes:
         archive = Path(folder) / "backup.zip"
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             bundle.write(copy, ARCHIVE_DATABASE)
-            if secret_path(copy).exists():
-                bundle.write(secret_path(copy), secret_path(copy).name)
         return archive.read_bytes()
 
 
 def _unpacked(archive: Path, folder: Path) -> Path:
-    """The database of a backup ZIP, extracted into ``folder`` with its secret; only the
-    two known names are read, so an archive cannot write anywhere else."""
+    """The database of a backup ZIP, extracted into ``folder`` (with the secret file that
+    ZIPs of earlier versions carried beside it); only those two known names are read, so
+    an archive cannot write anywhere else."""
     import zipfile
 
     try:
@@ -141,14 +173,29 @@ def _unpacked(archive: Path, folder: Path) -> Path:
     return folder / ARCHIVE_DATABASE
 
 
+@dataclass(frozen=True)
+class _BackupContents:
+    """What a restore reads from a backup before writing anything."""
+
+    rows: dict[str, int]
+    """Rows per table, the carried secret's table left out."""
+    version: int
+    secret: bytes | None
+    """The pseudonym secret carried inside (None in backups of earlier versions)."""
+    clients: list[tuple[str, str, str]]
+    """Some clients as (practice, label, key), to prove a secret."""
+
+
 def restore(
     scope: Scope, source: Path | str, target: Path | str, *, force: bool = False
 ) -> BackupResult:
     """Put the backup ``source`` in place of the database ``target``, after checking it.
 
-    Refuses to overwrite an existing ``target`` without ``force``, and a ``target`` that
-    another program has open. The copy is verified (it opens as a Contact Load database
-    and holds the same rows as the backup) before it replaces anything.
+    Refuses to overwrite an existing ``target`` without ``force``, a ``target`` another
+    program has open, and a backup whose pseudonym secret is missing or differs from the
+    one already keying clients in ``target``'s folder (before writing anything). The copy
+    is migrated to this version and verified (every table of the backup holds the same
+    rows) before it replaces anything.
     """
     scope.require_import()
     source, target = Path(source), Path(target)
@@ -166,27 +213,27 @@ def restore(
         )
     if target.exists():
         _require_unused(target)
+    contents = _read_backup(source)
+    secret = _matching_secret(source, target, contents)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.restoring-{uuid.uuid4().hex[:8]}")
+    staged = working_copy_path(target, "restoring")
+    holder = hold_working_copy(staged)
     try:
-        expected = _counts_of_file(source)
-        shutil.copy2(source, staged)
-        check = Database(staged)  # opens, refuses a newer schema, migrates an older one
         try:
-            with check.cursor() as cursor:
-                (name,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
-                found = _table_counts(cursor, str(name))
-        finally:
-            check.close()
-        if any(found.get(table) != rows for table, rows in expected.items()):
+            shutil.copyfile(source, staged)
+        except OSError as error:  # a full disk, say
             raise BackupError(
-                f"The copy of {source} does not hold every row; nothing was restored."
-            )
-        _carry_secret(source, target)
+                f"{source.name} could not be copied beside {target.name} ({error.strerror}); "
+                "nothing was restored."
+            ) from error
+        _pause_point("restore-copied")
+        found = _migrated_and_checked(source, staged, contents)
+        if secret is not None and not secret_path(target).exists():
+            write_secret(target, secret)
+        Path(f"{target}.wal").unlink(missing_ok=True)  # a WAL of the replaced file
         os.replace(staged, target)
     finally:
-        staged.unlink(missing_ok=True)
-        Path(f"{staged}.wal").unlink(missing_ok=True)
+        release_working_copy(staged, holder)
     restored = Database(target)
     try:
         audit.record(restored, scope, "restore", f"from {source.name}")
@@ -195,24 +242,85 @@ def restore(
     return BackupResult(path=target, rows=found)
 
 
-def _carry_secret(source: Path, target: Path) -> None:
-    """Put the pseudonym secret beside ``source`` beside ``target`` too (it is one per
-    folder); refuse when that folder already keys clients with a different secret."""
-    held, wanted = secret_path(source), secret_path(target)
-    if not held.exists() or held.resolve() == wanted.resolve():
-        return
-    if wanted.exists():
-        if wanted.read_bytes() != held.read_bytes():
+def _pause_point(stage: str) -> None:
+    """Wait at ``stage`` when a fault test asked for it (``CONTACTLOAD_PAUSE_AT``)."""
+    from analytics.importing.pipeline import PAUSE_ENV_VAR
+
+    if os.environ.get(PAUSE_ENV_VAR) == stage:
+        import sys
+        import time
+
+        print(f"paused at {stage}", file=sys.stderr, flush=True)
+        time.sleep(120)
+
+
+def _matching_secret(source: Path, target: Path, contents: _BackupContents) -> bytes | None:
+    """The pseudonym secret the restored database needs, proven against the backup's
+    client keys; refuses (before anything is written) a missing or mismatched one."""
+
+    def proves(secret: bytes | None) -> bool:
+        return secret is not None and all(
+            client_key(secret, practice, label) == key for practice, label, key in contents.clients
+        )
+
+    held = read_secret(secret_path(target))
+    if contents.secret is not None:
+        if not proves(contents.secret):
             raise BackupError(
-                f"{target.parent} already holds another installation's pseudonym secret; "
-                "choose another folder so client keys stay the same."
+                f"The pseudonym secret inside {source.name} does not match its client keys; "
+                "the backup is damaged and nothing was restored."
             )
-        return
-    shutil.copy2(held, wanted)
+        secret: bytes | None = contents.secret
+    else:  # a backup of an earlier version: its secret was kept beside it
+        beside = read_secret(secret_path(source))
+        secret = next((s for s in (beside, held) if proves(s)), None)
+        if secret is None and contents.clients:
+            raise BackupError(
+                f"{source.name} holds no pseudonym secret and no secret beside it or in "
+                f"{target.parent} matches its client keys; put the .contactload-secret it was "
+                "made with beside it, or every client imported again would count as new."
+            )
+        secret = secret or beside
+    if secret is not None and held is not None and held != secret:
+        raise BackupError(
+            f"{target.parent} already keys clients with another installation's pseudonym "
+            f"secret ({secret_path(target).name}); restore into another folder, or move that "
+            "file aside if the database it keys is the one being replaced."
+        )
+    return secret
 
 
-def _counts_of_file(path: Path) -> dict[str, int]:
-    """Rows per table of a DuckDB file, opened read-only (a backup is never changed)."""
+def _migrated_and_checked(source: Path, staged: Path, contents: _BackupContents) -> dict[str, int]:
+    """Migrate the copy ``staged``, take the carried secret out, rewrite it, and check
+    that every table of the backup holds the same rows; the rows per table."""
+    check = Database(staged)  # opens, refuses a newer schema, migrates an older one
+    try:
+        with check.transaction() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {SECRET_TABLE}")
+        if not check.rewrite():  # the secret's dropped table leaves nothing in the file
+            raise BackupError(f"The copy of {source} could not be rewritten; nothing was restored.")
+        with check.cursor() as cursor:
+            (name,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
+            found = table_counts(cursor, str(name))
+    finally:
+        check.close()
+    expected = dict(contents.rows)
+    # the migrations this version applied each add their row to schema_version
+    expected["schema_version"] = expected.get("schema_version", 0) + sum(
+        1 for migration in MIGRATIONS if migration.version > contents.version
+    )
+    missing = sorted(table for table, rows in expected.items() if found.get(table) != rows)
+    if missing:
+        raise BackupError(
+            f"The copy of {source} does not hold every row after migrating it "
+            f"({', '.join(missing)}); nothing was restored."
+        )
+    return found
+
+
+def _read_backup(path: Path) -> _BackupContents:
+    """Rows per table, schema version, carried secret and some client keys of a backup,
+    opened read-only (a backup is never changed)."""
     key = configured_key()
     try:
         if key is None:
@@ -225,12 +333,31 @@ def _counts_of_file(path: Path) -> dict[str, int]:
         raise BackupError(f"{path} is not a readable Contact Load backup: {error}") from error
     try:
         (name,) = connection.execute("SELECT current_database()").fetchone() or ("",)
-        counts = _table_counts(connection, str(name))
+        counts = table_counts(connection, str(name))
+        if "contacts" not in counts or "clients" not in counts or "schema_version" not in counts:
+            raise BackupError(f"{path} is a DuckDB file but not a Contact Load backup.")
+        secret = None
+        if counts.pop(SECRET_TABLE, None):
+            carried = connection.execute("SELECT min(secret) FROM backup_secret").fetchone()
+            secret = bytes.fromhex(str(carried[0] if carried else ""))
+        (version,) = connection.execute(
+            "SELECT coalesce(max(version), 0) FROM schema_version"
+        ).fetchone() or (0,)
+        clients = connection.execute(
+            "SELECT p.name, c.label, c.client_key FROM clients AS c "
+            "JOIN practices AS p USING (practice_id) ORDER BY c.client_id LIMIT ?",
+            [KEY_CHECKS],
+        ).fetchall()
+    except (duckdb.Error, ValueError) as error:
+        raise BackupError(f"{path} is not a readable Contact Load backup: {error}") from error
     finally:
         connection.close()
-    if "contacts" not in counts:
-        raise BackupError(f"{path} is a DuckDB file but not a Contact Load backup.")
-    return counts
+    return _BackupContents(
+        rows=counts,
+        version=int(version),
+        secret=secret,
+        clients=[(str(p), str(label), str(k)) for p, label, k in clients],
+    )
 
 
 def _require_unused(path: Path) -> None:
@@ -248,10 +375,14 @@ def _require_unused(path: Path) -> None:
 
 @dataclass(frozen=True)
 class Erasure:
-    """What erasing one client removed: rows per table."""
+    """What erasing one client removed: rows per table; the reference the erasure list
+    and the audit log keep instead of the key; whether the file was rewritten already."""
 
     client_key: str
     rows: dict[str, int]
+    erasure_ref: str = ""
+    rewritten: bool = True
+    """False when other queries held the database; the rewrite then runs at next start."""
 
     @property
     def described(self) -> str:
@@ -263,10 +394,12 @@ class Erasure:
 
 
 def erase_client(db: Database, scope: Scope, client_key: str) -> Erasure:
-    """Delete every row of the client ``client_key`` in every table, and nothing else.
+    """Delete every row of the client ``client_key`` in every table, and nothing else;
+    take key and label out of the history; remember the erasure so imports skip the
+    client; rewrite the file so nothing of it stays in freed blocks.
 
     Only local mode and admins may erase; the audit entry (in the same transaction)
-    names the key and the rows removed, never the label.
+    names the erasure reference and the rows removed, never the label or the key.
     """
     if scope.role not in ("local", "admin"):
         raise PermissionDeniedError(
@@ -275,14 +408,15 @@ def erase_client(db: Database, scope: Scope, client_key: str) -> Erasure:
     removed: dict[str, int] = {}
     with db.transaction() as cursor:
         row = cursor.execute(
-            "SELECT client_id FROM clients WHERE client_key = ?", [client_key]
+            "SELECT client_id, label FROM clients WHERE client_key = ?", [client_key]
         ).fetchone()
         if row is None:
             raise UnknownClientError(
                 f"No client has the key {client_key!r}; copy it from the Clients page or "
                 "`contactload summary --by client --json`."
             )
-        (client_id,) = row
+        client_id, label = row
+        reference = erasure_ref(load_or_create_secret(db.path), client_key)
         (catalog,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
         tables = cursor.execute(
             """
@@ -295,17 +429,64 @@ def erase_client(db: Database, scope: Scope, client_key: str) -> Erasure:
         ).fetchall()
         for (table,) in tables:
             deleted = cursor.execute(
-                f"DELETE FROM {_quoted(table)} WHERE client_id = ? RETURNING 1",  # noqa: S608
+                f"DELETE FROM {quoted(table)} WHERE client_id = ? RETURNING 1",  # noqa: S608
                 [client_id],
             ).fetchall()
             removed[table] = len(deleted)
         cursor.execute("DELETE FROM clients WHERE client_id = ?", [client_id])
         removed["clients"] = 1
+        cursor.execute(
+            "INSERT INTO erased_clients (erasure_ref) VALUES (?) ON CONFLICT DO NOTHING",
+            [reference],
+        )
+        _scrub_history(cursor, str(catalog), str(label), client_key, reference)
         audit.record(
             cursor,
             scope,
             "erase_client",
-            f"client {client_key}: "
+            f"client erased as {reference}: "
             + ", ".join(f"{rows} {table}" for table, rows in removed.items() if rows),
         )
-    return Erasure(client_key=client_key, rows=removed)
+        # Until the rewrite below has replaced the file, the next start repeats it.
+        cursor.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT DO NOTHING",
+            [REWRITE_PENDING],
+        )
+    rewritten = db.rewrite()
+    return Erasure(client_key=client_key, rows=removed, erasure_ref=reference, rewritten=rewritten)
+
+
+def _scrub_history(
+    cursor: duckdb.DuckDBPyConnection, catalog: str, label: str, key: str, reference: str
+) -> None:
+    """Replace the erased client's key by its erasure reference in every text column of
+    every table, and its label (as a whole word) in the history's free text."""
+    columns = cursor.execute(
+        """
+        SELECT table_name, column_name FROM duckdb_columns()
+        WHERE database_name = ? AND schema_name = 'main' AND data_type = 'VARCHAR'
+        ORDER BY table_name, column_name
+        """,
+        [catalog],
+    ).fetchall()
+    for table, column in columns:
+        cursor.execute(
+            f"UPDATE {quoted(table)} SET {quoted(column)} = replace({quoted(column)}, ?, ?) "  # noqa: S608
+            f"WHERE contains({quoted(column)}, ?)",
+            [key, reference, key],
+        )
+    # The label as a word of its own (letters or digits on neither side), so erasing
+    # "Al" leaves "Also" alone; RE2 reads every other character as a hex escape.
+    word = "".join(ch if ch.isalnum() else f"\\x{{{ord(ch):X}}}" for ch in label)
+    pattern = rf"(^|[^\pL\pN]){word}([^\pL\pN]|$)"
+    present = {(str(table), str(column)) for table, column in columns}
+    for table, names in _HISTORY_TEXT.items():
+        for column in names:
+            if (table, column) not in present:
+                continue
+            cursor.execute(
+                f"UPDATE {quoted(table)} "  # noqa: S608
+                f"SET {quoted(column)} = regexp_replace({quoted(column)}, ?, ?, 'g') "
+                f"WHERE regexp_matches({quoted(column)}, ?)",
+                [pattern, rf"\1{ERASED_LABEL}\2", pattern],
+            )

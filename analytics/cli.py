@@ -8,14 +8,12 @@ argument mistakes exit 2 (argparse's convention).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
@@ -23,7 +21,7 @@ from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
-from analytics.scope import LOCAL, Scope
+from analytics.scope import Scope, local_user, os_account
 
 if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
@@ -115,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), default=None)
     importer.add_argument(
+        "--direction-default",
+        dest="direction_defaults",
+        action="append",
+        default=None,
+        metavar="CHANNEL=DIRECTION,...",
+        help="who started contacts of a channel when the file does not say, e.g. "
+        "phone=client,portal=client (client or therapist; in/out, incoming/outgoing too)",
+    )
+    importer.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="contact logs: the file's text encoding, e.g. cp1250 (default: detected)",
+    )
+    importer.add_argument(
         "--client-pattern",
         default=None,
         help="calendars: regular expression with a group (?P<client>...) over event titles",
@@ -143,9 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="category of the calls in a phone log (default: other, for review)",
     )
     importer.add_argument(
+        "--region",
+        default=None,
+        help="phone logs: region of numbers written without a country code, e.g. IT, DE, US "
+        "(default: the stored one, `contactload phones region`)",
+    )
+    importer.add_argument(
         "--country-code",
         default=None,
-        help="completes national numbers in a phone log, e.g. 49 or 1",
+        help="phone logs: the older way to give the region, as its calling code (39 = IT)",
     )
 
     compliance_parser = commands.add_parser(
@@ -171,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="smallest group shown (default: the min_group_clients setting, 11)",
+    )
+    compare_parser.add_argument(
+        "--months", action="store_true", help="also each local month (hidden where needed)"
     )
     compare_parser.add_argument("--json", action="store_true", help="print JSON")
     billing_parser = commands.add_parser(
@@ -217,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path, metavar="FILE")
 
     phones = commands.add_parser(
-        "phones", help="list, map or unmap the phone numbers of call and text logs"
+        "phones",
+        help="list, map or unmap the phone numbers of call and text logs; their default region",
     )
     phone_actions = phones.add_subparsers(dest="action", required=True, metavar="ACTION")
     therapist_options = argparse.ArgumentParser(add_help=False)
@@ -226,7 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     therapist_options.add_argument("--practice", default=None, help="the therapist's practice")
     therapist_options.add_argument(
-        "--country-code", default=None, help="completes national numbers, e.g. 49 or 1"
+        "--region", default=None, help="region of a number without a country code, e.g. IT"
+    )
+    therapist_options.add_argument(
+        "--country-code", default=None, help="the region as its calling code, e.g. 39"
     )
     phone_list = phone_actions.add_parser(
         "list", parents=[db_option], help="the mapped numbers (last two digits) and clients"
@@ -248,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
         "unmap", parents=[db_option, therapist_options], help="forget a number's mapping"
     )
     phone_unmap.add_argument("number", metavar="NUMBER")
+    phone_region = phone_actions.add_parser(
+        "region",
+        parents=[db_option],
+        help="show or set the default region of numbers written without a country code",
+    )
+    phone_region.add_argument(
+        "region", nargs="?", default=None, metavar="REGION", help="e.g. IT, DE, US; 'none' clears"
+    )
     exporter = commands.add_parser(
         "export",
         parents=[db_option],
@@ -320,6 +354,7 @@ def run_export(args: argparse.Namespace) -> int:
         therapist_ids=_ids(db, "therapist", args.therapist),
         channels=tuple(args.channel),
         categories=tuple(args.category),
+        scope=_cli_scope(),
     )
     result = export_contacts(
         db, filters, args.out, args.export_format, partitioned=args.partitioned
@@ -352,9 +387,8 @@ def _ids(db: Database, level: str, names: list[str]) -> tuple[int, ...]:
 def run_backup(args: argparse.Namespace) -> int:
     """``contactload backup --out FILE``: a consistent, checked copy."""
     from analytics.care import backup
-    from analytics.scope import LOCAL
 
-    result = backup(Database(args.db or default_db_path()), LOCAL, args.out)
+    result = backup(Database(args.db or default_db_path()), _cli_scope(), args.out)
     print(
         f"Backed up {result.rows.get('contacts', 0):,} contacts and "
         f"{result.rows.get('sessions', 0):,} sessions to {result.path}."
@@ -365,10 +399,9 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     """``contactload restore FILE``: a checked copy of the backup replaces the database."""
     from analytics.care import restore
-    from analytics.scope import LOCAL
 
     target = args.db or default_db_path()
-    result = restore(LOCAL, args.backup_file, target, force=args.force)
+    result = restore(_cli_scope(), args.backup_file, target, force=args.force)
     print(
         f"Restored {result.rows.get('contacts', 0):,} contacts and "
         f"{result.rows.get('sessions', 0):,} sessions from {args.backup_file} to {result.path}."
@@ -379,10 +412,18 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_erase_client(args: argparse.Namespace) -> int:
     """``contactload erase-client --client KEY``: every row of one client, gone."""
     from analytics.care import erase_client
-    from analytics.scope import LOCAL
 
-    erasure = erase_client(Database(args.db or default_db_path()), LOCAL, args.client)
+    erasure = erase_client(Database(args.db or default_db_path()), _cli_scope(), args.client)
     print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
+    print(
+        f"The audit log and the list of erased clients keep only {erasure.erasure_ref}; "
+        + (
+            "the file was rewritten, so nothing of the client stays in it."
+            if erasure.rewritten
+            else "the file is rewritten at the next start to wipe the freed space."
+        )
+        + " Later imports skip this client's rows."
+    )
     return 0
 
 
@@ -437,8 +478,12 @@ def run_audit(args: argparse.Namespace) -> int:
             "role": role,
             "action": action,
             "detail": detail or "",
+            "issuer": issuer if isinstance(issuer, str) else None,
+            "subject": subject if isinstance(subject, str) else None,
         }
-        for logged_at, identity, role, action, detail in log.itertuples(index=False)
+        for logged_at, identity, role, action, detail, issuer, subject in log.itertuples(
+            index=False
+        )
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -446,8 +491,9 @@ def run_audit(args: argparse.Namespace) -> int:
         print("The audit log is empty.")
     else:
         for row in rows:
+            signed = f" [{row['issuer']} {row['subject']}]" if row["subject"] else ""
             print(
-                f"{row['logged_at']}  {row['identity']} ({row['role']})  {row['action']}"
+                f"{row['logged_at']}  {row['identity']} ({row['role']}){signed}  {row['action']}"
                 + (f": {row['detail']}" if row["detail"] else "")
             )
     return 0
@@ -593,6 +639,7 @@ def run_import(args: argparse.Namespace) -> int:
     Each file's kind is detected from its content (contact log, ICS calendar, session CSV,
     phone log), unless a preset or column mapping says it is a contact log.
     """
+    from analytics.importing.classify import parse_direction_defaults
     from analytics.importing.dispatch import import_detected
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
@@ -610,6 +657,8 @@ def run_import(args: argparse.Namespace) -> int:
         time_zone=args.time_zone or local_time_zone(),
         date_order=args.date_order,
         preview_rows=0,
+        direction_defaults=parse_direction_defaults(",".join(args.direction_defaults or [])),
+        encoding=args.encoding,
     )
     try:
         status_words = _status_words(args.status_words)
@@ -633,6 +682,7 @@ def run_import(args: argparse.Namespace) -> int:
         time_zone=options.time_zone,
         call_category=args.call_category,
         country_code=args.country_code,
+        region=args.region,
     )
     contacts_only = args.preset != "auto" or args.mapping or args.mapping_name
     reports: list[dict[str, object]] = []
@@ -660,7 +710,8 @@ def run_import(args: argparse.Namespace) -> int:
                 # the events that need a look are the point of the message: list them
                 failure["unmatched"] = error.report.to_json()["unmatched"]
                 for event in error.report.unmatched[:20]:
-                    print(f"  {event.day} {event.title!r}: {event.reason}", file=sys.stderr)
+                    print(f"  {event.day or '(no date)'} {event.title!r}: {event.reason}",
+                          file=sys.stderr)  # fmt: skip
             reports.append(failure)
             continue
         reports.append(report.to_json())
@@ -683,11 +734,17 @@ def _print_import(report: FileReport) -> None:
         f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
         + (f" (batch {report.batch_id})." if report.batch_id else ".")
     )
+    for warning in report.warnings:
+        print(f"  warning: {warning}")
+    if report.erased_note:
+        print(f"  {report.erased_note}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")
     if len(report.errors) > 20:
         print(f"  ... and {len(report.errors) - 20} more.")
+    if report.direction_unknown:
+        print(f"  {DIRECTION_UNKNOWN_NOTE.format(count=report.direction_unknown)}")
     if report.unclassified:
         rows = ", ".join(str(problem.row) for problem in report.unclassified[:20])
         more = "…" if report.unclassified_count > 20 else ""
@@ -695,6 +752,14 @@ def _print_import(report: FileReport) -> None:
             f"  {report.unclassified_count:,} contacts are stored as 'other' for review "
             f"(rows {rows}{more}); add a rule on the Import page to place them."
         )
+
+
+DIRECTION_UNKNOWN_NOTE = (
+    "{count:,} contacts have no direction (the file does not say who started them), so "
+    "billing, which counts client-initiated work, leaves them out; give a direction column "
+    "(--map direction=COLUMN) or per-channel defaults (--direction-default "
+    "phone=client,portal=client)."
+)
 
 
 def _print_phone_log(report: PhoneLogReport) -> None:
@@ -707,8 +772,26 @@ def _print_phone_log(report: PhoneLogReport) -> None:
     )
     for reason, count in report.left_out.items():
         print(f"  left out, {reason}: {count:,}")
+    if report.repeated:
+        print(
+            f"  {report.repeated:,} entries repeat an earlier one of the file (same number, "
+            "time and text): stored once, counted as already stored."
+        )
+    if report.rekeyed:
+        print(f"  {report.rekeyed:,} mappings made before version 8 re-keyed to E.164.")
     for error in report.errors[:20]:
         print(f"  entry {error.row}, {error.column}: {error.message}")
+    if report.invalid:
+        region = report.region or "none chosen"
+        print(
+            f"  Numbers that are not valid phone numbers ({len(report.invalid):,}; default "
+            f"region: {region}); their calls and texts were left out:"
+        )
+        for invalid in report.invalid[:50]:
+            print(
+                f"    {invalid.number}: {invalid.reason} (calls {invalid.calls:,}, "
+                f"texts {invalid.texts:,})"
+            )
     if report.unmatched:
         print(
             f"  Numbers mapped to no client ({len(report.unmatched):,}); their calls and "
@@ -726,11 +809,13 @@ def run_phones(args: argparse.Namespace) -> int:
     """``contactload phones list|map|unmap``: the number-to-client mapping of phone logs."""
     from analytics.importing.phone_log import list_mappings, map_number, unmap_number
     from analytics.importing.pipeline import DEFAULT_THERAPIST, local_time_zone
-    from analytics.scope import LOCAL
 
     db = Database(args.db or default_db_path())
+    if args.action == "region":
+        return _phone_region(db, args.region)
+    scope = _cli_scope()
     if args.action == "list":
-        table = list_mappings(db, LOCAL)
+        table = list_mappings(db, scope)
         if args.therapist:
             table = table[table["therapist"] == args.therapist]
         if args.practice:
@@ -744,14 +829,16 @@ def run_phones(args: argparse.Namespace) -> int:
                     "client": str(client),
                     "contacts": int(contacts),
                     "minutes": float(minutes),
+                    "legacy": bool(legacy),
                 }
-                for therapist, practice, hint, client, contacts, minutes in zip(
+                for therapist, practice, hint, client, contacts, minutes, legacy in zip(
                     table["therapist"],
                     table["practice"],
                     table["number_hint"],
                     table["client"],
                     table["contacts"],
                     table["minutes"],
+                    table["legacy"],
                     strict=True,
                 )
             ]
@@ -763,24 +850,31 @@ def run_phones(args: argparse.Namespace) -> int:
                 "map them with `contactload phones map NUMBER CLIENT`."
             )
             return 0
-        shown = table.assign(number=["…" + hint for hint in table["number_hint"]])
+        shown = table.assign(
+            number=["…" + hint for hint in table["number_hint"]],
+            key=["before v8" if legacy else "E.164" for legacy in table["legacy"]],
+        )
         print(
-            shown[["therapist", "practice", "number", "client", "contacts", "minutes"]]
+            shown[["therapist", "practice", "number", "client", "contacts", "minutes", "key"]]
             .round({"minutes": 1})
             .to_string(index=False)
         )
+        legacy = int(table["legacy"].sum())
+        if legacy:
+            print(LEGACY_MAPPINGS_NOTE.format(count=legacy))
         return 0
     therapist = args.therapist or DEFAULT_THERAPIST
     if args.action == "map":
         mapping = map_number(
             db,
-            LOCAL,
+            scope,
             therapist,
             args.number,
             args.client,
             practice=args.practice,
             time_zone=args.time_zone or local_time_zone(),
             country_code=args.country_code,
+            region=args.region,
         )
         new = " (new client)" if mapping.created_client else ""
         print(
@@ -789,11 +883,45 @@ def run_phones(args: argparse.Namespace) -> int:
         )
         return 0
     if unmap_number(
-        db, LOCAL, therapist, args.number, practice=args.practice, country_code=args.country_code
+        db,
+        scope,
+        therapist,
+        args.number,
+        practice=args.practice,
+        country_code=args.country_code,
+        region=args.region,
     ):
         print("Mapping removed; contacts already imported from that number stay.")
         return 0
     print("That number was not mapped for this therapist; nothing changed.")
+    return 0
+
+
+LEGACY_MAPPINGS_NOTE = (
+    "{count} mapping(s) marked 'before v8' were keyed from an older written form of the "
+    "number: each is re-keyed when a phone log holding the number is imported again (or "
+    "when the number is mapped again); until then calls and texts that write it "
+    "differently may be listed as unmatched."
+)
+
+
+def _phone_region(db: Database, region: str | None) -> int:
+    """``contactload phones region [REGION]``: show or store the default region."""
+    from analytics.importing.phone_numbers import default_region, set_default_region
+
+    if region is not None:
+        stored = set_default_region(
+            db, None if region.strip().lower() == "none" else region, scope=_cli_scope()
+        )
+        print(f"Default region: {stored or 'none'}.")
+        return 0
+    current = default_region(db)
+    print(
+        f"Default region: {current}."
+        if current
+        else "No default region: numbers written without a country code are listed as not "
+        "valid; set one with `contactload phones region IT` (or DE, US...)."
+    )
     return 0
 
 
@@ -814,11 +942,13 @@ def _print_session_import(report: SessionReport) -> None:
             + ", ".join(f"{n:,} {name.replace('_', '-')}" for name, n in left_out.items())
             + " events."
         )
+    if report.erased_note:
+        print(f"  {report.erased_note}")
     for error in report.errors[:20]:
         column = f", {error.column}" if error.column else ""
         print(f"  row {error.row}{column}: {error.message}")
     for event in report.unmatched[:20]:
-        print(f"  {event.day} {event.title!r}: {event.reason}")
+        print(f"  {event.day or '(no date)'} {event.title!r}: {event.reason}")
     hidden = max(len(report.errors) - 20, 0) + max(len(report.unmatched) - 20, 0)
     if hidden:
         print(f"  ... and {hidden:,} more; --json lists them all.")
@@ -846,13 +976,12 @@ def run_compliance(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """``contactload compare``: the normalised measures per group, suppression applied."""
-    import pandas as pd
-
     from analytics import compare
 
     db = Database(args.db or default_db_path())
-    filters = ContactFilter(start=args.start, end=args.end)
-    report = compare.comparison_report(db, filters, args.by, args.min_clients)
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
+    report = compare.comparison_report(db, filters, args.by, args.min_clients, args.months)
+    _record_shown(db, f"comparison by {args.by}: {len(report['groups'])} groups")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -861,9 +990,21 @@ def run_compare(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{report['from']} to {report['to']} ({report['days']} days); groups with fewer than "
-        f"{report['min_group_clients']} clients are suppressed."
+        f"{report['min_group_clients']} clients are suppressed, and so is any figure that "
+        "would give a hidden one away."
     )
-    table = pd.DataFrame([*report["groups"], report["total"]])
+    print(_compare_table([*report["groups"], report["total"]], args.by))
+    for month in report.get("months", []):
+        print(f"\n{month['month']}")
+        print(_compare_table([*month["groups"], month["total"]], args.by))
+    return 0
+
+
+def _compare_table(rows: list[dict[str, Any]], by: str) -> str:
+    """Rows of ``compare.comparison_report`` as a text table; hidden cells say so."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
     headers = {
         "clients": "clients",
         "minutes_per_client_week": "min/client/week",
@@ -875,17 +1016,20 @@ def run_compare(args: argparse.Namespace) -> int:
         "cap_compliance": "weeks within cap %",
         "percentile_rank": "percentile",
     }
-    shown = pd.DataFrame({args.by: table[args.by]})
+    shown = pd.DataFrame({by: table[by]})
     for column, header in headers.items():
         scale = 100 if column.endswith("_share") or column == "cap_compliance" else 1
         digits = 0 if column == "clients" else 1
         shown[header] = [
-            "–" if value is None or value != value else f"{value * scale:,.{digits}f}"
-            for value in table[column]  # one value per group: a handful of rows
-        ]
+            "suppressed"
+            if hidden
+            else "–"
+            if value is None or value != value
+            else f"{value * scale:,.{digits}f}"
+            for value, hidden in zip(table[column], table["suppressed"], strict=True)
+        ]  # one value per group: a handful of rows
     shown["suppressed"] = table["suppressed_reason"].fillna("")
-    print(shown.to_string(index=False))
-    return 0
+    return shown.to_string(index=False)
 
 
 def run_billing(args: argparse.Namespace) -> int:
@@ -896,13 +1040,18 @@ def run_billing(args: argparse.Namespace) -> int:
     from analytics import billing
 
     db = Database(args.db or default_db_path())
-    rows = billing.episodes_json(db, ContactFilter(start=args.start, end=args.end))
+    filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
+    rows = billing.episodes_json(db, filters)
+    _record_shown(db, f"billing: {len(rows)} episodes by client key")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    unknown = billing.unknown_direction(db, filters).sentence()
     if not rows:
-        print("No client-initiated work matches the billing rules in this period.")
+        print(unknown or "No client-initiated work matches the billing rules in this period.")
         return 0
+    if unknown:
+        print(unknown)
     table = pd.DataFrame(rows)[
         ["client_key", "code", "start", "minutes", "band", "status", "reason"]
     ]
@@ -914,10 +1063,9 @@ def run_billing(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """``contactload report``: the supervision report as one HTML file, audited."""
     from analytics.report import report_filter, write_report
-    from analytics.scope import LOCAL
 
     db = Database(args.db or default_db_path())
-    filters = report_filter(db, LOCAL, args.start, args.end, args.therapist, args.practice)
+    filters = report_filter(db, _cli_scope(), args.start, args.end, args.therapist, args.practice)
     written = write_report(db, filters, args.out)
     print(
         f"Wrote the supervision report for {args.start} to {args.end} to {args.out} "
@@ -952,16 +1100,20 @@ def run_undo(args: argparse.Namespace) -> int:
 
 def _user_name() -> str:
     """Who makes a change from the command line: the OS account name."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no password-file entry (containers)
-        return "unknown user"
+    return os_account()
+
+
+def _record_shown(db: Database, what: str) -> None:
+    """Record in the audit log that a command took data out to the terminal (or a pipe)."""
+    from analytics import audit
+
+    audit.record(db, _cli_scope(), "export", f"{what} to the terminal")
 
 
 def _cli_scope() -> Scope:
     """The command line runs as the machine's own user: local mode, sees everything, and
-    the audit log names the OS account."""
-    return replace(LOCAL, identity=_user_name())
+    the audit log names the OS account (every command, one rule)."""
+    return local_user()
 
 
 def run_boundaries(args: argparse.Namespace) -> int:

@@ -28,11 +28,12 @@ person. Following US federal cell-size policy for health data (DOMAIN.md, "Compa
 fairly": counts from 1 to 10 are suppressed, and so is any cell from which one can be worked
 out), a group with fewer than k active clients shows no value at all, only the reason
 ("fewer than 11 clients"); k is the ``min_group_clients`` setting (default 11) or an
-argument. When the total row is shown and exactly one group of a partition is suppressed,
-the total minus the other groups would reveal it, so the next-smallest group is suppressed
-too (complementary suppression); a total with fewer than k clients is itself suppressed.
-Monthly trends apply the same rules to every month on its own. Comparisons hold no client
-rows at all, so no client label can appear in them.
+argument. Complementary suppression is decided once for every view a viewer can reach
+(``suppression_pattern``; the rule is in ``analytics.suppression``): the therapist and
+practice comparisons, the total row, the monthly trends, the downloads and the CLI all read
+their hidden cells from it, so no sum across them (total minus practices, practice minus
+therapists, period minus months) gives a hidden cell away. Comparisons hold no client rows
+at all, so no client label can appear in them.
 
 Every per-contact and per-session step runs in DuckDB SQL under the viewer's scope (the
 filter's ``where``/``session_where``); only one row per group comes back to Python.
@@ -45,6 +46,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from analytics import suppression
 from analytics.compliance import (
     _MARKED_CTE,
     _RESPONSE_CTES,
@@ -224,9 +226,31 @@ SELECT bucket, group_id, count(*) AS capped_weeks,
 FROM capped GROUP BY ALL
 """
 
-# Normalising, suppressing and ranking the few group rows of ``load_figures`` and
-# ``cap_figures``. Buckets are judged on their own: the total row of a bucket is the
-# partition's sum, so complementary suppression looks within the bucket.
+# Active clients per cell of every view: each grouping set is one level (therapist,
+# practice, total) in one bucket (a month, or the whole period).
+_CELLS_SQL = """
+,
+session_rows AS (SELECT s.* FROM sessions AS s WHERE {session_where}),
+active AS (
+    SELECT strftime(local_started_at, '%Y-%m') AS month, practice_id, therapist_id, client_id
+    FROM f
+    UNION
+    SELECT strftime(local_started_at, '%Y-%m'), practice_id, therapist_id, client_id
+    FROM session_rows
+)
+SELECT month, practice_id, therapist_id, count(DISTINCT client_id) AS clients,
+       grouping(month) = 1 AS all_months,
+       grouping(practice_id) = 1 AS all_practices,
+       grouping(therapist_id) = 1 AS all_therapists
+FROM active
+GROUP BY GROUPING SETS (
+    (month, practice_id, therapist_id), (month, practice_id), (month),
+    (practice_id, therapist_id), (practice_id), ()
+)
+"""
+
+# Normalising and ranking the few group rows of ``load_figures`` and ``cap_figures``; which
+# of them are hidden comes from ``pattern`` (``suppression_pattern``, all views at once).
 _JUDGE_SQL = """
 WITH figures AS (
     SELECT lf.*, cf.capped_weeks, cf.weeks_within_cap,
@@ -248,36 +272,17 @@ normalised AS (
            minutes / nullif(scheduled_hours, 0) * {basis} AS minutes_per_8_session_hours,
            after_hours_minutes / nullif(minutes, 0) AS after_hours_share,
            crisis_minutes / nullif(minutes, 0) AS crisis_share,
-           weeks_within_cap / nullif(capped_weeks, 0) AS cap_compliance,
-           clients < ? AS too_small
+           weeks_within_cap / nullif(capped_weeks, 0) AS cap_compliance
     FROM figures
 ),
-partitioned AS (
-    SELECT *,
-           group_id <> 0 AND NOT too_small AS candidate,
-           count(*) FILTER (WHERE group_id <> 0 AND too_small) OVER (PARTITION BY bucket)
-               AS hidden_groups,
-           coalesce(bool_or(group_id = 0 AND NOT too_small) OVER (PARTITION BY bucket), false)
-               AS total_shown
-    FROM normalised
-),
-complemented AS (
-    SELECT *,
-           candidate AND hidden_groups = 1 AND total_shown
-               AND row_number() OVER (
-                   PARTITION BY bucket, candidate ORDER BY clients, group_id
-               ) = 1 AS complement
-    FROM partitioned
-),
 judged AS (
-    SELECT *,
-           too_small OR complement AS suppressed,
-           CASE WHEN too_small THEN format('fewer than {{}} clients', CAST(? AS INTEGER))
-                WHEN complement
-                    THEN 'suppressed so a hidden group cannot be worked out from the total'
-           END AS suppressed_reason,
-           group_id <> 0 AND NOT (too_small OR complement) AS ranked
-    FROM complemented
+    -- A cell the pattern does not know is hidden: never show what was not judged.
+    SELECT n.*, coalesce(p.suppressed, true) AS suppressed,
+           CASE WHEN p.suppressed IS NULL THEN 'not judged' ELSE p.suppressed_reason END
+               AS suppressed_reason,
+           n.group_id <> 0 AND NOT coalesce(p.suppressed, true) AS ranked
+    FROM normalised AS n
+    LEFT JOIN pattern AS p USING (bucket, group_id)
 ),
 ranked AS (
     SELECT *,
@@ -392,6 +397,7 @@ def _judged(
     bucket: str,
     min_clients: int | None,
     with_total: bool,
+    pattern: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Normalised, suppressed and ranked figures per bucket and group."""
     _check_by(by)
@@ -399,6 +405,10 @@ def _judged(
     period = data_period(db, filters)
     if period is None:
         return _empty_frame()
+    if pattern is None or not (pattern["min_group_clients"] == k).all():
+        pattern = suppression_pattern(db, filters, k)
+    cells = pattern[pattern["level"].isin([by, "total"])]
+    cells = cells[["bucket", "group_id", "suppressed", "suppressed_reason"]]
     load_figures = _load_figures(db, filters, by, bucket)
     cap_figures = _cap_figures(db, filters, by, bucket, period)
     name, practice, name_join = _NAMES[by]
@@ -416,18 +426,10 @@ def _judged(
     with db.cursor() as cursor:
         cursor.register("load_figures", load_figures)
         cursor.register("cap_figures", cap_figures)
+        cursor.register("pattern", cells)
         frame = cursor.execute(
             sql,
-            [
-                period.start,
-                period.start,
-                period.end,
-                period.end,
-                with_total,
-                k,
-                k,
-                _TOTAL_NAMES[by],
-            ],
+            [period.start, period.start, period.end, period.end, with_total, _TOTAL_NAMES[by]],
         ).df()
     frame["suppressed_reason"] = frame["suppressed_reason"].astype(object)
     frame = frame.astype({column: "float64" for column in VALUE_COLUMNS})
@@ -435,6 +437,57 @@ def _judged(
         frame.astype(object)
         .where(frame.notna(), None)
         .astype({"group_id": "int64", "is_total": "bool", "suppressed": "bool"})
+    )
+
+
+def _cell_clients(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """Active clients per cell: period and month, therapist, practice and total."""
+    contacts, contact_params = _contacts_cte(filters)
+    session_where, session_params = filters.session_where()
+    sql = f"WITH {contacts}" + _CELLS_SQL.format(session_where=session_where)
+    return db.frame(sql, [*contact_params, *session_params])
+
+
+def suppression_pattern(
+    db: Database, filters: ContactFilter, min_clients: int | None = None
+) -> pd.DataFrame:
+    """Which cells of every comparison view are hidden, decided once for all of them.
+
+    One row per cell a viewer can reach under ``filters`` (scope and period): bucket
+    (``"period"`` or ``"YYYY-MM"``), level (total, practice, therapist), group_id (0 for the
+    total), clients, suppressed, suppressed_reason and min_group_clients (k). The therapist
+    and practice comparisons, their totals, the monthly trends, the downloads and the CLI
+    all read their hidden cells from here (``analytics.suppression`` has the rule).
+    """
+    k = _group_size(db, min_clients)
+    counts = _cell_clients(db, filters)
+    clients: dict[suppression.Cell, int] = {}
+    practice_of: dict[int, int] = {}
+    for row in counts.to_dict("records"):  # one row per cell: a few hundred at most
+        if not row["clients"]:  # the empty grouping set when no rows match at all
+            continue
+        level: suppression.Level = "therapist"
+        group_id = int(row["therapist_id"]) if not row["all_therapists"] else TOTAL_GROUP_ID
+        if row["all_practices"]:
+            level = "total"
+        elif row["all_therapists"]:
+            level, group_id = "practice", int(row["practice_id"])
+        else:
+            practice_of[group_id] = int(row["practice_id"])
+        bucket = suppression.PERIOD if row["all_months"] else str(row["month"])
+        clients[suppression.Cell(bucket, level, group_id)] = int(row["clients"])
+    hidden = suppression.decide(clients, practice_of, k)
+    cells = sorted(clients)
+    return pd.DataFrame(
+        {
+            "bucket": [cell.bucket for cell in cells],
+            "level": [cell.level for cell in cells],
+            "group_id": pd.Series([cell.group_id for cell in cells], dtype="int64"),
+            "clients": pd.Series([clients[cell] for cell in cells], dtype="int64"),
+            "suppressed": pd.Series([cell in hidden for cell in cells], dtype="bool"),
+            "suppressed_reason": pd.Series([hidden.get(cell) for cell in cells], dtype=object),
+            "min_group_clients": pd.Series([k] * len(cells), dtype="int64"),
+        }
     )
 
 
@@ -455,15 +508,17 @@ def comparison(
     by: str = "therapist",
     min_clients: int | None = None,
     with_total: bool = True,
+    pattern: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per therapist or practice (and a total row last): the normalised measures.
 
     Columns: group_id, group (name), practice (a therapist's practice), is_total,
     first_day, last_day, weeks (days / 7), clients (active), minutes, scheduled_hours, the
     ``MEASURES`` columns, percentile_rank (0-100, groups only), suppressed and
-    suppressed_reason. A suppressed row holds None in every value column.
+    suppressed_reason. A suppressed row holds None in every value column; which rows are
+    hidden comes from ``pattern`` (``suppression_pattern``, worked out when not given).
     """
-    frame = _judged(db, filters, by, "period", min_clients, with_total)
+    frame = _judged(db, filters, by, "period", min_clients, with_total, pattern)
     return frame.drop(columns=["bucket"]).reset_index(drop=True)
 
 
@@ -472,10 +527,11 @@ def monthly_trend(
     filters: ContactFilter,
     by: str = "therapist",
     min_clients: int | None = None,
+    pattern: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The same rows per local calendar month (column ``month``, ``YYYY-MM``), each month
-    suppressed on its own; a month's weeks are its days inside the period / 7."""
-    frame = _judged(db, filters, by, "month", min_clients, True)
+    """The same rows per local calendar month (column ``month``, ``YYYY-MM``), hidden where
+    ``suppression_pattern`` says; a month's weeks are its days inside the period / 7."""
+    frame = _judged(db, filters, by, "month", min_clients, True, pattern)
     return frame.rename(columns={"bucket": "month"}).reset_index(drop=True)
 
 
@@ -518,29 +574,59 @@ def comparison_report(
     filters: ContactFilter,
     by: str = "therapist",
     min_clients: int | None = None,
+    months: bool = False,
 ) -> dict[str, Any]:
-    """The ``contactload compare --json`` document: the period, k, each group and the total.
+    """The ``contactload compare --json`` document: the period, k, each group and the total
+    (and with ``months`` the same per local month).
 
-    Suppressed values are null and the row carries ``suppressed_reason``.
+    Suppressed values are null and the row carries ``suppressed_reason``; every row reads
+    its hidden cells from the one ``suppression_pattern``.
     """
     _check_by(by)
     k = _group_size(db, min_clients)
-    table = comparison(db, filters, by, k)
+    pattern = suppression_pattern(db, filters, k)
     period = data_period(db, filters)
+    report: dict[str, Any] = {
+        "by": by,
+        "from": None if period is None else period.start.isoformat(),
+        "to": None if period is None else period.end.isoformat(),
+        "days": None if period is None else period.days,
+        "min_group_clients": k,
+        **_report_rows(comparison(db, filters, by, k, pattern=pattern), by),
+    }
+    if months:
+        trend = monthly_trend(db, filters, by, k, pattern=pattern)
+        report["months"] = [
+            {"month": month, **_report_rows(trend[trend["month"] == month], by)}
+            for month in sorted(set(trend["month"]))
+        ]
+    return report
+
+
+def _report_rows(table: pd.DataFrame, by: str) -> dict[str, Any]:
+    """``groups`` and ``total`` of one comparison table, as the JSON document holds them."""
     rows = [_report_row({str(key): value for key, value in row.items()}, by)
             for row in table.to_dict("records")]  # fmt: skip
     totals = [row for row in rows if row["is_total"]]
     for row in rows:
         del row["is_total"]
     return {
-        "by": by,
-        "from": None if period is None else period.start.isoformat(),
-        "to": None if period is None else period.end.isoformat(),
-        "days": None if period is None else period.days,
-        "min_group_clients": k,
         "groups": [row for row in rows if not any(row is total for total in totals)],
         "total": totals[0] if totals else None,
     }
+
+
+def with_hidden_words(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison or trend table for a download: each hidden value cell says
+    "suppressed: <reason>" instead of being empty, so no reader takes it for zero."""
+    shown = table.copy()
+    hidden = shown["suppressed"].to_numpy(dtype=bool)
+    words = [f"suppressed: {reason}" for reason in shown.loc[hidden, "suppressed_reason"]]
+    for column in VALUE_COLUMNS:
+        values = shown[column].astype(object)
+        values[hidden] = words
+        shown[column] = values
+    return shown
 
 
 def _report_row(row: dict[str, Any], by: str) -> dict[str, Any]:
@@ -558,6 +644,7 @@ def _report_row(row: dict[str, Any], by: str) -> dict[str, Any]:
         report[measure.column] = number(row[measure.column])
     if not row["is_total"]:
         report["percentile_rank"] = number(row["percentile_rank"])
+    report["suppressed"] = bool(row["suppressed"])
     report["suppressed_reason"] = row["suppressed_reason"]
     return report
 
@@ -572,4 +659,6 @@ __all__ = [
     "comparison_report",
     "distribution",
     "monthly_trend",
+    "suppression_pattern",
+    "with_hidden_words",
 ]

@@ -4,14 +4,24 @@ DuckDB allows one read-write process per file, so each process holds one connect
 database (``open_database`` shares it); every operation takes its own cursor from that
 connection, because a DuckDB connection must not be used from two threads at once and
 Streamlit runs each browser session on a thread of its own.
+
+Deleted rows stay readable in a DuckDB file's freed blocks until the file is written anew,
+so erasing a client ends with ``Database.rewrite``: the live data copied into a fresh file
+that atomically replaces the old one (cursors wait for it; a crash before the replace
+leaves the old file and a mark that repeats the rewrite at the next start). Hidden
+leftovers of a killed restore or rewrite beside the file are removed at every start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import struct
 import threading
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +38,223 @@ from analytics.encryption import (
     configured_key,
     connect_encrypted,
 )
-from analytics.errors import DatabaseError, DatabaseLockedError
+from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
+
+try:  # advisory locks mark a restore or rewrite in progress (POSIX; elsewhere none)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_DB_PATH = Path("data") / "contactload.duckdb"
 DB_ENV_VAR = "CONTACTLOAD_DB"
 MEMORY_LIMIT_ENV_VAR = "CONTACTLOAD_MEMORY_LIMIT"
 """The most memory DuckDB may hold for this process (e.g. ``1GB``); unset: DuckDB's own
 default, 80 % of the machine."""
+
+BLOCKS_START = 3 * 4096
+"""Bytes before a DuckDB file's first block: its main header and two database headers.
+Blocks follow whole, so a file ending inside one of the blocks its header counts has lost
+its end. (Encrypted files keep their headers unreadable, and a cut of whole blocks leaves
+no partial one: for them the queries that meet the missing part say so.)"""
+
+DAMAGED = (
+    "The database file {path} is damaged (part of it is missing or unreadable); restore "
+    "your latest backup with `contactload restore BACKUP --db {path} --force`, or move the "
+    "file aside to start afresh."
+)
+INVALIDATED = (
+    "The database {path} stopped working after an earlier failure ({gist}); restart "
+    "Contact Load, and restore your latest backup if it happens again."
+)
+_DAMAGE_WORDS = ("could not read", "corrupt", "checksum", "failed to read")
+
+
+def stored_blocks(path: Path) -> tuple[int, int] | None:
+    """Block size and block count of a DuckDB file, as its newest database header says
+    (what the last checkpoint wrote, so not what another connection holds in memory);
+    ``None`` when the headers cannot be read as plain DuckDB headers (an encrypted file).
+
+    The file starts with a 4 KB main header (checksum, then ``DUCK``) and two 4 KB
+    database headers, each a checksum then iteration, meta block, free list, block count
+    and block size as little-endian 64-bit numbers; the one with the higher iteration is
+    current.
+    """
+    try:
+        with path.open("rb") as file:
+            head = file.read(BLOCKS_START)
+    except OSError:
+        return None
+    if len(head) < BLOCKS_START or head[8:12] != b"DUCK":
+        return None
+    headers = [struct.unpack_from("<6Q", head, offset) for offset in (4096, 8192)]
+    _, iteration, _, _, count, block_size = max(headers, key=lambda header: header[1])
+    plausible = (
+        iteration > 0
+        and 4096 <= block_size <= 1 << 30
+        and block_size & (block_size - 1) == 0
+        and count < 1 << 40
+    )
+    return (block_size, count) if plausible else None
+
+
+def first_line(error: BaseException) -> str:
+    """The gist of a DuckDB error: its first line without the type prefix or final stop."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1].rstrip(".")
+
+
+REWRITE_PENDING = "rewrite_pending"
+"""The ``meta`` key set in the transaction that deletes a client's rows and removed by the
+rewrite that wipes them from the file (see ``Database.rewrite``)."""
+
+REWRITE_WAIT_SECONDS = 60.0
+"""How long a rewrite waits for other threads' queries to finish before giving up (the
+erasure stays committed; the rewrite then runs at the next start)."""
+
+_LEFTOVER = "restoring|rewriting"
+"""Hidden working copies beside a database: ``.NAME.restoring-*`` (care.restore) and
+``.NAME.rewriting-*`` (Database.rewrite); a restore's own rewrite nests one in the other."""
+
+
+def working_copy_path(path: Path, purpose: str) -> Path:
+    """A new hidden file beside ``path`` for a restore or rewrite in progress
+    (``purpose``: ``restoring`` or ``rewriting``), removed at the next start if left."""
+    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:8]}")
+
+
+def hold_working_copy(path: Path) -> int:
+    """Hold an advisory lock (``PATH.lock``) while a restore fills and checks ``path``, so
+    a start meanwhile does not take its files for leftovers; release with
+    ``release_working_copy``."""
+    descriptor = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    if fcntl is not None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def release_working_copy(path: Path, descriptor: int) -> None:
+    """Remove a working copy's files and its lock (after it was moved into place or not)."""
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+    Path(f"{path}.lock").unlink(missing_ok=True)
+    os.close(descriptor)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Delete the hidden working copies a killed restore or rewrite left beside ``path``
+    (each a full copy of the data) unless a running restore still holds them; return them."""
+    name = re.escape(path.name)
+    leftover = re.compile(rf"^\.+{name}\.(?:{_LEFTOVER})-")
+    restoring = re.compile(rf"^\.+{name}\.restoring-([0-9a-f]+)")
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for candidate in sorted(path.parent.iterdir()):
+        if not leftover.match(candidate.name) or not candidate.is_file():
+            continue
+        restore = restoring.match(candidate.name)
+        lock = (
+            path.with_name(f".{path.name}.restoring-{restore.group(1)}.lock") if restore else None
+        )
+        if lock is not None and _locked(lock):
+            continue  # a restore running now (in another process) holds it
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _locked(lock: Path) -> bool:
+    """Whether a running restore holds the lock file ``lock``."""
+    if fcntl is None or not lock.exists():
+        return False
+    try:
+        descriptor = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)  # also releases the probe's own lock
+    return False
+
+
+def table_counts(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    """Rows per base table of ``catalog`` (names come from DuckDB's own catalog)."""
+    tables = cursor.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary "
+        "ORDER BY table_name",
+        [catalog],
+    ).fetchall()
+    counts: dict[str, int] = {}
+    for (table,) in tables:
+        row = cursor.execute(
+            f"SELECT count(*) FROM {quoted(catalog)}.main.{quoted(table)}"  # noqa: S608
+        ).fetchone()
+        counts[table] = int(row[0]) if row else 0
+    return counts
+
+
+def quoted(identifier: str) -> str:
+    """A catalog identifier (from DuckDB's own catalog) quoted for SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class _Gate:
+    """Cursors share the connection; a rewrite needs it alone. Any number of threads may
+    hold cursors at once; ``exclusive`` stops new ones and waits for the open ones."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._open = 0
+        self._closed = False
+        self._mine = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        held = getattr(self._mine, "count", 0)
+        with self._condition:
+            # A thread already holding a cursor may open another (nested use) even while
+            # a rewrite waits, or the two would wait on each other.
+            while self._closed and not held:
+                self._condition.wait()
+            self._open += 1
+        self._mine.count = held + 1
+        try:
+            yield
+        finally:
+            self._mine.count = held
+            with self._condition:
+                self._open -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self, timeout: float) -> Iterator[bool]:
+        """Yields whether the connection is free (False after ``timeout`` seconds, or when
+        this thread itself holds a cursor)."""
+        with self._condition:
+            free = not getattr(self._mine, "count", 0) and not self._closed
+            if free:
+                self._closed = True
+                free = self._condition.wait_for(lambda: self._open == 0, timeout)
+                if not free:
+                    self._closed = False
+                    self._condition.notify_all()
+        if not free:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._condition:
+                self._closed = False
+                self._condition.notify_all()
+
+
+_instances: dict[Path, int] = {}
+_instances_lock = threading.Lock()
 
 
 def default_db_path() -> Path:
@@ -56,13 +275,39 @@ class Database:
         key = key if key is not None else configured_key()
         self.encrypted = key is not None
         self._key = key
+        self._allow_unsafe_crypto = allow_unsafe_crypto
+        self._connection = self._connect()
+        # A restore or rewrite killed midway left a full hidden copy of the data beside
+        # the file; it goes now that this process holds the file (no rewrite of it can be
+        # running elsewhere, and a running restore holds its copy's lock).
+        remove_leftovers(self.path)
+        # One writer at a time in this process: every write bumps data_version, and DuckDB
+        # fails the second of two transactions updating one row ("Conflict on update"), so
+        # an export's audit entry during an import would otherwise fail one of them.
+        self._write_lock = threading.RLock()
+        self._gate = _Gate()
+        self._closed = False
+        with self.cursor() as cursor:
+            migrate(cursor)
+            pending = cursor.execute(
+                "SELECT count(*) FROM meta WHERE key = ?", [REWRITE_PENDING]
+            ).fetchall()
+        with _instances_lock:  # a rewrite needs to know it is the file's only holder here
+            resolved = self.path.resolve()
+            _instances[resolved] = _instances.get(resolved, 0) + 1
+        if pending[0][0]:
+            self.rewrite()  # an erasure whose rewrite did not finish: finish it now
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection to ``self.path``, with the memory limit set; one sentence on failure."""
+        key = self._key
         try:
             if key is not None:
-                self._connection = connect_encrypted(
-                    self.path, key, allow_unsafe_crypto=allow_unsafe_crypto
+                connection = connect_encrypted(
+                    self.path, key, allow_unsafe_crypto=self._allow_unsafe_crypto
                 )
             else:
-                self._connection = duckdb.connect(str(self.path))
+                connection = duckdb.connect(str(self.path))
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise DatabaseLockedError(
@@ -88,37 +333,88 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
-        # One writer at a time in this process: every write bumps data_version, and DuckDB
-        # fails the second of two transactions updating one row ("Conflict on update"), so
-        # an export's audit entry during an import would otherwise fail one of them.
-        self._write_lock = threading.RLock()
+        try:
+            self._check_length()
+        except DatabaseError:
+            connection.close()
+            raise
         memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
         if memory_limit:
             # DuckDB otherwise takes up to 80 % of the machine's memory for its buffers;
             # with a limit it spills large joins and sorts to disk (bench/RESULTS.md).
             try:
-                self._connection.execute("SET memory_limit = ?", [memory_limit])
+                connection.execute("SET memory_limit = ?", [memory_limit])
             except duckdb.Error as error:
+                connection.close()
                 raise DatabaseError(
                     f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r} is not a memory size DuckDB "
                     "understands; write it like 1GB or 512MB."
                 ) from error
-        with self.cursor() as cursor:
-            migrate(cursor)
+        return connection
+
+    def _check_length(self) -> None:
+        """Refuse a file cut short: DuckDB opens one and fails only when a query reaches
+        the missing blocks, so check the length its header's block count implies."""
+        blocks = stored_blocks(self.path)
+        if blocks is None:
+            return
+        block_size, count = blocks
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return
+        # DuckDB writes whole blocks, so a cut shows as a partial last block. Only one
+        # inside the counted blocks means data is gone: a write that failed (disk full)
+        # may leave part of a new block after them, and a checkpoint trims free blocks
+        # at the end (whole ones) while the header still counts them.
+        if (size - BLOCKS_START) % block_size and size < BLOCKS_START + count * block_size:
+            raise DamagedDatabaseError(DAMAGED.format(path=self.path))
+
+    def translated(self, error: duckdb.Error) -> DatabaseError | None:
+        """The project's error for a DuckDB error that means this file is damaged (or the
+        database stopped after an earlier failure), else ``None``: callers re-raise it."""
+        text = str(error)
+        lowered = text.lower()
+        if "invalidated" in lowered:
+            return DatabaseError(INVALIDATED.format(path=self.path, gist=first_line(error)))
+        internal = isinstance(error, (duckdb.InternalException, duckdb.SerializationException))
+        if any(word in lowered for word in _DAMAGE_WORDS) and (str(self.path) in text or internal):
+            return DamagedDatabaseError(DAMAGED.format(path=self.path))
+        return None
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own for one operation, closed afterwards; safe in any thread."""
-        cursor = self._connection.cursor()
+        """A cursor of its own for one operation, closed afterwards; safe in any thread.
+
+        DuckDB errors that mean the file is damaged leave as ``DamagedDatabaseError`` (one
+        sentence naming the file and what to do), whichever query met them.
+        """
+        with self._gate.shared():
+            try:
+                cursor = self._prepared(self._connection.cursor())
+            except duckdb.Error as error:
+                translated = self.translated(error)
+                if translated is None:
+                    raise
+                raise translated from error
+            try:
+                yield cursor
+            except duckdb.Error as error:
+                translated = self.translated(error)
+                if translated is None:
+                    raise
+                raise translated from error
+            finally:
+                cursor.close()
+
+    def _prepared(self, cursor: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """A new cursor set up for this database (UTC, its catalog)."""
         # Timestamps come back in UTC whatever the machine's zone; local times are
         # computed explicitly per therapist.
         cursor.execute("SET TimeZone = 'UTC'")
         if self.encrypted:  # a new cursor starts in the in-memory catalog
             cursor.execute(f"USE {CATALOG}")
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+        return cursor
 
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -143,7 +439,9 @@ class Database:
                     "WHERE key = 'data_version'"
                 )
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # A database that stopped has nothing to roll back: say why it stopped.
+                with suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
                 raise
             try:
                 cursor.execute("COMMIT")
@@ -154,6 +452,35 @@ class Database:
                     f"The changes could not be saved to {self.path} ({gist.rstrip('.')}); "
                     "nothing was stored."
                 ) from error
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor outside any transaction for a dry run, which reads and computes in
+        temporary tables without waiting for the writers' turn, and runs the step that adds
+        rows (to see what an import would do) inside ``trial``. Nothing it does lasts."""
+        with self.cursor() as cursor:
+            cursor.execute("SET preserve_insertion_order = false")
+            yield cursor
+
+    @contextmanager
+    def trial(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """A rehearsal's writing step: the writers' turn and a transaction on ``cursor``
+        that is always rolled back (it begins now, so it sees every committed row and no
+        writer's row can clash with its own)."""
+        with self._write_lock:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
+
+    @contextmanager
+    def writers_turn(self) -> Iterator[None]:
+        """Wait for the writers' turn without a transaction, for one statement that must
+        not clash with a writer's and changes no stored figure (``data_version`` stays)."""
+        with self._write_lock:
+            yield
 
     def attach_sql(self, alias: str) -> tuple[str, list[object]]:
         """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this
@@ -181,8 +508,82 @@ class Database:
             row = cursor.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
         return int(row[0]) if row else 0
 
+    def rewrite(self) -> bool:
+        """Write the live data into a fresh file that replaces this one, so rows deleted
+        before (an erased client) leave nothing in freed blocks or the WAL.
+
+        Waits for other threads' cursors (up to ``REWRITE_WAIT_SECONDS``) and holds new
+        ones back meanwhile. Returns False, changing nothing, when the file cannot be
+        rewritten now (queries still running, or another ``Database`` of this process
+        has the same file open); a pending rewrite is then done at the next start.
+        """
+        with self._write_lock, self._gate.exclusive(REWRITE_WAIT_SECONDS) as free:
+            with _instances_lock:
+                alone = _instances.get(self.path.resolve(), 0) == 1
+            if not free or not alone:
+                return False
+            fresh = working_copy_path(self.path, "rewriting")
+            old_wal, wal = Path(f"{fresh}.old-wal"), Path(f"{self.path}.wal")
+            try:
+                try:
+                    self._copy_into(fresh)
+                except (duckdb.Error, OSError):
+                    return False  # a full disk, say: the old file stays, the mark too
+                self._connection.close()
+                try:
+                    # Closing checkpointed the WAL; any left would be replayed into the new
+                    # file, so it moves aside, and back if the file cannot be replaced.
+                    if wal.exists():
+                        os.replace(wal, old_wal)
+                    try:
+                        os.replace(fresh, self.path)
+                    except OSError:
+                        if old_wal.exists():
+                            os.replace(old_wal, wal)
+                        return False
+                finally:
+                    self._connection = self._connect()
+            finally:
+                for leftover in (fresh, Path(f"{fresh}.wal"), old_wal):
+                    leftover.unlink(missing_ok=True)
+        return True
+
+    def _copy_into(self, fresh: Path) -> None:
+        """Copy every table, sequence and row into the new file ``fresh`` (checked), with
+        the rewrite mark left behind."""
+        alias = f"fresh_{uuid.uuid4().hex[:12]}"
+        cursor = self._prepared(self._connection.cursor())
+        try:
+            (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
+            attach, key = self.attach_sql(alias)
+            cursor.execute(attach, [str(fresh), *key])
+            try:
+                expected = table_counts(cursor, str(source))
+                cursor.execute(f"COPY FROM DATABASE {quoted(str(source))} TO {alias}")
+                removed = cursor.execute(
+                    f"DELETE FROM {alias}.main.meta WHERE key = ? RETURNING 1",  # noqa: S608
+                    [REWRITE_PENDING],
+                ).fetchall()
+                expected["meta"] -= len(removed)
+                copied = table_counts(cursor, alias)
+            finally:
+                cursor.execute(f"DETACH DATABASE IF EXISTS {alias}")
+        finally:
+            cursor.close()
+        if copied != expected:
+            raise DatabaseError(
+                f"The rewrite of {self.path} did not hold every row; the file was left as it was."
+            )
+
     def close(self) -> None:
         """Close the connection; later use raises."""
+        if not self._closed:
+            self._closed = True
+            with _instances_lock:
+                resolved = self.path.resolve()
+                _instances[resolved] = _instances.get(resolved, 1) - 1
+                if not _instances[resolved]:
+                    del _instances[resolved]
         self._connection.close()
 
 

@@ -17,6 +17,10 @@ class DatabaseLockedError(DatabaseError):
     """Another process holds the database file open for writing."""
 
 
+class DamagedDatabaseError(DatabaseError):
+    """The database file is cut short or corrupt: DuckDB cannot read part of it."""
+
+
 class SchemaTooNewError(DatabaseError):
     """The database was written by a newer Contact Load than this one."""
 

@@ -190,7 +190,8 @@ def _copy(
                 [*params, str(out)],
             ).fetchone() or (0,)
         except duckdb.IOException as error:
-            raise ExportError(f"Could not write {out}: {error}") from error
+            # a damaged database is not the output file's fault
+            raise db.translated(error) or ExportError(f"Could not write {out}: {error}") from error
     return int(contacts)
 
 

@@ -26,11 +26,25 @@ def load_or_create_secret(db_path: Path) -> bytes:
     if path.exists():
         return bytes.fromhex(path.read_text().strip())
     secret = secrets.token_bytes(32)
+    write_secret(db_path, secret)
+    return secret
+
+
+def read_secret(path: Path) -> bytes | None:
+    """The secret kept in the file ``path`` (hex text), or None when missing or unreadable."""
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_secret(db_path: Path, secret: bytes) -> None:
+    """Keep ``secret`` beside the database at ``db_path`` (a new file, owner-only)."""
+    path = secret_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as file:
         file.write(secret.hex())
-    return secret
 
 
 def client_key(secret: bytes, practice: str, label: str) -> str:
@@ -39,51 +53,23 @@ def client_key(secret: bytes, practice: str, label: str) -> str:
     return "c-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:12]
 
 
-def normalise_number(number: str | None, country_code: str | None = None) -> str | None:
-    """The one written form of a phone number, so the same line matches however it is typed.
-
-    The rule: spaces, dashes, dots, slashes and parentheses go; a leading ``+`` stays and a
-    leading ``00`` becomes ``+`` (the international prefix). With ``country_code`` (``"49"``
-    or ``"+1"``) a national number gains it: a leading trunk ``0`` is replaced by
-    ``+<code>``, and for North America (``1``) ten digits become ``+1`` and eleven digits
-    starting with 1 get a ``+``. Anything else keeps its digits as written; senders made
-    of letters (``DHL``) are lower-cased. Empty, ``null`` and withheld numbers (no letter
-    or digit, or Android's ``-1``/``-2`` for private and unknown callers) give None.
-    """
-    if number is None:
-        return None
-    text = number.strip()
-    if text.lower() in ("", "null", "-1", "-2", "-3"):
-        return None
-    plus = text.startswith("+")
-    digits_only = "".join(ch for ch in text if ch not in " \t-./()\u00a0+")
-    if not digits_only:
-        return None
-    if not digits_only.isdigit():
-        return text.lower()
-    if plus:
-        return "+" + digits_only
-    if digits_only.startswith("00"):
-        return "+" + digits_only[2:]
-    code = (country_code or "").strip().lstrip("+")
-    if code.isdigit():
-        if digits_only.startswith("0"):
-            return f"+{code}{digits_only[1:]}"
-        if code == "1" and len(digits_only) == 10:
-            return "+1" + digits_only
-        if code == "1" and len(digits_only) == 11 and digits_only.startswith("1"):
-            return "+" + digits_only
-    return digits_only
+def erasure_ref(secret: bytes, key: str) -> str:
+    """What the list of erased clients keeps of the client ``key``, e.g. ``e-1a2b…``: a
+    keyed hash of the key, so the database holds neither key nor label after an erasure,
+    yet an import naming the client again (same practice and label) is recognised."""
+    message = f"erased\x1f{key}".encode()
+    return "e-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
 
 
 def number_key(secret: bytes, number: str) -> str:
-    """The stable keyed hash of one phone number (normalised first), e.g. ``n-1a2b…``.
+    """The stable keyed hash of one phone number in its E.164 form, e.g. ``n-1a2b…``.
 
-    Only this key and the number's last two digits are stored, never the number: the key
-    matches the same number in every later log, and cannot be reversed without the secret.
+    Callers pass the form ``importing.phone_numbers.read_number`` gives (``+390612345678``),
+    so the same line has one key however it was written. Only this key and the number's
+    last two digits are stored, never the number: the key matches the same number in every
+    later log, and cannot be reversed without the secret.
     """
-    normalised = normalise_number(number) or number.strip()
-    message = f"phone\x1f{normalised}".encode()
+    message = f"phone\x1f{number.strip()}".encode()
     return "n-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
 
 

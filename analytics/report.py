@@ -639,8 +639,8 @@ def _comparison_section(db: Database, filters: ContactFilter) -> str:
         "missed, and shares of minutes; the percentile ranks a group's minutes per active "
         "client per week among the groups shown (0 lowest, 100 highest). "
         f"A group with fewer than {k} "
-        "active clients is hidden, and so is the next-smallest group when exactly one is "
-        "hidden (otherwise the total would give it away); each hidden cell says why. "
+        "active clients is hidden, and so is any figure that would give a hidden one away "
+        "(a total or a practice less the groups shown); each hidden cell says why. "
         "Comparisons hold no client rows.</p></section>"
     )
     return "".join(parts)

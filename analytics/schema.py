@@ -356,6 +356,46 @@ MIGRATIONS += (
 
 MIGRATIONS += (
     Migration(
+        version=6,
+        description="erasure: erased clients are remembered by a keyed hash, imports skip them",
+        statements=(
+            # One row per erased client: erasure_ref is a keyed hash of the client's key
+            # (pseudonyms.erasure_ref), so neither the label nor the key stays in the file,
+            # while an import that names the client again recognises it and skips its rows.
+            """
+            CREATE TABLE erased_clients (
+                erasure_ref VARCHAR PRIMARY KEY,
+                erased_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+            )
+            """,
+            "ALTER TABLE import_batches ADD COLUMN rows_erased BIGINT DEFAULT 0",
+            "UPDATE import_batches SET rows_erased = 0",
+        ),
+    ),
+    Migration(
+        version=7,
+        description="audit log: the identity provider and its subject id beside the identity",
+        statements=(
+            # Team mode: which provider (the ID token's iss) vouched for the person, and its
+            # id for them (sub), so an entry names an account, not only an address anyone
+            # could type. NULL for local mode and entries made before.
+            "ALTER TABLE audit_log ADD COLUMN issuer VARCHAR",
+            "ALTER TABLE audit_log ADD COLUMN subject VARCHAR",
+        ),
+    ),
+    Migration(
+        version=8,
+        description="phone numbers keyed by their E.164 form (libphonenumber); older keys marked",
+        statements=(
+            # Keys were made from a written form that split some lines in two (Italy's
+            # 06 ... written nationally and internationally). Only keyed hashes are stored,
+            # so they cannot be re-keyed here: they are marked 'legacy', and an import or a
+            # mapping that meets the number again re-keys it (importing/phone_log.py).
+            "ALTER TABLE phone_numbers ADD COLUMN key_form VARCHAR DEFAULT 'e164'",
+            "UPDATE phone_numbers SET key_form = 'legacy'",
+        ),
+    ),
+    Migration(
         version=10,
         description="dismissed drift alerts: hidden from the digest, by whom and when",
         statements=(

@@ -9,7 +9,8 @@ no filter), so the library, not the pages, decides which rows come back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import getpass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from analytics.errors import PermissionDeniedError
@@ -30,6 +31,10 @@ class Scope:
     identity: str = "local"
     practice_ids: tuple[int, ...] | None = None
     therapist_ids: tuple[int, ...] | None = None
+    issuer: str | None = None
+    """Team mode: the identity provider that vouched for this person (``iss``)."""
+    subject: str | None = None
+    """Team mode: the provider's id for this person (``sub``), recorded in the audit log."""
 
     @classmethod
     def local(cls) -> Scope:
@@ -140,3 +145,18 @@ class Scope:
 
 LOCAL = Scope.local()
 """The scope of local mode (and of the CLI, which runs as the machine's own user)."""
+
+
+def os_account() -> str:
+    """The OS account running this process: who acts in local mode."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password-file entry (containers)
+        return "unknown user"
+
+
+def local_user() -> Scope:
+    """Local mode's one user (the command line, the dashboard on 127.0.0.1), named by the
+    OS account: the identity rule of the audit log is the OS account in local mode and
+    the signed-in identity in team mode."""
+    return replace(LOCAL, identity=os_account())

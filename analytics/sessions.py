@@ -106,6 +106,8 @@ class StoredSessions:
     batch_id: int
     sessions: int
     duplicates: int = 0
+    erased: int = 0
+    """Sessions left out because their client was erased."""
 
 
 def stage_sessions(cursor: duckdb.DuckDBPyConnection, source: str) -> None:
@@ -130,13 +132,13 @@ def store_sessions(
     sentence. Sessions already stored (same fingerprint) count as duplicates.
     """
     _validate(cursor)
-    add_people(cursor, db)
+    erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset, kind="sessions")
     before = count_rows(cursor, "SELECT count(*) FROM sessions")
     cursor.execute(_INSERT_SQL, [batch_id])
     stored = count_rows(cursor, "SELECT count(*) FROM sessions") - before
-    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected)
-    return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=duplicates)
+    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
+    return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=duplicates, erased=erased)
 
 
 def add_sessions(

@@ -21,7 +21,7 @@ from analytics import audit
 from analytics.db import Database
 from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS
 from analytics.errors import InvalidRecordError
-from analytics.pseudonyms import client_key, load_or_create_secret
+from analytics.pseudonyms import client_key, erasure_ref, load_or_create_secret
 from analytics.scope import LOCAL, Scope
 
 CANONICAL_COLUMNS = (
@@ -102,6 +102,12 @@ class StoredBatch:
     batch_id: int
     contacts: int
     duplicates: int = 0
+    erased: int = 0
+    """Rows left out because their client was erased (``care.erase_client``)."""
+
+
+ERASED_REASON = "their client was erased; an erased client is never imported again"
+"""Why an import skipped rows, in the words the CLI and the Import page use."""
 
 
 def add_contacts(
@@ -202,13 +208,13 @@ def store_incoming(
     counted as duplicates and skipped.
     """
     _validate(cursor, rows_checked)
-    add_people(cursor, db)
+    erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset)
     before = count_rows(cursor, "SELECT count(*) FROM contacts")
     cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
     stored = count_rows(cursor, "SELECT count(*) FROM contacts") - before
-    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected)
-    return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=duplicates)
+    duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
+    return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=duplicates, erased=erased)
 
 
 def close_batch(
@@ -217,24 +223,27 @@ def close_batch(
     stored: int,
     rows_read: int | None,
     rows_rejected: int,
+    rows_erased: int = 0,
 ) -> int:
     """Record a batch's counts, drop the staging tables, return the duplicates skipped.
 
     Shared by contacts and sessions: whatever was staged in ``incoming`` and not stored
-    was already there.
+    was already there (rows of erased clients left ``incoming`` before, see add_people).
     """
     staged = count_rows(cursor, "SELECT count(*) FROM incoming")
     cursor.execute(
         """
         UPDATE import_batches
-        SET rows_read = ?, rows_imported = ?, rows_duplicate = ?, rows_rejected = ?
+        SET rows_read = ?, rows_imported = ?, rows_duplicate = ?, rows_rejected = ?,
+            rows_erased = ?
         WHERE batch_id = ?
         """,
         [
-            staged + rows_rejected if rows_read is None else rows_read,
+            staged + rows_rejected + rows_erased if rows_read is None else rows_read,
             stored,
             staged - stored,
             rows_rejected,
+            rows_erased,
             batch_id,
         ],
     )
@@ -294,14 +303,58 @@ def validate_zones(cursor: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def add_people(cursor: duckdb.DuckDBPyConnection, db: Database) -> None:
-    """Store the practices, therapists and clients the staged ``incoming`` table names.
+def add_people(cursor: duckdb.DuckDBPyConnection, db: Database) -> int:
+    """Store the practices, therapists and clients the staged ``incoming`` table names;
+    return how many staged rows were dropped because their client was erased.
 
     Leaves ``incoming_client_keys`` (practice, label, therapist, client_key) for the
     caller's insert to join on; the caller drops it.
     """
+    secret = load_or_create_secret(db.path)
+    _key_clients(cursor, secret)
+    erased = _drop_erased(cursor)
     _add_practices_and_therapists(cursor)
-    _add_clients(cursor, load_or_create_secret(db.path))
+    _add_clients(cursor)
+    return erased
+
+
+def is_erased(cursor: duckdb.DuckDBPyConnection, secret: bytes, key: str) -> bool:
+    """Whether the client ``key`` was erased (it must then not be stored again)."""
+    (found,) = cursor.execute(
+        "SELECT count(*) FROM erased_clients WHERE erasure_ref = ?", [erasure_ref(secret, key)]
+    ).fetchall()
+    return bool(found[0])
+
+
+def _drop_erased(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Remove from ``incoming`` (and its keys) every row of an erased client; the count."""
+    cursor.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE incoming_erased AS
+        SELECT practice, label FROM incoming_client_keys
+        WHERE erasure_ref IN (SELECT erasure_ref FROM erased_clients)
+        """
+    )
+    if not count_rows(cursor, "SELECT count(*) FROM incoming_erased"):
+        cursor.execute("DROP TABLE incoming_erased")
+        return 0
+    dropped = cursor.execute(
+        """
+        DELETE FROM incoming AS i
+        USING incoming_erased AS e
+        WHERE i.practice = e.practice AND i.client = e.label
+        RETURNING 1
+        """
+    ).fetchall()
+    cursor.execute(
+        """
+        DELETE FROM incoming_client_keys AS k
+        USING incoming_erased AS e
+        WHERE k.practice = e.practice AND k.label = e.label
+        """
+    )
+    cursor.execute("DROP TABLE incoming_erased")
+    return len(dropped)
 
 
 def _add_practices_and_therapists(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -331,25 +384,32 @@ def _add_practices_and_therapists(cursor: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _add_clients(cursor: duckdb.DuckDBPyConnection, secret: bytes) -> None:
-    """Key every distinct client (one hash each, in Python) and store the new ones."""
+def _key_clients(cursor: duckdb.DuckDBPyConnection, secret: bytes) -> None:
+    """Key every distinct client of ``incoming`` (one hash each, in Python) into
+    ``incoming_client_keys``, with the reference an erasure of it would have left."""
     distinct = cursor.execute(
         "SELECT practice, client, min(therapist) FROM incoming GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()
+    keys = [client_key(secret, practice, label) for practice, label, _ in distinct]
     # One keyed hash per distinct client, handed back to SQL as parallel lists.
     cursor.execute(
         """
         CREATE OR REPLACE TEMP TABLE incoming_client_keys AS
         SELECT unnest(?) AS practice, unnest(?) AS label, unnest(?) AS therapist,
-               unnest(?) AS client_key
+               unnest(?) AS client_key, unnest(?) AS erasure_ref
         """,
         [
             [practice for practice, _, _ in distinct],
             [label for _, label, _ in distinct],
             [therapist for _, _, therapist in distinct],
-            [client_key(secret, practice, label) for practice, label, _ in distinct],
+            keys,
+            [erasure_ref(secret, key) for key in keys],
         ],
     )
+
+
+def _add_clients(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Store the clients of ``incoming_client_keys`` that are not stored yet."""
     cursor.execute(
         """
         INSERT INTO clients (client_key, label, practice_id, therapist_id)
@@ -397,7 +457,8 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
                 SELECT batch_id, count(*) AS sessions_now FROM sessions GROUP BY batch_id
             )
             SELECT b.batch_id, b.kind, b.source, b.file_name, b.preset, b.rows_read,
-                   b.rows_imported, b.rows_duplicate, b.rows_rejected, b.created_at,
+                   b.rows_imported, b.rows_duplicate, b.rows_rejected, b.rows_erased,
+                   b.created_at,
                    b.undone_at, coalesce(c.contacts_now, 0) AS contacts_now,
                    coalesce(s.sessions_now, 0) AS sessions_now
             FROM import_batches AS b

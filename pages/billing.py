@@ -36,8 +36,9 @@ def value_text(value: float | None, currency: str | None) -> str:
 filters, totals = page_start("Billing")
 st.warning(billing.DISCLAIMER, icon=":material/info:")
 st.caption(
-    "Client-initiated online work (secure portal by default) adds up over 7 days from the "
-    "first qualifying contact; each client-initiated call stands alone. Scheduling and "
+    "Client-initiated online work (secure portal by default) adds up over 7 calendar days: "
+    "the first qualifying contact's date and the six after it, whatever the time of day; "
+    "each client-initiated call stands alone. Scheduling and "
     "reminders never count. An attended session shortly before (or after) excludes the "
     "work; where no session data can tell, the episode shows as unknown. The sidebar's "
     "channel and category filters do not apply here: the rules choose them."
@@ -76,7 +77,11 @@ cards[3].metric(
     border=True,
 )
 
-if summary.episodes == 0:
+unknown: billing.UnknownDirection = measure("billing_unknown_direction", filters)
+if unknown.sentence():
+    # The real cause when a time tracker's export finds nothing: no direction, not no work.
+    st.warning(unknown.sentence(), icon=":material/call_split:")
+elif summary.episodes == 0:
     st.info(
         "No client-initiated work in this period matches the billing rules. Widen the "
         "period, or check the rules' channels and categories below.",
@@ -251,7 +256,12 @@ with rules_tab:
                 "Window", format="%d days", help="Online only; empty for telephone"
             ),
             "prior_session_days": st.column_config.NumberColumn("Session before", format="%d days"),
-            "session_after_hours": st.column_config.NumberColumn("Session after", format="%d h"),
+            "session_after_hours": st.column_config.NumberColumn(
+                "Session after",
+                format="%d h",
+                help="Telephone: a session this many hours after the call excludes it. "
+                "Online: a visit on any date of the period absorbs it.",
+            ),
             "active": st.column_config.CheckboxColumn("Active"),
         },
     )

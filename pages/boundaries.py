@@ -1,16 +1,18 @@
 """Boundaries: the agreed limits on one side, how the load measures up on the other."""
 
-import getpass
 import tempfile
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from analytics import boundaries, boundary_edits, glance
+from analytics.db import Database
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from ui.components import csv_download, page_start
+from analytics.scope import Scope, os_account
+from ui.components import audited, csv_download, page_start
 from ui.format import minutes_text, share_text
 from ui.state import database, filter_choices, measure
 
@@ -19,6 +21,15 @@ POLICY_COLUMNS = [
     "local_started_at", "client", "therapist", "channel", "category", "minutes", "reason"
 ]  # fmt: skip
 
+
+def policy_file_bytes(db: Database, scope: Scope, suffix: str) -> bytes:
+    """Every boundary setting in ``scope`` as a .toml or .csv policy file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"boundaries{suffix}"
+        boundaries.export_settings(db, scope, path)
+        return path.read_bytes()
+
+
 filters, totals = page_start("Boundaries")
 st.caption(
     "What each therapist agreed with clients (weekly time, channels, replies, working hours) "
@@ -26,14 +37,6 @@ st.caption(
     "by field; each week is judged by the agreement in force then."
 )
 choices = filter_choices(filters.scope)
-
-
-def os_user() -> str:
-    """Local mode signs changes with the OS account (as the command line does)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no password-file entry (containers)
-        return "unknown user"
 
 
 PREFILLED_KEY = "boundary_prefilled_for"
@@ -92,7 +95,7 @@ def save_boundary(
 
 
 # Changes are signed by the signed-in identity in team mode, the OS account in local mode.
-changed_by = os_user() if filters.scope.role == "local" else filters.scope.identity
+changed_by = os_account() if filters.scope.role == "local" else filters.scope.identity
 settings_side, results_side = st.columns([2, 3], gap="large")
 
 with results_side:
@@ -409,18 +412,21 @@ with settings_side:
                     st.error(str(error), icon=":material/error:")
 
     with st.expander("Share a policy (TOML or CSV)"):
-        with tempfile.TemporaryDirectory() as folder:
-            for suffix, mime in ((".toml", "application/toml"), (".csv", "text/csv")):
-                path = Path(folder) / f"boundaries{suffix}"
-                boundaries.export_settings(database(), filters.scope, path)
-                st.download_button(
-                    f"Download all boundaries as {suffix[1:].upper()}",
-                    data=path.read_bytes(),
-                    file_name=path.name,
-                    mime=mime,
-                    key=f"export_{suffix[1:]}",
-                    icon=":material/download:",
-                )
+        for suffix, mime in ((".toml", "application/toml"), (".csv", "text/csv")):
+            st.download_button(
+                f"Download all boundaries as {suffix[1:].upper()}",
+                # written when clicked, and recorded in the audit log then
+                data=audited(
+                    partial(policy_file_bytes, database(), filters.scope, suffix),
+                    f"boundaries{suffix}",
+                    "every boundary setting in view",
+                ),
+                file_name=f"boundaries{suffix}",
+                mime=mime,
+                key=f"export_{suffix[1:]}",
+                icon=":material/download:",
+                on_click="ignore",
+            )
         if may_edit:  # loading writes: not for viewers who only read
             policy_file = st.file_uploader(
                 "Load boundaries from a file", type=["toml", "csv"], key="boundary_file"

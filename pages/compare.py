@@ -6,7 +6,7 @@ page only picks the grouping and the measure to plot, and explains both.
 
 import streamlit as st
 
-from analytics.compare import MEASURES
+from analytics.compare import MEASURES, with_hidden_words
 from analytics.settings import get_setting
 from ui import charts
 from ui.comparison import comparison_table, header, styled_table
@@ -46,12 +46,14 @@ st.caption(
     + (f": {hidden} of {len(groups)} hidden here." if hidden else "; none is hidden here.")
     + " The last row covers all of them together."
 )
-csv_download(table.drop(columns=["group_id"]), f"compare-by-{by}.csv", key="compare_csv")
+csv_download(
+    with_hidden_words(table).drop(columns=["group_id"]), f"compare-by-{by}.csv", key="compare_csv"
+)
 if hidden == len(groups):
     st.info(
         f"Every {by} is hidden: each has fewer than {k} active clients in this period, or "
-        "would give a hidden one away through the total. Widen the period or compare "
-        "practices instead.",
+        "would give a hidden one away through a total or the months. Widen the period or "
+        "compare practices instead.",
         icon=":material/visibility_off:",
     )
 
@@ -81,8 +83,15 @@ else:
 trend = measure("compare_trend", filters, by)
 st.plotly_chart(charts.comparison_trend(trend, chosen), key="compare_trend_chart")
 st.caption(
-    "Each month is judged on its own: a month in which a group had fewer than "
-    f"{k} active clients is a gap in its line."
+    f"A month in which a group had fewer than {k} active clients is a gap in its line, and "
+    "so is a month that would give a hidden figure away when added up with the other "
+    "months or set against a practice or the total."
+)
+csv_download(
+    with_hidden_words(trend).drop(columns=["group_id"]),
+    f"compare-by-{by}-per-month.csv",
+    key="compare_trend_csv",
+    label="Download monthly figures (CSV)",
 )
 
 with st.expander("How the figures are normalised, and why some are hidden"):
@@ -102,7 +111,10 @@ with st.expander("How the figures are normalised, and why some are hidden"):
   client per week from the lowest; ties share their average rank.
 - **Suppression**: loads of fewer than {k} clients can identify people, so (as US federal
   cell-size policy does for health data) such a group shows no figure at all, only the
-  reason. When exactly one group is hidden and the total is shown, the next-smallest group
-  is hidden too, or the total would give the hidden one away. No client appears here.
+  reason. Hidden cells are decided once for everything on this page and in its downloads,
+  for therapists, practices, the totals and every month together: where a sum you can see
+  (a practice's therapists, the practices' total, a period's months) would give a hidden
+  figure away, another cell is hidden too, so no hidden figure can be worked out by adding
+  or subtracting shown ones. No client appears here.
 """
     )

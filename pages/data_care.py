@@ -59,9 +59,10 @@ st.divider()
 st.subheader("Erase a client")
 st.markdown(
     "Deletes **every** row that names the client: contacts, sessions, phone mappings, "
-    "boundaries and their history, and the client itself. It **cannot be undone** (only a "
-    "backup made before brings it back). The audit log records the erasure under the "
-    "client's pseudonymous key, never the name."
+    "boundaries and their history, and the client itself, then rewrites the database file "
+    "so nothing of them stays in it. It **cannot be undone** (only a backup made before "
+    "brings it back). Later imports skip the client's rows and say so. The audit log "
+    "records the erasure under a reference (`e-…`), never the name or the key."
 )
 clients = filter_choices(scope).clients
 if clients.empty:
@@ -97,6 +98,12 @@ else:
                 st.error(str(error), icon=":material/error:")
             else:
                 st.success(f"Client {erasure.client_key} erased: {erasure.described} removed.")
+                if not erasure.rewritten:
+                    st.warning(
+                        "Other work held the database, so its file is rewritten (to wipe the "
+                        "freed space) when Contact Load next starts.",
+                        icon=":material/schedule:",
+                    )
                 removed = pd.DataFrame(
                     {"table": list(erasure.rows), "rows removed": list(erasure.rows.values())}
                 )
@@ -106,7 +113,8 @@ st.divider()
 st.subheader("Backup and restore")
 st.markdown(
     "The backup is the whole database at one moment, made by the running dashboard, with "
-    "the secret that keeps client keys stable. To restore it, stop the dashboard and run "
+    "the secret that keeps client keys stable inside it: keep it as safe as the data. To "
+    "restore it, stop the dashboard and run "
     "`contactload restore FILE.zip --db data/contactload.duckdb --force` (without "
     "`--force` it refuses to replace an existing database); the copy is checked before it "
     "replaces anything."

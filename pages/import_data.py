@@ -3,18 +3,26 @@
 import pandas as pd
 import streamlit as st
 
+from analytics.domain import CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.importing.classify import list_rules, replace_rules, rules_from_frame
+from analytics.importing.classify import (
+    direction_defaults,
+    list_rules,
+    replace_rules,
+    rules_from_frame,
+)
+from analytics.importing.detect import file_header
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
-from analytics.importing.pipeline import ImportOptions, import_file, local_time_zone
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import (
-    FIELDS,
     PRESET_NAMES,
+    MappingError,
     list_mappings,
     save_mapping,
     template_csv,
 )
+from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
@@ -23,6 +31,7 @@ from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
     dry_run,
+    mapping_choices,
     session_dry_run,
     show_session_report,
     show_unmatched,
@@ -80,6 +89,14 @@ with st.expander("Import settings", expanded=False):
         key="import_date_order",
         help="Only needed when every date in a file reads both ways, like 03/04/2026.",
     )
+    encoding = left.selectbox(
+        "Text encoding",
+        ["auto", *ENCODING_CHOICES],
+        key="import_encoding",
+        format_func=lambda name: "Detect" if name == "auto" else encoding_name(name),
+        help="Detected from the file (what was found is shown under each file); choose one "
+        "when a name looks garbled.",
+    )
     zone_default = local_time_zone()
     zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
     time_zone = left.selectbox(
@@ -105,6 +122,31 @@ with st.expander("Import settings", expanded=False):
         key="import_practice",
         format_func=lambda name: name or "My practice",
     )
+    st.markdown(
+        "**Who started a contact** when the file does not say (time trackers never do; "
+        "billing counts client-initiated work only). A direction column in the file wins."
+    )
+    by_client = left.multiselect(
+        "Started by the client",
+        list(CHANNELS),
+        format_func=lambda key: CHANNEL_LABELS[key],
+        key="import_direction_client",
+        help="e.g. incoming calls and portal messages from clients",
+    )
+    by_therapist = right.multiselect(
+        "Started by the therapist",
+        list(CHANNELS),
+        format_func=lambda key: CHANNEL_LABELS[key],
+        key="import_direction_therapist",
+    )
+    try:
+        defaults = direction_defaults(
+            [(channel, "client") for channel in by_client]
+            + [(channel, "therapist") for channel in by_therapist]
+        )
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        defaults = ()
     phone_options = phone_log_settings(
         therapist.strip() or None, practice or None, time_zone or "UTC"
     )
@@ -116,6 +158,8 @@ options = ImportOptions(
     practice=practice or None,
     time_zone=time_zone or "UTC",
     date_order=DATE_ORDERS.get(date_order or "auto"),
+    direction_defaults=defaults,
+    encoding=None if encoding in (None, "auto") else encoding,
 )
 
 uploads = st.file_uploader(
@@ -149,44 +193,40 @@ for upload in uploads or []:
             show_session_report(checked, upload.file_id)
             ready.append((upload.name, data, options, True))
         continue
+    notice = st.empty()  # why the columns need mapping, until a mapping fixes it
     try:
-        report = dry_run(data, upload.name, options)
+        report: FileReport | None = dry_run(data, upload.name, options)
+    except MappingError as error:
+        # The columns need mapping (no known export, an empty client column): say why and
+        # offer the file's columns to pick from.
+        notice.error(str(error), icon=":material/error:")
+        report = None
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         continue
-    st.caption(f"Detected: {report.detected}")
+    if report is not None:
+        st.caption(f"Detected: {report.detected}")
+    layout = report.layout if report is not None else None
+    mapping_box = st.expander(
+        "Column mapping", expanded=layout is None or layout.preset == "custom"
+    )
+    with mapping_box:
+        changes = mapping_choices(file_header(data), layout, upload.file_id)
     file_options = options
+    if changes:
+        file_options = with_mapping(options, changes)
+        try:
+            report = dry_run(data, upload.name, file_options)
+        except ContactLoadError as error:
+            notice.error(str(error), icon=":material/error:")
+            continue
+        notice.caption(f"Mapped: {report.detected}")
+    if report is None:
+        continue
     if report.layout is not None:
-        mapping = pd.DataFrame(
-            {
-                "field": list(FIELDS),
-                "column": [" + ".join(report.layout.sources(f)) for f in FIELDS],
-            }
-        )
-        with st.expander("Column mapping", expanded=report.layout.preset == "custom"):
-            edited = st.data_editor(
-                mapping,
-                key=f"mapping_{upload.file_id}",
-                hide_index=True,
-                disabled=["field"],
-                column_config={"column": st.column_config.TextColumn("Column in the file")},
-            )
-            chosen = {
-                str(field): str(column)
-                for field, column in zip(edited["field"], edited["column"], strict=True)
-                if isinstance(column, str) and column.strip()
-            }
-            shown = {f: " + ".join(report.layout.sources(f)) for f in report.layout.fields()}
-            if chosen != shown:
-                file_options = with_mapping(options, chosen)
-                try:
-                    report = dry_run(data, upload.name, file_options)
-                except ContactLoadError as error:
-                    st.error(str(error), icon=":material/error:")
-                    continue
+        with mapping_box:
             name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
             if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
-                assert report.layout is not None
                 save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)
@@ -194,8 +234,18 @@ for upload in uploads or []:
     columns[1].metric("Will import", f"{report.imported:,}")
     columns[2].metric("Already stored", f"{report.duplicates:,}")
     columns[3].metric("Rejected", f"{report.rejected:,}")
+    if report.erased_note:
+        st.info(report.erased_note, icon=":material/person_off:")
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+    if report.direction_unknown:
+        st.caption(
+            f"{report.direction_unknown:,} contacts have no direction (the file does not say "
+            "who started them): billing leaves them out. Map a direction column below, or "
+            "choose who starts each channel in the import settings."
+        )
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/visibility:")
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)
@@ -240,6 +290,9 @@ if ready and st.button(
                 f"{name}: {stored.imported:,} sessions imported, {stored.duplicates:,} already "
                 f"stored, {stored.rejected:,} not stored (batch {stored.batch_id})."
             )
+            erased_note = getattr(stored, "erased_note", None)  # a phone log has none
+            if erased_note:
+                st.info(f"{name}: {erased_note}", icon=":material/person_off:")
             show(1.0, "Done")
             continue
         try:
@@ -253,6 +306,8 @@ if ready and st.button(
             f"{name}: {result.imported:,} contacts imported, {result.duplicates:,} already "
             f"stored, {result.rejected:,} rejected (batch {result.batch_id})."
         )
+        if result.erased_note:
+            st.info(f"{name}: {result.erased_note}", icon=":material/person_off:")
     bar.progress(1.0, text="Done")
 
 st.divider()

@@ -19,7 +19,7 @@ from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.roles import RolesFileError
 from analytics.scope import LOCAL, Scope
-from ui.auth import NO_AUTH, roles_path
+from ui.auth import AUDIT_FAILED, NO_AUTH, roles_path
 from ui.navigation import PAGES, visible_pages
 from ui.serve import server_arguments
 
@@ -143,6 +143,20 @@ def team(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return db_path
 
 
+ISSUER = "https://id.northside.example"
+
+
+def verified(email: str) -> dict[str, object]:
+    """The claims of a sign-in whose provider vouches for the e-mail address."""
+    return {
+        "is_logged_in": True,
+        "iss": ISSUER,
+        "sub": f"sub-{email.lower()}",
+        "email": email,
+        "email_verified": True,
+    }
+
+
 def team_app(user: dict[str, object], *, auth: bool = True) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
     if auth:
@@ -188,14 +202,14 @@ def test_not_signed_in_sees_only_the_sign_in_button(team: Path) -> None:
 
 
 def test_team_mode_without_auth_secrets_says_what_to_add(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "it@northside.example"}, auth=False)
+    app = team_app(verified("it@northside.example"), auth=False)
     assert [error.value for error in app.error] == [NO_AUTH]
     assert len(app.metric) == 0
 
 
 def test_a_therapist_sees_their_own_choices_and_is_audited_once(team: Path) -> None:
     version = data_version(team)
-    app = team_app({"is_logged_in": True, "email": "Dana@Northside.example"})
+    app = team_app(verified("Dana@Northside.example"))
     sidebar_text = " ".join(str(markdown.value) for markdown in app.sidebar.markdown)
     assert "Dana@Northside.example" in sidebar_text
     assert "Therapist" in sidebar_text
@@ -223,7 +237,7 @@ def test_a_therapist_sees_their_own_choices_and_is_audited_once(team: Path) -> N
 
 
 def test_a_supervisor_picks_clients_by_key_not_label(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "lee@northside.example"})
+    app = team_app(verified("lee@northside.example"))
     assert sidebar_options(app, "Practices") == ["Northside Psychology"]
     assert len(sidebar_options(app, "Therapists")) == 4
     clients = sidebar_options(app, "Clients")
@@ -232,7 +246,7 @@ def test_a_supervisor_picks_clients_by_key_not_label(team: Path) -> None:
 
 
 def test_an_unknown_identity_sees_the_message_and_nothing_else(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "stranger@example.org"})
+    app = team_app(verified("stranger@example.org"))
     assert [warning.value for warning in app.warning] == [
         "You are signed in as stranger@example.org, but no role is set for you; ask an admin."
     ]
@@ -252,7 +266,7 @@ def test_an_unknown_identity_sees_the_message_and_nothing_else(team: Path) -> No
 
 
 def test_a_listed_identity_whose_names_match_nothing_sees_no_data(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "gone@northside.example"})
+    app = team_app(verified("gone@northside.example"))
     assert [warning.value for warning in app.warning] == [
         "You are signed in as gone@northside.example, but your role names a therapist or "
         "practice this database does not hold; ask an admin to correct the roles file."
@@ -279,7 +293,7 @@ def test_an_unverified_e_mail_is_not_an_identity(team: Path) -> None:
 
 
 def test_an_admin_sees_everything_and_the_import_page(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    app = team_app(verified("it@northside.example"))
     assert len(sidebar_options(app, "Practices")) == 3
     assert len(sidebar_options(app, "Therapists")) == 12
     # Labels, not keys, for admins.
@@ -293,7 +307,7 @@ def test_a_broken_roles_file_while_running_is_one_sentence(team: Path) -> None:
     Path(os.environ["CONTACTLOAD_ROLES"]).write_text(
         '[users."it@northside.example"]\nrole = "owner"\n', encoding="utf-8"
     )
-    app = team_app({"is_logged_in": True, "email": "it@northside.example"})
+    app = team_app(verified("it@northside.example"))
     assert len(app.error) == 1
     assert "has the unknown role 'owner'; use one of admin, supervisor, therapist." in str(
         app.error[0].value
@@ -302,7 +316,153 @@ def test_a_broken_roles_file_while_running_is_one_sentence(team: Path) -> None:
 
 
 def test_a_therapist_cannot_open_the_import_page(team: Path) -> None:
-    app = team_app({"is_logged_in": True, "email": "dana@northside.example"})
+    app = team_app(verified("dana@northside.example"))
     # The app never registers Import for a therapist, so there is no page to switch to.
     with pytest.raises(Exception, match="Could not find a navigation page"):
         app.switch_page("pages/import_data.py")
+
+
+# --- who someone is: only what the provider vouches for --------------------------------
+
+
+def audit_signs(db_path: Path) -> list[tuple[str, str, str | None, str | None]]:
+    """(identity, role, issuer, subject) of every sign-in entry, oldest first."""
+    db = Database(db_path)
+    try:
+        frame = db.frame(
+            "SELECT identity, role, issuer, subject FROM audit_log WHERE action = 'sign_in' "
+            "ORDER BY entry_id",
+            [],
+        )
+    finally:
+        db.close()
+    return list(frame.itertuples(index=False, name=None))
+
+
+@pytest.mark.parametrize(
+    "email_verified",
+    ["missing", "False", "false", "true", "True", 1, 0, None],
+    ids=lambda value: repr(value),
+)
+def test_an_e_mail_the_provider_does_not_vouch_for_is_not_an_identity(
+    team: Path, email_verified: object
+) -> None:
+    # An attacker's account at the provider states the admin's address: without the
+    # boolean true, only the provider's subject id counts, and the file does not list it.
+    claims: dict[str, object] = {
+        "is_logged_in": True,
+        "iss": ISSUER,
+        "sub": "attacker-1",
+        "email": "it@northside.example",
+    }
+    if email_verified != "missing":
+        claims["email_verified"] = email_verified
+    app = team_app(claims)
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as attacker-1, but no role is set for you; ask an admin."
+    ]
+    assert len(app.metric) == 0
+    assert len(app.sidebar.multiselect) == 0
+    # The log tells the attempt from the admin: the subject, not the address.
+    assert audit_signs(team) == [("attacker-1", "none", ISSUER, "attacker-1")]
+
+
+def test_a_verified_e_mail_signs_in_and_the_log_names_issuer_and_subject(team: Path) -> None:
+    app = team_app(verified("it@northside.example"))
+    assert len(sidebar_options(app, "Practices")) == 3
+    assert audit_signs(team) == [
+        ("it@northside.example", "admin", ISSUER, "sub-it@northside.example")
+    ]
+
+
+def roles_with(team: Path, extra: str) -> None:
+    roles = Path(os.environ["CONTACTLOAD_ROLES"])
+    roles.write_text(ROLES + extra, encoding="utf-8")
+
+
+def test_a_tenant_that_verifies_its_addresses_is_trusted_without_the_claim(team: Path) -> None:
+    # Microsoft Entra ID sends no email_verified; the roles file says this tenant's
+    # addresses are its own.
+    roles_with(team, f'\n[issuers."{ISSUER}"]\nemails_verified = true\n')
+    claims = {"is_logged_in": True, "iss": ISSUER, "sub": "x1", "email": "lee@northside.example"}
+    app = team_app(claims)
+    assert sidebar_options(app, "Practices") == ["Northside Psychology"]
+    # Another provider stating the same address is not trusted.
+    other = {**claims, "iss": "https://elsewhere.example", "sub": "x2"}
+    app = team_app(other)
+    assert [warning.value for warning in app.warning] == [
+        "You are signed in as x2, but no role is set for you; ask an admin."
+    ]
+
+
+def test_an_entry_may_name_the_provider_subject_entra_object_id_included(team: Path) -> None:
+    entra = "https://login.microsoftonline.com/0b5c2f4e-tenant/v2.0"
+    roles_with(
+        team,
+        f'\n[users."jo@northside.example"]\nrole = "therapist"\ntherapist = "Dana Whitfield"\n'
+        f'issuer = "{entra}"\nsubject = "6f1d2c3b-oid"\n',
+    )
+    # No e-mail claim at all, a pairwise sub, and the tenant-wide object id.
+    claims = {"is_logged_in": True, "iss": entra, "sub": "pairwise-77", "oid": "6f1d2c3b-oid"}
+    app = team_app(claims)
+    assert sidebar_options(app, "Therapists") == ["Dana Whitfield (America/New_York)"]
+    # The same subject from another issuer is someone else.
+    app = team_app({**claims, "iss": "https://elsewhere.example"})
+    assert len(app.warning) == 1 and len(app.metric) == 0
+    assert audit_signs(team) == [
+        ("pairwise-77", "therapist", entra, "pairwise-77"),
+        ("pairwise-77", "none", "https://elsewhere.example", "pairwise-77"),
+    ]
+
+
+# --- a sign-in the audit log cannot record ---------------------------------------------
+
+FULL_DISK_SIGN_IN = """
+import json, resource, signal, sys
+from streamlit.testing.v1 import AppTest
+from tests.test_auth import APP, AUTH, verified
+
+app = AppTest.from_file(APP, default_timeout=60)
+app.secrets["auth"] = AUTH
+app.user = verified("it@northside.example")
+# From here on no file may grow (a full disk): the audit entry cannot be written.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+app.run()
+print(json.dumps({
+    "exceptions": [exception.message for exception in app.exception],
+    "errors": [error.value for error in app.error],
+    "metrics": len(app.metric),
+    "filters": len(app.sidebar.multiselect),
+}))
+"""
+
+
+def test_a_sign_in_the_audit_log_cannot_record_is_refused_in_one_sentence(team: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_SIGN_IN],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+    # Fails closed: one sentence, no traceback, nothing of the dashboard.
+    assert shown == {"exceptions": [], "errors": [AUDIT_FAILED], "metrics": 0, "filters": 0}
+    # The admin's log (the server's stderr) says why.
+    assert "Traceback" not in result.stderr
+    logged = [line for line in result.stderr.splitlines() if "could not record" in line]
+    assert len(logged) == 1, result.stderr
+    assert (
+        f"The audit log in {team} could not record the sign-in of it@northside.example "
+        f"(issuer {ISSUER}, subject sub-it@northside.example): "
+    ) in logged[0]
+    assert "File too large" in logged[0]
+    assert audit_rows(team) == []

@@ -145,8 +145,8 @@ def test_online_band_edges(
     assert episode["band"] == band
     assert episode["status"] == status
     assert episode["minutes"] == minutes
-    # The period runs 7 local days: 15 April 10:00 to 22 April 10:00.
-    assert pd.Timestamp(episode["end"]) == pd.Timestamp("2026-04-22 10:00")
+    # The period is 7 local dates, 15 to 21 April: it ends at midnight beginning 22 April.
+    assert pd.Timestamp(episode["end"]) == pd.Timestamp("2026-04-22 00:00")
 
 
 @pytest.mark.parametrize(
@@ -179,16 +179,17 @@ def test_telephone_band_edges(
 # --- 7-day periods -----------------------------------------------------------------------
 
 
-def test_an_episode_spanning_a_weekend_adds_up_over_seven_days(empty_db: Database) -> None:
+def test_an_episode_spanning_a_weekend_adds_up_over_seven_dates(empty_db: Database) -> None:
     add_timeline(
         empty_db,
         [
-            portal("2026-04-17 16:00", 3),  # Friday: the period starts, ends Fri 24 16:00
+            portal("2026-04-17 16:00", 3),  # Friday: the period is Fri 17 to Thu 23 April
             portal("2026-04-18 10:00", 4),  # Saturday
             portal("2026-04-19 21:00", 2, "homework"),  # Sunday evening
             portal("2026-04-20 09:00", 2, "check_in"),  # Monday
-            portal("2026-04-24 15:59", 1),  # Friday, one minute before the period ends
-            portal("2026-04-24 16:00", 6),  # exactly 7 days later: a new period
+            portal("2026-04-23 23:59", 1),  # Thursday, the last minute of the last date
+            portal("2026-04-24 08:00", 6),  # Friday 24: the eighth date, a new period,
+            # although fewer than 7 x 24 hours have passed since Fri 17 16:00
         ],
     )
     first, second = rows(empty_db)
@@ -197,36 +198,58 @@ def test_an_episode_spanning_a_weekend_adds_up_over_seven_days(empty_db: Databas
     assert first["contacts"] == 5
     assert first["code"] == "98971"
     assert start_of(first) == datetime(2026, 4, 17, 16, 0)
-    # The contact at Fri 24 16:00 opens the next period on its own: 6 min -> 98970.
+    assert pd.Timestamp(first["end"]) == pd.Timestamp("2026-04-24 00:00")
+    # The contact on Fri 24 08:00 opens the next period on its own: 6 min -> 98970.
     assert (second["minutes"], second["code"]) == (6, "98970")
-    assert start_of(second) == datetime(2026, 4, 24, 16, 0)
+    assert start_of(second) == datetime(2026, 4, 24, 8, 0)
 
 
-def test_seven_days_are_local_days_across_the_dst_change(empty_db: Database) -> None:
+def test_an_inquiry_monday_evening_and_a_message_next_monday_morning_are_two_periods(
+    empty_db: Database,
+) -> None:
+    # Hand-worked where clock time and calendar days disagree. Inquiry Monday 20 April
+    # 18:00 (6 min): its period is Mon 20 to Sun 26 April. The follow-up on Monday 27
+    # April 09:00 (6 min) is 159 hours later, inside 7 x 24 hours, but on the eighth
+    # date: a period of its own. Clock time would give one period of 12 min (98971);
+    # calendar days give two of 6 min (98970 each).
+    add_timeline(empty_db, [portal("2026-04-20 18:00", 6), portal("2026-04-27 09:00", 6)])
+    first, second = rows(empty_db)
+    assert (first["minutes"], first["code"], first["contacts"]) == (6, "98970", 1)
+    assert (second["minutes"], second["code"]) == (6, "98970")
+    assert start_of(second) == datetime(2026, 4, 27, 9, 0)
+
+
+def test_a_period_is_local_dates_across_the_dst_change(empty_db: Database) -> None:
+    # Sunday 1 March 23:30 EST (2 March 04:30 UTC): the period is Sun 1 to Sat 7 March.
+    # Clocks go forward on Sunday 8 March at 02:00.
     add_timeline(
         empty_db,
         [
-            portal("2026-03-05 12:00", 6),  # Thu 12:00 EST = 17:00 UTC
-            # Thu 12 March 11:30 EDT is still inside 7 local days (before 12:00).
-            portal("2026-03-12 11:30", 6),
-            # 12:30 EDT = 16:30 UTC is only 167.5 real hours after the start, but 7 local
-            # days have passed (12:00): it opens a new period.
-            portal("2026-03-12 12:30", 5),
+            portal("2026-03-01 23:30", 6),
+            portal("2026-03-07 23:50", 3),  # Saturday 23:50: the last date, inside
+            # Sunday 8 March 00:10 EST: only 144 h 40 min after the inquiry (and 6 days
+            # 40 minutes on the wall clock), but the eighth date: a new period.
+            portal("2026-03-08 00:10", 2),
+            # Sunday 15 March 00:05 EDT: the second period is Sun 8 to Sat 14 March (a
+            # date is a date, 23 hours long or not), so this opens a third.
+            portal("2026-03-15 00:05", 5),
         ],
     )
-    first, second = rows(empty_db)
-    assert (first["minutes"], first["contacts"], first["code"]) == (12, 2, "98971")  # 6 + 6
-    assert (second["minutes"], second["code"]) == (5, "98970")
-    assert start_of(second) == datetime(2026, 3, 12, 12, 30)
+    first, second, third = rows(empty_db)
+    assert (first["minutes"], first["contacts"], first["code"]) == (9, 2, "98970")  # 6 + 3
+    assert (second["minutes"], second["band"]) == (2, "under 5 min")  # no code
+    assert start_of(second) == datetime(2026, 3, 8, 0, 10)
+    assert pd.Timestamp(second["end"]) == pd.Timestamp("2026-03-15 00:00")
+    assert (third["minutes"], third["code"]) == (5, "98970")
 
 
 def test_two_episodes_for_one_client_in_a_month(empty_db: Database) -> None:
     add_timeline(
         empty_db,
         [
-            portal("2026-04-01 10:00", 6),  # period 1: 1 Apr 10:00 - 8 Apr 10:00
+            portal("2026-04-01 10:00", 6),  # period 1: the dates 1 to 7 April
             portal("2026-04-07 10:00", 6),  # inside period 1 -> 12 min
-            portal("2026-04-09 10:00", 3),  # first contact after period 1: period 2 to 16 Apr
+            portal("2026-04-09 10:00", 3),  # first contact after period 1: 9 to 15 April
             portal("2026-04-15 10:00", 4),  # inside period 2 -> 7 min (not a third period,
             # although it is more than 7 days after the 7 April contact)
         ],
@@ -334,10 +357,17 @@ def test_an_attended_session_three_days_before_excludes(empty_db: Database) -> N
     [
         ("2026-04-12 10:00", "cancelled", "qualifies"),  # not attended: no related visit
         ("2026-04-12 10:00", "no_show", "qualifies"),
-        ("2026-04-07 10:00", "attended", "qualifies"),  # 8 days before: outside 7
-        ("2026-04-08 10:00", "attended", "excluded"),  # exactly 7 days before: inside
+        ("2026-04-07 23:00", "attended", "qualifies"),  # 8 dates before: outside 7
+        ("2026-04-08 10:00", "attended", "excluded"),  # 7 dates before: inside
+        # 8 April 09:00 is 7 days and 1 hour before on the clock, but on the 7th date
+        # before: a related visit by dates of service.
+        ("2026-04-08 09:00", "attended", "excluded"),
+        ("2026-04-15 08:00", "attended", "excluded"),  # earlier the same day
         ("2026-04-20 10:00", "attended", "excluded"),  # within the period: absorbs it
-        ("2026-04-22 10:01", "attended", "qualifies"),  # after the 168 h of the period
+        ("2026-04-21 23:30", "attended", "excluded"),  # the period's last date (Tuesday)
+        # Wednesday 22 April 09:00 is within 7 x 24 hours of the message (Wed 15 10:00),
+        # but on the eighth date: outside the period, it absorbs nothing.
+        ("2026-04-22 09:00", "attended", "qualifies"),
     ],
 )
 def test_which_sessions_exclude_online_work(
@@ -634,7 +664,7 @@ def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
             "family": "online",
             "code": "98971",  # 12 min
             "start": "2026-04-15T10:00:00",
-            "end": "2026-04-22T10:00:00",
+            "end": "2026-04-22T00:00:00",  # the dates 15 to 21 April
             "minutes": 12.0,
             "contacts": 1,
             "band": "11-20 min",
@@ -670,12 +700,14 @@ def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
 # --- property: the SQL chaining equals the rule stated plainly ---------------------------
 
 
-def reference_periods(moments: list[int], window: int) -> list[tuple[int, int]]:
-    """The 7-day rule written as a loop (tests only): each period starts at the first
-    contact not covered by the previous one; returns (start, contacts) per period."""
+def reference_periods(moments: list[int], window_days: int) -> list[tuple[int, int]]:
+    """The 7-day rule written as a loop (tests only): each period starts with the first
+    contact not on its predecessor's dates (the start's date and the six after it);
+    ``moments`` are minutes after local midnight; returns (start, contacts) per period."""
+    day = 24 * 60
     periods: list[tuple[int, int]] = []
     for moment in sorted(moments):
-        if periods and moment < periods[-1][0] + window:
+        if periods and moment // day < periods[-1][0] // day + window_days:
             start, count = periods[-1]
             periods[-1] = (start, count + 1)
         else:
@@ -695,7 +727,7 @@ def test_periods_match_the_rule_stated_plainly(
     tmp_path_factory: pytest.TempPathFactory, timelines: list[list[int]]
 ) -> None:
     # Minutes after 1 January 2026 00:00 in Tokyo (no DST), one client per timeline, each
-    # contact 1 minute long; a period lasts 7 days = 10,080 minutes.
+    # contact 1 minute long; a period covers 7 local dates.
     db = Database(tmp_path_factory.mktemp("property") / "contactload.duckdb")
     try:
         origin = pd.Timestamp("2026-01-01 00:00", tz="Asia/Tokyo")
@@ -730,6 +762,6 @@ def test_periods_match_the_rule_stated_plainly(
                 )
                 for start, contacts in zip(mine["start"], mine["contacts"], strict=True)
             ]
-            assert got == reference_periods(offsets, 7 * 24 * 60)
+            assert got == reference_periods(offsets, 7)
     finally:
         db.close()

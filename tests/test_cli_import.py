@@ -28,7 +28,12 @@ def test_import_json_report_and_idempotence(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     (file,) = report["files"]
-    assert set(file) == {"file", "preset", "rows", "imported", "duplicates", "rejected", "errors"}
+    assert set(file) == {
+        "file", "preset", "detected", "encoding", "rows", "imported", "duplicates", "rejected",
+        "skipped_erased", "skipped_erased_reason", "errors", "warnings", "direction_unknown",
+    }  # fmt: skip
+    assert file["direction_unknown"] == 0  # every row has client or therapist
+    assert (file["skipped_erased"], file["skipped_erased_reason"]) == (0, None)
     assert (file["file"], file["preset"], file["rows"]) == ("template_checks.csv", "template", 11)
     assert (file["imported"], file["duplicates"], file["rejected"]) == (6, 0, 5)
     assert file["errors"][0] == {

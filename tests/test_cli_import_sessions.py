@@ -38,7 +38,9 @@ def test_calendar_and_session_csv_detected_by_content(tmp_path: Path) -> None:
         ("calendar", 6, 1),  # see test_import_calendar.py
         ("sessions_csv", 5, 5),  # see test_import_sessions_csv.py
     ]
-    assert files[0]["excluded"] == {"all_day": 1, "cancelled": 1}
+    assert files[0]["excluded"] == {
+        "all_day": 1, "cancelled": 1, "outside_range": 0, "over_limit": 0
+    }  # fmt: skip
     assert files[0]["unmatched"][0]["title"] == "Team meeting"
     assert [error["row"] for error in files[1]["errors"]] == [6, 7, 8, 9, 11]
     assert sessions(db) == 11
@@ -73,17 +75,25 @@ def test_client_pattern_status_words_and_range_options(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (report,) = json.loads(result.stdout)["files"]
     # 1-13 Sep: Anna 2 and 9 Sep; Ben's cancelled 10 Sep and the all-day 10 Sep are left
-    # out; the team meeting (11 Sep) does not fit.
+    # out; the team meeting (11 Sep) does not fit; Ben's no-show (17 Sep) is after the range.
     assert (report["imported"], report["statuses"]) == (2, {"attended": 2})
-    assert report["excluded"] == {"all_day": 1, "cancelled": 1}
+    assert report["excluded"] == {
+        "all_day": 1, "cancelled": 1, "outside_range": 1, "over_limit": 0
+    }  # fmt: skip
+    assert [(e["date"], e["reason"]) for e in report["unmatched"]] == [
+        ("2026-09-11", "The title names no client by the client pattern."),
+        ("2026-09-17", "It has no instance between 2026-09-01 and 2026-09-13."),
+    ]
 
 
 def test_unusable_calendars_exit_1_with_one_sentence(tmp_path: Path) -> None:
     db = tmp_path / "c.duckdb"
-    broken = run("import", DATA / "calendars" / "malformed.ics", "--db", db, cwd=tmp_path)
+    truncated = tmp_path / "cut.ics"  # a calendar cut off in its first event
+    truncated.write_bytes(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261001T100000Z\r\n")
+    broken = run("import", truncated, "--db", db, cwd=tmp_path)
     assert broken.returncode == 1
-    assert broken.stderr.startswith("contactload: malformed.ics: malformed.ics is not a")
-    assert broken.stderr.count("\n") == 1
+    assert broken.stderr.startswith("contactload: cut.ics: cut.ics is not a readable calendar")
+    assert broken.stderr.count("\n") == 1 and "Traceback" not in broken.stderr
     nothing = run(
         "import", WEEKLY, "--db", db, *RANGE, "--client-pattern", "Nope (?P<client>.+)",
         cwd=tmp_path,
@@ -111,3 +121,26 @@ def test_readme_documents_the_calendar_options() -> None:
     text = README.read_text(encoding="utf-8")
     for option in ("--client-pattern", "--from", "--to", "--status-words"):
         assert re.search(rf"contactload import [^`]*{option}", text, re.S), option
+
+
+def test_calendar_with_broken_and_hostile_events_lists_them(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    calendars = DATA / "calendars"
+    result = run(
+        "import", calendars / "two_dtstart.ics", calendars / "secondly_unbounded.ics",
+        "--db", db, "--time-zone", "UTC", "--from", "2026-11-01", "--to", "2026-11-30",
+        cwd=tmp_path,
+    )  # fmt: skip
+    # see test_import_calendar_malformed.py: Mia's session of each file is stored
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "imported 1 sessions (1 attended), 0 already stored, 1 rejected" in result.stdout
+    assert (
+        "2026-11-04 'Session: Noah P.': It has 2 DTSTART lines; an event has one start."
+        in result.stdout
+    )
+    assert "  left out: 1 over-limit events." in result.stdout
+    assert (
+        "2026-11-02 'Session: Flood F.': It has more than 5,000 instances between 2026-11-01 "
+        "and 2026-11-30; none of its instances were read; import a shorter range."
+    ) in result.stdout
+    assert sessions(db) == 2

@@ -46,6 +46,8 @@ Per therapist (period): minutes, active clients
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
 from collections.abc import Iterator
@@ -63,6 +65,7 @@ from analytics import compare
 from analytics.boundaries import BoundarySetting, save_setting
 from analytics.db import Database
 from analytics.errors import ContactLoadError, InvalidFilterError
+from analytics.exports import table_to_csv
 from analytics.filters import ContactFilter
 from analytics.scope import Scope
 from analytics.sessions import add_sessions
@@ -80,6 +83,7 @@ ZONES = {
 }
 SMALL_REASON = "fewer than 11 clients"
 COMPLEMENT_REASON = "suppressed so a hidden group cannot be worked out from the total"
+MONTHS_REASON = "suppressed so a hidden figure cannot be worked out by adding up months"
 
 
 def _instant(therapist: str, local: str) -> str:
@@ -289,9 +293,9 @@ def test_normalised_measures_per_practice_by_hand(three: Database) -> None:
 
 def test_small_group_and_its_complement_are_suppressed(four: Database) -> None:
     rows = rows_by_group(compare.comparison(four, PERIOD, "therapist"))
-    # Dee has 5 clients < 11: suppressed. It is the only hidden therapist and the total is
-    # shown (13 + 14 + 12 + 5 = 44 clients), so total - Ana - Ben - Cy would give Dee away:
-    # the next-smallest shown therapist, Cy (12 clients), is suppressed too.
+    # Dee has 5 clients < 11: suppressed. South Clinic (Cy + Dee, 17 clients) is shown on
+    # the practice comparison, so South - Cy would give Dee away: Dee's only sibling, Cy
+    # (12 clients), is suppressed too. The total (44 clients) then holds two unknowns.
     assert rows["Dee"]["suppressed_reason"] == SMALL_REASON
     assert rows["Cy"]["suppressed_reason"] == COMPLEMENT_REASON
     for name in ("Dee", "Cy"):
@@ -308,13 +312,18 @@ def test_small_group_and_its_complement_are_suppressed(four: Database) -> None:
     assert (rows["Ana"]["percentile_rank"], rows["Ben"]["percentile_rank"]) == (0, 100)
 
 
-def test_without_a_total_no_complement_is_needed(four: Database) -> None:
+def test_without_a_total_the_practice_view_still_needs_the_complement(four: Database) -> None:
+    # The total row is left out here, but the practice comparison shows South Clinic (Cy 12
+    # + Dee 5 = 17 clients, 265 + 50 = 315 min): South minus Cy would give Dee away, so Cy
+    # stays hidden in every view, with or without the total.
     table = compare.comparison(four, PERIOD, "therapist", with_total=False)
     rows = rows_by_group(table)
     assert list(rows) == ["Ana", "Ben", "Cy", "Dee"]
     assert rows["Dee"]["suppressed_reason"] == SMALL_REASON
-    assert not rows["Cy"]["suppressed"]
-    assert rows["Cy"]["minutes"] == 265
+    assert rows["Cy"]["suppressed_reason"] == COMPLEMENT_REASON
+    assert rows["Cy"]["minutes"] is None
+    south = rows_by_group(compare.comparison(four, PERIOD, "practice"))["South Clinic"]
+    assert (south["clients"], south["minutes"]) == (17, 315)
 
 
 def test_two_hidden_groups_need_no_complement(four: Database) -> None:
@@ -331,12 +340,18 @@ def test_two_hidden_groups_need_no_complement(four: Database) -> None:
 
 
 def test_k_comes_from_the_setting_and_the_argument_wins(three: Database) -> None:
-    # setting 13: Cy (12) too small, alone -> Ana (13, next-smallest) complements it
+    # setting 13: Cy (12) and South Clinic (= Cy, 12) too small; the total = North + South
+    # would give South away, so North goes too (a practice before the total), and then
+    # North = Ana + Ben would give itself away: Ana (13, the smaller) goes.
     set_setting(three, "min_group_clients", 13)
     rows = rows_by_group(compare.comparison(three, PERIOD, "therapist"))
     assert rows["Cy"]["suppressed_reason"] == "fewer than 13 clients"
     assert rows["Ana"]["suppressed_reason"] == COMPLEMENT_REASON
     assert not rows["Ben"]["suppressed"]
+    practices = rows_by_group(compare.comparison(three, PERIOD, "practice"))
+    assert practices["South Clinic"]["suppressed_reason"] == "fewer than 13 clients"
+    assert practices["North Clinic"]["suppressed_reason"] == COMPLEMENT_REASON
+    assert practices["All practices"]["minutes"] == 710
     # the argument overrides the setting: k = 12 hides nobody
     rows = rows_by_group(compare.comparison(three, PERIOD, "therapist", min_clients=12))
     assert not any(row["suppressed"] for row in rows.values())
@@ -367,21 +382,47 @@ def test_practices_are_suppressed_the_same_way(four: Database) -> None:
 # --- trends, distribution, scope -----------------------------------------------------------------
 
 
-def test_monthly_trend_suppresses_each_month_on_its_own(three: Database) -> None:
-    # 2026-02-16 .. 2026-03-15: February holds 13 days (16th-28th), March 15 (1st-15th)
+def test_monthly_trend_hides_what_the_period_would_give_away(three: Database) -> None:
+    # 2026-02-16 .. 2026-03-15: February holds 13 days (16th-28th), March 15 (1st-15th).
+    # February: only Ben's b01 and b02 (2 clients, 60 min): Ben, North Clinic and the total
+    # are under 11 there. The period rows are all shown (Ben 14 clients, 335 min), so
+    # Ben's March = Ben's period - Ben's February would give February away: Ben's March is
+    # hidden too, and so are North Clinic's and the total's March, for the same reason.
+    # Ana's and Cy's March stay: North's March minus Ana's is Ben's March, hidden, and
+    # Ben's March and February are two unknowns with one known sum.
     filters = ContactFilter(start=date(2026, 2, 16), end=date(2026, 3, 15))
     trend = compare.monthly_trend(three, filters, "therapist")
     february = rows_by_group(trend[trend["month"] == "2026-02"])
     march = rows_by_group(trend[trend["month"] == "2026-03"])
-    # February: only Ben's b01 and b02 (2 clients): Ben and the total (also 2) are hidden
     assert list(february) == ["Ben", "All therapists"]
     assert all(row["suppressed_reason"] == SMALL_REASON for row in february.values())
-    # March: the same sums as the two-week period, over 15 days = 15/7 weeks
+    assert {name: row["suppressed_reason"] for name, row in march.items()} == {
+        "Ana": None,
+        "Ben": MONTHS_REASON,
+        "Cy": None,
+        "All therapists": MONTHS_REASON,
+    }
+    # March's shown rows: the same sums as the two-week period, over 15 days = 15/7 weeks
     assert march["Ana"]["weeks"] == pytest.approx(15 / 7)
     assert march["Ana"]["minutes_per_client_week"] == pytest.approx(170 / 13 / (15 / 7))
-    assert march["Ben"]["minutes_per_client_week"] == pytest.approx(275 / 14 / (15 / 7))
     assert march["Cy"]["minutes_per_client_week"] == pytest.approx(265 / 12 / (15 / 7))
     assert march["Ana"]["cap_compliance"] == pytest.approx(12 / 13)
+    practices = compare.monthly_trend(three, filters, "practice")
+    reasons = {
+        (row["month"], row["group"]): row["suppressed_reason"]
+        for row in practices.to_dict("records")
+    }
+    assert reasons == {
+        ("2026-02", "North Clinic"): SMALL_REASON,
+        ("2026-02", "All practices"): SMALL_REASON,
+        ("2026-03", "North Clinic"): MONTHS_REASON,
+        ("2026-03", "South Clinic"): None,
+        ("2026-03", "All practices"): MONTHS_REASON,
+    }
+    # the period itself: nothing hidden; Ben's 275 min in March and 60 in February
+    period = rows_by_group(compare.comparison(three, filters, "therapist"))
+    assert not any(row["suppressed"] for row in period.values())
+    assert period["Ben"]["minutes"] == 275 + 60
 
 
 def test_distribution_has_one_value_per_shown_therapist(four: Database) -> None:
@@ -503,6 +544,54 @@ def test_cli_json_has_nulls_and_reasons(tmp_path: Path) -> None:
     assert refused.returncode == 2
 
 
+def test_cli_months_hide_what_the_period_would_give_away(tmp_path: Path) -> None:
+    # The three-therapist fixture over 2026-02-16 .. 2026-03-15, as in
+    # test_monthly_trend_hides_what_the_period_would_give_away: February holds Ben's 2
+    # clients only, so Ben's and the total's March are hidden too.
+    path = tmp_path / "three.duckdb"
+    build_fixture(path).close()
+    period = ("--from", "2026-02-16", "--to", "2026-03-15")
+    result = run(
+        "compare", "--db", path, "--by", "therapist", *period, "--months", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [month["month"] for month in report["months"]] == ["2026-02", "2026-03"]
+    february, march = report["months"]
+    assert [group["therapist"] for group in february["groups"]] == ["Ben"]
+    assert february["total"]["suppressed_reason"] == SMALL_REASON
+    groups = {group["therapist"]: group for group in march["groups"]}
+    assert groups["Ben"]["suppressed"] and groups["Ben"]["minutes"] is None
+    assert groups["Ben"]["suppressed_reason"] == MONTHS_REASON
+    assert march["total"]["suppressed_reason"] == MONTHS_REASON
+    assert (groups["Ana"]["suppressed"], groups["Ana"]["minutes"]) == (False, 170.0)
+    # the period: Ben 275 + 60 = 335 min, shown
+    assert {group["therapist"]: group["minutes"] for group in report["groups"]}["Ben"] == 335.0
+    assert not report["total"]["suppressed"]
+
+    text = run("compare", "--db", path, "--by", "therapist", *period, "--months", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    march_table = text.stdout.split("2026-03")[-1]
+    ben = next(line for line in march_table.splitlines() if line.strip().startswith("Ben"))
+    assert "suppressed" in ben and "adding up months" in ben
+
+
+def test_downloads_say_suppressed_in_words(four: Database, three: Database) -> None:
+    table = compare.comparison(four, PERIOD, "therapist")
+    text = table_to_csv(compare.with_hidden_words(table).drop(columns=["group_id"]))
+    rows = {row["group"]: row for row in csv.DictReader(io.StringIO(text.decode("utf-8")))}
+    assert rows["Dee"]["clients"] == f"suppressed: {SMALL_REASON}"
+    assert rows["Dee"]["minutes_per_client_week"] == f"suppressed: {SMALL_REASON}"
+    assert rows["Cy"]["minutes"] == f"suppressed: {COMPLEMENT_REASON}"
+    assert float(rows["Ana"]["minutes"]) == 170
+    assert float(rows["All therapists"]["minutes"]) == 760
+    filters = ContactFilter(start=date(2026, 2, 16), end=date(2026, 3, 15))
+    trend = compare.with_hidden_words(compare.monthly_trend(three, filters, "therapist"))
+    march = rows_by_group(trend[trend["month"] == "2026-03"])
+    assert march["Ben"]["minutes"] == f"suppressed: {MONTHS_REASON}"
+    assert march["Ana"]["minutes"] == 170
+
+
 # --- the page ---------------------------------------------------------------------------------
 
 
@@ -543,6 +632,8 @@ def test_compare_page_says_why_cells_are_hidden(
     )
     assert table.loc["Ana", "Active clients"] == "13"
     assert "2 of 4 hidden" in " ".join(caption.value for caption in app.caption)
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert "Download monthly figures (CSV)" in labels
 
 
 def test_compare_page_empty_state(empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -584,12 +675,7 @@ def test_suppression_rules_hold_for_any_group_sizes(sizes: list[int], k: int) ->
     if not total["suppressed"]:
         # with the total shown, one hidden group alone could be worked out: never exactly one
         assert len(hidden) != 1
-        if len(small) == 1:
-            # the complement is (one of) the smallest of the others
-            (complement,) = hidden - small
-            others = [clients[name] for name in clients if name not in small]
-            assert clients[complement] == min(others)
-            assert rows[complement]["suppressed_reason"] == COMPLEMENT_REASON
+        assert all(rows[name]["suppressed_reason"] == COMPLEMENT_REASON for name in hidden - small)
     # a shown group shows its figures, a hidden one none
     for row in rows.values():
         assert (row["minutes"] is None) == row["suppressed"]

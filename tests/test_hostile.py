@@ -8,6 +8,7 @@ import ast
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +17,9 @@ from analytics.db import Database
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter
 from analytics.importing.classify import Rule, list_rules, replace_rules
+from analytics.importing.pipeline import import_file, shown_name
 from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
+from analytics.store import add_contacts
 from tests.test_cli import run
 from tests.test_exports import HOSTILE_LABELS, HOSTILE_PRACTICE, add_hostile
 
@@ -198,3 +201,82 @@ def test_cli_refuses_a_hostile_breakdown(fixture_db_path: Path, tmp_path: Path) 
     )
     assert result.returncode == 2  # argparse: not one of the allowed choices
     assert "invalid choice" in result.stderr
+
+
+# --- look-alike names ---------------------------------------------------------------------
+
+LOOK_ALIKES = (
+    "Anna K.",
+    "Anna\u200b K.",  # zero-width space
+    "\u202eAnna K.\u202c",  # right-to-left override ... pop
+    "Anna\u00a0K.",  # no-break space
+    "Anna  K.",  # two spaces
+    "\u2066Anna\u2069 K.",  # isolate
+    "An\u00adna K.",  # soft hyphen
+    "Anna\ufeff K.",  # zero-width no-break space
+)
+TEMPLATE = "date,start_time,minutes,client,therapist,practice,channel,category,direction"
+
+
+def look_alike_file(names: tuple[str, ...]) -> bytes:
+    rows = [
+        f"2026-03-02,{9 + n:02d}:00,10,{name},Dr.\u00a0Kim,North\u200bside,phone,scheduling,client"
+        for n, name in enumerate(names)
+    ]
+    return "\n".join([TEMPLATE, *rows, ""]).encode("utf-8")
+
+
+def test_names_that_look_alike_become_one_client(empty_db: Database) -> None:
+    report = import_file(empty_db, look_alike_file(LOOK_ALIKES), file_name="alike.csv")
+    assert (report.imported, report.rejected, report.warnings) == (len(LOOK_ALIKES), 0, [])
+    with empty_db.cursor() as cursor:
+        clients = cursor.execute("SELECT label FROM clients").fetchall()
+        therapists = cursor.execute("SELECT name FROM therapists").fetchall()
+        practices = cursor.execute("SELECT name FROM practices").fetchall()
+        (contacts,) = cursor.execute("SELECT count(DISTINCT client_id) FROM contacts").fetchone()
+    assert (clients, therapists, practices) == ([("Anna K.",)], [("Dr. Kim",)], [("Northside",)])
+    assert contacts == 1
+
+
+def test_a_name_mixing_alphabets_is_flagged(empty_db: Database) -> None:
+    # "Аnna K." starts with a Cyrillic А (U+0410): it looks like "Anna K." and is not.
+    names = ("Anna K.", "\u0410nna K.", "Ζoe", "Наталья")
+    report = import_file(empty_db, look_alike_file(names), file_name="mixed.csv")
+    assert report.warnings == [
+        "Row 3: the client name 'Аnna K.' mixes Latin and Cyrillic letters, so it can look "
+        "like another client's name and be a different client; check how it is spelt.",
+        "Row 4: the client name 'Ζoe' mixes Latin and Greek letters, so it can look like "
+        "another client's name and be a different client; check how it is spelt.",
+    ]
+    assert report.to_json()["warnings"] == report.warnings
+    assert report.imported == 4  # flagged, not refused: the user decides
+
+
+def test_invisible_characters_left_in_stored_names_are_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Names stored before the import normalised them keep their characters; the pages
+    # write them out instead of letting an override turn the text around.
+    assert shown_name("\u202eAnna K.") == "⟨U+202E⟩Anna K."
+    assert shown_name("Anna K.") == "Anna K."
+    path = tmp_path / "contactload.duckdb"
+    db = Database(path)
+    try:
+        frame = pd.DataFrame(
+            {
+                "practice": "North",
+                "therapist": "Dr. Kim",
+                "time_zone": "UTC",
+                "client": ["\u202eAnna K.", "Anna K."],
+                "started_at": ["2026-05-04T09:00:00+00:00", "2026-05-05T09:00:00+00:00"],
+                "minutes": 10,
+                "channel": "phone",
+                "category": "support",
+                "direction": "client",
+            }
+        )
+        add_contacts(db, frame, source="test", file_name="old.csv")
+    finally:
+        db.close()
+    app = run_page(path, monkeypatch, "pages/clients.py")
+    assert set(app.dataframe[0].value["label"]) == {"⟨U+202E⟩Anna K.", "Anna K."}

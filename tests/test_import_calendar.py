@@ -74,7 +74,9 @@ def test_weekly_series_with_exdate_and_moved_instance(empty_db: Database) -> Non
     # 9 events in range: 5 series instances (6 - EXDATE, the moved one replacing its
     # original), the all-day conference, Ben's cancelled event, the team meeting, the no-show.
     assert (report.rows, report.imported, report.duplicates) == (9, 6, 0)
-    assert report.excluded == {"all_day": 1, "cancelled": 1}
+    assert report.excluded == {
+        "all_day": 1, "cancelled": 1, "outside_range": 0, "over_limit": 0
+    }  # fmt: skip
     assert report.statuses == {"attended": 5, "no_show": 1}
     assert [(e.day, e.title) for e in report.unmatched] == [(date(2026, 9, 11), "Team meeting")]
     assert report.rejected == 1
@@ -184,35 +186,55 @@ def test_moved_instance_keeps_its_identity(empty_db: Database, tmp_path: Path) -
     assert (first.imported, moved.imported, moved.duplicates) == (6, 0, 6)
 
 
-def test_malformed_calendar_is_one_sentence_and_stores_nothing(empty_db: Database) -> None:
-    load(empty_db, "dst_berlin.ics", "Europe/Berlin")
-    with pytest.raises(CalendarError) as caught:
-        load(empty_db, "malformed.ics", "UTC")
-    message = str(caught.value)
-    assert message.startswith("malformed.ics is not a readable calendar (")
-    assert "2026-11-03 10:00" in message
-    assert message.endswith("nothing was stored.") and "\n" not in message
-    assert count(empty_db, "sessions") == 3  # the earlier import is untouched
-    assert count(empty_db, "import_batches") == 1
+def test_unreadable_start_is_listed_and_the_good_event_stored(empty_db: Database) -> None:
+    report = load(empty_db, "malformed.ics", "UTC")
+    # Eve's 2 Nov event is read; the other's DTSTART "2026-11-03 10:00" is no iCalendar
+    # date: that event alone is listed, with no date since its start cannot be read.
+    assert (report.rows, report.imported, report.rejected) == (2, 1, 1)
+    assert [(e.day, e.title, e.reason) for e in report.unmatched] == [
+        (None, "Session: Eve R.", "Its start (DTSTART) cannot be read (2026-11-03 10:00).")
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (b"", "not a readable calendar"),
+        (b"", "is not a readable calendar"),
         (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "holds no events"),
-        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nEND:VEVENT\nEND:VCALENDAR\n", "has a start"),
-        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261001T100000Z\n", "not a readable"),
+        (
+            b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261001T100000Z\n",
+            r"^x.ics is not a readable calendar \(Found no components where exactly one is "
+            r"required\); export it again from the calendar program; nothing was stored.$",
+        ),
+        (b"BEGIN:VCARD\nVERSION:3.0\nFN:Anna\nEND:VCARD\n", "is not a calendar"),
+    ],
+)
+def test_files_that_are_not_calendars_are_refused(
+    empty_db: Database, text: bytes, expected: str
+) -> None:
+    load(empty_db, "dst_berlin.ics", "Europe/Berlin")
+    with pytest.raises(CalendarError, match=expected):
+        import_calendar(empty_db, text, file_name="x.ics", options=options("UTC"))
+    assert count(empty_db, "sessions") == 3  # the earlier import is untouched
+    assert count(empty_db, "import_batches") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nEND:VEVENT\nEND:VCALENDAR\n",
+         "It has no start (DTSTART)."),
         (
             b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nSUMMARY:Session: A\n"
             b"DTSTART:20261001T100000Z\nRRULE:FREQ=WEEKLY;BYDAY=XX\nEND:VEVENT\nEND:VCALENDAR\n",
-            "not a readable calendar",
+            "Its repetition rule (RRULE) cannot be read (FREQ=WEEKLY;BYDAY=XX).",
         ),
     ],
-)
-def test_broken_calendars(empty_db: Database, text: bytes, expected: str) -> None:
-    with pytest.raises(CalendarError, match=expected):
+)  # fmt: skip
+def test_a_file_of_broken_events_lists_them(empty_db: Database, text: bytes, reason: str) -> None:
+    with pytest.raises(NoSessionsError, match="1 need review") as caught:
         import_calendar(empty_db, text, file_name="x.ics", options=options("UTC"))
+    assert [e.reason for e in caught.value.report.unmatched] == [reason]
     assert count(empty_db, "import_batches") == 0
 
 
@@ -354,7 +376,8 @@ def test_only_importers_may_import(empty_db: Database) -> None:
 def test_report_json_shape(empty_db: Database) -> None:
     report = load(empty_db, "weekly_exdate_moved.ics", "Europe/Berlin")
     shape = report.to_json()
-    assert shape["kind"] == "calendar" and shape["excluded"] == {"all_day": 1, "cancelled": 1}
+    assert shape["kind"] == "calendar"
+    assert shape["excluded"] == {"all_day": 1, "cancelled": 1, "outside_range": 0, "over_limit": 0}
     assert shape["unmatched"] == [
         {
             "date": "2026-09-11",

@@ -30,6 +30,7 @@ from analytics.importing.classify import (
     list_rules,
     replace_rules,
     rule_from_row,
+    rule_text_sql,
 )
 from analytics.importing.presets import CLASSIFY_FIELDS, detect_layout
 
@@ -480,7 +481,7 @@ FIXTURE_CLASSES = [
         "toggl.csv",
         ",",
         [("scheduling", "phone"), ("crisis", "phone"), ("homework", "email"),
-         ("support", "phone"), ("check_in", "text"), (None, "portal")],
+         ("support", "phone"), ("check_in", "text"), ("homework", "portal")],  # sleep diary
     ),
     (
         "toggl_no_amount.csv",
@@ -582,12 +583,13 @@ KEYWORD_POOL = [
     "call", "check-in", "check in", '"check in"', "*anruf", '"teams"', "team", "e-mail",
     "mail", "how are you", "are you", "*nachricht", "*port", "in", '"in"', "*in", '*"in"',
     "re", "übung", "*übung", "911", "24 7", "2nd", "call 2", '"a b"', "a b a", "*all", "a",
-    "plan", "safety plan", "*fety plan", "*ty pl", "straße", '"you"',
+    "plan", "safety plan", "*fety plan", "*ty pl", "straße", '"you"', '"988"', "x0", "1 0",
+    '"0"', "*3",
 ]  # fmt: skip
 KEYWORD_WORDS = [
     "call", "check", "in", "how", "are", "you", "safety", "plan", "a", "b", "24", "7", "2",
     "e", "mail", "teams", "anruf", "übung", "nachricht", "port", "all", "ty", "pl", "911",
-    "2nd", "re", "straße",
+    "2nd", "re", "straße", "988", "9880", "x0", "x5", "1", "0", "3",
 ]  # fmt: skip
 NOISE = [
     "Calls", "recall", "CALL2", "2call", "Check-in", "checkin", "inside", "Krisenanruf",
@@ -665,3 +667,124 @@ def test_classify_table_agrees_with_a_plain_substring_search(
     assert classify(shared_db, everything) == [
         reference_classify(rules, text) for text in everything
     ]
+
+
+# Descriptions as therapists write them in time trackers and hand-kept logs, English and
+# German, with the category each must get from the default rules (other: no rule places it).
+# Reviewed against DEFAULT_RULES: crisis words outrank every other category; "ER" and "988"
+# count only as whole words ("reminder", "Error", "19880" and the German "Er" do not).
+REAL_DESCRIPTIONS: list[tuple[str, str]] = [
+    ("Phone call - panic attack", "crisis"),
+    ("suicidal thoughts", "crisis"),
+    ("self-harm", "crisis"),
+    ("safety plan", "crisis"),
+    ("988", "crisis"),
+    ("ER", "crisis"),
+    ("emergency", "crisis"),
+    ("Suizidgedanken", "crisis"),
+    ("Selbstverletzung", "crisis"),
+    ("Notfall", "crisis"),
+    ("Panikattacke", "crisis"),
+    ("Krisenplan", "crisis"),
+    ("Notfallplan", "crisis"),
+    ("Client called with suicidal thoughts", "crisis"),
+    ("Self-harm disclosure, reviewed coping", "crisis"),
+    ("Reviewed safety plan by phone", "crisis"),
+    ("Gave 988 number after late-night text", "crisis"),
+    ("Client called 988 last night, follow-up", "crisis"),
+    ("Call from ER social worker", "crisis"),
+    ("Client in ER after overdose", "crisis"),
+    ("ER visit follow-up call", "crisis"),
+    ("Emergency call after hours", "crisis"),
+    ("Crisis text at 2am", "crisis"),
+    ("Passive SI, safety check", "crisis"),
+    ("Overdose scare - coordinated with family", "crisis"),
+    ("Anruf wegen Panikattacke", "crisis"),
+    ("Suizidgedanken, Krisenplan besprochen", "crisis"),
+    ("Selbstverletzung, Notfallplan aktualisiert", "crisis"),
+    ("Notfall am Wochenende", "crisis"),
+    ("Krisenintervention telefonisch", "crisis"),
+    ("Panikattacken in der Nacht, kurzer Anruf", "crisis"),
+    ("Klientin in der Notaufnahme", "crisis"),
+    ("Lebensmüde Gedanken geäußert", "crisis"),
+    ("Appointment reminder sent", "reminder"),
+    ("Reminder: session tomorrow at 10", "reminder"),
+    ("Confirmed Thursday appointment", "reminder"),
+    ("Automated text reminder", "reminder"),
+    ("Terminerinnerung per SMS", "reminder"),
+    ("Erinnerung an Sitzung morgen", "reminder"),
+    ("Terminbestätigung verschickt", "reminder"),
+    ("Rescheduled Thursday appointment", "scheduling"),
+    ("Client cancelled, wants to rebook", "scheduling"),
+    ("Scheduling next session", "scheduling"),
+    ("Moved session to Friday", "scheduling"),
+    ("Booked intake for new client", "scheduling"),
+    ("Insurance and scheduling questions", "scheduling"),
+    ("Termin verschoben", "scheduling"),
+    ("Terminabsage per E-Mail", "scheduling"),
+    ("Neuen Termin vereinbart", "scheduling"),
+    ("Sitzung abgesagt wegen Krankheit", "scheduling"),
+    ("Quick check-in by text", "check_in"),
+    ("Checking in after hard session", "check_in"),
+    ("How are you doing this week?", "check_in"),
+    ("Weekly check in email", "check_in"),
+    ("Kurze Nachfrage per SMS", "check_in"),
+    ("Wie geht es nach der Sitzung?", "check_in"),
+    ("Kurzes Befinden erfragt", "check_in"),
+    ("Follow-up support call", "support"),
+    ("Guidance on talking to partner", "support"),
+    ("DBT phone coaching", "support"),
+    ("Skills coaching between sessions", "support"),
+    ("Support email about work stress", "support"),
+    ("Telefonische Beratung", "support"),
+    ("Unterstützung bei Konflikt mit Arbeitgeber", "support"),
+    ("Kurze Beratung per Telefon", "support"),
+    ("Skills-Coaching am Telefon", "support"),
+    ("Sent worksheet by email", "homework"),
+    ("Thought record homework feedback", "homework"),
+    ("Shared breathing exercise handout", "homework"),
+    ("Reviewed sleep diary", "homework"),
+    ("Sent resources on grief", "homework"),
+    ("Arbeitsblatt per E-Mail geschickt", "homework"),
+    ("Hausaufgabe besprochen", "homework"),
+    ("Atemübung erklärt", "homework"),
+    ("Übungsblatt nachgereicht", "homework"),
+    ("Invoice question", "other"),
+    ("Records request from insurer", "other"),
+    ("Letter for employer", "other"),
+    ("Rechnung nachgefragt", "other"),
+    ("Befundbericht angefordert", "other"),
+    ("Sent receipt for payment", "other"),
+    ("Error in billing statement", "other"),
+    ("Invoice 19880 paid", "other"),
+    ("Left voicemail, number 555-9881", "other"),
+    ("Er fragt nach der Rechnung", "other"),
+    ("Er hat den Termin abgesagt", "scheduling"),
+    ("Sent reminder for Monday", "reminder"),
+]
+
+
+@pytest.fixture(scope="module")
+def default_rules_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One database holding the default rules, for the table below."""
+    database = Database(tmp_path_factory.mktemp("defaults") / "contactload.duckdb")
+    yield database
+    database.close()
+
+
+def test_real_descriptions_cover_every_category_in_both_languages() -> None:
+    assert len(REAL_DESCRIPTIONS) >= 60
+    assert {category for _, category in REAL_DESCRIPTIONS} == set(CATEGORIES)
+
+
+@pytest.mark.parametrize(("description", "category"), REAL_DESCRIPTIONS)
+def test_default_rules_place_real_descriptions(
+    default_rules_db: Database, description: str, category: str
+) -> None:
+    # the text as the contact-log importer builds it (rule_text_sql: "ER" in capitals)
+    with default_rules_db.cursor() as cursor:
+        cursor.execute("CREATE OR REPLACE TEMP TABLE staged (row_number BIGINT, c1 VARCHAR)")
+        cursor.execute("INSERT INTO staged VALUES (2, ?)", [description])
+        classify_table(cursor, "staged", rule_text_sql(["c1"]), "classified")
+        found = cursor.execute("SELECT category FROM classified").fetchall()
+    assert found == [(None if category == "other" else category,)]

@@ -25,7 +25,10 @@ DATA = Path(__file__).parent / "data"
         (b"<?xml version='1.0'?>\n<!--SMS Backup & Restore-->\n"
          b"<?xml-stylesheet type=\"text/xsl\" href=\"calls.xsl\"?>\n<calls count='1'>",
          "phone_log"),
-        (b"<html><body>calls</body></html>", "contacts"),
+        (b"<html><body>calls</body></html>", "markup"),
+        (b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel/></rss>", "markup"),
+        (b"\xef\xbb\xbf<?xml version='1.0'?>\n<!-- export -->\n<note><to>x</to></note>",
+         "markup"),
         (b"date,start_time,minutes,client,therapist,practice,status\n", "sessions_csv"),
         (b"Datum;Beginn;Dauer;Klient;Therapeut;Status\r\n13.10.2026;09:00", "sessions_csv"),
         (b"Date\tTime\tLength\tPatient\tAttendance\n", "sessions_csv"),

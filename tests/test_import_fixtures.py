@@ -73,7 +73,8 @@ FIXTURES: list[Expected] = [
     #  4 Lena M.  04-14 12:00 00:08:00 =  8  homework, worksheet, email -> homework / email
     #  5 Jonas K. 04-14 08:30 00:20:00 = 20  support call -> support / phone
     #  6 Mia S.   04-15 18:30 00:05:00 =  5  Check-in text -> check_in / text
-    #  7 Mia S.   04-15 23:50 00:20:00 = 20  (ends 04-16 00:10) portal message -> other / portal
+    #  7 Mia S.   04-15 23:50 00:20:00 = 20  (ends 04-16 00:10) portal message about sleep
+    #                                        diary -> homework / portal
     # Lena M.: 10 + 8 = 18; Jonas K.: 45 + 20 = 65; Mia S.: 5 + 20 = 25; total 108.
     # Days: 04-13 = 10 + 45 = 55; 04-14 = 8 + 20 = 28; 04-15 = 5 + 20 = 25 (starts the 15th).
     Expected(
@@ -84,9 +85,7 @@ FIXTURES: list[Expected] = [
         clients={"Lena M.": 18, "Jonas K.": 65, "Mia S.": 25},
         days={"2026-04-13": 55, "2026-04-14": 28, "2026-04-15": 25},
         months={"2026-04": 108},
-        categories={
-            "scheduling": 1, "crisis": 1, "homework": 1, "support": 1, "check_in": 1, "other": 1
-        },
+        categories={"scheduling": 1, "crisis": 1, "homework": 2, "support": 1, "check_in": 1},
         channels={"phone": 3, "email": 1, "text": 1, "portal": 1},
     ),
     # toggl_no_amount.csv (BOM, no Amount column):

@@ -29,7 +29,7 @@ from analytics.importing.phone_log import (
     text_minutes_note,
     unmap_number,
 )
-from analytics.pseudonyms import normalise_number, number_key
+from analytics.importing.phone_numbers import legacy_number_form
 from analytics.scope import LOCAL, Scope
 from analytics.settings import set_setting
 from analytics.store import undo_batch
@@ -101,10 +101,12 @@ def counts(db: Database) -> tuple[int, int]:
         (None, None, None),
     ],
 )
-def test_numbers_are_normalised(
+def test_the_form_keys_had_before_version_8_is_rebuilt_exactly(
     number: str | None, country_code: str | None, expected: str
 ) -> None:
-    assert normalise_number(number, country_code) == expected
+    # Only used to find mappings made before schema 8 (see test_phone_numbers.py), so it
+    # must stay exactly the older rule, faults included.
+    assert legacy_number_form(number, country_code) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -114,17 +116,18 @@ def test_numbers_are_normalised(
     separators=st.lists(st.sampled_from([" ", "-", ".", "/", "(", ")"]), max_size=15),
     country_code=st.sampled_from([None, "1", "49", "+44"]),
 )
-def test_separators_never_change_a_number_and_normalising_twice_changes_nothing(
+def test_the_older_form_ignored_separators_and_was_idempotent(
     plus: bool, digits: str, separators: list[str], country_code: str | None
 ) -> None:
+    # Older keys were HMAC(form(number)) with the form applied once more inside the key
+    # function; idempotence is what lets HMAC(form) find them again.
     plain = ("+" if plus else "") + digits
     written = ("+" if plus else "") + "".join(
         digit + (separators[i] if i < len(separators) else "") for i, digit in enumerate(digits)
     )
-    once = normalise_number(written, country_code)
-    assert once == normalise_number(plain, country_code)
-    assert once is not None and normalise_number(once) == once
-    assert number_key(b"k" * 32, written) == number_key(b"k" * 32, plain)
+    once = legacy_number_form(written, country_code)
+    assert once == legacy_number_form(plain, country_code)
+    assert once is not None and legacy_number_form(once, None) == once
 
 
 def test_phone_logs_are_recognised_by_content() -> None:
@@ -142,22 +145,26 @@ def test_unmatched_numbers_are_listed_and_not_stored(empty_db: Database) -> None
     assert (report.rows, report.calls, report.texts) == (10, 10, 0)
     assert report.imported == 0 and report.batch_id is None
     assert counts(empty_db) == (0, 0)
-    # Unmatched, biggest first: Anna's two calls 125 s + 600 s = 725 s = 12.0833 min; the
-    # stranger 300 s = 5 min; Ben's national 030... number (no country code: its own
-    # number) 240 s = 4 min; Ben's international number 90 s = 1.5 min.
+    # Unmatched, biggest first: Anna's two calls 125 s + 600 s = 725 s = 12.0833 min (one
+    # written +49..., one 0049...); the stranger 300 s = 5 min; Ben's international
+    # number 90 s = 1.5 min.
     unmatched = [(u.number, u.calls, u.texts, round(u.minutes, 4)) for u in report.unmatched]
     assert unmatched == [
         ("+491715550142", 2, 0, 12.0833),
         ("+491605550177", 1, 0, 5.0),
-        ("03055501999", 1, 0, 4.0),
         ("+493055501999", 1, 0, 1.5),
     ]
+    # Ben's national 030... number: no default region chosen, so it is not a number yet;
+    # listed with the reason, its call left out (not stored under a guessed number).
+    assert [(i.number, i.calls, i.texts) for i in report.invalid] == [("030 5550 1999", 1, 0)]
+    assert "no default region is chosen" in report.invalid[0].reason
     assert report.left_out == {
         "missed call": 1,
         "voicemail": 1,
         "rejected call": 1,
         "call of zero length": 1,
         "withheld or empty number": 1,  # number="null"
+        "not a valid phone number": 1,  # 030 5550 1999 without a region
     }
     assert report.rejected == 0
 
@@ -180,8 +187,9 @@ def test_calls_become_phone_contacts_in_local_time(empty_db: Database) -> None:
         # 2026-03-29 07:15 UTC + 2 h (CEST, after the change) = 09:15; 600 s = 10 min
         ("Anna", datetime(2026, 3, 29, 9, 15), 10.0, "other", "therapist"),
     ]
-    # Only the stranger's and Ben's national number remain unmatched.
-    assert [u.number for u in report.unmatched] == ["+491605550177", "03055501999"]
+    # Only the stranger remains unmatched; Ben's national number is not valid without a region.
+    assert [u.number for u in report.unmatched] == ["+491605550177"]
+    assert [i.number for i in report.invalid] == ["030 5550 1999"]
 
 
 def test_country_code_and_call_category(empty_db: Database) -> None:
@@ -277,7 +285,7 @@ def test_mapping_an_unmatched_number_then_reimporting_adds_only_its_contacts(
     assert (calls.imported, calls.duplicates, texts.imported, texts.duplicates) == (1, 3, 1, 5)
     # Clara: one call of 300 s = 5 min and one text at 2 min = 7 min
     assert minutes_by_client(empty_db)["Clara"] == 7.0
-    assert [u.number for u in calls.unmatched] == ["03055501999"]
+    assert [u.number for u in calls.unmatched] == []
 
 
 def test_undo_removes_the_batch_and_keeps_the_mapping(empty_db: Database) -> None:
@@ -305,6 +313,56 @@ def test_dry_run_stores_nothing(empty_db: Database) -> None:
     assert report.imported == 3 and report.batch_id is None
     assert list(report.preview["client"]) == ["Anna", "Anna", "Ben"]  # file order
     assert counts(empty_db) == (0, 0)
+
+
+# -- merged backups: the same call or text twice --------------------------------------
+
+GERMAN = PhoneLogOptions(
+    therapist="Dr Vogel", practice="Praxis Nord", time_zone="Europe/Berlin", region="DE"
+)
+
+
+def test_a_text_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database) -> None:
+    map_anna_and_ben(empty_db)
+    report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    # 6 texts: Anna's "hard night" three times (twice as +49..., once as 0171... in the
+    # other backup), Anna's other text at the same instant, Ben's text twice.
+    assert (report.rows, report.imported, report.duplicates, report.repeated) == (6, 3, 3, 3)
+    assert stored(empty_db, "text") == [
+        # 07:00 UTC + 1 h (CET) = 08:00; "hard night, can we talk": no keyword: other
+        ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),
+        ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),  # the other body
+        # 16:20 UTC + 1 h = 17:20, sent
+        ("Ben", datetime(2026, 11, 10, 17, 20), 2.0, "other", "therapist"),
+    ]
+    again = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    assert (again.imported, again.duplicates) == (0, 6)
+    assert counts(empty_db) == (3, 1)
+
+
+def test_a_call_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database) -> None:
+    map_anna_and_ben(empty_db)
+    report = import_phone_log(
+        empty_db, PHONE / "calls_merged.xml", file_name="c.xml", options=GERMAN
+    )
+    # 5 calls: Anna's 08:05 call twice, Ben's call twice (+49... and 030...), Anna's
+    # second call (same length, other day): 3 stored, 2 already stored.
+    assert (report.imported, report.duplicates, report.repeated) == (3, 2, 2)
+    # Anna 300 s + 300 s = 10 min; Ben 90 s = 1.5 min
+    assert minutes_by_client(empty_db) == {"Anna": 10.0, "Ben": 1.5}
+    with empty_db.cursor() as cursor:
+        (recorded,) = cursor.execute("SELECT rows_duplicate FROM import_batches").fetchone() or (0,)
+    assert recorded == 2
+
+
+def test_repeats_of_an_unmapped_number_are_listed_once(empty_db: Database) -> None:
+    report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
+    # Nothing mapped: Anna's two distinct texts (4 min) and Ben's one (2 min), not six.
+    assert [(u.number, u.texts, u.minutes) for u in report.unmatched] == [
+        ("+491715550142", 2, 4.0),
+        ("+493055501999", 1, 2.0),
+    ]
+    assert report.duplicates == 0
 
 
 # -- bad files -------------------------------------------------------------------------
@@ -499,19 +557,17 @@ def test_import_page_maps_numbers_and_imports_a_phone_log(
     ).run()
     assert not app.exception, [e.message for e in app.exception]
     figures = {metric.label: metric.value for metric in app.metric}
-    # Nothing mapped yet: 4 numbers unmatched, nothing to import.
+    # Nothing mapped yet: 3 numbers unmatched, nothing to import; Ben's national number
+    # (no region chosen) is listed as not valid.
     assert (figures["Calls and texts"], figures["Will import"]) == ("10", "0")
-    assert figures["Unmatched numbers"] == "4"
-    # Map Anna (row 0, +491715550142) and Ben (row 3, +493055501999) to new clients.
+    assert figures["Unmatched numbers"] == "3"
+    invalid = next(frame for frame in app.dataframe if "reason" in frame.value.columns)
+    assert list(invalid.value["number"]) == ["030 5550 1999"]
+    # Map Anna (row 0, +491715550142) and Ben (row 2, +493055501999) to new clients.
     editor = app.data_editor[0]
-    assert list(editor.value["number"]) == [
-        "+491715550142",
-        "+491605550177",
-        "03055501999",
-        "+493055501999",
-    ]
+    assert list(editor.value["number"]) == ["+491715550142", "+491605550177", "+493055501999"]
     app.session_state[editor.key] = {
-        "edited_rows": {0: {"new client": "Anna"}, 3: {"new client": "Ben"}},
+        "edited_rows": {0: {"new client": "Anna"}, 2: {"new client": "Ben"}},
         "added_rows": [],
         "deleted_rows": [],
     }
@@ -524,7 +580,7 @@ def test_import_page_maps_numbers_and_imports_a_phone_log(
     assert (figures["Will import"], figures["Minutes"], figures["Unmatched numbers"]) == (
         "3",
         "13.6 min",
-        "2",
+        "1",
     )
     next(b for b in app.button if (b.key or "").startswith("phone_import_")).click().run()
     assert any("3 contacts imported" in message.value for message in app.success)

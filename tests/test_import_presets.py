@@ -181,8 +181,9 @@ DETECTED = [
     ("clockify_eu.csv", "clockify", {**CLOCKIFY_COLUMNS, "task": "Activity"}, "clock", True, {}),
     ("harvest.csv", "harvest", HARVEST_COLUMNS, "hours", False, HARVEST_THERAPIST),
     ("harvest_de.csv", "harvest", HARVEST_COLUMNS, "hours", False, HARVEST_THERAPIST),
-    ("kimai_en.csv", "kimai", KIMAI_EN_COLUMNS, "clock", True, {}),
-    ("kimai_de.csv", "kimai", KIMAI_DE_COLUMNS, "clock", True, {}),
+    # Kimai writes h:mm, h:mm:ss or seconds: the unit is decided from the values
+    ("kimai_en.csv", "kimai", KIMAI_EN_COLUMNS, None, True, {}),
+    ("kimai_de.csv", "kimai", KIMAI_DE_COLUMNS, None, True, {}),
     ("template.csv", "template", TEMPLATE_COLUMNS, "minutes", True, {}),
     ("custom_de.csv", "custom", CUSTOM_DE_COLUMNS, "minutes", True, {}),
 ]
@@ -276,10 +277,11 @@ def test_detection_keeps_the_files_own_spelling() -> None:
             "hours",
             False,
         ),
-        # a lone "Start" with no date column holds date and time together
+        # a lone "Start" with no date column holds date and time together, and so does the
+        # lone "End" beside it
         (
             ["Patient", "Start", "End", "Channel"],
-            {"client": "Patient", "started_at": "Start", "end_time": "End", "channel": "Channel"},
+            {"client": "Patient", "started_at": "Start", "ended_at": "End", "channel": "Channel"},
             None,
             True,
         ),
@@ -554,7 +556,8 @@ def test_layout_from_mapping_keeps_and_replaces_joined_fields() -> None:
         (
             {"klient": "Kunde"},
             "'klient' is not a field Contact Load can map; use one of client, therapist, "
-            "practice, date, start_time, end_date, end_time, started_at, duration, category, "
+            "practice, date, start_time, end_date, end_time, started_at, ended_at, duration, "
+            "category, "
             "channel, direction, task, project, tags, description, email (or duration_unit).",
         ),
         (
@@ -564,7 +567,7 @@ def test_layout_from_mapping_keeps_and_replaces_joined_fields() -> None:
         ),
         (
             {"client": "Kunde", "date": "Tag", "duration": "Wie lange", "duration_unit": "days"},
-            "'days' is not a duration unit; use one of clock, hours, minutes.",
+            "'days' is not a duration unit; use one of clock, hours, minutes, seconds.",
         ),
         (
             {"client": "Kunde", "date": "Tag", "start_time": "Tag", "duration": "Wie lange"},
@@ -579,7 +582,8 @@ def test_layout_from_mapping_keeps_and_replaces_joined_fields() -> None:
         (
             {"client": "Kunde", "start_time": "Zeit"},
             "Contacts cannot be placed without a column for date (or started_at) and duration "
-            "(or start_time and end_time); add them to the mapping, for example client=Klient.",
+            "(or start_time and end_time, or started_at and ended_at); add them to the mapping, "
+            "for example client=Klient.",
         ),
     ],
 )

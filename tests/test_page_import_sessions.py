@@ -105,3 +105,46 @@ def test_phone_log_goes_to_the_phone_log_importer(
     assert not app.exception
     # the phone-log importer's own sentence: an empty log stores nothing
     assert len(app.error) == 1 and "holds no calls and no texts" in app.error[0].value
+
+
+@pytest.mark.parametrize(
+    ("name", "figures", "reasons"),
+    [
+        # see test_import_calendar_malformed.py: Zoë's event is stored; Jörg's title and
+        # Mia's end cannot be read
+        (
+            "undecodable_bytes.ics",
+            ("3", "1", "2", "0"),
+            ["Its title holds bytes that are not UTF-8 text; save the calendar as UTF-8 and "
+             "import it again.", "Its end (DTEND) cannot be read (20261106T0950?00Z)."],
+        ),
+        # every second from 2 Nov: over the limit of 5,000 instances, left out and listed
+        (
+            "secondly_unbounded.ics",
+            ("2", "1", "0", "1"),
+            ["It has more than 5,000 instances between 2026-11-01 and 2026-11-30; none of its "
+             "instances were read; import a shorter range."],
+        ),
+    ],
+)  # fmt: skip
+def test_broken_and_hostile_events_are_listed_with_their_reasons(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    figures: tuple[str, ...],
+    reasons: list[str],
+) -> None:
+    app = run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE)
+    upload = DATA / "calendars" / name
+    app.file_uploader(key="import_files").set_value((name, upload.read_bytes(), "text/calendar"))
+    app.run()
+    app.date_input(key="calendar_from").set_value(date(2026, 11, 1)).run()
+    app.date_input(key="calendar_to").set_value(date(2026, 11, 30)).run()
+    assert not app.exception, [e.message for e in app.exception]
+    shown = metric_values(app)
+    assert tuple(shown[k] for k in ("Events", "Sessions to import", "To review", "Left out")) == (
+        figures
+    )
+    review = [frame.value for frame in app.dataframe if "reason" in frame.value.columns]
+    assert list(review[0]["reason"]) == reasons
+    assert any("Each has its reason below" in warning.value for warning in app.warning)

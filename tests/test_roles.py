@@ -14,6 +14,7 @@ from analytics.roles import (
     RoleEntry,
     Roles,
     RolesFileError,
+    SignIn,
     load_roles,
     parse_roles,
     scope_for,
@@ -108,12 +109,12 @@ def test_the_example_roles_file_in_docs_is_valid() -> None:
         (
             '[users."a@x.example"]\nrole = "admin"\npractices = ["P"]\n',
             "a@x.example in roles.toml has the unknown key 'practices' for a admin; "
-            "a admin takes only role.",
+            "a admin takes only role, issuer, subject.",
         ),
         (
             '[users."a@x.example"]\nrole = "therapist"\ntherapist = "T"\npractise = "P"\n',
             "a@x.example in roles.toml has the unknown key 'practise' for a therapist; "
-            "a therapist takes only role, therapist, practice.",
+            "a therapist takes only role, therapist, practice, issuer, subject.",
         ),
         (
             '[users."a@x.example"]\ntherapist = "T"\n',
@@ -147,6 +148,29 @@ def test_the_example_roles_file_in_docs_is_valid() -> None:
         (
             '[users."A@x.example"]\nrole = "admin"\n[users."a@x.example"]\nrole = "admin"\n',
             "a@x.example appears twice in roles.toml; keep one entry.",
+        ),
+        (
+            '[users."auth0|1"]\nrole = "admin"\nsubject = "auth0|2"\n',
+            "auth0|1 in roles.toml is a subject id already; give subject only in an entry "
+            "keyed by an e-mail address.",
+        ),
+        (
+            '[users."a@x.example"]\nrole = "admin"\nsubject = ""\n',
+            "a@x.example in roles.toml has an empty or non-text subject.",
+        ),
+        (
+            '[users."a@x.example"]\nrole = "admin"\nsubject = "s1"\n'
+            '[users."b@x.example"]\nrole = "admin"\nsubject = "s1"\n',
+            "The subject s1 appears twice in roles.toml; keep one.",
+        ),
+        (
+            '[issuers."https://id.example"]\nemails_verified = "true"\n',
+            '[issuers."https://id.example"] in roles.toml needs emails_verified = true or false.',
+        ),
+        (
+            '[issuers."https://id.example"]\ntrust = true\n',
+            "[issuers.\"https://id.example\"] in roles.toml has the unknown key 'trust'; it "
+            "takes only emails_verified.",
         ),
     ],
 )
@@ -253,3 +277,53 @@ def test_a_therapist_scope_keeps_only_their_contacts(fixture_db: Database) -> No
     # By hand from fixture_contacts.csv: Sam Okafor's clients are Drew (4 contacts) and
     # Emery (2); nobody else's.
     assert list(clients["label"]) == ["Drew", "Emery"]
+
+
+def test_a_sign_in_trusts_an_e_mail_only_when_the_provider_or_the_file_vouches(
+    tmp_path: Path,
+) -> None:
+    roles = load_roles(
+        write(
+            tmp_path,
+            ROLES_TOML
+            + '[issuers."https://tenant.example"]\nemails_verified = true\n'
+            + '[issuers."https://other.example"]\nemails_verified = false\n',
+        )
+    )
+    assert roles.email_issuers == frozenset({"https://tenant.example"})
+    admin = {"iss": "https://id.example", "sub": "s-9", "email": "IT@harbor.example"}
+    cases = [
+        ({**admin, "email_verified": True}, "it@harbor.example"),
+        (admin, None),
+        ({**admin, "email_verified": "true"}, None),
+        ({**admin, "email_verified": "False"}, None),
+        ({**admin, "email_verified": 1}, None),
+        ({**admin, "iss": "https://tenant.example"}, "it@harbor.example"),
+        ({**admin, "iss": "https://other.example"}, None),
+        # a subject the file names matches whatever the e-mail says
+        ({"iss": "https://id.example", "sub": "auth0|4711", "email": "x@y.example"}, "auth0|4711"),
+    ]
+    for claims, entry in cases:
+        sign_in = SignIn.from_claims(claims)
+        found = roles.match(sign_in)
+        assert (found.identity if found else None) == entry, claims
+    unverified = SignIn.from_claims(admin)
+    assert roles.identity_of(unverified) == "s-9"
+    assert SignIn.from_claims({"sub": " ", "oid": "o-1"}).subject == "o-1"
+
+
+def test_scope_for_a_sign_in_carries_issuer_and_subject(
+    fixture_db: Database, tmp_path: Path
+) -> None:
+    roles = load_roles(write(tmp_path, ROLES_TOML))
+    sign_in = SignIn.from_claims(
+        {
+            "iss": "https://id.example",
+            "sub": "s-1",
+            "email": "it@harbor.example",
+            "email_verified": True,
+        }
+    )
+    assert scope_for(fixture_db, roles, sign_in) == Scope(
+        role="admin", identity="it@harbor.example", issuer="https://id.example", subject="s-1"
+    )

@@ -30,10 +30,12 @@ APP_TABLES = V1_TABLES | {
     "audit_log",
     "billing_rules",
     "billing_fees",
+    "erased_clients",
     "dismissed_alerts",
 }
 """Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
-phone numbers, settings, audit log; 5: billing rules and fees; 10: dismissed alerts)."""
+phone numbers, settings, audit log; 5: billing rules and fees; 6: erased clients;
+10: dismissed alerts)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:
@@ -247,8 +249,9 @@ def test_failing_first_migration_leaves_a_new_file_empty(tmp_path: Path) -> None
 def test_schema_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.duckdb"
     Database(path).close()
+    future = max(migration.version for migration in MIGRATIONS) + 100
     connection = duckdb.connect(str(path))
-    future = LATEST_VERSION + 1  # whatever the latest migration is, one newer
+    future = LATEST_VERSION + 100  # newer than any migration, whichever is last
     connection.execute(
         "INSERT INTO schema_version (version, description) VALUES (?, 'from the future')",
         [future],

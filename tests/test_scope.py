@@ -186,7 +186,7 @@ def _policy(db: Database) -> None:
 PHONES = {
     "+4917155501001": ("Ada Quillfeather", "Opaline Ashcombe"),
     "+4917155501002": ("Ada Quillfeather", "Peregrin Birchley"),
-    "+447700900101": ("Cyprian Fenwick", "Saffron Ellery"),
+    "+447400900101": ("Cyprian Fenwick", "Saffron Ellery"),
 }
 UNMAPPED = "+4917155509999"
 
@@ -618,6 +618,11 @@ READERS: dict[str, list[Variant]] = {
         for size in _COMPARE_SIZES
         for variant in _filter_variants("compare.monthly_trend", by, size)
     ],
+    "compare.suppression_pattern": [
+        variant
+        for size in _COMPARE_SIZES
+        for variant in _filter_variants("compare.suppression_pattern", size)
+    ],
     "compare.distribution": [
         variant
         for size in _COMPARE_SIZES
@@ -696,6 +701,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "settings.get_setting": "installation settings (minutes per text, group size): no data",
     "glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
+    "importing.phone_numbers.default_region": "the default region of phone numbers: an "
+    "installation setting, no data",
     "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
     "to resolve the roles file, returns a Scope, no data rows",
 }
@@ -999,6 +1006,7 @@ _SNAPSHOT_TABLES = (
     "phone_numbers",
     "billing_rules",
     "billing_fees",
+    "erased_clients",
 )
 
 
@@ -1265,6 +1273,9 @@ WRITERS: dict[str, Writer] = {
     "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
         db, "minutes_per_text", 3, scope=scope
     ),
+    "importing.phone_numbers.set_default_region": lambda db, scope, therapist, folder: _function(
+        "importing.phone_numbers.set_default_region"
+    )(db, "DE", scope=scope),
     "care.backup": lambda db, scope, therapist, folder: _function("care.backup")(
         db, scope, folder / "backup.duckdb"
     ),

@@ -41,6 +41,7 @@ ALL_TABLES = {
     "audit_log",
     "billing_rules",
     "billing_fees",
+    "erased_clients",
     "dismissed_alerts",
     "contacts",
     "meta",

@@ -2,20 +2,25 @@
 the dashboard served in team mode on a copy of the demo data, and headless Chromium signing
 in as a therapist, a supervisor and an unknown identity, then signing out.
 
-The provider's authorize form asks for a subject (``sub``) and issues it as the ``email``
-claim too, so typing ``dana@northside.example`` signs in with that e-mail; the roles file
-below gives it a role. Which clients are whose is read from the database copy before the
-server opens it (demo data: Dana Whitfield and Marcus Ortega both work at Northside
-Psychology; Jonas Weber at Lindenhof Praxis).
+The provider's authorize form asks for a subject (``sub``); the claims it issues for that
+subject are set beforehand through its ``PUT /users/{sub}`` API, the way a provider's
+account holds them. A colleague's sign-in is the provider vouching for their address
+(``email_verified: true``); an attacker's is an account of their own at the provider
+stating someone else's address, with the claim missing or misspelt. Which clients are
+whose is read from the database copy before the server opens it (demo data: Dana
+Whitfield and Marcus Ortega both work at Northside Psychology; Jonas Weber at Lindenhof
+Praxis).
 """
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +54,7 @@ role = "admin"
 """
 
 NO_ROLE = "You are signed in as stranger@example.org, but no role is set for you; ask an admin."
+MARCUS_SUBJECT = "5c0e7d52-8a1f-4b8e-9d3c-marcus-oid"
 
 
 def wait_until_up(url: str, process: subprocess.Popen[str], what: str) -> None:
@@ -88,6 +94,7 @@ def running(command: list[str], url: str, what: str, env: dict[str, str]) -> Ite
 @dataclass(frozen=True)
 class TeamServer:
     url: str
+    provider: str
     own_labels: frozenset[str]  # Dana Whitfield's clients with contacts
     colleague_labels: frozenset[str]  # Marcus Ortega's (same practice, another therapist)
     other_practice_labels: frozenset[str]  # Jonas Weber's (Lindenhof Praxis)
@@ -128,10 +135,15 @@ def team_server(
         set_setting(db, "min_group_clients", 13)
     finally:
         db.close()
-    roles = folder / "roles.toml"
-    roles.write_text(ROLES, encoding="utf-8")
     provider_port, app_port = free_port(), free_port()
     provider = f"http://127.0.0.1:{provider_port}"
+    roles = folder / "roles.toml"
+    # Marcus Ortega signs in with no e-mail claim at all: by the provider's subject id.
+    by_subject = (
+        '[users."marcus@northside.example"]\nrole = "therapist"\n'
+        f'therapist = "Marcus Ortega"\nissuer = "{provider}"\nsubject = "{MARCUS_SUBJECT}"\n'
+    )
+    roles.write_text(ROLES + by_subject, encoding="utf-8")
     url = f"http://127.0.0.1:{app_port}"
     secrets = folder / "secrets.toml"
     secrets.write_text(
@@ -172,7 +184,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         running(provider_command, f"{provider}/.well-known/openid-configuration", "provider", env),
         running(app_command, f"{url}/_stcore/health", "streamlit", env),
     ):
-        yield TeamServer(url, own, colleague, other, frozenset(keys["client_key"]))
+        yield TeamServer(url, provider, own, colleague, other, frozenset(keys["client_key"]))
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +205,26 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, server: TeamServer, identity: str) -> None:
-    """From the sign-in page through the provider's form and back to the dashboard."""
+def set_claims(server: TeamServer, subject: str, claims: dict[str, object]) -> None:
+    """The claims the provider issues for ``subject`` (its ``PUT /users/{sub}``)."""
+    request = urllib.request.Request(
+        f"{server.provider}/users/{urllib.parse.quote(subject, safe='')}",
+        data=json.dumps(claims).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PUT",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+
+
+def sign_in(
+    page: Page, server: TeamServer, identity: str, claims: dict[str, object] | None = None
+) -> None:
+    """From the sign-in page through the provider's form and back to the dashboard, as
+    the subject ``identity``; its claims are ``claims``, or by default the provider
+    vouching for ``identity`` as the person's e-mail address."""
+    vouched: dict[str, object] = {"email": identity, "email_verified": True}
+    set_claims(server, identity, vouched if claims is None else claims)
     page.goto(f"{server.url}/")
     page.get_by_role("button", name="Sign in").click(timeout=30_000)
     page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
@@ -346,3 +376,52 @@ def test_sign_out_returns_to_the_sign_in_page(page: Page, team_server: TeamServe
     page.goto(f"{team_server.url}/")
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').count() == 0
+
+
+@pytest.mark.parametrize(
+    ("subject", "claims"),
+    [
+        ("attacker-no-claim", {"email": "it@northside.example"}),
+        ("attacker-false", {"email": "it@northside.example", "email_verified": "False"}),
+        ("attacker-true-text", {"email": "it@northside.example", "email_verified": "true"}),
+    ],
+    ids=["email_verified missing", '"False"', '"true" as text'],
+)
+def test_an_admin_address_the_provider_does_not_vouch_for_gets_nothing(
+    page: Page, team_server: TeamServer, subject: str, claims: dict[str, object]
+) -> None:
+    # An account of the attacker's own at the provider, stating the admin's address.
+    sign_in(page, team_server, subject, claims)
+    message = f"You are signed in as {subject}, but no role is set for you; ask an admin."
+    page.get_by_text(message).wait_for(timeout=30_000)
+    body = body_text(page)
+    assert "it@northside.example" not in body
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.get_by_role("link", name="Import").count() == 0
+    assert not any(label in body for label in team_server.own_labels)
+    page.goto(f"{team_server.url}/data-care")
+    page.get_by_text(message).wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+
+
+def test_the_admin_address_verified_by_the_provider_signs_in_as_admin(
+    page: Page, team_server: TeamServer
+) -> None:
+    claims: dict[str, object] = {"email": "it@northside.example", "email_verified": True}
+    sign_in(page, team_server, "it-account-1", claims)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("it@northside.example").wait_for(timeout=30_000)
+    assert "Admin" in sidebar.inner_text()
+    assert sidebar.get_by_role("link", name="Data care").count() == 1
+
+
+def test_a_person_without_an_e_mail_claim_signs_in_by_subject(
+    page: Page, team_server: TeamServer
+) -> None:
+    sign_in(page, team_server, MARCUS_SUBJECT, {})
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Therapist").wait_for(timeout=30_000)
+    labels = {row["label"] for row in clients_csv(page, team_server)}
+    assert labels
+    assert labels <= team_server.colleague_labels  # Marcus Ortega's own clients only
+    assert not labels & team_server.own_labels

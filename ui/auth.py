@@ -10,19 +10,24 @@ scope on.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
 from analytics import audit
-from analytics.db import Database
+from analytics.db import Database, first_line
 from analytics.errors import ContactLoadError
-from analytics.roles import Roles, load_roles, scope_for
-from analytics.scope import LOCAL, Scope
+from analytics.roles import Roles, SignIn, load_roles, scope_for
+from analytics.scope import Scope, local_user
 from ui.state import VIEWER_SCOPE_KEY, database
+
+log = logging.getLogger("contactload.auth")
+"""The admin's log (the server's stderr): why a sign-in was refused."""
 
 ROLES_ENV = "CONTACTLOAD_ROLES"
 SCOPE_STATE_KEY = VIEWER_SCOPE_KEY
@@ -40,6 +45,10 @@ NO_ROLE = "You are signed in as {identity}, but no role is set for you; ask an a
 UNRESOLVED_ROLE = (
     "You are signed in as {identity}, but your role names a therapist or practice this "
     "database does not hold; ask an admin to correct the roles file."
+)
+AUDIT_FAILED = (
+    "Signing in is refused for now because it could not be recorded in the audit log; "
+    "ask an admin (the server's log says why)."
 )
 NO_AUTH = (
     "Team mode needs sign-in: add an [auth] section (redirect_uri, cookie_secret, "
@@ -93,28 +102,21 @@ def current_roles(path: Path) -> Roles:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _scope(
-    _db: Database, db_path: str, version: int, _roles: Roles, roles_key: str, identity: str
+    _db: Database, db_path: str, version: int, _roles: Roles, roles_key: str, sign_in: SignIn
 ) -> Scope:
     # Names resolve again when stored data changes (a therapist imported after the roles
     # file was written) or the roles file does (roles_key carries its modification time).
-    return scope_for(_db, _roles, identity)
+    return scope_for(_db, _roles, sign_in)
 
 
-def signed_in_identity() -> str:
-    """The identity the roles file is keyed by: the e-mail claim, else ``sub``.
+def current_sign_in() -> SignIn:
+    """What the identity provider's signed ID token says about the signed-in person.
 
-    An e-mail the provider marks unverified (``email_verified = false``) is not used:
-    anyone could have typed it, so only the provider's own subject id counts then.
+    Its e-mail address identifies them only when the provider marks it verified (the
+    boolean ``true``) or the roles file trusts the issuer's tenant (analytics.roles);
+    otherwise only the provider's subject id counts, since anyone may type an address.
     """
-    email = st.user.get("email")
-    if (
-        isinstance(email, str)
-        and email.strip()
-        and st.user.get("email_verified") not in (False, "false")
-    ):
-        return email.strip()
-    subject = st.user.get("sub")
-    return subject.strip() if isinstance(subject, str) else ""
+    return SignIn.from_claims(st.user.to_dict())
 
 
 def viewer_scope() -> Scope:
@@ -125,13 +127,15 @@ def viewer_scope() -> Scope:
     """
     path = roles_path()
     if path is None:
-        # Local mode: one user who sees everything. (Tests of narrower views put a scope in
-        # the session state beforehand; nothing a browser sends can.)
+        # Local mode: one user who sees everything, named by the OS account as on the
+        # command line. (Tests of narrower views put a scope in the session state
+        # beforehand; nothing a browser sends can.)
         stored = st.session_state.get(SCOPE_STATE_KEY)
         if isinstance(stored, Scope):
             return stored
-        st.session_state[SCOPE_STATE_KEY] = LOCAL
-        return LOCAL
+        scope = local_user()
+        st.session_state[SCOPE_STATE_KEY] = scope
+        return scope
     if not auth_configured():
         st.error(NO_AUTH, icon=":material/lock:")
         st.stop()
@@ -143,32 +147,50 @@ def viewer_scope() -> Scope:
     if not st.user.get("is_logged_in"):
         sign_in_page()
         st.stop()
-    identity = signed_in_identity()
+    sign_in = current_sign_in()
     db = database()
-    if identity:
+    if sign_in.subject:
         roles_key = f"{path.resolve()}@{_modified_ns(path)}"
-        scope = _scope(db, str(db.path), db.data_version(), roles, roles_key, identity)
+        scope = _scope(db, str(db.path), db.data_version(), roles, roles_key, sign_in)
     else:
-        scope = Scope.nobody("an account without e-mail or subject")
-    st.session_state[SCOPE_STATE_KEY] = scope
+        scope = Scope.nobody("an account without a subject id")
     if st.session_state.get(AUDITED_STATE_KEY) != scope.identity:
-        # Once per browser session (every new session after a sign-in starts here).
-        record_access(db, scope, "sign_in", f"as {scope.role}")
+        # Once per browser session (every new session after a sign-in starts here). No
+        # entry, no entry: a sign-in the log cannot record is refused.
+        st.session_state[SCOPE_STATE_KEY] = Scope.nobody(scope.identity)
+        if not record_access(db, scope, "sign_in", f"as {scope.role}"):
+            st.error(AUDIT_FAILED, icon=":material/error:")
+            st.stop()
         st.session_state[AUDITED_STATE_KEY] = scope.identity
+    st.session_state[SCOPE_STATE_KEY] = scope
     if scope.sees_nothing:
-        no_role_page(scope, listed=roles.find(identity) is not None)
+        no_role_page(scope, listed=roles.match(sign_in) is not None)
         st.stop()
     return scope
 
 
-def record_access(db: Database, scope: Scope, action: str, detail: str = "") -> None:
-    """An audit entry for a sign-in or sign-out, on a cursor of its own.
+def record_access(db: Database, scope: Scope, action: str, detail: str = "") -> bool:
+    """An audit entry for a sign-in or sign-out, on a cursor of its own; ``False`` (and
+    the reason in the server's log) when it could not be written.
 
     Not in a ``db.transaction()``: that advances ``data_version``, and a sign-in changes
     no figure, so it must not expire every cached measure of every signed-in user.
     """
-    with db.cursor() as cursor:
-        audit.record(cursor, scope, action, detail)
+    try:
+        with db.cursor() as cursor:
+            audit.record(cursor, scope, action, detail)
+    except (ContactLoadError, duckdb.Error) as error:
+        log.error(
+            "The audit log in %s could not record the %s of %s (issuer %s, subject %s): %s",
+            db.path,
+            action.replace("_", "-"),
+            scope.identity,
+            scope.issuer or "none",
+            scope.subject or "none",
+            first_line(error),
+        )
+        return False
+    return True
 
 
 def current_scope() -> Scope:
@@ -176,7 +198,7 @@ def current_scope() -> Scope:
     value = st.session_state.get(SCOPE_STATE_KEY)
     if isinstance(value, Scope):
         return value
-    return LOCAL if roles_path() is None else Scope.nobody("not signed in")
+    return local_user() if roles_path() is None else Scope.nobody("not signed in")
 
 
 def sign_in_page() -> None:
@@ -202,7 +224,7 @@ def sign_out_button(scope: Scope, *, sidebar: bool) -> None:
     """Sign out (recorded in the audit log) and back to the sign-in page."""
     button = st.sidebar.button if sidebar else st.button
     if button("Sign out", key="sign_out", icon=":material/logout:"):
-        record_access(database(), scope, "sign_out")
+        record_access(database(), scope, "sign_out")  # signs out even if it cannot record
         st.session_state.pop(AUDITED_STATE_KEY, None)
         st.logout()
         st.stop()  # the browser is on its way out; draw nothing more

@@ -20,6 +20,12 @@ _SHORT_REASONS = {
     "suppressed so a hidden group cannot be worked out from the total": (
         "the total would reveal a hidden group"
     ),
+    "suppressed so a hidden figure cannot be worked out by adding up months": (
+        "the months would reveal a hidden figure"
+    ),
+    "suppressed so a hidden figure cannot be worked out from the others": (
+        "other figures would reveal a hidden one"
+    ),
 }
 """Cell-sized wording of the library's reasons (the CSV keeps the full sentence)."""
 

@@ -1,17 +1,25 @@
-"""Small pieces several pages draw the same way: empty states, downloads, period captions."""
+"""Small pieces several pages draw the same way: empty states, downloads, period captions.
 
+Every download is recorded in the audit log when its file is made, that is when someone
+clicks (Streamlit runs the data callable then, on a thread of its own): who (the viewer
+when the button was drawn), which file and how many rows.
+"""
+
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
+from analytics import audit
 from analytics.care import backup_archive
 from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
 from analytics.importing.phone_log import text_minutes_note
+from analytics.importing.pipeline import INVISIBLE, shown_name
 from analytics.metrics import Totals
 from ui.sidebar import current_filter
-from ui.state import database, filter_choices, measure
+from ui.state import database, filter_choices, measure, viewer_scope
 
 
 def empty_state() -> None:
@@ -63,14 +71,56 @@ instead of 0.3 s (README, Performance). The downloads beside the table hold ever
 
 
 def shown_rows(frame: pd.DataFrame, noun: str) -> pd.DataFrame:
-    """The first ``SHOWN_ROWS`` rows of ``frame``, with a caption when some are left out."""
+    """The first ``SHOWN_ROWS`` rows of ``frame``, with a caption when some are left out;
+    invisible characters in names are written out (downloads keep names as stored)."""
     if len(frame) <= SHOWN_ROWS:
-        return frame
+        return _visible_names(frame)
     st.caption(
         f"Showing the first {SHOWN_ROWS:,} of {len(frame):,} {noun}; the CSV and XLSX "
         "downloads hold all of them."
     )
-    return frame.head(SHOWN_ROWS)
+    return _visible_names(frame.head(SHOWN_ROWS))
+
+
+_NAME_COLUMNS = ("label", "client", "therapist", "practice")
+
+
+def _visible_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with invisible characters in its name columns written out (a copy only
+    when some name holds one)."""
+    names = [
+        column
+        for column in _NAME_COLUMNS
+        if column in frame and pd.api.types.is_string_dtype(frame[column])
+    ]
+    hidden = [column for column in names if frame[column].str.contains(INVISIBLE, na=False).any()]
+    if not hidden:
+        return frame
+    frame = frame.copy()
+    for column in hidden:
+        frame[column] = frame[column].map(
+            lambda name: shown_name(name) if isinstance(name, str) else name
+        )
+    return frame
+
+
+def audited(build: Callable[[], bytes], file_name: str, detail: str) -> Callable[[], bytes]:
+    """``build`` as a download button's data callable that records the download in the
+    audit log (an ``export`` by the current viewer) once the file is made.
+
+    The entry goes on a cursor of its own, not a transaction: a download changes no
+    figure, so it must not expire everyone's cached measures. If it cannot be written the
+    file is not handed out.
+    """
+    db, scope = database(), viewer_scope()  # drawn in the viewer's session, run on click
+
+    def data() -> bytes:
+        content = build()
+        with db.cursor() as cursor:
+            audit.record(cursor, scope, "export", f"{file_name}: {detail}")
+        return content
+
+    return data
 
 
 def csv_download(
@@ -85,10 +135,11 @@ def csv_download(
     seconds (README, Performance).
     """
     stem = file_name.removesuffix(".csv")
+    rows = f"{len(frame):,} rows of the page's table"
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             label,
-            data=lambda: table_to_csv(frame),
+            data=audited(lambda: table_to_csv(frame), f"{stem}.csv", rows),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=key,
@@ -97,7 +148,7 @@ def csv_download(
         )
         st.download_button(
             label.replace("CSV", "XLSX") if "CSV" in label else "Download XLSX",
-            data=lambda: table_to_xlsx(frame),
+            data=audited(lambda: table_to_xlsx(frame), f"{stem}.xlsx", rows),
             file_name=f"{stem}.xlsx",
             mime=XLSX_MIME,
             key=f"{key}_xlsx",

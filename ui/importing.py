@@ -11,8 +11,10 @@ from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.presets import FIELDS, Layout
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
+    LEFT_OUT_WORDS,
     STATUS_WORDS,
     SessionOptions,
     SessionReport,
@@ -60,6 +62,30 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:
     """The same options with an edited column mapping."""
     return replace(options, mapping=mapping or None)
+
+
+def mapping_choices(header: list[str], layout: Layout | None, key: str) -> dict[str, str]:
+    """One picker per field, offering the file's columns; the fields changed from ``layout``
+    (the detected one, None when nothing was recognised) as a mapping, "" for a removed one."""
+    st.caption(
+        "Pick the column that holds each field; leave a field empty when the file has none. "
+        "started_at and ended_at are for columns holding date and time together."
+    )
+    changes: dict[str, str] = {}
+    columns = st.columns(3)
+    for index, name in enumerate(FIELDS):
+        current = " + ".join(layout.sources(name)) if layout else ""
+        options = ["", *header, *([current] if current and current not in header else [])]
+        chosen = columns[index % 3].selectbox(
+            name,
+            options,
+            index=options.index(current),
+            key=f"map_{key}_{name}",
+            format_func=lambda cell: cell or "(none)",
+        )
+        if (chosen or "") != current:
+            changes[name] = chosen or ""
+    return changes
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -157,18 +183,15 @@ def show_session_report(report: SessionReport, key: str) -> None:
         "To review" if report.kind == "calendar" else "Rejected", f"{report.rejected:,}"
     )
     columns[4].metric("Left out", f"{sum(report.excluded.values()):,}")
+    if report.erased_note:
+        st.info(report.erased_note, icon=":material/person_off:")
     if report.statuses:
         st.caption(
             "Sessions by status: "
             + ", ".join(
                 f"{status.replace('_', ' ')} {n:,}" for status, n in report.statuses.items()
             )
-            + (
-                f" · left out: {report.excluded.get('all_day', 0):,} all-day, "
-                f"{report.excluded.get('cancelled', 0):,} cancelled events"
-                if report.excluded
-                else ""
-            )
+            + (f" · left out: {left_out}" if (left_out := _left_out(report)) else "")
         )
     if report.preview is not None and not report.preview.empty:
         st.dataframe(report.preview, hide_index=True, key=f"session_preview_{key}")
@@ -179,6 +202,12 @@ def show_session_report(report: SessionReport, key: str) -> None:
     show_unmatched(report, key)
 
 
+def _left_out(report: SessionReport) -> str:
+    """The events left out on purpose, by reason, in words ("1 all-day, 2 cancelled")."""
+    counts = [(LEFT_OUT_WORDS.get(name, name), n) for name, n in report.excluded.items() if n]
+    return ", ".join(f"{n:,} {words}" for words, n in counts)
+
+
 def show_unmatched(report: SessionReport, key: str) -> None:
     """Calendar events not stored, with date, title and reason, downloadable."""
     if not report.unmatched:
@@ -186,8 +215,9 @@ def show_unmatched(report: SessionReport, key: str) -> None:
     count = len(report.unmatched)
     st.warning(
         f"{count:,} event{' is' if count == 1 else 's are'} not stored: the title names no "
-        "client by the pattern, or the event cannot be read. Review them below; change the "
-        "client pattern if they are sessions."
+        "client by the pattern, the event cannot be read, it falls outside the range, or it "
+        "repeats past a limit. Each has its reason below; change the client pattern if they "
+        "are sessions, or the range if they fall outside it."
     )
     frame: pd.DataFrame = report.unmatched_frame()
     st.dataframe(frame.head(500), hide_index=True, key=f"unmatched_{key}")

@@ -20,6 +20,12 @@ from analytics.importing.phone_log import (
     import_phone_log,
     map_number,
 )
+from analytics.importing.phone_numbers import (
+    default_region,
+    region_choices,
+    region_label,
+    set_default_region,
+)
 from analytics.scope import Scope
 from analytics.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
@@ -32,7 +38,7 @@ def phone_log_settings(
     therapist: str | None, practice: str | None, time_zone: str
 ) -> PhoneLogOptions:
     """The phone-log part of the import settings (minutes per text, call category,
-    country code), saved or returned as the options of every phone log uploaded."""
+    default region), saved or returned as the options of every phone log uploaded."""
     st.markdown("**Phone and text logs** (SMS Backup & Restore XML)")
     left, middle, right = st.columns(3)
     setting = SETTINGS["minutes_per_text"]
@@ -61,19 +67,29 @@ def phone_log_settings(
         key="phone_call_category",
         help="A call has no text to classify; 'Other' keeps them for review.",
     )
-    country_code = right.text_input(
-        "Default country code",
-        key="phone_country_code",
-        placeholder="e.g. 49 or 1",
-        help="Completes national numbers (0171…, or ten North-American digits) so they "
-        "match the same number written with +.",
+    stored_region = default_region(database())
+    regions = ["", *region_choices()]
+    region = right.selectbox(
+        "Region of national numbers",
+        regions,
+        index=regions.index(stored_region) if stored_region in regions else 0,
+        format_func=lambda code: region_label(code) if code else "None chosen",
+        key="phone_region",
+        help="Numbers written without a country code (06 1234 5678, 8 495 ...) are read "
+        "as numbers of this region by libphonenumber, which knows each country's trunk "
+        "prefix. Saved for later imports.",
     )
+    if (region or None) != stored_region:
+        try:
+            set_default_region(database(), region or None, scope=viewer_scope())
+        except ContactLoadError as error:
+            st.error(str(error))
     return PhoneLogOptions(
         therapist=therapist,
         practice=practice,
         time_zone=time_zone,
         call_category=call_category or "other",
-        country_code=(country_code or "").strip() or None,
+        region=region or None,
     )
 
 
@@ -147,6 +163,23 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
         )
         st.dataframe(frame.head(200), hide_index=True)
         csv_download(frame, f"{name}-problems.csv", key=f"phone_errors_{file_id}")
+    if report.invalid:
+        st.warning(
+            f"{len(report.invalid):,} number{'s are' if len(report.invalid) > 1 else ' is'} "
+            "not a valid phone number; their calls and texts are left out. Choose the region "
+            "of national numbers in the import settings where that is the reason.",
+            icon=":material/phone_disabled:",
+        )
+        invalid = pd.DataFrame(
+            [(i.number, i.reason, i.calls, i.texts) for i in report.invalid],
+            columns=["number", "reason", "calls", "texts"],
+        )
+        st.dataframe(invalid, hide_index=True, key=f"phone_invalid_{file_id}")
+    if report.repeated:
+        st.caption(
+            f"{report.repeated:,} entries repeat an earlier one of this file (same number, "
+            "time and text, as merged backups hold): stored once, counted as already stored."
+        )
     if report.unmatched:
         _mapping_editor(report, file_id, options)
     if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
@@ -220,6 +253,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
                 practice=options.practice_name,
                 time_zone=options.time_zone,
                 country_code=options.country_code,
+                region=options.region,
             )
         except ContactLoadError as error:
             st.error(f"{number}: {error}")

@@ -79,8 +79,9 @@ MEASURES: dict[str, Callable[..., Any]] = {
     ),
     "drift_alerts_labelled": _reusing(compliance.drift_alerts_labelled, "alerts", "drift_alerts"),
     "after_hours_by_therapist": compliance.after_hours,
-    "comparison": compare.comparison,
-    "compare_trend": compare.monthly_trend,
+    "compare_pattern": compare.suppression_pattern,
+    "comparison": _reusing(compare.comparison, "pattern", "compare_pattern"),
+    "compare_trend": _reusing(compare.monthly_trend, "pattern", "compare_pattern"),
     "compare_distribution": _compare_distribution,
     "phone_text_minutes": phone_log.text_minutes_in_use,
     "session_totals": session_load.session_totals,
@@ -99,6 +100,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "top_clients": _reusing(glance.top_clients, "table", "clients_against_caps"),
     "therapist_ranking": glance.therapist_ranking,
     "alert_digest": glance.alert_digest,
+    "billing_unknown_direction": billing.unknown_direction,
 }
 """Measures pages may ask for by name (an allow-list, and the cache's key)."""
 

@@ -1,32 +1,34 @@
 """Scheduled sessions from ICS calendars, as Google Calendar and Outlook/Exchange export them.
 
-Python does the text parsing only: ``icalendar`` reads the file (VTIMEZONE blocks, TZID
-parameters, UTC ``Z`` times, Windows zone names such as ``Pacific Standard Time``) and
-``recurring-ical-events`` expands RRULE/RDATE series within the imported range, with EXDATE
-removed and moved instances (RECURRENCE-ID) in place of their original. Each instance
-becomes one row of plain column lists. Everything after that is DuckDB SQL in one
-transaction: the client from the title by a pattern, the status from words in the title,
-the range in the therapist's local dates, and storing through ``analytics.sessions``.
+Python does the text parsing only: ``calendar_events`` reads the file event by event
+(``icalendar`` and ``recurring-ical-events``, within limits) into one row per instance, plus
+one row per event listed for review or without an instance in the range. Everything after
+that is DuckDB SQL in one transaction: the client from the title by a pattern, the status
+from words in the title, the range in the therapist's local dates (by default from the first
+event's date on the therapist's calendar), and storing through ``analytics.sessions``.
 
-A session is identified by its event's UID and the instance's original start (its
-RECURRENCE-ID, or DTSTART) in UTC epoch seconds, so importing the same calendar again adds
-nothing and a moved instance keeps the identity of the slot it was moved from.
-All-day events and events marked STATUS:CANCELLED are left out and counted; titles the
-pattern does not fit are listed for review. Titles and descriptions are never stored.
+A session is identified by its event's UID and the instance's slot in its series (its
+RECURRENCE-ID, its start before a RANGE=THISANDFUTURE move, or DTSTART) in UTC epoch
+seconds, so importing the same calendar again adds nothing and a moved instance keeps the
+identity of the slot it was moved from. All-day events and events marked STATUS:CANCELLED
+are left out and counted; events with no instance in the range or over a limit are counted
+and listed; titles the pattern does not fit and events that cannot be read are listed for
+review. Titles and descriptions are never stored.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from analytics.db import Database
 from analytics.errors import ContactLoadError
+from analytics.importing.calendar_events import CalendarError as CalendarError  # re-exported
+from analytics.importing.calendar_events import CalendarEvents, read_calendar
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     DEFAULT_THERAPIST,
@@ -34,6 +36,7 @@ from analytics.importing.pipeline import (
     file_sha256,
 )
 from analytics.importing.session_report import (
+    LEFT_OUT_WORDS,
     NoSessionsError,
     ReviewedEvent,
     SessionOptions,
@@ -47,163 +50,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class CalendarError(ContactLoadError):
-    """The file is not a calendar that can be read (broken lines, no events, bad rules)."""
-
-
 class ClientPatternError(ContactLoadError):
     """The pattern that finds the client in an event's title cannot be used."""
-
-
-RANGE_MARGIN = timedelta(days=2)
-"""Instances are expanded this far beyond the range, so a zone far from UTC loses none;
-the exact range is then applied to local dates in SQL."""
-
-
-@dataclass
-class CalendarEvents:
-    """One row per event instance, as plain columns (the only per-event Python work)."""
-
-    uid: list[str | None] = field(default_factory=list)
-    title: list[str] = field(default_factory=list)
-    start_wall: list[datetime | None] = field(default_factory=list)
-    """UTC wall time of the start, or the local wall time where ``floating``."""
-    floating: list[bool] = field(default_factory=list)
-    instance_wall: list[datetime | None] = field(default_factory=list)
-    """The instance's original start (RECURRENCE-ID), in the same terms as ``start_wall``."""
-    instance_floating: list[bool] = field(default_factory=list)
-    minutes: list[float | None] = field(default_factory=list)
-    all_day: list[bool] = field(default_factory=list)
-    cancelled: list[bool] = field(default_factory=list)
-    problem: list[str | None] = field(default_factory=list)
-    """Why an instance cannot be read (e.g. an unknown time zone), else None."""
-
-    def frame(self) -> pd.DataFrame:
-        """The columns as a data frame DuckDB can read."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "event_number": range(1, len(self.title) + 1),
-                "uid": pd.Series(self.uid, dtype="string"),
-                "title": pd.Series(self.title, dtype="string"),
-                "start_wall": pd.Series(self.start_wall, dtype="datetime64[us]"),
-                "floating": pd.Series(self.floating, dtype="bool"),
-                "instance_wall": pd.Series(self.instance_wall, dtype="datetime64[us]"),
-                "instance_floating": pd.Series(self.instance_floating, dtype="bool"),
-                "minutes": pd.Series(self.minutes, dtype="float64"),
-                "all_day": pd.Series(self.all_day, dtype="bool"),
-                "cancelled": pd.Series(self.cancelled, dtype="bool"),
-                "problem": pd.Series(self.problem, dtype="string"),
-            }
-        )
-
-
-def _wall(value: date | datetime) -> tuple[datetime, bool]:
-    """A start as (wall time, floating): aware times in UTC, floating and all-day as written.
-
-    (A calendar with ``X-WR-TIMEZONE``, as Google writes, has its floating times already
-    placed in that zone by recurring-ical-events.)"""
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day), True
-    if value.tzinfo is None:
-        return value, True
-    return value.astimezone(UTC).replace(tzinfo=None), False
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
-def read_calendar(
-    data: bytes, file_name: str, start: date | None, end: date | None, today: date
-) -> tuple[CalendarEvents, date, date]:
-    """Parse an ICS file into one row per event instance between ``start`` and ``end``
-    (local dates, with a margin; default: the first event's date to ``today``).
-
-    Returns the instances and the range used. Raises ``CalendarError`` with one sentence
-    when the file cannot be read as a calendar.
-    """
-    import icalendar
-    import recurring_ical_events
-
-    try:
-        calendar = icalendar.Calendar.from_ical(data.lstrip(b"\xef\xbb\xbf"))
-        vevents: list[Any] = list(calendar.walk("VEVENT"))
-        if not vevents:
-            raise CalendarError(
-                f"{file_name} holds no events; export the calendar with its appointments."
-            )
-        starts = [_day(event["DTSTART"].dt) for event in vevents if "DTSTART" in event]
-        if not starts:
-            raise CalendarError(
-                f"No event in {file_name} has a start (DTSTART); export the calendar again."
-            )
-        start = start or min(starts)
-        end = end or today
-        if end < start:
-            raise CalendarError(
-                f"The range starts on {start} but ends earlier, on {end}; choose an end on "
-                "or after the start."
-            )
-        unknown_zones = _unknown_zones(vevents)
-        query = recurring_ical_events.of(calendar)
-        instances = list(query.between(start - RANGE_MARGIN, end + RANGE_MARGIN))
-        events = CalendarEvents()
-        for instance in instances:
-            _add_instance(events, instance, unknown_zones)
-    except CalendarError:
-        raise
-    except ValueError as error:
-        # icalendar and recurring-ical-events raise ValueError (and subclasses) for every
-        # broken line, date, zone or rule; the first line of its text says which.
-        detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-        raise CalendarError(
-            f"{file_name} is not a readable calendar ({detail.rstrip('.')}); export it again "
-            "from the calendar program; nothing was stored."
-        ) from error
-    return events, start, end
-
-
-def _unknown_zones(vevents: list[Any]) -> dict[str, str]:
-    """UID -> zone name, for events whose TZID neither a VTIMEZONE block, the IANA database
-    nor the Windows names resolve (icalendar then reads the time as floating; we refuse to
-    guess). Expanded instances no longer carry the TZID, so this looks at the originals."""
-    unknown: dict[str, str] = {}
-    for event in vevents:
-        start = event.get("DTSTART")
-        zone = start.params.get("TZID") if start is not None else None
-        if zone and isinstance(start.dt, datetime) and start.dt.tzinfo is None:
-            unknown[str(event.get("UID") or "")] = str(zone)  # "" for events without UID
-    return unknown
-
-
-def _add_instance(events: CalendarEvents, instance: Any, unknown_zones: dict[str, str]) -> None:
-    """Append one expanded instance to the column lists."""
-    begin = instance.start
-    finish = instance.end
-    recurrence = instance.get("RECURRENCE-ID")
-    original = recurrence.dt if recurrence is not None else begin
-    start_wall, floating = _wall(begin)
-    instance_wall, instance_floating = _wall(original)
-    all_day = not isinstance(begin, datetime)
-    zone = unknown_zones.get(str(instance.get("UID") or ""))
-    floating_time = isinstance(begin, datetime) and begin.tzinfo is None
-    problem = f"Unknown time zone {zone}." if zone and floating_time else None
-    minutes = None
-    same_kind = isinstance(finish, datetime) and (begin.tzinfo is None) == (finish.tzinfo is None)
-    if isinstance(begin, datetime) and same_kind:
-        minutes = (finish - begin).total_seconds() / 60
-    events.uid.append(str(instance["UID"]) if instance.get("UID") else None)
-    events.title.append(str(instance.get("SUMMARY") or "").strip())
-    events.start_wall.append(start_wall)
-    events.floating.append(floating)
-    events.instance_wall.append(instance_wall)
-    events.instance_floating.append(instance_floating)
-    events.minutes.append(minutes)
-    events.all_day.append(all_day)
-    events.cancelled.append(str(instance.get("STATUS") or "").upper() == "CANCELLED")
-    events.problem.append(problem)
 
 
 def client_group(pattern: str) -> int:
@@ -253,15 +101,46 @@ WITH zoned AS (
                 ELSE CAST(timezone(zone, started_at) AS DATE) END AS local_day,
            nullif(trim(regexp_extract(title, $pattern, $group)), '') AS client
     FROM timed
+), ranged AS (
+    -- the default start is the first event's date in the therapist's zone, the zone the
+    -- range is compared in (events with no instance in the window lie after it)
+    SELECT local.*, bounds.range_start
+    FROM local, (
+        SELECT coalesce(
+                   $start, min(local_day) FILTER (WHERE NOT whole_event OR problem IS NOT NULL)
+               ) AS range_start
+        FROM local
+    ) AS bounds
+), placed AS (
+    SELECT *, whole_event OR local_day NOT BETWEEN range_start AND $end AS outside,
+           bool_or(NOT whole_event AND local_day BETWEEN range_start AND $end)
+               OVER (PARTITION BY event) AS event_in_range
+    FROM ranged
+), judged AS (
+    SELECT *,
+           CASE WHEN over_limit THEN 'over_limit'
+                WHEN whole_event AND problem IS NOT NULL THEN 'review'
+                WHEN outside THEN 'outside_range'
+                WHEN all_day THEN 'all_day'
+                WHEN cancelled THEN 'cancelled'
+                WHEN problem IS NOT NULL OR minutes IS NULL OR minutes <= 0
+                     OR minutes > $max_minutes OR client IS NULL THEN 'review'
+           END AS left_out
+    FROM placed
+    -- a series in the range is the event; its instances beyond the range are not events
+    WHERE NOT (outside AND coalesce(event_in_range, false))
 )
 SELECT event_number, uid, title, zone, started_at, instance_at, local_day, client, minutes,
+       range_start, left_out,
        CASE WHEN regexp_matches(title, $no_show) THEN 'no_show'
             WHEN regexp_matches(title, $late_cancelled) THEN 'late_cancelled'
             WHEN regexp_matches(title, $cancelled) THEN 'cancelled'
             ELSE 'attended' END AS status,
-       CASE WHEN all_day THEN 'all_day'
-            WHEN cancelled THEN 'cancelled'
-            WHEN problem IS NOT NULL THEN problem
+       CASE WHEN problem IS NOT NULL THEN problem
+            WHEN left_out = 'outside_range' AND whole_event
+                THEN 'It has no instance between ' || range_start || ' and ' || $end || '.'
+            WHEN left_out = 'outside_range'
+                THEN 'It falls outside the range ' || range_start || ' to ' || $end || '.'
             WHEN minutes IS NULL OR minutes = 0
                 THEN 'It has no length (no DTEND or DURATION, or it ends as it starts).'
             WHEN minutes < 0 THEN 'It ends before it starts.'
@@ -269,9 +148,8 @@ SELECT event_number, uid, title, zone, started_at, instance_at, local_day, clien
                 THEN 'It lasts ' || round(minutes) || ' minutes, over the '
                      || $max_text || '-minute maximum.'
             WHEN client IS NULL THEN 'The title names no client by the client pattern.'
-       END AS left_out
-FROM local
-WHERE local_day BETWEEN $start AND $end
+       END AS reason
+FROM judged
 """
 
 _INCOMING_SQL = """
@@ -323,7 +201,7 @@ def _store(
     file_name: str,
     options: SessionOptions,
     group: int,
-    start: date,
+    start: date | None,
     end: date,
     dry_run: bool,
 ) -> SessionReport:
@@ -357,17 +235,18 @@ def _store(
         ) from None
     # (after an error the transaction is rolled back and the cursor closed with the view)
     cursor.unregister("calendar_frame")
-    rows, excluded, statuses = _counts(cursor)
+    start, rows, excluded, statuses = _counts(cursor, start)
     unmatched = [
         ReviewedEvent(day=day, title=title, reason=reason)
         for day, title, reason in cursor.execute(
             """
-            SELECT local_day, title, left_out FROM calendar_rows
-            WHERE left_out IS NOT NULL AND left_out NOT IN ('all_day', 'cancelled')
-            ORDER BY local_day, event_number
+            SELECT local_day, title, reason FROM calendar_rows
+            WHERE left_out NOT IN ('all_day', 'cancelled')
+            ORDER BY local_day NULLS FIRST, event_number
             """
         ).fetchall()
     ]
+    rejected = len(unmatched) - excluded["outside_range"] - excluded["over_limit"]
     cursor.execute(_INCOMING_SQL, {"practice": practice, "therapist": therapist})
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
     cursor.execute("DROP TABLE calendar_rows")  # titles are gone from the database here
@@ -375,11 +254,11 @@ def _store(
     report = SessionReport(
         file=file_name,
         kind="calendar",
-        detected=f"ICS calendar, {rows:,} event{'s' if rows != 1 else ''} from {start} to {end}",
+        detected=f"ICS calendar, {rows:,} event{'s' if rows != 1 else ''} {_range(start, end)}",
         rows=rows,
         imported=0,
         duplicates=0,
-        rejected=len(unmatched),
+        rejected=rejected,
         excluded=excluded,
         unmatched=unmatched,
         dry_run=dry_run,
@@ -399,22 +278,27 @@ def _store(
         sha256=file_sha256(data),
         preset="calendar",
         rows_read=rows,
-        rows_rejected=len(unmatched),
+        rows_rejected=rejected,
     )
     report.imported = stored.sessions
     report.duplicates = stored.duplicates
+    report.erased = stored.erased
     report.batch_id = None if dry_run else stored.batch_id
     return report
 
 
 def _counts(
-    cursor: duckdb.DuckDBPyConnection,
-) -> tuple[int, dict[str, int], dict[str, int]]:
-    """Events in the range, those left out on purpose, and sessions per status."""
+    cursor: duckdb.DuckDBPyConnection, start: date | None
+) -> tuple[date | None, int, dict[str, int], dict[str, int]]:
+    """The range's start, events in it, those left out on purpose, sessions per status."""
     row = cursor.execute(
         """
-        SELECT count(*), count(*) FILTER (WHERE left_out = 'all_day'),
-               count(*) FILTER (WHERE left_out = 'cancelled')
+        SELECT any_value(range_start),
+               count(*) FILTER (WHERE left_out IS DISTINCT FROM 'outside_range'),
+               count(*) FILTER (WHERE left_out = 'all_day'),
+               count(*) FILTER (WHERE left_out = 'cancelled'),
+               count(*) FILTER (WHERE left_out = 'outside_range'),
+               count(*) FILTER (WHERE left_out = 'over_limit')
         FROM calendar_rows
         """
     ).fetchall()[0]
@@ -424,24 +308,34 @@ def _counts(
             "GROUP BY status ORDER BY status"
         ).fetchall()
     )
-    return int(row[0]), {"all_day": int(row[1]), "cancelled": int(row[2])}, statuses
+    excluded = dict(zip(LEFT_OUT, (int(n) for n in row[2:]), strict=True))
+    return start or row[0], int(row[1]), excluded, statuses
 
 
-def _nothing_to_store(file_name: str, report: SessionReport, start: date, end: date) -> str:
+LEFT_OUT = tuple(LEFT_OUT_WORDS)
+"""The report's counts of events left out on purpose, in this order."""
+
+
+def _range(start: date | None, end: date) -> str:
+    return f"from {start} to {end}" if start else f"up to {end}"
+
+
+def _between(start: date | None, end: date) -> str:
+    return f"between {start} and {end}" if start else f"up to {end}"
+
+
+def _nothing_to_store(file_name: str, report: SessionReport, start: date | None, end: date) -> str:
     if report.rows == 0:
         return (
-            f"{file_name} has no events between {start} and {end}; choose another range; "
+            f"{file_name} has no events {_between(start, end)}; choose another range; "
             "nothing was stored."
         )
-    parts = [
-        f"{report.rejected:,} need review" if report.rejected else "",
-        f"{report.excluded['all_day']:,} all-day" if report.excluded["all_day"] else "",
-        f"{report.excluded['cancelled']:,} cancelled" if report.excluded["cancelled"] else "",
-    ]
+    counted = {"need review": report.rejected}
+    counted |= {LEFT_OUT_WORDS[name]: report.excluded[name] for name in LEFT_OUT}
+    parts = ", ".join(f"{n:,} {words}" for words, n in counted.items() if n)
     return (
-        f"No event of {file_name} between {start} and {end} is a session "
-        f"({', '.join(part for part in parts if part)}); check the client pattern; "
-        "nothing was stored."
+        f"No event of {file_name} {_between(start, end)} is a session ({parts}); check the "
+        "client pattern; nothing was stored."
     )
 
 

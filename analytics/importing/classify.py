@@ -22,8 +22,9 @@ How a keyword matches (the same rules for every language):
   and "video call" is video (20) rather than phone (50).
 
 Matching stays in DuckDB and does little per row, since texts repeat and their words repeat
-more. ``classify_table`` reads each distinct text once, and when no keyword has a digit,
-texts differing only in their numbers count as one ("Note 17", "Note 18"). It splits the
+more. ``classify_table`` reads each distinct text once, and texts differing only in their
+numbers count as one ("Note 17", "Note 18") unless they hold a keyword's digits ("988"). It
+splits the
 texts at spaces into pieces and compares only the distinct pieces, normalized, with the
 rules; a keyword of several words running over more than one piece ("check in") is then
 looked for in the whole normalized text, only where a piece ends as it starts and another
@@ -50,6 +51,15 @@ from analytics.db import Database
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.scope import LOCAL, Scope
+
+MAX_TEXT_CHARS = 8_192
+"""Most characters of a row's text the rules look at (its start). Matching costs more than
+the text's length, so one huge message body would take minutes; a contact's note, tags and
+project fit many times over."""
+
+MAX_FIELD_CHARS = 1_024
+"""Most characters of each column ``bounded_sql`` passes on, so a huge description cannot
+push the tags or an explicit channel column out of the ``MAX_TEXT_CHARS``."""
 
 Target = Literal["category", "channel"]
 TARGETS: tuple[Target, ...] = ("category", "channel")
@@ -83,24 +93,35 @@ def _rules(
 # named systems outrank generic words: a "portal message" is portal, not text, a "video
 # call" is video, not phone; "Mailbox" (German for voicemail) outranks "mail".
 # Deliberately absent: "meet" ("meeting"), "jane" (a first name; "jane app" instead), a bare
-# "message" (portal or text?), and "check in" (the same words as "check-in").
+# "message" (portal or text?), and "check in" (the same words as "check-in"). "ER" (the
+# emergency room) only in phrases: texts are compared in lower case, where a bare "er" is
+# also the German "he"; quotes keep "988" (the US crisis line) out of longer numbers.
+# tests/test_import_classify.py checks these rules against a table of real-life
+# descriptions in both languages: extend that table with any change here.
 DEFAULT_RULES: tuple[Rule, ...] = (
     *_rules("category", "crisis", 10, "en",
-            ("crisis", "crises", "suicid", "emergency", "self-harm", "safety plan")),
+            ("crisis", "crises", "suicid", "emergency", "self-harm", "selfharm",
+             "self-injur", "safety plan", "safety check", "risk assessment", "panic attack",
+             "overdose", '"988"', '"si"', '"the er"', '"in er"', '"from er"', '"to er"',
+             '"at er"', '"er visit"', '"er trip"')),
     *_rules("category", "crisis", 10, "de",
-            ("krise", "suizid", "notfall", "selbstverletz", "sicherheitsplan")),
+            ("krise", "suizid", "notfall", "selbstverletz", "sicherheitsplan", "panik",
+             "notaufnahme", "lebensmüd", "selbstmord")),
     *_rules("category", "reminder", 20, "en", ("reminder", "confirm")),
     *_rules("category", "reminder", 20, "de", ("*erinnerung", "*bestätig")),
     *_rules("category", "homework", 30, "en",
-            ("homework", "worksheet", "handout", "resource", "material")),
-    *_rules("category", "homework", 30, "de", ("hausaufgabe", "arbeitsblatt", "*übung")),
+            ("homework", "worksheet", "handout", "resource", "material", "diary",
+             "thought record")),
+    *_rules("category", "homework", 30, "de",
+            ("hausaufgabe", "arbeitsblatt", "*übung", "*tagebuch")),
     *_rules("category", "scheduling", 40, "en",
-            ("reschedul", "schedul", "appointment", "cancel", "booking", "booked", "rebook")),
+            ("reschedul", "schedul", "appointment", "cancel", "booking", "booked", "rebook",
+             "moved session", "move session", "session moved")),
     *_rules("category", "scheduling", 40, "de",
             ("termin", "absage", "abgesagt", "verschieb", "verschoben")),
     *_rules("category", "check_in", 50, "en",
             ("check-in", "checkin", "checking in", "how are you")),
-    *_rules("category", "check_in", 50, "de", ("nachfrage", "wie geht")),
+    *_rules("category", "check_in", 50, "de", ("nachfrage", "wie geht", "befinden")),
     *_rules("category", "support", 60, "en", ("support", "guidance", "coaching")),
     *_rules("category", "support", 60, "de", ("unterstützung", "*beratung")),
     *_rules("channel", "portal", 10, "en",
@@ -291,13 +312,20 @@ def _identifier(name: str) -> str:
     return name
 
 
-def _classify_sql(source: str, text_sql: str, blur_numbers: bool) -> str:
+def bounded_sql(column: str) -> str:
+    """SQL for the first ``MAX_FIELD_CHARS`` characters of a text column, for building the
+    ``text_sql`` of ``classify_table`` from several columns."""
+    return f"left({column}, {MAX_FIELD_CHARS})"
+
+
+def _classify_sql(source: str, text_sql: str, keyword_numbers: list[str]) -> str:
     """SQL classifying the rows of ``source`` by the rules (see ``classify_table``)."""
-    key_sql = _blurred_sql("text") if blur_numbers else "text"
+    key_sql = _blurred_sql("text", keyword_numbers)
     return f"""
     WITH texts AS (
         -- First, so that no name below can hide the source table.
-        SELECT row_number, coalesce({text_sql}, '') AS text FROM {source}
+        SELECT row_number, left(coalesce({text_sql}, ''), {MAX_TEXT_CHARS}) AS text
+        FROM {source}
     ),
     rules AS MATERIALIZED ({_RULES_SQL}),
     keys AS MATERIALIZED (
@@ -381,41 +409,71 @@ def _classify_sql(source: str, text_sql: str, blur_numbers: bool) -> str:
     """  # noqa: S608
 
 
-def _blurred_sql(text: str) -> str:
-    """SQL writing every run of ASCII digits in a text column as a single 0, used when no
-    keyword has an ASCII digit.
+def _blurred_sql(text: str, keyword_numbers: list[str]) -> str:
+    """SQL writing every run of ASCII digits in a text column as one digit, except in texts
+    holding a run of digits that some keyword has (``keyword_numbers``, e.g. "988").
 
-    "Note 1234" and "Note 56" then are one text to classify, yet no such keyword matches
-    differently: digits are word characters either way, so every word keeps its letters and
-    its place. The ``contains`` tests spare texts without digits the slower regexp.
+    "Note 1234" and "Note 56" then are one text to classify, yet no keyword matches
+    differently. Keywords without digits: digits are word characters either way, so every
+    word keeps its letters and its place. Keywords with digits: each of their digit runs must
+    be in a text they match, so they match no text left without them, neither before nor
+    after blurring, as long as the one digit written is not itself such a run (with all ten
+    taken, nothing is blurred). The ``contains`` tests spare most texts the slower regexp.
     """
+    token = next((digit for digit in "0123456789" if digit not in keyword_numbers), None)
+    if token is None:
+        return text
     has_digit = " OR ".join(f"contains({text}, '{digit}')" for digit in "0123456789")
-    return f"CASE WHEN {has_digit} THEN regexp_replace({text}, '[0-9]+', '0', 'g') ELSE {text} END"
+    # Runs of ASCII digits only (see classify_table), so safe inside SQL string literals.
+    kept = " OR ".join(f"contains({text}, '{number}')" for number in keyword_numbers)
+    condition = f"({has_digit}) AND NOT ({kept})" if kept else has_digit
+    return (
+        f"CASE WHEN {condition} THEN regexp_replace({text}, '[0-9]+', '{token}', 'g') "
+        f"ELSE {text} END"
+    )
+
+
+_CAPITAL_ER = r"(^|[^\p{L}\p{N}])ER([^\p{L}\p{N}]|$)"
+"""The abbreviation ER as a whole word in capitals (RE2): the emergency room."""
+
+
+def rule_text_sql(columns: Sequence[str]) -> str:
+    """SQL for the text the keyword rules read in a row: the given staged columns (names
+    made by the caller, never file content) joined by spaces, in lower case, where "ER"
+    in capitals reads "emergency room" (in lower case "er" is also the German "he")."""
+    if not columns:
+        return "''"
+    joined = f"concat_ws(' ', {', '.join(columns)})"
+    expanded = f"regexp_replace({joined}, '{_CAPITAL_ER}', '\\1emergency room\\2', 'g')"
+    return f"lower(CASE WHEN contains({joined}, 'ER') THEN {expanded} ELSE {joined} END)"
 
 
 def classify_table(
     cursor: duckdb.DuckDBPyConnection, table: str, text_sql: str, result_table: str
 ) -> None:
     """Classify every row of a staged table by the stored rules, in one SQL statement (after
-    a look at the rules: do any have digits?).
+    a look at the rules: which runs of digits do they have?).
 
     Creates (or replaces) TEMP TABLE ``result_table(row_number BIGINT, category VARCHAR,
     channel VARCHAR)`` with one row per row of ``table`` (which has a ``row_number``
     column): the value of the best matching rule per target, NULL where none matches.
     ``text_sql`` is an SQL expression over ``table``'s columns giving the text to read,
     e.g. ``concat_ws(' ', c3, c4, c12)``; it is built by the caller from column names,
-    never from user input. Inserts the default rules first if the table has none.
+    never from user input. Only its first ``MAX_TEXT_CHARS`` characters are read, so the
+    time taken grows with the number of rows, not with the size of one row's text.
+    Inserts the default rules first if the table has none.
     """
     source = _identifier(table)
     target = _identifier(result_table)
     ensure_default_rules(cursor)
-    row = cursor.execute(
-        f"SELECT coalesce(bool_or(regexp_matches(core, '[0-9]')), false) FROM ({_RULES_SQL})"  # noqa: S608
-    ).fetchone()
-    digits_in_rules = bool(row and row[0])
+    rows = cursor.execute(
+        "SELECT DISTINCT unnest(regexp_extract_all(core, '[0-9]+')) AS number "  # noqa: S608
+        f"FROM ({_RULES_SQL}) ORDER BY number"
+    ).fetchall()
+    keyword_numbers = [str(row[0]) for row in rows if re.fullmatch("[0-9]+", str(row[0]))]
     cursor.execute(
         f"CREATE OR REPLACE TEMP TABLE {target} AS "
-        + _classify_sql(source, text_sql, blur_numbers=not digits_in_rules)
+        + _classify_sql(source, text_sql, keyword_numbers)
     )
 
 
@@ -534,6 +592,63 @@ def direction_value_sql(column: str) -> str:
     'unknown', since who started a contact decides response times and billing."""
     synonyms = {key: (key, *words) for key, words in _DIRECTION_SYNONYMS.items()}
     return _lookup_sql(column, synonyms, "'unknown'")
+
+
+class InvalidDirectionDefaultError(ContactLoadError):
+    """A per-channel direction default that names no channel or no direction."""
+
+
+DirectionDefaults = tuple[tuple[str, str], ...]
+"""(channel, direction) pairs: who started a contact of that channel when the file does not
+say, e.g. (("phone", "client"), ("portal", "client"))."""
+
+
+def direction_word(word: str) -> str | None:
+    """``client`` or ``therapist`` for a direction word (in, outgoing, eingehend, client...)."""
+    wanted = " ".join(re.split(r"[^0-9a-zäöüß]+", word.strip().lower())).strip()
+    for key, words in _DIRECTION_SYNONYMS.items():
+        if wanted == key or wanted in words:
+            return key
+    return None
+
+
+def direction_defaults(pairs: Sequence[tuple[str, str]]) -> DirectionDefaults:
+    """Checked (channel, direction) defaults; one sentence naming the first wrong item."""
+    checked: dict[str, str] = {}
+    for channel, word in pairs:
+        key = channel.strip().lower()
+        if key not in CHANNELS:
+            raise InvalidDirectionDefaultError(
+                f"{channel.strip()!r} is not a channel; direction defaults name one of "
+                f"{', '.join(CHANNELS)} (e.g. phone=client,portal=client)."
+            )
+        direction = direction_word(word)
+        if direction is None:
+            raise InvalidDirectionDefaultError(
+                f"{word.strip()!r} is not a direction for {key}; use client (in, incoming) "
+                "or therapist (out, outgoing)."
+            )
+        if checked.get(key, direction) != direction:
+            raise InvalidDirectionDefaultError(
+                f"{key} is given as both client- and therapist-initiated; choose one."
+            )
+        checked[key] = direction
+    return tuple(sorted(checked.items()))
+
+
+def parse_direction_defaults(text: str) -> DirectionDefaults:
+    """``phone=client,portal=incoming`` from the command line as checked defaults."""
+    pairs: list[tuple[str, str]] = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        channel, equals, word = item.partition("=")
+        if not equals:
+            raise InvalidDirectionDefaultError(
+                f"{item.strip()!r} is not CHANNEL=DIRECTION; write e.g. phone=client,portal=client."
+            )
+        pairs.append((channel, word))
+    return direction_defaults(pairs)
 
 
 def rule_from_row(target: str, keyword: str, value: str, priority: int, language: str) -> Rule:

@@ -2,7 +2,8 @@
 
 Contact logs go to ``pipeline.import_file``, ICS calendars to ``calendar.import_calendar``,
 session CSV files to ``session_csv.import_session_csv``, and "SMS Backup & Restore" XML to
-the phone-log importer. The CLI and the Import page both call ``import_detected``.
+the phone-log importer; other XML and HTML files are refused in one sentence. The CLI and
+the Import page both call ``import_detected``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from analytics.db import Database
 from analytics.errors import ContactLoadError
-from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind
+from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind, markup_sentence
 from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport, import_phone_log
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
 from analytics.importing.session_report import SessionOptions, SessionReport
@@ -19,15 +20,20 @@ from analytics.scope import LOCAL, Scope
 
 
 class UnsupportedFileError(ContactLoadError):
-    """A kind of file this version recognises but cannot import yet."""
+    """A kind of file this version recognises but cannot import (XML that is no phone log)."""
+
+
+def _head(source: bytes | Path) -> bytes:
+    """The first ``HEAD_BYTES`` of ``source``."""
+    if isinstance(source, bytes):
+        return source[:HEAD_BYTES]
+    with source.open("rb") as stream:
+        return stream.read(HEAD_BYTES)
 
 
 def file_kind(source: bytes | Path) -> FileKind:
     """The kind of ``source``, from its first bytes."""
-    if isinstance(source, bytes):
-        return detect_kind(source[:HEAD_BYTES])
-    with source.open("rb") as stream:
-        return detect_kind(stream.read(HEAD_BYTES))
+    return detect_kind(_head(source))
 
 
 def import_detected(
@@ -45,6 +51,8 @@ def import_detected(
     """Import one file of any supported kind as one batch (``kind``: skip detection)."""
     scope.require_import()
     kind = kind or file_kind(source)
+    if kind == "markup":
+        raise UnsupportedFileError(markup_sentence(_head(source), file_name))
     if kind == "calendar":
         from analytics.importing.calendar import import_calendar
 

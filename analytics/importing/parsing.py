@@ -34,11 +34,13 @@ Accepted forms, after the reader has trimmed each cell:
   ``2:30 PM``, ``02:30:00 pm``, ``9:05 a.m.``, ``9 PM``; hours 0-23 (no ``24:00``), 1-12
   with AM/PM.
 - timestamps: a date, then ``T`` or spaces, then a time, as above (wall clock). Values with a
-  zone or offset (``Z``, ``+02:00``) give NULL rather than a time shifted without notice.
+  zone or offset (``Z``, ``+02:00``) give NULL there rather than a time shifted without
+  notice; ``instant_sql`` reads those (ISO date and 24-hour time, then ``Z``, ``UTC`` or an
+  offset ``+02:00`` / ``+0200`` / ``+02``) as the instant they name.
 - numbers: optional sign, digits, a decimal point (or comma), and thousands separators in
   groups of three: ``,`` (or ``.`` with decimal comma), spaces, no-break spaces, ``'``.
 - durations: ``clock`` is ``h:mm`` or ``h:mm:ss`` with any number of hours (``25:00:00``);
-  ``hours`` and ``minutes`` are non-negative numbers.
+  ``hours``, ``minutes`` and ``seconds`` are non-negative numbers.
 """
 
 import re
@@ -49,8 +51,9 @@ import duckdb
 DateOrder = Literal["ymd", "dmy", "mdy"]
 """The order of day, month and year in dates that do not start with a 4-digit year."""
 
-DurationUnit = Literal["clock", "hours", "minutes"]
-"""How a duration column is written: ``1:30`` (clock), ``1.5`` (hours) or ``90`` (minutes)."""
+DurationUnit = Literal["clock", "hours", "minutes", "seconds"]
+"""How a duration column is written: ``1:30`` (clock), ``1.5`` (hours), ``90`` (minutes) or
+``5400`` (seconds, as Kimai writes)."""
 
 DATE_ORDERS: tuple[DateOrder, ...] = get_args(DateOrder)
 """Every date order, for choices offered to the user."""
@@ -87,6 +90,11 @@ _TIME_FORMATS = (
     "%I %p",
 )
 _DATETIME_PARTS = r"^ *([0-9./-]+)(?: *T *| +)(.+)$"
+_INSTANT = (
+    rf"^ *{_YEAR4}-[0-9]{{2}}-[0-9]{{2}}(?:T| +)"
+    r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?"
+    r" *(?:[Zz]|UTC|[+-][0-9]{2}(?::?[0-9]{2})?) *$"
+)
 _GROUPS = r"[ \x{00A0}\x{202F}']"
 _NUMBER_SHAPES = {
     False: rf"^ *[-+]?(?:[0-9]+|[0-9]{{1,3}}(?:(?:,|{_GROUPS})[0-9]{{3}})+)?(?:\.[0-9]+)? *$",
@@ -291,6 +299,17 @@ def datetime_sql(column: str, order: DateOrder, *, fast: bool = True) -> str:
     return _first_of(value, _fast_datetime_sql(value), general) if fast else general
 
 
+def instant_sql(column: str) -> str:
+    """SQL for the TIMESTAMPTZ in ``column`` when it names its zone (``...Z``, ``...+02:00``,
+    ``... UTC``), else NULL: an instant, which the therapist's zone turns into local time."""
+    value = f"({column})"
+    text = f"replace(upper({value}), ',', '.')"
+    return (
+        f"CASE WHEN regexp_full_match({value}, {_literal(_INSTANT)}) "
+        f"THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
+    )
+
+
 _FAST_NUMBER = {False: r"[0-9]*\.?[0-9]+", True: r"[0-9]*,?[0-9]+"}
 """Unsigned numbers without grouping; up to 20 characters they are finite doubles."""
 
@@ -352,7 +371,8 @@ def duration_minutes_sql(
     if unit not in DURATION_UNITS:
         raise ValueError(f"Unknown duration unit: {unit!r}")
     # The number is read once and named by a lambda: it is used three times.
-    minutes = "duration_number * 60" if unit == "hours" else "duration_number"
+    scale = {"hours": " * 60", "minutes": "", "seconds": " / 60"}[unit]
+    minutes = f"duration_number{scale}"
     general = _let(
         "duration_number",
         number_sql(value, decimal_comma, fast=False),
@@ -361,7 +381,7 @@ def duration_minutes_sql(
     if not fast:
         return general
     quick = _fast_number_sql(value, decimal_comma)
-    return _first_of(value, [f"({quick}) * 60" if unit == "hours" else quick], general)
+    return _first_of(value, [f"({quick}){scale}" if scale else quick], general)
 
 
 def _checked(table: str, column: str) -> None:
@@ -371,18 +391,59 @@ def _checked(table: str, column: str) -> None:
             raise ValueError(f"Not a plain SQL identifier: {name!r}")
 
 
-def file_date_order(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> DateOrder | None:
-    """The date order of a staged file's date column, decided over its distinct non-empty
-    cells with their counts (a few hundred at most, however long the file): contact logs
-    and session files alike."""
-    _checked(table, column)
+def file_date_order(
+    cursor: duckdb.DuckDBPyConnection, table: str, column: str, *more: str
+) -> DateOrder | None:
+    """The date order of a staged file's date column(s), decided over their distinct
+    non-empty cells with their counts (a few hundred at most, however long the file):
+    contact logs and session files alike (``more``: an end column whose dates count too).
+
+    None only when some date reads both ways (03/04/2026) and nothing decides the order.
+    When no date is ambiguous, "dmy" is as good as "mdy" (every date reads the same or in
+    neither, like 13/15/2024, and that row is then reported as unreadable).
+    """
+    for name in (column, *more):
+        _checked(table, name)
+    cells = " UNION ALL ".join(
+        f"SELECT nullif(trim({name}), '') AS cell FROM {table}"  # noqa: S608
+        for name in (column, *more)
+    )
     cursor.execute(
         "CREATE OR REPLACE TEMP TABLE date_cells AS "  # noqa: S608 - checked identifiers
-        f"SELECT nullif(trim({column}), '') AS cell, count(*) AS n FROM {table} GROUP BY 1"
+        f"SELECT cell, count(*) AS n FROM ({cells}) GROUP BY 1"
     )
     order = detect_date_order(cursor, "date_cells", "cell", weight="n")
+    if order is None and not _any_ambiguous_date(cursor, "date_cells", "cell"):
+        order = "dmy"
     cursor.execute("DROP TABLE date_cells")
     return order
+
+
+def _any_ambiguous_date(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether some date in the column reads both day-first and month-first (03/04/2026)."""
+    row = cursor.execute(
+        f"""
+        SELECT count(*) FROM (
+            SELECT regexp_extract({column}, $shape, ['a', 's1', 'b', 's2', 'c']) AS p
+            FROM {table} WHERE {column} IS NOT NULL
+        )
+        WHERE length(p.a) <> 4 AND p.a <> '' AND p.s1 = p.s2 AND NOT p.s1 = '.'
+          AND TRY_CAST(p.a AS INTEGER) BETWEEN 1 AND 12
+          AND TRY_CAST(p.b AS INTEGER) BETWEEN 1 AND 12
+        """,  # noqa: S608
+        {"shape": _DATE_PARTS},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def neither_order_sql(column: str) -> str:
+    """SQL: True where a cell shaped like a date (13/15/2024) reads neither day-first nor
+    month-first, so its row can say why rather than only that it could not be read."""
+    value = f"({column})"
+    return (
+        f"(regexp_matches({value}, {_literal(_DATE_PARTS)}) "
+        f"AND {date_sql(value, 'dmy')} IS NULL AND {date_sql(value, 'mdy')} IS NULL)"
+    )
 
 
 def detect_date_order(
@@ -461,19 +522,29 @@ def detect_decimal_comma(cursor: duckdb.DuckDBPyConnection, table: str, column: 
 
 
 def detect_duration_unit(
-    cursor: duckdb.DuckDBPyConnection, table: str, column: str
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    *,
+    whole_numbers: DurationUnit = "hours",
 ) -> DurationUnit:
     """ "clock" when most values hold a ":" (1:30), else "hours", what time trackers write.
 
+    ``whole_numbers``: the unit of a column whose numbers are all whole (``2700``), for an
+    export known to write seconds there (Kimai); a decimal among them still means hours.
     Minutes are never guessed: a number alone cannot tell 1.5 hours from 1.5 minutes, so a
     column is read as minutes only when its header or the user says so.
     """
     _checked(table, column)
     row = cursor.execute(
         f"""
-        SELECT count(*) FILTER (WHERE contains({column}, ':')), count({column})
+        SELECT count(*) FILTER (WHERE contains({column}, ':')),
+               count(*) FILTER (WHERE regexp_full_match(trim({column}), '[0-9]+')),
+               count(nullif(trim({column}), ''))
         FROM {table}
         """  # noqa: S608
     ).fetchone()
-    with_colon, total = row if row else (0, 0)
-    return "clock" if total and with_colon * 2 > total else "hours"
+    with_colon, whole, total = row if row else (0, 0, 0)
+    if total and with_colon * 2 > total:
+        return "clock"
+    return whole_numbers if total and whole == total else "hours"

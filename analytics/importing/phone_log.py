@@ -20,11 +20,21 @@ How a log becomes contacts:
   calls and received texts are client-initiated, outgoing and sent ones therapist-initiated.
 * Missed, voicemail, rejected, blocked and zero-length calls, drafts and unsent texts,
   group messages and withheld numbers are left out and counted in the report.
+* Numbers are read by libphonenumber (``phone_numbers.read_number``) with the default
+  region the user chose for numbers written without a country code; each valid number's
+  E.164 form is keyed. Numbers that are not valid (too short, a sender name, national
+  with no region chosen...) are listed with the reason and their calls and texts are left
+  out, never stored under a guessed number.
 * A number becomes a client only through the user's mapping (table ``phone_numbers``:
-  a keyed hash of the normalised number and its last two digits, see
+  a keyed hash of the E.164 number and its last two digits, see
   ``pseudonyms.number_key``). Unmatched numbers are listed with their calls, texts and
   minutes, never guessed, and their contacts are not stored; after the user maps them,
-  importing the same file again stores those and adds nothing else.
+  importing the same file again stores those and adds nothing else. Mappings made before
+  schema 8 (keys of an older written form, marked ``legacy``) are re-keyed when the number
+  appears again (``phone_numbers.rekey_legacy``).
+* Merged backups often hold the same call or text twice: an entry with the same number,
+  instant, kind, type, length and body as an earlier one is stored once, and counted as
+  already stored.
 * One file is one transaction and one batch (``store.store_incoming``, which fingerprints
   contacts), so a re-import adds nothing and the batch can be undone.
 
@@ -34,7 +44,7 @@ import's transaction only.
 For callers (``contactload import``, the Import page, content detection): recognise a file
 with ``is_phone_log(first_bytes)``, then call ``import_phone_log(db, path_or_bytes,
 file_name=..., options=PhoneLogOptions(therapist, practice, time_zone, call_category,
-country_code), scope=..., dry_run=...)``. It returns a ``PhoneLogReport`` whose ``to_json``
+region), scope=..., dry_run=...)``. It returns a ``PhoneLogReport`` whose ``to_json``
 has the CSV import's keys (file, preset, rows, imported, duplicates, rejected, errors) and
 more, and raises ``PhoneLogError`` (a ``ContactLoadError``) for an unreadable file.
 """
@@ -42,7 +52,7 @@ more, and raises ``PhoneLogError`` (a ``ContactLoadError``) for an unreadable fi
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax import SAXParseException
@@ -60,7 +70,16 @@ from analytics.db import Database
 from analytics.domain import CATEGORIES
 from analytics.errors import ContactLoadError, InvalidRecordError, PermissionDeniedError
 from analytics.filters import ContactFilter
-from analytics.importing.classify import classify_table
+from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
+from analytics.importing.phone_numbers import (
+    choose_region,
+    default_region,
+    e164_number,
+    legacy_country_code,
+    legacy_number_form,
+    read_number,
+    rekey_legacy,
+)
 from analytics.importing.pipeline import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_PRACTICE,
@@ -69,16 +88,10 @@ from analytics.importing.pipeline import (
     file_sha256,
 )
 from analytics.importing.reader import RowProblem
-from analytics.pseudonyms import (
-    client_key,
-    load_or_create_secret,
-    normalise_number,
-    number_hint,
-    number_key,
-)
+from analytics.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
-from analytics.store import count_rows, record_import, store_incoming
+from analytics.store import count_rows, is_erased, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""
@@ -93,6 +106,7 @@ LEFT_OUT_REASONS = (
     "text not sent (draft, outbox, failed or queued)",
     "group message",
     "withheld or empty number",
+    "not a valid phone number",
 )
 """Why a call or text is not a contact, in the order the report lists them."""
 
@@ -107,7 +121,9 @@ class PhoneLogOptions:
 
     ``time_zone`` is used when the therapist is new (a known therapist keeps theirs);
     ``call_category`` is given to every call, since a call has no text to classify;
-    ``country_code`` completes national numbers (see ``pseudonyms.normalise_number``).
+    ``region`` (``IT``, ``DE``...) reads numbers written without a country code, else the
+    stored default region; ``country_code`` (``39``) is the older way to say the same and
+    stands for its main region (see ``phone_numbers``).
     """
 
     therapist: str | None = None
@@ -116,6 +132,7 @@ class PhoneLogOptions:
     call_category: str = "other"
     country_code: str | None = None
     max_minutes: float = DEFAULT_MAX_MINUTES
+    region: str | None = None
 
     @property
     def therapist_name(self) -> str:
@@ -130,14 +147,25 @@ class PhoneLogOptions:
 
 @dataclass(frozen=True)
 class UnmatchedNumber:
-    """A number of the file that no client is mapped to (in the written form the mapping
-    takes, see ``pseudonyms.normalise_number``), and what its calls and texts would bring."""
+    """A number of the file that no client is mapped to (in its international form, which
+    the mapping takes), and what its calls and texts would bring."""
 
     number: str
     number_hint: str
     calls: int
     texts: int
     minutes: float
+
+
+@dataclass(frozen=True)
+class InvalidNumber:
+    """A number of the file that is not a valid phone number, as written, with the reason;
+    its calls and texts are left out."""
+
+    number: str
+    reason: str
+    calls: int
+    texts: int
 
 
 @dataclass
@@ -160,6 +188,13 @@ class PhoneLogReport:
     left_out: dict[str, int] = field(default_factory=dict)
     errors: list[RowProblem] = field(default_factory=list)
     unmatched: list[UnmatchedNumber] = field(default_factory=list)
+    invalid: list[InvalidNumber] = field(default_factory=list)
+    repeated: int = 0
+    """Entries that repeat an earlier one of the same file (merged backups), counted in
+    ``duplicates``."""
+    region: str | None = None
+    rekeyed: int = 0
+    """Mappings made before schema 8 that this log's numbers re-keyed to E.164."""
     therapist_id: int | None = None
     batch_id: int | None = None
     dry_run: bool = False
@@ -224,6 +259,18 @@ class PhoneLogReport:
                 }
                 for item in self.unmatched
             ],
+            "invalid_numbers": [
+                {
+                    "number": item.number,
+                    "reason": item.reason,
+                    "calls": item.calls,
+                    "texts": item.texts,
+                }
+                for item in self.invalid
+            ],
+            "repeated_in_file": self.repeated,
+            "region": self.region,
+            "mappings_rekeyed": self.rekeyed,
             "batch_id": self.batch_id,
         }
 
@@ -279,7 +326,8 @@ class _Columns:
         self.duration.append(_value(duration))
         self.date.append(_value(date))
         self.type.append(_value(type_))
-        self.body.append(_value(body))
+        # Only the start of a body is ever classified (``MAX_TEXT_CHARS``): keep no more.
+        self.body.append(_value(body[:MAX_TEXT_CHARS] if body else body))
 
 
 def _value(text: str | None) -> str | None:
@@ -326,6 +374,10 @@ class _LogHandler(ContentHandler):
             self.mms = None
 
 
+_FEED_BYTES = 16 * 1024 * 1024
+"""Bytes handed to the XML parser at a time."""
+
+
 def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
     """Parse the log safely as a stream; return its kind and the columns.
 
@@ -335,8 +387,18 @@ def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
     handler = _LogHandler(file_name)
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+        # Fed in large pieces: expat before 2.6 parses a token again from its start with
+        # every piece, so one huge body in 64 KiB pieces (the default) took quadratic time.
+        parser = defused_sax.make_parser()
+        parser.forbid_dtd = True
+        parser.setContentHandler(handler)
         with stream:
-            defused_sax.parse(stream, handler, forbid_dtd=True)
+            piece = stream.read(_FEED_BYTES)
+            parser.feed(piece)  # even when empty, so that an empty file is malformed XML
+            while piece:
+                piece = stream.read(_FEED_BYTES)
+                parser.feed(piece)
+            parser.close()
     except DefusedXmlException as error:
         raise PhoneLogError(
             f"{file_name} declares a document type or entities, which a phone log never does "
@@ -362,7 +424,9 @@ def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
 # -- SQL over the staged columns -------------------------------------------------------
 
 # One row per call or text: what it is, when, how long, who started it, and why it is left
-# out (NULL when it is a contact). The body is only read by the classification before.
+# out (NULL when it is a contact). The body is only read by the classification before,
+# and here as a digest: ``repeated`` marks an entry identical to an earlier one of the
+# file (same number, instant, kind, type, length and body), as merged backups hold.
 _PARSED_SQL = """
 CREATE OR REPLACE TEMP TABLE phone_parsed AS
 WITH typed AS (
@@ -371,13 +435,19 @@ WITH typed AS (
            TRY_CAST(r.duration AS DOUBLE) AS seconds,
            TRY_CAST(r.type AS INTEGER) AS type,
            contains(coalesce(r.number, ''), '~') AS group_message,
-           k.number_key, k.number_hint, k.shown,
+           k.number_key, k.number_hint, k.shown, k.invalid_reason,
+           md5(coalesce(r.body, '')) AS body_digest,
            coalesce(c.category, 'other') AS text_category
     FROM phone_rows AS r
     LEFT JOIN phone_keys AS k USING (number)
     LEFT JOIN phone_classes AS c USING (row_number)
 )
-SELECT row_number, kind, number_key, number_hint, shown,
+SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
+       row_number() OVER (
+           PARTITION BY kind, coalesce(number_key, number), epoch_ms, seconds, type,
+                        body_digest
+           ORDER BY row_number
+       ) > 1 AS repeated,
        CASE WHEN kind = 'call' THEN 'phone' ELSE 'text' END AS channel,
        CASE WHEN epoch_ms BETWEEN 0 AND 4102444800000
             THEN timezone('UTC', make_timestamp(epoch_ms * 1000)) END AS started_at,
@@ -407,6 +477,7 @@ SELECT row_number, kind, number_key, number_hint, shown,
            WHEN kind <> 'call' AND (type IS NULL OR type NOT IN (1, 2))
                THEN 'text not sent (draft, outbox, failed or queued)'
            WHEN group_message THEN 'group message'
+           WHEN invalid_reason IS NOT NULL THEN 'not a valid phone number'
            WHEN number_key IS NULL THEN 'withheld or empty number'
        END AS left_out
 FROM typed
@@ -433,7 +504,7 @@ SELECT $practice AS practice, $therapist AS therapist, $time_zone AS time_zone,
        m.client_label AS client, m.started_at, m.minutes, m.channel, m.category,
        m.direction, true AS time_known, m.row_number
 FROM phone_matched AS m
-WHERE m.client_id IS NOT NULL
+WHERE m.client_id IS NOT NULL AND NOT m.repeated
   AND NOT (m.channel = 'text' AND EXISTS (
       SELECT 1 FROM contacts AS e
       WHERE e.therapist_id = $therapist_id AND e.client_id = m.client_id
@@ -466,6 +537,8 @@ def import_phone_log(
             f"Unknown category {options.call_category!r} for calls; use one of "
             f"{', '.join(CATEGORIES)}."
         )
+    region = choose_region(options.region, options.country_code) or default_region(db)
+    options = replace(options, region=region)
     kind, columns = _read(source, file_name)
     minutes_per_text = get_setting(db, "minutes_per_text")
     secret = load_or_create_secret(db.path)
@@ -473,6 +546,13 @@ def import_phone_log(
         report = _import(
             cursor, db, scope, columns, kind, source, file_name, options, minutes_per_text, secret
         )
+        if report.rekeyed:
+            audit.record(
+                cursor,
+                scope,
+                "settings",
+                f"{report.rekeyed} phone-number mapping(s) re-keyed to E.164 from {file_name}",
+            )
         report.dry_run = dry_run
         if dry_run:
             report.batch_id = None
@@ -511,6 +591,7 @@ def _import(
     cursor.execute("DROP TABLE phone_rows")
     cursor.execute("DROP TABLE phone_classes")
     therapist_id, zone = _therapist(cursor, scope, options)
+    rekeyed = rekey_legacy(cursor, therapist_id) if therapist_id is not None else 0
     cursor.execute(_MATCHED_SQL, [therapist_id])
     report = PhoneLogReport(
         file=file_name,
@@ -523,11 +604,14 @@ def _import(
         rejected=0,
         minutes_per_text=minutes_per_text,
         therapist_id=therapist_id,
+        region=options.region,
+        rekeyed=rekeyed,
     )
     report.errors = _problems(cursor)
     report.rejected = len(report.errors)
     report.left_out = _left_out(cursor)
     report.unmatched = _unmatched(cursor)
+    report.invalid = _invalid(cursor)
     cursor.execute(
         _INCOMING_SQL,
         {
@@ -538,8 +622,13 @@ def _import(
         },
     )
     staged = count_rows(cursor, "SELECT count(*) FROM incoming")
-    matched = count_rows(cursor, "SELECT count(*) FROM phone_matched WHERE client_id IS NOT NULL")
-    texts_already = matched - staged
+    matched = count_rows(
+        cursor, "SELECT count(*) FROM phone_matched WHERE client_id IS NOT NULL AND NOT repeated"
+    )
+    report.repeated = count_rows(
+        cursor, "SELECT count(*) FROM phone_matched WHERE client_id IS NOT NULL AND repeated"
+    )
+    texts_already = matched - staged + report.repeated
     report.preview = _preview(cursor)
     (
         report.imported_calls,
@@ -610,19 +699,37 @@ def _stage(
             "SELECT DISTINCT number FROM phone_rows WHERE number IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
-    keyed: list[tuple[str, str, str, str]] = []
-    for number in distinct:
-        normalised = normalise_number(number, options.country_code)
-        if normalised is None or "~" in number:
+    # Older keys were made from another written form, with the country code of that time
+    # (the one given, else the region's): computed only to find and re-key them.
+    legacy_code = legacy_country_code(options.region, options.country_code)
+    keyed: list[tuple[str, str | None, str | None, str, str | None, str | None]] = []
+    for number in distinct:  # distinct numbers: a few hundred, not contacts
+        if "~" in number:
             continue
-        keyed.append((number, number_key(secret, normalised), number_hint(normalised), normalised))
+        read = read_number(number, options.region)
+        legacy = legacy_number_form(number, legacy_code)
+        legacy_key = number_key(secret, legacy) if legacy else None
+        if read.e164 is not None:
+            keyed.append(
+                (
+                    number,
+                    number_key(secret, read.e164),
+                    number_hint(read.e164),
+                    read.e164,
+                    None,
+                    legacy_key,
+                )
+            )
+        elif read.reason is not None:
+            keyed.append((number, None, None, number.strip(), read.reason, None))
     cursor.execute(
         """
         CREATE OR REPLACE TEMP TABLE phone_keys AS
         SELECT unnest(?::VARCHAR[]) AS number, unnest(?::VARCHAR[]) AS number_key,
-               unnest(?::VARCHAR[]) AS number_hint, unnest(?::VARCHAR[]) AS shown
+               unnest(?::VARCHAR[]) AS number_hint, unnest(?::VARCHAR[]) AS shown,
+               unnest(?::VARCHAR[]) AS invalid_reason, unnest(?::VARCHAR[]) AS legacy_key
         """,
-        [[row[i] for row in keyed] for i in range(4)],
+        [[row[i] for row in keyed] for i in range(6)],
     )
 
 
@@ -669,7 +776,7 @@ def _unmatched(cursor: duckdb.DuckDBPyConnection) -> list[UnmatchedNumber]:
         SELECT min(shown), any_value(number_hint),
                count(*) FILTER (WHERE channel = 'phone'),
                count(*) FILTER (WHERE channel = 'text'), sum(minutes)
-        FROM phone_matched WHERE client_id IS NULL
+        FROM phone_matched WHERE client_id IS NULL AND NOT repeated
         GROUP BY number_key
         ORDER BY sum(minutes) DESC, min(shown)
         """
@@ -677,6 +784,23 @@ def _unmatched(cursor: duckdb.DuckDBPyConnection) -> list[UnmatchedNumber]:
     return [
         UnmatchedNumber(str(shown), str(hint), int(calls), int(texts), float(minutes))
         for shown, hint, calls, texts, minutes in rows
+    ]
+
+
+def _invalid(cursor: duckdb.DuckDBPyConnection) -> list[InvalidNumber]:
+    """Numbers that are not valid, as written, with the reason and their entries."""
+    rows = cursor.execute(
+        """
+        SELECT shown, any_value(invalid_reason), count(*) FILTER (WHERE channel = 'phone'),
+               count(*) FILTER (WHERE channel = 'text')
+        FROM phone_parsed
+        WHERE problem IS NULL AND left_out = 'not a valid phone number'
+        GROUP BY shown ORDER BY count(*) DESC, shown
+        """
+    ).fetchall()
+    return [
+        InvalidNumber(str(shown), str(reason), int(calls), int(texts))
+        for shown, reason, calls, texts in rows
     ]
 
 
@@ -740,27 +864,36 @@ def map_number(
     practice: str | None = None,
     time_zone: str | None = None,
     country_code: str | None = None,
+    region: str | None = None,
 ) -> PhoneMapping:
     """Map ``number`` (as written anywhere) to a client of ``therapist``, for later imports.
 
     ``therapist`` is an id or a name (with ``practice`` where names repeat); a therapist
-    not stored yet is created when ``time_zone`` is given (importers only). The client is
+    not stored yet is created when ``time_zone`` is given (importers only). A national
+    number is read with ``region`` (or the region of ``country_code``, else the stored
+    default); a number that is not valid is refused with the reason. The client is
     found by its label in the therapist's practice, or created with the same keyed hash
-    imports use. A number mapped before is mapped anew. Only the number's keyed hash and
-    last two digits are stored. Admins (and local mode) map for anyone, therapists their
-    own numbers.
+    imports use. A number mapped before is mapped anew (a mapping of its pre-schema-8 form
+    too). Only the number's keyed hash and last two digits are stored. Admins (and local
+    mode) map for anyone, therapists their own numbers.
     """
     label = client_label.strip()
     if not label:
         raise InvalidRecordError("Name the client this number belongs to.")
-    normalised = _normalised(number, country_code)
-    secret = load_or_create_secret(db.path)
+    keys = _keys(db, number, region, country_code)
+    normalised = keys[0]
+    secret = keys[2]
     with db.transaction() as cursor:
         therapist_id, practice_id, practice_name = _resolve_therapist(
             cursor, scope, therapist, practice, time_zone
         )
         scope.require_boundary_edit(therapist_id)
         key = client_key(secret, practice_name, label)
+        if is_erased(cursor, secret, key):
+            raise InvalidRecordError(
+                f"The client {label} of {practice_name} was erased; an erased client is never "
+                "stored again, so no number is mapped to them."
+            )
         client_sql, client_params = scope.where("cl")
         row = cursor.execute(
             f"SELECT cl.client_id, {client_sql} FROM clients AS cl WHERE cl.client_key = ?",  # noqa: S608 - the scope's fixed clause
@@ -784,9 +917,15 @@ def map_number(
         client_id = int(row[0])
         hint = number_hint(normalised)
         cursor.execute(
+            "DELETE FROM phone_numbers WHERE therapist_id = ? AND key_form = 'legacy' "
+            "AND number_key = ?",
+            [therapist_id, keys[1]],
+        )
+        cursor.execute(
             """
-            INSERT OR REPLACE INTO phone_numbers (therapist_id, number_key, number_hint, client_id)
-            VALUES (?, ?, ?, ?)
+            INSERT OR REPLACE INTO phone_numbers
+                (therapist_id, number_key, number_hint, client_id, key_form)
+            VALUES (?, ?, ?, ?, 'e164')
             """,
             [therapist_id, number_key(secret, normalised), hint, client_id],
         )
@@ -804,19 +943,20 @@ def unmap_number(
     *,
     practice: str | None = None,
     country_code: str | None = None,
+    region: str | None = None,
 ) -> bool:
-    """Forget the mapping of ``number`` for ``therapist``; True if there was one.
-
-    Contacts already imported from it stay (undo their batch to remove them).
+    """Forget the mapping of ``number`` for ``therapist`` (its pre-schema-8 one too); True
+    if there was one. Contacts already imported from it stay (undo their batch to remove
+    them).
     """
-    normalised = _normalised(number, country_code)
-    secret = load_or_create_secret(db.path)
+    normalised, legacy_key, secret = _keys(db, number, region, country_code)
     with db.transaction() as cursor:
         therapist_id, _, _ = _resolve_therapist(cursor, scope, therapist, practice, None)
         scope.require_boundary_edit(therapist_id)
         removed = cursor.execute(
-            "DELETE FROM phone_numbers WHERE therapist_id = ? AND number_key = ? RETURNING 1",
-            [therapist_id, number_key(secret, normalised)],
+            "DELETE FROM phone_numbers WHERE therapist_id = ? "
+            "AND (number_key = ? OR (key_form = 'legacy' AND number_key = ?)) RETURNING 1",
+            [therapist_id, number_key(secret, normalised), legacy_key],
         ).fetchall()
         if removed:
             audit.record(
@@ -827,7 +967,9 @@ def unmap_number(
 
 def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -> pd.DataFrame:
     """Every mapping the viewer may see: therapist, number hint, client and the calls and
-    texts stored for that client (from any number), newest first.
+    texts stored for that client (from any number), newest first. ``legacy`` marks a
+    mapping made before schema 8 (keyed from an older written form): it is re-keyed when
+    a log holding the number is imported, or when the number is mapped again.
 
     The client is its label where the viewer may see labels, else its pseudonymous key.
     """
@@ -850,7 +992,7 @@ def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -
         SELECT t.name AS therapist, p.name AS practice, m.number_hint,
                {client_column} AS client, cl.client_key,
                coalesce(n.contacts, 0) AS contacts, coalesce(n.minutes, 0) AS minutes,
-               m.created_at
+               m.created_at, m.key_form = 'legacy' AS legacy
         FROM phone_numbers AS m
         JOIN therapists AS t USING (therapist_id)
         JOIN practices AS p ON p.practice_id = t.practice_id
@@ -868,13 +1010,17 @@ def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -
     )
 
 
-def _normalised(number: str, country_code: str | None) -> str:
-    normalised = normalise_number(number, country_code)
-    if normalised is None:
-        raise InvalidRecordError(
-            "That number is empty or withheld; give the number as the phone shows it."
-        )
-    return normalised
+def _keys(
+    db: Database, number: str, region: str | None, country_code: str | None
+) -> tuple[str, str | None, bytes]:
+    """A typed number's E.164 form (or one sentence why it is not valid), the key its
+    pre-schema-8 form had, and the installation secret."""
+    chosen = choose_region(region, country_code) or default_region(db)
+    e164 = e164_number(number, chosen).e164
+    assert e164 is not None  # e164_number raises for every number without one
+    secret = load_or_create_secret(db.path)
+    legacy = legacy_number_form(number, legacy_country_code(chosen, country_code))
+    return e164, (number_key(secret, legacy) if legacy else None), secret
 
 
 def _resolve_therapist(

@@ -9,8 +9,10 @@ with the staged tables: it is never stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +27,14 @@ if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
 from analytics.db import Database
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
+    DirectionDefaults,
+    bounded_sql,
     category_value_sql,
     channel_value_sql,
     classify_table,
     direction_value_sql,
     ensure_default_rules,
+    rule_text_sql,
 )
 from analytics.importing.parsing import (
     DateOrder,
@@ -39,6 +44,8 @@ from analytics.importing.parsing import (
     detect_duration_unit,
     duration_minutes_sql,
     file_date_order,
+    instant_sql,
+    neither_order_sql,
     time_sql,
 )
 from analytics.importing.presets import (
@@ -49,6 +56,7 @@ from analytics.importing.presets import (
     layout_for_preset,
     layout_from_mapping,
     load_mapping,
+    whole_number_unit,
 )
 from analytics.importing.reader import (
     RowProblem,
@@ -58,7 +66,13 @@ from analytics.importing.reader import (
     stage_text_table,
 )
 from analytics.scope import LOCAL, Scope
-from analytics.store import StoredBatch, count_rows, record_import, store_incoming
+from analytics.store import (
+    ERASED_REASON,
+    StoredBatch,
+    count_rows,
+    record_import,
+    store_incoming,
+)
 
 DEFAULT_MAX_MINUTES = 480.0
 """Longest plausible single contact (8 hours); longer durations are rejected as typos."""
@@ -72,6 +86,18 @@ dashboard's own cap, ``server.maxUploadSize`` in .streamlit/config.toml, matches
 
 MAX_UPLOAD_ENV_VAR = "CONTACTLOAD_MAX_UPLOAD_MB"
 
+DEFAULT_MAX_ROWS = 5_000_000
+"""Most rows one file may hold unless ``CONTACTLOAD_MAX_IMPORT_ROWS`` says otherwise (a
+200 MB Toggl export has about 1.3 million)."""
+
+MAX_ROWS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_ROWS"
+
+DEFAULT_MAX_SECONDS = 600.0
+"""Longest one import may run unless ``CONTACTLOAD_MAX_IMPORT_SECONDS`` says otherwise (a
+million rows take a few seconds)."""
+
+MAX_SECONDS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_SECONDS"
+
 PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
 """Fault tests only: the pipeline stage at which an import announces itself on stderr and
 waits, so a test can kill the process there (see tests/test_faults.py)."""
@@ -83,11 +109,19 @@ Progress = Callable[[float, str], None]
 
 
 class AmbiguousDatesError(ContactLoadError):
-    """Every date in the file reads both day-first and month-first."""
+    """Dates in the file read both day-first and month-first, and none decides which."""
+
+
+class EmptyClientColumnError(MappingError):
+    """The column mapped to client is empty in every row (clients kept as projects)."""
 
 
 class FileTooLargeError(ContactLoadError):
     """The file is larger than the configured upload cap."""
+
+
+class ImportLimitError(ContactLoadError):
+    """The file needs more work than an import may do (rows, time)."""
 
 
 class StorageFailedError(DatabaseError):
@@ -104,6 +138,59 @@ def max_upload_bytes() -> int:
     if megabytes <= 0:
         megabytes = DEFAULT_MAX_UPLOAD_MB
     return int(megabytes * 1024 * 1024)
+
+
+def _limit(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, else ``default``."""
+    try:
+        value = float(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_rows() -> int:
+    """The row cap: ``CONTACTLOAD_MAX_IMPORT_ROWS``, default 5,000,000."""
+    return int(_limit(MAX_ROWS_ENV_VAR, DEFAULT_MAX_ROWS))
+
+
+def max_seconds() -> float:
+    """The time cap of one import: ``CONTACTLOAD_MAX_IMPORT_SECONDS``, default 600."""
+    return _limit(MAX_SECONDS_ENV_VAR, DEFAULT_MAX_SECONDS)
+
+
+class _Deadline:
+    """Stops an import that runs past ``max_seconds()``: DuckDB's running statement is
+    interrupted when the time is up, and the steps in between check the clock."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, file_name: str) -> None:
+        import threading
+        import time
+
+        self.seconds = max_seconds()
+        self.file_name = file_name
+        self._clock = time.monotonic
+        self._end = time.monotonic() + self.seconds
+        self._timer = threading.Timer(self.seconds, cursor.interrupt)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def error(self) -> ImportLimitError:
+        """The one sentence for an import that ran out of time."""
+        return ImportLimitError(
+            f"{self.file_name} took longer than the {self.seconds:g}-second limit for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_SECONDS_ENV_VAR}."
+        )
+
+    def check(self) -> None:
+        """Raise the sentence when the time is up."""
+        if self._clock() > self._end:
+            raise self.error()
+
+    def cancel(self) -> None:
+        """Stop the timer (the import ended)."""
+        self._timer.cancel()
 
 
 def _check_size(source: bytes | Path, file_name: str) -> None:
@@ -147,17 +234,39 @@ class FileReport:
     """Rows stored as ``other`` because no column or rule placed them: listed for review
     (the first ``REVIEW_LIMIT``; ``unclassified_count`` has them all)."""
     unclassified_count: int = 0
+    direction_unknown: int = 0
+    """Good rows of the file (new or already stored) with no direction: no column, no
+    default for their channel."""
+    encoding: str | None = None
+    """The codec the file was read with ("utf-8", "cp1250", ...), detected or chosen."""
+    warnings: list[str] = field(default_factory=list)
+    """Things to check that do not stop the import, e.g. names mixing alphabets."""
+    erased: int = 0
+    """Rows left out because their client was erased (never imported again)."""
+
+    @property
+    def erased_note(self) -> str | None:
+        """Why rows were skipped, in one sentence, when any were (CLI and Import page)."""
+        if not self.erased:
+            return None
+        return f"{self.erased:,} rows were skipped: {ERASED_REASON}."
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file."""
         return {
             "file": self.file,
             "preset": self.preset,
+            "detected": self.detected,
+            "encoding": self.encoding,
             "rows": self.rows,
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "skipped_erased": self.erased,
+            "skipped_erased_reason": ERASED_REASON if self.erased else None,
             "errors": [error.to_json() for error in self.errors],
+            "direction_unknown": self.direction_unknown,
+            "warnings": self.warnings,
         }
 
     def errors_frame(self) -> pd.DataFrame:
@@ -178,6 +287,11 @@ class ImportOptions:
     date_order: DateOrder | None = None
     max_minutes: float = DEFAULT_MAX_MINUTES
     preview_rows: int = 20
+    direction_defaults: DirectionDefaults = ()
+    """Who started a contact of each channel when the file has no direction for it
+    (``classify.direction_defaults``), e.g. incoming calls and portal messages: client."""
+    encoding: str | None = None
+    """The file's text encoding as a codec name ("cp1250"); None detects it."""
 
 
 def local_time_zone() -> str:
@@ -229,9 +343,27 @@ def import_file(
     options = options or ImportOptions()
     report_progress = progress or (lambda fraction, text: None)
     _check_size(source, file_name)
+    # A dry run (the Import page's preview) writes nothing for good, so it waits for the
+    # writers' turn only to rehearse storing: other people's downloads and imports do not
+    # wait while it reads, parses and classifies.
+    if dry_run:
+        _ensure_rules(db)
+    session = db.rehearsal() if dry_run else db.transaction()
     try:
-        with db.transaction(rollback=dry_run) as cursor:
-            report = _import(cursor, db, source, file_name, options, dry_run, report_progress)
+        with session as cursor:
+            deadline = _Deadline(cursor, file_name)
+
+            def checked(fraction: float, text: str) -> None:
+                deadline.check()
+                report_progress(fraction, text)
+
+            try:
+                report = _import(cursor, db, source, file_name, options, dry_run, checked)
+                deadline.check()
+            except duckdb.InterruptException as error:
+                raise deadline.error() from error
+            finally:
+                deadline.cancel()
             if report.batch_id is not None:
                 record_import(cursor, scope, file_name, report.batch_id, report.imported)
     except duckdb.IOException as error:
@@ -242,6 +374,18 @@ def import_file(
         ) from error
     report_progress(1.0, "Done")
     return report
+
+
+def _ensure_rules(db: Database) -> None:
+    """Store the built-in rules for good before a dry run if there are none: the dry run
+    classifies outside any transaction, where inserting them would last."""
+    with db.cursor() as cursor:
+        empty = count_rows(cursor, "SELECT count(*) FROM classification_rules") == 0
+    if empty:
+        # One statement, in the writers' turn; no stored figure depends on the rules, so
+        # cached results stay valid (as when the Import page lists them, ``list_rules``).
+        with db.writers_turn(), db.cursor() as cursor:
+            ensure_default_rules(cursor)
 
 
 def _first_line(error: Exception) -> str:
@@ -262,11 +406,19 @@ def _import(
     check_time_zone(cursor, options.time_zone)
     progress(0.05, "Reading the file")
     sha256 = file_sha256(source)
-    table = stage_text_table(cursor, source, "raw_rows", trim=False)
+    table = stage_text_table(cursor, source, "raw_rows", trim=False, encoding=options.encoding)
+    if table.rows > max_rows():
+        raise ImportLimitError(
+            f"{file_name} has {table.rows:,} rows, over the limit of {max_rows():,} for one "
+            f"import; nothing from it was stored. Split it, or raise the limit with "
+            f"{MAX_ROWS_ENV_VAR}."
+        )
+    progress(0.2, "Recognising the columns")
     _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
     _parse(cursor, table, layout, options)
+    _check_clients(cursor, layout, file_name)
     progress(0.5, "Classifying contacts")
     _classify(cursor, table, layout)
     _pause_point("classified")
@@ -285,23 +437,31 @@ def _import(
             f"{first.rstrip('.')}); nothing was stored."
         )
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
+    warnings = mixed_script_warnings(cursor)
     unclassified, unclassified_count = _unclassified(cursor)
-    progress(0.8, "Storing contacts")
-    stored = store_incoming(
-        cursor,
-        db,
-        source="import",
-        file_name=file_name,
-        sha256=sha256,
-        preset=layout.preset,
-        rows_read=table.rows,
-        rows_rejected=rejected_rows,
-        rows_checked=True,
+    direction_unknown = count_rows(
+        cursor, "SELECT count(*) FROM incoming WHERE direction = 'unknown'"
     )
+    progress(0.8, "Storing contacts")
+    # A dry run reads without a transaction, and rehearses only this step in one.
+    with db.trial(cursor) if dry_run else contextlib.nullcontext():
+        stored = store_incoming(
+            cursor,
+            db,
+            source="import",
+            file_name=file_name,
+            sha256=sha256,
+            preset=layout.preset,
+            rows_read=table.rows,
+            rows_rejected=rejected_rows,
+            rows_checked=True,
+        )
     _pause_point("stored")  # every row written, nothing committed yet
     report = _report(file_name, table, layout, stored, rejected_rows, errors, dry_run, preview)
     report.unclassified = unclassified
     report.unclassified_count = unclassified_count
+    report.direction_unknown = direction_unknown
+    report.warnings = warnings
     return report
 
 
@@ -337,11 +497,13 @@ def _report(
         imported=stored.contacts,
         duplicates=stored.duplicates,
         rejected=rejected,
+        erased=stored.erased,
         errors=sorted(errors, key=lambda error: (error.row, error.column or "")),
         batch_id=None if dry_run else stored.batch_id,
         dry_run=dry_run,
         layout=layout,
         preview=preview,
+        encoding=table.encoding,
     )
 
 
@@ -387,7 +549,12 @@ def _header(layout: Layout, field_name: str) -> str | None:
 def _parse(
     cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
 ) -> None:
-    """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse)."""
+    """Create ``parsed``: one typed row per staged row (NULL where a cell did not parse).
+
+    Each row gets its therapist's zone (a new therapist gets the import's), so that a start
+    given as an instant (``...+02:00``) becomes local time there, and a length worked out
+    from start and end is the time between two instants: right across a DST change.
+    """
 
     def col(name: str) -> str | None:
         # Cells are staged untrimmed (cheaper); only the cells used are trimmed, here.
@@ -398,57 +565,24 @@ def _parse(
     date_column = col("started_at") or col("date")
     if date_name is None or date_column is None:
         raise MappingError("No column gives the contact's date; map one to date.")
-    order = options.date_order or file_date_order(cursor, "raw_rows", date_name)
+    end_name = _column(table, layout, "ended_at")
+    order = options.date_order or file_date_order(
+        cursor, "raw_rows", date_name, *([end_name] if end_name else [])
+    )
     if order is None:
         raise AmbiguousDatesError(
-            "Every date in this file reads both day-first and month-first (like 03/04/2026); "
+            "The dates in this file read both day-first and month-first (like 03/04/2026); "
             "choose the date order (in the import settings, or --date-order dmy or mdy)."
         )
-    # Each cell is parsed once, in ``cells``; ``base`` combines the parsed values.
-    bad_time = "false"
-    day_sql = time_of_day_sql = start_cell_sql = "NULL"
-    if col("started_at"):
-        local_start = "started"
-        started_sql = datetime_sql(col("started_at") or "", order)
-        time_known = "started IS NOT NULL"
-    else:
-        started_sql = "NULL"
-        day_sql = date_sql(date_column, order)
-        start_time = col("start_time")
-        if start_time and layout.has_time_of_day:
-            time_of_day_sql = time_sql(start_time)
-            start_cell_sql = start_time
-            local_start = "parsed_day + coalesce(parsed_time, TIME '00:00')"
-            time_known = "parsed_time IS NOT NULL"
-            # An empty start time means "not recorded"; text that is not a time is an error.
-            bad_time = "(start_cell IS NOT NULL AND parsed_time IS NULL)"
-        else:
-            local_start = "CAST(parsed_day AS TIMESTAMP)"
-            time_known = "false"
-    duration = col("duration")
-    duration_name = _column(table, layout, "duration")
-    if duration and duration_name:
-        unit = layout.duration_unit or detect_duration_unit(cursor, "raw_rows", duration_name)
-        # A clock duration (1:30:00) has no decimals to read.
-        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
-        minutes = duration_minutes_sql(duration, unit, comma)
-    elif col("end_time") and col("start_time"):
-        end_day = date_sql(col("end_date") or date_column, order)
-        end_time = time_sql(col("end_time") or "")
-        # An end before the start means the contact ran past midnight.
-        ended = f"(({end_day}) + ({end_time}))"
-        minutes = (
-            f"CASE WHEN {ended} < ls THEN epoch({ended} + INTERVAL 1 DAY - ls) / 60 "
-            f"ELSE epoch({ended} - ls) / 60 END"
-        )
-    else:
-        raise MappingError("No column gives the contact's length; map duration, or start and end.")
+    start = _start_sql(layout, col, date_column, order)
+    end = _end_sql(layout, col, order)
+    minutes = _minutes_sql(cursor, table, layout, col, end)
     practice, therapist, client = (
         "NULL"
         if not columns
-        else f"nullif(trim({columns[0]}), '')"
+        else name_sql(columns[0])
         if len(columns) == 1
-        else f"nullif(trim(concat_ws(' ', {', '.join(columns)})), '')"
+        else name_sql(f"concat_ws(' ', {', '.join(columns)})")
         for columns in (
             _columns(table, layout, name) for name in ("practice", "therapist", "client")
         )
@@ -460,23 +594,239 @@ def _parse(
         f"""
         CREATE OR REPLACE TEMP TABLE parsed AS
         WITH cells AS (
-            SELECT raw_rows.*, {started_sql} AS started, {day_sql} AS parsed_day,
-                   {time_of_day_sql} AS parsed_time, {start_cell_sql} AS start_cell
+            SELECT raw_rows.*, {practice} AS practice, {therapist} AS therapist,
+                   {client} AS client, {start.cells}
             FROM raw_rows
         ),
-        base AS (
-            SELECT cells.*, {local_start} AS ls, {time_known} AS time_known,
-                   {bad_time} AS bad_time
+        zoned AS (
+            SELECT cells.*, coalesce(t.time_zone, $zone) AS time_zone
             FROM cells
+            LEFT JOIN practices AS pr ON pr.name = coalesce(cells.practice, $practice)
+            LEFT JOIN therapists AS t
+                   ON t.practice_id = pr.practice_id
+                  AND t.name = coalesce(cells.therapist, $therapist)
+        ),
+        base AS (
+            SELECT zoned.*, {start.local} AS ls, {start.time_known} AS time_known,
+                   {start.bad_time} AS bad_time
+            FROM zoned
+        ),
+        timed AS (
+            SELECT base.*, {start.instant} AS start_at FROM base
         )
-        SELECT row_number, {practice} AS practice, {therapist} AS therapist,
-               {client} AS client, ls, time_known, bad_time, {minutes} AS minutes,
+        SELECT row_number, practice, therapist, client, time_zone, ls, start_at,
+               time_known, bad_time, {minutes} AS minutes,
+               CASE WHEN ls IS NULL THEN {neither_order_sql(date_column)} ELSE false END
+                   AS date_neither,
                {category_value_sql(category) if category else "NULL"} AS explicit_category,
                {channel_value_sql(channel) if channel else "NULL"} AS explicit_channel,
                {direction_value_sql(direction) if direction else "'unknown'"} AS direction
-        FROM base
-        """  # noqa: S608 - identifiers are generated (c1..cN), never file content
+        FROM timed
+        """,  # noqa: S608 - identifiers are generated (c1..cN), never file content
+        {
+            "zone": options.time_zone,
+            "practice": options.practice or DEFAULT_PRACTICE,
+            "therapist": options.therapist or DEFAULT_THERAPIST,
+        },
     )
+
+
+@dataclass(frozen=True)
+class _Start:
+    """SQL for the start of a contact: cells parsed once (``cells``, a select list over the
+    staged row), then the local wall-clock TIMESTAMP (``local``, over those cells) and the
+    instant (``instant``, over ``local`` as ``ls`` and the row's ``time_zone``)."""
+
+    cells: str
+    local: str
+    instant: str
+    time_known: str = "false"
+    bad_time: str = "false"
+
+
+def _start_sql(
+    layout: Layout, col: Callable[[str], str | None], date_column: str, order: DateOrder
+) -> _Start:
+    """When each contact started: one date-time column (wall clock or an instant with its
+    zone), or a date with an optional time of day."""
+    started_at = col("started_at")
+    if started_at:
+        return _Start(
+            cells=f"{datetime_sql(started_at, order)} AS started, "
+            f"{instant_sql(started_at)} AS start_instant",
+            local="coalesce(started, timezone(time_zone, start_instant))",
+            instant="coalesce(start_instant, timezone(time_zone, ls))",
+            time_known="ls IS NOT NULL",
+        )
+    start_time = col("start_time")
+    if start_time and layout.has_time_of_day:
+        return _Start(
+            cells=f"{date_sql(date_column, order)} AS parsed_day, "
+            f"{_clock_sql(start_time, order)} AS parsed_time, {start_time} AS start_cell",
+            local="parsed_day + coalesce(parsed_time, TIME '00:00')",
+            instant="timezone(time_zone, ls)",
+            time_known="parsed_time IS NOT NULL",
+            # An empty start time means "not recorded"; text that is not a time is an error.
+            bad_time="(start_cell IS NOT NULL AND parsed_time IS NULL)",
+        )
+    return _Start(
+        cells=f"{date_sql(date_column, order)} AS parsed_day",
+        local="CAST(parsed_day AS TIMESTAMP)",
+        instant="timezone(time_zone, ls)",
+    )
+
+
+def _clock_sql(column: str, order: DateOrder) -> str:
+    """SQL for the time of day in a start or end time column: a time (``14:30``), or the
+    time of a date-time (``2026-04-13 14:30``, as some Kimai versions write From and To)."""
+    return f"coalesce({time_sql(column)}, CAST({datetime_sql(column, order)} AS TIME))"
+
+
+def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder) -> str | None:
+    """SQL for the instant each contact ended, if the file says (None if not): one
+    date-time column, or an end time on the end date (else the start's date; an end before
+    the start ran past midnight). Over the staged cells, ``ls``, ``time_zone``; one
+    expression, so where a duration is given it is worked out only for empty ones."""
+    ended_at = col("ended_at")
+    if ended_at:
+        local = datetime_sql(ended_at, order)
+        return f"coalesce({instant_sql(ended_at)}, timezone(time_zone, {local}))"
+    end_time = col("end_time")
+    if end_time and (col("start_time") or col("started_at")):
+        end_date = col("end_date")
+        day = (
+            f"coalesce({date_sql(end_date, order)}, CAST(ls AS DATE))"
+            if end_date
+            else "CAST(ls AS DATE)"
+        )
+        # The end is read once and named by a lambda: it is used twice.
+        wall = (
+            f"list_transform([{day} + {_clock_sql(end_time, order)}], lambda end_clock: "
+            "CASE WHEN end_clock < ls THEN end_clock + INTERVAL 1 DAY ELSE end_clock END)[1]"
+        )
+        return f"timezone(time_zone, {wall})"
+    return None
+
+
+def _minutes_sql(
+    cursor: duckdb.DuckDBPyConnection,
+    table: TextTable,
+    layout: Layout,
+    col: Callable[[str], str | None],
+    end_at: str | None,
+) -> str:
+    """SQL for each contact's minutes: its duration cell, or the time from start to end
+    (also where the duration cell is empty, as in Kimai's running or hand-fixed entries)."""
+    has_end = end_at is not None
+    span = f"CASE WHEN time_known THEN epoch({end_at} - start_at) / 60 END"
+    duration = col("duration")
+    duration_name = _column(table, layout, "duration")
+    if duration and duration_name:
+        unit = layout.duration_unit or detect_duration_unit(
+            cursor, "raw_rows", duration_name, whole_numbers=whole_number_unit(layout)
+        )
+        # A clock duration (1:30:00) has no decimals to read.
+        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
+        given = duration_minutes_sql(duration, unit, comma)
+        return f"CASE WHEN {duration} IS NULL THEN {span} ELSE {given} END" if has_end else given
+    if has_end:
+        return span
+    raise MappingError("No column gives the contact's length; map duration, or start and end.")
+
+
+def _check_clients(cursor: duckdb.DuckDBPyConnection, layout: Layout, file_name: str) -> None:
+    """Refuse, with the fix in the sentence, a file whose client column is empty in every
+    row: people who keep clients as projects (Toggl, Clockify, Kimai) leave Client empty."""
+    named = count_rows(cursor, "SELECT count(client) FROM parsed")
+    if named or not layout.sources("client"):
+        return
+    client = " + ".join(layout.sources("client"))
+    project = layout.columns.get("project")
+    fix = (
+        f"use --map client={project} or pick {project} as the client on the Import page"
+        if project
+        else "map the column that names the client (--map client=Header, or on the Import page)"
+    )
+    raise EmptyClientColumnError(f"Every {client} cell of {file_name} is empty; {fix}.")
+
+
+_INVISIBLE = (
+    r"[\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}"
+    r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}"
+    r"\x{FEFF}\x{FFA0}\x{FFF9}-\x{FFFB}]"
+)
+"""Characters that show nothing: zero-width spaces and joiners, soft hyphens, direction
+marks, embeddings, overrides and isolates, variation selectors, fillers (RE2 syntax)."""
+
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+)
+"""``_INVISIBLE`` for Python, to show what a name stored before this rule still holds."""
+
+
+def shown_name(name: str) -> str:
+    """A name with each invisible character written out (``⟨U+202E⟩``), so two names that
+    look alike on screen can be told apart and a direction override cannot turn the text
+    around."""
+    return INVISIBLE.sub(lambda found: f"⟨U+{ord(found.group()):04X}⟩", name)
+
+
+_SPACES = r"[\s\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+"
+"""Runs of white space of any kind, no-break spaces included."""
+
+
+def name_sql(column: str) -> str:
+    """SQL for a client's, therapist's or practice's name as stored: composed (NFC), with
+    invisible characters taken out and every run of spaces (no-break ones too) one space,
+    trimmed; NULL when nothing is left. Two names that look the same are then one name,
+    not two clients. ASCII names without double spaces (nearly all) skip the regexps."""
+    cleaned = (
+        f"regexp_replace(regexp_replace(nfc_normalize({column}), '{_INVISIBLE}', '', 'g'), "
+        f"'{_SPACES}', ' ', 'g')"
+    )
+    return (
+        f"nullif(trim(CASE WHEN strlen({column}) = length({column}) "
+        f"AND NOT contains({column}, '  ') AND NOT contains({column}, chr(9)) "
+        f"AND NOT contains({column}, chr(10)) AND NOT contains({column}, chr(13)) "
+        f"THEN {column} ELSE {cleaned} END), '')"
+    )
+
+
+_SCRIPTS = ("Latin", "Cyrillic", "Greek")
+"""Alphabets whose look-alike letters (Latin a, Cyrillic а, Greek α) make names that look
+the same and are not."""
+
+MIXED_SCRIPT_LIMIT = 20
+"""How many names mixing alphabets a report lists."""
+
+
+def mixed_script_warnings(cursor: duckdb.DuckDBPyConnection, table: str = "incoming") -> list[str]:
+    """One sentence per client name in the staged ``table`` (``incoming``) mixing letters
+    of two alphabets, e.g. a Cyrillic 'а' in "Аnna": such a name looks like another client's
+    and is not the same name, so the user should check it."""
+    has = {script: f"regexp_matches(client, '\\p{{{script}}}')" for script in _SCRIPTS}
+    scripts = " || ".join(
+        f"CASE WHEN {test} THEN '{name},' ELSE '' END" for name, test in has.items()
+    )
+    rows = cursor.execute(
+        f"""
+        SELECT client, min(row_number) AS row_number, {scripts} AS scripts
+        FROM {table}
+        WHERE strlen(client) <> length(client)
+        GROUP BY client
+        HAVING ({" + ".join(f"CAST({test} AS INTEGER)" for test in has.values())}) > 1
+        ORDER BY row_number
+        LIMIT ?
+        """,  # noqa: S608 - fixed text; the table name is the caller's constant
+        [MIXED_SCRIPT_LIMIT],
+    ).fetchall()
+    return [
+        f"Row {row}: the client name '{client}' mixes "
+        f"{' and '.join(scripts.rstrip(',').split(','))} letters, so it can look like another "
+        "client's name and be a different client; check how it is spelt."
+        for client, row, scripts in rows
+    ]
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:
@@ -487,8 +837,7 @@ def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layou
         for name in (*CLASSIFY_FIELDS, "category", "channel")
         for column in _columns(table, layout, name)
     ]
-    text_sql = f"lower(concat_ws(' ', {', '.join(present)}))" if present else "''"
-    classify_table(cursor, "raw_rows", text_sql, "classes")
+    classify_table(cursor, "raw_rows", rule_text_sql([bounded_sql(c) for c in present]), "classes")
 
 
 _ERRORS_SQL = """
@@ -497,16 +846,19 @@ SELECT row_number, column_name, message FROM (
            'No client is named in this row.' AS message, 1 AS check_order
     FROM parsed AS p WHERE p.client IS NULL
     UNION ALL
-    SELECT p.row_number, ?, 'The date or time could not be read.', 2
+    SELECT p.row_number, ?,
+           CASE WHEN p.date_neither
+                THEN 'The date reads neither day-first nor month-first, so it could not be read.'
+                ELSE 'The date or time could not be read.' END, 2
     FROM parsed AS p WHERE p.ls IS NULL
     UNION ALL
     SELECT p.row_number, ?, 'The start time could not be read.', 2
     FROM parsed AS p WHERE p.bad_time
     UNION ALL
-    SELECT p.row_number, ?, 'The duration could not be read.', 3
+    SELECT p.row_number, ?, ?, 3
     FROM parsed AS p WHERE p.ls IS NOT NULL AND p.minutes IS NULL
     UNION ALL
-    SELECT p.row_number, ?, 'The duration is zero or negative.', 4
+    SELECT p.row_number, ?, ?, 4
     FROM parsed AS p WHERE p.minutes <= 0
     UNION ALL
     SELECT p.row_number, ?,
@@ -523,7 +875,14 @@ def _row_errors(
 ) -> list[RowProblem]:
     """Every row that cannot become a contact, with the column and the reason."""
     when = _header(layout, "started_at") or _header(layout, "date")
-    length = _header(layout, "duration") or _header(layout, "end_time")
+    length = (
+        _header(layout, "duration") or _header(layout, "ended_at") or _header(layout, "end_time")
+    )
+    unreadable, not_positive = (
+        ("The duration could not be read.", "The duration is zero or negative.")
+        if _header(layout, "duration")
+        else ("The end could not be read.", "The end is not after the start.")
+    )
     limit = options.max_minutes
     rows = cursor.execute(
         _ERRORS_SQL,
@@ -532,7 +891,9 @@ def _row_errors(
             when,
             _header(layout, "start_time"),
             length,
+            unreadable,
             length,
+            not_positive,
             length,
             f"{limit:g}",
             limit,
@@ -544,28 +905,34 @@ def _row_errors(
 
 
 def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -> None:
-    """Create ``incoming`` in the canonical shape from the rows that passed every check."""
+    """Create ``incoming`` in the canonical shape from the rows that passed every check.
+
+    A row whose file gave no direction takes its channel's default, if the user set one.
+    """
+    channels = [channel for channel, _ in options.direction_defaults]
+    directions = [direction for _, direction in options.direction_defaults]
     cursor.execute(
         """
         CREATE OR REPLACE TEMP TABLE incoming AS
         SELECT coalesce(p.practice, ?) AS practice,
                coalesce(p.therapist, ?) AS therapist,
-               coalesce(t.time_zone, ?) AS time_zone,
+               p.time_zone,
                p.client,
-               timezone(coalesce(t.time_zone, ?), p.ls) AS started_at,
+               p.start_at AS started_at,
                p.minutes,
                coalesce(p.explicit_channel, k.channel, 'other') AS channel,
                coalesce(p.explicit_category, k.category, 'other') AS category,
-               p.direction,
+               CASE WHEN p.direction <> 'unknown' THEN p.direction
+                    ELSE coalesce(
+                        list_extract(?::VARCHAR[], list_position(
+                            ?::VARCHAR[], coalesce(p.explicit_channel, k.channel, 'other'))),
+                        'unknown') END AS direction,
                p.time_known,
                p.row_number,
                p.explicit_category IS NULL AND k.category IS NULL AS category_unplaced,
                p.explicit_channel IS NULL AND k.channel IS NULL AS channel_unplaced
         FROM parsed AS p
         LEFT JOIN classes AS k USING (row_number)
-        LEFT JOIN practices AS pr ON pr.name = coalesce(p.practice, ?)
-        LEFT JOIN therapists AS t
-               ON t.practice_id = pr.practice_id AND t.name = coalesce(p.therapist, ?)
         WHERE p.client IS NOT NULL AND p.ls IS NOT NULL AND NOT p.bad_time
           AND p.minutes > 0 AND p.minutes <= ?
         ORDER BY p.row_number
@@ -573,10 +940,8 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
         [
             options.practice or DEFAULT_PRACTICE,
             options.therapist or DEFAULT_THERAPIST,
-            options.time_zone,
-            options.time_zone,
-            options.practice or DEFAULT_PRACTICE,
-            options.therapist or DEFAULT_THERAPIST,
+            directions,
+            channels,
             options.max_minutes,
         ],
     )

@@ -40,6 +40,7 @@ FIELDS: tuple[str, ...] = (
     "end_date",
     "end_time",
     "started_at",
+    "ended_at",
     "duration",
     "category",
     "channel",
@@ -52,8 +53,9 @@ FIELDS: tuple[str, ...] = (
 )
 """Canonical fields a column can be mapped to.
 
-``started_at`` is one column holding date and time together; ``duration`` is a duration
-column (its unit in ``Layout.duration_unit``). ``task``, ``project``, ``tags``,
+``started_at`` and ``ended_at`` are columns holding date and time together (``2026-04-15
+14:30``, ``2026-04-15T14:30:00+02:00``); ``duration`` is a duration column (its unit in
+``Layout.duration_unit``). ``task``, ``project``, ``tags``,
 ``description`` and ``email`` are free text: used to classify, then dropped, never stored.
 """
 
@@ -80,9 +82,9 @@ TEMPLATE_HEADER: tuple[str, ...] = (
 )
 """Header of this project's own CSV template (see ``template_csv``)."""
 
-DurationUnit = Literal["clock", "hours", "minutes"]
-DURATION_UNITS: tuple[DurationUnit, ...] = ("clock", "hours", "minutes")
-"""How a duration column is written: ``h:mm[:ss]``, decimal hours or decimal minutes."""
+DurationUnit = Literal["clock", "hours", "minutes", "seconds"]
+DURATION_UNITS: tuple[DurationUnit, ...] = ("clock", "hours", "minutes", "seconds")
+"""How a duration column is written: ``h:mm[:ss]``, decimal hours, minutes or seconds."""
 
 DURATION_UNIT_KEY = "duration_unit"
 """Extra key a user mapping may carry to say how the duration column is written."""
@@ -156,7 +158,7 @@ class _Preset:
     columns: tuple[tuple[str, tuple[str, ...]], ...]
     required: tuple[str, ...]
     signature: tuple[str, ...]
-    duration_unit: DurationUnit
+    duration_unit: DurationUnit | None
     joined: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -235,7 +237,9 @@ _PRESETS: tuple[_Preset, ...] = (
         ),
         required=("date", "start_time", "duration", "client"),
         signature=("To", "Project", "Activity"),
-        duration_unit="clock",
+        # Kimai writes "0:45", "0:45:00" or 2700 (seconds) depending on version and export
+        # template: decided from the values (``whole_number_unit``).
+        duration_unit=None,
     ),
     _Preset(
         name="kimai",
@@ -253,7 +257,7 @@ _PRESETS: tuple[_Preset, ...] = (
         ),
         required=("date", "start_time", "duration", "client"),
         signature=("Bis", "Projekt", "Tätigkeit"),
-        duration_unit="clock",
+        duration_unit=None,
     ),
     _Preset(
         name="template",
@@ -322,6 +326,10 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "datetime", "date time", "date and time", "timestamp",
         "zeitpunkt", "zeitstempel", "datum uhrzeit", "datum und uhrzeit", "beginn datum uhrzeit",
     ),
+    "ended_at": (
+        "ended at", "end datetime", "end date time", "end date and time", "finished at",
+        "stopped at", "ende datum uhrzeit", "datum und uhrzeit ende", "ende zeitpunkt",
+    ),
     "end_date": ("end date", "enddatum", "end datum", "datum bis", "datum ende"),
     "date": (
         "date", "contact date", "start date", "entry date", "day",
@@ -385,6 +393,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 _MINUTE_WORDS = frozenset({"min", "mins", "minute", "minutes", "minuten"})
+_SECOND_WORDS = frozenset({"s", "sec", "secs", "second", "seconds", "sek", "sekunden"})
 _HOUR_WORDS = frozenset(
     {"h", "hr", "hrs", "hour", "hours", "std", "stunde", "stunden", "decimal", "dezimal"}
 )
@@ -393,6 +402,8 @@ _HOUR_WORDS = frozenset(
 def _unit_from_header(cell: str) -> DurationUnit | None:
     """The duration unit a header names ("Dauer (Min.)" -> minutes), None if it names none."""
     words = set(_normalize(cell).split())
+    if words & _SECOND_WORDS:
+        return "seconds"
     if words & _MINUTE_WORDS:
         return "minutes"
     if words & _HOUR_WORDS:
@@ -413,9 +424,19 @@ def _missing_required(present: Collection[str]) -> list[str]:
         missing.append("client")
     if not has & {"date", "started_at"}:
         missing.append("date (or started_at)")
-    if "duration" not in has and not (has & {"start_time", "started_at"} and "end_time" in has):
-        missing.append("duration (or start_time and end_time)")
+    ends = (has & {"start_time", "started_at"} and "end_time" in has) or (
+        {"started_at", "ended_at"} <= has
+    )
+    if "duration" not in has and not ends:
+        missing.append("duration (or start_time and end_time, or started_at and ended_at)")
     return missing
+
+
+def whole_number_unit(layout: Layout) -> DurationUnit:
+    """How a duration column of plain numbers is read when neither its header nor the user
+    says: seconds for Kimai (its CSV writes ``2700`` for 45 minutes), else hours, what the
+    other time trackers write (``0.75``)."""
+    return "seconds" if layout.preset == "kimai" else "hours"
 
 
 def _custom_layout(header: Sequence[str]) -> Layout | None:
@@ -430,9 +451,12 @@ def _custom_layout(header: Sequence[str]) -> Layout | None:
                 columns[name] = cell
                 claimed.add(cell)
                 break
-    # A lone "Start" or "Beginn" with no date column must hold the date as well.
+    # A lone "Start" or "Beginn" with no date column must hold the date as well, and so
+    # must a lone "End" or "Ende" beside it ("start,end" with ISO timestamps).
     if "date" not in columns and "started_at" not in columns and "start_time" in columns:
         columns["started_at"] = columns.pop("start_time")
+        if "end_time" in columns and "end_date" not in columns and "ended_at" not in columns:
+            columns["ended_at"] = columns.pop("end_time")
     if _missing_required(columns):
         return None
     unit = _unit_from_header(columns["duration"]) if "duration" in columns else None
@@ -449,7 +473,8 @@ def detect_layout(header: Sequence[str]) -> Layout | None:
 
     A preset wins when all its required and signature columns are there; otherwise header
     synonyms give a ``custom`` layout if they find a client, a date (or a combined
-    date-time) and a duration (or start and end); otherwise None: the user maps columns.
+    date-time) and a duration (or start and end, as times or as date-times); otherwise
+    None: the user maps columns.
     """
     index = _index(header)
     for preset in _PRESETS:
@@ -497,8 +522,8 @@ def layout_from_mapping(
 ) -> Layout:
     """A layout from the user's field -> header choices, checked against the file's header.
 
-    ``mapping`` may also carry ``duration_unit`` (clock, hours or minutes). With ``base``
-    (a detected or saved layout) the mapping changes only the fields it names: an empty
+    ``mapping`` may also carry ``duration_unit`` (clock, hours, minutes or seconds). With
+    ``base`` (a detected or saved layout) the mapping changes only the fields it names: an empty
     header removes a field, and a header the mapping gives to one field is taken away from
     any other. Headers are matched like detection does, and every header the result uses
     must be in the file, so a saved layout is re-checked with an empty mapping. The preset

@@ -1,18 +1,25 @@
 """Reading an uploaded CSV into a staged DuckDB table of text cells with spreadsheet row numbers.
 
 Python only looks at bytes in large chunks: the first 64 KiB decide the byte-order mark, the
-delimiter and the header, and one pass over the whole file checks that it is UTF-8 (else it
-is Windows-1252), has no NUL bytes, one kind of line ending and no blank lines before its
-end. DuckDB's CSV reader then splits the rows, in parallel and with quotes, doubled quotes
-and newlines inside quoted fields handled; rows with the wrong number of fields end up in its
+delimiter and the header, and one pass over the whole file checks that it is UTF-8, has no
+NUL bytes, no line longer than ``MAX_LINE_BYTES``, one kind of line ending and no blank
+lines before its end. A file that is not UTF-8 has its encoding recognised by
+charset-normalizer from a bounded sample (the first ``DETECT_BYTES`` of lines holding
+non-ASCII bytes, gathered by that same pass), among the encodings spreadsheets and
+exporting tools write (``DETECTABLE``); UTF-16 without a byte-order mark is recognised from
+the first 64 KiB. Text that no candidate decodes with confidence is refused rather than
+stored garbled. The caller may name the encoding instead (``encoding=``).
+
+DuckDB's CSV reader then splits the rows, in parallel and with quotes, doubled quotes and
+newlines inside quoted fields handled; rows with the wrong number of fields end up in its
 rejects table with their line numbers, and the good rows are numbered from their position in
 the file plus the rejected lines before them.
 
 Clean UTF-8 reaches DuckDB unchanged: read from its path directly (the fast path), or an
-upload's bytes written to a temporary file as they are. Anything else (UTF-16, Windows-1252,
-mixed line endings, blank lines before the end) is first rewritten to a temporary UTF-8 file
-in the same large chunks: line endings become ``\\n``, also inside quoted fields, and each
-blank line becomes a line holding one space. DuckDB skips blank lines without saying which,
+upload's bytes written to a temporary file as they are. Anything else (UTF-16, any other
+encoding, mixed line endings, blank lines before the end) is first rewritten to a temporary
+UTF-8 file in the same large chunks: line endings become ``\\n``, also inside quoted fields,
+and each blank line becomes a line holding one space. DuckDB skips blank lines without saying which,
 while a one-space line is a rejected row with its line number (so later row numbers stay
 right) that is then not reported; where such a line was inside a quoted field, the staging
 query takes the space out again.
@@ -26,13 +33,14 @@ the file, or up to the next quote mark, as one rejected row.
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -42,6 +50,7 @@ from analytics.errors import ContactLoadError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from charset_normalizer import CharsetMatch
 
 CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes read (and transcoded) at a time."""
@@ -55,14 +64,65 @@ SAMPLE_RECORDS = 50
 DELIMITERS = (",", ";", "\t", "|")
 """Candidate delimiters, in order of preference when two fit equally well."""
 
+MAX_COLUMNS = 1_000
+"""Most columns a header may have; wider files are refused before their body is read (the
+widest real exports have a few dozen)."""
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""Longest line a file may hold; DuckDB silently skips a line longer than its read buffer
+(``_READ_BUFFER_BYTES``), so a file with one is refused, naming the line."""
+
+MAX_ROW_BYTES = 2 * 1024 * 1024
+"""Longest row DuckDB reads (its ``max_line_size``); longer rows are reported as too long."""
+
+_READ_BUFFER_BYTES = 16 * MAX_ROW_BYTES
+"""DuckDB's read buffer (its default, ``16 * max_line_size``), set explicitly because
+``MAX_LINE_BYTES`` must stay well below it."""
+
+DETECT_BYTES = 64 * 1024
+"""Most bytes of non-ASCII lines the encoding detector looks at."""
+
+DETECTABLE = (
+    "cp1252", "cp1250", "cp1251", "iso8859-2", "cp1253", "cp1254", "cp1257", "koi8-r",
+    "iso8859-15", "cp932", "euc_jp", "gb18030", "big5", "cp949",
+)  # fmt: skip
+"""Encodings the detector chooses among, in order of preference when two read alike (so
+German or French text stays Windows-1252, as Excel writes it in Western Europe)."""
+
 ENCODING_NAMES = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 with BOM",
     "utf-16-le": "UTF-16 LE",
     "utf-16-be": "UTF-16 BE",
     "cp1252": "Windows-1252",
+    "cp1250": "Windows-1250",
+    "cp1251": "Windows-1251",
+    "cp1253": "Windows-1253",
+    "cp1254": "Windows-1254",
+    "cp1257": "Windows-1257",
+    "iso8859-2": "ISO-8859-2",
+    "iso8859-15": "ISO-8859-15",
+    "koi8-r": "KOI8-R",
+    "cp932": "Shift-JIS (Windows)",
+    "shift_jis": "Shift-JIS",
+    "euc_jp": "EUC-JP",
+    "gb18030": "GB18030",
+    "big5": "Big5",
+    "cp949": "Windows-949 (Korean)",
 }
-"""How ``TextTable.describe`` names each encoding."""
+"""How ``TextTable.describe`` names each encoding (Python's codec names as keys)."""
+
+ENCODING_CHOICES = ("utf-8", "utf-16-le", "utf-16-be", *DETECTABLE, "shift_jis")
+"""Encodings a user may choose instead of detection (Import page, ``--encoding``)."""
+
+_MAX_CHAOS = 0.2
+"""Most "mess" (charset-normalizer's share of odd characters) a detected reading may have."""
+
+_UNDECODABLE = (
+    "The text encoding of this file could not be recognised with confidence; save it as "
+    "UTF-8 (in Excel: Save As > CSV UTF-8), or choose its encoding in the import settings "
+    "(--encoding on the command line)."
+)
 
 DELIMITER_NAMES = {
     ",": "comma-separated",
@@ -106,6 +166,10 @@ _BLANK_LINE = re.compile(r"(?m)^(?=\n)")
 # dozen bytes, and one alternation would be slower than two searches.
 _BLANK_LINES = (re.compile(rb"\n\r?\n"), re.compile(rb"\r\r"))
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_LINE_BREAK = re.compile(rb"[\r\n]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_ODD_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\w\s\x00-\x7f]|[^\w\s\x00-\x7f](?=[^\W\d_])")
+"""A character outside ASCII that is no letter or digit, next to a letter."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_SHARE = 0.01
 
@@ -205,7 +269,8 @@ class TextTable:
     """What the reader found in a file, and which rows it could not stage."""
 
     encoding: str
-    """"utf-8", "utf-8-sig", "utf-16-le", "utf-16-be" or "cp1252"."""
+    """Python's name of the codec the file was read with ("utf-8", "utf-8-sig",
+    "utf-16-le", "cp1250", ...; see ``ENCODING_NAMES``)."""
     delimiter: str
     """",", ";", "\\t" or "|"."""
     header: tuple[str, ...]
@@ -214,12 +279,14 @@ class TextTable:
     """Data rows in the file (staged + ragged); blank and all-empty rows not counted."""
     ragged: tuple[RowProblem, ...]
     """Rows that could not be split into ``len(header)`` fields (not staged)."""
+    encoding_chosen: bool = False
+    """True when the caller named the encoding; False when it was detected."""
 
     def describe(self) -> str:
         """One line telling the user how the file was read, so a wrong guess is visible."""
         columns = len(self.header)
         text = (
-            f"{ENCODING_NAMES.get(self.encoding, self.encoding)}, "
+            f"{encoding_name(self.encoding)}{' (as chosen)' if self.encoding_chosen else ''}, "
             f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}, "
             f"{columns:,} column{'' if columns == 1 else 's'}, "
             f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
@@ -253,6 +320,10 @@ class _Survey:
     """A CR not followed by a LF (so with ``cr == lf``, every line end is CRLF unless set)."""
     bare_lf: bool = False
     blank_line_inside: bool = False
+    non_ascii: bytearray = field(default_factory=bytearray)
+    """Whole lines holding non-ASCII bytes, up to ``DETECT_BYTES``: the detector's sample."""
+    long_line_at: int = -1
+    """A byte offset inside a line longer than ``MAX_LINE_BYTES`` (the first), or -1."""
 
     def clean(self) -> bool:
         """True when DuckDB can read the bytes as they are."""
@@ -268,13 +339,19 @@ def stage_text_table(
     table: str = "raw_rows",
     *,
     trim: bool = True,
+    encoding: str | None = None,
 ) -> TextTable:
     """Stage every well-formed row of a CSV upload as text cells, so parsing can be SQL.
 
     Creates ``TEMP TABLE {table} (row_number BIGINT, c1 VARCHAR, ..., cN VARCHAR)`` with
     N = header length, in file order; rows whose cells are all empty (or only spaces, tabs,
     line breaks and no-break spaces) are left out. Raises ``UnreadableFileError`` for empty,
-    header-only and binary files and for files where no row has as many fields as the header.
+    header-only and binary files, for text in no encoding recognised with confidence, for
+    files over ``MAX_COLUMNS`` columns or with a line over ``MAX_LINE_BYTES``, and for files
+    where no row has as many fields as the header.
+
+    ``encoding``: a codec name (one of ``ENCODING_CHOICES``, or any Python text codec) to
+    read the file with instead of detecting it; None detects it.
 
     ``trim``: with True (the default) cells are trimmed of spaces, tabs, line breaks and
     no-break spaces and empty cells are NULL. With False cells are staged as DuckDB read them:
@@ -287,6 +364,7 @@ def stage_text_table(
     """
     if not _IDENTIFIER.fullmatch(table):
         raise ValueError(f"Not a plain SQL identifier: {table!r}")
+    chosen = codec_name(encoding) if encoding else None
     sample = _head(source)
     truncated = len(sample) == SAMPLE_BYTES
     if not sample.strip(b" \t\r\n\x0c" + codecs.BOM_UTF8):
@@ -294,15 +372,21 @@ def stage_text_table(
     for signature, kind in _SIGNATURES:
         if sample.startswith(signature):
             raise UnreadableFileError(_MESSAGES[kind])
-    encoding = next((name for bom, name in _BOMS if sample.startswith(bom)), None)
+    _check_width(sample, truncated)
+    encoding = chosen or next((name for bom, name in _BOMS if sample.startswith(bom)), None)
+    if encoding is None and b"\x00" in sample:
+        encoding = utf16_without_bom(sample)
     clean = False
-    if encoding is None or encoding == "utf-8-sig":
+    if encoding is None or not encoding.startswith("utf-16"):
         survey = _survey(_chunks(source))
         if survey.nul:
             raise UnreadableFileError(_MESSAGES["binary"])
+        if survey.long_line_at >= 0:
+            line = sum(chunk.count(b"\n") for chunk in _chunks(source, survey.long_line_at)) + 1
+            raise UnreadableFileError(_long_line_message(line))
         if encoding is None:
-            encoding = "utf-8" if survey.utf8 else "cp1252"
-        clean = survey.clean()
+            encoding = "utf-8" if survey.utf8 else detect_encoding(bytes(survey.non_ascii))
+        clean = survey.clean() and encoding in ("utf-8", "utf-8-sig")
     text = _decode_sample(sample, encoding, truncated)
     if "\x00" in text or len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
         raise UnreadableFileError(_MESSAGES["binary"])
@@ -337,6 +421,89 @@ def stage_text_table(
         header=layout.header,
         rows=staged + len(ragged),
         ragged=ragged,
+        encoding_chosen=chosen is not None,
+    )
+
+
+def codec_name(encoding: str) -> str:
+    """Python's own name of a text encoding the user named ("UTF-8", "windows-1250",
+    "latin2"), or ``UnreadableFileError`` in one sentence when there is no such encoding."""
+    try:
+        info = codecs.lookup(encoding.strip())
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UnreadableFileError(
+            f"'{encoding}' is not a text encoding this program knows; use one of "
+            f"{', '.join(ENCODING_CHOICES)}."
+        )
+    return info.name
+
+
+def encoding_name(encoding: str) -> str:
+    """How an encoding is shown to people ("Windows-1250", "Shift-JIS (Windows)")."""
+    return ENCODING_NAMES.get(encoding, encoding)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding (Python's codec name) charset-normalizer reads ``sample`` in best, among
+    ``DETECTABLE``; ``UnreadableFileError`` when none reads it with little enough mess.
+
+    Readings as clean as the best one are ranked by how well the text fits a language, then
+    by ``DETECTABLE``'s order: German text reads the same in Windows-1252, -1250 and -1257,
+    and the first is what such files are written in; Czech reads better in Windows-1250.
+    """
+    from charset_normalizer import from_bytes  # loads only for files that are not UTF-8
+
+    names = {codecs.lookup(name).name: rank for rank, name in enumerate(DETECTABLE)}
+    matches = [
+        match
+        for match in from_bytes(sample, cp_isolation=list(DETECTABLE), threshold=_MAX_CHAOS)
+        if _codec(match) in names
+    ]
+    if not matches:
+        raise UnreadableFileError(_UNDECODABLE)
+    # Short samples (a column of names) leave charset-normalizer's own measures close: a
+    # reading that puts symbols inside words ("Ma³gorzata", "Wi¶niewska") is wrong first.
+    odd = {id(match): len(_ODD_IN_WORD.findall(str(match))) for match in matches}
+    fewest = min(odd.values())
+    plausible = [match for match in matches if odd[id(match)] == fewest]
+    least = min(match.chaos for match in plausible)
+    near = [match for match in plausible if match.chaos <= least + 0.01]
+    best = min(near, key=lambda match: (-round(match.coherence, 2), names[_codec(match)]))
+    # Encodings giving the very same text are equally right: name the usual one.
+    alike = {
+        codecs.lookup(name).name
+        for match in near
+        if str(match) == str(best)
+        for name in (match.encoding, *match.could_be_from_charset)
+    }
+    return min(alike & names.keys(), key=names.__getitem__)
+
+
+def _codec(match: "CharsetMatch") -> str:
+    """Python's codec name of a charset-normalizer match."""
+    return codecs.lookup(match.encoding).name
+
+
+def utf16_without_bom(sample: bytes) -> str:
+    """ "utf-16-le" or "utf-16-be" when the sample (which holds NUL bytes) is UTF-16 text
+    without a byte-order mark, as charset-normalizer reads it; else binary, one sentence."""
+    from charset_normalizer import from_bytes
+
+    even = sample[: len(sample) // 2 * 2]
+    match = from_bytes(even, cp_isolation=["utf_16_le", "utf_16_be"], threshold=_MAX_CHAOS).best()
+    if match is None:
+        raise UnreadableFileError(_MESSAGES["binary"])
+    return codecs.lookup(match.encoding).name
+
+
+def _long_line_message(line: int) -> str:
+    """The sentence for a file holding a line over ``MAX_LINE_BYTES``."""
+    return (
+        f"Line {line:,} of the file is longer than {MAX_LINE_BYTES // 1024 // 1024} MB, more "
+        "than any row of a contact log holds; nothing was imported. Check that this is the "
+        "right file, or remove that line."
     )
 
 
@@ -348,14 +515,17 @@ def _head(source: bytes | Path) -> bytes:
         return stream.read(SAMPLE_BYTES)
 
 
-def _chunks(source: bytes | Path) -> Iterator[bytes]:
-    """The source in pieces of ``CHUNK_BYTES``."""
+def _chunks(source: bytes | Path, end: int | None = None) -> Iterator[bytes]:
+    """The source (its first ``end`` bytes) in pieces of ``CHUNK_BYTES``."""
     if isinstance(source, bytes):
-        for start in range(0, len(source), CHUNK_BYTES):
-            yield source[start : start + CHUNK_BYTES]
+        data = source if end is None else source[:end]
+        for start in range(0, len(data), CHUNK_BYTES):
+            yield data[start : start + CHUNK_BYTES]
         return
+    left = -1 if end is None else end
     with source.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
+        while left and (chunk := stream.read(CHUNK_BYTES if left < 0 else min(left, CHUNK_BYTES))):
+            left -= len(chunk) if left > 0 else 0
             yield chunk
 
 
@@ -365,15 +535,28 @@ def _survey(chunks: Iterator[bytes]) -> _Survey:
     decoder = codecs.getincrementaldecoder("utf-8")()
     tail = b""
     blank_seen = False
+    offset = 0  # bytes before this chunk
+    run = 0  # bytes since the last line break
     for chunk in chunks:
         if b"\x00" in chunk:
             survey.nul = True
             return survey
-        if survey.utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+        ascii_only = chunk.isascii()
+        if survey.utf8 and not (ascii_only and not decoder.getstate()[0]):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 survey.utf8 = False
+        # The detector's sample, only once the file is known not to be UTF-8 (the first
+        # such chunk is the one with the first non-UTF-8 byte, in practice the first
+        # non-ASCII one): UTF-8 files pay nothing for it.
+        if not survey.utf8 and not ascii_only and len(survey.non_ascii) < DETECT_BYTES:
+            _gather_non_ascii(chunk, survey.non_ascii)
+        run, long_at = _long_line_at(chunk, run)
+        if long_at >= 0:
+            survey.long_line_at = offset + long_at
+            return survey
+        offset += len(chunk)
         window = tail + chunk if tail else chunk
         if b"\r" in window:
             survey.cr += chunk.count(b"\r")
@@ -401,6 +584,55 @@ def _survey(chunks: Iterator[bytes]) -> _Survey:
     return survey
 
 
+def _gather_non_ascii(chunk: bytes, into: bytearray) -> None:
+    """Append the whole lines of ``chunk`` holding non-ASCII bytes to ``into``, up to
+    ``DETECT_BYTES`` (the encoding detector's bounded sample)."""
+    position = 0
+    while len(into) < DETECT_BYTES:
+        found = _NON_ASCII.search(chunk, position)
+        if found is None:
+            return
+        start = chunk.rfind(b"\n", 0, found.start()) + 1
+        end = chunk.find(b"\n", found.start())
+        end = len(chunk) if end < 0 else end + 1
+        if into and len(into) + end - start > DETECT_BYTES:
+            return
+        into += chunk[start : min(end, start + DETECT_BYTES)]
+        position = end
+
+
+def _last_break(data: bytes, end: int | None = None) -> int:
+    """Where the last line break (LF or CR) before ``end`` is in ``data``, or -1."""
+    stop = len(data) if end is None else end
+    return max(data.rfind(b"\n", 0, stop), data.rfind(b"\r", 0, stop))
+
+
+def _long_line_at(chunk: bytes, run: int) -> tuple[int, int]:
+    """Look for a line over ``MAX_LINE_BYTES`` in ``chunk``, ``run`` bytes after the last
+    line break before it: the bytes after its own last line break, and where in the chunk
+    such a line is (-1 if none is).
+
+    Only the first and last line breaks are searched for and, between them, one in every
+    ``MAX_LINE_BYTES / 2`` window (a longer line fills one such window): a few searches
+    per chunk, however many lines it has.
+    """
+    first = _LINE_BREAK.search(chunk)
+    if first is None:
+        run += len(chunk)
+        return run, (0 if run > MAX_LINE_BYTES else -1)
+    if run + first.start() > MAX_LINE_BYTES:
+        return 0, 0
+    last = _last_break(chunk)
+    half = MAX_LINE_BYTES // 2
+    for start in range(first.start() + 1, last - half, half):
+        if _LINE_BREAK.search(chunk, start, start + half) is None:
+            after = _LINE_BREAK.search(chunk, start + half)
+            end = after.start() if after else len(chunk)
+            if end - _last_break(chunk, start) - 1 > MAX_LINE_BYTES:
+                return 0, start
+    return len(chunk) - last - 1, -1
+
+
 def _first(data: bytes, needles: tuple[re.Pattern[bytes], ...]) -> int:
     """Where the first of ``needles`` occurs in ``data``, or -1."""
     found = [match.start() for match in (needle.search(data) for needle in needles) if match]
@@ -418,7 +650,7 @@ def _decode_sample(sample: bytes, encoding: str, truncated: bool) -> str:
     try:
         text = _decoder(encoding).decode(sample, final=not truncated)
     except UnicodeDecodeError as error:
-        raise UnreadableFileError(_MESSAGES["binary"]) from error
+        raise UnreadableFileError(_not_decodable(encoding)) from error
     return _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
 
 
@@ -428,6 +660,8 @@ def _transcode(chunks: Iterator[bytes], encoding: str, out: BinaryIO) -> bool:
     carry = ""
     started = False
     filled = False
+    lines = 0  # lines written
+    run = 0
     pieces = iter(chunks)
     while True:
         chunk = next(pieces, None)
@@ -435,7 +669,7 @@ def _transcode(chunks: Iterator[bytes], encoding: str, out: BinaryIO) -> bool:
         try:
             text = decoder.decode(chunk or b"", final=last)
         except UnicodeDecodeError as error:
-            raise UnreadableFileError(_MESSAGES["binary"]) from error
+            raise UnreadableFileError(_not_decodable(encoding)) from error
         if not started and text:
             text = text.removeprefix("\ufeff")
             started = True
@@ -450,9 +684,24 @@ def _transcode(chunks: Iterator[bytes], encoding: str, out: BinaryIO) -> bool:
         segment, carry = text[:cut], text[cut:] + held
         segment, count = _BLANK_LINE.subn(" ", segment)
         filled = filled or count > 0
-        out.write(segment.encode("utf-8"))
+        encoded = segment.encode("utf-8")
+        run, long_at = _long_line_at(encoded, run)
+        if long_at >= 0 or len(carry) > MAX_LINE_BYTES:
+            inside = encoded.count(b"\n", 0, long_at) if long_at >= 0 else segment.count("\n")
+            raise UnreadableFileError(_long_line_message(lines + inside + 1))
+        lines += segment.count("\n")
+        out.write(encoded)
         if last:
             return filled
+
+
+def _not_decodable(encoding: str) -> str:
+    """The sentence for a file that is not valid text in ``encoding`` throughout."""
+    return (
+        f"This file is not valid {encoding_name(encoding)} text throughout (it may not be a "
+        "text file at all); if it is a CSV export, choose its encoding in the import "
+        "settings (--encoding on the command line) or save it as UTF-8."
+    )
 
 
 def _sniff(text: str, truncated: bool) -> _Layout:
@@ -469,6 +718,8 @@ def _sniff(text: str, truncated: bool) -> _Layout:
         skip += 1
         position = end + 1
     body = text[position:]
+    if truncated and "\n" not in body:
+        raise UnreadableFileError(_too_wide(f"more than {SAMPLE_BYTES // 1024} KB of"))
 
     best: tuple[tuple[bool, float, int, int], str, list[str]] | None = None
     for preference, delimiter in enumerate(DELIMITERS):
@@ -486,7 +737,31 @@ def _sniff(text: str, truncated: bool) -> _Layout:
         raise UnreadableFileError(_MESSAGES["empty"])
     _, delimiter, cells = best
     header = tuple(cell.replace("\ufeff", "").strip() for cell in cells)
+    if len(header) > MAX_COLUMNS:
+        raise UnreadableFileError(_too_wide(f"{len(header):,}"))
     return _Layout(skip=skip, delimiter=delimiter, header=header)
+
+
+def _check_width(sample: bytes, truncated: bool) -> None:
+    """Refuse a header of over ``MAX_COLUMNS`` columns from the raw head, before the body is
+    read: counting delimiter bytes in its first line works in every encoding read here."""
+    start = len(sample) - len(sample.lstrip(b" \t\r\n\x00"))
+    end = sample.find(b"\n", start)
+    if end < 0 and truncated:
+        raise UnreadableFileError(_too_wide(f"more than {SAMPLE_BYTES // 1024} KB of"))
+    line = sample[start:end] if end >= 0 else sample[start:]
+    widest = max(line.count(delimiter.encode()) for delimiter in DELIMITERS) + 1
+    if widest > MAX_COLUMNS:
+        raise UnreadableFileError(_too_wide(f"{widest:,}"))
+
+
+def _too_wide(columns: str) -> str:
+    """The sentence for a header over ``MAX_COLUMNS`` columns (``columns``: how many)."""
+    return (
+        f"The file's header has {columns} columns, over the limit of {MAX_COLUMNS:,}; a "
+        "contact log has a few dozen. Check that this is the right file, or remove the "
+        "columns that are not needed."
+    )
 
 
 def _records(text: str, delimiter: str, truncated: bool) -> list[list[str]]:
@@ -596,11 +871,14 @@ def _stage(
                     ?, delim = ?, quote = '"', escape = '"', header = true, skip = ?,
                     columns = {{{column_types}}}, auto_detect = false, strict_mode = true,
                     null_padding = false, store_rejects = true,
+                    max_line_size = {MAX_ROW_BYTES}, buffer_size = {_READ_BUFFER_BYTES},
                     rejects_table = '{rejects}', rejects_scan = '{reject_scans}'
                 )
                 """,  # noqa: S608
                 [str(path), layout.delimiter, layout.skip],
             )
+        except duckdb.InterruptException:
+            raise  # the caller's time limit, not the file's fault
         except duckdb.Error as error:
             raise UnreadableFileError(_MESSAGES["unsplittable"]) from error
         found = cursor.execute(f"SELECT count(*) FROM {rejects}").fetchone()  # noqa: S608
@@ -637,8 +915,15 @@ def _stage(
                 _PROBLEMS_SQL.format(rejects=rejects),
                 {"width": len(columns), "limit": None if staged else 1},
             ).fetchall()
-    finally:
+    except BaseException:
+        # After a failed statement DuckDB refuses every other one in the transaction until
+        # it is rolled back (which drops these tables anyway): a failing DROP here must not
+        # hide the sentence on its way to the user.
         for statement in drop:
-            cursor.execute(statement)
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute(statement)
+        raise
+    for statement in drop:
+        cursor.execute(statement)
     ragged = tuple(RowProblem(row=int(line), column=None, message=text) for line, text in problems)
     return ragged, staged

@@ -330,6 +330,7 @@ def _import(
         imported=stored.sessions,
         duplicates=stored.duplicates,
         rejected=rejected,
+        erased=stored.erased,
         errors=errors,
         batch_id=None if dry_run else stored.batch_id,
         dry_run=dry_run,

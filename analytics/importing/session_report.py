@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import DateOrder
 from analytics.importing.reader import RowProblem, problems_frame
+from analytics.store import ERASED_REASON
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +52,18 @@ DEFAULT_CLIENT_PATTERN = (
 note in brackets or after " - " ("Session: Anna B. (no-show)" -> "Anna B."). Titles it does
 not fit (team meetings, holidays) are listed for review and not stored. Use
 ``(?P<client>.+)`` when every event is a session titled with the client alone."""
+
+
+LEFT_OUT_WORDS = {
+    "all_day": "all-day",
+    "cancelled": "cancelled",
+    "outside_range": "outside the range",
+    "over_limit": "over a limit",
+}
+"""Why calendar events are left out on purpose (the keys of ``SessionReport.excluded``), in
+the words a report uses: all-day events, those marked STATUS:CANCELLED, events with no
+instance in the range, and events over a limit of ``calendar_events`` (those last two are
+also listed for review)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,7 @@ class SessionReport:
     duplicates: int
     rejected: int
     excluded: dict[str, int] = field(default_factory=dict)
-    """Events left out on purpose, by reason: all_day, cancelled (STATUS:CANCELLED)."""
+    """Events left out on purpose, by reason (the keys of ``LEFT_OUT_WORDS``)."""
     errors: list[RowProblem] = field(default_factory=list)
     """CSV rows that could not become sessions (row, column, reason)."""
     unmatched: list[ReviewedEvent] = field(default_factory=list)
@@ -105,6 +118,15 @@ class SessionReport:
     preview: pd.DataFrame | None = None
     statuses: dict[str, int] = field(default_factory=dict)
     """Sessions to store per status (attended, cancelled, late_cancelled, no_show)."""
+    erased: int = 0
+    """Sessions left out because their client was erased (never imported again)."""
+
+    @property
+    def erased_note(self) -> str | None:
+        """Why sessions were skipped, in one sentence, when any were."""
+        if not self.erased:
+            return None
+        return f"{self.erased:,} sessions were skipped: {ERASED_REASON}."
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` shape for one file (the contact report's keys, and more)."""
@@ -117,6 +139,8 @@ class SessionReport:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "excluded": dict(self.excluded),
+            "skipped_erased": self.erased,
+            "skipped_erased_reason": ERASED_REASON if self.erased else None,
             "statuses": dict(self.statuses),
             "errors": [error.to_json() for error in self.errors],
             "unmatched": [
