@@ -3,7 +3,7 @@ load, channel mix, hours."""
 
 import streamlit as st
 
-from analytics.glance import TOP_CLIENTS, flag_threshold_text
+from analytics.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
@@ -98,15 +98,7 @@ if len(ranking) > 1:
         red_rows(ranking, ranking["flagged"]),
         key="ranking_table",
         hide_index=True,
-        column_order=[
-            "therapist",
-            "practice",
-            "clients",
-            "minutes_per_client_week",
-            "minutes_per_8_session_hours",
-            "threshold",
-            "flagged",
-        ],
+        column_order=RANKING_COLUMNS,
         column_config={
             "therapist": st.column_config.TextColumn("Therapist"),
             "practice": st.column_config.TextColumn("Practice"),
