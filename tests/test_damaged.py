@@ -61,6 +61,7 @@ def commands(db: Path, out: Path) -> list[list[str]]:
         ["phones", "list"],
         ["phones", "map", "+4917155501234", "Someone"],
         ["phones", "unmap", "+4917155501234"],
+        ["phones", "region", "DE"],
         ["export", "--out", str(out / "contacts.csv")],
         ["backup", "--out", str(out / "backup.duckdb")],
         ["restore", str(out / "backup.duckdb")],
@@ -137,6 +138,8 @@ def test_a_backup_made_before_restores_over_the_damaged_file(
     healthy = tmp_path / "healthy" / "contactload.duckdb"
     healthy.parent.mkdir()
     shutil.copy(demo_db_path, healthy)
+    # The backup carries the secret the client keys were made with (care.backup checks it).
+    shutil.copy(demo_db_path.parent / ".contactload-secret", healthy.parent)
     backup_file = tmp_path / "backup.duckdb"
     made = run("backup", "--out", backup_file, "--db", healthy, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
