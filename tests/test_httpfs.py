@@ -23,7 +23,7 @@ import pytest
 
 from analytics import httpfs
 from analytics.db import Database
-from analytics.encryption import KEY_ENV_VAR, EncryptionError
+from analytics.encryption import KEY_ENV_VAR, EncryptionError, httpfs_loadable
 from analytics.httpfs import (
     EXTENSION_FILE,
     HTTPFS_ENV_VAR,
@@ -235,3 +235,16 @@ def test_cli_with_a_damaged_named_extension_is_one_line(tmp_path: Path) -> None:
     line = assert_one_line_error(result)
     assert f"{named}, which is damaged or not signed by DuckDB" in line
     assert not database.parent.exists()
+
+
+def test_an_offline_machine_waits_for_the_repository_only_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(HTTPFS_ENV_VAR, raising=False)
+    source = httpfs_loadable()  # the first try asks the repository (bounded by the timeout)
+    if source is not None:
+        pytest.skip(f"httpfs loads here (from {source.description}), so no key is refused")
+    started = time.monotonic()
+    with pytest.raises(EncryptionError, match="cannot be loaded"):
+        Database(tmp_path / "secret.duckdb", key=KEY)
+    assert time.monotonic() - started < 1.0  # refused at once, no second wait
