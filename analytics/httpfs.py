@@ -41,7 +41,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -151,10 +151,11 @@ def load_httpfs(connection: duckdb.DuckDBPyConnection) -> HttpfsSource | None:
         for source in candidates:
             if source is REPOSITORY and install_httpfs() is not None:
                 _repository_failed = True  # offline: do not wait for the network again
-                continue
-            if _try_load(connection, source) is None:
+            elif _try_load(connection, source) is None:
                 _found = (named, source)
                 return source
+            elif source is REPOSITORY:
+                _repository_failed = True  # installed, yet it does not load: no new download
         return None
 
 
@@ -203,7 +204,8 @@ def install_httpfs(
     worker.join(timeout)
     if worker.is_alive():
         # DuckDB has no download timeout of its own here: interrupt it and stop waiting
-        installer.interrupt()
+        with suppress(duckdb.Error):  # it may have finished (and closed) just now
+            installer.interrupt()
         return f"no answer from the extension repository within {timeout:g} seconds"
     return outcome[0] if outcome else "the download stopped without a result"
 
