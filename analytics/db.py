@@ -271,7 +271,6 @@ class Database:
         """Open (and migrate) ``path``; encrypted with ``key``, or the configured key
         (``CONTACTLOAD_DB_KEY`` or ``CONTACTLOAD_DB_KEY_FILE``, see analytics.encryption)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         key = key if key is not None else configured_key()
         self.encrypted = key is not None
         self._key = key
@@ -307,6 +306,7 @@ class Database:
                     self.path, key, allow_unsafe_crypto=self._allow_unsafe_crypto
                 )
             else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 connection = duckdb.connect(str(self.path))
         except duckdb.IOException as error:
             if "lock" in str(error).lower():

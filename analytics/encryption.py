@@ -1,32 +1,28 @@
 """Encryption at rest: opening the database file encrypted when a key is configured.
 
 DuckDB encrypts a database file (AES-GCM) when it is attached with ``ENCRYPTION_KEY``.
-Writing one securely needs the OpenSSL-backed crypto of DuckDB's ``httpfs`` extension; the
-extension server is unreachable here, so the extension is loaded by path from the
-``duckdb-extension-httpfs`` package (``pip install duckdb-extension-httpfs==<duckdb
-version>``), which ships the binary for one DuckDB version. Without it an encrypted database
-is refused in one sentence rather than written with DuckDB's built-in fallback, which
-DuckDB itself calls not securely encrypted.
+DuckDB 2.0.1's built-in crypto only reads such files; writing one needs the OpenSSL crypto
+of its ``httpfs`` extension, which analytics.httpfs finds and loads the ways DuckDB users
+provide it (installed from DuckDB's extension repository when online, or a file, folder or
+wheel named by ``CONTACTLOAD_HTTPFS`` when offline). Without it a key is refused in one
+sentence rather than written with DuckDB's fallback, which DuckDB itself calls not securely
+encrypted; nothing is created then.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import duckdb
 
-from analytics.errors import DatabaseError
+from analytics.errors import EncryptionError as EncryptionError  # its home until #17
+from analytics.httpfs import HttpfsSource, how_to_provide, load_httpfs
 
 KEY_ENV_VAR = "CONTACTLOAD_DB_KEY"
 KEY_FILE_ENV_VAR = "CONTACTLOAD_DB_KEY_FILE"
 CATALOG = "contactload"
 """The name an encrypted database is attached under (plain files keep their stem)."""
-
-
-class EncryptionError(DatabaseError):
-    """An encrypted database cannot be opened (no extension, no key, wrong key)."""
 
 
 def configured_key() -> str | None:
@@ -51,17 +47,19 @@ def configured_key() -> str | None:
     return key
 
 
-def httpfs_extension() -> Path | None:
-    """The httpfs extension binary for this DuckDB version, from its PyPI package, if any."""
-    spec = importlib.util.find_spec("duckdb_extension_httpfs")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    version = duckdb.__version__
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / "extensions" / f"v{version}" / "httpfs.duckdb_extension"
-        if candidate.is_file():
-            return candidate
-    return None
+def refusal() -> str:
+    """The sentence that refuses a key when no httpfs extension can be loaded."""
+    return (
+        f"{KEY_ENV_VAR} asks for an encrypted database, but DuckDB {duckdb.__version__}'s "
+        f"httpfs extension, which writes it securely, cannot be loaded: {how_to_provide()}, "
+        "or unset the key."
+    )
+
+
+def httpfs_loadable() -> HttpfsSource | None:
+    """Where this process loads httpfs from, or None when it cannot (for tests and checks)."""
+    with duckdb.connect(config={"allow_unsigned_extensions": "false"}) as connection:
+        return load_httpfs(connection)
 
 
 def connect_encrypted(
@@ -72,23 +70,19 @@ def connect_encrypted(
     ``allow_unsafe_crypto`` (tests only) writes with DuckDB's built-in crypto when httpfs is
     missing: the file is still encrypted, but DuckDB does not vouch for its strength.
     """
-    extension = httpfs_extension()
-    if extension is None and not allow_unsafe_crypto:
-        raise EncryptionError(
-            f"{KEY_ENV_VAR} asks for an encrypted database, but DuckDB's httpfs extension "
-            f"for DuckDB {duckdb.__version__} is not installed (pip install "
-            f"duckdb-extension-httpfs=={duckdb.__version__}); install it or unset the key."
-        )
     connection = duckdb.connect(config={"allow_unsigned_extensions": "false"})
     try:
-        if extension is not None:
-            # LOAD takes no parameters; the path is the installed package's, quoted here
-            quoted = str(extension).replace("'", "''")
-            connection.execute(f"LOAD '{quoted}'")
-        else:
+        if load_httpfs(connection) is None:
+            if not allow_unsafe_crypto:
+                raise EncryptionError(refusal())
             connection.execute("SET force_mbedtls_unsafe = 'true'")
+        # the folder only now: a refused key leaves nothing behind
+        path.parent.mkdir(parents=True, exist_ok=True)
         connection.execute(f"ATTACH ? AS {CATALOG} (ENCRYPTION_KEY ?)", [str(path), key])
         connection.execute(f"USE {CATALOG}")
+    except EncryptionError:
+        connection.close()
+        raise
     except duckdb.Error as error:
         connection.close()
         text = str(error).lower()

@@ -17,6 +17,10 @@ class DatabaseLockedError(DatabaseError):
     """Another process holds the database file open for writing."""
 
 
+class EncryptionError(DatabaseError):
+    """An encrypted database cannot be opened (no httpfs extension, no key, wrong key)."""
+
+
 class DamagedDatabaseError(DatabaseError):
     """The database file is cut short or corrupt: DuckDB cannot read part of it."""
 
