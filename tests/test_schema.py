@@ -350,7 +350,10 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert path.read_text() == "Shopping list: milk, eggs, bread.\n" * 200
 
 
-def test_a_database_held_by_another_process_is_locked(tmp_path: Path) -> None:
+def test_a_database_held_by_another_process_is_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTACTLOAD_WAIT_SECONDS", "0.3")  # waits its turn, then refuses
     path = tmp_path / "busy.duckdb"
     holder = subprocess.Popen(
         [
