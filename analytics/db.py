@@ -443,6 +443,10 @@ class Database:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A connection to ``self.path``, with the memory limit set; one sentence on failure."""
+        # Before connecting: DuckDB locks the file with a POSIX record lock, which the
+        # process loses the moment it closes any descriptor of that file (reading the
+        # header afterwards let a second process open the file for writing as well).
+        self._check_length()
         key = self._key
         try:
             if key is not None:
@@ -473,11 +477,6 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
-        try:
-            self._check_length()
-        except DatabaseError:
-            connection.close()
-            raise
         memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
         if memory_limit:
             # DuckDB otherwise takes up to 80 % of the machine's memory for its buffers;
