@@ -333,13 +333,14 @@ class Database:
         if pending[0][0]:
             self.rewrite()  # an erasure whose rewrite did not finish: finish it now
 
-    def release_when_idle(self, seconds: float) -> None:
+    def release_when_idle(self, seconds: float | None) -> None:
         """Close the connection whenever no operation has used it for ``seconds`` (at once
         when another process waits for the file), so other processes can use the file
-        between this one's operations; the next operation opens it again."""
+        between this one's operations; the next operation opens it again. ``None``: keep
+        it open until ``close`` (the default)."""
         with self._holding:
-            self._idle_release = max(0.0, seconds)
-            if self._releaser is None:
+            self._idle_release = None if seconds is None else max(0.0, seconds)
+            if self._releaser is None and seconds is not None:
                 self._releaser = threading.Thread(
                     target=self._release_idle, name=f"release {self.path.name}", daemon=True
                 )
