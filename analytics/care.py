@@ -381,23 +381,27 @@ def _unused(path: Path) -> Iterator[None]:
     deadline = time.monotonic() + bound
     turn = turn_for(path)
     announced = False
-    with turn.waiting(), turn.taken(deadline) as taken:
-        while taken:
-            try:
-                duckdb.connect(str(path)).close()
-                break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DatabaseLockedError(IN_USE.format(path=path)) from error
-                if not announced and bound > 0:
-                    announced = True
-                    print_waiting(waiting_sentence(holder_name(error), path, bound))
-                time.sleep(0.02)
-        if not taken:
-            raise DatabaseLockedError(IN_USE.format(path=path))
-        yield
+    with turn.waiting():
+        while True:
+            # The turn is taken for each try only, so a holder that needs it (to finish a
+            # rewrite) is never kept waiting by this wait.
+            with turn.taken(deadline) as taken:
+                if not taken:
+                    raise DatabaseLockedError(IN_USE.format(path=path))
+                try:
+                    duckdb.connect(str(path)).close()
+                except duckdb.IOException as error:
+                    if "lock" not in str(error).lower():
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise DatabaseLockedError(IN_USE.format(path=path)) from error
+                    if not announced and bound > 0:
+                        announced = True
+                        print_waiting(waiting_sentence(holder_name(error), path, bound))
+                else:
+                    yield
+                    return
+            time.sleep(0.02)
 
 
 @dataclass(frozen=True)

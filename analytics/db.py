@@ -316,8 +316,6 @@ class Database:
         self._idle_since = time.monotonic()
         self._idle_release: float | None = None
         self._releaser: threading.Thread | None = None
-        self.connects = 0
-        """How often this process opened the file (measured by the bench)."""
         with self.cursor() as cursor:
             # A restore or rewrite killed midway left a full hidden copy of the data beside
             # the file; it goes now that this process holds the file (no rewrite of it can
@@ -435,7 +433,6 @@ class Database:
                             raise
                         announce(holder_name(error.__cause__))
                     else:
-                        self.connects += 1
                         return connection
                 if not in_queue:  # an idle holder sees the queue and lets go at once
                     queue.enter_context(self._turn.waiting())
