@@ -25,9 +25,13 @@ client's rows; and rewrites the file so no freed block keeps the old rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +59,7 @@ from analytics.pseudonyms import (
 )
 from analytics.schema import MIGRATIONS
 from analytics.scope import Scope
+from analytics.sharing import holder_name, print_waiting, turn_for, wait_seconds, waiting_sentence
 
 SECRET_TABLE = "backup_secret"
 """The one-row table a backup carries the pseudonym secret in (never in a live database)."""
@@ -212,7 +217,8 @@ def restore(
             f"{target} already exists; add --force to replace it with the backup {source.name}."
         )
     if target.exists():
-        _require_unused(target)
+        with _unused(target):
+            pass  # refuse early, before the copy, a file another program keeps
     contents = _read_backup(source)
     secret = _matching_secret(source, target, contents)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -230,8 +236,9 @@ def restore(
         found = _migrated_and_checked(source, staged, contents)
         if secret is not None and not secret_path(target).exists():
             write_secret(target, secret)
-        Path(f"{target}.wal").unlink(missing_ok=True)  # a WAL of the replaced file
-        os.replace(staged, target)
+        with _unused(target) if target.exists() else contextlib.nullcontext():
+            Path(f"{target}.wal").unlink(missing_ok=True)  # a WAL of the replaced file
+            os.replace(staged, target)
     finally:
         release_working_copy(staged, holder)
     restored = Database(target)
@@ -360,17 +367,41 @@ def _read_backup(path: Path) -> _BackupContents:
     )
 
 
-def _require_unused(path: Path) -> None:
-    """Refuse a database file another program (the dashboard) holds open."""
-    try:
-        duckdb.connect(str(path)).close()
-    except duckdb.IOException as error:
-        if "lock" in str(error).lower():
-            raise DatabaseLockedError(
-                f"The database {path} is in use by another program; stop the dashboard "
-                "(or the other Contact Load) before restoring over it."
-            ) from error
-        raise
+IN_USE = (
+    "The database {path} is in use by another program; stop the dashboard "
+    "(or the other Contact Load) before restoring over it."
+)
+
+
+@contextmanager
+def _unused(path: Path) -> Iterator[None]:
+    """Hold the turn of a database file no other process has open, so it can be replaced;
+    a holder (the dashboard) is waited for (``CONTACTLOAD_WAIT_SECONDS``), then refused."""
+    bound = wait_seconds()
+    deadline = time.monotonic() + bound
+    turn = turn_for(path)
+    announced = False
+    with turn.waiting():
+        while True:
+            # The turn is taken for each try only, so a holder that needs it (to finish a
+            # rewrite) is never kept waiting by this wait.
+            with turn.taken(deadline) as taken:
+                if not taken:
+                    raise DatabaseLockedError(IN_USE.format(path=path))
+                try:
+                    duckdb.connect(str(path)).close()
+                except duckdb.IOException as error:
+                    if "lock" not in str(error).lower():
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise DatabaseLockedError(IN_USE.format(path=path)) from error
+                    if not announced and bound > 0:
+                        announced = True
+                        print_waiting(waiting_sentence(holder_name(error), path, bound))
+                else:
+                    yield
+                    return
+            time.sleep(0.02)
 
 
 @dataclass(frozen=True)

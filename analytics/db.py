@@ -5,6 +5,12 @@ database (``open_database`` shares it); every operation takes its own cursor fro
 connection, because a DuckDB connection must not be used from two threads at once and
 Streamlit runs each browser session on a thread of its own.
 
+Processes share the file by taking turns (see ``analytics.sharing``): a ``Database`` opens
+its connection when an operation starts; the dashboard closes it again once idle (or at
+once when another process is waiting), the command line when it exits. A process that
+finds the file held waits for it (up to ``CONTACTLOAD_WAIT_SECONDS``), saying once what
+it waits for.
+
 Deleted rows stay readable in a DuckDB file's freed blocks until the file is written anew,
 so erasing a client ends with ``Database.rewrite``: the live data copied into a fresh file
 that atomically replaces the old one (cursors wait for it; a crash before the replace
@@ -19,8 +25,9 @@ import os
 import re
 import struct
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +47,15 @@ from analytics.encryption import (
 )
 from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
 from analytics.schema import migrate
+from analytics.sharing import (
+    LOCKED,
+    Turn,
+    holder_name,
+    print_waiting,
+    turn_for,
+    wait_seconds,
+    waiting_sentence,
+)
 
 try:  # advisory locks mark a restore or rewrite in progress (POSIX; elsewhere none)
     import fcntl
@@ -111,6 +127,12 @@ rewrite that wipes them from the file (see ``Database.rewrite``)."""
 REWRITE_WAIT_SECONDS = 60.0
 """How long a rewrite waits for other threads' queries to finish before giving up (the
 erasure stays committed; the rewrite then runs at the next start)."""
+
+RELEASE_POLL_SECONDS = 0.05
+"""How often an idle dashboard looks whether another process waits for its file."""
+
+RETRY_SECONDS = 0.02
+"""How long a process waiting for the file sleeps between tries of its lock."""
 
 _LEFTOVER = "restoring|rewriting"
 """Hidden working copies beside a database: ``.NAME.restoring-*`` (care.restore) and
@@ -275,18 +297,29 @@ class Database:
         self.encrypted = key is not None
         self._key = key
         self._allow_unsafe_crypto = allow_unsafe_crypto
-        self._connection = self._connect()
-        # A restore or rewrite killed midway left a full hidden copy of the data beside
-        # the file; it goes now that this process holds the file (no rewrite of it can be
-        # running elsewhere, and a running restore holds its copy's lock).
-        remove_leftovers(self.path)
+        self.on_wait: Callable[[str], None] = print_waiting
+        """Called with one sentence when the file is held elsewhere and this process waits."""
         # One writer at a time in this process: every write bumps data_version, and DuckDB
         # fails the second of two transactions updating one row ("Conflict on update"), so
         # an export's audit entry during an import would otherwise fail one of them.
         self._write_lock = threading.RLock()
         self._gate = _Gate()
         self._closed = False
+        self._turn: Turn = turn_for(self.path)
+        # The connection, open only while this process uses the file (or until it closes,
+        # unless ``release_when_idle`` was asked for); ``_holding`` guards it and counts
+        # the operations using it.
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._holding = threading.Condition()
+        self._users = 0
+        self._idle_since = time.monotonic()
+        self._idle_release: float | None = None
+        self._releaser: threading.Thread | None = None
         with self.cursor() as cursor:
+            # A restore or rewrite killed midway left a full hidden copy of the data beside
+            # the file; it goes now that this process holds the file (no rewrite of it can
+            # be running elsewhere, and a running restore holds its copy's lock).
+            remove_leftovers(self.path)
             migrate(cursor)
             pending = cursor.execute(
                 "SELECT count(*) FROM meta WHERE key = ?", [REWRITE_PENDING]
@@ -297,8 +330,120 @@ class Database:
         if pending[0][0]:
             self.rewrite()  # an erasure whose rewrite did not finish: finish it now
 
+    def release_when_idle(self, seconds: float | None) -> None:
+        """Close the connection whenever no operation has used it for ``seconds`` (at once
+        when another process waits for the file), so other processes can use the file
+        between this one's operations; the next operation opens it again. ``None``: keep
+        it open until ``close`` (the default)."""
+        with self._holding:
+            self._idle_release = None if seconds is None else max(0.0, seconds)
+            if self._releaser is None and seconds is not None:
+                self._releaser = threading.Thread(
+                    target=self._release_idle, name=f"release {self.path.name}", daemon=True
+                )
+                self._releaser.start()
+            self._holding.notify_all()
+
+    def release(self) -> bool:
+        """Close the connection now if no operation is using it; whether it is closed."""
+        with self._holding:
+            if self._users:
+                return False
+            self._close_connection()
+            return True
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the file open now."""
+        return self._connection is not None
+
+    def _close_connection(self) -> None:
+        """Close the connection (the caller holds ``_holding`` and no operation uses it)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with suppress(duckdb.Error):
+                connection.close()
+
+    def _release_idle(self) -> None:
+        """The releaser thread: closes the connection once idle or wanted elsewhere."""
+        with self._holding:
+            while not self._closed:
+                idle = self._idle_release
+                if idle is None or self._connection is None or self._users:
+                    self._holding.wait()
+                    continue
+                idle_for = time.monotonic() - self._idle_since
+                if idle_for >= idle or self._turn.wanted_elsewhere():
+                    self._close_connection()
+                    continue
+                self._holding.wait(min(RELEASE_POLL_SECONDS, idle - idle_for))
+
+    @contextmanager
+    def _held(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, opened if this process does not hold the file now, and kept
+        open for as long as the block runs."""
+        with self._holding:
+            if self._closed:
+                raise duckdb.ConnectionException("Connection already closed!")
+            if self._connection is None:
+                self._connection = self._open_waiting()
+            connection = self._connection
+            self._users += 1
+        try:
+            yield connection
+        finally:
+            with self._holding:
+                self._users -= 1
+                if not self._users:
+                    self._idle_since = time.monotonic()
+                    if self._idle_release is not None and (
+                        self._idle_release == 0 or self._turn.wanted_elsewhere()
+                    ):
+                        self._close_connection()
+                    self._holding.notify_all()
+
+    def _open_waiting(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (up to ``CONTACTLOAD_WAIT_SECONDS``) while another
+        process holds it, behind those already waiting; says once, through ``on_wait``,
+        what it waits for."""
+        bound = wait_seconds()
+        deadline = time.monotonic() + bound
+        announced = False
+
+        def announce(holder: str) -> None:
+            nonlocal announced
+            if not announced and bound > 0:
+                announced = True
+                self.on_wait(waiting_sentence(holder, self.path, bound))
+
+        if self._turn.wanted_elsewhere():
+            announce("another Contact Load")
+            self._turn.wait_for_earlier(deadline)
+        in_queue = False
+        with contextlib.ExitStack() as queue:
+            while True:
+                with self._turn.taken(deadline) as taken:
+                    if not taken:
+                        raise DatabaseLockedError(LOCKED.format(path=self.path))
+                    try:
+                        connection = self._connect()
+                    except DatabaseLockedError as error:
+                        if time.monotonic() >= deadline:
+                            raise
+                        announce(holder_name(error.__cause__))
+                    else:
+                        return connection
+                if not in_queue:  # an idle holder sees the queue and lets go at once
+                    queue.enter_context(self._turn.waiting())
+                    in_queue = True
+                time.sleep(RETRY_SECONDS)
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A connection to ``self.path``, with the memory limit set; one sentence on failure."""
+        # Before connecting: DuckDB locks the file with a POSIX record lock, which the
+        # process loses the moment it closes any descriptor of that file (reading the
+        # header afterwards let a second process open the file for writing as well).
+        self._check_length()
         key = self._key
         try:
             if key is not None:
@@ -310,10 +455,7 @@ class Database:
                 connection = duckdb.connect(str(self.path))
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
-                raise DatabaseLockedError(
-                    f"The database {self.path} is in use by another program; close it "
-                    "(or stop the other Contact Load) and try again."
-                ) from error
+                raise DatabaseLockedError(LOCKED.format(path=self.path)) from error
             if "not a valid duckdb database" in str(error).lower():
                 raise DatabaseError(
                     f"{self.path} is not a Contact Load database; choose another file or move "
@@ -333,11 +475,6 @@ class Database:
             raise DatabaseError(
                 f"{self.path} could not be opened as a Contact Load database: {error}"
             ) from error
-        try:
-            self._check_length()
-        except DatabaseError:
-            connection.close()
-            raise
         memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
         if memory_limit:
             # DuckDB otherwise takes up to 80 % of the machine's memory for its buffers;
@@ -389,9 +526,9 @@ class Database:
         DuckDB errors that mean the file is damaged leave as ``DamagedDatabaseError`` (one
         sentence naming the file and what to do), whichever query met them.
         """
-        with self._gate.shared():
+        with self._gate.shared(), self._held() as connection:
             try:
-                cursor = self._prepared(self._connection.cursor())
+                cursor = self._prepared(connection.cursor())
             except duckdb.Error as error:
                 translated = self.translated(error)
                 if translated is None:
@@ -517,10 +654,24 @@ class Database:
         rewritten now (queries still running, or another ``Database`` of this process
         has the same file open); a pending rewrite is then done at the next start.
         """
-        with self._write_lock, self._gate.exclusive(REWRITE_WAIT_SECONDS) as free:
+        with (
+            self._write_lock,
+            self._gate.exclusive(REWRITE_WAIT_SECONDS) as free,
+            self._held(),
+        ):
             with _instances_lock:
                 alone = _instances.get(self.path.resolve(), 0) == 1
             if not free or not alone:
+                return False
+            return self._rewritten()
+
+    def _rewritten(self) -> bool:
+        """The rewrite itself, with the connection held and every other cursor waiting."""
+        # Between closing the old file and opening the new one, no other process may
+        # open the old one (its writes would go to a file about to be replaced): the
+        # turn stays with this process until the new file is open.
+        with self._turn.taken(time.monotonic() + REWRITE_WAIT_SECONDS) as taken:
+            if not taken:
                 return False
             fresh = working_copy_path(self.path, "rewriting")
             old_wal, wal = Path(f"{fresh}.old-wal"), Path(f"{self.path}.wal")
@@ -529,7 +680,8 @@ class Database:
                     self._copy_into(fresh)
                 except (duckdb.Error, OSError):
                     return False  # a full disk, say: the old file stays, the mark too
-                self._connection.close()
+                with self._holding:
+                    self._close_connection()
                 try:
                     # Closing checkpointed the WAL; any left would be replayed into the new
                     # file, so it moves aside, and back if the file cannot be replaced.
@@ -542,16 +694,18 @@ class Database:
                             os.replace(old_wal, wal)
                         return False
                 finally:
-                    self._connection = self._connect()
+                    with self._holding:
+                        self._connection = self._connect()
             finally:
                 for leftover in (fresh, Path(f"{fresh}.wal"), old_wal):
                     leftover.unlink(missing_ok=True)
-        return True
+            return True
 
     def _copy_into(self, fresh: Path) -> None:
         """Copy every table, sequence and row into the new file ``fresh`` (checked), with
         the rewrite mark left behind."""
         alias = f"fresh_{uuid.uuid4().hex[:12]}"
+        assert self._connection is not None  # the rewrite holds it
         cursor = self._prepared(self._connection.cursor())
         try:
             (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
@@ -584,7 +738,9 @@ class Database:
                 _instances[resolved] = _instances.get(resolved, 1) - 1
                 if not _instances[resolved]:
                     del _instances[resolved]
-        self._connection.close()
+        with self._holding:
+            self._close_connection()
+            self._holding.notify_all()
 
 
 _open: dict[Path, Database] = {}

@@ -94,3 +94,37 @@ def test_the_results_table_names_each_target() -> None:
         "measures took 0.00 s of it (slowest: `totals` 1.25 s)." in text
     )
     assert "Overview at 1M" not in text  # 1.5 s cold, 0.15 s warm: within both targets
+
+
+def test_the_sharing_rows_give_ratios_and_the_wait() -> None:
+    machine = {"date": "2026-12-03", "cores": 2, "memory_gb": 23.5, "python": "3.11"}
+    sharing = {
+        "contacts": 100000,
+        "runs": 5,
+        "date": "2026-12-03",
+        "load_average": 1.0,
+        "page": "Compare",
+        "cold_held_s": 0.4,
+        "cold_released_s": 0.5,
+        "warm_held_s": 0.1,
+        "warm_released_s": 0.12,
+        "reopen_s": 0.015,
+        "write": {
+            "rows": 200,
+            "alone_s": 1.0,
+            "shared_s": 1.2,
+            "said_waiting": 3,
+            "write_alone_s": 0.3,
+            "write_shared_s": 0.45,
+            "writes": 10,
+            "wait_s": 0.15,
+            "max_wait_s": 0.6,
+            "renders_meanwhile": 40,
+        },
+    }
+    text = markdown({"machine": {**machine, "duckdb": "2.0.1"}, "sharing": sharing})
+    # 0.5 / 0.4 = 1.25; 0.12 / 0.1 = 1.2
+    assert "| 0.5 s against 0.4 s = **1.25×** |" in text
+    assert "| the same, warm (rerun) | 0.12 s against 0.1 s = **1.20×** |" in text
+    assert "| opening the file again after the dashboard let go of it | 15 ms |" in text
+    assert "0.45 s against 0.3 s alone: **waits 0.15 s** (at most 0.6 s)" in text

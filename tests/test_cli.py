@@ -115,8 +115,10 @@ def fixture_path(fixture_db_path: Path) -> Path:
 
 
 @pytest.fixture
-def holder(tmp_path: Path) -> Iterator[Path]:
-    """A database file held open read-write by another process for the test's duration."""
+def holder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A database file held open read-write by another process for the test's duration
+    (commands here and in subprocesses give up at once instead of waiting their turn)."""
+    monkeypatch.setenv("CONTACTLOAD_WAIT_SECONDS", "0")
     path = tmp_path / "locked.duckdb"
     Database(path).close()  # a real Contact Load file, schema and all
     process = subprocess.Popen(

@@ -350,7 +350,10 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert path.read_text() == "Shopping list: milk, eggs, bread.\n" * 200
 
 
-def test_a_database_held_by_another_process_is_locked(tmp_path: Path) -> None:
+def test_a_database_held_by_another_process_is_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTACTLOAD_WAIT_SECONDS", "0.3")  # waits its turn, then refuses
     path = tmp_path / "busy.duckdb"
     holder = subprocess.Popen(
         [
@@ -457,3 +460,25 @@ def test_cursors_from_many_threads_at_once(fixture_db: Database) -> None:
     assert errors == []
     # tests/data/fixture_contacts.csv has 25 contact rows below its header.
     assert results == [[25] * queries_each for _ in range(threads_count)]
+
+
+def test_a_database_open_here_is_locked_for_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB's POSIX lock is lost when the process closes any descriptor of the file; the
+    # header check that reads the file must not be what lets a second writer in.
+    monkeypatch.setenv("CONTACTLOAD_WAIT_SECONDS", "0")
+    path = tmp_path / "mine.duckdb"
+    db = Database(path)
+    try:
+        assert db.data_version() >= 0  # holds the file now
+        other = subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1])", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert other.returncode != 0
+        assert "lock" in other.stderr.lower()
+    finally:
+        db.close()

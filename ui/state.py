@@ -2,13 +2,19 @@
 
 ``st.cache_resource`` holds the one ``Database`` of this server process (shared by every
 browser session; it hands each operation its own cursor, so sharing is thread-safe).
+The dashboard holds the file only while it works: the connection closes once idle for
+``IDLE_RELEASE_SECONDS`` (at once when a command waits for it), so commands in a
+terminal or a nightly job use the same file meanwhile.
 ``st.cache_data`` holds measure results keyed by the filter set and the database's
-``data_version``, so results are reused across reruns and pages and expire the moment
-stored data changes.
+``data_version`` (stored in the file and advanced by every write, from this process or
+another), so results are reused across reruns and pages and expire the moment stored
+data changes.
 """
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,9 +119,16 @@ def database_path() -> Path:
     return Path(known.db or default_db_path())
 
 
+IDLE_RELEASE_SECONDS = 1.0
+"""How long the dashboard keeps the file open after its last query (bench/RESULTS.md:
+a rerun within it reuses the open file; one after it opens the file again)."""
+
+
 @st.cache_resource(show_spinner="Opening the database…")
 def _database(path: str) -> Database:
-    return open_database(path)
+    db = open_database(path)
+    db.release_when_idle(IDLE_RELEASE_SECONDS)
+    return db
 
 
 def database() -> Database:
@@ -138,7 +151,28 @@ def _cached(
 def measure(name: str, filters: ContactFilter, *args: Any) -> Any:
     """The result of ``analytics.metrics.<name>(db, filters, *args)``, cached."""
     db = database()
+    _pause_point(db)
     return _cached(name, db, str(db.path), db.data_version(), filters, tuple(args))
+
+
+PAUSE_WHILE_ENV_VAR = "CONTACTLOAD_PAUSE_WHILE"
+"""For the sharing tests: while the file this names exists, a render holds the database
+mid-measure (a dashboard busy for as long as a test needs; unset in normal use)."""
+
+
+def _pause_point(db: Database) -> None:
+    """Hold the database while the file named by ``CONTACTLOAD_PAUSE_WHILE`` exists (a
+    minute at most), marking ``FILE.held`` meanwhile."""
+    marker = os.environ.get(PAUSE_WHILE_ENV_VAR)
+    if not marker or not Path(marker).exists():
+        return
+    held = Path(f"{marker}.held")
+    with db.cursor():
+        held.touch()
+        deadline = time.monotonic() + 60
+        while Path(marker).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.unlink(missing_ok=True)
 
 
 VIEWER_SCOPE_KEY = "viewer_scope"
