@@ -39,6 +39,11 @@ VERSION = f"v{duckdb_version()}"
 OTHER_PLATFORM = "linux_arm64" if duckdb_platform() != "linux_arm64" else "linux_amd64"
 
 
+def unpacked(temp: Path) -> list[Path]:
+    """What is left in the temp folder besides the processes' turn-taking lock files."""
+    return [entry for entry in temp.iterdir() if not entry.name.startswith("contactload-locks")]
+
+
 def extension_bytes(version: str = VERSION, platform: str | None = None) -> bytes:
     """An unsigned extension file: a stand-in binary, DuckDB's metadata footer, an empty
     signature."""
@@ -177,7 +182,7 @@ def test_a_named_extension_that_cannot_serve_is_one_sentence(
     )
     assert "\n" not in sentence
     assert not database.parent.exists()  # no database, not even its folder
-    assert list(private_temp.iterdir()) == []  # no unpacked copy either
+    assert unpacked(private_temp) == []  # no unpacked copy either
 
 
 @pytest.mark.parametrize("archive", ["wheel", "gz"])
@@ -196,7 +201,7 @@ def test_an_archive_that_unpacks_too_large_is_refused_while_unpacking(
     with pytest.raises(EncryptionError, match="unpacks to more than 1 MB"):
         Database(tmp_path / "secret.duckdb", key=KEY)
     assert not (tmp_path / "secret.duckdb").exists()
-    assert list(private_temp.iterdir()) == []
+    assert unpacked(private_temp) == []
 
 
 def test_a_silent_extension_repository_is_given_up_after_the_timeout() -> None:
