@@ -95,7 +95,12 @@ def test_weekly_ticks_sit_on_the_monday_of_each_bar_and_hover_names_it() -> None
             ["2025-11-01", "2025-12-01", "2026-01-01"],
             ["Nov<br>2025", "Dec", "Jan<br>2026"],
         ),
-        (["2025-12-29", "2026-01-05"], "week", ["2025-12-29", "2026-01-05"], ["29 Dec<br>2025", "5 Jan<br>2026"]),
+        (
+            ["2025-12-29", "2026-01-05"],
+            "week",
+            ["2025-12-29", "2026-01-05"],
+            ["29 Dec<br>2025", "5 Jan<br>2026"],
+        ),
         # 53 weeks: every fifth Monday named, 11 labels (at most 12).
         (list(pd.date_range("2025-11-24", periods=53, freq="7D")), "week", None, None),
     ],
@@ -202,7 +207,7 @@ def test_the_overrun_line_of_a_partial_week_counts_only_its_days(caps_db: Databa
             for day, minutes in zip(trace["x"], values(trace["y"]), strict=True):
                 bars[day[:10]] = bars.get(day[:10], 0) + minutes
     assert bars == {"2026-03-02": 45, "2026-03-09": 100, "2026-03-16": 50}
-    over = [t for t in figure["data"] if t.get("name") == "Minutes beyond agreed caps"][0]
+    over = next(t for t in figure["data"] if t.get("name") == "Minutes beyond agreed caps")
     assert [day[:10] for day in over["x"]] == ["2026-03-02", "2026-03-09", "2026-03-16"]
     assert values(over["y"]) == [5, 0, 10]
     assert all(y <= bars[day[:10]] for day, y in zip(over["x"], values(over["y"]), strict=True))
@@ -254,7 +259,7 @@ def test_a_chart_with_nothing_to_draw_is_a_sentence() -> None:
         charts.load_heatmap(pd.DataFrame({"weekday": [], "hour": [], "minutes": []})),
     ):
         assert isinstance(chart, charts.NothingToDraw)
-        assert chart.sentence.endswith(".") and "No" in chart.sentence or "None" in chart.sentence
+        assert (chart.sentence.endswith(".") and "No" in chart.sentence) or "None" in chart.sentence
     hidden = pd.DataFrame(
         {"month": ["2026-11"], "group": ["All"], "is_total": [True], "crisis_share": [None]}
     )
@@ -343,7 +348,13 @@ def test_overview_weekly_chart_on_mondays_with_honest_partial_weeks(
     assert not app.exception
     figure = shown_figure(app, "weekly_chart")
     axis = figure["layout"]["xaxis"]
-    assert axis["tickvals"] == ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    assert axis["tickvals"] == [
+        "2026-10-26",
+        "2026-11-02",
+        "2026-11-09",
+        "2026-11-16",
+        "2026-11-23",
+    ]
     assert not any(":" in text for text in axis["ticktext"])
     bars: dict[str, float] = {}
     for trace in figure["data"]:
@@ -363,7 +374,7 @@ def test_overview_weekly_chart_on_mondays_with_honest_partial_weeks(
     assert bars == pytest.approx(
         {f"{week:%Y-%m-%d}": minutes for week, minutes in in_period.itertuples(index=False)}
     )
-    over = [t for t in figure["data"] if t.get("name") == "Minutes beyond agreed caps"][0]
+    over = next(t for t in figure["data"] if t.get("name") == "Minutes beyond agreed caps")
     assert all(y <= bars[day[:10]] for day, y in zip(over["x"], values(over["y"]), strict=True))
     assert "Hatched: partial week: only its days in the period" in [
         trace.get("name") for trace in figure["data"]
@@ -463,3 +474,24 @@ def test_every_chart_speaks_the_users_words_and_dates(
             figure["layout"]["title"]["text"]
         ):
             assert len(in_legend) <= charts.MAX_SERIES
+
+
+def test_the_comparison_trend_starts_with_the_total_and_the_fullest_lines() -> None:
+    trend_frame = pd.DataFrame(
+        {
+            "month": ["2026-09", "2026-10", "2026-11"] * 7,
+            "group": [name for name in ["All", "A", "B", "C", "D", "E", "F"] for _ in range(3)],
+            "is_total": [True] * 3 + [False] * 18,
+            # A: one month only (a lone dot, highest); B..F: three months, means 5, 4, 3, 2, 1
+            "minutes_per_client_week": [
+                9, 9, 9, None, None, 99, *[m for m in (5, 4, 3, 2, 1) for _ in range(3)]
+            ],
+        }
+    )  # fmt: skip
+    assert charts.default_groups(trend_frame, "minutes_per_client_week") == [
+        "All", "B", "C", "D", "E",
+    ]  # fmt: skip
+    figure = figure_of(charts.comparison_trend(trend_frame, MEASURES[0]))
+    lines = [trace for trace in figure["data"] if trace.get("showlegend", True)]
+    assert [trace["name"] for trace in lines] == ["All", "B", "C", "D", "E"]
+    assert lines[0]["line"]["dash"] == "dash"

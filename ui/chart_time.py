@@ -22,7 +22,7 @@ Bucket = Literal["week", "month"]
 MAX_TICKS = 12
 """Date labels on a time axis at most; beyond that every second (third...) bucket is named."""
 
-PARTIAL_OPACITY = 0.5
+PARTIAL_OPACITY = 0.6
 """How much lighter a partial week's or month's bar is drawn."""
 
 PARTIAL_PATTERN = "/"

@@ -705,12 +705,14 @@ def comparison_trend(
 
 
 def default_groups(trend: pd.DataFrame, value: str) -> list[str]:
-    """The total first, then the groups with the highest mean ``value``: ``MAX_SERIES`` in all."""
+    """The total first, then the groups shown in the most months (a line, not a lone dot),
+    the highest mean ``value`` first among equals: ``MAX_SERIES`` in all."""
     totals = list(dict.fromkeys(trend.loc[trend["is_total"].astype(bool), "group"]))
     groups = trend[~trend["is_total"].astype(bool)]
-    means = pd.to_numeric(groups[value], errors="coerce").groupby(groups["group"]).mean()
-    ordered = [str(name) for name in means.sort_values(ascending=False, kind="stable").index]
-    return (totals + ordered)[:MAX_SERIES]
+    numbers = pd.to_numeric(groups[value], errors="coerce").groupby(groups["group"])
+    ranked = pd.DataFrame({"months": numbers.count(), "mean": numbers.mean()})
+    ranked = ranked.sort_values(["months", "mean"], ascending=False, kind="stable")
+    return (totals + [str(name) for name in ranked.index])[:MAX_SERIES]
 
 
 BILLING_PARTS = (
