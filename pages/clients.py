@@ -243,12 +243,14 @@ if chosen:
         "sessions in the period).",
     )
     busiest = charts.busiest(timeline, "category")
+    room = charts.MAX_SERIES - (0 if sessions.empty else 1)  # the sessions are one series
     categories_shown = series_picker(
         "Categories to draw",
         busiest,
-        busiest[: charts.MAX_SERIES - (0 if sessions.empty else 1)],
+        busiest,
         key="client_timeline_categories",
         format_func=lambda key: CATEGORY_LABELS.get(key, key),
+        limit=room,
     )
     show_chart(
         charts.client_timeline(timeline, sessions, categories_shown), key="client_timeline_chart"

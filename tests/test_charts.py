@@ -495,3 +495,36 @@ def test_the_comparison_trend_starts_with_the_total_and_the_fullest_lines() -> N
     lines = [trace for trace in figure["data"] if trace.get("showlegend", True)]
     assert [trace["name"] for trace in lines] == ["All", "B", "C", "D", "E"]
     assert lines[0]["line"]["dash"] == "dash"
+
+
+def test_a_clients_timeline_legend_holds_at_most_five_series() -> None:
+    at = pd.to_datetime([f"2026-11-{day:02d} 10:00" for day in range(2, 9)])
+    timeline = pd.DataFrame(
+        {
+            "local_started_at": at,
+            "minutes": [float(minutes) for minutes in (7, 6, 5, 4, 3, 2, 1)],
+            "channel": ["phone", "email", "text", "portal", "video", "other", "text"],
+            "category": list(CATEGORIES),
+            "direction": ["client", "therapist", "unknown", "client", "client", "client", "client"],
+        }
+    )
+    sessions = pd.DataFrame(
+        {
+            "local_started_at": pd.to_datetime(["2026-11-02 09:00", "2026-11-09 09:00"]),
+            "minutes": [50.0, 50.0],
+            "status": ["attended", "late_cancelled"],
+        }
+    )
+    figure = figure_of(charts.client_timeline(timeline, sessions))
+    names = [trace["name"] for trace in figure["data"]]
+    # the four busiest categories (scheduling 7 .. support 4) and the sessions as one series
+    assert names == [
+        "Scheduling", "Reminders & confirmations", "Check-ins", "Support",
+        "Sessions (colour: status)",
+    ]  # fmt: skip
+    texts = hover_texts(figure)
+    assert "Late-cancelled" in texts and "started by the therapist" in str(texts)
+    for text in texts:
+        assert not any(code in text for code in INTERNAL_CODES), text
+    chosen = figure_of(charts.client_timeline(timeline, None, ["crisis"]))
+    assert [trace["name"] for trace in chosen["data"]] == ["Crisis"]

@@ -23,18 +23,20 @@ def series_picker(
     default: Sequence[str],
     key: str,
     format_func: Callable[[str], str] = str,
+    limit: int = MAX_SERIES,
 ) -> list[str]:
     """The series to draw: all of them when they are few, else a selector of at most
-    ``MAX_SERIES`` (the default ones chosen first)."""
-    if len(options) <= MAX_SERIES:
+    ``limit`` (``MAX_SERIES`` unless the chart draws another series beside them), the
+    default ones chosen first."""
+    if len(options) <= limit:
         return list(options)
     chosen = st.multiselect(
         label,
         options=list(options),
-        default=[option for option in default if option in options][:MAX_SERIES],
+        default=[option for option in default if option in options][:limit],
         format_func=format_func,
-        max_selections=MAX_SERIES,
+        max_selections=limit,
         key=key,
-        help=f"A chart stays readable with up to {MAX_SERIES} lines; pick the ones to compare.",
+        help=f"A chart stays readable with up to {MAX_SERIES} series; pick the ones to compare.",
     )
     return list(chosen)
