@@ -4,15 +4,16 @@ Plain Plotly, no Streamlit: the same figures can go into a report. The rules eve
 here keeps, so a figure never says more than the data does:
 
 * Every axis names its unit (minutes or hours); a weekly axis has a tick on the Monday of
-  each bar (thinned to at most ``MAX_TICKS`` labels), a monthly axis on the 1st, and neither
-  ever shows a clock time. Hover texts name the date the tick names.
+  each bar (thinned to at most ``chart_time.MAX_TICKS`` labels), a monthly axis on the 1st,
+  and neither ever shows a clock time (``ui.chart_time``). Hover texts name the tick's date.
 * A week or month only partly inside the chosen period is drawn hatched and lighter (bars)
   or with an open marker (lines), says so in its hover text and in the legend, and holds
   only the days inside the period (the measures in ``analytics`` count only those).
 * Hover texts use the user's words with units ("Support · 144 min · week of 9 Nov 2026"),
   built from the display labels of ``analytics.domain`` and ``analytics.session_load``.
 * A chart with nothing to draw is a ``NothingToDraw`` carrying the sentence saying why.
-* A line chart draws at most ``MAX_SERIES`` series; the pages offer the rest in a selector.
+* A line chart draws at most ``MAX_SERIES`` series; the pages offer the rest in a selector
+  (``ui.figures``, which also draws a figure or its sentence).
 """
 
 from collections.abc import Sequence
