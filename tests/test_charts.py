@@ -528,3 +528,20 @@ def test_a_clients_timeline_legend_holds_at_most_five_series() -> None:
         assert not any(code in text for code in INTERNAL_CODES), text
     chosen = figure_of(charts.client_timeline(timeline, None, ["crisis"]))
     assert [trace["name"] for trace in chosen["data"]] == ["Crisis"]
+
+
+def test_a_long_timeline_has_its_ticks_on_mondays() -> None:
+    timeline = pd.DataFrame(
+        {
+            "local_started_at": pd.to_datetime(["2026-08-13 10:00", "2026-11-27 16:30"]),
+            "minutes": [5.0, 8.0],
+            "channel": ["phone", "text"],
+            "category": ["support", "scheduling"],
+            "direction": ["client", "therapist"],
+        }
+    )
+    axis = figure_of(charts.client_timeline(timeline))["layout"]["xaxis"]
+    # Mondays from 10 Aug to 23 Nov: 16 of them, every second one named
+    assert axis["tickvals"][:3] == ["2026-08-10", "2026-08-24", "2026-09-07"]
+    assert all(date.fromisoformat(tick).weekday() == 0 for tick in axis["tickvals"])
+    assert axis["ticktext"][0] == "10 Aug<br>2026"

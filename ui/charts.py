@@ -18,7 +18,7 @@ here keeps, so a figure never says more than the data does:
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any, TypeAlias
 
 import pandas as pd
@@ -44,11 +44,13 @@ from ui.chart_time import (
     add_bars,
     add_line,
     any_partial,
+    day_of,
     is_partial,
     notes,
     partial_legend,
     round_axis,
     time_axis,
+    time_ticks,
 )
 from ui.format import OVER_CAP_RED
 
@@ -442,13 +444,29 @@ def client_timeline(
         )
         figure.update_layout(barmode="overlay")
     title = "Sessions and contacts over time" if sessions is not None else "Contacts over time"
+    moments = [
+        *timeline["local_started_at"],
+        *(() if sessions is None else sessions["local_started_at"]),
+    ]
     figure.update_layout(
         title=title,
-        xaxis={"title": "Local time", "hoverformat": "%-d %b %Y, %H:%M"},
+        xaxis={"title": "Local time", "hoverformat": "%-d %b %Y, %H:%M", **_monday_ticks(moments)},
         yaxis_title="Minutes",
         **_LAYOUT,
     )
     return figure
+
+
+def _monday_ticks(moments: Sequence[Any]) -> dict[str, Any]:
+    """Ticks on Mondays for a time axis spanning three weeks or more (plotly's own weekly
+    ticks fall on Sundays); a shorter span keeps plotly's ticks, clock times included."""
+    days = [day_of(moment) for moment in moments if not pd.isna(moment)]
+    if not days or (max(days) - min(days)).days < 21:
+        return {}
+    first = min(days) - timedelta(days=min(days).weekday())
+    mondays = [first + timedelta(days=7 * n) for n in range((max(days) - first).days // 7 + 1)]
+    values, labels = time_ticks(mondays, "week")
+    return {"tickmode": "array", "tickvals": values, "ticktext": labels}
 
 
 def weekly_against_cap(weeks: pd.DataFrame, period: Period | None = None) -> Chart:
