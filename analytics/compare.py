@@ -569,6 +569,24 @@ def distribution(
     return long
 
 
+def ranked_by(table: pd.DataFrame, measure: ComparedMeasure) -> pd.DataFrame:
+    """The shown groups of ``comparison`` ranked by ``measure``: group, value, percentile_rank.
+
+    The comparison's formula (100 x (r - 1) / (n - 1), ties averaged, a single group 50)
+    applied to the chosen measure instead of minutes per active client per week; groups
+    without a value (suppressed, or no sessions for a per-session measure) are left out.
+    """
+    shown = table[~table["is_total"].astype(bool) & ~table["suppressed"].astype(bool)]
+    frame = pd.DataFrame(
+        {"group": shown["group"], "value": pd.to_numeric(shown[measure.column], errors="coerce")}
+    )
+    frame = frame[frame["value"].notna()].reset_index(drop=True)
+    ranks = frame["value"].rank(method="average")
+    count = len(frame)
+    frame["percentile_rank"] = 50.0 if count == 1 else 100 * (ranks - 1) / max(count - 1, 1)
+    return frame
+
+
 def comparison_report(
     db: Database,
     filters: ContactFilter,

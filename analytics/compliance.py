@@ -30,6 +30,12 @@ How settings are resolved (the rules every measure below shares):
 * **Weeks** are ISO weeks of the therapist's local calendar, keyed by the Monday's date.
   A cap is weekly, so the cap measures judge every week that overlaps the filter's period on
   all seven of its days (a period starting on a Wednesday still judges that whole week).
+* **Partial weeks on charts** (``weekly_cap_totals``, ``weekly_caps(..., whole_weeks=False)``)
+  count only the days inside the period, against the *full* weekly cap: a chart's bar holds
+  only those days, so the minutes beyond the cap drawn over it never exceed the bar, and
+  every minute shown beyond the cap is one the whole week went beyond it too (pro-rating
+  the cap by days would assume the load is spread evenly and could report a breach the
+  whole week never had).
 """
 
 from dataclasses import dataclass, field
@@ -284,13 +290,17 @@ judged_category_caps AS (
 )
 
 
-def _caps_ctes(filters: ContactFilter) -> tuple[str, list[object]]:
-    """WITH clause up to ``judged_caps`` and ``judged_category_caps``, and its parameters."""
-    contacts, params = _contacts_cte(_whole_weeks(filters))
+def _caps_ctes(filters: ContactFilter, *, whole_weeks: bool = True) -> tuple[str, list[object]]:
+    """WITH clause up to ``judged_caps`` and ``judged_category_caps``, and its parameters.
+
+    ``whole_weeks=False`` counts only the contacts inside the filter's period (the charts'
+    rule for partial weeks); the cap is still the one in force on each week's Monday.
+    """
+    contacts, params = _contacts_cte(_whole_weeks(filters) if whole_weeks else filters)
     return f"WITH {contacts}, {_SETTINGS_CTES}, {_CAPS_CTES}", params
 
 
-def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
+def weekly_caps(db: Database, filters: ContactFilter, *, whole_weeks: bool = True) -> pd.DataFrame:
     """Each client's weekly minutes against the weekly cap in force that week.
 
     One row per client and local week with at least one contact under the filter (a week
@@ -300,15 +310,18 @@ def weekly_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     cap_minutes (NULL when no cap is in force), over (counted above the cap; exactly at the
     cap is not over; false without a cap), over_by (minutes above the cap, 0 when under,
     NULL without a cap) and use_share (counted / cap; NULL without a cap or with a cap of 0).
-    The cap is the one in force on the week's Monday.
+    The cap is the one in force on the week's Monday. ``whole_weeks=False`` (the charts')
+    counts only the days of a partial week inside the period, against the full cap.
     """
-    return _weekly_caps(db, filters, over_only=False)
+    return _weekly_caps(db, filters, over_only=False, whole_weeks=whole_weeks)
 
 
-def _weekly_caps(db: Database, filters: ContactFilter, *, over_only: bool) -> pd.DataFrame:
+def _weekly_caps(
+    db: Database, filters: ContactFilter, *, over_only: bool, whole_weeks: bool = True
+) -> pd.DataFrame:
     """``weekly_caps``, or only its weeks over the cap, newest and largest first: picked in
     DuckDB, since every client-week as a frame cost 1 s at 1M contacts."""
-    ctes, params = _caps_ctes(filters)
+    ctes, params = _caps_ctes(filters, whole_weeks=whole_weeks)
     where, order = (
         ("WHERE j.over", "week DESC, j.over_by DESC, cl.client_key")
         if over_only
@@ -1203,10 +1216,12 @@ def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
     The Overview's weekly chart draws the cap itself when one client is shown, and the
     minutes beyond the agreed caps otherwise. Columns: period (the week's Monday),
     cap_minutes (sum of caps), counted_minutes, over_minutes (sum of minutes over each
-    client's cap), clients (with a cap and contact that week).
+    client's cap), clients (with a cap and contact that week). A partial week at an edge
+    of the period counts only its days inside the period, against the full weekly cap
+    (the module's rule), so over_minutes never exceeds the week's minutes in the period.
     """
     # Summed in DuckDB: one row per week comes back, not one per client and week.
-    ctes, params = _caps_ctes(filters)
+    ctes, params = _caps_ctes(filters, whole_weeks=False)
     return db.frame(
         f"""{ctes}
         SELECT j.day AS period, sum(j.weekly_cap_minutes) AS cap_minutes,

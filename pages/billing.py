@@ -10,6 +10,7 @@ from analytics import billing
 from analytics.errors import ContactLoadError
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
+from ui.figures import show_chart
 from ui.format import hours_text, minutes_text
 from ui.state import database, measure
 
@@ -196,7 +197,7 @@ with months_tab:
     if months.empty:
         st.info("Nothing to show month by month in this period.", icon=":material/inbox:")
     else:
-        st.plotly_chart(charts.billing_months(months), key="billing_months_chart")
+        show_chart(charts.billing_months(months, totals.period), key="billing_months_chart")
         st.dataframe(
             months,
             hide_index=True,

@@ -5,18 +5,19 @@ import streamlit as st
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from ui import charts
 from ui.components import csv_download, page_start
+from ui.figures import series_picker, show_chart
 from ui.state import measure
 
 filters, totals = page_start("Channels & categories")
 
 pairs = measure("channel_category", filters)
-st.plotly_chart(charts.channel_category_heatmap(pairs), key="channel_category_heatmap")
+show_chart(charts.channel_category_heatmap(pairs), key="channel_category_heatmap")
 csv_download(pairs, "channel-category.csv", key="channel_category_csv")
 
-bucket = st.segmented_control(
+picked_bucket = st.segmented_control(
     "Trend per", options=["week", "month"], default="week", key="trend_bucket"
 )
-bucket = bucket or "week"
+bucket: charts.Bucket = "month" if picked_bucket == "month" else "week"
 for tab, by, labels in zip(
     st.tabs(["By channel", "By category"]),
     ("channel", "category"),
@@ -24,9 +25,18 @@ for tab, by, labels in zip(
     strict=True,
 ):
     with tab:
-        st.plotly_chart(
+        trend = measure("trend", filters, by, bucket)
+        busiest = charts.busiest(trend, "key")
+        shown = series_picker(
+            f"{by.capitalize()} lines to draw",
+            busiest,
+            busiest,
+            key=f"{by}_trend_lines",
+            format_func=labels.__getitem__,
+        )
+        show_chart(
             charts.trend_lines(
-                measure("trend", filters, by, bucket), by, f"Minutes per {bucket} by {by}"
+                trend, by, f"Minutes per {bucket} by {by}", bucket, totals.period, shown
             ),
             key=f"{by}_trend_chart",
         )

@@ -5,8 +5,10 @@ from dataclasses import replace
 
 import streamlit as st
 
+from analytics.domain import CATEGORY_LABELS
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
+from ui.figures import series_picker, show_chart
 from ui.format import minutes_text, per_session_text, red_rows, share_text, weeks_over_text
 from ui.state import measure
 
@@ -69,7 +71,7 @@ if over:
     )
 
 concentration = measure("concentration", filters)
-st.plotly_chart(
+show_chart(
     charts.pareto_curve(measure("pareto", filters), concentration.top_fraction), key="pareto_chart"
 )
 st.caption(
@@ -240,10 +242,22 @@ if chosen:
         help=f"Contact minutes ÷ attended sessions ({len(attended)} of {len(sessions)} "
         "sessions in the period).",
     )
-    st.plotly_chart(charts.client_timeline(timeline, sessions), key="client_timeline_chart")
-    weeks = measure("weekly_caps", replace(filters, client_keys=(chosen,)))
+    busiest = charts.busiest(timeline, "category")
+    room = charts.MAX_SERIES - (0 if sessions.empty else 1)  # the sessions are one series
+    categories_shown = series_picker(
+        "Categories to draw",
+        busiest,
+        busiest,
+        key="client_timeline_categories",
+        format_func=lambda key: CATEGORY_LABELS.get(key, key),
+        limit=room,
+    )
+    show_chart(
+        charts.client_timeline(timeline, sessions, categories_shown), key="client_timeline_chart"
+    )
+    weeks = measure("weekly_caps_in_period", replace(filters, client_keys=(chosen,)))
     if not weeks.empty:
-        st.plotly_chart(charts.weekly_against_cap(weeks), key="client_cap_chart")
+        show_chart(charts.weekly_against_cap(weeks, totals.period), key="client_cap_chart")
     st.dataframe(
         timeline.drop(columns=["started_at"]),
         hide_index=True,

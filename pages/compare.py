@@ -11,9 +11,10 @@ from analytics.settings import get_setting
 from ui import charts
 from ui.comparison import comparison_table, header, styled_table
 from ui.components import csv_download, page_start
+from ui.figures import series_picker, show_chart
 from ui.state import database, measure
 
-filters, _ = page_start("Compare therapists and practices")
+filters, totals = page_start("Compare therapists and practices")
 k = int(get_setting(database(), "min_group_clients"))  # installation-wide, not data
 
 by = st.segmented_control(
@@ -65,23 +66,26 @@ chosen = st.selectbox(
 )
 left, right = st.columns(2)
 values = measure("compare_distribution", filters)
-if values[values["measure"] == chosen.column].empty:
-    left.info(
-        f"No therapist has a value for {chosen.label.lower()} that can be shown"
-        + (" (no sessions are known)." if chosen.column.endswith("session_hours") else "."),
-        icon=":material/info:",
-    )
-else:
-    left.plotly_chart(
-        charts.therapist_distribution(values, chosen), key="compare_distribution_chart"
-    )
+show_chart(
+    charts.therapist_distribution(values, chosen),
+    key="compare_distribution_chart",
+    container=left,
+)
 if groups["suppressed"].all():
     right.info("No percentile ranks: every group is hidden.", icon=":material/visibility_off:")
 else:
-    right.plotly_chart(charts.percentile_ranks(table, by), key="compare_rank_chart")
+    show_chart(
+        charts.percentile_ranks(table, by, chosen), key="compare_rank_chart", container=right
+    )
 
 trend = measure("compare_trend", filters, by)
-st.plotly_chart(charts.comparison_trend(trend, chosen), key="compare_trend_chart")
+lines = series_picker(
+    f"Lines to draw ({by}s and the total)",
+    list(dict.fromkeys(trend["group"])),
+    charts.default_groups(trend, chosen.column),
+    key="compare_trend_lines",
+)
+show_chart(charts.comparison_trend(trend, chosen, totals.period, lines), key="compare_trend_chart")
 st.caption(
     f"A month in which a group had fewer than {k} active clients is a gap in its line, and "
     "so is a month that would give a hidden figure away when added up with the other "

@@ -7,6 +7,7 @@ from analytics.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
 from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
+from ui.figures import show_chart
 from ui.format import (
     NO_SESSIONS,
     change_text,
@@ -231,15 +232,17 @@ if sessions.sessions:
         f"{sessions.attended_hours:,.1f} attended h."
     )
 
-st.plotly_chart(
+show_chart(
     charts.weekly_minutes(
-        measure("trend", filters, "category"), caps=measure("weekly_cap_totals", filters)
+        measure("trend", filters, "category"),
+        caps=measure("weekly_cap_totals", filters),
+        period=now.period,
     ),
     key="weekly_chart",
 )
 if sessions.sessions:
-    st.plotly_chart(
-        charts.weekly_session_load(measure("weekly_session_load", filters)),
+    show_chart(
+        charts.weekly_session_load(measure("weekly_session_load", filters), now.period),
         key="session_load_chart",
     )
     with st.expander("Load per session hour by therapist"):
@@ -287,13 +290,15 @@ else:
         icon=":material/event_busy:",
     )
 left, right = st.columns([2, 3])
-left.plotly_chart(
+show_chart(
     charts.mix(measure("summary", filters, "channel"), "channel", "Channel mix (minutes)"),
     key="channel_mix_chart",
+    container=left,
 )
-right.plotly_chart(
+show_chart(
     charts.load_heatmap(measure("load_grid", filters), measure("working_windows", filters)),
     key="load_heatmap",
+    container=right,
 )
 st.caption(
     f"Crisis contacts: {minutes_text(now.crisis_minutes)} "

@@ -372,6 +372,46 @@ def test_caps_judge_whole_weeks_of_the_period(load: Callable[[str], Database]) -
     assert frame["over_by_minutes"].tolist() == [40, 0]
 
 
+def test_partial_weeks_count_only_their_days_in_the_period_against_the_full_cap(
+    load: Callable[[str], Database],
+) -> None:
+    from analytics.compliance import weekly_cap_totals
+    from analytics.metrics import trend
+
+    db = load("caps.csv")
+    add_boundary(db, "Nora Quinn", None, date(2026, 1, 1), weekly_cap_minutes=40)
+    # Wed 03-04 .. Tue 03-17: the weeks of 03-02 and 03-16 are partial. In the period:
+    # week 03-02: Ada 25 (Wed) + 10 (Thu) + 10 (Sun 23:30) = 45, her Mon 03-02 30 is not
+    #   in it: 45 against the full cap 40, over by 5 (the whole week, 75, would say 35);
+    # week 03-09 (whole): Ada 40 (crisis 25 left out), Ben 20 (crisis 15): at or under;
+    # week 03-16: Ada's Mon 50 only (her Thu 30 is after the end): over by 10 (not 40).
+    period = ContactFilter(start=date(2026, 3, 4), end=date(2026, 3, 17))
+    totals = weekly_cap_totals(db, period)
+    assert [
+        (day(r.period), r.cap_minutes, r.counted_minutes, r.over_minutes, r.clients)
+        for r in totals.itertuples()
+    ] == [
+        (date(2026, 3, 2), 40, 45, 5, 1),
+        (date(2026, 3, 9), 80, 60, 0, 2),
+        (date(2026, 3, 16), 40, 50, 10, 1),
+    ]
+    # The overrun never exceeds the week's bar: all minutes of the week in the period.
+    bars = trend(db, period, "category").groupby("period")["minutes"].sum()
+    assert [bars[pd.Timestamp(w)] for w in ("2026-03-02", "2026-03-09", "2026-03-16")] == [
+        45,
+        100,
+        50,
+    ]
+    assert (totals["over_minutes"].to_numpy() <= bars.to_numpy()).all()
+    # The Clients page's chart uses the same rule per client; the tables judge whole weeks.
+    assert cap_rows(db, weekly_caps(db, period, whole_weeks=False))[0] == (
+        "Ada", date(2026, 3, 2), 45, 40, True, 5, 45 / 40
+    )  # fmt: skip
+    assert cap_rows(db, weekly_caps(db, period))[0] == (
+        "Ada", date(2026, 3, 2), 75, 40, True, 35, 75 / 40
+    )  # fmt: skip
+
+
 # --- after hours --------------------------------------------------------------------------
 
 # hours.csv. Working hours stored below: Nora Mon-Fri 09:00-17:00 from 03-02, then

@@ -73,6 +73,10 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "compliance_summary": _reusing(compliance.summary, "alerts", "drift_alerts"),
     "after_hours_share": compliance.after_hours_share,
     "weekly_caps": compliance.weekly_caps,
+    # The Clients page's chart: partial weeks count only their days in the period.
+    "weekly_caps_in_period": lambda db, filters: compliance.weekly_caps(
+        db, filters, whole_weeks=False
+    ),
     "cap_summary": compliance.cap_summary,
     "clients_against_caps": compliance.clients_against_caps,
     "weekly_cap_totals": compliance.weekly_cap_totals,
