@@ -203,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="IANA zone of therapists new to the database (default: this machine's)",
     )
+    inbox_parser.add_argument(
+        "--remember",
+        action="store_true",
+        help="store --inbox as this database's inbox (the dashboard watches it from its next "
+        "start)",
+    )
     inbox_parser.add_argument("--json", action="store_true", help="print a JSON report")
 
     compliance_parser = commands.add_parser(
@@ -774,6 +780,8 @@ def run_inbox(args: argparse.Namespace) -> int:
 
     db = Database(args.db or default_db_path())
     folder = inbox.inbox_folder(db, args.inbox)
+    if args.remember:
+        inbox.set_inbox_folder(db, folder, scope=_cli_scope())
     if not args.watch:
         result = inbox.sweep(
             db, folder, settle=args.settle, time_zone=args.time_zone, scope=_cli_scope()

@@ -488,20 +488,32 @@ def describe(entry: InboxEntry) -> str:
 
 
 class InboxWatcher:
-    """Sweeps an inbox every ``interval`` seconds on a daemon thread until ``stop``."""
+    """Sweeps an inbox every ``interval`` seconds on a daemon thread until ``stop``.
+
+    ``db`` may be a function that opens the database: the dashboard's server starts its
+    watcher before any page has opened the file, and the watcher opens it (``open_database``
+    shares the pages' one) on its first pass, trying again at the next while it cannot.
+    ``inbox`` None: the folder stored for the database, else the default.
+    """
 
     def __init__(
         self,
-        db: Database,
-        inbox: Path,
+        db: Database | Callable[[], Database],
+        inbox: Path | None = None,
         *,
         interval: float = 2.0,
         settle: float | None = None,
         time_zone: str | None = None,
         on_sweep: Callable[[SweepResult], None] | None = None,
     ) -> None:
-        self.db = db
-        self.inbox = prepare_folder(Path(inbox).resolve())
+        self.db: Database | None = db if isinstance(db, Database) else None
+        self._opener = db if not isinstance(db, Database) else None
+        self._chosen = inbox
+        self.inbox: Path | None = None
+        if self.db is not None or inbox is not None:
+            self.inbox = prepare_folder(
+                inbox_folder(self.db, inbox) if self.db else Path(inbox or ".").resolve()
+            )
         self.interval = interval
         self.settle = settle
         self.time_zone = time_zone
@@ -509,9 +521,7 @@ class InboxWatcher:
         self.sweeps = 0
         self.last_problem: str | None = None
         self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"contactload-inbox {self.inbox}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="contactload-inbox", daemon=True)
 
     def start(self) -> InboxWatcher:
         """Start sweeping; returns the watcher."""
@@ -532,15 +542,21 @@ class InboxWatcher:
     def _pause(self, seconds: float) -> None:
         self._stopped.wait(seconds)
 
+    def _ready(self) -> tuple[Database, Path]:
+        """The database and the folder, opened and resolved on first use."""
+        if self.db is None:
+            assert self._opener is not None
+            self.db = self._opener()
+        if self.inbox is None:
+            self.inbox = prepare_folder(inbox_folder(self.db, self._chosen))
+        return self.db, self.inbox
+
     def run_once(self) -> SweepResult | None:
         """One sweep; a problem of the folder or the database is logged, never raised."""
         try:
+            db, folder = self._ready()
             result = sweep(
-                self.db,
-                self.inbox,
-                settle=self.settle,
-                time_zone=self.time_zone,
-                pause=self._pause,
+                db, folder, settle=self.settle, time_zone=self.time_zone, pause=self._pause
             )
         except (ContactLoadError, OSError) as error:
             self._problem(str(error))
@@ -556,7 +572,7 @@ class InboxWatcher:
     def _problem(self, sentence: str | None) -> None:
         """Log a problem once, not at every sweep while it lasts."""
         if sentence and sentence != self.last_problem:
-            log.warning("inbox %s: %s", self.inbox, sentence)
+            log.warning("inbox %s: %s", self.inbox or "", sentence)
         self.last_problem = sentence
 
     def _run(self) -> None:
