@@ -47,7 +47,7 @@ def stored(db: Database, file_name: str | None = None) -> tuple[int, float]:
     where = "" if file_name is None else "WHERE b.file_name = ?"
     count, minutes = db.row(
         "SELECT count(*), coalesce(sum(c.minutes), 0) FROM contacts AS c "
-        f"JOIN import_batches AS b USING (batch_id) {where}",  # noqa: S608 - fixed text
+        f"JOIN import_batches AS b USING (batch_id) {where}",
         [] if file_name is None else [file_name],
     )
     return int(count), float(minutes)
