@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from analytics.db import Database
 from analytics.errors import ContactLoadError, DatabaseError, PermissionDeniedError
-from analytics.scope import Scope, local_user
+from analytics.scope import LOCAL, Scope, local_user
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +170,7 @@ def inbox_folder(db: Database, chosen: Path | None = None) -> Path:
     return Path(chosen or stored_folder(db) or default_folder(db)).expanduser().resolve()
 
 
-def set_inbox_folder(db: Database, folder: Path | None, *, scope: Scope) -> None:
+def set_inbox_folder(db: Database, folder: Path | None, *, scope: Scope = LOCAL) -> None:
     """Store ``folder`` as this database's inbox (None: back to the default); only a viewer
     who may import, recorded in the audit log. A running watcher keeps its folder until the
     dashboard starts again."""
@@ -360,7 +360,7 @@ def _take(
             db, claimed, file_name=name, scope=scope, kind=kind, **options
         )
     except (DatabaseError, PermissionDeniedError):
-        raise
+        raise  # the database's fault (or the viewer's), not the file's: it stays
     except (ContactLoadError, OSError) as error:
         target = _free_name(inbox / FAILED, name)
         sentence = str(error) if isinstance(error, ContactLoadError) else None
@@ -401,17 +401,18 @@ def sweep(
     *,
     settle: float | None = None,
     time_zone: str | None = None,
-    scope: Scope | None = None,
+    scope: Scope = LOCAL,
     pause: Callable[[float], None] = time.sleep,
 ) -> SweepResult:
     """One pass over ``inbox``: import every file that stayed unchanged for ``settle``
     seconds (default: the ``inbox_settle_seconds`` setting), then file it away.
 
-    ``scope`` defaults to this machine's own user, as for the command line; ``pause`` waits
-    between the two looks. The database is touched only when a file is there to import.
+    Only a viewer who may import (the command line and the dashboard's watcher run as this
+    machine's own user, ``local_user``); ``pause`` waits between the two looks. The
+    database is touched only when a file is there to import.
     """
+    scope.require_import()
     inbox = prepare_folder(Path(inbox).resolve())
-    scope = scope or local_user()
     result = SweepResult()
     with _sweep_lock(inbox):
         _return_leftovers(inbox)
@@ -436,7 +437,7 @@ def sweep(
                     continue  # another sweeper took it first
                 try:
                     result.taken.append(_take(db, inbox, claimed, scope, options))
-                except (DatabaseError, PermissionDeniedError) as error:
+                except DatabaseError as error:
                     if claimed.exists():  # not yet filed: back where it was dropped
                         os.replace(claimed, inbox / name)
                     result.paused = str(error)
@@ -556,7 +557,12 @@ class InboxWatcher:
         try:
             db, folder = self._ready()
             result = sweep(
-                db, folder, settle=self.settle, time_zone=self.time_zone, pause=self._pause
+                db,
+                folder,
+                settle=self.settle,
+                time_zone=self.time_zone,
+                scope=local_user(),
+                pause=self._pause,
             )
         except (ContactLoadError, OSError) as error:
             self._problem(str(error))
