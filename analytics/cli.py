@@ -773,7 +773,6 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_inbox(args: argparse.Namespace) -> int:
     """``contactload inbox``: one sweep of the inbox folder, or ``--watch`` until stopped."""
-    import logging
     import time
 
     from analytics import inbox
@@ -789,7 +788,7 @@ def run_inbox(args: argparse.Namespace) -> int:
         _print_sweep(folder, result, as_json=args.json, quiet_when_empty=False)
         failed = any(entry.outcome == "failed" for entry in result.taken)
         return 1 if failed or result.paused else 0
-    logging.basicConfig(format="contactload: %(message)s", level=logging.WARNING)
+    inbox.log_to_stderr()
     watcher = inbox.InboxWatcher(
         db,
         folder,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -137,7 +138,8 @@ class SweepResult:
     still_changing: list[str] = field(default_factory=list)
     """Files whose size or time changed between the two looks: left for a later pass."""
     ignored: list[str] = field(default_factory=list)
-    """Files with a temporary name (a download or a save still in progress)."""
+    """Files with a temporary name (a download or a save still in progress), and empty
+    files (created, not yet written)."""
     paused: str | None = None
     """The database's sentence when it could not be written: the sweep stopped there and
     the file stayed in the inbox."""
@@ -146,6 +148,17 @@ class SweepResult:
 # One sweep at a time per folder in this process (the claim folder is per process).
 _sweep_locks: dict[Path, threading.Lock] = {}
 _sweep_locks_guard = threading.Lock()
+
+
+def log_to_stderr() -> None:
+    """Show what the inbox takes (and its problems) on stderr, once per process, without
+    touching other loggers (a server's own logging stays as it is)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("contactload: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def is_temporary(name: str) -> bool:
@@ -225,6 +238,9 @@ def _look(inbox: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
                 stat = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # taken or moved away meanwhile
+            if stat.st_size == 0:
+                ignored.append(entry.name)  # created, not written yet (or nothing to read)
+                continue
             waiting[entry.name] = (stat.st_size, stat.st_mtime_ns)
     return waiting, sorted(ignored)
 

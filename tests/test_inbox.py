@@ -177,8 +177,9 @@ def test_temporary_names_are_left_alone(db: Database, tmp_path: Path) -> None:
     ]
     for name in names:
         shutil.copy(DATA / "toggl_week.csv", folder / name)
+    (folder / "created.csv").touch()  # a copy that has not written its first byte yet
     result = inbox.sweep(db, folder, settle=0.1)
-    assert result.taken == [] and sorted(result.ignored) == sorted(names)
+    assert result.taken == [] and sorted(result.ignored) == sorted([*names, "created.csv"])
     assert stored(db) == (0, 0.0)
     # The browser renames the finished download: now it is taken.
     os.replace(folder / "toggl_week.csv.crdownload", folder / "toggl_week.csv")
@@ -274,6 +275,19 @@ def test_import_page_lists_the_inbox_history(
     assert table["rows stored"].tolist()[0] == 4
     assert table["why it failed"].tolist() == ["", "its columns match no known export"]
     assert not [info for info in app.info if "No file has come through" in info.value]
+
+
+def test_the_server_refuses_an_inbox_it_cannot_use(tmp_path: Path) -> None:
+    from ui.inbox import server_watcher, start_server_watcher
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(inbox.InboxError) as caught:
+        start_server_watcher(["--db", str(tmp_path / "c.duckdb"), "--inbox", str(blocker / "in")])
+    assert str(caught.value).startswith(f"The inbox folder {blocker / 'in'} cannot be used (")
+    assert str(caught.value).endswith("); choose another with --inbox.")
+    assert server_watcher() is None
+    assert start_server_watcher(["--db", str(tmp_path / "c.duckdb"), "--no-inbox"]) is None
 
 
 def free_port() -> int:

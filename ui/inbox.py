@@ -10,7 +10,6 @@ no watcher, and the page says the folder is not watched.
 """
 
 import argparse
-import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -48,7 +47,7 @@ def start_server_watcher(app_args: Sequence[str]) -> inbox.InboxWatcher | None:
     path = Path(arguments.db or default_db_path()).resolve()
     with _server_watcher_lock:
         if _server_watcher is None:
-            logging.basicConfig(format="contactload: %(message)s", level=logging.INFO)
+            inbox.log_to_stderr()
             _server_watcher = inbox.InboxWatcher(
                 lambda: open_database(path), arguments.inbox
             ).start()

@@ -71,12 +71,12 @@ def main() -> None:
     """Run the Streamlit server on app.py with the given options."""
     try:
         arguments = server_arguments(sys.argv[1:])
+        split = arguments.index("--") if "--" in arguments else len(arguments)
+        start_server_watcher(arguments[split + 1 :])  # the inbox, from the start (ui.inbox)
     except ContactLoadError as error:
         print(error, file=sys.stderr)
         sys.exit(1)
     PagesManager.uses_pages_directory = False
-    split = arguments.index("--") if "--" in arguments else len(arguments)
-    start_server_watcher(arguments[split + 1 :])  # the inbox, from the start (ui.inbox)
     sys.argv = ["streamlit", "run", str(APP), *arguments]
     sys.exit(cli.main())
 
