@@ -317,6 +317,15 @@ def _import_options(
     }
 
 
+def _check_zone(db: Database, zone: str) -> None:
+    """An unknown ``--time-zone`` is the command's mistake, not each file's: refuse it once,
+    before any file is taken."""
+    from analytics.importing.pipeline import check_time_zone
+
+    with db.cursor() as cursor:
+        check_time_zone(cursor, zone)
+
+
 def _write_report(path: Path, entry: InboxEntry, taken_at: datetime, details: Any) -> None:
     """``<name>.report.json`` beside the filed file."""
     report = {
@@ -442,6 +451,7 @@ def sweep(
         if not steady:
             return result
         options = _import_options(time_zone)
+        _check_zone(db, options["contact_options"].time_zone)
         claim = inbox / f"{TAKING_PREFIX}{os.getpid()}"
         claim.mkdir(exist_ok=True)
         try:

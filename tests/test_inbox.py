@@ -240,6 +240,14 @@ def test_cli_sweeps_once_and_remembers_the_folder(
     )
     assert main(["inbox", "--db", str(db_path), "--settle", "0.1"]) == 0
     assert capsys.readouterr().out.strip() == f"Nothing to import in {folder}."
+    # A mistyped zone is the command's mistake: one sentence, and the file stays put.
+    shutil.copy(DATA / "toggl_week.csv", folder / "again.csv")
+    assert main([*argv, "--time-zone", "Europe/Berlinn"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "contactload: Unknown time zone 'Europe/Berlinn'; use an IANA name such as 'Europe/Berlin'."
+    )
+    assert (folder / "again.csv").exists()
+    (folder / "again.csv").unlink()
     database = Database(db_path)
     try:
         assert inbox.stored_folder(database) == folder
