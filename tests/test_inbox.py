@@ -304,14 +304,35 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def import_page_text(url: str) -> str:
+    """The Import page's text in a real headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_render
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/import")
+            wait_for_render(page)
+            page.get_by_text("Inbox folder").first.wait_for(timeout=30_000)
+            return page.inner_text("body")
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
 def test_the_dashboard_server_watches_the_inbox(tmp_path: Path) -> None:
-    """A real ``ui.serve`` process imports a dropped file with no browser connected."""
+    """A real ``ui.serve`` process imports a dropped file before any browser connects, and
+    its Import page (in Chromium) says it watches that folder."""
     db_path = tmp_path / "contactload.duckdb"
     folder = tmp_path / "drop"
     assert main(["settings", "set", "inbox_settle_seconds", "1", "--db", str(db_path)]) == 0
+    port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "ui.serve", "--server.port", str(free_port()),
+            sys.executable, "-m", "ui.serve", "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--", "--db", str(db_path), "--inbox", str(folder),
         ],
@@ -328,6 +349,10 @@ def test_the_dashboard_server_watches_the_inbox(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert done.exists(), process.stdout.read() if process.poll() is not None else ""
         assert report(done)["stored"] == 4
+        shown = import_page_text(f"http://127.0.0.1:{port}")
+        assert "This dashboard is watching the folder" in shown
+        assert str(folder) in shown
+        assert "No file has come through the inbox yet" not in shown
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
