@@ -262,10 +262,10 @@ def test_import_page_lists_the_inbox_history(
     db_path = tmp_path / "contactload.duckdb"
     folder = tmp_path / "inbox"  # the default: beside the database
     app = run_app(db_path, monkeypatch, "pages/import_data.py")
-    (empty,) = [info.value for info in app.info if "inbox" in info.value]
+    (empty,) = [caption.value for caption in app.caption if "through the inbox" in caption.value]
     assert empty == (
-        f"No file has come through the inbox yet. Drop a CSV export, a calendar or a phone "
-        f"log into {folder} to import it."
+        ":material/inbox: No file has come through the inbox yet. Drop a CSV export, a "
+        f"calendar or a phone log into {folder} to import it."
     )
     assert any("is not watching the folder" in caption.value for caption in app.caption)
 
@@ -282,7 +282,7 @@ def test_import_page_lists_the_inbox_history(
     assert table["outcome"].tolist() == ["imported", "failed"]
     assert table["rows stored"].tolist()[0] == 4
     assert table["why it failed"].tolist() == ["", "its columns match no known export"]
-    assert not [info for info in app.info if "No file has come through" in info.value]
+    assert not [caption for caption in app.caption if "through the inbox" in caption.value]
 
 
 def test_the_server_refuses_an_inbox_it_cannot_use(tmp_path: Path) -> None:

@@ -108,10 +108,10 @@ def show_inbox(scope: Scope) -> None:
         )
     history = inbox.history(db, scope)
     if history.empty:
-        st.info(
-            f"No file has come through the inbox yet. Drop a CSV export, a calendar or a "
-            f"phone log into {folder} to import it.",
-            icon=":material/inbox:",
+        # A caption, not a notice: the Import page's notices are about the files uploaded.
+        st.caption(
+            f":material/inbox: No file has come through the inbox yet. Drop a CSV export, a "
+            f"calendar or a phone log into {folder} to import it."
         )
     else:
         st.dataframe(history_table(history), hide_index=True, key="inbox_history")
