@@ -1,5 +1,6 @@
 # Contact Load: two commands do everything on a fresh machine.
-#   make run   set up, create the database with demo data when empty, serve on :8501
+#   make run   set up, create the database with demo data when empty, serve on :8501,
+#              importing what is dropped in data/inbox/
 #   make test  set up with the test tools (and Chromium), lint, type-check, run the suite
 
 PYTHON ?= python3
@@ -7,6 +8,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/contactload.duckdb
 PORT   ?= 8501
+# The folder the dashboard watches for files to import (default: inbox/ beside the database).
+INBOX  ?=
 # A roles file turns on team mode (sign-in through .streamlit/secrets.toml [auth]).
 ROLES  ?=
 # apt-get needs root; use sudo when we are not root and sudo exists.
@@ -45,7 +48,7 @@ run: install
 	$(BIN)/contactload demo --if-empty --db $(DB)
 	$(BIN)/python -m ui.serve --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false -- --db $(DB) \
-		$(if $(ROLES),--roles $(ROLES))
+		$(if $(ROLES),--roles $(ROLES)) $(if $(INBOX),--inbox $(INBOX))
 
 lint: install-test
 	$(BIN)/ruff check .

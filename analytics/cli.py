@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
     from analytics.importing.session_report import SessionReport
+    from analytics.inbox import SweepResult
 
 EXPORT_CHOICES = ("csv", "xlsx", "parquet")
 """Formats of ``contactload export`` (analytics.exports.EXPORT_FORMATS, without loading it)."""
@@ -166,6 +167,49 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="phone logs: the older way to give the region, as its calling code (39 = IT)",
     )
+
+    inbox_parser = commands.add_parser(
+        "inbox",
+        parents=[db_option],
+        help="import the files dropped in the inbox folder, then file them in done/ or failed/",
+    )
+    inbox_parser.add_argument(
+        "--inbox",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the inbox folder (default: the stored one, else inbox/ beside the database)",
+    )
+    inbox_parser.add_argument(
+        "--watch", action="store_true", help="keep watching until interrupted (Ctrl+C)"
+    )
+    inbox_parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long a file must stay unchanged before it is taken "
+        "(default: the inbox_settle_seconds setting, 5)",
+    )
+    inbox_parser.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="--watch: pause between looks",
+    )
+    inbox_parser.add_argument(
+        "--time-zone",
+        default=None,
+        help="IANA zone of therapists new to the database (default: this machine's)",
+    )
+    inbox_parser.add_argument(
+        "--remember",
+        action="store_true",
+        help="store --inbox as this database's inbox (the dashboard watches it from its next "
+        "start)",
+    )
+    inbox_parser.add_argument("--json", action="store_true", help="print a JSON report")
 
     compliance_parser = commands.add_parser(
         "compliance",
@@ -727,6 +771,79 @@ def run_import(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_inbox(args: argparse.Namespace) -> int:
+    """``contactload inbox``: one sweep of the inbox folder, or ``--watch`` until stopped."""
+    import time
+
+    from analytics import inbox
+
+    db = Database(args.db or default_db_path())
+    folder = inbox.inbox_folder(db, args.inbox)
+    if args.remember:
+        inbox.set_inbox_folder(db, folder, scope=_cli_scope())
+    if not args.watch:
+        result = inbox.sweep(
+            db, folder, settle=args.settle, time_zone=args.time_zone, scope=_cli_scope()
+        )
+        _print_sweep(folder, result, as_json=args.json, quiet_when_empty=False)
+        failed = any(entry.outcome == "failed" for entry in result.taken)
+        return 1 if failed or result.paused else 0
+    inbox.log_to_stderr()
+    watcher = inbox.InboxWatcher(
+        db,
+        folder,
+        settle=args.settle,
+        time_zone=args.time_zone,
+        on_sweep=lambda result: _print_sweep(folder, result, as_json=args.json),
+    )
+    print(f"Watching {folder} (Ctrl+C to stop).", flush=True)
+    try:
+        while True:
+            watcher.run_once()
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _print_sweep(
+    folder: Path, result: SweepResult, *, as_json: bool, quiet_when_empty: bool = True
+) -> None:
+    """What one sweep of the inbox did: a line per file (or JSON), problems on stderr."""
+    from analytics import inbox
+
+    if as_json:
+        if result.taken or result.paused or not quiet_when_empty:
+            print(
+                json.dumps(
+                    {
+                        "inbox": str(folder),
+                        "taken": [inbox.entry_json(entry) for entry in result.taken],
+                        "still_changing": result.still_changing,
+                        "ignored": result.ignored,
+                        "paused": result.paused,
+                    },
+                    indent=2,
+                ),
+                flush=True,
+            )
+        return
+    for entry in result.taken:
+        stream = sys.stderr if entry.outcome == "failed" else sys.stdout
+        print(inbox.describe(entry), file=stream, flush=True)
+    if result.paused:
+        print(f"contactload: {result.paused}", file=sys.stderr, flush=True)
+    if quiet_when_empty:
+        return
+    if result.still_changing:
+        print(
+            f"{len(result.still_changing):,} files are still being written "
+            f"({', '.join(result.still_changing)}); run again later.",
+            flush=True,
+        )
+    if not result.taken and not result.still_changing and not result.paused:
+        print(f"Nothing to import in {folder}.", flush=True)
+
+
 def _print_import(report: FileReport) -> None:
     verb = "would import" if report.dry_run else "imported"
     print(
@@ -1170,6 +1287,7 @@ COMMANDS = {
     "demo": run_demo,
     "summary": run_summary,
     "import": run_import,
+    "inbox": run_inbox,
     "compliance": run_compliance,
     "compare": run_compare,
     "billing": run_billing,

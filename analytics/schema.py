@@ -414,6 +414,35 @@ MIGRATIONS += (
     ),
 )
 
+
+MIGRATIONS += (
+    Migration(
+        version=16,
+        description="the inbox folder's history: each file taken, where it went, what it stored",
+        statements=(
+            "CREATE SEQUENCE inbox_entry_seq START 1",
+            # File names and counts only: never the file's contents, nor the error's text
+            # (it may quote a cell); ``reason`` is one of analytics.inbox.REASONS.
+            f"""
+            CREATE TABLE inbox_files (
+                entry_id INTEGER PRIMARY KEY DEFAULT nextval('inbox_entry_seq'),
+                taken_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                file_name VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                outcome VARCHAR NOT NULL {_one_of("outcome", ("done", "failed"))},
+                moved_to VARCHAR NOT NULL,
+                rows_read INTEGER,
+                stored INTEGER,
+                already_stored INTEGER,
+                problems INTEGER,
+                batch_id INTEGER,
+                reason VARCHAR
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

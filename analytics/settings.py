@@ -54,6 +54,16 @@ SETTINGS: dict[str, Setting] = {
             0,
             10_000,
         ),
+        # Two looks this far apart must find a dropped file the same size and age before
+        # the inbox takes it (analytics.inbox): a file still being written waits.
+        Setting(
+            "inbox_settle_seconds",
+            "Seconds a file in the inbox folder must stay unchanged before it is imported",
+            5,
+            "s",
+            1,
+            600,
+        ),
     )
 }
 

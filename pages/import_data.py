@@ -37,6 +37,7 @@ from ui.importing import (
     show_unmatched,
     with_mapping,
 )
+from ui.inbox import show_inbox
 from ui.phone_log import phone_log_settings, phone_log_upload
 from ui.state import database, filter_choices, viewer_scope
 
@@ -309,6 +310,9 @@ if ready and st.button(
         if result.erased_note:
             st.info(f"{name}: {result.erased_note}", icon=":material/person_off:")
     bar.progress(1.0, text="Done")
+
+st.divider()
+show_inbox(scope)
 
 st.divider()
 st.subheader("Import history")

@@ -38,6 +38,8 @@ def test_settings_show_lists_every_setting_with_unit_and_range(
         "default 3 days)",
         "load_flag_minutes = 0 min  (Flag therapists above (minutes per active client per "
         "week; 0 = the practice's 90th percentile); 0 to 10000 min, default 0 min)",
+        "inbox_settle_seconds = 5 s  (Seconds a file in the inbox folder must stay unchanged "
+        "before it is imported; 1 to 600 s, default 5 s)",
     ]
     shown = json.loads(run("settings", "show", "--db", db_path, "--json", cwd=tmp_path).stdout)
     assert [row["key"] for row in shown] == list(SETTINGS)
@@ -82,7 +84,7 @@ def test_settings_set_stores_the_value_and_audits_it(db_path: Path, tmp_path: Pa
         ("minutes_per_text", "two", "'two' is not a number; give minutes_per_text as a number "
          "like 2 or 1.5."),
         ("colour", "3", "There is no setting 'colour'; use one of minutes_per_text, "
-         "min_group_clients, after_session_days, load_flag_minutes."),
+         "min_group_clients, after_session_days, load_flag_minutes, inbox_settle_seconds."),
     ],
 )  # fmt: skip
 def test_settings_set_refuses_in_one_sentence_and_changes_nothing(

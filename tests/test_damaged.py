@@ -49,6 +49,7 @@ def commands(db: Path, out: Path) -> list[list[str]]:
         ["summary", "--by", "channel"],
         ["summary", "--by", "client", "--per-session-hour"],
         ["import", str(ROOT / "tests" / "data" / "fixture_contacts.csv")],
+        ["inbox", "--inbox", str(out / "inbox"), "--settle", "0.1"],
         ["compliance"],
         ["compare", "--by", "therapist"],
         ["billing"],

@@ -32,10 +32,11 @@ APP_TABLES = V1_TABLES | {
     "billing_fees",
     "erased_clients",
     "dismissed_alerts",
+    "inbox_files",
 }
 """Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
 phone numbers, settings, audit log; 5: billing rules and fees; 6: erased clients;
-10: dismissed alerts)."""
+10: dismissed alerts; 16: the inbox's history)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

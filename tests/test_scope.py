@@ -705,6 +705,10 @@ INSTALLATION_WIDE: dict[str, str] = {
     "installation setting, no data",
     "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
     "to resolve the roles file, returns a Scope, no data rows",
+    "inbox.default_folder": "the inbox folder beside the database file: a path, no data",
+    "inbox.stored_folder": "the inbox folder setting: configuration, no data",
+    "inbox.inbox_folder": "the inbox folder setting or its default: configuration, no data",
+    "inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
@@ -1073,6 +1077,12 @@ def _csv_file(folder: Path, therapist: str) -> Path:
     return path
 
 
+def _inbox_with_a_file(folder: Path, therapist: str) -> Path:
+    """An inbox folder holding ``_csv_file``."""
+    (folder / "inbox").mkdir(exist_ok=True)
+    return _csv_file(folder / "inbox", therapist).parent
+
+
 def _policy_file(folder: Path, therapist: str) -> Path:
     practice = THERAPISTS[therapist][0]
     path = folder / "policy.toml"
@@ -1272,6 +1282,12 @@ WRITERS: dict[str, Writer] = {
     ),
     "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
         db, "minutes_per_text", 3, scope=scope
+    ),
+    "inbox.set_inbox_folder": lambda db, scope, therapist, folder: _function(
+        "inbox.set_inbox_folder"
+    )(db, folder / "inbox", scope=scope),
+    "inbox.sweep": lambda db, scope, therapist, folder: _function("inbox.sweep")(
+        db, _inbox_with_a_file(folder, therapist), settle=0.1, scope=scope
     ),
     "importing.phone_numbers.set_default_region": lambda db, scope, therapist, folder: _function(
         "importing.phone_numbers.set_default_region"

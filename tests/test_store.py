@@ -43,6 +43,7 @@ ALL_TABLES = {
     "billing_fees",
     "erased_clients",
     "dismissed_alerts",
+    "inbox_files",
     "contacts",
     "meta",
     "schema_version",

@@ -1,4 +1,5 @@
-"""Start the dashboard: ``python -m ui.serve [streamlit options] [-- --db PATH --roles PATH]``.
+"""Start the dashboard: ``python -m ui.serve [streamlit options] [-- --db PATH --roles PATH
+--inbox DIR | --no-inbox]``.
 
 This is ``streamlit run app.py`` with one difference. Streamlit switches to its older
 folder-based multipage mode whenever a ``pages/`` folder sits beside the entry script,
@@ -11,6 +12,9 @@ It also keeps local mode local: without a roles file there is no sign-in, so the
 must listen on 127.0.0.1 only, whatever a config file or the command line asks for.
 Team mode (``--roles`` or $CONTACTLOAD_ROLES) may listen elsewhere, because everyone
 signs in; its roles file is checked before the server starts.
+
+The server watches the inbox folder (``ui.inbox``): ``--inbox DIR`` chooses it for this
+run, ``--no-inbox`` turns the watcher off.
 """
 
 import os
@@ -24,6 +28,7 @@ from streamlit.web import cli
 from analytics.errors import ContactLoadError
 from analytics.roles import load_roles
 from ui.auth import roles_path
+from ui.inbox import start_server_watcher
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 LOOPBACK = "127.0.0.1"
@@ -66,6 +71,8 @@ def main() -> None:
     """Run the Streamlit server on app.py with the given options."""
     try:
         arguments = server_arguments(sys.argv[1:])
+        split = arguments.index("--") if "--" in arguments else len(arguments)
+        start_server_watcher(arguments[split + 1 :])  # the inbox, from the start (ui.inbox)
     except ContactLoadError as error:
         print(error, file=sys.stderr)
         sys.exit(1)
