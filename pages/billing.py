@@ -10,7 +10,7 @@ from analytics import billing
 from analytics.errors import ContactLoadError
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
-from ui.format import hours_text, minutes_text
+from ui.format import COUNT_COLUMN, MINUTES_COLUMN, hours_text, minutes_text
 from ui.state import database, measure
 
 EPISODE_COLUMNS = [
@@ -22,8 +22,8 @@ EPISODE_CONFIG = {
     "family": st.column_config.TextColumn("Kind", help="online: 7-day period; telephone: a call"),
     "start": st.column_config.DatetimeColumn("Starts (local)", format="D MMM YYYY, HH:mm"),
     "end": st.column_config.DatetimeColumn("Ends (local)", format="D MMM YYYY, HH:mm"),
-    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-    "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
+    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+    "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
     "fee": st.column_config.NumberColumn("Estimated fee", format="%.2f"),
 }
 
@@ -54,7 +54,7 @@ cards[0].metric(
 )
 cards[1].metric(
     "Qualifying time",
-    hours_text(summary.qualifying_minutes),
+    hours_text(summary.qualifying_minutes / 60),
     help=f"{minutes_text(summary.qualifying_minutes)} in qualifying episodes.",
     border=True,
 )
@@ -110,13 +110,15 @@ with episodes_tab:
                 "client": st.column_config.TextColumn("Client"),
                 "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
                 "month": st.column_config.TextColumn("Month"),
-                "episodes": st.column_config.NumberColumn("Episodes", format="%d"),
-                "qualifying_episodes": st.column_config.NumberColumn("Qualifying", format="%d"),
+                "episodes": st.column_config.NumberColumn("Episodes", format=COUNT_COLUMN),
+                "qualifying_episodes": st.column_config.NumberColumn(
+                    "Qualifying", format=COUNT_COLUMN
+                ),
                 "qualifying_minutes": st.column_config.NumberColumn(
-                    "Qualifying time", format="%.0f min"
+                    "Qualifying time", format=MINUTES_COLUMN
                 ),
                 "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
-                "excluded_episodes": st.column_config.NumberColumn("Excluded", format="%d"),
+                "excluded_episodes": st.column_config.NumberColumn("Excluded", format=COUNT_COLUMN),
             },
         )
         csv_download(per_client, "billing-per-client-month.csv", key="billing_client_csv")
@@ -169,7 +171,7 @@ with episodes_tab:
                     "local_started_at": st.column_config.DatetimeColumn(
                         "Local time", format="D MMM YYYY, HH:mm"
                     ),
-                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
                 },
             )
 
@@ -203,15 +205,19 @@ with months_tab:
             key="billing_months_table",
             column_config={
                 "month": st.column_config.TextColumn("Month"),
-                "qualifying_episodes": st.column_config.NumberColumn("Qualifying", format="%d"),
+                "qualifying_episodes": st.column_config.NumberColumn(
+                    "Qualifying", format=COUNT_COLUMN
+                ),
                 "qualifying_minutes": st.column_config.NumberColumn(
-                    "Qualifying, unbilled", format="%.0f min"
+                    "Qualifying, unbilled", format=MINUTES_COLUMN
                 ),
                 "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
-                "excluded_minutes": st.column_config.NumberColumn("Excluded", format="%.0f min"),
-                "unknown_minutes": st.column_config.NumberColumn("Unknown", format="%.0f min"),
+                "excluded_minutes": st.column_config.NumberColumn(
+                    "Excluded", format=MINUTES_COLUMN
+                ),
+                "unknown_minutes": st.column_config.NumberColumn("Unknown", format=MINUTES_COLUMN),
                 "below_threshold_minutes": st.column_config.NumberColumn(
-                    "Below 5 min", format="%.0f min"
+                    "Below 5 min", format=MINUTES_COLUMN
                 ),
             },
         )
@@ -248,9 +254,9 @@ with rules_tab:
             "direction": st.column_config.SelectboxColumn(
                 "Started by", options=["client", "client_or_unknown"], required=True
             ),
-            "min_minutes": st.column_config.NumberColumn("From", format="%.0f min"),
+            "min_minutes": st.column_config.NumberColumn("From", format=MINUTES_COLUMN),
             "max_minutes": st.column_config.NumberColumn(
-                "To", format="%.0f min", help="Empty: no upper end"
+                "To", format=MINUTES_COLUMN, help="Empty: no upper end"
             ),
             "window_days": st.column_config.NumberColumn(
                 "Window", format="%d days", help="Online only; empty for telephone"

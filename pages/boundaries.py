@@ -13,7 +13,7 @@ from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNE
 from analytics.errors import ContactLoadError
 from analytics.scope import Scope, os_account
 from ui.components import audited, csv_download, page_start
-from ui.format import minutes_text, share_text
+from ui.format import MINUTES_COLUMN, minutes_text, share_text
 from ui.state import database, filter_choices, measure
 
 BREACH_COLUMNS = ["week", "client", "therapist", "counted_minutes", "cap_minutes", "over_by"]
@@ -155,9 +155,11 @@ with results_side:
                 ],
                 column_config={
                     "week": st.column_config.DateColumn("Week of"),
-                    "counted_minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-                    "cap_minutes": st.column_config.NumberColumn("Cap", format="%.0f min"),
-                    "over_by": st.column_config.NumberColumn("Over by", format="%.0f min"),
+                    "counted_minutes": st.column_config.NumberColumn(
+                        "Minutes", format=MINUTES_COLUMN
+                    ),
+                    "cap_minutes": st.column_config.NumberColumn("Cap", format=MINUTES_COLUMN),
+                    "over_by": st.column_config.NumberColumn("Over by", format=MINUTES_COLUMN),
                 },
             )
             csv_download(over, "weeks-over-cap.csv", key="breaches_csv")
@@ -183,7 +185,7 @@ with results_side:
                     "local_started_at": st.column_config.DatetimeColumn(
                         "Local time", format="D MMM YYYY, HH:mm"
                     ),
-                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
                 },
             )
             csv_download(measure("out_of_policy", filters), "out-of-policy.csv", key="policy_csv")

@@ -7,7 +7,9 @@ from analytics.audit import entries
 from analytics.care import erase_client
 from analytics.errors import ContactLoadError
 from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.wording import TABLE_WORDS
 from ui.components import backup_download, csv_download
+from ui.format import in_words
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, viewer_scope
 
@@ -105,7 +107,10 @@ else:
                         icon=":material/schedule:",
                     )
                 removed = pd.DataFrame(
-                    {"table": list(erasure.rows), "rows removed": list(erasure.rows.values())}
+                    {
+                        "Removed": [TABLE_WORDS.get(table, table) for table in erasure.rows],
+                        "Rows": list(erasure.rows.values()),
+                    }
                 )
                 st.dataframe(removed, hide_index=True, key="erasure_rows")
 
@@ -132,11 +137,11 @@ else:
         "name files, batches and client keys, never client names."
     )
     st.dataframe(
-        log,
+        in_words(log),
         hide_index=True,
         key="audit_table",
         column_config={
-            "logged_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm:ss"),
+            "When": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm:ss"),
         },
     )
     csv_download(log, "audit-log.csv", key="audit_csv")

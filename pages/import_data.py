@@ -27,6 +27,7 @@ from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
+from ui.format import in_words
 from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
@@ -316,7 +317,7 @@ batches = list_batches(database(), scope)
 if batches.empty:
     st.info("Nothing imported yet.")
 else:
-    st.dataframe(batches, hide_index=True, key="batches_table")
+    st.dataframe(in_words(batches), hide_index=True, key="batches_table")
     csv_download(batches, "import-history.csv", key="batches_csv")
     open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
     if open_batches:

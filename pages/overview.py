@@ -8,6 +8,10 @@ from analytics.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.format import (
+    COUNT_COLUMN,
+    HOURS_COLUMN,
+    MINUTES_COLUMN,
+    MINUTES_DECIMAL_COLUMN,
     NO_SESSIONS,
     change_text,
     minutes_text,
@@ -33,7 +37,7 @@ at_glance = measure("glance", filters)
 paid, paid_before = at_glance.current, at_glance.previous
 cards = st.columns(3)
 cards[0].metric(
-    "Time between sessions",
+    "Time with clients between sessions",
     f"{now.hours:,.1f} h",
     delta=change_text(now.hours, before.hours if before else None, " h"),
     delta_color="off",
@@ -62,7 +66,7 @@ cards[2].metric(
         paid.unpaid_minutes / 60, paid_before.unpaid_minutes / 60 if paid_before else None, " h"
     ),
     delta_color="off",
-    help="Time between sessions that no billing code covers: all minutes minus the billable ones.",
+    help="Time with clients between sessions that no billing code covers: all minutes minus the billable ones.",
     border=True,
 )
 
@@ -102,14 +106,14 @@ if len(ranking) > 1:
         column_config={
             "therapist": st.column_config.TextColumn("Therapist"),
             "practice": st.column_config.TextColumn("Practice"),
-            "clients": st.column_config.NumberColumn("Active clients", format="%d"),
+            "clients": st.column_config.NumberColumn("Active clients", format=COUNT_COLUMN),
             "minutes_per_client_week": st.column_config.NumberColumn(
-                "Per active client per week", format="%.1f min"
+                "Per active client per week", format=MINUTES_DECIMAL_COLUMN
             ),
             "minutes_per_8_session_hours": st.column_config.NumberColumn(
-                "Per 8 session hours", format="%.0f min"
+                "Per 8 session hours", format=MINUTES_COLUMN
             ),
-            "threshold": st.column_config.NumberColumn("Flag above", format="%.1f min"),
+            "threshold": st.column_config.NumberColumn("Flag above", format=MINUTES_DECIMAL_COLUMN),
             "flagged": st.column_config.CheckboxColumn("Above"),
         },
     )
@@ -260,19 +264,21 @@ if sessions.sessions:
             column_config={
                 "key": st.column_config.TextColumn("Therapist"),
                 "contact_minutes": st.column_config.NumberColumn(
-                    "Contact minutes", format="%.0f min"
+                    "Contact minutes", format=MINUTES_COLUMN
                 ),
                 "scheduled_hours": st.column_config.NumberColumn(
-                    "Scheduled session hours", format="%.1f h"
+                    "Scheduled session hours", format=HOURS_COLUMN
                 ),
                 "attended_hours": st.column_config.NumberColumn(
-                    "Attended session hours", format="%.1f h"
+                    "Attended session hours", format=HOURS_COLUMN
                 ),
                 "per_session_hour": st.column_config.NumberColumn(
-                    "Per session hour", help="Empty: no scheduled sessions", format="%.1f min"
+                    "Per session hour",
+                    help="Empty: no scheduled sessions",
+                    format=MINUTES_DECIMAL_COLUMN,
                 ),
                 "per_8_session_hours": st.column_config.NumberColumn(
-                    "Per 8 session hours", format="%.0f min"
+                    "Per 8 session hours", format=MINUTES_COLUMN
                 ),
                 "between_session_share": st.column_config.NumberColumn(
                     "Between-session share", format="percent"

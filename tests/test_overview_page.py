@@ -119,7 +119,7 @@ def test_a_bookmarked_url_opens_on_its_period(
     finally:
         db.close()
     values = {metric.label: metric.value for metric in app.metric}
-    assert values["Time between sessions"] == f"{october.minutes / 60:,.1f} h"
+    assert values["Time with clients between sessions"] == f"{october.minutes / 60:,.1f} h"
     assert values["Billable under the billing rules"] == f"{october.billable_minutes / 60:,.1f} h"
     assert values["Unpaid"] == f"{october.unpaid_minutes / 60:,.1f} h"
     # A made-up preset falls back to all data, with no error.

@@ -53,7 +53,7 @@ def test_overview_shows_headline_figures(
     app = run_app(demo_db_path, monkeypatch)
     values = metric_values(app)
     assert set(values) >= {
-        "Time between sessions",
+        "Time with clients between sessions",
         "Contacts",
         "Active clients",
         "Per active client per week",
@@ -64,7 +64,7 @@ def test_overview_shows_headline_figures(
     expected = totals(db, ContactFilter())
     db.close()
     assert values["Contacts"] == f"{expected.contacts:,}"
-    assert values["Time between sessions"] == f"{expected.minutes / 60:,.1f} h"
+    assert values["Time with clients between sessions"] == f"{expected.minutes / 60:,.1f} h"
     # weekly load, contact minutes beside session hours, channel mix, heatmap
     assert len(app.get("plotly_chart")) == 4
 
