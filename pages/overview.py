@@ -14,6 +14,7 @@ from ui.format import (
     MINUTES_DECIMAL_COLUMN,
     NO_SESSIONS,
     change_text,
+    hours_text,
     minutes_text,
     per_session_text,
     red_rows,
@@ -38,7 +39,7 @@ paid, paid_before = at_glance.current, at_glance.previous
 cards = st.columns(3)
 cards[0].metric(
     "Time with clients between sessions",
-    f"{now.hours:,.1f} h",
+    hours_text(now.hours),
     delta=change_text(now.hours, before.hours if before else None, " h"),
     delta_color="off",
     help="All contact minutes in the period, in hours; every change on this page is "
@@ -47,7 +48,7 @@ cards[0].metric(
 )
 cards[1].metric(
     "Billable under the billing rules",
-    f"{paid.billable_minutes / 60:,.1f} h",
+    hours_text(paid.billable_minutes / 60),
     delta=change_text(
         paid.billable_minutes / 60,
         paid_before.billable_minutes / 60 if paid_before else None,
@@ -61,15 +62,24 @@ cards[1].metric(
 )
 cards[2].metric(
     "Unpaid",
-    f"{paid.unpaid_minutes / 60:,.1f} h",
+    hours_text(paid.unpaid_minutes / 60),
     delta=change_text(
         paid.unpaid_minutes / 60, paid_before.unpaid_minutes / 60 if paid_before else None, " h"
     ),
     delta_color="off",
-    help="Time with clients between sessions that no billing code covers: all minutes minus the billable ones.",
+    help="Time with clients between sessions that no billing code covers: all minutes "
+    "minus the billable ones.",
     border=True,
 )
 
+# The weekly chart straight after the headline: on a phone it is in view without
+# scrolling past the cards below.
+st.plotly_chart(
+    charts.weekly_minutes(
+        measure("trend", filters, "category"), caps=measure("weekly_cap_totals", filters)
+    ),
+    key="weekly_chart",
+)
 st.subheader(f"Who took most: the top {TOP_CLIENTS} clients")
 top = measure("top_clients", filters)
 for client in top.itertuples(index=False):
@@ -235,12 +245,6 @@ if sessions.sessions:
         f"{sessions.attended_hours:,.1f} attended h."
     )
 
-st.plotly_chart(
-    charts.weekly_minutes(
-        measure("trend", filters, "category"), caps=measure("weekly_cap_totals", filters)
-    ),
-    key="weekly_chart",
-)
 if sessions.sessions:
     st.plotly_chart(
         charts.weekly_session_load(measure("weekly_session_load", filters)),

@@ -33,7 +33,12 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 UNDER_CAP_BLUE = "#4C78A8"
 
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""}
+# Legends below the plot (in rows), so a phone's narrow screen keeps the plot's width.
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "legend_title_text": "",
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+}
 
 
 def _labelled(frame: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
