@@ -118,6 +118,9 @@ VALUE_WORDS: Final[dict[str, dict[str, str]]] = {
 
 COLUMN_WORDS: Final = {
     "batch_id": "Batch",
+    "change_id": "Change",
+    "changed_at": "Changed at (UTC)",
+    "changed_by": "Changed by",
     "created_at": "Imported at",
     "logged_at": "When",
     "file_name": "File",
@@ -142,6 +145,17 @@ COLUMN_WORDS: Final = {
 }
 """Column names that do not read well written out; any other ``snake_case`` name becomes
 ``Snake case``."""
+
+
+def sql_words(expression: str, words: dict[str, str]) -> str:
+    """A SQL ``CASE`` that turns the codes of ``expression`` into ``words`` (codes and words
+    are this module's constants, never user input; anything else stays as it is)."""
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    cases = " ".join(f"WHEN {literal(code)} THEN {literal(word)}" for code, word in words.items())
+    return f"(CASE {expression} {cases} ELSE {expression} END)"
 
 
 def column_words(column: object) -> str:
@@ -196,4 +210,5 @@ __all__ = [
     "missing",
     "plural",
     "share_text",
+    "sql_words",
 ]

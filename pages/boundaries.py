@@ -13,7 +13,7 @@ from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNE
 from analytics.errors import ContactLoadError
 from analytics.scope import Scope, os_account
 from ui.components import audited, csv_download, page_start
-from ui.format import MINUTES_COLUMN, minutes_text, share_text
+from ui.format import MINUTES_COLUMN, in_words, minutes_text, share_text
 from ui.state import database, filter_choices, measure
 
 BREACH_COLUMNS = ["week", "client", "therapist", "counted_minutes", "cap_minutes", "over_by"]
@@ -447,7 +447,7 @@ with settings_side:
 
     with st.expander("History of changes"):
         changes = boundary_edits.change_log_in_words(database(), filters.scope)
-        st.dataframe(changes, hide_index=True, key="change_log")
+        st.dataframe(in_words(changes), hide_index=True, key="change_log")
         csv_download(changes, "boundary-changes.csv", key="change_log_csv")
 
 st.caption(
