@@ -227,7 +227,8 @@ with rules_tab:
     st.caption(
         "One row per code. Codes of one kind share channels, direction, categories, window "
         "and exclusions; their bands follow on whole minutes. Lists are comma-separated "
-        "(channels: phone, email, text, portal, video, other). Changes are checked and "
+        "(channels: Phone, Email, Text / messaging, Portal, Video, Other). Changes are "
+        "checked and "
         "recorded in the audit log."
     )
     rules = billing.billing_rules(database(), filters.scope, as_text=True)
@@ -240,7 +241,8 @@ with rules_tab:
             "code": st.column_config.TextColumn("Code", required=True),
             "description": st.column_config.TextColumn("Description"),
             "channels": st.column_config.TextColumn(
-                "Channels", help="Comma-separated: phone, email, text, portal, video, other"
+                "Channels",
+                help="Comma-separated: Phone, Email, Text / messaging, Portal, Video, Other",
             ),
             "counting_categories": st.column_config.TextColumn(
                 "Counts", help="Categories that count toward the band (comma-separated)"
@@ -252,7 +254,12 @@ with rules_tab:
                 "Kind", options=["online", "telephone"], required=True
             ),
             "direction": st.column_config.SelectboxColumn(
-                "Started by", options=["client", "client_or_unknown"], required=True
+                "Started by",
+                options=["client", "client_or_unknown"],
+                format_func=lambda code: (
+                    "Client or unknown" if code == "client_or_unknown" else "Client"
+                ),
+                required=True,
             ),
             "min_minutes": st.column_config.NumberColumn("From", format=MINUTES_COLUMN),
             "max_minutes": st.column_config.NumberColumn(

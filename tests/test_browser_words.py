@@ -8,6 +8,10 @@ a phone the first chart is on the first screen with its legend below the plot.
 """
 
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +21,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    ROOT,
     copy_of,
+    free_port,
     page_url,
     serve,
     wait_for_render,
@@ -155,11 +161,11 @@ def test_every_page_shows_words_only_and_fetches_nothing_from_outside(
     page.wait_for_timeout(1_000)  # late requests: fonts, icons, the favicon
     parts = readable_text(page)
     assert len("".join(parts)) > 500  # the page did render its content
-    assert internal_words(parts) == set()
-    assert page.evaluate(LOW_CONTRAST) == []
+    assert internal_words(parts) == set(), url_path
+    assert page.evaluate(LOW_CONTRAST) == [], url_path
     page.wait_for_load_state("networkidle")
     outside = sorted({url for url in requests if not LOCAL_REQUEST.match(url)})
-    assert outside == []
+    assert outside == [], url_path
     assert any(url.startswith(server) for url in requests)  # the recorder did record
     page.context.close()
 
@@ -229,3 +235,40 @@ def test_on_a_phone_the_first_chart_is_on_the_first_screen_with_its_legend_below
     assert layout["legendTop"] >= layout["plotBottom"]  # legend below, not beside
     assert layout["plotWidth"] > 250  # the plot keeps the screen's width
     page.context.close()
+
+
+def test_the_server_prints_no_warning_a_user_cannot_act_on(
+    demo_db_path: Path, tmp_path: Path, browser: Browser, requests: list[str]
+) -> None:
+    """``make run``'s server: no "No runtime found" cache warnings (ui.serve used to import
+    Streamlit's cached functions before the runtime existed), nor any other warning,
+    from start-up through a page's first run."""
+    port = free_port()
+    database = copy_of(demo_db_path, tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--", "--db", str(database)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        page = open_page(browser, requests, 1440, 900)
+        page.goto(f"{url}/")
+        wait_for_render(page)
+        page.context.close()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    assert "You can now view your Streamlit app" in output
+    assert "No runtime found" not in output
+    assert "WARNING" not in output.upper().replace("GATHERUSAGESTATS", "")

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import report, wording
+from analytics import billing, report, wording
 from analytics.db import Database
 from analytics.exports import table_to_csv
 from analytics.importing.classify import list_rules
+from analytics.scope import LOCAL
 from tests.test_pages import metric_values, run_app
 from ui import format as ui_format
 from ui.format import per_session_text, weeks_over_text
@@ -217,3 +218,24 @@ def test_classification_rules_show_words_and_save_back_as_codes(
         after.sort_values(key).reset_index(drop=True),
         before.sort_values(key).reset_index(drop=True),
     )
+
+
+def test_billing_rules_edit_in_words_and_save_as_codes(
+    fixture_db_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "contactload.duckdb"
+    shutil.copy(fixture_db_path, path)
+    db = Database(path)
+    try:
+        stored = billing.billing_rules(db, LOCAL)
+        shown = billing.billing_rules(db, LOCAL, as_text=True)
+        online = shown[shown["code"] == "98970"].iloc[0]
+        assert "Check-ins" in online["counting_categories"]
+        assert "check_in" not in " ".join(shown["counting_categories"])
+        assert "Scheduling" in online["excluded_categories"]
+        billing.save_rules(db, LOCAL, shown)
+        again = billing.billing_rules(db, LOCAL)
+    finally:
+        db.close()
+    for column in ("channels", "counting_categories", "excluded_categories"):
+        assert [list(items) for items in again[column]] == [list(items) for items in stored[column]]

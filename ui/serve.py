@@ -22,8 +22,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from analytics.errors import ContactLoadError
-from analytics.roles import load_roles
-from ui.auth import roles_path
+from analytics.roles import load_roles, roles_path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 LOOPBACK = "127.0.0.1"
