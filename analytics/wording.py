@@ -181,9 +181,10 @@ def code_words(column: object, code: object) -> object:
     return code
 
 
-def in_words(frame: pd.DataFrame) -> pd.DataFrame:
+def in_words(frame: pd.DataFrame, *, headers: bool = True) -> pd.DataFrame:
     """A copy of ``frame`` to show or download: code columns in words, yes/no for true and
-    false, empty cells for unknown text, and every header in words."""
+    false, empty cells for unknown text, and every header in words (``headers=False``
+    keeps the names, for a table whose ``column_config`` names them)."""
     shown = frame.copy()
     for column in shown.columns:
         values = shown[column]
@@ -191,7 +192,7 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
             shown[column] = values.map(lambda code, column=column: code_words(column, code))
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             shown[column] = values.astype(object).where(values.notna(), "")
-    return shown.rename(columns=column_words)
+    return shown.rename(columns=column_words) if headers else shown
 
 
 __all__ = [

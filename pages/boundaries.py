@@ -155,6 +155,8 @@ with results_side:
                 ],
                 column_config={
                     "week": st.column_config.DateColumn("Week of"),
+                    "client": "Client",
+                    "therapist": "Therapist",
                     "counted_minutes": st.column_config.NumberColumn(
                         "Minutes", format=MINUTES_COLUMN
                     ),
@@ -169,7 +171,7 @@ with results_side:
             st.success("Every contact used a channel and a purpose that was agreed.")
         else:
             st.dataframe(
-                outside,
+                in_words(outside, headers=False),
                 hide_index=True,
                 key="policy_table",
                 column_order=[
@@ -185,7 +187,12 @@ with results_side:
                     "local_started_at": st.column_config.DatetimeColumn(
                         "Local time", format="D MMM YYYY, HH:mm"
                     ),
+                    "client": "Client",
+                    "therapist": "Therapist",
+                    "channel": "Channel",
+                    "category": "Category",
                     "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+                    "reason": "Why",
                 },
             )
             csv_download(measure("out_of_policy", filters), "out-of-policy.csv", key="policy_csv")
@@ -281,6 +288,7 @@ with settings_side:
             boundaries.list_settings(database(), filters.scope, therapist, practice=practice),
             "boundaries.csv",
             key="settings_csv",
+            words=False,  # the file "Load boundaries from a file" reads back: codes stay
         )
     week = boundaries.working_hours_in_force(
         database(), filters.scope, therapist, today, practice=practice

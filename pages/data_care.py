@@ -13,8 +13,9 @@ from ui.format import in_words
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, viewer_scope
 
+# Newest audit entries shown (the CLI's `contactload audit --limit N` reaches further). A
+# comment, not a docstring: Streamlit's "magic" shows a page's bare strings to the user.
 AUDIT_LIMIT = 500
-"""Newest audit entries shown (the CLI's ``contactload audit --limit N`` reaches further)."""
 
 st.title("Data care")
 scope = viewer_scope()
@@ -43,7 +44,8 @@ for setting in SETTINGS.values():
     value_column, save_column = st.columns([3, 1], vertical_alignment="bottom")
     # No min/max on the widget: the library checks the range and says so in one sentence.
     value = value_column.number_input(
-        f"{setting.label} ({setting.unit})",
+        # A label that names its unit already ("(distinct clients)") gets no second one.
+        setting.label if "(" in setting.label else f"{setting.label} ({setting.unit})",
         value=int(current) if whole else current,
         step=1 if whole else 0.5,
         key=f"setting_{setting.key}",

@@ -1,6 +1,7 @@
 """Words a therapist reads: plurals, one number format per unit, tables and downloads with
 stored codes and column names in words, and the pages that show them (AppTest)."""
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -239,3 +240,27 @@ def test_billing_rules_edit_in_words_and_save_as_codes(
         db.close()
     for column in ("channels", "counting_categories", "excluded_categories"):
         assert [list(items) for items in again[column]] == [list(items) for items in stored[column]]
+
+
+def test_no_page_shows_text_meant_for_developers() -> None:
+    """Streamlit's "magic" writes every bare string statement of a page script onto the
+    page: a docstring under a constant showed "the CLI's ``contactload audit --limit N``"
+    on Data care. Only the module docstring (the first statement) is exempt."""
+    root = Path(__file__).resolve().parent.parent
+    found = []
+
+    def bare_strings(statements: list[ast.stmt], path: Path) -> None:
+        for statement in statements:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                found.append(f"{path.name}:{statement.lineno}")
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                bare_strings(getattr(statement, field, None) or [], path)
+
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        bare_strings(
+            body[1:] if ast.get_docstring(ast.Module(body=body, type_ignores=[])) else body, path
+        )
+    assert found == []

@@ -125,11 +125,12 @@ def audited(build: Callable[[], bytes], file_name: str, detail: str) -> Callable
 
 
 def csv_download(
-    frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
+    frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV", words: bool = True
 ) -> None:
     """Download buttons for a table, CSV and XLSX side by side.
 
-    Headers and stored codes are in words (analytics.wording.in_words). Both are safe to
+    Headers and stored codes are in words (analytics.wording.in_words), unless ``words``
+    is False: a file meant to be loaded back (boundaries.csv) keeps its codes. Both are safe to
     open in a spreadsheet: text that a spreadsheet would evaluate as a formula is prefixed
     with ``'`` and XLSX cells are values (analytics.exports). The name stays
     ``csv_download`` because every page already calls it. The files are written only when
@@ -140,7 +141,8 @@ def csv_download(
     rows = f"{len(frame):,} rows of the page's table"
     # A page's table downloads as people read it: headers and codes in words (the
     # machine-readable file is the contacts export below, keys as the CLI writes them).
-    frame = in_words(frame)
+    if words:
+        frame = in_words(frame)
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             label,
