@@ -172,9 +172,13 @@ def test_the_boundaries_page_never_says_none(
     assert "therapist's default" in cells
     assert "inherited from the therapist's default" in cells
     assert any(cell == "not set" for cell in cells) or settings.notna().all().all()
-    history = table_with(app, "changed_by")
-    assert not history[["client", "before", "after"]].isna().any().any()
+    history = table_with(app, "Changed by")
+    assert not history[["Client", "Before", "After"]].isna().any().any()
     assert isinstance(history, pd.DataFrame)
+    # Each agreement in words, never the stored JSON or a code.
+    after = " ".join(history["After"])
+    assert "weekly cap" in after and "{" not in after and "null" not in after
+    assert "check_in" not in after
 
 
 def test_the_boundaries_editor_follows_the_sidebar_and_prefills(

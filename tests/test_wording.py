@@ -2,6 +2,8 @@
 stored codes and column names in words, and the pages that show them (AppTest)."""
 
 import ast
+import html
+import re
 import shutil
 from pathlib import Path
 
@@ -11,8 +13,10 @@ import pytest
 from analytics import billing, report, wording
 from analytics.db import Database
 from analytics.exports import table_to_csv
+from analytics.filters import ContactFilter
 from analytics.importing.classify import list_rules
 from analytics.scope import LOCAL
+from tests.test_browser_words import internal_words
 from tests.test_pages import metric_values, run_app
 from ui import format as ui_format
 from ui.format import per_session_text, weeks_over_text
@@ -264,3 +268,18 @@ def test_no_page_shows_text_meant_for_developers() -> None:
             body[1:] if ast.get_docstring(ast.Module(body=body, type_ignores=[])) else body, path
         )
     assert found == []
+
+
+def test_the_supervision_report_shows_no_internal_code(demo_db_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "contactload.duckdb"
+    shutil.copy(demo_db_path, path)
+    db = Database(path)
+    try:
+        document = report.supervision_report(db, ContactFilter(scope=LOCAL))
+    finally:
+        db.close()
+    text = html.unescape(
+        re.sub(r"<[^>]+>", "\n", re.sub(r"<style.*?</style>", "", document, flags=re.S))
+    )
+    assert "Time with clients between sessions" in text
+    assert internal_words([text]) == set()
