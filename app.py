@@ -13,8 +13,9 @@ from ui.auth import viewer_scope
 from ui.navigation import visible_pages
 from ui.sidebar import draw_filters
 from ui.state import database
+from ui.style import page_setup
 
-st.set_page_config(page_title="Contact Load", page_icon=":material/schedule:", layout="wide")
+page_setup()
 
 try:
     database()

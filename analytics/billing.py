@@ -45,11 +45,12 @@ import duckdb
 
 from analytics import audit
 from analytics.db import Database
-from analytics.domain import CATEGORIES, CHANNELS
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError, PermissionDeniedError
 from analytics.filters import ContactFilter
 from analytics.schema import BILLING_DIRECTIONS, BILLING_FAMILIES
 from analytics.scope import Scope
+from analytics.wording import sql_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,11 +194,18 @@ def _require_editor(scope: Scope) -> None:
 
 def billing_rules(db: Database, scope: Scope, *, as_text: bool = False) -> pd.DataFrame:
     """The rule table, online codes first, each family by its lowest band; ``as_text``
-    gives the list columns as comma-separated text (for the editor)."""
+    gives the list columns as comma-separated words (for the editor: "Check-ins, Support";
+    saving reads words or codes)."""
     _require_reader(scope)
-    lists = ("channels", "counting_categories", "excluded_categories")
+    lists = {
+        "channels": sql_words("item", CHANNEL_LABELS),
+        "counting_categories": sql_words("item", CATEGORY_LABELS),
+        "excluded_categories": sql_words("item", CATEGORY_LABELS),
+    }
     columns = ", ".join(
-        f"array_to_string({column}, ', ') AS {column}" if as_text and column in lists else column
+        f"array_to_string(list_transform({column}, lambda item: {lists[column]}), ', ') AS {column}"
+        if as_text and column in lists
+        else column
         for column in RULE_COLUMNS
     )
     return db.frame(
@@ -218,7 +226,16 @@ def _items(value: Any) -> tuple[str, ...]:
             parts = [str(item) for item in value]
         except TypeError:
             return ()
-    return tuple(part.strip().lower() for part in parts if part and part.strip())
+    items = (part.strip().lower() for part in parts if part and part.strip())
+    return tuple(_CODES_OF_WORDS.get(item, item) for item in items)
+
+
+_CODES_OF_WORDS = {
+    words.lower(): code
+    for labels in (CHANNEL_LABELS, CATEGORY_LABELS)
+    for code, words in labels.items()
+}
+"""Channels and categories as the editor shows them ("check-ins") and their codes."""
 
 
 def _blank(value: Any) -> bool:

@@ -13,6 +13,8 @@ change from its date on.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +22,7 @@ import pandas as pd
 
 from analytics import boundaries, compliance
 from analytics.db import Database
+from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from analytics.filters import ContactFilter
 from analytics.scope import Scope
 
@@ -141,6 +144,92 @@ def _yes_no(value: object) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
+def _channels_words(channels: Sequence[str] | None) -> str | None:
+    """``("phone", "text")`` -> ``"Phone, Text / messaging"``."""
+    if channels is None:
+        return None
+    return ", ".join(CHANNEL_LABELS.get(channel, channel) for channel in channels) or "none"
+
+
+def _caps_words(caps: Mapping[str, float] | None) -> str | None:
+    """``{"support": 45.0}`` -> ``"Support 45 min"``."""
+    if caps is None:
+        return None
+    return (
+        "; ".join(f"{CATEGORY_LABELS.get(key, key)} {value:g} min" for key, value in caps.items())
+        or "none"
+    )
+
+
+def _carried_words(carried: Mapping[str, Sequence[str]] | None) -> str | None:
+    """``{"text": ("scheduling", "check_in")}`` -> ``"Text / messaging: Scheduling, Check-ins"``."""
+    if carried is None:
+        return None
+    return (
+        "; ".join(
+            f"{CHANNEL_LABELS.get(channel, channel)}: "
+            + (", ".join(CATEGORY_LABELS.get(item, item) for item in items) or "nothing")
+            for channel, items in carried.items()
+        )
+        or "none"
+    )
+
+
+_WEEKDAY_WORDS = {
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+    "sun": "Sun",
+}
+
+
+def _stored_words(stored: str) -> str:
+    """A change-log entry's stored agreement or working hours (JSON) as a sentence:
+    ``"from 2025-11-24; weekly cap 60 min; channels: Phone, Email; ..."``; the practice,
+    therapist and client have columns of their own, unset fields are left out."""
+    try:
+        fields = json.loads(stored)
+    except (TypeError, ValueError):
+        return stored
+    if not isinstance(fields, dict):
+        return stored
+    words: list[str] = []
+    for key, value in fields.items():
+        if value is None or key in ("practice", "therapist", "client"):
+            continue
+        if key == "effective_from":
+            words.append(f"from {value}")
+        elif key == "weekly_cap_minutes":
+            words.append(f"weekly cap {float(value):g} min")
+        elif key == "category_caps":
+            words.append(f"caps per category: {_caps_words(value)}")
+        elif key == "allowed_channels":
+            words.append(f"channels: {_channels_words(value)}")
+        elif key == "channel_categories":
+            words.append(f"what each channel may carry: {_carried_words(value)}")
+        elif key == "response_target_hours":
+            words.append(f"replies within {float(value):g} h")
+        elif key == "response_in_working_hours":
+            words.append(
+                "reply time counted in working hours"
+                if value
+                else "reply time counted around the clock"
+            )
+        elif key == "crisis_counts_toward_cap":
+            words.append(
+                "crisis counts toward the cap" if value else "crisis counted apart from the cap"
+            )
+        elif key in _WEEKDAY_WORDS:
+            hours = ", ".join(value) if isinstance(value, list) else str(value)
+            words.append(f"{_WEEKDAY_WORDS[key]} {hours or 'off'}")
+        else:
+            words.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(words) or "nothing set"
+
+
 def settings_in_words(
     db: Database, scope: Scope, therapist: str, *, practice: str | None = None
 ) -> pd.DataFrame:
@@ -154,9 +243,9 @@ def settings_in_words(
         empty = NOT_SET if setting.client is None else INHERITED
         shown: dict[str, str | None] = {
             "weekly_cap_minutes": _number(setting.weekly_cap_minutes, "min"),
-            "category_caps": boundaries.format_category_caps(setting.category_caps),
-            "allowed_channels": boundaries.format_channels(setting.allowed_channels),
-            "channel_categories": boundaries.format_channel_categories(setting.channel_categories),
+            "category_caps": _caps_words(setting.category_caps),
+            "allowed_channels": _channels_words(setting.allowed_channels),
+            "channel_categories": _carried_words(setting.channel_categories),
             "response_target_hours": _number(setting.response_target_hours, "h"),
             "response_in_working_hours": _yes_no(setting.response_in_working_hours),
             "crisis_counts_toward_cap": _yes_no(setting.crisis_counts_toward_cap),
@@ -185,11 +274,17 @@ def own_setting_in_force(
 
 
 def change_log_in_words(db: Database, scope: Scope, limit: int = 200) -> pd.DataFrame:
-    """``boundaries.change_log`` with no empty cell: "therapist's default" for no client,
-    "nothing (added)" before an addition and "nothing (deleted)" after a deletion."""
+    """``boundaries.change_log`` with no empty cell and no stored JSON: "therapist's
+    default" for no client, each agreement in words, "nothing (added)" before an addition
+    and "nothing (deleted)" after a deletion (at most ``limit`` rows, so a loop is fine)."""
     log = boundaries.change_log(db, scope, limit)
     return log.assign(
         client=log["client"].where(log["client"].notna(), DEFAULT_FOR),
-        before=log["before"].where(log["before"].notna(), "nothing (added)"),
-        after=log["after"].where(log["after"].notna(), "nothing (deleted)"),
+        before=[
+            "nothing (added)" if pd.isna(value) else _stored_words(value) for value in log["before"]
+        ],
+        after=[
+            "nothing (deleted)" if pd.isna(value) else _stored_words(value)
+            for value in log["after"]
+        ],
     )

@@ -417,10 +417,14 @@ class Erasure:
 
     @property
     def described(self) -> str:
-        """The rows removed in words, e.g. ``"7 contacts, 1 clients rows"`` (the CLI and
+        """The rows removed in words, e.g. ``"7 contacts, 1 client record"`` (the CLI and
         the Data care page say the same)."""
-        return ", ".join(f"{count:,} {table}" for table, count in self.rows.items() if count) + (
-            " rows"
+        from analytics.wording import TABLE_WORDS  # wording imports audit, as care does
+
+        return ", ".join(
+            f"{count:,} {TABLE_WORDS.get(table, table.replace('_', ' '))}"
+            for table, count in self.rows.items()
+            if count
         )
 
 

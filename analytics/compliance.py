@@ -45,11 +45,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from analytics.db import Database
-from analytics.domain import CATEGORIES, CHANNELS
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.filters import ContactFilter, Period
 from analytics.metrics import DEFAULT_WORKING_HOURS, WorkingHours, client_table, data_period
 from analytics.scope import Scope
+from analytics.wording import sql_words
 
 # SQL below is fixed text: CTE names and fragments are module constants, values always
 # travel as parameters (in the order their placeholders appear), which is why composing
@@ -451,14 +452,17 @@ refused_pairs AS (
     SELECT default_id, override_id, channel, category,
            concat_ws('; ',
                CASE WHEN channel_refused THEN format(
-                   '{{}} is not an agreed channel (agreed: {{}})', channel,
-                   coalesce(nullif(array_to_string(list_sort(allowed_channels), ', '), ''),
-                            'none'))
+                   '{{}} is not an agreed channel (agreed: {{}})', {channel_words},
+                   coalesce(nullif(array_to_string(
+                       list_transform(list_sort(allowed_channels), lambda c: {c_channel_words}),
+                       ', '), ''), 'none'))
                END,
                CASE WHEN NOT list_contains(carried, category) THEN format(
-                   '{{}} may carry only {{}}, not {{}}', channel,
-                   coalesce(nullif(array_to_string(list_sort(carried), ', '), ''), 'nothing'),
-                   category)
+                   '{{}} may carry only {{}}, not {{}}', {channel_words},
+                   coalesce(nullif(array_to_string(
+                       list_transform(list_sort(carried), lambda c: {c_category_words}),
+                       ', '), ''), 'nothing'),
+                   {category_words})
                END
            ) AS reason
     FROM judged_pairs
@@ -471,6 +475,11 @@ refused AS (
 )
 """.format(  # noqa: S608
     resolved_contacts=_resolved("judged_contacts", "dated").strip(),
+    # The reason is read by people (page, report, downloads): channels and categories in words.
+    channel_words=sql_words("channel", CHANNEL_LABELS),
+    category_words=sql_words("category", CATEGORY_LABELS),
+    c_channel_words=sql_words("c", CHANNEL_LABELS),
+    c_category_words=sql_words("c", CATEGORY_LABELS),
     contact_agreements=_agreements("contact_agreements", "judged_contacts").strip(),
 )
 

@@ -38,6 +38,7 @@ from analytics.errors import ContactLoadError, InvalidFilterError
 from analytics.filters import ContactFilter
 from analytics.scope import Scope
 from analytics.settings import get_setting
+from analytics.wording import hours_text, minutes_text, missing, share_text
 
 SHORT_HEADERS = {
     "minutes_per_client_week": "per active client per week",
@@ -143,28 +144,7 @@ def _client_names(db: Database, filters: ContactFilter) -> dict[str, str]:
 # --- formatting ------------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def minutes_text(minutes: float | None) -> str:
-    """``"1,234 min (20.6 h)"`` from an hour up, ``"42 min"`` below: as on the dashboard."""
-    if _missing(minutes):
-        return "–"
-    assert minutes is not None
-    if minutes >= 60:
-        return f"{minutes:,.0f} min ({minutes / 60:,.1f} h)"
-    return f"{minutes:,.1f} min" if minutes % 1 else f"{minutes:,.0f} min"
-
-
-def share_text(share: float | None) -> str:
-    """A 0..1 share as a percentage with one decimal, e.g. ``"23.4 %"``."""
-    return "–" if _missing(share) else f"{float(share or 0) * 100:.1f} %"
-
-
-def hours_text(hours: float | None) -> str:
-    """Hours with one decimal and the unit, e.g. ``"3.5 h"``."""
-    return "–" if _missing(hours) else f"{float(hours or 0):,.1f} h"
+_missing = missing
 
 
 def _change(current: float | None, previous: float | None, unit: str, digits: int = 1) -> str:
@@ -311,7 +291,7 @@ def _totals_section(db: Database, filters: ContactFilter, summary: Any) -> str:
     concentration = metrics.concentration(db, filters)
     rows = [
         (
-            "Time between sessions",
+            "Time with clients between sessions",
             escape(hours_text(now.hours)),
             escape(hours_text(before.hours) if before else "–"),
             escape(_change(now.hours, before.hours if before else None, " h")),

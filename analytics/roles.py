@@ -32,8 +32,11 @@ one sentence, so a typo never widens or silently narrows what someone sees.
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -41,6 +44,24 @@ from typing import Literal
 from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.scope import Scope
+
+ROLES_ENV = "CONTACTLOAD_ROLES"
+"""The environment variable naming the roles file (team mode), as ``--roles`` does."""
+
+
+def roles_path(argv: Sequence[str] | None = None) -> Path | None:
+    """``--roles PATH`` after ``--`` (or $CONTACTLOAD_ROLES): set means team mode.
+
+    Here, not in ui/auth.py, so ``python -m ui.serve`` reads it without importing the
+    Streamlit modules whose caches warn "No runtime found" before the server runs."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--roles", type=Path, default=None)
+    known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if known.roles is not None:
+        return Path(known.roles)
+    from_env = os.environ.get(ROLES_ENV, "").strip()
+    return Path(from_env) if from_env else None
+
 
 TeamRole = Literal["admin", "supervisor", "therapist"]
 TEAM_ROLES: tuple[TeamRole, ...] = ("admin", "supervisor", "therapist")

@@ -11,7 +11,7 @@ from analytics.errors import ContactLoadError
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
 from ui.figures import show_chart
-from ui.format import hours_text, minutes_text
+from ui.format import COUNT_COLUMN, MINUTES_COLUMN, hours_text, minutes_text
 from ui.state import database, measure
 
 EPISODE_COLUMNS = [
@@ -23,8 +23,8 @@ EPISODE_CONFIG = {
     "family": st.column_config.TextColumn("Kind", help="online: 7-day period; telephone: a call"),
     "start": st.column_config.DatetimeColumn("Starts (local)", format="D MMM YYYY, HH:mm"),
     "end": st.column_config.DatetimeColumn("Ends (local)", format="D MMM YYYY, HH:mm"),
-    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-    "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
+    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+    "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
     "fee": st.column_config.NumberColumn("Estimated fee", format="%.2f"),
 }
 
@@ -55,7 +55,7 @@ cards[0].metric(
 )
 cards[1].metric(
     "Qualifying time",
-    hours_text(summary.qualifying_minutes),
+    hours_text(summary.qualifying_minutes / 60),
     help=f"{minutes_text(summary.qualifying_minutes)} in qualifying episodes.",
     border=True,
 )
@@ -111,13 +111,15 @@ with episodes_tab:
                 "client": st.column_config.TextColumn("Client"),
                 "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
                 "month": st.column_config.TextColumn("Month"),
-                "episodes": st.column_config.NumberColumn("Episodes", format="%d"),
-                "qualifying_episodes": st.column_config.NumberColumn("Qualifying", format="%d"),
+                "episodes": st.column_config.NumberColumn("Episodes", format=COUNT_COLUMN),
+                "qualifying_episodes": st.column_config.NumberColumn(
+                    "Qualifying", format=COUNT_COLUMN
+                ),
                 "qualifying_minutes": st.column_config.NumberColumn(
-                    "Qualifying time", format="%.0f min"
+                    "Qualifying time", format=MINUTES_COLUMN
                 ),
                 "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
-                "excluded_episodes": st.column_config.NumberColumn("Excluded", format="%d"),
+                "excluded_episodes": st.column_config.NumberColumn("Excluded", format=COUNT_COLUMN),
             },
         )
         csv_download(per_client, "billing-per-client-month.csv", key="billing_client_csv")
@@ -170,7 +172,7 @@ with episodes_tab:
                     "local_started_at": st.column_config.DatetimeColumn(
                         "Local time", format="D MMM YYYY, HH:mm"
                     ),
-                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
                 },
             )
 
@@ -204,15 +206,19 @@ with months_tab:
             key="billing_months_table",
             column_config={
                 "month": st.column_config.TextColumn("Month"),
-                "qualifying_episodes": st.column_config.NumberColumn("Qualifying", format="%d"),
+                "qualifying_episodes": st.column_config.NumberColumn(
+                    "Qualifying", format=COUNT_COLUMN
+                ),
                 "qualifying_minutes": st.column_config.NumberColumn(
-                    "Qualifying, unbilled", format="%.0f min"
+                    "Qualifying, unbilled", format=MINUTES_COLUMN
                 ),
                 "estimated_value": st.column_config.NumberColumn("Estimated value", format="%.2f"),
-                "excluded_minutes": st.column_config.NumberColumn("Excluded", format="%.0f min"),
-                "unknown_minutes": st.column_config.NumberColumn("Unknown", format="%.0f min"),
+                "excluded_minutes": st.column_config.NumberColumn(
+                    "Excluded", format=MINUTES_COLUMN
+                ),
+                "unknown_minutes": st.column_config.NumberColumn("Unknown", format=MINUTES_COLUMN),
                 "below_threshold_minutes": st.column_config.NumberColumn(
-                    "Below 5 min", format="%.0f min"
+                    "Below 5 min", format=MINUTES_COLUMN
                 ),
             },
         )
@@ -222,7 +228,8 @@ with rules_tab:
     st.caption(
         "One row per code. Codes of one kind share channels, direction, categories, window "
         "and exclusions; their bands follow on whole minutes. Lists are comma-separated "
-        "(channels: phone, email, text, portal, video, other). Changes are checked and "
+        "(channels: Phone, Email, Text / messaging, Portal, Video, Other). Changes are "
+        "checked and "
         "recorded in the audit log."
     )
     rules = billing.billing_rules(database(), filters.scope, as_text=True)
@@ -235,7 +242,8 @@ with rules_tab:
             "code": st.column_config.TextColumn("Code", required=True),
             "description": st.column_config.TextColumn("Description"),
             "channels": st.column_config.TextColumn(
-                "Channels", help="Comma-separated: phone, email, text, portal, video, other"
+                "Channels",
+                help="Comma-separated: Phone, Email, Text / messaging, Portal, Video, Other",
             ),
             "counting_categories": st.column_config.TextColumn(
                 "Counts", help="Categories that count toward the band (comma-separated)"
@@ -247,11 +255,16 @@ with rules_tab:
                 "Kind", options=["online", "telephone"], required=True
             ),
             "direction": st.column_config.SelectboxColumn(
-                "Started by", options=["client", "client_or_unknown"], required=True
+                "Started by",
+                options=["client", "client_or_unknown"],
+                format_func=lambda code: (
+                    "Client or unknown" if code == "client_or_unknown" else "Client"
+                ),
+                required=True,
             ),
-            "min_minutes": st.column_config.NumberColumn("From", format="%.0f min"),
+            "min_minutes": st.column_config.NumberColumn("From", format=MINUTES_COLUMN),
             "max_minutes": st.column_config.NumberColumn(
-                "To", format="%.0f min", help="Empty: no upper end"
+                "To", format=MINUTES_COLUMN, help="Empty: no upper end"
             ),
             "window_days": st.column_config.NumberColumn(
                 "Window", format="%d days", help="Online only; empty for telephone"

@@ -13,7 +13,7 @@ from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNE
 from analytics.errors import ContactLoadError
 from analytics.scope import Scope, os_account
 from ui.components import audited, csv_download, page_start
-from ui.format import minutes_text, share_text
+from ui.format import MINUTES_COLUMN, in_words, minutes_text, share_text
 from ui.state import database, filter_choices, measure
 
 BREACH_COLUMNS = ["week", "client", "therapist", "counted_minutes", "cap_minutes", "over_by"]
@@ -155,9 +155,13 @@ with results_side:
                 ],
                 column_config={
                     "week": st.column_config.DateColumn("Week of"),
-                    "counted_minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-                    "cap_minutes": st.column_config.NumberColumn("Cap", format="%.0f min"),
-                    "over_by": st.column_config.NumberColumn("Over by", format="%.0f min"),
+                    "client": "Client",
+                    "therapist": "Therapist",
+                    "counted_minutes": st.column_config.NumberColumn(
+                        "Minutes", format=MINUTES_COLUMN
+                    ),
+                    "cap_minutes": st.column_config.NumberColumn("Cap", format=MINUTES_COLUMN),
+                    "over_by": st.column_config.NumberColumn("Over by", format=MINUTES_COLUMN),
                 },
             )
             csv_download(over, "weeks-over-cap.csv", key="breaches_csv")
@@ -167,7 +171,7 @@ with results_side:
             st.success("Every contact used a channel and a purpose that was agreed.")
         else:
             st.dataframe(
-                outside,
+                in_words(outside, headers=False),
                 hide_index=True,
                 key="policy_table",
                 column_order=[
@@ -183,7 +187,12 @@ with results_side:
                     "local_started_at": st.column_config.DatetimeColumn(
                         "Local time", format="D MMM YYYY, HH:mm"
                     ),
-                    "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+                    "client": "Client",
+                    "therapist": "Therapist",
+                    "channel": "Channel",
+                    "category": "Category",
+                    "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+                    "reason": "Why",
                 },
             )
             csv_download(measure("out_of_policy", filters), "out-of-policy.csv", key="policy_csv")
@@ -279,6 +288,7 @@ with settings_side:
             boundaries.list_settings(database(), filters.scope, therapist, practice=practice),
             "boundaries.csv",
             key="settings_csv",
+            words=False,  # the file "Load boundaries from a file" reads back: codes stay
         )
     week = boundaries.working_hours_in_force(
         database(), filters.scope, therapist, today, practice=practice
@@ -445,7 +455,7 @@ with settings_side:
 
     with st.expander("History of changes"):
         changes = boundary_edits.change_log_in_words(database(), filters.scope)
-        st.dataframe(changes, hide_index=True, key="change_log")
+        st.dataframe(in_words(changes), hide_index=True, key="change_log")
         csv_download(changes, "boundary-changes.csv", key="change_log_csv")
 
 st.caption(

@@ -6,6 +6,7 @@ from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from ui import charts
 from ui.components import csv_download, page_start
 from ui.figures import series_picker, show_chart
+from ui.format import COUNT_COLUMN, MINUTES_COLUMN
 from ui.state import measure
 
 filters, totals = page_start("Channels & categories")
@@ -48,8 +49,8 @@ for tab, by, labels in zip(
             column_order=["label", "minutes", "contacts", "share"],
             column_config={
                 "label": by.capitalize(),
-                "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-                "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
+                "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+                "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
                 "share": st.column_config.ProgressColumn(
                     "Share of minutes", format="percent", min_value=0.0, max_value=1.0
                 ),

@@ -9,7 +9,17 @@ from analytics.domain import CATEGORY_LABELS
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
 from ui.figures import series_picker, show_chart
-from ui.format import minutes_text, per_session_text, red_rows, share_text, weeks_over_text
+from ui.format import (
+    COUNT_COLUMN,
+    MINUTES_COLUMN,
+    MINUTES_DECIMAL_COLUMN,
+    in_words,
+    minutes_text,
+    per_session_text,
+    red_rows,
+    share_text,
+    weeks_over_text,
+)
 from ui.state import measure
 
 filters, totals = page_start("Clients")
@@ -38,12 +48,14 @@ st.dataframe(
         "label": st.column_config.TextColumn("Client"),
         "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
         "therapist": st.column_config.TextColumn("Therapist"),
-        "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
-        "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
+        "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
+        "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
         "share": st.column_config.ProgressColumn(
             "Share of minutes", format="percent", min_value=0.0, max_value=1.0
         ),
-        "minutes_per_contact": st.column_config.NumberColumn("Per contact", format="%.1f min"),
+        "minutes_per_contact": st.column_config.NumberColumn(
+            "Per contact", format=MINUTES_DECIMAL_COLUMN
+        ),
         "latest_use_share": st.column_config.ProgressColumn(
             "Last week vs cap",
             help="Minutes counted toward the agreed weekly cap in the period's last week, "
@@ -133,19 +145,23 @@ else:
             "label": st.column_config.TextColumn("Client"),
             "client_key": st.column_config.TextColumn("Key", help="Pseudonymous client key"),
             "therapist": st.column_config.TextColumn("Therapist"),
-            "contacts": st.column_config.NumberColumn("Contacts", format="%d"),
-            "contact_minutes": st.column_config.NumberColumn("Contact minutes", format="%.0f min"),
-            "attended_sessions": st.column_config.NumberColumn("Attended sessions", format="%d"),
+            "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
+            "contact_minutes": st.column_config.NumberColumn(
+                "Contact minutes", format=MINUTES_COLUMN
+            ),
+            "attended_sessions": st.column_config.NumberColumn(
+                "Attended sessions", format=COUNT_COLUMN
+            ),
             "missed_sessions": st.column_config.NumberColumn(
-                "Missed sessions", help="Late-cancelled and no-show sessions", format="%d"
+                "Missed sessions", help="Late-cancelled and no-show sessions", format=COUNT_COLUMN
             ),
             "cancelled_sessions": st.column_config.NumberColumn(
-                "Cancelled in time (sessions)", format="%d"
+                "Cancelled in time (sessions)", format=COUNT_COLUMN
             ),
             "minutes_per_attended_session": st.column_config.NumberColumn(
                 "Per attended session",
                 help="Contact minutes ÷ attended sessions; empty without an attended session.",
-                format="%.1f min",
+                format=MINUTES_DECIMAL_COLUMN,
             ),
         },
     )
@@ -191,14 +207,14 @@ else:
         ],
         column_config={
             "label": st.column_config.TextColumn("Session status"),
-            "sessions": st.column_config.NumberColumn("Sessions", format="%d"),
+            "sessions": st.column_config.NumberColumn("Sessions", format=COUNT_COLUMN),
             "sessions_followed": st.column_config.NumberColumn(
-                "Sessions followed by contact", format="%d"
+                "Sessions followed by contact", format=COUNT_COLUMN
             ),
-            "contacts": st.column_config.NumberColumn("Contacts after", format="%d"),
-            "minutes": st.column_config.NumberColumn("Minutes after", format="%.0f min"),
+            "contacts": st.column_config.NumberColumn("Contacts after", format=COUNT_COLUMN),
+            "minutes": st.column_config.NumberColumn("Minutes after", format=MINUTES_COLUMN),
             "minutes_per_session": st.column_config.NumberColumn(
-                "Minutes after, per session", format="%.1f min"
+                "Minutes after, per session", format=MINUTES_DECIMAL_COLUMN
             ),
         },
     )
@@ -259,14 +275,12 @@ if chosen:
     if not weeks.empty:
         show_chart(charts.weekly_against_cap(weeks, totals.period), key="client_cap_chart")
     st.dataframe(
-        timeline.drop(columns=["started_at"]),
+        in_words(timeline.drop(columns=["started_at"])),
         hide_index=True,
         key="client_timeline_table",
         column_config={
-            "local_started_at": st.column_config.DatetimeColumn(
-                "Local time", format="D MMM YYYY, HH:mm"
-            ),
-            "minutes": st.column_config.NumberColumn("Minutes", format="%.0f min"),
+            "Local time": st.column_config.DatetimeColumn("Local time", format="D MMM YYYY, HH:mm"),
+            "Minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
         },
     )
     csv_download(timeline, f"client-{chosen}.csv", key="client_timeline_csv")
@@ -281,7 +295,7 @@ if chosen:
                 "local_started_at": st.column_config.DatetimeColumn(
                     "Session (local time)", format="D MMM YYYY, HH:mm"
                 ),
-                "minutes": st.column_config.NumberColumn("Length", format="%.0f min"),
+                "minutes": st.column_config.NumberColumn("Length", format=MINUTES_COLUMN),
                 "label": st.column_config.TextColumn("Status"),
                 "therapist": st.column_config.TextColumn("Therapist"),
             },

@@ -7,12 +7,15 @@ from analytics.audit import entries
 from analytics.care import erase_client
 from analytics.errors import ContactLoadError
 from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.wording import TABLE_WORDS
 from ui.components import backup_download, csv_download
+from ui.format import in_words
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, viewer_scope
 
+# Newest audit entries shown (the CLI's `contactload audit --limit N` reaches further). A
+# comment, not a docstring: Streamlit's "magic" shows a page's bare strings to the user.
 AUDIT_LIMIT = 500
-"""Newest audit entries shown (the CLI's ``contactload audit --limit N`` reaches further)."""
 
 st.title("Data care")
 scope = viewer_scope()
@@ -41,7 +44,8 @@ for setting in SETTINGS.values():
     value_column, save_column = st.columns([3, 1], vertical_alignment="bottom")
     # No min/max on the widget: the library checks the range and says so in one sentence.
     value = value_column.number_input(
-        f"{setting.label} ({setting.unit})",
+        # A label that names its unit already ("(distinct clients)") gets no second one.
+        setting.label if "(" in setting.label else f"{setting.label} ({setting.unit})",
         value=int(current) if whole else current,
         step=1 if whole else 0.5,
         key=f"setting_{setting.key}",
@@ -105,7 +109,10 @@ else:
                         icon=":material/schedule:",
                     )
                 removed = pd.DataFrame(
-                    {"table": list(erasure.rows), "rows removed": list(erasure.rows.values())}
+                    {
+                        "Removed": [TABLE_WORDS.get(table, table) for table in erasure.rows],
+                        "Rows": list(erasure.rows.values()),
+                    }
                 )
                 st.dataframe(removed, hide_index=True, key="erasure_rows")
 
@@ -132,11 +139,11 @@ else:
         "name files, batches and client keys, never client names."
     )
     st.dataframe(
-        log,
+        in_words(log),
         hide_index=True,
         key="audit_table",
         column_config={
-            "logged_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm:ss"),
+            "When": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm:ss"),
         },
     )
     csv_download(log, "audit-log.csv", key="audit_csv")

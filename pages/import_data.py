@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.domain import CHANNEL_LABELS, CHANNELS
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.importing.classify import (
     direction_defaults,
@@ -27,6 +27,7 @@ from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
+from ui.format import COUNT_COLUMN, in_words
 from ui.importing import (
     COMMON_ZONES,
     calendar_settings,
@@ -320,7 +321,7 @@ batches = list_batches(database(), scope)
 if batches.empty:
     st.info("Nothing imported yet.")
 else:
-    st.dataframe(batches, hide_index=True, key="batches_table")
+    st.dataframe(in_words(batches), hide_index=True, key="batches_table")
     csv_download(batches, "import-history.csv", key="batches_csv")
     open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
     if open_batches:
@@ -340,15 +341,47 @@ st.subheader("Classification rules")
 st.caption(
     "A contact's category and channel come from an explicit column when the file has one, "
     "else from the first matching keyword here (lowest priority number wins); what no rule "
-    "places becomes `other`, listed for review."
+    "places becomes Other (to review), listed for review."
 )
 rules = list_rules(database())
+# The editor holds words (what people and screen readers read); saving turns them back
+# into the stored codes rules_from_frame expects.
+target_words = {"category": "Category", "channel": "Channel"}
+value_words = [CATEGORY_LABELS[key] for key in CATEGORIES] + [
+    CHANNEL_LABELS[key] for key in CHANNELS
+]
+word_codes = {
+    **{words: code for code, words in target_words.items()},
+    **{words: code for code, words in CHANNEL_LABELS.items()},
+    **{words: code for code, words in CATEGORY_LABELS.items()},
+}
+shown_rules = rules.drop(columns=["rule_id"]).assign(
+    target=rules["target"].map(target_words).fillna(rules["target"]),
+    value=rules["value"]
+    .map(CATEGORY_LABELS)
+    .where(rules["target"] == "category", rules["value"].map(CHANNEL_LABELS))
+    .fillna(rules["value"]),
+)
 edited_rules = st.data_editor(
-    rules.drop(columns=["rule_id"]), num_rows="dynamic", hide_index=True, key="rules_editor"
+    shown_rules,
+    num_rows="dynamic",
+    hide_index=True,
+    key="rules_editor",
+    column_config={
+        "target": st.column_config.SelectboxColumn("Sets", options=list(target_words.values())),
+        "keyword": st.column_config.TextColumn("Keyword"),
+        "value": st.column_config.SelectboxColumn("To", options=value_words),
+        "priority": st.column_config.NumberColumn("Priority", format=COUNT_COLUMN),
+        "language": st.column_config.TextColumn("Language"),
+    },
 )
 if st.button("Save rules", key="save_rules"):
     try:
-        replace_rules(database(), rules_from_frame(edited_rules), scope=scope)
+        as_codes = edited_rules.assign(
+            target=edited_rules["target"].map(lambda words: word_codes.get(words, words)),
+            value=edited_rules["value"].map(lambda words: word_codes.get(words, words)),
+        )
+        replace_rules(database(), rules_from_frame(as_codes), scope=scope)
         st.success("Rules saved; they apply to the next import.")
     except ContactLoadError as error:
         st.error(str(error))

@@ -9,8 +9,13 @@ from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.figures import show_chart
 from ui.format import (
+    COUNT_COLUMN,
+    HOURS_COLUMN,
+    MINUTES_COLUMN,
+    MINUTES_DECIMAL_COLUMN,
     NO_SESSIONS,
     change_text,
+    hours_text,
     minutes_text,
     per_session_text,
     red_rows,
@@ -34,8 +39,8 @@ at_glance = measure("glance", filters)
 paid, paid_before = at_glance.current, at_glance.previous
 cards = st.columns(3)
 cards[0].metric(
-    "Time between sessions",
-    f"{now.hours:,.1f} h",
+    "Time with clients between sessions",
+    hours_text(now.hours),
     delta=change_text(now.hours, before.hours if before else None, " h"),
     delta_color="off",
     help="All contact minutes in the period, in hours; every change on this page is "
@@ -44,7 +49,7 @@ cards[0].metric(
 )
 cards[1].metric(
     "Billable under the billing rules",
-    f"{paid.billable_minutes / 60:,.1f} h",
+    hours_text(paid.billable_minutes / 60),
     delta=change_text(
         paid.billable_minutes / 60,
         paid_before.billable_minutes / 60 if paid_before else None,
@@ -58,15 +63,26 @@ cards[1].metric(
 )
 cards[2].metric(
     "Unpaid",
-    f"{paid.unpaid_minutes / 60:,.1f} h",
+    hours_text(paid.unpaid_minutes / 60),
     delta=change_text(
         paid.unpaid_minutes / 60, paid_before.unpaid_minutes / 60 if paid_before else None, " h"
     ),
     delta_color="off",
-    help="Time between sessions that no billing code covers: all minutes minus the billable ones.",
+    help="Time with clients between sessions that no billing code covers: all minutes "
+    "minus the billable ones.",
     border=True,
 )
 
+# The weekly chart straight after the headline: on a phone it is in view without
+# scrolling past the cards below.
+show_chart(
+    charts.weekly_minutes(
+        measure("trend", filters, "category"),
+        caps=measure("weekly_cap_totals", filters),
+        period=now.period,
+    ),
+    key="weekly_chart",
+)
 st.subheader(f"Who took most: the top {TOP_CLIENTS} clients")
 top = measure("top_clients", filters)
 for client in top.itertuples(index=False):
@@ -103,14 +119,14 @@ if len(ranking) > 1:
         column_config={
             "therapist": st.column_config.TextColumn("Therapist"),
             "practice": st.column_config.TextColumn("Practice"),
-            "clients": st.column_config.NumberColumn("Active clients", format="%d"),
+            "clients": st.column_config.NumberColumn("Active clients", format=COUNT_COLUMN),
             "minutes_per_client_week": st.column_config.NumberColumn(
-                "Per active client per week", format="%.1f min"
+                "Per active client per week", format=MINUTES_DECIMAL_COLUMN
             ),
             "minutes_per_8_session_hours": st.column_config.NumberColumn(
-                "Per 8 session hours", format="%.0f min"
+                "Per 8 session hours", format=MINUTES_COLUMN
             ),
-            "threshold": st.column_config.NumberColumn("Flag above", format="%.1f min"),
+            "threshold": st.column_config.NumberColumn("Flag above", format=MINUTES_DECIMAL_COLUMN),
             "flagged": st.column_config.CheckboxColumn("Above"),
         },
     )
@@ -232,14 +248,6 @@ if sessions.sessions:
         f"{sessions.attended_hours:,.1f} attended h."
     )
 
-show_chart(
-    charts.weekly_minutes(
-        measure("trend", filters, "category"),
-        caps=measure("weekly_cap_totals", filters),
-        period=now.period,
-    ),
-    key="weekly_chart",
-)
 if sessions.sessions:
     show_chart(
         charts.weekly_session_load(measure("weekly_session_load", filters), now.period),
@@ -263,19 +271,21 @@ if sessions.sessions:
             column_config={
                 "key": st.column_config.TextColumn("Therapist"),
                 "contact_minutes": st.column_config.NumberColumn(
-                    "Contact minutes", format="%.0f min"
+                    "Contact minutes", format=MINUTES_COLUMN
                 ),
                 "scheduled_hours": st.column_config.NumberColumn(
-                    "Scheduled session hours", format="%.1f h"
+                    "Scheduled session hours", format=HOURS_COLUMN
                 ),
                 "attended_hours": st.column_config.NumberColumn(
-                    "Attended session hours", format="%.1f h"
+                    "Attended session hours", format=HOURS_COLUMN
                 ),
                 "per_session_hour": st.column_config.NumberColumn(
-                    "Per session hour", help="Empty: no scheduled sessions", format="%.1f min"
+                    "Per session hour",
+                    help="Empty: no scheduled sessions",
+                    format=MINUTES_DECIMAL_COLUMN,
                 ),
                 "per_8_session_hours": st.column_config.NumberColumn(
-                    "Per 8 session hours", format="%.0f min"
+                    "Per 8 session hours", format=MINUTES_COLUMN
                 ),
                 "between_session_share": st.column_config.NumberColumn(
                     "Between-session share", format="percent"

@@ -162,7 +162,7 @@ def test_last_month_shows_the_split_and_the_top_clients(
         page.get_by_role("option", name="Last month").click()
         wait_for_render(page)
         expect(page).to_have_url(f"{url}/?period=last_month")
-        expect_metric(page, "Time between sessions", f"{split.minutes / 60:,.1f} h")
+        expect_metric(page, "Time with clients between sessions", f"{split.minutes / 60:,.1f} h")
         expect_metric(
             page, "Billable under the billing rules", f"{split.billable_minutes / 60:,.1f} h"
         )

@@ -290,7 +290,7 @@ def test_cli_erase_client(fixture_db_path: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     # Finn: #18, #19, #20, #23, #25 = 5 contacts, 95 minutes
     first, second = result.stdout.strip().splitlines()
-    assert first == f"Erased client {finn}: 5 contacts, 1 clients rows removed."
+    assert first == f"Erased client {finn}: 5 contacts, 1 client record removed."
     assert second.startswith("The audit log and the list of erased clients keep only e-")
     assert "the file was rewritten" in second
     assert snapshot(path)[:3] == (20, 305.0, 6)

@@ -659,24 +659,24 @@ def test_out_of_policy_channels_and_categories(load: Callable[[str], Database]) 
          r.minutes, r.reason)
         for r in frame.itertuples()
     )  # fmt: skip
-    nora = "(agreed: email, phone, portal, text)"
-    ben = "(agreed: email, phone, video)"
+    nora = "(agreed: Email, Phone, Portal, Text / messaging)"
+    ben = "(agreed: Email, Phone, Video)"
     assert rows == [
         (pd.Timestamp("2026-02-25 10:00"), "Ben", "video", "support", 25,
-         f"video is not an agreed channel {nora}"),
+         f"Video is not an agreed channel {nora}"),
         (pd.Timestamp("2026-03-03 10:00"), "Ada", "text", "support", 10,
-         "text may carry only reminder, scheduling, not support"),
+         "Text / messaging may carry only Reminders & confirmations, Scheduling, not Support"),
         (pd.Timestamp("2026-03-04 10:00"), "Ada", "video", "support", 30,
-         f"video is not an agreed channel {nora}"),
+         f"Video is not an agreed channel {nora}"),
         (pd.Timestamp("2026-03-05 10:00"), "Ada", "text", "check_in", 5,
-         "text may carry only reminder, scheduling, not check_in"),
+         "Text / messaging may carry only Reminders & confirmations, Scheduling, not Check-ins"),
         (pd.Timestamp("2026-03-05 10:00"), "Ben", "text", "support", 10,
-         f"text is not an agreed channel {ben}; "
-         "text may carry only reminder, scheduling, not support"),
+         f"Text / messaging is not an agreed channel {ben}; "
+         "Text / messaging may carry only Reminders & confirmations, Scheduling, not Support"),
         (pd.Timestamp("2026-03-06 10:00"), "Ben", "portal", "homework", 15,
-         f"portal is not an agreed channel {ben}"),
+         f"Portal is not an agreed channel {ben}"),
         (pd.Timestamp("2026-03-18 10:00"), "Ben", "text", "check_in", 5,
-         f"text is not an agreed channel {ben}"),
+         f"Text / messaging is not an agreed channel {ben}"),
     ]  # fmt: skip
     assert list(frame.columns) == [
         "local_started_at", "client_key", "therapist", "channel", "category", "direction",

@@ -125,10 +125,12 @@ def test_erasure_needs_the_key_typed_again_then_removes_the_client(
     assert not app.exception
     # Avery: contacts #1, #2, #3, #5, #7, #9, #10 = 7 contacts, and the client row.
     assert [message.value for message in app.success] == [
-        f"Client {avery} erased: 7 contacts, 1 clients rows removed."
+        f"Client {avery} erased: 7 contacts, 1 client record removed."
     ]
-    removed = next(f.value for f in app.dataframe if "rows removed" in f.value.columns)
-    assert dict(zip(removed["table"], removed["rows removed"], strict=True))["contacts"] == 7
+    removed = next(f.value for f in app.dataframe if "Removed" in f.value.columns)
+    rows_removed = dict(zip(removed["Removed"], removed["Rows"], strict=True))
+    assert rows_removed["contacts"] == 7
+    assert rows_removed["client record"] == 1
     db = Database(path)
     try:
         left = totals(db, ContactFilter())
@@ -167,10 +169,11 @@ def test_backup_download_and_the_audit_log_with_its_download(
     labels = [button.proto.label for button in app.get("download_button")]
     assert "Download a backup" in labels
     assert any("contactload restore" in markdown.value for markdown in app.markdown)
-    log = next(f.value for f in app.dataframe if "action" in f.value.columns)
-    # The fixture's import, then the entry added above, newest first.
+    log = next(f.value for f in app.dataframe if "Action" in f.value.columns)
+    # The fixture's import, then the entry added above, newest first, in words.
     assert len(log) == expected >= 2
-    assert (log["identity"].iloc[0], log["action"].iloc[0]) == ("ada@example.org", "export")
+    assert (log["Who"].iloc[0], log["Action"].iloc[0]) == ("ada@example.org", "Download")
+    assert log["Action"].iloc[-1] == "Import"
     assert {"Download CSV", "Download XLSX"} <= set(labels)
 
 

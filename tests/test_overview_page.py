@@ -119,7 +119,7 @@ def test_a_bookmarked_url_opens_on_its_period(
     finally:
         db.close()
     values = {metric.label: metric.value for metric in app.metric}
-    assert values["Time between sessions"] == f"{october.minutes / 60:,.1f} h"
+    assert values["Time with clients between sessions"] == f"{october.minutes / 60:,.1f} h"
     assert values["Billable under the billing rules"] == f"{october.billable_minutes / 60:,.1f} h"
     assert values["Unpaid"] == f"{october.unpaid_minutes / 60:,.1f} h"
     # A made-up preset falls back to all data, with no error.
@@ -172,9 +172,13 @@ def test_the_boundaries_page_never_says_none(
     assert "therapist's default" in cells
     assert "inherited from the therapist's default" in cells
     assert any(cell == "not set" for cell in cells) or settings.notna().all().all()
-    history = table_with(app, "changed_by")
-    assert not history[["client", "before", "after"]].isna().any().any()
+    history = table_with(app, "Changed by")
+    assert not history[["Client", "Before", "After"]].isna().any().any()
     assert isinstance(history, pd.DataFrame)
+    # Each agreement in words, never the stored JSON or a code.
+    after = " ".join(history["After"])
+    assert "weekly cap" in after and "{" not in after and "null" not in after
+    assert "check_in" not in after
 
 
 def test_the_boundaries_editor_follows_the_sidebar_and_prefills(

@@ -57,8 +57,8 @@ def test_calendar_upload_preview_import_and_undo(
     assert not app.exception
     assert any("6 sessions imported" in message.value for message in app.success)
     assert session_count(db_path) == 6
-    history = [frame.value for frame in app.dataframe if "sessions_now" in frame.value.columns]
-    assert list(history[0]["sessions_now"]) == [6]
+    history = [frame.value for frame in app.dataframe if "Sessions now" in frame.value.columns]
+    assert list(history[0]["Sessions now"]) == [6]
     app.button(key="undo_button").click().run()
     assert any("6 sessions removed" in message.value for message in app.success)
     assert session_count(db_path) == 0

@@ -53,7 +53,7 @@ def test_overview_shows_headline_figures(
     app = run_app(demo_db_path, monkeypatch)
     values = metric_values(app)
     assert set(values) >= {
-        "Time between sessions",
+        "Time with clients between sessions",
         "Contacts",
         "Active clients",
         "Per active client per week",
@@ -64,7 +64,7 @@ def test_overview_shows_headline_figures(
     expected = totals(db, ContactFilter())
     db.close()
     assert values["Contacts"] == f"{expected.contacts:,}"
-    assert values["Time between sessions"] == f"{expected.minutes / 60:,.1f} h"
+    assert values["Time with clients between sessions"] == f"{expected.minutes / 60:,.1f} h"
     # weekly load, contact minutes beside session hours, channel mix, heatmap
     assert len(app.get("plotly_chart")) == 4
 
@@ -98,9 +98,9 @@ def test_clients_page_table_pareto_and_drilldown(
     second = table["client_key"].iloc[1]
     app.selectbox(key="client_drilldown").set_value(second).run()
     # the contact timeline (the page's other tables have no channel column)
-    timeline = next(frame.value for frame in app.dataframe if "channel" in frame.value.columns)
+    timeline = next(frame.value for frame in app.dataframe if "Channel" in frame.value.columns)
     assert len(timeline) == table["contacts"].iloc[1]
-    assert timeline["minutes"].sum() == pytest.approx(table["minutes"].iloc[1])
+    assert timeline["Minutes"].sum() == pytest.approx(table["minutes"].iloc[1])
 
 
 def test_channels_page_trend_bucket(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

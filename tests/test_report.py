@@ -67,7 +67,7 @@ def test_totals_are_the_hand_checked_march_figures(fixture_db: Database) -> None
     # April). 170 + 75 + 115 = 360 min = 6.0 h in 21 contacts; 7 clients (Avery, Blake,
     # Casey, Drew, Emery, Finn, Greta).
     assert (expected.minutes, expected.contacts, expected.active_clients) == (360, 21, 7)
-    assert row_cells(document, "Time between sessions")[1] == "6.0 h"
+    assert row_cells(document, "Time with clients between sessions")[1] == "6.0 h"
     assert row_cells(document, "Minutes")[1] == "360 min (6.0 h)"
     assert row_cells(document, "Contacts")[1] == "21"
     assert row_cells(document, "Active clients")[1] == "7"

@@ -245,7 +245,7 @@ def clients_csv(page: Page, server: TeamServer) -> list[dict[str, str]]:
         with page.expect_download(timeout=30_000) as download:
             page.get_by_role("button", name="Download CSV").first.click()
         text = Path(download.value.path()).read_text(encoding="utf-8")
-        if "client_key" in text.partition("\n")[0]:
+        if text.partition("\n")[0].startswith("Key,Client,"):  # headers in words
             return list(csv.DictReader(io.StringIO(text)))
         wait_for_render(page)
     raise AssertionError(f"the Clients page's CSV download is not the table: {text[:300]!r}")
@@ -273,7 +273,7 @@ def test_a_therapist_sees_only_their_own_clients(page: Page, team_server: TeamSe
     # Import and Data care are for admins: not in the menu.
     assert sidebar.get_by_role("link", name="Import").count() == 0
     assert sidebar.get_by_role("link", name="Data care").count() == 0
-    labels = {row["label"] for row in clients_csv(page, team_server)}
+    labels = {row["Client"] for row in clients_csv(page, team_server)}
     # One of hers present, and nobody else's: not her colleague's, not another practice's.
     assert labels
     assert labels <= team_server.own_labels
@@ -287,10 +287,10 @@ def test_a_supervisor_sees_their_practice_only(page: Page, team_server: TeamServ
     wait_for_render(page)
     page.locator('[data-testid="stSidebar"]').get_by_text("Supervisor").wait_for(timeout=30_000)
     rows = clients_csv(page, team_server)
-    keys = {row["client_key"] for row in rows}
+    keys = {row["Key"] for row in rows}
     assert keys
     assert keys <= team_server.northside_keys
-    assert {row["therapist"] for row in rows} <= {
+    assert {row["Therapist"] for row in rows} <= {
         "Dana Whitfield",
         "Marcus Ortega",
         "Priya Raman",
@@ -306,7 +306,7 @@ def test_a_supervisor_sees_keys_not_labels(page: Page, team_server: TeamServer) 
     wait_for_render(page)
     rows = clients_csv(page, team_server)
     assert rows
-    assert all(row["client_key"].startswith("c-") for row in rows)
+    assert all(row["Key"].startswith("c-") for row in rows)
     every_label = (
         team_server.own_labels | team_server.colleague_labels | team_server.other_practice_labels
     )
@@ -421,7 +421,7 @@ def test_a_person_without_an_e_mail_claim_signs_in_by_subject(
     sign_in(page, team_server, MARCUS_SUBJECT, {})
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Therapist").wait_for(timeout=30_000)
-    labels = {row["label"] for row in clients_csv(page, team_server)}
+    labels = {row["Client"] for row in clients_csv(page, team_server)}
     assert labels
     assert labels <= team_server.colleague_labels  # Marcus Ortega's own clients only
     assert not labels & team_server.own_labels

@@ -9,11 +9,7 @@ that every measure applies in SQL. Pages never decide what someone may see; they
 scope on.
 """
 
-import argparse
 import logging
-import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -22,14 +18,13 @@ import streamlit as st
 from analytics import audit
 from analytics.db import Database, first_line
 from analytics.errors import ContactLoadError
-from analytics.roles import Roles, SignIn, load_roles, scope_for
+from analytics.roles import Roles, SignIn, load_roles, roles_path, scope_for
 from analytics.scope import Scope, local_user
 from ui.state import VIEWER_SCOPE_KEY, database
 
 log = logging.getLogger("contactload.auth")
 """The admin's log (the server's stderr): why a sign-in was refused."""
 
-ROLES_ENV = "CONTACTLOAD_ROLES"
 SCOPE_STATE_KEY = VIEWER_SCOPE_KEY
 AUDITED_STATE_KEY = "audited_sign_in"
 
@@ -55,17 +50,6 @@ NO_AUTH = (
     "client_id, client_secret, server_metadata_url) to .streamlit/secrets.toml, or start "
     "without --roles for local mode."
 )
-
-
-def roles_path(argv: Sequence[str] | None = None) -> Path | None:
-    """``--roles PATH`` after ``--`` (or $CONTACTLOAD_ROLES): set means team mode."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--roles", type=Path, default=None)
-    known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    if known.roles is not None:
-        return Path(known.roles)
-    from_env = os.environ.get(ROLES_ENV, "").strip()
-    return Path(from_env) if from_env else None
 
 
 def team_mode() -> bool:

@@ -74,7 +74,12 @@ DIRECTION_WORDS = {
 }
 """How a contact's direction reads in a hover text."""
 
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""}
+# Legends below the plot (in rows), so a phone's narrow screen keeps the plot's width.
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "legend_title_text": "",
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from analytics.filters import ContactFilter, Period
 from analytics.importing.phone_log import text_minutes_note
 from analytics.importing.pipeline import INVISIBLE, shown_name
 from analytics.metrics import Totals
+from analytics.wording import in_words
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, measure, viewer_scope
 
@@ -124,18 +125,24 @@ def audited(build: Callable[[], bytes], file_name: str, detail: str) -> Callable
 
 
 def csv_download(
-    frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
+    frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV", words: bool = True
 ) -> None:
     """Download buttons for a table, CSV and XLSX side by side.
 
-    Both are safe to open in a spreadsheet: text that a spreadsheet would evaluate as a
-    formula is prefixed with ``'`` and XLSX cells are values (analytics.exports). The
-    name stays ``csv_download`` because every page already calls it. The files are written
-    only when a button is clicked: writing an XLSX of a large table on every rerun cost
-    seconds (README, Performance).
+    Headers and stored codes are in words (analytics.wording.in_words), unless ``words``
+    is False: a file meant to be loaded back (boundaries.csv) keeps its codes. Both are safe to
+    open in a spreadsheet: text that a spreadsheet would evaluate as a formula is prefixed
+    with ``'`` and XLSX cells are values (analytics.exports). The name stays
+    ``csv_download`` because every page already calls it. The files are written only when
+    a button is clicked: writing an XLSX of a large table on every rerun cost seconds
+    (README, Performance).
     """
     stem = file_name.removesuffix(".csv")
     rows = f"{len(frame):,} rows of the page's table"
+    # A page's table downloads as people read it: headers and codes in words (the
+    # machine-readable file is the contacts export below, keys as the CLI writes them).
+    if words:
+        frame = in_words(frame)
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             label,

@@ -1,4 +1,5 @@
-"""Units on every number: minutes and hours, shares, changes."""
+"""Units on every number: minutes and hours, shares, changes; the dashboard's side of
+analytics/wording.py (which the supervision report shares), re-exported from here."""
 
 import math
 from collections.abc import Callable
@@ -7,31 +8,10 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from analytics.wording import hours_text, in_words, minutes_text, plural, share_text
+
 OVER_CAP_RED = "#B2182B"
 """The one colour of use over an agreed cap (or over a flag threshold), wherever it is drawn."""
-
-
-def minutes_text(minutes: float | None) -> str:
-    """``"1,234 min (20.6 h)"`` for large values, ``"42 min"`` below an hour."""
-    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
-        return "–"
-    if minutes >= 60:
-        return f"{minutes:,.0f} min ({minutes / 60:,.1f} h)"
-    return f"{minutes:,.1f} min" if minutes % 1 else f"{minutes:,.0f} min"
-
-
-def hours_text(minutes: float | None) -> str:
-    """Hours with one decimal, e.g. ``"20.6 h"``."""
-    if minutes is None:
-        return "–"
-    return f"{minutes / 60:,.1f} h"
-
-
-def share_text(share: float | None) -> str:
-    """A 0..1 share as a percentage, e.g. ``"23.4 %"``."""
-    if share is None:
-        return "–"
-    return f"{share * 100:.1f} %"
 
 
 def change_text(
@@ -51,6 +31,15 @@ def change_text(
     return f"{difference:+,.{decimals}f}{unit} ({difference / previous * 100:+.0f} %)"
 
 
+MINUTES_COLUMN = "%,.0f min"
+"""Table columns of whole minutes (``st.column_config``), e.g. ``"1,234 min"``."""
+MINUTES_DECIMAL_COLUMN = "%,.1f min"
+"""Table columns of rates in minutes, e.g. ``"1,234.5 min"``."""
+HOURS_COLUMN = "%,.1f h"
+"""Table columns of hours with one decimal, e.g. ``"20.6 h"``."""
+COUNT_COLUMN = "%,d"
+"""Table columns of counts, e.g. ``"12,000"``."""
+
 NO_SESSIONS = "—, no sessions"
 """What a rate per session hour shows when the filter holds no scheduled session."""
 
@@ -67,7 +56,7 @@ def weeks_over_text(weeks: object) -> str:
     count = 0 if weeks is None or pd.isna(weeks) else int(float(str(weeks)))  # type: ignore[call-overload]
     if count == 0:
         return ""
-    return f"{count} week{'s' if count != 1 else ''} ⚠"
+    return f"{plural(count, 'week')} ⚠"
 
 
 def red_rows(
@@ -81,3 +70,22 @@ def red_rows(
         lambda row: [f"color: {OVER_CAP_RED}" if marked[row.name] else "" for _ in row], axis=1
     )
     return styled.format(formats or {})
+
+
+__all__ = [
+    "COUNT_COLUMN",
+    "HOURS_COLUMN",
+    "MINUTES_COLUMN",
+    "MINUTES_DECIMAL_COLUMN",
+    "NO_SESSIONS",
+    "OVER_CAP_RED",
+    "change_text",
+    "hours_text",
+    "in_words",
+    "minutes_text",
+    "per_session_text",
+    "plural",
+    "red_rows",
+    "share_text",
+    "weeks_over_text",
+]

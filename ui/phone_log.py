@@ -29,6 +29,7 @@ from analytics.importing.phone_numbers import (
 from analytics.scope import Scope
 from analytics.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
+from ui.format import MINUTES_DECIMAL_COLUMN
 from ui.state import database, filter_choices, viewer_scope
 
 NEW_CLIENT = "New client…"
@@ -223,7 +224,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
         hide_index=True,
         disabled=["number", "calls", "texts", "minutes"],
         column_config={
-            "minutes": st.column_config.NumberColumn("minutes", format="%.1f min"),
+            "minutes": st.column_config.NumberColumn("minutes", format=MINUTES_DECIMAL_COLUMN),
             "client": st.column_config.SelectboxColumn("client", options=labels),
             "new client": st.column_config.TextColumn("or a new client"),
         },

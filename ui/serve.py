@@ -26,8 +26,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from analytics.errors import ContactLoadError
-from analytics.roles import load_roles
-from ui.auth import roles_path
+from analytics.roles import load_roles, roles_path
 from ui.inbox import start_server_watcher
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
