@@ -286,7 +286,7 @@ def test_import_page_lists_the_inbox_history(
 
 
 def test_the_server_refuses_an_inbox_it_cannot_use(tmp_path: Path) -> None:
-    from ui.inbox import server_watcher, start_server_watcher
+    from ui.inbox_watcher import server_watcher, start_server_watcher
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")

@@ -9,54 +9,16 @@ watcher off. Other ways of running app.py (an ``AppTest``, a bare ``streamlit ru
 no watcher, and the page says the folder is not watched.
 """
 
-import argparse
 import sys
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from analytics import inbox
-from analytics.db import default_db_path, open_database
 from analytics.scope import Scope
+from ui.inbox_watcher import app_arguments, server_watcher
 from ui.state import database
-
-_server_watcher: inbox.InboxWatcher | None = None
-_server_watcher_lock = threading.Lock()
-
-
-def _arguments(app_args: Sequence[str]) -> argparse.Namespace:
-    """``--db``, ``--inbox DIR`` and ``--no-inbox`` among app.py's arguments."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--db", type=Path, default=None)
-    parser.add_argument("--inbox", type=Path, default=None)
-    parser.add_argument("--no-inbox", action="store_true")
-    known, _ = parser.parse_known_args(list(app_args))
-    return known
-
-
-def start_server_watcher(app_args: Sequence[str]) -> inbox.InboxWatcher | None:
-    """Start this process's inbox watcher for app.py's arguments (``ui.serve``), unless
-    ``--no-inbox``; the one already running when called again."""
-    global _server_watcher
-    arguments = _arguments(app_args)
-    if arguments.no_inbox:
-        return None
-    path = Path(arguments.db or default_db_path()).resolve()
-    with _server_watcher_lock:
-        if _server_watcher is None:
-            inbox.log_to_stderr()
-            _server_watcher = inbox.InboxWatcher(
-                lambda: open_database(path), arguments.inbox
-            ).start()
-        return _server_watcher
-
-
-def server_watcher() -> inbox.InboxWatcher | None:
-    """The inbox watcher of this process, if it runs one."""
-    return _server_watcher
 
 
 def inbox_path() -> Path:
@@ -64,7 +26,7 @@ def inbox_path() -> Path:
     watcher = server_watcher()
     if watcher is not None and watcher.inbox is not None:
         return watcher.inbox
-    return inbox.inbox_folder(database(), _arguments(sys.argv[1:]).inbox)
+    return inbox.inbox_folder(database(), app_arguments(sys.argv[1:]).inbox)
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:

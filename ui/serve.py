@@ -13,7 +13,7 @@ must listen on 127.0.0.1 only, whatever a config file or the command line asks f
 Team mode (``--roles`` or $CONTACTLOAD_ROLES) may listen elsewhere, because everyone
 signs in; its roles file is checked before the server starts.
 
-The server watches the inbox folder (``ui.inbox``): ``--inbox DIR`` chooses it for this
+The server watches the inbox folder (``ui.inbox_watcher``): ``--inbox DIR`` chooses it for this
 run, ``--no-inbox`` turns the watcher off.
 """
 
@@ -27,7 +27,7 @@ from streamlit.web import cli
 
 from analytics.errors import ContactLoadError
 from analytics.roles import load_roles, roles_path
-from ui.inbox import start_server_watcher
+from ui.inbox_watcher import start_server_watcher
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 LOOPBACK = "127.0.0.1"
@@ -71,7 +71,7 @@ def main() -> None:
     try:
         arguments = server_arguments(sys.argv[1:])
         split = arguments.index("--") if "--" in arguments else len(arguments)
-        start_server_watcher(arguments[split + 1 :])  # the inbox, from the start (ui.inbox)
+        start_server_watcher(arguments[split + 1 :])  # the inbox, from the start (ui.inbox_watcher)
     except ContactLoadError as error:
         print(error, file=sys.stderr)
         sys.exit(1)
