@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import",
         parents=[db_option],
-        help="import contact logs (CSV), session calendars (ICS) and session CSV files",
+        help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV files",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument("--preset", choices=("auto", *PRESET_NAMES), default="auto")
@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME",
         help="contact logs: the file's text encoding, e.g. cp1250 (default: detected)",
+    )
+    importer.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="Excel workbooks: the sheet to read (default: the first)",
     )
     importer.add_argument(
         "--client-pattern",
@@ -701,6 +707,7 @@ def run_import(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 kind="contacts" if contacts_only else None,
                 scope=_cli_scope(),
+                sheet=args.sheet,
             )
         except ContactLoadError as error:
             failed += 1

@@ -25,6 +25,7 @@ from analytics.importing.presets import (
 from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
+from analytics.importing.workbook import is_workbook
 from analytics.store import list_batches, undo_batch
 from ui.components import csv_download
 from ui.importing import (
@@ -35,6 +36,7 @@ from ui.importing import (
     session_dry_run,
     show_session_report,
     show_unmatched,
+    upload_table,
     with_mapping,
 )
 from ui.phone_log import phone_log_settings, phone_log_upload
@@ -51,8 +53,9 @@ if not scope.may_import:
     )
     st.stop()
 st.markdown(
-    "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
-    "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
+    "Upload CSV or Excel (.xlsx) exports from **Toggl Track**, **Clockify**, **Harvest** or "
+    "**Kimai**, a spreadsheet (.xlsx, or CSV in any encoding, comma, semicolon or tab), or "
+    "the Contact Load "
     "template, or a phone's call and text log from **SMS Backup & Restore** (XML). "
     "Descriptions, notes, e-mail addresses and message texts are used to classify contacts "
     "and then dropped: only who, when, how long, channel and category are stored; phone "
@@ -163,19 +166,33 @@ options = ImportOptions(
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV), phone logs (XML), calendars (ICS) or session files (CSV)",
-    type=["csv", "txt", "tsv", "ics", "ical", "xml"],
+    "Contact logs (CSV or Excel), phone logs (XML), calendars (ICS) or session files (CSV or "
+    "Excel)",
+    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml"],
     accept_multiple_files=True,
     key="import_files",
 )
-kinds = {upload.file_id: file_kind(upload.getvalue()) for upload in uploads or []}
+# A workbook's kind (contact log or session file, never a calendar) is known once its sheet
+# is chosen, below; calendars are what the settings here depend on.
+kinds = {
+    upload.file_id: "contacts" if is_workbook(raw) else file_kind(raw)
+    for upload in uploads or []
+    for raw in [upload.getvalue()]
+}
 session_options = calendar_settings(
     time_zone or "UTC", options.therapist, options.practice, calendars="calendar" in kinds.values()
 )
 ready: list[tuple[str, bytes, ImportOptions, bool]] = []
 for upload in uploads or []:
-    data = upload.getvalue()
     st.subheader(upload.name)
+    raw = upload.getvalue()
+    try:
+        data, file_key = upload_table(raw, upload.name, upload.file_id)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        continue
+    if is_workbook(raw):
+        kinds[upload.file_id] = file_kind(data)
     if kinds[upload.file_id] == "phone_log":
         phone_log_upload(data, upload.name, upload.file_id, phone_options)
         continue
@@ -184,13 +201,13 @@ for upload in uploads or []:
             checked = session_dry_run(data, upload.name, session_options)
         except NoSessionsError as error:
             st.error(str(error), icon=":material/error:")
-            show_unmatched(error.report, upload.file_id)
+            show_unmatched(error.report, file_key)
             continue
         except ContactLoadError as error:
             st.error(str(error), icon=":material/error:")
             continue
         if isinstance(checked, SessionReport):
-            show_session_report(checked, upload.file_id)
+            show_session_report(checked, file_key)
             ready.append((upload.name, data, options, True))
         continue
     notice = st.empty()  # why the columns need mapping, until a mapping fixes it
@@ -211,7 +228,7 @@ for upload in uploads or []:
         "Column mapping", expanded=layout is None or layout.preset == "custom"
     )
     with mapping_box:
-        changes = mapping_choices(file_header(data), layout, upload.file_id)
+        changes = mapping_choices(file_header(data), layout, file_key)
     file_options = options
     if changes:
         file_options = with_mapping(options, changes)
@@ -225,8 +242,8 @@ for upload in uploads or []:
         continue
     if report.layout is not None:
         with mapping_box:
-            name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
-            if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
+            name = st.text_input("Save this mapping as", key=f"mapping_name_{file_key}")
+            if st.button("Save mapping", key=f"save_mapping_{file_key}") and name:
                 save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)
@@ -237,7 +254,7 @@ for upload in uploads or []:
     if report.erased_note:
         st.info(report.erased_note, icon=":material/person_off:")
     if report.preview is not None and not report.preview.empty:
-        st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+        st.dataframe(report.preview, hide_index=True, key=f"preview_{file_key}")
     if report.direction_unknown:
         st.caption(
             f"{report.direction_unknown:,} contacts have no direction (the file does not say "
@@ -249,9 +266,7 @@ for upload in uploads or []:
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)
-        csv_download(
-            report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{upload.file_id}"
-        )
+        csv_download(report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{file_key}")
     if report.unclassified:
         with st.expander(
             f"{report.unclassified_count:,} contacts will be stored as 'other': review them"
@@ -264,7 +279,7 @@ for upload in uploads or []:
                 [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
             )
             st.dataframe(review, hide_index=True)
-            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{upload.file_id}")
+            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{file_key}")
     ready.append((upload.name, data, file_options, False))
 
 if ready and st.button(

@@ -49,6 +49,12 @@ def commands(db: Path, out: Path) -> list[list[str]]:
         ["summary", "--by", "channel"],
         ["summary", "--by", "client", "--per-session-hour"],
         ["import", str(ROOT / "tests" / "data" / "fixture_contacts.csv")],
+        [
+            "import",
+            str(ROOT / "tests" / "data" / "import" / "workbooks" / "clockify.xlsx"),
+            "--sheet",
+            "Detailed Report",
+        ],
         ["compliance"],
         ["compare", "--by", "therapist"],
         ["billing"],

@@ -19,6 +19,7 @@ from analytics.importing.session_report import (
     SessionOptions,
     SessionReport,
 )
+from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
 from analytics.scope import Scope
 from ui.components import csv_download
 from ui.state import database, viewer_scope
@@ -57,6 +58,35 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sheet_names(digest: str, data: bytes, name: str) -> tuple[str, ...]:
+    return sheet_names(data, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sheet_csv(digest: str, data: bytes, name: str, sheet: str) -> bytes:
+    return sheet_csv(data, name, sheet)
+
+
+def upload_table(data: bytes, name: str, key: str) -> tuple[bytes, str]:
+    """The upload as the importers read it: a workbook's chosen sheet (a select box) as CSV,
+    any other file as it is; with the widget key for what is read (the sheet's own, so the
+    column mapping of one sheet is not carried to another). A workbook that cannot be read
+    raises its one sentence."""
+    if not is_workbook(data):
+        return data, key
+    digest = hashlib.sha256(data).hexdigest()
+    sheets = _sheet_names(digest, data, name)
+    sheet = st.selectbox(
+        "Sheet",
+        sheets,
+        key=f"sheet_{key}",
+        help="The worksheet that holds the report; its first row is the header.",
+    )
+    chosen = sheet or sheets[0]
+    return _sheet_csv(digest, data, name, chosen), f"{key}_{sheets.index(chosen)}"
 
 
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:
