@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database has no contacts yet"
     )
+    demo.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the demo data (and only it) instead, before importing your own",
+    )
 
     summary = commands.add_parser(
         "summary", parents=[db_option], help="contacts and minutes broken down by one dimension"
@@ -506,13 +511,20 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db)."""
+    """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db), or
+    remove them (--remove)."""
     from analytics import boundaries
-    from analytics.demo import generate_demo, is_empty
+    from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
 
     db = Database(args.db or default_db_path())
+    if args.remove:
+        print(remove_demo(db, scope=_cli_scope()).describe())
+        return 0
     if args.if_empty and not is_empty(db, _cli_scope()):
         print(f"{db.path} already holds contacts; no demo data added.")
+        return 0
+    if args.if_empty and demo_status(db, _cli_scope()) == "removed":
+        print(f"The demo data of {db.path} was removed; no demo data added.")
         return 0
     batch = generate_demo(
         db,

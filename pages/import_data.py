@@ -26,7 +26,7 @@ from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.importing.workbook import is_workbook
-from analytics.store import list_batches, undo_batch
+from analytics.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.importing import (
     COMMON_ZONES,
@@ -333,17 +333,39 @@ if batches.empty:
 else:
     st.dataframe(batches, hide_index=True, key="batches_table")
     csv_download(batches, "import-history.csv", key="batches_csv")
-    open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
-    if open_batches:
-        undo_left, undo_right = st.columns([2, 1])
-        batch = undo_left.selectbox("Undo a batch", open_batches, key="undo_batch")
-        if undo_right.button("Undo", key="undo_button"):
-            try:
-                removed = undo_batch(database(), int(batch), scope=scope)
-                kind = batches.loc[batches["batch_id"] == batch, "kind"].iloc[0]
-                st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
-            except ContactLoadError as error:
-                st.error(str(error))
+    undoable = {choice.batch_id: choice for choice in undo_choices(database(), scope)}
+    if undoable:
+        undo_left, undo_right = st.columns([3, 1], vertical_alignment="bottom")
+        batch = undo_left.selectbox(
+            "Undo a batch",
+            list(undoable),
+            format_func=lambda batch_id: undoable[batch_id].label,
+            key="undo_batch",
+        )
+        if undo_right.button("Undo…", key="undo_button") and batch is not None:
+            st.session_state["undo_pending"] = batch
+        pending = undoable.get(st.session_state.get("undo_pending", -1))
+        if pending is not None:
+            st.warning(
+                f"Undo {pending.label}? This deletes its {pending.rows:,} {pending.kind} "
+                "(and clients, therapists and practices only it brought); it cannot be "
+                "undone itself.",
+                icon=":material/warning:",
+            )
+            yes, no = st.columns(2)
+            if yes.button("Yes, undo it", key="undo_confirm", type="primary"):
+                st.session_state.pop("undo_pending", None)
+                try:
+                    removed = undo_batch(database(), pending.batch_id, scope=scope)
+                    st.success(
+                        f"{pending.file_name} (batch {pending.batch_id}) undone: "
+                        f"{removed:,} {pending.kind} removed."
+                    )
+                except ContactLoadError as error:
+                    st.error(str(error))
+            if no.button("Cancel", key="undo_cancel"):
+                st.session_state.pop("undo_pending", None)
+                st.rerun()
 st.caption("Backups of the whole database are on the Data care page.")
 
 st.divider()

@@ -46,6 +46,7 @@ def commands(db: Path, out: Path) -> list[list[str]]:
     policy = ROOT / "tests" / "data" / "boundaries" / "policy.toml"
     every = [
         ["demo", "--contacts", "10"],
+        ["demo", "--remove"],
         ["summary", "--by", "channel"],
         ["summary", "--by", "client", "--per-session-hour"],
         ["import", str(ROOT / "tests" / "data" / "fixture_contacts.csv")],

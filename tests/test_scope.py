@@ -1246,6 +1246,9 @@ WRITERS: dict[str, Writer] = {
     "importing.pipeline.import_file": lambda db, scope, therapist, folder: _function(
         "importing.pipeline.import_file"
     )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
+    "demo.remove_demo": lambda db, scope, therapist, folder: _function("demo.remove_demo")(
+        db, scope=scope
+    ),
     "demo.generate_demo": lambda db, scope, therapist, folder: _function("demo.generate_demo")(
         db, contacts=50, end=date(2026, 4, 30), sessions=False, scope=scope
     ),
