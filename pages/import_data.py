@@ -1,9 +1,11 @@
 """Import: contact logs, phone logs, session calendars (ICS) and session CSV files."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
-from analytics.domain import CHANNEL_LABELS, CHANNELS
+from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.importing.classify import (
     direction_defaults,
@@ -14,7 +16,12 @@ from analytics.importing.classify import (
 from analytics.importing.detect import file_header
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
+from analytics.importing.pipeline import (
+    FileReport,
+    ImportOptions,
+    TherapistNeededError,
+    import_file,
+)
 from analytics.importing.presets import (
     PRESET_NAMES,
     MappingError,
@@ -23,19 +30,22 @@ from analytics.importing.presets import (
     template_csv,
 )
 from analytics.importing.reader import ENCODING_CHOICES, encoding_name
+from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify, review_labels
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
 from analytics.importing.workbook import is_workbook
 from analytics.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.importing import (
-    COMMON_ZONES,
     calendar_settings,
+    default_time_zone,
     dry_run,
     mapping_choices,
+    new_therapists_note,
     session_dry_run,
     show_session_report,
     show_unmatched,
+    time_zone_choices,
     upload_table,
     with_mapping,
 )
@@ -82,6 +92,18 @@ template_right.download_button(
     icon=":material/download:",
 )
 
+# Asked up front, never silently UTC: a new therapist's times are read in this zone.
+zone_default, zone_source = default_time_zone()
+time_zone = st.selectbox(
+    "Time zone of therapists new to the database",
+    time_zone_choices(zone_default),
+    key="import_time_zone",
+    help="Times in a file are the therapist's local times; therapists already stored keep "
+    "their own zone.",
+)
+st.caption(
+    f"Preset to {zone_source} ({zone_default}); change it if a new therapist works elsewhere."
+)
 choices = filter_choices(scope)
 with st.expander("Import settings", expanded=False):
     left, right = st.columns(2)
@@ -100,16 +122,11 @@ with st.expander("Import settings", expanded=False):
         help="Detected from the file (what was found is shown under each file); choose one "
         "when a name looks garbled.",
     )
-    zone_default = local_time_zone()
-    zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
-    time_zone = left.selectbox(
-        "Time zone of new therapists",
-        zones,
-        key="import_time_zone",
-        help="Times in the file are local to the therapist; known therapists keep their zone.",
-    )
     therapist = right.text_input(
-        "Therapist (when the file names none)", key="import_therapist", placeholder="Me"
+        "Therapist (when the file names none)",
+        key="import_therapist",
+        placeholder="e.g. Anna Weber",
+        help="Files that name no therapist (or only a placeholder such as 'Me') ask for one.",
     )
     saved = list_mappings(database())
     mapping_name = right.selectbox(
@@ -151,7 +168,7 @@ with st.expander("Import settings", expanded=False):
         st.error(str(error), icon=":material/error:")
         defaults = ()
     phone_options = phone_log_settings(
-        therapist.strip() or None, practice or None, time_zone or "UTC"
+        therapist.strip() or None, practice or None, time_zone or zone_default
     )
 DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
@@ -159,7 +176,7 @@ options = ImportOptions(
     mapping_name=mapping_name or None,
     therapist=therapist.strip() or None,
     practice=practice or None,
-    time_zone=time_zone or "UTC",
+    time_zone=time_zone or zone_default,
     date_order=DATE_ORDERS.get(date_order or "auto"),
     direction_defaults=defaults,
     encoding=None if encoding in (None, "auto") else encoding,
@@ -180,7 +197,10 @@ kinds = {
     for raw in [upload.getvalue()]
 }
 session_options = calendar_settings(
-    time_zone or "UTC", options.therapist, options.practice, calendars="calendar" in kinds.values()
+    time_zone or zone_default,
+    options.therapist,
+    options.practice,
+    calendars="calendar" in kinds.values(),
 )
 ready: list[tuple[str, bytes, ImportOptions, bool]] = []
 for upload in uploads or []:
@@ -211,8 +231,17 @@ for upload in uploads or []:
             ready.append((upload.name, data, options, True))
         continue
     notice = st.empty()  # why the columns need mapping, until a mapping fixes it
+    # A file that names no real therapist (no user, or "Me") gets the name asked for here;
+    # the box stays once asked, so the name typed is kept.
+    named_key = f"therapist_{file_key}"
+    named = str(st.session_state.get(named_key) or "").strip()
+    base_options = replace(options, therapist=named) if named else options
     try:
-        report: FileReport | None = dry_run(data, upload.name, options)
+        report: FileReport | None = dry_run(data, upload.name, base_options)
+    except TherapistNeededError as error:
+        st.warning(error.ask, icon=":material/person:")
+        st.text_input("Therapist's name", key=named_key, placeholder="e.g. Anna Weber")
+        continue
     except MappingError as error:
         # The columns need mapping (no known export, an empty client column): say why and
         # offer the file's columns to pick from.
@@ -221,19 +250,30 @@ for upload in uploads or []:
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         continue
+    if named:
+        st.text_input("Therapist's name", key=named_key)
     if report is not None:
         st.caption(f"Detected: {report.detected}")
+        if report.new_therapists:
+            st.info(
+                new_therapists_note(report.new_therapists, time_zone), icon=":material/schedule:"
+            )
     layout = report.layout if report is not None else None
     mapping_box = st.expander(
         "Column mapping", expanded=layout is None or layout.preset == "custom"
     )
     with mapping_box:
         changes = mapping_choices(file_header(data), layout, file_key)
-    file_options = options
+    file_options = base_options
     if changes:
-        file_options = with_mapping(options, changes)
+        file_options = with_mapping(base_options, changes)
         try:
             report = dry_run(data, upload.name, file_options)
+        except TherapistNeededError as error:
+            notice.warning(error.ask, icon=":material/person:")
+            if not named:
+                st.text_input("Therapist's name", key=named_key, placeholder="e.g. Anna Weber")
+            continue
         except ContactLoadError as error:
             notice.error(str(error), icon=":material/error:")
             continue
@@ -367,6 +407,65 @@ else:
                 st.session_state.pop("undo_pending", None)
                 st.rerun()
 st.caption("Backups of the whole database are on the Data care page.")
+
+st.divider()
+st.subheader("Contacts stored as 'other'")
+if "review_done" in st.session_state:
+    st.success(st.session_state.pop("review_done"))
+others = other_contacts(database(), scope)
+if others.empty:
+    st.info("No stored contact is waiting for review: every one has a category.")
+else:
+    st.caption(
+        f"{len(others):,} contacts no column or keyword rule placed (the oldest "
+        f"{REVIEW_LIMIT:,} at most). Their descriptions were not kept, so this shows what is "
+        "stored. Choose one or more, give them a category, and, if you like, a keyword that "
+        "places such text there in later imports."
+    )
+    st.dataframe(
+        others[["started", "client", "channel", "minutes", "rule"]],
+        hide_index=True,
+        key="review_table",
+    )
+    labels = review_labels(others)
+    every = st.checkbox(f"All {len(others):,} listed", key="review_all")
+    chosen = st.multiselect(
+        "Contacts to re-classify",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="review_contacts",
+        disabled=every,
+    )
+    left, right = st.columns(2)
+    category = left.selectbox(
+        "Category",
+        [key for key in CATEGORIES if key != "other"],
+        format_func=lambda key: CATEGORY_LABELS[key],
+        key="review_category",
+    )
+    keyword = right.text_input(
+        "Also a rule for later imports: text containing",
+        key="review_keyword",
+        placeholder="e.g. sleep diary (optional)",
+    )
+    if st.button("Re-classify", key="review_apply", type="primary"):
+        picked = others if every else others[others["ref"].isin(chosen)]
+        try:
+            done = reclassify(
+                database(),
+                list(zip(picked["ref"], picked["started_at"], strict=True)),
+                category or "",
+                rule_keyword=keyword,
+                scope=scope,
+            )
+        except ContactLoadError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            # Shown after the rerun that lists what is still to review.
+            st.session_state["review_done"] = done.describe()
+            st.session_state.pop("review_contacts", None)
+            st.session_state.pop("review_all", None)
+            st.rerun()
 
 st.divider()
 st.subheader("Classification rules")

@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import replace
 from datetime import date
+from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import FIELDS, Layout
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
@@ -38,6 +39,30 @@ COMMON_ZONES = (
     "Pacific/Auckland",
     "Asia/Tokyo",
 )
+
+
+def default_time_zone() -> tuple[str, str]:
+    """The zone the Import page offers first, and where it comes from: the browser's
+    (``st.context.timezone``) when it names a known zone, else this computer's."""
+    browser = st.context.timezone
+    if browser and browser in available_timezones():
+        return browser, "your browser's time zone"
+    return local_time_zone(), "this computer's time zone"
+
+
+def time_zone_choices(first: str) -> list[str]:
+    """Every IANA zone, ``first`` first, then the common ones, then the rest A to Z (the
+    select box can be typed into)."""
+    return list(dict.fromkeys([first, *COMMON_ZONES, *sorted(available_timezones())]))
+
+
+def new_therapists_note(names: list[str], zone: str) -> str:
+    """One sentence naming the therapists an import would add and the zone they get."""
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10:,} more" if len(names) > 10 else "")
+    return (
+        f"New therapist{'s' if len(names) > 1 else ''}: {listed}. Their times are read in "
+        f"{zone} (the time zone chosen above) and kept in it."
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
