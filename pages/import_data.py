@@ -414,7 +414,7 @@ if "review_done" in st.session_state:
     st.success(st.session_state.pop("review_done"))
 others = other_contacts(database(), scope)
 if others.empty:
-    st.info("No stored contact is waiting for review: every one has a category.")
+    st.caption("No stored contact is waiting for review: every one has a category.")
 else:
     st.caption(
         f"{len(others):,} contacts no column or keyword rule placed (the oldest "

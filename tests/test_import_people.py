@@ -332,7 +332,7 @@ def test_import_page_reclassifies_chosen_and_all_other_contacts(
     app.button(key="review_apply").click().run()
     assert [s.value for s in app.success] == ["2 contacts re-classified as Support."]
     assert categories(db_path) == {"support": 17.5, "crisis": 20.0, "check_in": 3.0}
-    assert any(i.value.startswith("No stored contact is waiting") for i in app.info)
+    assert any(c.value.startswith("No stored contact is waiting") for c in app.caption)
 
 
 def _ref(label: str) -> int:
