@@ -387,3 +387,32 @@ def test_import_page_names_a_damaged_workbook(
         "of file); nothing was imported. Open it in Excel and save it again, or export the "
         "report as CSV."
     ]
+
+
+def test_a_session_file_as_a_workbook_goes_to_the_session_importer(empty_db: Database) -> None:
+    from analytics.importing.session_report import SessionOptions, SessionReport
+
+    # A practice system's session list kept in Excel: real date-time cells, one bad row (4)
+    rows: list[list[object]] = [
+        ["Client", "Clinician", "Start", "End", "Status"],
+        ["Lee M.", "Dr. Kim", dt.datetime(2026, 10, 13, 9), dt.datetime(2026, 10, 13, 9, 50),
+         "Show"],
+        ["Lee M.", "Dr. Kim", dt.datetime(2026, 10, 20, 9), dt.datetime(2026, 10, 20, 9, 45),
+         "No show"],
+        ["Lee M.", "Dr. Kim", "someday", None, "Show"],
+    ]  # fmt: skip
+    book = _book({"Sessions": rows}, {"Start": "yyyy-mm-dd hh:mm", "End": "yyyy-mm-dd hh:mm"})
+    report = import_detected(
+        empty_db,
+        book,
+        file_name="sessions.xlsx",
+        session_options=SessionOptions(time_zone="Europe/Berlin"),
+    )
+    assert isinstance(report, SessionReport)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert [error.row for error in report.errors] == [4]
+    with empty_db.cursor() as cursor:
+        stored = cursor.execute(
+            "SELECT status, minutes FROM sessions ORDER BY started_at"
+        ).fetchall()
+    assert stored == [("attended", 50.0), ("no_show", 45.0)]
