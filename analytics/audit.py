@@ -33,6 +33,7 @@ ACTIONS = (
     "restore",
     "settings",
     "alert_dismiss",
+    "reclassify",
 )
 """Every action the log records (an allow-list)."""
 

@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database has no contacts yet"
     )
+    demo.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the demo data (and only it) instead, before importing your own",
+    )
 
     summary = commands.add_parser(
         "summary", parents=[db_option], help="contacts and minutes broken down by one dimension"
@@ -97,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import",
         parents=[db_option],
-        help="import contact logs (CSV), session calendars (ICS) and session CSV files",
+        help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV files",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument("--preset", choices=("auto", *PRESET_NAMES), default="auto")
@@ -127,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME",
         help="contact logs: the file's text encoding, e.g. cp1250 (default: detected)",
+    )
+    importer.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="Excel workbooks: the sheet to read (default: the first)",
     )
     importer.add_argument(
         "--client-pattern",
@@ -544,13 +555,20 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db)."""
+    """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db), or
+    remove them (--remove)."""
     from analytics import boundaries
-    from analytics.demo import generate_demo, is_empty
+    from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
 
     db = Database(args.db or default_db_path())
+    if args.remove:
+        print(remove_demo(db, scope=_cli_scope()).describe())
+        return 0
     if args.if_empty and not is_empty(db, _cli_scope()):
         print(f"{db.path} already holds contacts; no demo data added.")
+        return 0
+    if args.if_empty and demo_status(db, _cli_scope()) == "removed":
+        print(f"The demo data of {db.path} was removed; no demo data added.")
         return 0
     batch = generate_demo(
         db,
@@ -745,6 +763,7 @@ def run_import(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 kind="contacts" if contacts_only else None,
                 scope=_cli_scope(),
+                sheet=args.sheet,
             )
         except ContactLoadError as error:
             failed += 1

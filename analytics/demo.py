@@ -13,8 +13,9 @@ category present, crisis rare.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from analytics.db import Database
 from analytics.scope import LOCAL, Scope
@@ -330,3 +331,106 @@ def is_empty(db: Database, scope: Scope) -> bool:
             params,
         ).fetchone()
     return not row or row[0] == 0
+
+
+@dataclass(frozen=True)
+class DemoRemoval:
+    """What removing the demo data took out."""
+
+    batches: int
+    contacts: int
+    sessions: int
+    therapists: int
+    """Demo therapists removed with their boundaries, working hours and phone mappings."""
+
+    def describe(self) -> str:
+        """One sentence for the CLI and the Data care page."""
+        if not self.batches:
+            return "There is no demo data to remove."
+        return (
+            f"Demo data removed: {self.contacts:,} contacts and {self.sessions:,} sessions from "
+            f"{self.batches:,} demo batches, and {self.therapists:,} demo therapists with "
+            "their boundary settings."
+        )
+
+
+# Therapists every one of whose contacts and sessions came from demo batches: their
+# boundary settings, working hours, phone mappings and dismissed alerts go with them.
+_DEMO_THERAPISTS_SQL = """
+WITH demo AS (
+    SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL
+), rows AS (
+    SELECT therapist_id, batch_id FROM contacts
+    UNION ALL
+    SELECT therapist_id, batch_id FROM sessions
+)
+SELECT r.therapist_id
+FROM rows AS r LEFT JOIN demo AS d USING (batch_id)
+GROUP BY r.therapist_id
+HAVING bool_and(d.batch_id IS NOT NULL)
+"""
+
+_THERAPIST_TABLES = ("boundaries", "working_hours", "boundary_changes", "phone_numbers",
+                     "dismissed_alerts")  # fmt: skip
+
+
+def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
+    """Remove every demo batch (``import_batches.source = 'demo'``): its contacts and
+    sessions, the demo therapists' boundary settings, and the clients, therapists and
+    practices only demo data brought; in one transaction, audited. Imported data stays."""
+    from analytics import audit
+    from analytics.store import drop_unreferenced
+
+    scope.require_import()
+    with db.transaction() as cursor:
+        batches = [
+            int(row[0])
+            for row in cursor.execute(
+                "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
+            ).fetchall()
+        ]
+        if not batches:
+            return DemoRemoval(0, 0, 0, 0)
+        therapists = [int(row[0]) for row in cursor.execute(_DEMO_THERAPISTS_SQL).fetchall()]
+        contacts = cursor.execute(
+            "DELETE FROM contacts WHERE list_contains($batches, batch_id) RETURNING 1",
+            {"batches": batches},
+        ).fetchall()
+        sessions = cursor.execute(
+            "DELETE FROM sessions WHERE list_contains($batches, batch_id) RETURNING 1",
+            {"batches": batches},
+        ).fetchall()
+        for table in _THERAPIST_TABLES:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE list_contains($ids, therapist_id)",  # noqa: S608
+                {"ids": therapists},
+            )
+        drop_unreferenced(cursor)
+        cursor.execute(
+            "UPDATE import_batches SET undone_at = current_timestamp "
+            "WHERE list_contains($batches, batch_id)",
+            {"batches": batches},
+        )
+        removal = DemoRemoval(len(batches), len(contacts), len(sessions), len(therapists))
+        audit.record(
+            cursor,
+            scope,
+            "undo",
+            f"demo data removed: batches {', '.join(map(str, batches))}; "
+            f"{removal.contacts} contacts, {removal.sessions} sessions",
+        )
+    return removal
+
+
+def demo_status(db: Database, scope: Scope) -> Literal["present", "removed", "none"]:
+    """Whether the database holds demo data, had it removed (so ``demo --if-empty`` does not
+    bring it back), or never had any. Viewers who may not import see "none"."""
+    if not scope.may_import:
+        return "none"
+    with db.cursor() as cursor:
+        row = cursor.execute(
+            "SELECT count(*) FILTER (WHERE undone_at IS NULL), count(*) "
+            "FROM import_batches WHERE source = 'demo'"
+        ).fetchone()
+    present, ever = row if row else (0, 0)
+    return "present" if present else "removed" if ever else "none"

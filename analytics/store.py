@@ -470,6 +470,52 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
         ).df()
 
 
+@dataclass(frozen=True)
+class UndoChoice:
+    """A batch that can still be undone, as a person recognises it: file, date, rows."""
+
+    batch_id: int
+    file_name: str
+    imported_at: str
+    """When it was imported, in UTC ("3 Dec 2026, 14:05 UTC")."""
+    rows: int
+    """Contacts or sessions of the batch still stored (what undoing it removes)."""
+    kind: str
+    """"contacts" or "sessions"."""
+
+    @property
+    def label(self) -> str:
+        """ "toggl.csv · 3 Dec 2026, 14:05 UTC · 120 contacts" (batch number last)."""
+        noun = self.kind[:-1] if self.rows == 1 and self.kind.endswith("s") else self.kind
+        return (
+            f"{self.file_name} · {self.imported_at} · {self.rows:,} {noun} (batch {self.batch_id})"
+        )
+
+
+def undo_choices(db: Database, scope: Scope) -> list[UndoChoice]:
+    """The batches not yet undone, newest first, labelled by file name, date and rows."""
+    if not scope.may_import:
+        return []
+    with db.cursor() as cursor:
+        rows = cursor.execute(
+            """
+            SELECT b.batch_id, coalesce(b.file_name, b.source || ' data'),
+                   strftime(timezone('UTC', b.created_at), '%-d %b %Y, %H:%M') || ' UTC',
+                   (SELECT count(*) FROM contacts AS c WHERE c.batch_id = b.batch_id)
+                   + (SELECT count(*) FROM sessions AS s WHERE s.batch_id = b.batch_id),
+                   coalesce(b.kind, 'contacts')
+            FROM import_batches AS b
+            WHERE b.undone_at IS NULL
+            ORDER BY b.batch_id DESC
+            """
+        ).fetchall()
+    return [
+        UndoChoice(batch_id=int(batch), file_name=str(name), imported_at=str(at),
+                   rows=int(count), kind=str(kind))
+        for batch, name, at, count, kind in rows
+    ]  # fmt: skip
+
+
 def undo_batch(db: Database, batch_id: int, *, scope: Scope = LOCAL) -> int:
     """Remove every contact or session a batch added, and the clients, therapists and
     practices that only it brought; return the number of rows removed. The batch stays
@@ -490,32 +536,38 @@ def undo_batch(db: Database, batch_id: int, *, scope: Scope = LOCAL) -> int:
         removed += cursor.execute(
             "DELETE FROM sessions WHERE batch_id = ? RETURNING 1", [batch_id]
         ).fetchall()
-        cursor.execute(
-            """
-            DELETE FROM clients
-            WHERE client_id NOT IN (SELECT client_id FROM contacts)
-              AND client_id NOT IN (SELECT client_id FROM sessions)
-              AND client_id NOT IN (SELECT client_id FROM phone_numbers)
-            """
-        )
-        cursor.execute(
-            """
-            DELETE FROM therapists
-            WHERE therapist_id NOT IN (SELECT therapist_id FROM contacts)
-              AND therapist_id NOT IN (SELECT therapist_id FROM sessions)
-              AND therapist_id NOT IN (SELECT therapist_id FROM clients)
-            """
-        )
-        cursor.execute(
-            """
-            DELETE FROM practices
-            WHERE practice_id NOT IN (SELECT practice_id FROM therapists)
-              AND practice_id NOT IN (SELECT practice_id FROM clients)
-            """
-        )
+        drop_unreferenced(cursor)
         cursor.execute(
             "UPDATE import_batches SET undone_at = current_timestamp WHERE batch_id = ?",
             [batch_id],
         )
         audit.record(cursor, scope, "undo", f"batch {batch_id}: {len(removed)} rows removed")
     return len(removed)
+
+
+def drop_unreferenced(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Delete the clients, therapists and practices no stored row refers to any more (after
+    an undo or the removal of demo data), inside the caller's transaction."""
+    cursor.execute(
+        """
+        DELETE FROM clients
+        WHERE client_id NOT IN (SELECT client_id FROM contacts)
+          AND client_id NOT IN (SELECT client_id FROM sessions)
+          AND client_id NOT IN (SELECT client_id FROM phone_numbers)
+        """
+    )
+    cursor.execute(
+        """
+        DELETE FROM therapists
+        WHERE therapist_id NOT IN (SELECT therapist_id FROM contacts)
+          AND therapist_id NOT IN (SELECT therapist_id FROM sessions)
+          AND therapist_id NOT IN (SELECT therapist_id FROM clients)
+        """
+    )
+    cursor.execute(
+        """
+        DELETE FROM practices
+        WHERE practice_id NOT IN (SELECT practice_id FROM therapists)
+          AND practice_id NOT IN (SELECT practice_id FROM clients)
+        """
+    )

@@ -1,10 +1,12 @@
-"""Data care: installation settings, erasing one client, backups, and the audit log."""
+"""Data care: installation settings, removing the demo data, erasing one client, backups,
+and the audit log."""
 
 import pandas as pd
 import streamlit as st
 
 from analytics.audit import entries
 from analytics.care import erase_client
+from analytics.demo import demo_status, remove_demo
 from analytics.errors import ContactLoadError
 from analytics.settings import SETTINGS, get_setting, set_setting
 from analytics.wording import TABLE_WORDS
@@ -58,6 +60,33 @@ for setting in SETTINGS.values():
             st.success(f"{setting.label}: {float(value):g} {setting.unit} saved.")
         except ContactLoadError as error:
             st.error(str(error), icon=":material/error:")
+
+if demo_status(db, scope) == "present":
+    st.divider()
+    st.subheader("Demo data")
+    st.markdown(
+        "This database holds the demo data `make run` fills an empty database with. Remove "
+        "it before importing your own (or once you no longer want it mixed in): every demo "
+        "batch, the demo therapists' boundary settings, and the clients, therapists and "
+        "practices only demo data brought. What you imported stays."
+    )
+    if st.button("Remove the demo data…", key="demo_remove", icon=":material/delete_sweep:"):
+        st.session_state["demo_remove_pending"] = True
+    if st.session_state.get("demo_remove_pending"):
+        st.warning(
+            "Remove all demo data? It cannot be brought back except by `contactload demo`.",
+            icon=":material/warning:",
+        )
+        yes, no = st.columns(2)
+        if yes.button("Yes, remove it", key="demo_remove_confirm", type="primary"):
+            st.session_state.pop("demo_remove_pending", None)
+            try:
+                st.success(remove_demo(db, scope=scope).describe())
+            except ContactLoadError as error:
+                st.error(str(error), icon=":material/error:")
+        if no.button("Cancel", key="demo_remove_cancel"):
+            st.session_state.pop("demo_remove_pending", None)
+            st.rerun()
 
 st.divider()
 st.subheader("Erase a client")

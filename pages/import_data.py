@@ -1,5 +1,7 @@
 """Import: contact logs, phone logs, session calendars (ICS) and session CSV files."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +16,12 @@ from analytics.importing.classify import (
 from analytics.importing.detect import file_header
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.parsing import DateOrder
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
+from analytics.importing.pipeline import (
+    FileReport,
+    ImportOptions,
+    TherapistNeededError,
+    import_file,
+)
 from analytics.importing.presets import (
     PRESET_NAMES,
     MappingError,
@@ -23,19 +30,24 @@ from analytics.importing.presets import (
     template_csv,
 )
 from analytics.importing.reader import ENCODING_CHOICES, encoding_name
+from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify, review_labels
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionReport
-from analytics.store import list_batches, undo_batch
+from analytics.importing.workbook import is_workbook
+from analytics.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.format import COUNT_COLUMN, in_words
 from ui.importing import (
-    COMMON_ZONES,
     calendar_settings,
+    default_time_zone,
     dry_run,
     mapping_choices,
+    new_therapists_note,
     session_dry_run,
     show_session_report,
     show_unmatched,
+    time_zone_choices,
+    upload_table,
     with_mapping,
 )
 from ui.inbox import show_inbox
@@ -53,8 +65,9 @@ if not scope.may_import:
     )
     st.stop()
 st.markdown(
-    "Upload CSV exports from **Toggl Track**, **Clockify**, **Harvest** or **Kimai**, a "
-    "spreadsheet saved as CSV (any encoding, comma, semicolon or tab), or the Contact Load "
+    "Upload CSV or Excel (.xlsx) exports from **Toggl Track**, **Clockify**, **Harvest** or "
+    "**Kimai**, a spreadsheet (.xlsx, or CSV in any encoding, comma, semicolon or tab), or "
+    "the Contact Load "
     "template, or a phone's call and text log from **SMS Backup & Restore** (XML). "
     "Descriptions, notes, e-mail addresses and message texts are used to classify contacts "
     "and then dropped: only who, when, how long, channel and category are stored; phone "
@@ -81,6 +94,18 @@ template_right.download_button(
     icon=":material/download:",
 )
 
+# Asked up front, never silently UTC: a new therapist's times are read in this zone.
+zone_default, zone_source = default_time_zone()
+time_zone = st.selectbox(
+    "Time zone of therapists new to the database",
+    time_zone_choices(zone_default),
+    key="import_time_zone",
+    help="Times in a file are the therapist's local times; therapists already stored keep "
+    "their own zone.",
+)
+st.caption(
+    f"Preset to {zone_source} ({zone_default}); change it if a new therapist works elsewhere."
+)
 choices = filter_choices(scope)
 with st.expander("Import settings", expanded=False):
     left, right = st.columns(2)
@@ -99,16 +124,11 @@ with st.expander("Import settings", expanded=False):
         help="Detected from the file (what was found is shown under each file); choose one "
         "when a name looks garbled.",
     )
-    zone_default = local_time_zone()
-    zones = list(dict.fromkeys([zone_default, *COMMON_ZONES]))
-    time_zone = left.selectbox(
-        "Time zone of new therapists",
-        zones,
-        key="import_time_zone",
-        help="Times in the file are local to the therapist; known therapists keep their zone.",
-    )
     therapist = right.text_input(
-        "Therapist (when the file names none)", key="import_therapist", placeholder="Me"
+        "Therapist (when the file names none)",
+        key="import_therapist",
+        placeholder="e.g. Anna Weber",
+        help="Files that name no therapist (or only a placeholder such as 'Me') ask for one.",
     )
     saved = list_mappings(database())
     mapping_name = right.selectbox(
@@ -150,7 +170,7 @@ with st.expander("Import settings", expanded=False):
         st.error(str(error), icon=":material/error:")
         defaults = ()
     phone_options = phone_log_settings(
-        therapist.strip() or None, practice or None, time_zone or "UTC"
+        therapist.strip() or None, practice or None, time_zone or zone_default
     )
 DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
@@ -158,26 +178,43 @@ options = ImportOptions(
     mapping_name=mapping_name or None,
     therapist=therapist.strip() or None,
     practice=practice or None,
-    time_zone=time_zone or "UTC",
+    time_zone=time_zone or zone_default,
     date_order=DATE_ORDERS.get(date_order or "auto"),
     direction_defaults=defaults,
     encoding=None if encoding in (None, "auto") else encoding,
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV), phone logs (XML), calendars (ICS) or session files (CSV)",
-    type=["csv", "txt", "tsv", "ics", "ical", "xml"],
+    "Contact logs (CSV or Excel), phone logs (XML), calendars (ICS) or session files (CSV or "
+    "Excel)",
+    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml"],
     accept_multiple_files=True,
     key="import_files",
 )
-kinds = {upload.file_id: file_kind(upload.getvalue()) for upload in uploads or []}
+# A workbook's kind (contact log or session file, never a calendar) is known once its sheet
+# is chosen, below; calendars are what the settings here depend on.
+kinds = {
+    upload.file_id: "contacts" if is_workbook(raw) else file_kind(raw)
+    for upload in uploads or []
+    for raw in [upload.getvalue()]
+}
 session_options = calendar_settings(
-    time_zone or "UTC", options.therapist, options.practice, calendars="calendar" in kinds.values()
+    time_zone or zone_default,
+    options.therapist,
+    options.practice,
+    calendars="calendar" in kinds.values(),
 )
 ready: list[tuple[str, bytes, ImportOptions, bool]] = []
 for upload in uploads or []:
-    data = upload.getvalue()
     st.subheader(upload.name)
+    raw = upload.getvalue()
+    try:
+        data, file_key = upload_table(raw, upload.name, upload.file_id)
+    except ContactLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        continue
+    if is_workbook(raw):
+        kinds[upload.file_id] = file_kind(data)
     if kinds[upload.file_id] == "phone_log":
         phone_log_upload(data, upload.name, upload.file_id, phone_options)
         continue
@@ -186,18 +223,27 @@ for upload in uploads or []:
             checked = session_dry_run(data, upload.name, session_options)
         except NoSessionsError as error:
             st.error(str(error), icon=":material/error:")
-            show_unmatched(error.report, upload.file_id)
+            show_unmatched(error.report, file_key)
             continue
         except ContactLoadError as error:
             st.error(str(error), icon=":material/error:")
             continue
         if isinstance(checked, SessionReport):
-            show_session_report(checked, upload.file_id)
+            show_session_report(checked, file_key)
             ready.append((upload.name, data, options, True))
         continue
     notice = st.empty()  # why the columns need mapping, until a mapping fixes it
+    # A file that names no real therapist (no user, or "Me") gets the name asked for here;
+    # the box stays once asked, so the name typed is kept.
+    named_key = f"therapist_{file_key}"
+    named = str(st.session_state.get(named_key) or "").strip()
+    base_options = replace(options, therapist=named) if named else options
     try:
-        report: FileReport | None = dry_run(data, upload.name, options)
+        report: FileReport | None = dry_run(data, upload.name, base_options)
+    except TherapistNeededError as error:
+        st.warning(error.ask, icon=":material/person:")
+        st.text_input("Therapist's name", key=named_key, placeholder="e.g. Anna Weber")
+        continue
     except MappingError as error:
         # The columns need mapping (no known export, an empty client column): say why and
         # offer the file's columns to pick from.
@@ -206,19 +252,30 @@ for upload in uploads or []:
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         continue
+    if named:
+        st.text_input("Therapist's name", key=named_key)
     if report is not None:
         st.caption(f"Detected: {report.detected}")
+        if report.new_therapists:
+            st.info(
+                new_therapists_note(report.new_therapists, time_zone), icon=":material/schedule:"
+            )
     layout = report.layout if report is not None else None
     mapping_box = st.expander(
         "Column mapping", expanded=layout is None or layout.preset == "custom"
     )
     with mapping_box:
-        changes = mapping_choices(file_header(data), layout, upload.file_id)
-    file_options = options
+        changes = mapping_choices(file_header(data), layout, file_key)
+    file_options = base_options
     if changes:
-        file_options = with_mapping(options, changes)
+        file_options = with_mapping(base_options, changes)
         try:
             report = dry_run(data, upload.name, file_options)
+        except TherapistNeededError as error:
+            notice.warning(error.ask, icon=":material/person:")
+            if not named:
+                st.text_input("Therapist's name", key=named_key, placeholder="e.g. Anna Weber")
+            continue
         except ContactLoadError as error:
             notice.error(str(error), icon=":material/error:")
             continue
@@ -227,8 +284,8 @@ for upload in uploads or []:
         continue
     if report.layout is not None:
         with mapping_box:
-            name = st.text_input("Save this mapping as", key=f"mapping_name_{upload.file_id}")
-            if st.button("Save mapping", key=f"save_mapping_{upload.file_id}") and name:
+            name = st.text_input("Save this mapping as", key=f"mapping_name_{file_key}")
+            if st.button("Save mapping", key=f"save_mapping_{file_key}") and name:
                 save_mapping(database(), name.strip(), report.layout, scope=scope)
                 st.success(f"Mapping {name.strip()!r} saved.")
     columns = st.columns(4)
@@ -239,7 +296,7 @@ for upload in uploads or []:
     if report.erased_note:
         st.info(report.erased_note, icon=":material/person_off:")
     if report.preview is not None and not report.preview.empty:
-        st.dataframe(report.preview, hide_index=True, key=f"preview_{upload.file_id}")
+        st.dataframe(report.preview, hide_index=True, key=f"preview_{file_key}")
     if report.direction_unknown:
         st.caption(
             f"{report.direction_unknown:,} contacts have no direction (the file does not say "
@@ -251,9 +308,7 @@ for upload in uploads or []:
     if report.errors:
         st.warning(f"{report.rejected:,} rows cannot be imported; the others can.")
         st.dataframe(report.errors_frame().head(200), hide_index=True)
-        csv_download(
-            report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{upload.file_id}"
-        )
+        csv_download(report.errors_frame(), f"{upload.name}-problems.csv", key=f"errors_{file_key}")
     if report.unclassified:
         with st.expander(
             f"{report.unclassified_count:,} contacts will be stored as 'other': review them"
@@ -266,7 +321,7 @@ for upload in uploads or []:
                 [(p.row, p.message) for p in report.unclassified], columns=["row", "reason"]
             )
             st.dataframe(review, hide_index=True)
-            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{upload.file_id}")
+            csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{file_key}")
     ready.append((upload.name, data, file_options, False))
 
 if ready and st.button(
@@ -323,18 +378,99 @@ if batches.empty:
 else:
     st.dataframe(in_words(batches), hide_index=True, key="batches_table")
     csv_download(batches, "import-history.csv", key="batches_csv")
-    open_batches = batches[batches["undone_at"].isna()]["batch_id"].tolist()
-    if open_batches:
-        undo_left, undo_right = st.columns([2, 1])
-        batch = undo_left.selectbox("Undo a batch", open_batches, key="undo_batch")
-        if undo_right.button("Undo", key="undo_button"):
-            try:
-                removed = undo_batch(database(), int(batch), scope=scope)
-                kind = batches.loc[batches["batch_id"] == batch, "kind"].iloc[0]
-                st.success(f"Batch {batch} undone: {removed:,} {kind} removed.")
-            except ContactLoadError as error:
-                st.error(str(error))
+    undoable = {choice.batch_id: choice for choice in undo_choices(database(), scope)}
+    if undoable:
+        undo_left, undo_right = st.columns([3, 1], vertical_alignment="bottom")
+        batch = undo_left.selectbox(
+            "Undo a batch",
+            list(undoable),
+            format_func=lambda batch_id: undoable[batch_id].label,
+            key="undo_batch",
+        )
+        if undo_right.button("Undo…", key="undo_button") and batch is not None:
+            st.session_state["undo_pending"] = batch
+        pending = undoable.get(st.session_state.get("undo_pending", -1))
+        if pending is not None:
+            st.warning(
+                f"Undo {pending.label}? This deletes its {pending.rows:,} {pending.kind} "
+                "(and clients, therapists and practices only it brought); it cannot be "
+                "undone itself.",
+                icon=":material/warning:",
+            )
+            yes, no = st.columns(2)
+            if yes.button("Yes, undo it", key="undo_confirm", type="primary"):
+                st.session_state.pop("undo_pending", None)
+                try:
+                    removed = undo_batch(database(), pending.batch_id, scope=scope)
+                    st.success(
+                        f"{pending.file_name} (batch {pending.batch_id}) undone: "
+                        f"{removed:,} {pending.kind} removed."
+                    )
+                except ContactLoadError as error:
+                    st.error(str(error))
+            if no.button("Cancel", key="undo_cancel"):
+                st.session_state.pop("undo_pending", None)
+                st.rerun()
 st.caption("Backups of the whole database are on the Data care page.")
+
+st.divider()
+st.subheader("Contacts stored as 'other'")
+if "review_done" in st.session_state:
+    st.success(st.session_state.pop("review_done"))
+others = other_contacts(database(), scope)
+if others.empty:
+    st.caption("No stored contact is waiting for review: every one has a category.")
+else:
+    st.caption(
+        f"{len(others):,} contacts no column or keyword rule placed (the oldest "
+        f"{REVIEW_LIMIT:,} at most). Their descriptions were not kept, so this shows what is "
+        "stored. Choose one or more, give them a category, and, if you like, a keyword that "
+        "places such text there in later imports."
+    )
+    st.dataframe(
+        others[["started", "client", "channel", "minutes", "rule"]],
+        hide_index=True,
+        key="review_table",
+    )
+    labels = review_labels(others)
+    every = st.checkbox(f"All {len(others):,} listed", key="review_all")
+    chosen = st.multiselect(
+        "Contacts to re-classify",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="review_contacts",
+        disabled=every,
+    )
+    left, right = st.columns(2)
+    category = left.selectbox(
+        "Category",
+        [key for key in CATEGORIES if key != "other"],
+        format_func=lambda key: CATEGORY_LABELS[key],
+        key="review_category",
+    )
+    keyword = right.text_input(
+        "Also a rule for later imports: text containing",
+        key="review_keyword",
+        placeholder="e.g. sleep diary (optional)",
+    )
+    if st.button("Re-classify", key="review_apply", type="primary"):
+        picked = others if every else others[others["ref"].isin(chosen)]
+        try:
+            done = reclassify(
+                database(),
+                list(zip(picked["ref"], picked["started_at"], strict=True)),
+                category or "",
+                rule_keyword=keyword,
+                scope=scope,
+            )
+        except ContactLoadError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            # Shown after the rerun that lists what is still to review.
+            st.session_state["review_done"] = done.describe()
+            st.session_state.pop("review_contacts", None)
+            st.session_state.pop("review_all", None)
+            st.rerun()
 
 st.divider()
 st.subheader("Classification rules")

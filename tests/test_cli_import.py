@@ -103,7 +103,7 @@ def test_map_option_imports_an_unknown_layout(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "map" in refused.stderr
     mapped = run(
         "import", odd, "--db", db, "--map", "client=Wer,started_at=Wann,duration=Wie lange (min)",
-        "--json", cwd=tmp_path,
+        "--therapist", "Robin Sommer", "--json", cwd=tmp_path,
     )  # fmt: skip
     assert mapped.returncode == 0, mapped.stderr
     assert json.loads(mapped.stdout)["files"][0]["imported"] == 2

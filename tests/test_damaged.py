@@ -46,10 +46,17 @@ def commands(db: Path, out: Path) -> list[list[str]]:
     policy = ROOT / "tests" / "data" / "boundaries" / "policy.toml"
     every = [
         ["demo", "--contacts", "10"],
+        ["demo", "--remove"],
         ["summary", "--by", "channel"],
         ["summary", "--by", "client", "--per-session-hour"],
         ["import", str(ROOT / "tests" / "data" / "fixture_contacts.csv")],
         ["inbox", "--inbox", str(out / "inbox"), "--settle", "0.1"],
+        [
+            "import",
+            str(ROOT / "tests" / "data" / "import" / "workbooks" / "clockify.xlsx"),
+            "--sheet",
+            "Detailed Report",
+        ],
         ["compliance"],
         ["compare", "--by", "therapist"],
         ["billing"],

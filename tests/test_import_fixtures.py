@@ -1,6 +1,7 @@
 """Every import fixture end to end, against numbers worked out by hand from the file's bytes.
 
-Each file is imported into a fresh database with ``ImportOptions(time_zone="Europe/Berlin")``:
+Each file is imported into a fresh database with ``ImportOptions(therapist="Robin Sommer",
+time_zone="Europe/Berlin")`` (the therapist for files that name none):
 the therapists are new, so they get Berlin time, and every clock time in a file is Berlin
 wall-clock time. All dates are after 29 March 2026, so Berlin is on summer time (CEST,
 UTC+2): a contact at 00:10 local on 1 April is 22:10 UTC on 31 March, which is why months
@@ -32,7 +33,7 @@ IMPORT = Path(__file__).parent / "data" / "import"
 PRESETS = IMPORT / "presets"
 QUIRKS = IMPORT / "quirks"
 MORE = IMPORT / "more"
-BERLIN = ImportOptions(time_zone="Europe/Berlin")
+BERLIN = ImportOptions(therapist="Robin Sommer", time_zone="Europe/Berlin")
 
 
 @dataclass(frozen=True)

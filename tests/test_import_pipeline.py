@@ -16,7 +16,7 @@ from analytics.scope import LOCAL
 from analytics.store import list_batches, undo_batch
 
 PIPELINE = Path(__file__).parent / "data" / "import" / "pipeline"
-NEW_YORK = ImportOptions(time_zone="America/New_York")
+NEW_YORK = ImportOptions(therapist="Robin Sommer", time_zone="America/New_York")
 
 
 def minutes_by(db: Database, by: str) -> dict[str, float]:
@@ -185,7 +185,9 @@ UNUSUAL_MAPPING = {"client": "Wer", "started_at": "Wann", "duration": "Wie lange
 def test_unknown_layout_needs_a_mapping_which_can_be_saved(empty_db: Database) -> None:
     with pytest.raises(ContactLoadError, match="match no known export"):
         import_file(empty_db, UNUSUAL, file_name="odd.csv", options=NEW_YORK)
-    mapped = ImportOptions(time_zone="America/New_York", mapping=UNUSUAL_MAPPING)
+    mapped = ImportOptions(
+        therapist="Robin Sommer", time_zone="America/New_York", mapping=UNUSUAL_MAPPING
+    )
     dry = import_file(empty_db, UNUSUAL, file_name="odd.csv", options=mapped, dry_run=True)
     assert (dry.preset, dry.imported) == ("custom", 2)
     assert dry.layout is not None
@@ -194,14 +196,18 @@ def test_unknown_layout_needs_a_mapping_which_can_be_saved(empty_db: Database) -
         empty_db,
         UNUSUAL,
         file_name="odd.csv",
-        options=ImportOptions(time_zone="America/New_York", mapping_name="odd export"),
+        options=ImportOptions(
+            therapist="Robin Sommer", time_zone="America/New_York", mapping_name="odd export"
+        ),
     )
     assert report.imported == 2
     assert minutes_by(empty_db, "client") == {"Avery": 35.0}
 
 
 def test_rows_nothing_placed_are_listed_for_review(empty_db: Database) -> None:
-    mapped = ImportOptions(time_zone="America/New_York", mapping=UNUSUAL_MAPPING)
+    mapped = ImportOptions(
+        therapist="Robin Sommer", time_zone="America/New_York", mapping=UNUSUAL_MAPPING
+    )
     report = import_file(empty_db, UNUSUAL, file_name="odd.csv", options=mapped)
     # No category or channel column was mapped and the classifier saw no text columns.
     assert [problem.row for problem in report.unclassified] == [2, 3]
@@ -232,6 +238,6 @@ def test_an_unknown_time_zone_is_refused_in_one_sentence(empty_db: Database) -> 
             empty_db,
             PIPELINE / "template_checks.csv",
             file_name="a.csv",
-            options=ImportOptions(time_zone="Mars/Olympus"),
+            options=ImportOptions(therapist="Robin Sommer", time_zone="Mars/Olympus"),
         )
     assert snapshot(empty_db)["contacts"] == []

@@ -21,7 +21,7 @@ from analytics.importing.presets import detect_layout, layout_from_mapping
 
 DATA = Path(__file__).parent / "data" / "import"
 SHAPES = DATA / "shapes"
-BERLIN = ImportOptions(time_zone="Europe/Berlin")
+BERLIN = ImportOptions(therapist="Robin Sommer", time_zone="Europe/Berlin")
 
 Row = tuple[str, datetime, float, str, str]
 
@@ -220,7 +220,12 @@ def test_start_and_end_date_times_are_recognised_without_hints(
     expected: list[Row],
     errors: list[tuple[int, str, str]],
 ) -> None:
-    report = import_file(empty_db, path, file_name=path.name, options=ImportOptions(time_zone=zone))
+    report = import_file(
+        empty_db,
+        path,
+        file_name=path.name,
+        options=ImportOptions(therapist="Robin Sommer", time_zone=zone),
+    )
     assert report.layout is not None
     assert report.preset == "custom"
     assert {"started_at", "ended_at"} <= set(report.layout.fields())
@@ -247,7 +252,7 @@ def test_start_and_end_can_be_mapped(empty_db: Database) -> None:
         empty_db,
         ODD_START_END,
         file_name="odd.csv",
-        options=ImportOptions(time_zone="Europe/Berlin", mapping=mapping),
+        options=ImportOptions(therapist="Robin Sommer", time_zone="Europe/Berlin", mapping=mapping),
     )
     assert (report.imported, report.rejected) == (2, 0)
     assert [(row[0], row[1], row[2], row[3]) for row in stored(empty_db)] == [
@@ -275,7 +280,16 @@ def test_cli_map_started_at_and_ended_at(
     path = tmp_path / "odd.csv"
     path.write_bytes(ODD_START_END)
     db = tmp_path / "c.duckdb"
-    args = ["import", str(path), "--db", str(db), "--time-zone", "Europe/Berlin"]
+    args = [
+        "import",
+        str(path),
+        "--db",
+        str(db),
+        "--time-zone",
+        "Europe/Berlin",
+        "--therapist",
+        "Robin Sommer",
+    ]
     assert main(args) == 1
     assert "match no known export" in capsys.readouterr().err
     assert main([*args, "--map", "client=Wer,started_at=Los,ended_at=Schluss"]) == 0
@@ -305,7 +319,9 @@ def test_toggl_with_every_client_empty_says_how_to_fix_it(empty_db: Database) ->
         import_file(empty_db, TOGGL_AS_PROJECTS, file_name=TOGGL_AS_PROJECTS.name, options=BERLIN)
     assert str(caught.value) == TOGGL_SENTENCE
     assert stored(empty_db) == []
-    mapped = ImportOptions(time_zone="Europe/Berlin", mapping={"client": "Project"})
+    mapped = ImportOptions(
+        therapist="Robin Sommer", time_zone="Europe/Berlin", mapping={"client": "Project"}
+    )
     report = import_file(
         empty_db, TOGGL_AS_PROJECTS, file_name=TOGGL_AS_PROJECTS.name, options=mapped
     )
@@ -321,7 +337,16 @@ def test_cli_toggl_with_every_client_empty(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "c.duckdb"
-    args = ["import", str(TOGGL_AS_PROJECTS), "--db", str(db), "--time-zone", "Europe/Berlin"]
+    args = [
+        "import",
+        str(TOGGL_AS_PROJECTS),
+        "--db",
+        str(db),
+        "--time-zone",
+        "Europe/Berlin",
+        "--therapist",
+        "Robin Sommer",
+    ]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert captured.err.strip() == f"contactload: {TOGGL_AS_PROJECTS.name}: {TOGGL_SENTENCE}"
@@ -415,7 +440,16 @@ def test_cli_imports_each_shape_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, code: int
 ) -> None:
     db = tmp_path / "c.duckdb"
-    args = ["import", str(SHAPES / name), "--db", str(db), "--time-zone", "Europe/Berlin"]
+    args = [
+        "import",
+        str(SHAPES / name),
+        "--db",
+        str(db),
+        "--time-zone",
+        "Europe/Berlin",
+        "--therapist",
+        "Robin Sommer",
+    ]
     assert main(args) == code
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err

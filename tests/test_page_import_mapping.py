@@ -14,7 +14,8 @@ PAGE = "pages/import_data.py"
 
 
 def upload(app: AppTest, name: str, content: bytes) -> AppTest:
-    app.selectbox(key="import_time_zone").set_value("Europe/Berlin").run()
+    app.selectbox(key="import_time_zone").set_value("Europe/Berlin")
+    app.text_input(key="import_therapist").set_value("Robin Sommer").run()
     app.file_uploader(key="import_files").set_value((name, content, "text/csv")).run()
     assert not app.exception, [e.message for e in app.exception]
     return app

@@ -60,6 +60,10 @@ def test_calendar_upload_preview_import_and_undo(
     history = [frame.value for frame in app.dataframe if "Sessions now" in frame.value.columns]
     assert list(history[0]["Sessions now"]) == [6]
     app.button(key="undo_button").click().run()
+    assert session_count(db_path) == 6  # asked first: nothing deleted yet
+    (question,) = [w.value for w in app.warning if w.value.startswith("Undo ")]
+    assert "This deletes its 6 sessions" in question
+    app.button(key="undo_confirm").click().run()
     assert any("6 sessions removed" in message.value for message in app.success)
     assert session_count(db_path) == 0
 

@@ -1256,6 +1256,12 @@ WRITERS: dict[str, Writer] = {
     "importing.pipeline.import_file": lambda db, scope, therapist, folder: _function(
         "importing.pipeline.import_file"
     )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
+    "importing.review.reclassify": lambda db, scope, therapist, folder: _function(
+        "importing.review.reclassify"
+    )(db, [(0, "2026-04-01 09:00:00+00")], "support", scope=scope),
+    "demo.remove_demo": lambda db, scope, therapist, folder: _function("demo.remove_demo")(
+        db, scope=scope
+    ),
     "demo.generate_demo": lambda db, scope, therapist, folder: _function("demo.generate_demo")(
         db, contacts=50, end=date(2026, 4, 30), sessions=False, scope=scope
     ),

@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import replace
 from datetime import date
+from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file
+from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
 from analytics.importing.presets import FIELDS, Layout
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
@@ -19,6 +20,7 @@ from analytics.importing.session_report import (
     SessionOptions,
     SessionReport,
 )
+from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
 from analytics.scope import Scope
 from ui.components import csv_download
 from ui.state import database, viewer_scope
@@ -39,6 +41,30 @@ COMMON_ZONES = (
 )
 
 
+def default_time_zone() -> tuple[str, str]:
+    """The zone the Import page offers first, and where it comes from: the browser's
+    (``st.context.timezone``) when it names a known zone, else this computer's."""
+    browser = st.context.timezone
+    if browser and browser in available_timezones():
+        return browser, "your browser's time zone"
+    return local_time_zone(), "this computer's time zone"
+
+
+def time_zone_choices(first: str) -> list[str]:
+    """Every IANA zone, ``first`` first, then the common ones, then the rest A to Z (the
+    select box can be typed into)."""
+    return list(dict.fromkeys([first, *COMMON_ZONES, *sorted(available_timezones())]))
+
+
+def new_therapists_note(names: list[str], zone: str) -> str:
+    """One sentence naming the therapists an import would add and the zone they get."""
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10:,} more" if len(names) > 10 else "")
+    return (
+        f"New therapist{'s' if len(names) > 1 else ''}: {listed}. Their times are read in "
+        f"{zone} (the time zone chosen above) and kept in it."
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _dry_run(
     _db: Database,
@@ -57,6 +83,35 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sheet_names(digest: str, data: bytes, name: str) -> tuple[str, ...]:
+    return sheet_names(data, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sheet_csv(digest: str, data: bytes, name: str, sheet: str) -> bytes:
+    return sheet_csv(data, name, sheet)
+
+
+def upload_table(data: bytes, name: str, key: str) -> tuple[bytes, str]:
+    """The upload as the importers read it: a workbook's chosen sheet (a select box) as CSV,
+    any other file as it is; with the widget key for what is read (the sheet's own, so the
+    column mapping of one sheet is not carried to another). A workbook that cannot be read
+    raises its one sentence."""
+    if not is_workbook(data):
+        return data, key
+    digest = hashlib.sha256(data).hexdigest()
+    sheets = _sheet_names(digest, data, name)
+    sheet = st.selectbox(
+        "Sheet",
+        sheets,
+        key=f"sheet_{key}",
+        help="The worksheet that holds the report; its first row is the header.",
+    )
+    chosen = sheet or sheets[0]
+    return _sheet_csv(digest, data, name, chosen), f"{key}_{sheets.index(chosen)}"
 
 
 def with_mapping(options: ImportOptions, mapping: dict[str, str]) -> ImportOptions:

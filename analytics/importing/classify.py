@@ -283,6 +283,11 @@ def _validated(rules: Sequence[Rule]) -> list[Rule]:
     return tidy
 
 
+def validated_rule(rule: Rule) -> Rule:
+    """One rule tidied and checked as the editor's are (``InvalidRuleError`` otherwise)."""
+    return _validated([rule])[0]
+
+
 def replace_rules(db: Database, rules: Sequence[Rule], *, scope: Scope = LOCAL) -> None:
     """Store the editor's rules in place of the old ones, all or nothing (later imports use
     them; contacts already stored keep their category and channel). They shape everyone's

@@ -2,8 +2,10 @@
 
 Contact logs go to ``pipeline.import_file``, ICS calendars to ``calendar.import_calendar``,
 session CSV files to ``session_csv.import_session_csv``, and "SMS Backup & Restore" XML to
-the phone-log importer; other XML and HTML files are refused in one sentence. The CLI and
-the Import page both call ``import_detected``.
+the phone-log importer; other XML and HTML files are refused in one sentence. An Excel
+workbook (.xlsx) is first written out as the CSV of one sheet (``workbook.sheet_csv_file``)
+and that CSV is detected and imported like any other. The CLI and the Import page both call
+``import_detected``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind, markup
 from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport, import_phone_log
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
 from analytics.importing.session_report import SessionOptions, SessionReport
+from analytics.importing.workbook import is_workbook, sheet_csv_file
 from analytics.scope import LOCAL, Scope
 
 
@@ -47,9 +50,18 @@ def import_detected(
     scope: Scope = LOCAL,
     dry_run: bool = False,
     kind: FileKind | None = None,
+    sheet: str | None = None,
 ) -> FileReport | SessionReport | PhoneLogReport:
-    """Import one file of any supported kind as one batch (``kind``: skip detection)."""
+    """Import one file of any supported kind as one batch (``kind``: skip detection;
+    ``sheet``: the worksheet of a workbook to read, else its first)."""
     scope.require_import()
+    if is_workbook(_head(source)):
+        with sheet_csv_file(source, file_name, sheet) as (table, _):
+            return import_detected(
+                db, table, file_name=file_name, contact_options=contact_options,
+                session_options=session_options, phone_options=phone_options, scope=scope,
+                dry_run=dry_run, kind=kind,
+            )  # fmt: skip
     kind = kind or file_kind(source)
     if kind == "markup":
         raise UnsupportedFileError(markup_sentence(_head(source), file_name))

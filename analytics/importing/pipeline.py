@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
@@ -122,6 +122,51 @@ class FileTooLargeError(ContactLoadError):
 
 class ImportLimitError(ContactLoadError):
     """The file needs more work than an import may do (rows, time)."""
+
+
+class TherapistNeededError(ContactLoadError):
+    """Rows name no real therapist (no user, or a placeholder such as "Me") and none was
+    given: the CLI's sentence names --therapist; ``ask`` is the Import page's."""
+
+    def __init__(self, file_name: str, rows: int, shown: str) -> None:
+        self.file_name, self.rows, self.shown = file_name, rows, shown
+        super().__init__(
+            f"{file_name} does not say whose contacts these are ({self._rows_have()}); name "
+            "the therapist with --therapist NAME."
+        )
+
+    def _rows_have(self) -> str:
+        """ "3 rows have 'Me' as the user", "1 row has no user"."""
+        verb = "row has" if self.rows == 1 else "rows have"
+        return f"{self.rows:,} {verb} {self.shown}"
+
+    @property
+    def ask(self) -> str:
+        """The Import page's sentence: the name is asked for right below it."""
+        return (
+            f"{self.file_name} does not say whose contacts these are ({self._rows_have()}); "
+            "type the therapist's name below."
+        )
+
+
+PLACEHOLDER_NAMES = (
+    "me", "myself", "i", "ich", "moi", "yo", "io", "unknown", "unbekannt", "user", "users",
+    "no user", "(no user)", "without user", "anonymous", "anon", "n/a", "na", "none", "null",
+    "nobody", "default", "-", "--", "?", "unassigned", "test",
+)  # fmt: skip
+"""Names exports write where there is no real person ("Me" is how some trackers and this
+program's own old default named the account's owner): never stored as a therapist."""
+
+
+def placeholder_sql(name: str) -> str:
+    """SQL for a stored name (``name_sql``'s result), NULL when it is a placeholder."""
+    listed = ", ".join(f"'{word}'" for word in PLACEHOLDER_NAMES)
+    return f"CASE WHEN lower({name}) IN ({listed}) THEN NULL ELSE {name} END"
+
+
+def is_placeholder(name: str | None) -> bool:
+    """True for no name, or one of ``PLACEHOLDER_NAMES`` (any case, spaces around)."""
+    return not name or not name.strip() or name.strip().lower() in PLACEHOLDER_NAMES
 
 
 class StorageFailedError(DatabaseError):
@@ -243,6 +288,8 @@ class FileReport:
     """Things to check that do not stop the import, e.g. names mixing alphabets."""
     erased: int = 0
     """Rows left out because their client was erased (never imported again)."""
+    new_therapists: list[str] = field(default_factory=list)
+    """Therapists of the file not yet in the database: they get the import's time zone."""
 
     @property
     def erased_note(self) -> str | None:
@@ -417,6 +464,8 @@ def _import(
     _pause_point("staged")
     layout = _layout(db, table, options)
     progress(0.3, "Reading dates, times and durations")
+    if is_placeholder(options.therapist):
+        options = replace(options, therapist=None)
     _parse(cursor, table, layout, options)
     _check_clients(cursor, layout, file_name)
     progress(0.5, "Classifying contacts")
@@ -427,8 +476,6 @@ def _import(
     errors = [*table.ragged, *_row_errors(cursor, table, layout, options)]
     rejected_rows = len({error.row for error in errors})
     _stage_incoming(cursor, options)
-    cursor.execute("DROP TABLE parsed")
-    cursor.execute("DROP TABLE classes")
     good = count_rows(cursor, "SELECT count(*) FROM incoming")
     if good == 0:
         first = errors[0].message if errors else "it holds no contacts"
@@ -436,9 +483,23 @@ def _import(
             f"No row of {file_name} could be imported (row {errors[0].row if errors else 2}: "
             f"{first.rstrip('.')}); nothing was stored."
         )
+    _check_therapists(cursor, file_name)
+    cursor.execute("DROP TABLE parsed")
+    cursor.execute("DROP TABLE classes")
     preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
     warnings = mixed_script_warnings(cursor)
     unclassified, unclassified_count = _unclassified(cursor)
+    new_therapists = [
+        str(name)
+        for (name,) in cursor.execute(
+            """
+            SELECT DISTINCT i.therapist FROM incoming AS i
+            LEFT JOIN practices AS p ON p.name = i.practice
+            LEFT JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+            WHERE t.therapist_id IS NULL ORDER BY 1
+            """
+        ).fetchall()
+    ]
     direction_unknown = count_rows(
         cursor, "SELECT count(*) FROM incoming WHERE direction = 'unknown'"
     )
@@ -462,6 +523,7 @@ def _import(
     report.unclassified_count = unclassified_count
     report.direction_unknown = direction_unknown
     report.warnings = warnings
+    report.new_therapists = new_therapists
     return report
 
 
@@ -587,6 +649,8 @@ def _parse(
             _columns(table, layout, name) for name in ("practice", "therapist", "client")
         )
     )
+    therapist_cell = therapist
+    therapist = placeholder_sql(therapist) if therapist != "NULL" else therapist
     category = col("category")
     channel = col("channel")
     direction = col("direction")
@@ -595,6 +659,7 @@ def _parse(
         CREATE OR REPLACE TEMP TABLE parsed AS
         WITH cells AS (
             SELECT raw_rows.*, {practice} AS practice, {therapist} AS therapist,
+                   {therapist_cell} AS therapist_cell,
                    {client} AS client, {start.cells}
             FROM raw_rows
         ),
@@ -614,7 +679,7 @@ def _parse(
         timed AS (
             SELECT base.*, {start.instant} AS start_at FROM base
         )
-        SELECT row_number, practice, therapist, client, time_zone, ls, start_at,
+        SELECT row_number, practice, therapist, therapist_cell, client, time_zone, ls, start_at,
                time_known, bad_time, {minutes} AS minutes,
                CASE WHEN ls IS NULL THEN {neither_order_sql(date_column)} ELSE false END
                    AS date_neither,
@@ -626,9 +691,24 @@ def _parse(
         {
             "zone": options.time_zone,
             "practice": options.practice or DEFAULT_PRACTICE,
-            "therapist": options.therapist or DEFAULT_THERAPIST,
+            "therapist": options.therapist,
         },
     )
+
+
+def _check_therapists(cursor: duckdb.DuckDBPyConnection, file_name: str) -> None:
+    """Refuse a file whose good rows name no real therapist when none was given (their
+    therapist is then NULL): a placeholder never becomes a therapist."""
+    row = cursor.execute(
+        """
+        SELECT count(*), mode(p.therapist_cell)
+        FROM incoming AS i JOIN parsed AS p USING (row_number)
+        WHERE i.therapist IS NULL
+        """
+    ).fetchone()
+    if row and row[0]:
+        shown = "no user" if row[1] is None else f"'{row[1]}' as the user"
+        raise TherapistNeededError(file_name, int(row[0]), shown)
 
 
 @dataclass(frozen=True)
@@ -939,7 +1019,7 @@ def _stage_incoming(cursor: duckdb.DuckDBPyConnection, options: ImportOptions) -
         """,
         [
             options.practice or DEFAULT_PRACTICE,
-            options.therapist or DEFAULT_THERAPIST,
+            options.therapist,
             directions,
             channels,
             options.max_minutes,
