@@ -83,6 +83,7 @@ AUDIT_ACTION_WORDS: Final = {
     "restore": "Restore",
     "settings": "Setting changed",
     "undo": "Import undone",
+    "reclassify": "Contacts re-classified",
 }
 """What the audit log's ``action`` codes say in words (audit.ACTIONS, each one)."""
 assert set(AUDIT_ACTION_WORDS) == set(ACTIONS)
