@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analytics.cli_commands import (
+    _named_ids,
+    _record_shown,
     add_billing_rules_parser,
     add_sessions_parser,
     cli_scope,
@@ -22,8 +24,6 @@ from analytics.cli_commands import (
     compliance_rows,
     iso_date,
     keys_option,
-    named_ids,
-    record_shown,
     run_billing_rules,
     run_sessions,
     shown_client,
@@ -365,8 +365,8 @@ def run_export(args: argparse.Namespace) -> int:
     filters = ContactFilter(
         start=args.start,
         end=args.end,
-        practice_ids=named_ids(db, "practice", args.practice),
-        therapist_ids=named_ids(db, "therapist", args.therapist),
+        practice_ids=_named_ids(db, "practice", args.practice),
+        therapist_ids=_named_ids(db, "therapist", args.therapist),
         channels=tuple(args.channel),
         categories=tuple(args.category),
         scope=_cli_scope(),
@@ -1123,7 +1123,6 @@ def _user_name() -> str:
     return os_account()
 
 
-_record_shown = record_shown
 _cli_scope = cli_scope
 
 
@@ -1131,7 +1130,8 @@ def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
     from analytics import boundaries
 
-    db = command_database(args, create=args.action == "load")
+    # Loading names practices and therapists already stored: a new file could never take it.
+    db = command_database(args, create=False)
     if args.action == "load":
         entries = boundaries.load_settings(
             db, args.file, changed_by=_user_name(), scope=_cli_scope()

@@ -54,10 +54,10 @@ READING_COMMANDS = (
     "audit",
 )
 """Commands that only read (``phones region`` without a region): on a file that does not
-exist they say so and create nothing. So do ``undo``, ``erase-client`` and ``phones unmap``,
-which can only act on rows already stored. Commands that add data (``demo``, ``import``,
-``restore``, the loads, ``phones map``, ``phones region REGION``, ``settings set``,
-``billing rules load``) create the database when it is new."""
+exist they say so and create nothing. So do ``undo``, ``erase-client``, ``phones unmap`` and
+``boundaries load``, which can only act on rows (practices, therapists) already stored.
+Commands that add data (``demo``, ``import``, ``restore``, ``phones map``, ``phones region
+REGION``, ``settings set``, ``billing rules load``) create the database when it is new."""
 
 
 def cli_scope() -> Scope:
@@ -75,14 +75,14 @@ def command_database(args: argparse.Namespace, *, create: bool) -> Database:
     return Database(path)
 
 
-def record_shown(db: Database, what: str) -> None:
+def _record_shown(db: Database, what: str) -> None:
     """Record in the audit log that a command took data out to the terminal (or a pipe)."""
     from analytics import audit
 
     audit.record(db, cli_scope(), "export", f"{what} to the terminal")
 
 
-def named_ids(db: Database, level: str, names: Sequence[str]) -> tuple[int, ...]:
+def _named_ids(db: Database, level: str, names: Sequence[str]) -> tuple[int, ...]:
     """Practice or therapist ids for the names given on the command line."""
     if not names:
         return ()
@@ -201,13 +201,13 @@ def run_sessions(args: argparse.Namespace) -> int:
     filters = ContactFilter(
         start=args.start,
         end=args.end,
-        practice_ids=named_ids(db, "practice", args.practice),
-        therapist_ids=named_ids(db, "therapist", args.therapist),
+        practice_ids=_named_ids(db, "practice", args.practice),
+        therapist_ids=_named_ids(db, "therapist", args.therapist),
         client_keys=client_keys_named(db, scope, args.client),
         scope=scope,
     )
     listed = session_list(db, filters)
-    record_shown(db, f"sessions: {len(listed)} listed")
+    _record_shown(db, f"sessions: {len(listed)} listed")
     rows = [
         {str(column): plain(value) for column, value in record.items()}
         for record in listed.to_dict("records")  # the output's own rows
@@ -246,9 +246,9 @@ def compliance_rows(
     from analytics import compliance
     from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 
-    outside = compliance.with_client_labels(
-        db, filters.scope, compliance.out_of_policy(db, filters)
-    )
+    outside = compliance.out_of_policy(db, filters)
+    if not outside.empty:
+        outside = compliance.with_client_labels(db, filters.scope, outside)
     contacts: dict[str, list[dict[str, Any]]] = {}
     for contact in outside.to_dict("records"):  # out-of-policy contacts, listed in full
         owner = str(contact["client_key"] if by == "client" else contact["therapist"])
@@ -266,10 +266,10 @@ def compliance_rows(
             }
         )
     names: dict[str, str] = {}
-    if by == "client":
+    if by == "client" and rows:
         import pandas as pd
 
-        keys = pd.DataFrame({"client_key": [row["key"] for row in rows]})
+        keys = pd.DataFrame({"client_key": pd.Series([row["key"] for row in rows], dtype=str)})
         named = compliance.with_client_labels(db, filters.scope, keys)
         names = dict(zip(named["client_key"], named["client"], strict=True))
     detailed = []
