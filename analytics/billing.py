@@ -779,7 +779,7 @@ def _period_where(filters: ContactFilter, column: str) -> tuple[str, list[object
 
 def _client_columns(filters: ContactFilter) -> str:
     """The client column shown: the label where the viewer may see labels, else the key."""
-    return "cl.label" if filters.scope.shows_labels else "cl.client_key"
+    return filters.scope.client_name("cl")
 
 
 _NO_EPISODES = """
