@@ -202,6 +202,25 @@ def test_summary_names_clients_by_label_or_key(
     }  # fmt: skip
 
 
+def test_summary_per_session_hour_names_clients_too(
+    sessions_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No contacts, sessions only: Ada 3 x 50 min = 2.5 h, Ben 45 + 50 (a no-show keeps its
+    # place in the schedule) = 1.58 h, Cleo 2 x 50 min.
+    keys = keys_of(sessions_path)
+    args = ("summary", "--by", "client", "--per-session-hour", "--db", sessions_path)
+    rows = as_json(capsys, *args)
+    assert {(row["client"], row["client_key"], row["key"]) for row in rows} == {
+        (label, key, key) for label, key in keys.items()
+    }
+    hours = {row["client"]: row["scheduled_session_hours"] for row in rows}
+    assert hours == pytest.approx({"Ada": 2.5, "Ben": 95 / 60, "Cleo": 100 / 60})
+    table = output(capsys, *args)
+    assert {line.split()[0] for line in table.splitlines()[1:]} == {"Ada", "Ben", "Cleo"}
+    keyed = output(capsys, *args, "--keys")
+    assert {line.split()[0] for line in keyed.splitlines()[1:]} == set(keys.values())
+
+
 def test_compliance_lists_out_of_policy_contacts_in_words(
     policy_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
