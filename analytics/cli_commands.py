@@ -216,7 +216,7 @@ def run_sessions(args: argparse.Namespace) -> int:
         {
             "date": listed["date"],
             "start": listed["start"],
-            "minutes": listed["minutes"].map(lambda minutes: f"{minutes:,.0f}"),
+            "minutes": listed["minutes"].map(lambda minutes: f"{minutes:g}"),
             "client": shown_client(listed, args.keys),
             "therapist": listed["therapist"],
             "practice": listed["practice"],

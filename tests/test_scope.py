@@ -1165,12 +1165,13 @@ def _phone_options(therapist: str) -> Any:
     return PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
 
 
-def _rules_file(db: Database, folder: Path) -> Path:
-    """The stored billing rules as a file, one online window changed (to load back)."""
+def _rules_file(folder: Path) -> Path:
+    """The default billing rules as a file (tests/data/cli/rules.toml), with the online
+    window changed, to load (written without touching the database under test)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "rules.toml"
-    _function("billing_files.export_rules")(db, LOCAL, path)
-    path.write_text(path.read_text().replace("window_days = 7", "window_days = 10"))
+    source = Path(__file__).parent / "data" / "cli" / "rules.toml"
+    path.write_text(source.read_text().replace("window_days = 7", "window_days = 10"))
     return path
 
 
@@ -1194,7 +1195,7 @@ WRITERS: dict[str, Writer] = {
     ),
     "billing_files.load_rules": lambda db, scope, therapist, folder: _function(
         "billing_files.load_rules"
-    )(db, scope, _rules_file(db, folder)),
+    )(db, scope, _rules_file(folder)),
     "billing.save_fees": lambda db, scope, therapist, folder: _function("billing.save_fees")(
         db, scope, _function("billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD")
     ),
