@@ -395,28 +395,36 @@ def save_rules(db: Database, scope: Scope, rules: pd.DataFrame) -> int:
     """
     _require_editor(scope)
     cleaned = validate_rules(rules)
-    placeholders = ", ".join("?" for _ in RULE_COLUMNS)
     with db.transaction() as cursor:
-        cursor.execute("DELETE FROM billing_rules")
-        for row in cleaned:  # one row per code: a handful
-            cursor.execute(
-                f"INSERT INTO billing_rules ({', '.join(RULE_COLUMNS)}) "  # noqa: S608
-                f"VALUES ({placeholders})",
-                [row[column] for column in RULE_COLUMNS],
-            )
-        audit.record(
-            cursor,
-            scope,
-            "settings",
-            "billing rules: "
-            + ", ".join(
-                f"{row['code']} {row['min_minutes']:g}-"
-                + ("" if row["max_minutes"] is None else f"{row['max_minutes']:g}")
-                + ("" if row["active"] else " (inactive)")
-                for row in cleaned
-            ),
-        )
+        store_rules(cursor, scope, cleaned)
     return len(cleaned)
+
+
+def store_rules(
+    cursor: duckdb.DuckDBPyConnection, scope: Scope, cleaned: list[dict[str, Any]]
+) -> None:
+    """Replace the rule table with rows ``validate_rules`` returned, in the caller's
+    transaction, and record it in the audit log."""
+    placeholders = ", ".join("?" for _ in RULE_COLUMNS)
+    cursor.execute("DELETE FROM billing_rules")
+    for row in cleaned:  # one row per code: a handful
+        cursor.execute(
+            f"INSERT INTO billing_rules ({', '.join(RULE_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({placeholders})",
+            [row[column] for column in RULE_COLUMNS],
+        )
+    audit.record(
+        cursor,
+        scope,
+        "settings",
+        "billing rules: "
+        + ", ".join(
+            f"{row['code']} {row['min_minutes']:g}-"
+            + ("" if row["max_minutes"] is None else f"{row['max_minutes']:g}")
+            + ("" if row["active"] else " (inactive)")
+            for row in cleaned
+        ),
+    )
 
 
 def fee_schedule(db: Database, scope: Scope) -> pd.DataFrame:
@@ -438,47 +446,81 @@ def save_fees(db: Database, scope: Scope, fees: pd.DataFrame) -> int:
     Returns the number of fees stored; the change is recorded in the audit log.
     """
     _require_editor(scope)
+    rows = validate_fees(fees.to_dict("records"))  # type: ignore[arg-type]
+    with db.transaction() as cursor:
+        store_fees(cursor, scope, rows)
+    return len(rows)
+
+
+def replace_rules_and_fees(
+    db: Database,
+    scope: Scope,
+    cleaned: list[dict[str, Any]],
+    fees: list[tuple[str, float, str]],
+) -> None:
+    """Store checked rules (``validate_rules``) and fees (``validate_fees``) together in one
+    transaction, all or nothing, each recorded in the audit log (local mode and admins)."""
+    _require_editor(scope)
+    with db.transaction() as cursor:
+        store_rules(cursor, scope, cleaned)
+        store_fees(cursor, scope, fees)
+
+
+def validate_fee(code: str, fee: Any, currency: Any) -> tuple[str, float, str] | None:
+    """One fee as entered, checked: ``(code, amount, currency)``, None for a blank fee."""
+    if not code or _blank(fee):
+        return None
+    try:
+        amount = float(fee)
+    except (TypeError, ValueError):
+        raise InvalidBillingRuleError(f"The fee of {code}, {fee!r}, is not a number.") from None
+    if amount < 0:
+        raise InvalidBillingRuleError(f"The fee of {code} cannot be negative ({amount:g}).")
+    currency = "" if _blank(currency) else str(currency).strip().upper()
+    if not _CURRENCY.match(currency):
+        raise InvalidBillingRuleError(
+            f"The fee of {code} needs a three-letter currency code such as USD, not {currency!r}."
+        )
+    return code, amount, currency
+
+
+def validate_fees(records: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
+    """Check a fee schedule (``code``, ``fee``, ``currency`` per record): blank fees are
+    left out, every fee in one currency; one sentence otherwise."""
     rows: list[tuple[str, float, str]] = []
-    for record in fees.to_dict("records"):  # one row per code
+    for record in records:  # one row per code
         code = str(record.get("code") or "").strip()
-        fee = record.get("fee")
-        if not code or _blank(fee):
-            continue
-        try:
-            amount = float(fee)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise InvalidBillingRuleError(f"The fee of {code}, {fee!r}, is not a number.") from None
-        if amount < 0:
-            raise InvalidBillingRuleError(f"The fee of {code} cannot be negative ({amount:g}).")
-        currency = "" if _blank(record.get("currency")) else str(record["currency"]).strip().upper()
-        if not _CURRENCY.match(currency):
-            raise InvalidBillingRuleError(
-                f"The fee of {code} needs a three-letter currency code such as USD, "
-                f"not {currency!r}."
-            )
-        rows.append((code, amount, currency))
+        row = validate_fee(code, record.get("fee"), record.get("currency"))
+        if row is not None:
+            rows.append(row)
     currencies = sorted({currency for _, _, currency in rows})
     if len(currencies) > 1:
         raise InvalidBillingRuleError(
             f"Enter every fee in one currency so totals add up (found {', '.join(currencies)})."
         )
-    with db.transaction() as cursor:
-        known = {code for (code,) in cursor.execute("SELECT code FROM billing_rules").fetchall()}
-        unknown = sorted({code for code, _, _ in rows} - known)
-        if unknown:
-            raise InvalidBillingRuleError(
-                f"There is no billing rule for code {', '.join(unknown)}; add the rule first."
-            )
-        cursor.execute("DELETE FROM billing_fees")
-        for row in rows:
-            cursor.execute("INSERT INTO billing_fees VALUES (?, ?, ?)", list(row))
-        audit.record(
-            cursor,
-            scope,
-            "settings",
-            "billing fees: " + (", ".join(f"{c} {a:g} {cur}" for c, a, cur in rows) or "none"),
+    return rows
+
+
+def store_fees(
+    cursor: duckdb.DuckDBPyConnection, scope: Scope, rows: list[tuple[str, float, str]]
+) -> None:
+    """Replace the fee schedule with checked ``rows`` in the caller's transaction (after
+    the rules they name), recorded in the audit log."""
+    known = {code for (code,) in cursor.execute("SELECT code FROM billing_rules").fetchall()}
+    unknown = sorted({code for code, _, _ in rows} - known)
+    if unknown:
+        raise InvalidBillingRuleError(
+            f"There is no billing rule for code {', '.join(unknown)}; add the rule first."
         )
-    return len(rows)
+    cursor.execute("DELETE FROM billing_fees")
+    for row in rows:
+        cursor.execute("INSERT INTO billing_fees VALUES (?, ?, ?)", list(row))
+    audit.record(
+        cursor,
+        scope,
+        "settings",
+        "billing fees: " + (", ".join(f"{c} {a:g} {cur}" for c, a, cur in rows) or "none"),
+    )
 
 
 def _family_rules(cursor: duckdb.DuckDBPyConnection) -> list[FamilyRule]:
@@ -754,7 +796,7 @@ def _period_where(filters: ContactFilter, column: str) -> tuple[str, list[object
 
 def _client_columns(filters: ContactFilter) -> str:
     """The client column shown: the label where the viewer may see labels, else the key."""
-    return "cl.label" if filters.scope.shows_labels else "cl.client_key"
+    return filters.scope.client_name("cl")
 
 
 _NO_EPISODES = """
@@ -980,8 +1022,9 @@ def summary(
 
 
 def episodes_json(db: Database, filters: ContactFilter) -> list[dict[str, Any]]:
-    """Episodes for the CLI: client keys only (never labels), ISO times, plain types;
-    ``excluded`` is None where no stored session can tell."""
+    """Episodes for the CLI: each client named as the viewer may see it (``client``: the
+    label, or the key for viewers who see no labels) and by ``client_key``, ISO times,
+    plain types; ``excluded`` is None where no stored session can tell."""
     import pandas as pd
 
     frame = episodes(db, filters)
@@ -990,6 +1033,7 @@ def episodes_json(db: Database, filters: ContactFilter) -> list[dict[str, Any]]:
         excluded = record["excluded"]
         rows.append(
             {
+                "client": record["client"],
                 "client_key": record["client_key"],
                 "family": record["family"],
                 "code": None if _blank(record["code"]) else record["code"],

@@ -419,7 +419,7 @@ def _named_scope(
 
 def _client_column(scope: Scope | None) -> str:
     """How a client is named: the label, or the pseudonymous key for supervisors."""
-    return "c.label" if scope is None or scope.shows_labels else "c.client_key"
+    return (scope or LOCAL).client_name("c")
 
 
 def _find_therapist(

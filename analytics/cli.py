@@ -11,17 +11,30 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analytics.cli_commands import (
+    _named_ids,
+    _record_shown,
+    add_billing_rules_parser,
+    add_sessions_parser,
+    cli_scope,
+    command_database,
+    compliance_rows,
+    iso_date,
+    keys_option,
+    run_billing_rules,
+    run_sessions,
+    shown_client,
+)
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
-from analytics.scope import Scope, local_user, os_account
+from analytics.scope import os_account
 
 if TYPE_CHECKING:
     from analytics.importing.phone_log import PhoneLogReport
@@ -36,11 +49,7 @@ EXPORT_CHOICES = ("csv", "xlsx", "parquet")
 # wait for pandas and the measures to load (start-up is part of what `make bench` times).
 
 
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-31") from None
+_iso_date = iso_date
 
 
 def _positive(text: str) -> int:
@@ -86,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     summary = commands.add_parser(
-        "summary", parents=[db_option], help="contacts and minutes broken down by one dimension"
+        "summary",
+        parents=[db_option, keys_option()],
+        help="contacts and minutes broken down by one dimension",
     )
     summary.add_argument("--by", choices=BREAKDOWNS, required=True)
     summary.add_argument("--from", dest="start", type=_iso_date, default=None)
@@ -224,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compliance_parser = commands.add_parser(
         "compliance",
-        parents=[db_option],
+        parents=[db_option, keys_option()],
         help="weekly use against caps, breaches, out-of-policy, after hours, response times",
     )
     compliance_parser.add_argument("--by", choices=("client", "therapist"), default="client")
@@ -252,12 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--json", action="store_true", help="print JSON")
     billing_parser = commands.add_parser(
         "billing",
-        parents=[db_option],
+        parents=[db_option, keys_option()],
         help="client-initiated work that meets the billing rules (an estimate, not advice)",
     )
     billing_parser.add_argument("--from", dest="start", type=_iso_date, default=None)
     billing_parser.add_argument("--to", dest="end", type=_iso_date, default=None)
     billing_parser.add_argument("--json", action="store_true", help="print JSON")
+    add_billing_rules_parser(billing_parser)
+    add_sessions_parser(commands, db_option)
 
     report_parser = commands.add_parser(
         "report",
@@ -310,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--country-code", default=None, help="the region as its calling code, e.g. 39"
     )
     phone_list = phone_actions.add_parser(
-        "list", parents=[db_option], help="the mapped numbers (last two digits) and clients"
+        "list",
+        parents=[db_option, keys_option()],
+        help="the mapped numbers (last two digits) and clients",
     )
     phone_list.add_argument("--therapist", default=None, help="only this therapist")
     phone_list.add_argument("--practice", default=None, help="only this practice")
@@ -401,12 +416,12 @@ def run_export(args: argparse.Namespace) -> int:
     """``contactload export``: contacts under the filters, written by DuckDB."""
     from analytics.exports import export_contacts
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     filters = ContactFilter(
         start=args.start,
         end=args.end,
-        practice_ids=_ids(db, "practice", args.practice),
-        therapist_ids=_ids(db, "therapist", args.therapist),
+        practice_ids=_named_ids(db, "practice", args.practice),
+        therapist_ids=_named_ids(db, "therapist", args.therapist),
         channels=tuple(args.channel),
         categories=tuple(args.category),
         scope=_cli_scope(),
@@ -419,31 +434,11 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ids(db: Database, level: str, names: list[str]) -> tuple[int, ...]:
-    """Practice or therapist ids for the names given on the command line."""
-    from analytics.errors import InvalidFilterError
-
-    if not names:
-        return ()
-    table, column = {
-        "practice": ("practices", "practice_id"),
-        "therapist": ("therapists", "therapist_id"),
-    }[level]
-    found = db.frame(
-        f"SELECT {column} AS id, name FROM {table} WHERE list_contains(?, name)",  # noqa: S608
-        [names],
-    )
-    unknown = sorted(set(names) - set(found["name"]))
-    if unknown:
-        raise InvalidFilterError(f"There is no {level} named {', '.join(unknown)}.")
-    return tuple(int(value) for value in found["id"])
-
-
 def run_backup(args: argparse.Namespace) -> int:
     """``contactload backup --out FILE``: a consistent, checked copy."""
     from analytics.care import backup
 
-    result = backup(Database(args.db or default_db_path()), _cli_scope(), args.out)
+    result = backup(command_database(args, create=False), _cli_scope(), args.out)
     print(
         f"Backed up {result.rows.get('contacts', 0):,} contacts and "
         f"{result.rows.get('sessions', 0):,} sessions to {result.path}."
@@ -468,7 +463,7 @@ def run_erase_client(args: argparse.Namespace) -> int:
     """``contactload erase-client --client KEY``: every row of one client, gone."""
     from analytics.care import erase_client
 
-    erasure = erase_client(Database(args.db or default_db_path()), _cli_scope(), args.client)
+    erasure = erase_client(command_database(args, create=False), _cli_scope(), args.client)
     print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
     print(
         f"The audit log and the list of erased clients keep only {erasure.erasure_ref}; "
@@ -486,7 +481,7 @@ def run_settings(args: argparse.Namespace) -> int:
     """``contactload settings show|set KEY VALUE``: over analytics.settings."""
     from analytics.settings import SETTINGS, InvalidSettingError, get_setting, set_setting
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=args.action == "set")
     if args.action == "set":
         try:
             value = float(args.value)
@@ -525,7 +520,7 @@ def run_audit(args: argparse.Namespace) -> int:
     """``contactload audit``: the newest entries of the audit log."""
     from analytics.audit import entries
 
-    log = entries(Database(args.db or default_db_path()), _cli_scope(), limit=args.limit)
+    log = entries(command_database(args, create=False), _cli_scope(), limit=args.limit)
     rows = [
         {
             "logged_at": logged_at.isoformat(),
@@ -560,7 +555,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from analytics import boundaries
     from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=not args.remove)
     if args.remove:
         print(remove_demo(db, scope=_cli_scope()).describe())
         return 0
@@ -592,18 +587,19 @@ def run_summary(args: argparse.Namespace) -> int:
 
     from analytics import metrics
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     if args.per_session_hour:
-        return _print_session_load(db, filters, args.by, as_json=args.json)
+        return _print_session_load(db, filters, args.by, as_json=args.json, keys=args.keys)
     table = metrics.summary(db, filters, args.by)
     if args.json:
         rows = [
-            {"key": str(key), "contacts": int(contacts), "minutes": float(minutes)}
-            for key, contacts, minutes in zip(
-                table["key"], table["contacts"], table["minutes"], strict=True
+            {"key": str(key), **_named(args.by, key, label), "contacts": int(contacts),
+             "minutes": float(minutes)}
+            for key, label, contacts, minutes in zip(
+                table["key"], table["label"], table["contacts"], table["minutes"], strict=True
             )
-        ]
+        ]  # fmt: skip
         print(json.dumps(rows, indent=2))
         return 0
     if table.empty:
@@ -611,7 +607,7 @@ def run_summary(args: argparse.Namespace) -> int:
         return 0
     shown = pd.DataFrame(
         {
-            args.by: table["label"] if args.by == "client" else table["key"],
+            args.by: _shown_key(table, args.by, args.keys),
             "contacts": table["contacts"],
             "minutes": table["minutes"].round(1),
             "hours": (table["minutes"] / 60).round(2),
@@ -622,7 +618,19 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_session_load(db: Database, filters: ContactFilter, by: str, *, as_json: bool) -> int:
+def _named(by: str, key: object, label: object) -> dict[str, str]:
+    """A client row's names for JSON: ``client`` as the dashboard shows it, ``client_key``."""
+    return {"client": str(label), "client_key": str(key)} if by == "client" else {}
+
+
+def _shown_key(table: Any, by: str, keys: bool) -> Any:
+    """The first column of a summary table: clients by label (or key with ``--keys``)."""
+    return table["label"] if by == "client" and not keys else table["key"]
+
+
+def _print_session_load(
+    db: Database, filters: ContactFilter, by: str, *, as_json: bool, keys: bool
+) -> int:
     """``summary --per-session-hour``: contact minutes beside scheduled session hours."""
     import math
 
@@ -639,14 +647,16 @@ def _print_session_load(db: Database, filters: ContactFilter, by: str, *, as_jso
         rows = [
             {
                 "key": str(key),
+                **_named(by, key, label),
                 "contacts": int(contacts),
                 "minutes": float(minutes),
                 "scheduled_session_hours": float(hours),
                 "minutes_per_session_hour": known(per_hour),
                 "minutes_per_8_session_hours": known(per_8),
             }
-            for key, contacts, minutes, hours, per_hour, per_8 in zip(
+            for key, label, contacts, minutes, hours, per_hour, per_8 in zip(
                 table["key"],
+                table["label"],
                 table["contacts"],
                 table["contact_minutes"],
                 table["scheduled_hours"],
@@ -667,7 +677,7 @@ def _print_session_load(db: Database, filters: ContactFilter, by: str, *, as_jso
 
     shown = pd.DataFrame(
         {
-            by: table["label"] if by == "client" else table["key"],
+            by: _shown_key(table, by, keys),
             "contacts": table["contacts"],
             "minutes": table["contact_minutes"].round(1),
             "session h": table["scheduled_hours"].round(2),
@@ -709,7 +719,7 @@ def run_import(args: argparse.Namespace) -> int:
     from analytics.importing.reader import UnreadableFileError
     from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=True)
     options = ImportOptions(
         preset=args.preset,
         mapping=parse_map_option(args.mapping) if args.mapping else None,
@@ -796,7 +806,7 @@ def run_inbox(args: argparse.Namespace) -> int:
 
     from analytics import inbox
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=True)
     folder = inbox.inbox_folder(db, args.inbox)
     if args.remember:
         inbox.set_inbox_folder(db, folder, scope=_cli_scope())
@@ -946,7 +956,8 @@ def run_phones(args: argparse.Namespace) -> int:
     from analytics.importing.phone_log import list_mappings, map_number, unmap_number
     from analytics.importing.pipeline import DEFAULT_THERAPIST, local_time_zone
 
-    db = Database(args.db or default_db_path())
+    writes = args.action == "map" or (args.action == "region" and args.region is not None)
+    db = command_database(args, create=writes)
     if args.action == "region":
         return _phone_region(db, args.region)
     scope = _cli_scope()
@@ -963,15 +974,17 @@ def run_phones(args: argparse.Namespace) -> int:
                     "practice": str(practice),
                     "number_hint": str(hint),
                     "client": str(client),
+                    "client_key": str(client_key),
                     "contacts": int(contacts),
                     "minutes": float(minutes),
                     "legacy": bool(legacy),
                 }
-                for therapist, practice, hint, client, contacts, minutes, legacy in zip(
+                for therapist, practice, hint, client, client_key, contacts, minutes, legacy in zip(
                     table["therapist"],
                     table["practice"],
                     table["number_hint"],
                     table["client"],
+                    table["client_key"],
                     table["contacts"],
                     table["minutes"],
                     table["legacy"],
@@ -987,6 +1000,7 @@ def run_phones(args: argparse.Namespace) -> int:
             )
             return 0
         shown = table.assign(
+            client=shown_client(table, args.keys),
             number=["…" + hint for hint in table["number_hint"]],
             key=["before v8" if legacy else "E.164" for legacy in table["legacy"]],
         )
@@ -1096,16 +1110,19 @@ def run_compliance(args: argparse.Namespace) -> int:
 
     from analytics import compliance
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
-    rows = compliance.compliance_report(db, filters, args.by)
+    rows = compliance_rows(db, filters, args.by, compliance.compliance_report(db, filters, args.by))
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
     if not rows:
         print("No contacts match; widen the dates or add data (contactload demo).")
         return 0
-    table = pd.DataFrame(rows).drop(columns=["weeks"])
+    table = pd.DataFrame(rows).drop(columns=["weeks", "out_of_policy"])
+    if args.by == "client":
+        table = table.drop(columns=["client", "client_key"]).rename(columns={"key": "client"})
+        table["client"] = shown_client(pd.DataFrame(rows), args.keys)
     print(table.to_string(index=False, float_format=lambda value: f"{value:,.1f}"))
     return 0
 
@@ -1114,7 +1131,7 @@ def run_compare(args: argparse.Namespace) -> int:
     """``contactload compare``: the normalised measures per group, suppression applied."""
     from analytics import compare
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     report = compare.comparison_report(db, filters, args.by, args.min_clients, args.months)
     _record_shown(db, f"comparison by {args.by}: {len(report['groups'])} groups")
@@ -1170,15 +1187,17 @@ def _compare_table(rows: list[dict[str, Any]], by: str) -> str:
 
 def run_billing(args: argparse.Namespace) -> int:
     """``contactload billing``: online periods and telephone calls with their code and
-    exclusions, per pseudonymous client key."""
+    exclusions, per client; ``billing rules ...``: the rule table and fees."""
     import pandas as pd
 
     from analytics import billing
 
-    db = Database(args.db or default_db_path())
+    if args.topic == "rules":
+        return run_billing_rules(args)
+    db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     rows = billing.episodes_json(db, filters)
-    _record_shown(db, f"billing: {len(rows)} episodes by client key")
+    _record_shown(db, f"billing: {len(rows)} episodes by client")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -1188,8 +1207,9 @@ def run_billing(args: argparse.Namespace) -> int:
         return 0
     if unknown:
         print(unknown)
-    table = pd.DataFrame(rows)[
-        ["client_key", "code", "start", "minutes", "band", "status", "reason"]
+    episodes = pd.DataFrame(rows)
+    table = episodes.assign(client=shown_client(episodes, args.keys))[
+        ["client", "code", "start", "minutes", "band", "status", "reason"]
     ]
     print(table.to_string(index=False, na_rep="-", float_format=lambda value: f"{value:,.1f}"))
     print(billing.DISCLAIMER)
@@ -1200,7 +1220,7 @@ def run_report(args: argparse.Namespace) -> int:
     """``contactload report``: the supervision report as one HTML file, audited."""
     from analytics.report import report_filter, write_report
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     filters = report_filter(db, _cli_scope(), args.start, args.end, args.therapist, args.practice)
     written = write_report(db, filters, args.out)
     print(
@@ -1214,7 +1234,7 @@ def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
     from analytics.store import list_batches
 
-    batches = list_batches(Database(args.db or default_db_path()), _cli_scope())
+    batches = list_batches(command_database(args, create=False), _cli_scope())
     if batches.empty:
         print("No batches yet.")
     else:
@@ -1226,7 +1246,7 @@ def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
     from analytics.store import list_batches, undo_batch
 
-    db = Database(args.db or default_db_path())
+    db = command_database(args, create=False)
     removed = undo_batch(db, args.batch_id, scope=_cli_scope())
     batches = list_batches(db, _cli_scope())
     kinds = batches.loc[batches["batch_id"] == args.batch_id, "kind"].tolist()
@@ -1239,24 +1259,15 @@ def _user_name() -> str:
     return os_account()
 
 
-def _record_shown(db: Database, what: str) -> None:
-    """Record in the audit log that a command took data out to the terminal (or a pipe)."""
-    from analytics import audit
-
-    audit.record(db, _cli_scope(), "export", f"{what} to the terminal")
-
-
-def _cli_scope() -> Scope:
-    """The command line runs as the machine's own user: local mode, sees everything, and
-    the audit log names the OS account (every command, one rule)."""
-    return local_user()
+_cli_scope = cli_scope
 
 
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
     from analytics import boundaries
 
-    db = Database(args.db or default_db_path())
+    # Loading names practices and therapists already stored: a new file could never take it.
+    db = command_database(args, create=False)
     if args.action == "load":
         entries = boundaries.load_settings(
             db, args.file, changed_by=_user_name(), scope=_cli_scope()
@@ -1310,6 +1321,7 @@ COMMANDS = {
     "compliance": run_compliance,
     "compare": run_compare,
     "billing": run_billing,
+    "sessions": run_sessions,
     "report": run_report,
     "batches": run_batches,
     "undo": run_undo,

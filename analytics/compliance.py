@@ -1281,7 +1281,7 @@ def with_client_labels(
     """``frame`` with a ``client`` column: the label of each client key in the viewer's
     scope, or the key itself for viewers who see no labels (supervisors)."""
     in_scope, scope_params = scope.client_where("c")
-    label = "c.label" if scope.shows_labels else "c.client_key"
+    label = scope.client_name("c")
     labels = db.frame(
         f"SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",  # noqa: S608
         scope_params,

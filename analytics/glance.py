@@ -281,7 +281,7 @@ def alert_digest(db: Database, filters: ContactFilter) -> AlertDigest:
         compliance.DRIFT_BASELINE_WEEKS,
         compliance.DRIFT_MIN_MINUTES,
     )
-    client = "cl.label" if filters.scope.shows_labels else "cl.client_key"
+    client = filters.scope.client_name("cl")
     alerts = db.frame(ctes + _DIGEST_SQL.format(client=client), params)
     if period is None:
         since = None

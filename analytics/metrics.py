@@ -528,7 +528,7 @@ def filter_choices(db: Database, scope: Scope) -> FilterChoices:
         therapist_params,
     )
     client_scope, client_params = scope.client_where("c")
-    label = "c.label" if scope.shows_labels else "c.client_key"
+    label = scope.client_name("c")
     clients_sql = (
         f"SELECT c.client_key, {label} AS label, c.therapist_id, c.practice_id "  # noqa: S608
         f"FROM clients AS c WHERE {client_scope} ORDER BY label"
@@ -545,7 +545,7 @@ def filter_choices(db: Database, scope: Scope) -> FilterChoices:
 
 def _client_label(scope: Scope) -> str:
     """The SQL naming a client (alias ``cl``): the label, or the key for supervisors."""
-    return "cl.label" if scope.shows_labels else "cl.client_key"
+    return scope.client_name("cl")
 
 
 def round_half_up(value: float, digits: int = 1) -> float:

@@ -76,6 +76,14 @@ class Scope:
         """Whether client labels may be shown; supervisors see pseudonymous keys only."""
         return self.role in ("local", "admin", "therapist")
 
+    def client_name(self, alias: str) -> str:
+        """The SQL naming a client of ``clients AS alias`` to this viewer: the label, or the
+        pseudonymous key for viewers who see no labels (the one label-or-key rule).
+
+        ``alias`` is a fixed table alias chosen by the calling module, never user input.
+        """
+        return f"{alias}.label" if self.shows_labels else f"{alias}.client_key"
+
     @property
     def may_import(self) -> bool:
         """Importing and undoing imports change everyone's data: local mode and admins."""

@@ -82,7 +82,7 @@ def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
 
 def _client_label(filters: ContactFilter) -> str:
     """The client column a viewer may see: labels, or pseudonymous keys for supervisors."""
-    return "cl.label" if filters.scope.shows_labels else "cl.client_key"
+    return filters.scope.client_name("cl")
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

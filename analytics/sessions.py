@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from analytics.db import Database
-from analytics.errors import InvalidRecordError
+from analytics.errors import InvalidFilterError, InvalidRecordError
+from analytics.filters import ContactFilter
 from analytics.schema import SESSION_STATUSES
 from analytics.scope import LOCAL, Scope
 from analytics.store import (
@@ -190,6 +191,70 @@ def add_sessions_from_query(
         stored = store_sessions(cursor, db, source)
         record_import(cursor, scope, source, stored.batch_id, stored.sessions)
         return stored
+
+
+SESSION_LIST_COLUMNS = (
+    "date",
+    "start",
+    "minutes",
+    "client",
+    "client_key",
+    "therapist",
+    "practice",
+    "status",
+)
+"""Columns of ``session_list``: local date and start time (the therapist's wall clock),
+the client as the viewer may see it (``client``) and its pseudonymous key, the status in
+words."""
+
+
+def session_list(db: Database, filters: ContactFilter) -> pd.DataFrame:
+    """The sessions under ``filters`` (period, practices, therapists, clients, scope) in
+    ``SESSION_LIST_COLUMNS``, by local start; dates (ISO) and start times (``HH:MM``) are
+    the therapist's own wall clock, whatever the daylight-saving offset was."""
+    from analytics.session_load import STATUS_LABELS
+
+    where, params = filters.session_where()
+    client = filters.scope.client_name("cl")
+    listed = db.frame(
+        f"""
+        SELECT strftime(s.local_started_at, '%Y-%m-%d') AS date,
+               strftime(s.local_started_at, '%H:%M') AS start,
+               s.minutes, {client} AS client, cl.client_key, t.name AS therapist,
+               p.name AS practice, s.status
+        FROM sessions AS s
+        JOIN clients AS cl ON cl.client_id = s.client_id
+        JOIN therapists AS t ON t.therapist_id = s.therapist_id
+        JOIN practices AS p ON p.practice_id = s.practice_id
+        WHERE {where}
+        ORDER BY s.local_started_at, t.name, cl.client_key
+        """,  # noqa: S608 - fixed clauses; values are parameters
+        params,
+    )
+    # one word per distinct status, applied column-wise
+    return listed.assign(status=listed["status"].map(STATUS_LABELS))
+
+
+def client_keys_named(db: Database, scope: Scope, names: list[str]) -> tuple[str, ...]:
+    """The pseudonymous keys of clients given by label (where the viewer sees labels) or by
+    key, within the viewer's scope; one sentence for a name that matches no client."""
+    if not names:
+        return ()
+    in_scope, scope_params = scope.client_where("c")
+    by_label = "c.label" if scope.shows_labels else "NULL"
+    found = db.frame(
+        f"""
+        SELECT n.name, c.client_key
+        FROM unnest(?) AS n(name)
+        JOIN clients AS c ON (c.client_key = n.name OR {by_label} = n.name)
+        WHERE {in_scope}
+        """,  # noqa: S608 - fixed clauses; values are parameters
+        [[name.strip() for name in names], *scope_params],
+    )
+    unknown = sorted({name.strip() for name in names} - set(found["name"]))
+    if unknown:
+        raise InvalidFilterError(f"There is no client named {', '.join(unknown)}.")
+    return tuple(sorted(set(found["client_key"])))
 
 
 def _validate(cursor: duckdb.DuckDBPyConnection) -> None:

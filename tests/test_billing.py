@@ -642,7 +642,7 @@ def test_demo_data_has_qualifying_and_excluded_episodes(demo_db_path: Path) -> N
 # --- command line ------------------------------------------------------------------------
 
 
-def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
+def test_cli_lists_episodes_with_client_labels_and_keys(tmp_path: Path) -> None:
     path = tmp_path / "billing.duckdb"
     db = Database(path)
     add_timeline(
@@ -660,6 +660,7 @@ def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
         {
+            "client": "A",  # the label, as the dashboard names the client in local mode
             "client_key": key,
             "family": "online",
             "code": "98971",  # 12 min
@@ -673,6 +674,7 @@ def test_cli_lists_episodes_with_client_keys(tmp_path: Path) -> None:
             "reason": "attended session on 2026-04-12 10:00, within 7 days before",
         },
         {
+            "client": "A",
             "client_key": key,
             "family": "telephone",
             "code": None,  # 4 min

@@ -197,8 +197,11 @@ def test_summary_json_shape(by: str, demo_path: Path, demo_total: int, tmp_path:
     assert rows
     for row in rows:
         assert isinstance(row, dict)
-        assert set(row) == {"key", "contacts", "minutes"}
+        names = {"client", "client_key"} if by == "client" else set()
+        assert set(row) == {"key", "contacts", "minutes", *names}
         assert isinstance(row["key"], str)
+        if by == "client":  # the label as the dashboard shows it, beside the key
+            assert row["client_key"] == row["key"] and row["client"] != row["key"]
         assert type(row["contacts"]) is int
         assert type(row["minutes"]) is float
         assert row["contacts"] > 0

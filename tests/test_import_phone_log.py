@@ -491,6 +491,9 @@ def test_importing_needs_import_rights(empty_db: Database) -> None:
 def test_cli_phones_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "contactload.duckdb")
     who = ["--therapist", "Dr Vogel", "--practice", "Praxis Nord"]
+    assert cli.main(["phones", "list", "--db", db]) == 1  # a read invents no database
+    assert "does not exist" in capsys.readouterr().err
+    Database(db).close()
     assert cli.main(["phones", "list", "--db", db]) == 0
     assert "No phone numbers mapped yet" in capsys.readouterr().out
     assert (

@@ -481,6 +481,27 @@ def _export(kind: str) -> Variant:
     return variant
 
 
+def _rules_export(kind: str) -> Variant:
+    def variant(call: Call) -> Any:
+        call.folder.mkdir(parents=True, exist_ok=True)
+        path = call.folder / f"rules-{call.scope.role}.{kind}"
+        count = _function("billing_files.export_rules")(call.db, call.scope, path)
+        return count, path.read_text(encoding="utf-8-sig")
+
+    return variant
+
+
+def _clients_named(call: Call) -> list[Any]:
+    """Every client asked for by label and by key, one at a time."""
+    clients = call.world.clients
+    return [
+        _outcome(
+            lambda name=name: _function("sessions.client_keys_named")(call.db, call.scope, [name])
+        )
+        for name in [*clients["label"], *clients["client_key"]]
+    ]
+
+
 def _export_rows(call: Call) -> Any:
     """Parquet bytes as the rows they hold (the file's own metadata is not the point)."""
     import io
@@ -662,6 +683,17 @@ READERS: dict[str, list[Variant]] = {
         *_each_therapist("boundaries.list_settings"),
     ],
     "boundaries.export_settings": [_export("toml"), _export("csv")],
+    "billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
+    "sessions.client_keys_named": [_clients_named],
+    "cli_commands.compliance_rows": [
+        lambda call, by=by: _function("cli_commands.compliance_rows")(
+            call.db,
+            call.filters(),
+            by,
+            _function("compliance.compliance_report")(call.db, call.filters(), by),
+        )
+        for by in ("client", "therapist")
+    ],
     "exports.export_bytes": [
         lambda call: _function("exports.export_bytes")(call.db, call.filters(), "csv"),
         _export_rows,
@@ -1143,6 +1175,16 @@ def _phone_options(therapist: str) -> Any:
     return PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
 
 
+def _rules_file(folder: Path) -> Path:
+    """The default billing rules as a file (tests/data/cli/rules.toml), with the online
+    window changed, to load (written without touching the database under test)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "rules.toml"
+    source = Path(__file__).parent / "data" / "cli" / "rules.toml"
+    path.write_text(source.read_text().replace("window_days = 7", "window_days = 10"))
+    return path
+
+
 def _mapped_number(therapist: str) -> str:
     return next(number for number, (owner, _) in PHONES.items() if owner == therapist)
 
@@ -1153,6 +1195,17 @@ WRITERS: dict[str, Writer] = {
         scope,
         _function("billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
     ),
+    "billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
+        "billing.replace_rules_and_fees"
+    )(
+        db,
+        scope,
+        _function("billing.validate_rules")(_function("billing.billing_rules")(db, LOCAL)),
+        [("98970", 12.5, "USD")],
+    ),
+    "billing_files.load_rules": lambda db, scope, therapist, folder: _function(
+        "billing_files.load_rules"
+    )(db, scope, _rules_file(folder)),
     "billing.save_fees": lambda db, scope, therapist, folder: _function("billing.save_fees")(
         db, scope, _function("billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD")
     ),

@@ -978,7 +978,7 @@ def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -
     # stood in for), like every reader of clients
     client_sql, client_params = scope.client_where("cl")
     contact_sql, contact_params = scope.where("c")
-    client_column = "cl.label" if scope.shows_labels else "cl.client_key"
+    client_column = scope.client_name("cl")
     only = "TRUE" if therapist_id is None else "m.therapist_id = ?"
     return db.frame(
         f"""
