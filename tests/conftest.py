@@ -1,4 +1,9 @@
-"""Shared fixtures: real DuckDB files in a temporary folder, filled from real CSV files."""
+"""Shared fixtures: real DuckDB files in a temporary folder, filled from real CSV files.
+
+Every new database file of the test process starts as a copy of one migrated once per
+session (tests/helpers.py), so tests pay a file copy rather than every migration; mark a
+test (or module) ``real_migrations`` when the migrations themselves are what it checks.
+"""
 
 from collections.abc import Iterator
 from datetime import date
@@ -11,6 +16,7 @@ from analytics.boundaries import demo_boundaries
 from analytics.db import Database
 from analytics.demo import generate_demo
 from analytics.store import add_contacts
+from tests import helpers
 
 DATA = Path(__file__).parent / "data"
 
@@ -22,6 +28,36 @@ def load_fixture_csv(db: Database, name: str) -> None:
     """Store a canonical contacts CSV from tests/data (started_at written with its offset)."""
     contacts = pd.read_csv(DATA / name, dtype=str, keep_default_na=False)
     add_contacts(db, contacts, source="fixture", file_name=name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _template_databases(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[helpers.TemplateDatabases]:
+    """New database files start as copies of one migrated once (see tests/helpers.py)."""
+    templates = helpers.TemplateDatabases(tmp_path_factory.mktemp("template"))
+    templates.install()
+    helpers.TEMPLATES = templates
+    try:
+        yield templates
+    finally:
+        helpers.TEMPLATES = None
+        templates.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations_when_marked(
+    request: pytest.FixtureRequest, _template_databases: helpers.TemplateDatabases
+) -> Iterator[None]:
+    """Tests marked ``real_migrations`` create their files through the migrations."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        yield
+        return
+    _template_databases.enabled = False
+    try:
+        yield
+    finally:
+        _template_databases.enabled = True
 
 
 @pytest.fixture
