@@ -5,20 +5,33 @@ session (tests/helpers.py), so tests pay a file copy rather than every migration
 test (or module) ``real_migrations`` when the migrations themselves are what it checks.
 """
 
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 from analytics.boundaries import demo_boundaries
 from analytics.db import Database
 from analytics.demo import generate_demo
+from analytics.pseudonyms import secret_path
 from analytics.store import add_contacts
 from tests import helpers
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests keep the example counts they set themselves; under `make test` two workers
+# share the cores (with Chromium and Streamlit servers beside them), so a slow example is
+# load, not a failure: no per-example deadline and no too-slow health check unless a test
+# asks for one. HYPOTHESIS_PROFILE=default restores Hypothesis's own defaults.
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DEMO_END = date(2026, 11, 27)
 """Demo data in tests always ends here, so figures do not move with the calendar."""
@@ -69,10 +82,13 @@ def empty_db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def fixture_db(tmp_path: Path) -> Iterator[Database]:
-    """The small hand-checked fixture of tests/data/fixture_contacts.csv."""
-    db = Database(tmp_path / "contactload.duckdb")
-    load_fixture_csv(db, "fixture_contacts.csv")
+def fixture_db(fixture_db_path: Path, tmp_path: Path) -> Iterator[Database]:
+    """The small hand-checked fixture of tests/data/fixture_contacts.csv, in a file of its
+    own (a copy of the one stored per session, with its pseudonym secret)."""
+    path = tmp_path / "contactload.duckdb"
+    shutil.copyfile(fixture_db_path, path)
+    shutil.copyfile(secret_path(fixture_db_path), secret_path(path))
+    db = Database(path)
     yield db
     db.close()
 

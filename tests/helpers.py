@@ -77,8 +77,14 @@ class TemplateDatabases:
         if path.exists() or Path(f"{path}.wal").exists() or str(path) == ":memory:":
             return
         template = self._template()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template, path)
+        except OSError:
+            # A folder that cannot take the file: ``Database`` meets it itself and says so.
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return
         self.copies += 1
 
     def _template(self) -> Path:
