@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
+from playwright.sync_api import expect as playwright_expect
 
 from analytics.boundaries import demo_boundaries
 from analytics.db import Database
@@ -32,6 +33,10 @@ settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# The same for the browser tests: a page that renders slowly because the other worker is
+# busy still has to show the same thing, given 20 s instead of Playwright's 5 s.
+playwright_expect.set_options(timeout=20_000)
 
 DEMO_END = date(2026, 11, 27)
 """Demo data in tests always ends here, so figures do not move with the calendar."""
