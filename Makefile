@@ -55,8 +55,13 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist); worksteal hands each worker a contiguous run
+# of tests, so module-scoped fixtures are built about once per worker, and lets an idle
+# worker take over the rest of a busy one's. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: install-test system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 demo: install
 	$(BIN)/contactload demo --db $(DB)

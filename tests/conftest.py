@@ -1,18 +1,42 @@
-"""Shared fixtures: real DuckDB files in a temporary folder, filled from real CSV files."""
+"""Shared fixtures: real DuckDB files in a temporary folder, filled from real CSV files.
 
+Every new database file of the test process starts as a copy of one migrated once per
+session (tests/helpers.py), so tests pay a file copy rather than every migration; mark a
+test (or module) ``real_migrations`` when the migrations themselves are what it checks.
+"""
+
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
+from playwright.sync_api import expect as playwright_expect
 
 from analytics.boundaries import demo_boundaries
 from analytics.db import Database
 from analytics.demo import generate_demo
+from analytics.pseudonyms import secret_path
 from analytics.store import add_contacts
+from tests import helpers
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests keep the example counts they set themselves; under `make test` two workers
+# share the cores (with Chromium and Streamlit servers beside them), so a slow example is
+# load, not a failure: no per-example deadline and no too-slow health check unless a test
+# asks for one. HYPOTHESIS_PROFILE=default restores Hypothesis's own defaults.
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# The same for the browser tests: a page that renders slowly because the other worker is
+# busy still has to show the same thing, given 20 s instead of Playwright's 5 s.
+playwright_expect.set_options(timeout=20_000)
 
 DEMO_END = date(2026, 11, 27)
 """Demo data in tests always ends here, so figures do not move with the calendar."""
@@ -24,6 +48,36 @@ def load_fixture_csv(db: Database, name: str) -> None:
     add_contacts(db, contacts, source="fixture", file_name=name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _template_databases(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[helpers.TemplateDatabases]:
+    """New database files start as copies of one migrated once (see tests/helpers.py)."""
+    templates = helpers.TemplateDatabases(tmp_path_factory.mktemp("template"))
+    templates.install()
+    helpers.TEMPLATES = templates
+    try:
+        yield templates
+    finally:
+        helpers.TEMPLATES = None
+        templates.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations_when_marked(
+    request: pytest.FixtureRequest, _template_databases: helpers.TemplateDatabases
+) -> Iterator[None]:
+    """Tests marked ``real_migrations`` create their files through the migrations."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        yield
+        return
+    _template_databases.enabled = False
+    try:
+        yield
+    finally:
+        _template_databases.enabled = True
+
+
 @pytest.fixture
 def empty_db(tmp_path: Path) -> Iterator[Database]:
     """A new, empty database file."""
@@ -33,10 +87,13 @@ def empty_db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def fixture_db(tmp_path: Path) -> Iterator[Database]:
-    """The small hand-checked fixture of tests/data/fixture_contacts.csv."""
-    db = Database(tmp_path / "contactload.duckdb")
-    load_fixture_csv(db, "fixture_contacts.csv")
+def fixture_db(fixture_db_path: Path, tmp_path: Path) -> Iterator[Database]:
+    """The small hand-checked fixture of tests/data/fixture_contacts.csv, in a file of its
+    own (a copy of the one stored per session, with its pseudonym secret)."""
+    path = tmp_path / "contactload.duckdb"
+    shutil.copyfile(fixture_db_path, path)
+    shutil.copyfile(secret_path(fixture_db_path), secret_path(path))
+    db = Database(path)
     yield db
     db.close()
 

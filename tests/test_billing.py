@@ -9,8 +9,6 @@ on Sunday 8 March 2026 at 02:00 (EST, UTC-5, before; EDT, UTC-4, after).
 """
 
 import json
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from analytics.filters import ContactFilter
 from analytics.scope import Scope
 from analytics.sessions import add_sessions
 from analytics.store import add_contacts
+from tests.test_cli import run
 
 ZONE = "America/New_York"
 COVERING = ("2026-01-05 09:00", "2026-06-29 09:00")
@@ -652,11 +651,8 @@ def test_cli_lists_episodes_with_client_labels_and_keys(tmp_path: Path) -> None:
     )
     (key,) = db.row("SELECT client_key FROM clients", [])
     db.close()
-    command = [str(Path(sys.executable).parent / "contactload"), "billing", "--db", str(path)]
-    result = subprocess.run(
-        [*command, "--from", "2026-04-01", "--to", "2026-04-30", "--json"],
-        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
-    )  # fmt: skip
+    command = ["billing", "--db", str(path)]
+    result = run(*command, "--from", "2026-04-01", "--to", "2026-04-30", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
         {
@@ -689,11 +685,9 @@ def test_cli_lists_episodes_with_client_labels_and_keys(tmp_path: Path) -> None:
         },
     ]
     # Without --json: a table with the disclaimer; a later period has nothing.
-    table = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    table = run(*command, cwd=tmp_path)
     assert "98971" in table.stdout and billing.DISCLAIMER in table.stdout
-    empty = subprocess.run(
-        [*command, "--from", "2026-05-01"], capture_output=True, text=True, check=False
-    )
+    empty = run(*command, "--from", "2026-05-01", cwd=tmp_path)
     assert empty.stdout.strip() == (
         "No client-initiated work matches the billing rules in this period."
     )

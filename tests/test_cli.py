@@ -1,4 +1,5 @@
-"""The ``contactload`` console script, run for real as a subprocess.
+"""The ``contactload`` console script: its ``main(argv)`` run in-process as a fresh process
+would run it, or as a real subprocess where a second process matters (tests/helpers.py).
 
 Every test points ``--db`` (or ``CONTACTLOAD_DB``) into ``tmp_path`` and runs with
 ``tmp_path`` as the working directory, so nothing can touch the repository's data folder.
@@ -8,7 +9,6 @@ docstring of tests/test_metrics.py (contact numbers #1..#25 below refer to it).
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,8 +24,9 @@ from analytics.db import Database
 from analytics.demo import PRACTICES, generate_demo
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from tests.conftest import DEMO_END
+from tests.helpers import CONTACTLOAD as CONTACTLOAD  # other test files import it from here
+from tests.helpers import contactload
 
-CONTACTLOAD = str(Path(sys.executable).parent / "contactload")
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -35,18 +36,12 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def run(
     *args: str | Path, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``contactload args`` in ``cwd``; CONTACTLOAD_DB unset unless ``env`` sets it."""
-    environment = {k: v for k, v in os.environ.items() if k != "CONTACTLOAD_DB"}
-    environment.update(env or {})
-    return subprocess.run(
-        [CONTACTLOAD, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    """Run ``contactload args`` in ``cwd``; CONTACTLOAD_DB unset unless ``env`` sets it.
+
+    In-process through ``main(argv)`` as a fresh process would run it (tests/helpers.py),
+    or as a real subprocess when this process holds one of its files open.
+    """
+    return contactload(*args, cwd=cwd, env=env)
 
 
 def count_contacts(path: Path) -> int:

@@ -16,6 +16,8 @@ from analytics.db import Database
 from analytics.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
 from analytics.schema import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
 
+pytestmark = pytest.mark.real_migrations  # new files here run the migrations themselves
+
 V1_TABLES = {"practices", "therapists", "clients", "import_batches", "contacts", "meta"}
 """The tables migration 1 creates (schema_version comes on top)."""
 APP_TABLES = V1_TABLES | {

@@ -933,53 +933,87 @@ def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
     return words
 
 
+SHOWING_IN_SCOPE = frozenset(
+    {
+        "metrics.client_table",
+        "metrics.summary",
+        "metrics.filter_choices",
+        "compliance.weekly_caps",
+        "compliance.compliance_by",
+        "compliance.out_of_policy",
+        "billing.episodes",
+        "billing.per_client_month",
+        "session_load.session_load_by",
+        "session_load.low_attendance_clients",
+    }
+)
+"""Readers that must show a client in scope to every scope that has one, so that equal but
+empty results cannot pass unnoticed."""
+
+MAPPINGS_SHOWN_TO = ("therapist", "supervisor")
+"""The scopes whose therapists' numbers are mapped (Ada's and Cyprian's)."""
+
+INSIDE = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
+"""How many clients each scope sees: Ada's 2; Lindenhof's 2; none; Bo's 2 and Opaline."""
+
+
+def _inside(world: World, forbidden: list[str]) -> list[str]:
+    """The keys of the clients a scope does see."""
+    return [key for key in world.clients["client_key"] if key not in forbidden]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per discovered reader (discovery needs the registries further down)."""
+    if "reader" in metafunc.fixturenames:
+        metafunc.parametrize("reader", _readers())
+
+
 @pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-def test_readers_return_only_what_is_in_scope(
+def test_reader_returns_only_what_is_in_scope(
     databases: tuple[Database, World, dict[str, Database]],
     scope_name: str,
+    reader: str,
     tmp_path: Path,
 ) -> None:
+    # One test per reader and scope, so one reader's leak does not hide another's.
     full, world, pruned = databases
     scope = _scopes(world)[scope_name]
     forbidden = _out_of_scope_words(full, world, scope)
     assert forbidden  # every narrow scope has something outside it
-    # What the scope does see, so equal-but-empty results cannot pass unnoticed.
-    inside = [
-        key for key in world.clients["client_key"] if key not in forbidden
-    ]  # Ada's 2 clients; Lindenhof's 2; none; Bo's 2 and Opaline
-    showing: set[str] = set()
-    for name in _readers():
-        for number, variant in enumerate(_variants(name)):
-            on_full = Call(full, scope, world, tmp_path / "full")
-            on_pruned = Call(pruned[scope_name], scope, world, tmp_path / "pruned")
-            seen = _outcome(lambda variant=variant, call=on_full: variant(call))
-            expected = _outcome(lambda variant=variant, call=on_pruned: variant(call))
-            where = f"analytics.{name} (call {number}) as {scope_name}"
-            assert seen == expected, f"{where} returns rows outside the scope"
-            # Error messages may repeat the name asked for; everything else must not name
-            # anyone outside the scope.
-            text = str(_without_errors(seen))
-            leaked = [word for word in forbidden if word in text]
-            assert leaked == [], f"{where} shows {leaked}"
-            if any(key in text for key in inside):
-                showing.add(name)
-    expected_inside = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
-    assert len(inside) == expected_inside[scope_name]
-    if inside:
-        assert showing >= {
-            "metrics.client_table",
-            "metrics.summary",
-            "metrics.filter_choices",
-            "compliance.weekly_caps",
-            "compliance.compliance_by",
-            "compliance.out_of_policy",
-            "billing.episodes",
-            "billing.per_client_month",
-            "session_load.session_load_by",
-            "session_load.low_attendance_clients",
-        }
-    if scope_name in ("therapist", "supervisor"):  # Ada's and Cyprian's numbers are mapped
-        assert "importing.phone_log.list_mappings" in showing
+    inside = _inside(world, forbidden)
+    shows_inside = False
+    for number, variant in enumerate(_variants(reader)):
+        on_full = Call(full, scope, world, tmp_path / "full")
+        on_pruned = Call(pruned[scope_name], scope, world, tmp_path / "pruned")
+        seen = _outcome(lambda variant=variant, call=on_full: variant(call))
+        expected = _outcome(lambda variant=variant, call=on_pruned: variant(call))
+        where = f"analytics.{reader} (call {number}) as {scope_name}"
+        assert seen == expected, f"{where} returns rows outside the scope"
+        # Error messages may repeat the name asked for; everything else must not name
+        # anyone outside the scope.
+        text = str(_without_errors(seen))
+        leaked = [word for word in forbidden if word in text]
+        assert leaked == [], f"{where} shows {leaked}"
+        shows_inside = shows_inside or any(key in text for key in inside)
+    must_show = reader in SHOWING_IN_SCOPE or (
+        reader == "importing.phone_log.list_mappings" and scope_name in MAPPINGS_SHOWN_TO
+    )
+    if inside and must_show:
+        assert shows_inside, f"analytics.{reader} shows {scope_name} none of its clients"
+
+
+def test_the_readers_that_must_show_the_scope_are_found() -> None:
+    # The check above applies to readers by name: a renamed one must not slip out of it.
+    assert {*SHOWING_IN_SCOPE, "importing.phone_log.list_mappings"} <= set(_readers())
+
+
+@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
+def test_each_scope_sees_its_own_clients(
+    databases: tuple[Database, World, dict[str, Database]], scope_name: str
+) -> None:
+    full, world, _ = databases
+    scope = _scopes(world)[scope_name]
+    assert len(_inside(world, _out_of_scope_words(full, world, scope))) == INSIDE[scope_name]
 
 
 def test_local_scope_sees_what_the_pruned_copies_do_not(
