@@ -163,7 +163,7 @@ def test_a_download_of_a_page_table_is_recorded_under_the_os_account(
     assert newest(db_path) == before
     content = click_download(app, media, "Download CSV")
     table = pd.read_csv(io.BytesIO(content))
-    assert "Avery" in set(table["label"])  # a client list with names
+    assert "Avery" in set(table["Client"])  # a client list with names (headers in words)
     assert newest(db_path) == (
         ME,
         "local",

@@ -228,12 +228,13 @@ def test_compliance_lists_out_of_policy_contacts_in_words(
     ada = {
         "date": "2026-03-27", "time": "09:00", "client": "Ada", "client_key": keys["Ada"],
         "therapist": "Mia Roth", "channel": "Text / messaging", "category": "Support",
-        "minutes": 10.0, "reason": "text may carry only scheduling, not support",
+        "minutes": 10.0, "reason": "Text / messaging may carry only Scheduling, not Support",
     }  # fmt: skip
     ben = {
         "date": "2026-03-28", "time": "23:30", "client": "Ben", "client_key": keys["Ben"],
         "therapist": "Mia Roth", "channel": "Portal", "category": "Check-ins",
-        "minutes": 15.0, "reason": "portal is not an agreed channel (agreed: email, phone, text)",
+        "minutes": 15.0,
+        "reason": "Portal is not an agreed channel (agreed: Email, Phone, Text / messaging)",
     }  # fmt: skip
     rows = {row["key"]: row for row in as_json(capsys, "compliance", "--db", policy_path)}
     assert set(rows) == {keys["Ada"], keys["Ben"]}

@@ -139,15 +139,39 @@ def _html_calls(path: Path) -> list[tuple[int, ast.Call]]:
     return found
 
 
+def _fixed_strings(path: Path) -> set[str]:
+    """Module-level names bound exactly once, to a plain string literal."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bound: dict[str, int] = {}
+    literal: set[str] = set()
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            if isinstance(target, ast.Name):
+                bound[target.id] = bound.get(target.id, 0) + 1
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            literal.add(node.targets[0].id)
+    return {name for name in literal if bound[name] == 1}
+
+
 def test_html_is_only_ever_rendered_from_fixed_text() -> None:
     files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
     problems = []
     for path in files:
+        fixed = _fixed_strings(path)
         for line, call in _html_calls(path):
             body = call.args[0] if call.args else None
-            # a plain string literal is fixed text; an f-string, a name or a call may carry
-            # user data
-            if not (isinstance(body, ast.Constant) and isinstance(body.value, str)):
+            # a plain string literal is fixed text (or a module-level name bound once to one);
+            # an f-string, any other name or a call may carry user data
+            literal = isinstance(body, ast.Constant) and isinstance(body.value, str)
+            if not (literal or (isinstance(body, ast.Name) and body.id in fixed)):
                 problems.append(f"{path.relative_to(ROOT)}:{line}")
     assert problems == [], f"HTML built from non-literal text: {problems}"
 
@@ -165,6 +189,16 @@ def test_the_html_check_catches_an_f_string(tmp_path: Path) -> None:
     assert [line for line, _ in calls] == [3, 4]
     assert isinstance(calls[0][1].args[0], ast.JoinedStr)
     assert isinstance(calls[1][1].args[0], ast.Constant)
+
+
+def test_a_name_counts_as_fixed_only_when_bound_once_to_a_literal(tmp_path: Path) -> None:
+    """A module constant holding a literal passes; one built from an f-string does not."""
+    sample = tmp_path / "page.py"
+    sample.write_text(
+        'FIXED = "<hr>"\nlabel = "x"\nBUILT = f"<b>{label}</b>"\nTWICE = "<p>"\nTWICE = label\n',
+        encoding="utf-8",
+    )
+    assert _fixed_strings(sample) == {"FIXED", "label"}
 
 
 # --- identifiers from users are refused ------------------------------------------------

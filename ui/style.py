@@ -15,38 +15,36 @@ import streamlit as st
 FAVICON = Path(__file__).with_name("favicon.png")
 """The browser tab's icon, served by the dashboard itself."""
 
-PHONE_WIDTH_PX = 640
-"""Below this width the layout is the phone's (Streamlit stacks columns below 640 px)."""
-
-CSS = f"""
+CSS = """
 <style>
 /* Chart toolbars: no tab stops, no buttons over the plot. */
 [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"])
   [data-testid="stElementToolbar"],
-[data-testid="stPlotlyChart"] .modebar-container {{
+[data-testid="stPlotlyChart"] .modebar-container {
   display: none !important;
-}}
-@media (max-width: {PHONE_WIDTH_PX}px) {{
-  /* Cards two to a row, compact, instead of one full-width card each. */
-  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {{
+}
+@media (max-width: 640px) {
+  /* Below 640 px (where Streamlit stacks columns): cards two to a row, compact,
+     instead of one full-width card each. */
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {
     flex-direction: row !important;
     flex-wrap: wrap !important;
     gap: 0.5rem !important;
-  }}
+  }
   [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"])
-    > [data-testid="stColumn"] {{
+    > [data-testid="stColumn"] {
     width: calc(50% - 0.25rem) !important;
     flex: 1 1 calc(50% - 0.25rem) !important;
     min-width: calc(50% - 0.25rem) !important;
-  }}
-  [data-testid="stMetric"] {{ padding: 0.4rem 0.6rem !important; }}
+  }
+  [data-testid="stMetric"] { padding: 0.4rem 0.6rem !important; }
   /* Labels wrap instead of ending in "…". */
-  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {{
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
     white-space: normal !important;
     overflow: visible !important;
-  }}
-  [data-testid="stMetricValue"] {{ font-size: 1.4rem !important; }}
-}}
+  }
+  [data-testid="stMetricValue"] { font-size: 1.4rem !important; }
+}
 </style>
 """
 
