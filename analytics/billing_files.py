@@ -48,6 +48,7 @@ from analytics import audit, billing
 from analytics.billing import RULE_COLUMNS, InvalidBillingRuleError
 from analytics.db import Database
 from analytics.scope import Scope
+from analytics.toml_text import number_text, toml_string
 
 FILE_COLUMNS = (*RULE_COLUMNS, "fee", "currency")
 """Fields of one code in a rules file: the rule table's columns, then its fee."""
@@ -174,32 +175,14 @@ def _file_format(path: Path) -> str:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _number_text(value: float | int) -> str:
-    """A number as it was entered: whole numbers without a decimal point, others exactly."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    escaped = []
-    for character in text:
-        if character in ('"', "\\"):
-            escaped.append("\\" + character)
-        elif ord(character) < 0x20 or ord(character) == 0x7F:
-            escaped.append(f"\\u{ord(character):04X}")
-        else:
-            escaped.append(character)
-    return '"' + "".join(escaped) + '"'
-
-
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return _number_text(value)
+        return number_text(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_string(str(item)) for item in value) + "]"
-    return _toml_string(str(value))
+        return "[" + ", ".join(toml_string(str(item)) for item in value) + "]"
+    return toml_string(str(value))
 
 
 def _toml_text(records: list[dict[str, Any]]) -> str:
@@ -232,7 +215,7 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return _number_text(value)
+        return number_text(value)
     if isinstance(value, list):
         return ", ".join(value)
     return str(value)

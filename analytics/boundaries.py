@@ -77,6 +77,7 @@ from analytics.demo import PRACTICES
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
 from analytics.scope import LOCAL, Scope
+from analytics.toml_text import number_text, toml_string
 
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
@@ -239,11 +240,6 @@ def _weekday_sort_key(weekday: object) -> tuple[int, str]:
 # --- validation ------------------------------------------------------------------------
 
 
-def _number_text(value: float) -> str:
-    """60.0 -> "60", 2.5 -> "2.5": numbers as people write them."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
-
-
 def _time_text(moment: time) -> str:
     return moment.strftime("%H:%M:%S" if moment.second else "%H:%M")
 
@@ -261,11 +257,11 @@ def _check_number(value: object, field: str, unit: str, *, positive: bool = Fals
         raise InvalidBoundaryError(f"The {label} must be a finite number of {unit}, not {value}.")
     if positive and value <= 0:
         raise InvalidBoundaryError(
-            f"The {label} must be more than 0 {unit}, not {_number_text(float(value))}."
+            f"The {label} must be more than 0 {unit}, not {number_text(float(value))}."
         )
     if not positive and value < 0:
         raise InvalidBoundaryError(
-            f"The {label} must be 0 {unit} or more, not {_number_text(float(value))}."
+            f"The {label} must be 0 {unit} or more, not {number_text(float(value))}."
         )
 
 
@@ -1128,7 +1124,7 @@ def format_category_caps(caps: Mapping[str, float] | None) -> str | None:
     """``{'support': 45.0}`` -> ``"support=45"`` (the CSV and frame encoding)."""
     if caps is None:
         return None
-    return "; ".join(f"{key}={_number_text(value)}" for key, value in caps.items()) or _NONE
+    return "; ".join(f"{key}={number_text(value)}" for key, value in caps.items()) or _NONE
 
 
 def format_channels(channels: Sequence[str] | None) -> str | None:
@@ -1234,10 +1230,10 @@ def describe_setting(setting: BoundarySetting) -> str:
     """The set fields in words, e.g. "60 min a week; text carries scheduling, reminder"."""
     parts: list[str] = []
     if setting.weekly_cap_minutes is not None:
-        parts.append(f"{_number_text(setting.weekly_cap_minutes)} min a week")
+        parts.append(f"{number_text(setting.weekly_cap_minutes)} min a week")
     if setting.category_caps is not None:
         caps = ", ".join(
-            f"{key} {_number_text(value)} min" for key, value in setting.category_caps.items()
+            f"{key} {number_text(value)} min" for key, value in setting.category_caps.items()
         )
         parts.append(f"category caps {caps or 'none'}")
     if setting.allowed_channels is not None:
@@ -1249,7 +1245,7 @@ def describe_setting(setting: BoundarySetting) -> str:
             parts.append(f"{channel} carries {', '.join(carried) or 'nothing'}")
     if setting.response_target_hours is not None:
         mode = {True: " working", False: " calendar", None: ""}[setting.response_in_working_hours]
-        parts.append(f"replies within {_number_text(setting.response_target_hours)}{mode} hours")
+        parts.append(f"replies within {number_text(setting.response_target_hours)}{mode} hours")
     elif setting.response_in_working_hours is not None:
         hours = "working" if setting.response_in_working_hours else "calendar"
         parts.append(f"response times in {hours} hours")
@@ -1632,26 +1628,13 @@ def load_settings(db: Database, path: Path | str, changed_by: str, *, scope: Sco
 # TOML
 
 
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    escaped = []
-    for character in text:
-        if character in ('"', "\\"):
-            escaped.append("\\" + character)
-        elif ord(character) < 0x20 or ord(character) == 0x7F:
-            escaped.append(f"\\u{ord(character):04X}")
-        else:
-            escaped.append(character)
-    return '"' + "".join(escaped) + '"'
-
-
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float | int):
-        return _number_text(float(value))
+        return number_text(float(value))
     if isinstance(value, str):
-        return _toml_string(value)
+        return toml_string(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple | list):
@@ -1673,10 +1656,10 @@ def _toml_text(settings: list[BoundarySetting], hours: list[_HoursEntry]) -> str
     ]
     for setting in settings:
         lines += ["", "[[setting]]"]
-        lines.append(f"practice = {_toml_string(setting.practice)}")
-        lines.append(f"therapist = {_toml_string(setting.therapist)}")
+        lines.append(f"practice = {toml_string(setting.practice)}")
+        lines.append(f"therapist = {toml_string(setting.therapist)}")
         if setting.client is not None:
-            lines.append(f"client = {_toml_string(setting.client)}")
+            lines.append(f"client = {toml_string(setting.client)}")
         lines.append(f"effective_from = {setting.effective_from.isoformat()}")
         for field in SETTING_FIELDS:
             value = getattr(setting, field)
@@ -1684,8 +1667,8 @@ def _toml_text(settings: list[BoundarySetting], hours: list[_HoursEntry]) -> str
                 lines.append(f"{field} = {_toml_value(value)}")
     for entry in hours:
         lines += ["", "[[working_hours]]"]
-        lines.append(f"practice = {_toml_string(entry.practice)}")
-        lines.append(f"therapist = {_toml_string(entry.therapist)}")
+        lines.append(f"practice = {toml_string(entry.practice)}")
+        lines.append(f"therapist = {toml_string(entry.therapist)}")
         lines.append(f"effective_from = {entry.hours.effective_from.isoformat()}")
         for weekday, intervals in entry.hours.days.items():
             texts = [_interval_text(interval) for interval in intervals]
@@ -1772,11 +1755,11 @@ def _csv_text(settings: list[BoundarySetting], hours: list[_HoursEntry]) -> str:
                 "therapist": setting.therapist,
                 "client": setting.client or "",
                 "effective_from": setting.effective_from.isoformat(),
-                "weekly_cap_minutes": "" if cap is None else _number_text(cap),
+                "weekly_cap_minutes": "" if cap is None else number_text(cap),
                 "category_caps": format_category_caps(setting.category_caps) or "",
                 "allowed_channels": format_channels(setting.allowed_channels) or "",
                 "channel_categories": format_channel_categories(setting.channel_categories) or "",
-                "response_target_hours": "" if target is None else _number_text(target),
+                "response_target_hours": "" if target is None else number_text(target),
                 "response_in_working_hours": _bool_text(setting.response_in_working_hours),
                 "crisis_counts_toward_cap": _bool_text(setting.crisis_counts_toward_cap),
             }
