@@ -49,6 +49,14 @@ def hours_text(hours: float | None) -> str:
     return MISSING if hours is None or missing(hours) else f"{float(hours):,.1f} h"
 
 
+def date_text(value: Any) -> str:
+    """A day as people write it ("27 Nov 2026"); empty for no date."""
+    if missing(value):
+        return ""
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%b %Y}"
+
+
 def share_text(share: float | None) -> str:
     """A 0..1 share as a percentage with one decimal, e.g. ``"23.4 %"``."""
     return MISSING if share is None or missing(share) else f"{float(share) * 100:.1f} %"
@@ -206,6 +214,7 @@ __all__ = [
     "VALUE_WORDS",
     "code_words",
     "column_words",
+    "date_text",
     "hours_text",
     "in_words",
     "minutes_text",

@@ -283,3 +283,17 @@ def test_the_supervision_report_shows_no_internal_code(demo_db_path: Path, tmp_p
     )
     assert "Time with clients between sessions" in text
     assert internal_words([text]) == set()
+
+
+def test_dates_in_tables_read_as_days_without_clock_times() -> None:
+    """A flagged table's date column reads "27 Nov 2026", never "2026-11-27 00:00:00"."""
+    from ui.format import red_rows
+
+    assert wording.date_text(pd.Timestamp("2026-11-27 00:00")) == "27 Nov 2026"
+    assert wording.date_text(pd.NaT) == ""
+    frame = pd.DataFrame(
+        {"client": ["Ada", "Ben"], "last_contact": pd.to_datetime(["2026-11-27", "2026-03-01"])}
+    )
+    html = red_rows(frame, pd.Series([True, False])).to_html()
+    assert "27 Nov 2026" in html and "1 Mar 2026" in html
+    assert "00:00" not in html

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analytics.wording import hours_text, in_words, minutes_text, plural, share_text
+from analytics.wording import date_text, hours_text, in_words, minutes_text, plural, share_text
 
 OVER_CAP_RED = "#B2182B"
 """The one colour of use over an agreed cap (or over a flag threshold), wherever it is drawn."""
@@ -69,7 +69,13 @@ def red_rows(
     styled = frame.style.apply(
         lambda row: [f"color: {OVER_CAP_RED}" if marked[row.name] else "" for _ in row], axis=1
     )
-    return styled.format(formats or {})
+    # Dates without a clock time (a Styler shows "2026-11-27 00:00:00" otherwise).
+    dates = {
+        column: date_text
+        for column in frame.columns
+        if pd.api.types.is_datetime64_any_dtype(frame[column]) and column not in (formats or {})
+    }
+    return styled.format({**dates, **(formats or {})})
 
 
 __all__ = [
