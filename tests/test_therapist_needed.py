@@ -105,3 +105,26 @@ def test_phones_map_needs_a_real_therapist(tmp_path: Path) -> None:
         result = run("phones", "map", "+491715550142", "Anna", "--db", db, *therapist, cwd=tmp_path)
         assert result.returncode == 1
         assert result.stderr.count("\n") == 1 and "--therapist NAME" in result.stderr
+
+
+def test_import_page_asks_whose_phone_log_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pages import metric_values, run_app
+
+    app = run_app(tmp_path / "contactload.duckdb", monkeypatch, "pages/import_data.py")
+    app.file_uploader(key="import_files").set_value(
+        ("calls.xml", CALLS.read_bytes(), "text/xml")
+    ).run()
+    assert not app.exception, [e.message for e in app.exception]
+    (asked,) = [w.value for w in app.warning if "does not say whose" in w.value]
+    assert asked == (
+        "calls.xml does not say whose calls and texts these are (10 entries have no "
+        "therapist); type the therapist's name below."
+    )
+    assert "Calls and texts" not in metric_values(app)
+    (box,) = [box for box in app.text_input if box.label == "Therapist's name"]
+    box.set_value("Dr Vogel").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert metric_values(app)["Calls and texts"] == "10"
+    assert any("for Dr Vogel (My practice)." in caption.value for caption in app.caption)
