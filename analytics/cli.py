@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", dest="mapping", default=None, help="field=Header,... for other layouts"
     )
     importer.add_argument("--mapping", dest="mapping_name", default=None, help="a saved mapping")
-    importer.add_argument("--therapist", default=None, help="therapist when the file names none")
+    importer.add_argument(
+        "--therapist",
+        default=None,
+        help="therapist when the file names none (calendars and phone logs never do)",
+    )
     importer.add_argument("--practice", default=None, help="practice when the file names none")
     importer.add_argument(
         "--time-zone",
