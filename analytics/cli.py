@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", dest="mapping", default=None, help="field=Header,... for other layouts"
     )
     importer.add_argument("--mapping", dest="mapping_name", default=None, help="a saved mapping")
-    importer.add_argument("--therapist", default=None, help="therapist when the file names none")
+    importer.add_argument(
+        "--therapist",
+        default=None,
+        help="therapist when the file names none (calendars and phone logs never do)",
+    )
     importer.add_argument("--practice", default=None, help="practice when the file names none")
     importer.add_argument(
         "--time-zone",
@@ -312,9 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phone_actions = phones.add_subparsers(dest="action", required=True, metavar="ACTION")
     therapist_options = argparse.ArgumentParser(add_help=False)
-    therapist_options.add_argument(
-        "--therapist", default=None, help="whose phone (default: the importer's default, Me)"
-    )
+    therapist_options.add_argument("--therapist", default=None, help="whose phone (required)")
     therapist_options.add_argument("--practice", default=None, help="the therapist's practice")
     therapist_options.add_argument(
         "--region", default=None, help="region of a number without a country code, e.g. IT"
@@ -954,7 +956,7 @@ def _print_phone_log(report: PhoneLogReport) -> None:
 def run_phones(args: argparse.Namespace) -> int:
     """``contactload phones list|map|unmap``: the number-to-client mapping of phone logs."""
     from analytics.importing.phone_log import list_mappings, map_number, unmap_number
-    from analytics.importing.pipeline import DEFAULT_THERAPIST, local_time_zone
+    from analytics.importing.pipeline import local_time_zone
 
     writes = args.action == "map" or (args.action == "region" and args.region is not None)
     db = command_database(args, create=writes)
@@ -1013,7 +1015,7 @@ def run_phones(args: argparse.Namespace) -> int:
         if legacy:
             print(LEGACY_MAPPINGS_NOTE.format(count=legacy))
         return 0
-    therapist = args.therapist or DEFAULT_THERAPIST
+    therapist = args.therapist or ""  # none named: refused with a sentence naming --therapist
     if args.action == "map":
         mapping = map_number(
             db,

@@ -90,6 +90,7 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("EmptyClientColumnError", "its client column is empty"),
     ("MappingError", "its columns match no known export"),
     ("AmbiguousDatesError", "its dates read both day-first and month-first"),
+    ("TherapistNeededError", "it names no therapist (import it on the Import page)"),
     ("UnsupportedFileError", "not a kind of file Contact Load imports"),
     ("NoSessionsError", "no session could be read from it"),
     ("SessionColumnsError", "its session columns are incomplete"),

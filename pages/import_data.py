@@ -32,20 +32,23 @@ from analytics.importing.presets import (
 from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify, review_labels
 from analytics.importing.session_csv import session_template_csv
-from analytics.importing.session_report import NoSessionsError, SessionReport
+from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 from analytics.importing.workbook import is_workbook
 from analytics.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.format import COUNT_COLUMN, in_words
 from ui.importing import (
+    ask_therapist,
     calendar_settings,
     default_time_zone,
     dry_run,
+    keep_therapist_box,
     mapping_choices,
     new_therapists_note,
     session_dry_run,
     show_session_report,
     show_unmatched,
+    therapist_named,
     time_zone_choices,
     upload_table,
     with_mapping,
@@ -204,7 +207,8 @@ session_options = calendar_settings(
     options.practice,
     calendars="calendar" in kinds.values(),
 )
-ready: list[tuple[str, bytes, ImportOptions, bool]] = []
+# (name, bytes, contact options, session options: None for a contact log)
+ready: list[tuple[str, bytes, ImportOptions, SessionOptions | None]] = []
 for upload in uploads or []:
     st.subheader(upload.name)
     raw = upload.getvalue()
@@ -218,9 +222,17 @@ for upload in uploads or []:
     if kinds[upload.file_id] == "phone_log":
         phone_log_upload(data, upload.name, upload.file_id, phone_options)
         continue
+    # A file that names no real therapist (no user, or "Me"; a calendar or phone log never
+    # does) gets the name asked for here; the box stays once asked, so the name is kept.
+    named_key = f"therapist_{file_key}"
+    named = therapist_named(named_key)
     if kinds[upload.file_id] != "contacts":
+        file_sessions = replace(session_options, therapist=named) if named else session_options
         try:
-            checked = session_dry_run(data, upload.name, session_options)
+            checked = session_dry_run(data, upload.name, file_sessions)
+        except TherapistNeededError as error:
+            ask_therapist(error, named_key)
+            continue
         except NoSessionsError as error:
             st.error(str(error), icon=":material/error:")
             show_unmatched(error.report, file_key)
@@ -228,21 +240,17 @@ for upload in uploads or []:
         except ContactLoadError as error:
             st.error(str(error), icon=":material/error:")
             continue
+        keep_therapist_box(named_key)
         if isinstance(checked, SessionReport):
             show_session_report(checked, file_key)
-            ready.append((upload.name, data, options, True))
+            ready.append((upload.name, data, options, file_sessions))
         continue
     notice = st.empty()  # why the columns need mapping, until a mapping fixes it
-    # A file that names no real therapist (no user, or "Me") gets the name asked for here;
-    # the box stays once asked, so the name typed is kept.
-    named_key = f"therapist_{file_key}"
-    named = str(st.session_state.get(named_key) or "").strip()
     base_options = replace(options, therapist=named) if named else options
     try:
         report: FileReport | None = dry_run(data, upload.name, base_options)
     except TherapistNeededError as error:
-        st.warning(error.ask, icon=":material/person:")
-        st.text_input("Therapist's name", key=named_key, placeholder="e.g. Anna Weber")
+        ask_therapist(error, named_key)
         continue
     except MappingError as error:
         # The columns need mapping (no known export, an empty client column): say why and
@@ -252,8 +260,7 @@ for upload in uploads or []:
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         continue
-    if named:
-        st.text_input("Therapist's name", key=named_key)
+    keep_therapist_box(named_key)
     if report is not None:
         st.caption(f"Detected: {report.detected}")
         if report.new_therapists:
@@ -322,7 +329,7 @@ for upload in uploads or []:
             )
             st.dataframe(review, hide_index=True)
             csv_download(review, f"{upload.name}-to-review.csv", key=f"review_{file_key}")
-    ready.append((upload.name, data, file_options, False))
+    ready.append((upload.name, data, file_options, None))
 
 if ready and st.button(
     f"Import {len(ready)} file{'s' if len(ready) > 1 else ''}",
@@ -335,10 +342,10 @@ if ready and st.button(
         def show(fraction: float, text: str, index: int = index, name: str = name) -> None:
             bar.progress((index + fraction) / len(ready), text=f"{name}: {text}")
 
-        if sessions:
+        if sessions is not None:
             try:
                 stored = import_detected(
-                    database(), data, file_name=name, session_options=session_options, scope=scope
+                    database(), data, file_name=name, session_options=sessions, scope=scope
                 )
             except ContactLoadError as error:
                 st.error(f"{name}: {error}", icon=":material/error:")

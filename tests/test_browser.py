@@ -214,6 +214,9 @@ def test_uploading_a_calendar_stores_its_sessions(
         # The default range (first event to today) holds all of it: see
         # test_import_calendar.py for the 6 sessions and the team meeting to review.
         page.get_by_text("Calendar settings").wait_for(timeout=30_000)
+        # a calendar never names its therapist: the page asks for the name below the file
+        page.get_by_label("Therapist's name").fill("Dr. Weber")
+        page.get_by_label("Therapist's name").press("Enter")
         page.get_by_text("1 event is not stored").wait_for(timeout=30_000)
         page.get_by_role("button", name="Import 1 file").click(timeout=30_000)
         page.get_by_text("6 sessions imported").wait_for(timeout=30_000)

@@ -18,8 +18,8 @@ SMS = Path(__file__).parent / "data" / "phone" / "sms.xml"
 def test_a_phone_log_is_imported_in_the_browser(tmp_path: Path) -> None:
     db_path = tmp_path / "contactload.duckdb"
     db = Database(db_path)
-    map_number(db, LOCAL, "Me", "+49 171 5550142", "Anna", time_zone="Europe/Berlin")
-    map_number(db, LOCAL, "Me", "+49 30 5550 1999", "Ben")
+    map_number(db, LOCAL, "Dr Vogel", "+49 171 5550142", "Anna", time_zone="Europe/Berlin")
+    map_number(db, LOCAL, "Dr Vogel", "+49 30 5550 1999", "Ben")
     db.close()
     with serve(db_path) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -27,6 +27,12 @@ def test_a_phone_log_is_imported_in_the_browser(tmp_path: Path) -> None:
         page.goto(page_url(url, "import"))
         wait_for_render(page)
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(SMS)
+        # a phone log never says whose phone it is: the page asks, below the file
+        page.get_by_text("sms.xml does not say whose calls and texts these are").wait_for(
+            timeout=30_000
+        )
+        page.get_by_label("Therapist's name").fill("Dr Vogel")
+        page.get_by_label("Therapist's name").press("Enter")
         page.get_by_text("1 number is mapped to no client").wait_for(timeout=30_000)
         # Anna 3 and Ben 2 texts at the default 2 min each
         page.get_by_text("5 texts (10.0 min; texts counted at 2 min each)").first.wait_for(

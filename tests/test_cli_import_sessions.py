@@ -12,6 +12,7 @@ DATA = Path(__file__).parent / "data"
 WEEKLY = DATA / "calendars" / "weekly_exdate_moved.ics"
 BAD_ROWS = DATA / "sessions" / "bad_rows.csv"
 RANGE = ("--from", "2026-09-01", "--to", "2026-11-30")
+WEBER = ("--therapist", "Dr. Weber")  # a calendar never names its therapist
 
 
 def sessions(path: Path) -> int:
@@ -29,7 +30,7 @@ def test_calendar_and_session_csv_detected_by_content(tmp_path: Path) -> None:
     renamed = tmp_path / "export.txt"
     renamed.write_bytes(WEEKLY.read_bytes())
     result = run(
-        "import", renamed, BAD_ROWS, "--db", db, "--time-zone", "Europe/Berlin", *RANGE,
+        "import", renamed, BAD_ROWS, "--db", db, "--time-zone", "Europe/Berlin", *RANGE, *WEBER,
         "--json", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -44,20 +45,20 @@ def test_calendar_and_session_csv_detected_by_content(tmp_path: Path) -> None:
     assert files[0]["unmatched"][0]["title"] == "Team meeting"
     assert [error["row"] for error in files[1]["errors"]] == [6, 7, 8, 9, 11]
     assert sessions(db) == 11
-    again = run("import", renamed, BAD_ROWS, "--db", db, *RANGE, "--json", cwd=tmp_path)
+    again = run("import", renamed, BAD_ROWS, "--db", db, *RANGE, *WEBER, "--json", cwd=tmp_path)
     assert [f["imported"] for f in json.loads(again.stdout)["files"]] == [0, 0]
     assert sessions(db) == 11
 
 
 def test_readable_report_dry_run_and_undo(tmp_path: Path) -> None:
     db = tmp_path / "c.duckdb"
-    dry = run("import", WEEKLY, "--db", db, *RANGE, "--dry-run", cwd=tmp_path)
+    dry = run("import", WEEKLY, "--db", db, *RANGE, *WEBER, "--dry-run", cwd=tmp_path)
     assert dry.returncode == 0
     assert "would import 6 sessions (5 attended, 1 no_show)" in dry.stdout
     assert "left out: 1 all-day, 1 cancelled events." in dry.stdout
     assert "2026-09-11 'Team meeting': The title names no client" in dry.stdout
     assert sessions(db) == 0
-    stored = run("import", WEEKLY, "--db", db, *RANGE, cwd=tmp_path)
+    stored = run("import", WEEKLY, "--db", db, *RANGE, *WEBER, cwd=tmp_path)
     batch = re.search(r"\(batch (\d+)\)", stored.stdout)
     assert batch, stored.stdout
     undone = run("undo", batch.group(1), "--db", db, cwd=tmp_path)
@@ -68,7 +69,7 @@ def test_readable_report_dry_run_and_undo(tmp_path: Path) -> None:
 def test_client_pattern_status_words_and_range_options(tmp_path: Path) -> None:
     db = tmp_path / "c.duckdb"
     result = run(
-        "import", WEEKLY, "--db", db, "--from", "2026-09-01", "--to", "2026-09-13",
+        "import", WEEKLY, "--db", db, "--from", "2026-09-01", "--to", "2026-09-13", *WEBER,
         "--client-pattern", r"^Session: (?P<client>.+?)( \(.*\))?$",
         "--status-words", "no_show=never-used", "--json", cwd=tmp_path,
     )  # fmt: skip
@@ -129,7 +130,7 @@ def test_calendar_with_broken_and_hostile_events_lists_them(tmp_path: Path) -> N
     result = run(
         "import", calendars / "two_dtstart.ics", calendars / "secondly_unbounded.ics",
         "--db", db, "--time-zone", "UTC", "--from", "2026-11-01", "--to", "2026-11-30",
-        cwd=tmp_path,
+        *WEBER, cwd=tmp_path,
     )  # fmt: skip
     # see test_import_calendar_malformed.py: Mia's session of each file is stored
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr

@@ -257,7 +257,7 @@ def test_range_default_is_first_event_to_today(empty_db: Database) -> None:
         empty_db,
         CALENDARS / "weekly_exdate_moved.ics",
         file_name="w.ics",
-        options=SessionOptions(time_zone="Europe/Berlin"),
+        options=SessionOptions(therapist="Dr. Weber", time_zone="Europe/Berlin"),
         today=date(2026, 9, 20),
     )
     # From 2 Sep (the first DTSTART) to 20 Sep: 2 and 9 Sep (Anna), 17 Sep (Ben, no-show);

@@ -11,7 +11,7 @@ import pytest
 from analytics.db import Database
 from analytics.importing import reader
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
-from analytics.importing.phone_log import import_phone_log
+from analytics.importing.phone_log import PhoneLogOptions, import_phone_log
 from analytics.importing.pipeline import (
     ImportLimitError,
     ImportOptions,
@@ -204,6 +204,11 @@ def test_a_phone_log_with_a_36_mb_text_is_read(empty_db: Database) -> None:
     body = "We talked about the crisis plan and the homework sheet. " * (36 * 1024 * 1024 // 56)
     huge = log.replace("Can we reschedule Tuesday's appointment?", body, 1)
     assert len(huge) > 36 * 1024 * 1024
-    plain = import_phone_log(empty_db, log.encode(), file_name="sms.xml", dry_run=True)
-    report = import_phone_log(empty_db, huge.encode(), file_name="sms.xml", dry_run=True)
+    vogel = PhoneLogOptions(therapist="Dr Vogel")
+    plain = import_phone_log(
+        empty_db, log.encode(), file_name="sms.xml", options=vogel, dry_run=True
+    )
+    report = import_phone_log(
+        empty_db, huge.encode(), file_name="sms.xml", options=vogel, dry_run=True
+    )
     assert (report.rows, report.rejected) == (plain.rows, plain.rejected)

@@ -127,7 +127,9 @@ def test_us_dates_twelve_hour_clock_and_end_times(empty_db: Database) -> None:
 )
 def test_status_spellings(empty_db: Database, cell: str, status: str) -> None:
     text = f"date,start_time,minutes,client,status\n2026-10-01,09:00,50,A,{cell}\n"
-    report = import_session_csv(empty_db, text.encode(), file_name="s.csv")
+    report = import_session_csv(
+        empty_db, text.encode(), file_name="s.csv", options=SessionOptions(therapist="Dr. Weber")
+    )
     assert report.statuses == {status: 1}
 
 

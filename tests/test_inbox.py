@@ -364,3 +364,19 @@ def test_the_dashboard_server_watches_the_inbox(tmp_path: Path) -> None:
         assert inbox.history(database, LOCAL)["outcome"].tolist() == ["done"]
     finally:
         database.close()
+
+
+def test_a_calendar_names_no_therapist_and_fails_with_that_reason(
+    db: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "calendars" / "weekly_exdate_moved.ics", folder)
+    (entry,) = inbox.sweep(db, folder, settle=0.1).taken
+    # the Import page asks for the name; the inbox has nobody to ask: failed, nothing stored
+    assert (entry.outcome, entry.reason) == (
+        "failed",
+        "it names no therapist (import it on the Import page)",
+    )
+    assert (folder / "failed" / "weekly_exdate_moved.ics").exists()
+    assert db.row("SELECT count(*) FROM sessions", []) == (0,)

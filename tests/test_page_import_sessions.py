@@ -25,6 +25,8 @@ def session_count(db_path: Path) -> int:
 
 
 def upload_calendar(app: AppTest) -> AppTest:
+    # a calendar never names its therapist: the import settings do
+    app.text_input(key="import_therapist").set_value("Dr. Weber").run()
     app.file_uploader(key="import_files").set_value(
         ("practice.ics", WEEKLY.read_bytes(), "text/calendar")
     ).run()
@@ -139,6 +141,7 @@ def test_broken_and_hostile_events_are_listed_with_their_reasons(
     reasons: list[str],
 ) -> None:
     app = run_app(tmp_path / "contactload.duckdb", monkeypatch, PAGE)
+    app.text_input(key="import_therapist").set_value("Dr. Weber").run()
     upload = DATA / "calendars" / name
     app.file_uploader(key="import_files").set_value((name, upload.read_bytes(), "text/calendar"))
     app.run()
@@ -152,3 +155,59 @@ def test_broken_and_hostile_events_are_listed_with_their_reasons(
     review = [frame.value for frame in app.dataframe if "reason" in frame.value.columns]
     assert list(review[0]["reason"]) == reasons
     assert any("Each has its reason below" in warning.value for warning in app.warning)
+
+
+def therapists(db_path: Path) -> list[str]:
+    db = Database(db_path)
+    try:
+        with db.cursor() as cursor:
+            return [str(r[0]) for r in cursor.execute("SELECT name FROM therapists").fetchall()]
+    finally:
+        db.close()
+
+
+def test_calendar_without_a_therapist_asks_for_the_name_and_imports_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    app = run_app(db_path, monkeypatch, PAGE)
+    app.file_uploader(key="import_files").set_value(
+        ("practice.ics", WEEKLY.read_bytes(), "text/calendar")
+    ).run()
+    app.date_input(key="calendar_from").set_value(date(2026, 9, 1)).run()
+    app.date_input(key="calendar_to").set_value(date(2026, 11, 30)).run()
+    assert not app.exception, [e.message for e in app.exception]
+    # the 6 sessions in range (see test_import_calendar.py) belong to nobody yet: asked
+    (asked,) = [w.value for w in app.warning if "does not say whose" in w.value]
+    assert asked == (
+        "practice.ics does not say whose sessions these are (6 sessions have no therapist); "
+        "type the therapist's name below."
+    )
+    assert "Sessions to import" not in metric_values(app)
+    assert not [b for b in app.button if b.key == "import_commit"]
+    (box,) = [box for box in app.text_input if box.label == "Therapist's name"]
+    box.set_value("Dr. Weber").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert not [w for w in app.warning if "does not say whose" in w.value]
+    assert metric_values(app)["Sessions to import"] == "6"
+    app.button(key="import_commit").click().run()
+    assert any("6 sessions imported" in message.value for message in app.success)
+    assert session_count(db_path) == 6
+    assert therapists(db_path) == ["Dr. Weber"]
+
+
+def test_placeholder_in_the_settings_is_no_therapist_for_a_session_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "contactload.duckdb"
+    app = run_app(db_path, monkeypatch, PAGE)
+    app.text_input(key="import_therapist").set_value("Me").run()
+    text = b"date,start_time,minutes,client,status\n2026-10-01,09:00,50,A,attended\n"
+    app.file_uploader(key="import_files").set_value(("s.csv", text, "text/csv")).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("s.csv does not say whose sessions" in w.value for w in app.warning)
+    (box,) = [box for box in app.text_input if box.label == "Therapist's name"]
+    box.set_value("Anna Weber").run()
+    app.button(key="import_commit").click().run()
+    assert session_count(db_path) == 1
+    assert therapists(db_path) == ["Anna Weber"]

@@ -11,7 +11,13 @@ import streamlit as st
 from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
-from analytics.importing.pipeline import FileReport, ImportOptions, import_file, local_time_zone
+from analytics.importing.pipeline import (
+    FileReport,
+    ImportOptions,
+    TherapistNeededError,
+    import_file,
+    local_time_zone,
+)
 from analytics.importing.presets import FIELDS, Layout
 from analytics.importing.session_report import (
     DEFAULT_CLIENT_PATTERN,
@@ -48,6 +54,23 @@ def default_time_zone() -> tuple[str, str]:
     if browser and browser in available_timezones():
         return browser, "your browser's time zone"
     return local_time_zone(), "this computer's time zone"
+
+
+def therapist_named(key: str) -> str:
+    """The therapist's name typed for one file (``ask_therapist``'s box), or ""."""
+    return str(st.session_state.get(key) or "").strip()
+
+
+def ask_therapist(error: TherapistNeededError, key: str) -> None:
+    """Say the file names no real therapist and ask for the name in the file's box."""
+    st.warning(error.ask, icon=":material/person:")
+    st.text_input("Therapist's name", key=key, placeholder="e.g. Anna Weber")
+
+
+def keep_therapist_box(key: str) -> None:
+    """Show the file's box again once a name is typed, so the name stays."""
+    if therapist_named(key):
+        st.text_input("Therapist's name", key=key)
 
 
 def time_zone_choices(first: str) -> list[str]:

@@ -7,6 +7,7 @@ The work is done by ``analytics.importing.phone_log``.
 """
 
 import hashlib
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -26,10 +27,12 @@ from analytics.importing.phone_numbers import (
     region_label,
     set_default_region,
 )
+from analytics.importing.pipeline import TherapistNeededError
 from analytics.scope import Scope
 from analytics.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
 from ui.format import MINUTES_DECIMAL_COLUMN
+from ui.importing import ask_therapist, keep_therapist_box, therapist_named
 from ui.state import database, filter_choices, viewer_scope
 
 NEW_CLIENT = "New client…"
@@ -133,11 +136,20 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
             f"{saved:,} number{'s' if saved > 1 else ''} mapped; import the log to add "
             "their contacts."
         )
+    # A phone log never says whose phone it is: without a therapist in the settings, the
+    # name is asked for in the same box as a contact log's.
+    named_key = f"therapist_{file_id}"
+    if therapist_named(named_key):
+        options = replace(options, therapist=therapist_named(named_key))
     try:
         report = _report(data, name, options)
+    except TherapistNeededError as error:
+        ask_therapist(error, named_key)
+        return
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         return
+    keep_therapist_box(named_key)
     st.caption(f"Detected: {report.describe()}. Numbers and message texts are never stored.")
     columns = st.columns(5)
     columns[0].metric("Calls and texts", f"{report.rows:,}")

@@ -31,9 +31,10 @@ from analytics.importing.calendar_events import CalendarError as CalendarError  
 from analytics.importing.calendar_events import CalendarEvents, read_calendar
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
-    DEFAULT_THERAPIST,
+    TherapistNeededError,
     check_time_zone,
     file_sha256,
+    is_placeholder,
 )
 from analytics.importing.session_report import (
     LEFT_OUT_WORDS,
@@ -208,7 +209,8 @@ def _store(
     check_time_zone(cursor, options.time_zone)
     words = dict(options.status_words)
     practice = options.practice or DEFAULT_PRACTICE
-    therapist = options.therapist or DEFAULT_THERAPIST
+    # A calendar never names its therapist: one must be given, never a placeholder ("Me").
+    therapist = None if is_placeholder(options.therapist) else (options.therapist or "").strip()
     cursor.register("calendar_frame", events.frame())
     try:
         cursor.execute(
@@ -268,6 +270,11 @@ def _store(
     if staged == 0:
         cursor.execute("DROP TABLE calendar_incoming")
         raise NoSessionsError(_nothing_to_store(file_name, report, start, end), report)
+    if therapist is None:
+        cursor.execute("DROP TABLE calendar_incoming")
+        raise TherapistNeededError(
+            file_name, staged, "no therapist", what="sessions", noun=("session", "sessions")
+        )
     stage_sessions(cursor, "calendar_incoming")
     cursor.execute("DROP TABLE calendar_incoming")
     stored = store_sessions(

@@ -83,9 +83,10 @@ from analytics.importing.phone_numbers import (
 from analytics.importing.pipeline import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_PRACTICE,
-    DEFAULT_THERAPIST,
+    TherapistNeededError,
     check_time_zone,
     file_sha256,
+    is_placeholder,
 )
 from analytics.importing.reader import RowProblem
 from analytics.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
@@ -136,8 +137,8 @@ class PhoneLogOptions:
 
     @property
     def therapist_name(self) -> str:
-        """The therapist named, else the default one (``Me``)."""
-        return (self.therapist or "").strip() or DEFAULT_THERAPIST
+        """The therapist named ("" when none is: an import then refuses the log)."""
+        return (self.therapist or "").strip()
 
     @property
     def practice_name(self) -> str:
@@ -590,6 +591,14 @@ def _import(
     # temporary tables until the end of the transaction.
     cursor.execute("DROP TABLE phone_rows")
     cursor.execute("DROP TABLE phone_classes")
+    if is_placeholder(options.therapist):  # a phone log never names whose phone it is
+        raise TherapistNeededError(
+            file_name,
+            count_rows(cursor, "SELECT count(*) FROM phone_parsed"),
+            "no therapist",
+            what="calls and texts",
+            noun=("entry", "entries"),
+        )
     therapist_id, zone = _therapist(cursor, scope, options)
     rekeyed = rekey_legacy(cursor, therapist_id) if therapist_id is not None else 0
     cursor.execute(_MATCHED_SQL, [therapist_id])
@@ -1042,7 +1051,12 @@ def _resolve_therapist(
             _refuse_unknown(scope)
             raise InvalidRecordError(f"There is no therapist {therapist}.")
         return int(row[0]), int(row[1]), str(row[2])
-    name = therapist.strip() or DEFAULT_THERAPIST
+    name = therapist.strip()
+    if is_placeholder(name):
+        raise InvalidRecordError(
+            "Name the therapist whose phone this is with --therapist NAME"
+            + (f" ('{name}' names nobody)." if name else ".")
+        )
     rows = cursor.execute(
         "SELECT t.therapist_id, t.practice_id, p.name FROM therapists AS t "
         "JOIN practices AS p USING (practice_id) "

@@ -102,7 +102,6 @@ PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
 """Fault tests only: the pipeline stage at which an import announces itself on stderr and
 waits, so a test can kill the process there (see tests/test_faults.py)."""
 
-DEFAULT_THERAPIST = "Me"
 DEFAULT_PRACTICE = "My practice"
 
 Progress = Callable[[float, str], None]
@@ -126,26 +125,36 @@ class ImportLimitError(ContactLoadError):
 
 class TherapistNeededError(ContactLoadError):
     """Rows name no real therapist (no user, or a placeholder such as "Me") and none was
-    given: the CLI's sentence names --therapist; ``ask`` is the Import page's."""
+    given: the CLI's sentence names --therapist; ``ask`` is the Import page's. ``what`` is
+    what the file holds ("contacts", "sessions"), ``noun`` its rows (singular, plural)."""
 
-    def __init__(self, file_name: str, rows: int, shown: str) -> None:
+    def __init__(
+        self,
+        file_name: str,
+        rows: int,
+        shown: str,
+        *,
+        what: str = "contacts",
+        noun: tuple[str, str] = ("row", "rows"),
+    ) -> None:
         self.file_name, self.rows, self.shown = file_name, rows, shown
+        self.what, self.noun = what, noun
         super().__init__(
-            f"{file_name} does not say whose contacts these are ({self._rows_have()}); name "
+            f"{file_name} does not say whose {what} these are ({self._rows_have()}); name "
             "the therapist with --therapist NAME."
         )
 
     def _rows_have(self) -> str:
         """ "3 rows have 'Me' as the user", "1 row has no user"."""
-        verb = "row has" if self.rows == 1 else "rows have"
+        verb = f"{self.noun[0]} has" if self.rows == 1 else f"{self.noun[1]} have"
         return f"{self.rows:,} {verb} {self.shown}"
 
     @property
     def ask(self) -> str:
         """The Import page's sentence: the name is asked for right below it."""
         return (
-            f"{self.file_name} does not say whose contacts these are ({self._rows_have()}); "
-            "type the therapist's name below."
+            f"{self.file_name} does not say whose {self.what} these are "
+            f"({self._rows_have()}); type the therapist's name below."
         )
 
 

@@ -33,9 +33,11 @@ from analytics.importing.parsing import (
 )
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
-    DEFAULT_THERAPIST,
+    TherapistNeededError,
     check_time_zone,
     file_sha256,
+    is_placeholder,
+    placeholder_sql,
 )
 from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
@@ -290,13 +292,18 @@ def _import(
         _INCOMING_SQL,
         {
             "practice": options.practice or DEFAULT_PRACTICE,
-            "therapist": options.therapist or DEFAULT_THERAPIST,
+            # no real therapist given: rows whose own column names none are refused below
+            "therapist": None if is_placeholder(options.therapist) else options.therapist,
             "zone": options.time_zone,
             "max_minutes": options.max_minutes,
         },
     )
     cursor.execute("DROP TABLE session_parsed")
     good = count_rows(cursor, "SELECT count(*) FROM session_incoming")
+    unnamed = count_rows(cursor, "SELECT count(*) FROM session_incoming WHERE therapist IS NULL")
+    if unnamed:
+        cursor.execute("DROP TABLE session_incoming")
+        raise TherapistNeededError(file_name, unnamed, "no therapist", what="sessions")
     if good == 0:
         first = errors[0] if errors else None
         reason = f"row {first.row}: {first.message.rstrip('.')}" if first else "no sessions"
@@ -389,6 +396,8 @@ def _parse(cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: Sessio
         for status in STATUS_SPELLINGS
     )
     optional = {name: col(name) or "NULL" for name in ("practice", "therapist")}
+    # a therapist cell holding a placeholder ("Me", "unknown") names nobody
+    optional["therapist"] = placeholder_sql(optional["therapist"])
     cursor.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE session_parsed AS
