@@ -20,6 +20,7 @@ leftovers of a killed restore or rewrite beside the file are removed at every st
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -27,6 +28,7 @@ import struct
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -342,6 +344,7 @@ class Database:
                     target=self._release_idle, name=f"release {self.path.name}", daemon=True
                 )
                 self._releaser.start()
+                _releasing.add(self)
             self._holding.notify_all()
 
     def release(self) -> bool:
@@ -741,6 +744,26 @@ class Database:
         with self._holding:
             self._close_connection()
             self._holding.notify_all()
+        releaser = self._releaser
+        if releaser is not None and releaser is not threading.current_thread():
+            releaser.join(timeout=5)
+
+
+_releasing: weakref.WeakSet[Database] = weakref.WeakSet()
+"""Databases with a releaser thread, closed at exit (see ``_close_releasing``)."""
+
+
+@atexit.register
+def _close_releasing() -> None:
+    """Close every database whose releaser thread still runs, before the interpreter ends.
+
+    A daemon thread that is inside DuckDB when Python finalizes is ended by a forced unwind
+    through DuckDB's C++ frames, which aborts the process ("FATAL: exception not
+    rethrown"); closing first lets each releaser leave its loop and finish.
+    """
+    for database in list(_releasing):
+        with suppress(Exception):
+            database.close()
 
 
 _open: dict[Path, Database] = {}

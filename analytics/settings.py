@@ -7,6 +7,7 @@ sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from analytics import audit
@@ -66,6 +67,14 @@ SETTINGS: dict[str, Setting] = {
         ),
     )
 }
+
+_SETTING_KEY = re.compile(r"\b(" + "|".join(re.escape(key) for key in SETTINGS) + r")\b")
+
+
+def settings_in_words(detail: str) -> str:
+    """An audit detail with each setting's key replaced by its label, for people to read
+    ("minutes_per_text = 1.5 min" reads "Minutes counted per text message = 1.5 min")."""
+    return _SETTING_KEY.sub(lambda match: SETTINGS[match.group(1)].label, detail)
 
 
 def get_setting(db: Database, key: str) -> float:

@@ -8,7 +8,7 @@ from analytics.audit import entries
 from analytics.care import erase_client
 from analytics.demo import demo_status, remove_demo
 from analytics.errors import ContactLoadError
-from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.settings import SETTINGS, get_setting, set_setting, settings_in_words
 from analytics.wording import TABLE_WORDS
 from ui.components import backup_download, csv_download
 from ui.format import in_words
@@ -160,6 +160,7 @@ backup_download(current_filter())
 st.divider()
 st.subheader("Audit log")
 log = entries(db, scope, limit=AUDIT_LIMIT)
+log["detail"] = log["detail"].map(settings_in_words, na_action="ignore")  # labels, not setting keys
 if log.empty:
     st.info("Nothing recorded yet.", icon=":material/history:")
 else:

@@ -78,6 +78,11 @@ def test_a_setting_is_saved_and_audited(db_path: Path, monkeypatch: pytest.Monke
         "settings",
         "min_group_clients = 5 clients",
     )
+    # The stored detail keeps the key; the page's audit table says it in words.
+    shown = next(f.value for f in app.dataframe if "Action" in f.value.columns)
+    assert shown["Detail"].iloc[0] == (
+        "Smallest group shown in comparisons (distinct clients) = 5 clients"
+    )
 
 
 def test_a_setting_out_of_range_is_refused_in_one_sentence(
