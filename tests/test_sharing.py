@@ -14,6 +14,7 @@ Expected figures, by hand from the fixture files (Toggl detailed exports):
 """
 
 import csv
+import fcntl
 import json
 import os
 import subprocess
@@ -98,6 +99,22 @@ def clients_text(page: Page, server: str) -> str:
     return page.locator("section.main, [data-testid='stMain']").first.inner_text()
 
 
+def wait_until_let_go(path: Path, seconds: float = 30) -> None:
+    """Wait until no process holds ``path`` (DuckDB's POSIX lock), as an idle dashboard
+    does a moment after its last render; fails after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with path.open("rb") as stream:
+            try:
+                fcntl.lockf(stream, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                assert time.monotonic() < deadline, f"{path} is still held"
+            else:
+                fcntl.lockf(stream, fcntl.LOCK_UN)
+                return
+        time.sleep(0.1)
+
+
 def test_commands_share_the_file_with_a_running_dashboard(
     server: str, page: Page, db_path: Path, folder: Path
 ) -> None:
@@ -111,7 +128,7 @@ def test_commands_share_the_file_with_a_running_dashboard(
     )
     assert code == 0, stderr
 
-    time.sleep(1.5)  # the dashboard is idle now: it has let go of the file
+    wait_until_let_go(db_path)  # the dashboard is idle now: it lets go of the file
     started = time.monotonic()
     code, stdout, stderr = finished(
         contactload("summary", "--db", db_path, "--by", "therapist", "--json", cwd=folder)
