@@ -6,7 +6,7 @@ from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from ui import charts
 from ui.components import csv_download, page_start
 from ui.figures import series_picker, show_chart
-from ui.format import COUNT_COLUMN, MINUTES_COLUMN
+from ui.format import COUNT_COLUMN, MINUTES_COLUMN, PERCENT_COLUMN, percent_points
 from ui.state import measure
 
 filters, totals = page_start("Channels & categories")
@@ -43,7 +43,7 @@ for tab, by, labels in zip(
         )
         table = measure("summary", filters, by)
         st.dataframe(
-            table.assign(label=table["key"].map(labels)),
+            percent_points(table, "share").assign(label=table["key"].map(labels)),
             hide_index=True,
             key=f"{by}_table",
             column_order=["label", "minutes", "contacts", "share"],
@@ -52,7 +52,7 @@ for tab, by, labels in zip(
                 "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
                 "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
                 "share": st.column_config.ProgressColumn(
-                    "Share of minutes", format="percent", min_value=0.0, max_value=1.0
+                    "Share of minutes", format=PERCENT_COLUMN, min_value=0.0, max_value=100.0
                 ),
             },
         )

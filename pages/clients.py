@@ -13,9 +13,11 @@ from ui.format import (
     COUNT_COLUMN,
     MINUTES_COLUMN,
     MINUTES_DECIMAL_COLUMN,
+    PERCENT_COLUMN,
     in_words,
     minutes_text,
     per_session_text,
+    percent_points,
     red_rows,
     share_text,
     weeks_over_text,
@@ -26,7 +28,7 @@ filters, totals = page_start("Clients")
 
 table = measure("clients_against_caps", filters)
 st.subheader(f"{len(table):,} clients with contact")
-shown = shown_rows(table, "clients (busiest first)")
+shown = percent_points(shown_rows(table, "clients (busiest first)"), "share", "latest_use_share")
 st.dataframe(
     red_rows(shown, shown["breach_weeks"] > 0, {"breach_weeks": weeks_over_text}),
     key="client_table",
@@ -51,7 +53,7 @@ st.dataframe(
         "minutes": st.column_config.NumberColumn("Minutes", format=MINUTES_COLUMN),
         "contacts": st.column_config.NumberColumn("Contacts", format=COUNT_COLUMN),
         "share": st.column_config.ProgressColumn(
-            "Share of minutes", format="percent", min_value=0.0, max_value=1.0
+            "Share of minutes", format=PERCENT_COLUMN, min_value=0.0, max_value=100.0
         ),
         "minutes_per_contact": st.column_config.NumberColumn(
             "Per contact", format=MINUTES_DECIMAL_COLUMN
@@ -61,9 +63,9 @@ st.dataframe(
             help="Minutes counted toward the agreed weekly cap in the period's last week, "
             "as a share of the cap (over 100 % is a breach; crisis is counted apart unless "
             "agreed otherwise). Empty: no cap agreed.",
-            format="percent",
+            format=PERCENT_COLUMN,
             min_value=0.0,
-            max_value=1.0,
+            max_value=100.0,
         ),
         "breach_weeks": st.column_config.Column(
             "Weeks over cap", help="Weeks in the period over the agreed cap (red rows)"

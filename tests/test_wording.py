@@ -297,3 +297,13 @@ def test_dates_in_tables_read_as_days_without_clock_times() -> None:
     html = red_rows(frame, pd.Series([True, False])).to_html()
     assert "27 Nov 2026" in html and "1 Mar 2026" in html
     assert "00:00" not in html
+
+
+def test_shares_in_table_columns_read_like_shares_elsewhere() -> None:
+    """A share column holds percentage points printed as "7.4 %", the same as share_text."""
+    from ui.format import PERCENT_COLUMN, percent_points
+
+    frame = percent_points(pd.DataFrame({"share": [0.0741, 1.0], "n": [1, 2]}), "share")
+    assert [PERCENT_COLUMN % value for value in frame["share"]] == ["7.4 %", "100.0 %"]
+    assert PERCENT_COLUMN % frame["share"].iloc[0] == wording.share_text(0.0741)
+    assert list(frame["n"]) == [1, 2]

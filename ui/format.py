@@ -14,6 +14,17 @@ OVER_CAP_RED = "#B2182B"
 """The one colour of use over an agreed cap (or over a flag threshold), wherever it is drawn."""
 
 
+PERCENT_COLUMN = "%.1f %%"
+"""Shares in table columns as everywhere else ("7.4 %"); the column holds percentage points
+(see ``percent_points``), since a progress column's own "percent" writes "7.41%"."""
+
+
+def percent_points(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with the share ``columns`` (0-1) as percentage points (0-100), for
+    ``PERCENT_COLUMN``; the downloads keep the shares."""
+    return frame.assign(**{column: frame[column] * 100 for column in columns})
+
+
 def change_text(
     current: float | None, previous: float | None, unit: str = "", decimals: int = 1
 ) -> str | None:
@@ -85,11 +96,13 @@ __all__ = [
     "MINUTES_DECIMAL_COLUMN",
     "NO_SESSIONS",
     "OVER_CAP_RED",
+    "PERCENT_COLUMN",
     "change_text",
     "hours_text",
     "in_words",
     "minutes_text",
     "per_session_text",
+    "percent_points",
     "plural",
     "red_rows",
     "share_text",
