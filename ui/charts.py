@@ -179,20 +179,23 @@ def weekly_minutes(
     return figure
 
 
+def _cap_line(weeks: pd.Series, cap_minutes: pd.Series) -> go.Scatter:
+    """The agreed weekly cap as a dashed step line, the same on every chart that shows it."""
+    return go.Scatter(
+        x=weeks,
+        y=cap_minutes,
+        mode="lines",
+        line={"color": "#222222", "dash": "dash", "shape": "hv"},
+        name="Agreed weekly cap",
+        hovertemplate=f"Agreed weekly cap · %{{y:,.0f}} min · {WEEK_HOVER}<extra></extra>",
+    )
+
+
 def _add_caps(figure: go.Figure, caps: pd.DataFrame, period: Period | None) -> None:
     """The agreed cap (one client) or the minutes beyond the caps (many), over the bars."""
     if caps["clients"].max() == 1:
         # One client: their agreed weekly cap, as a line over their bars.
-        figure.add_trace(
-            go.Scatter(
-                x=caps["period"],
-                y=caps["cap_minutes"],
-                mode="lines",
-                line={"color": "#222222", "dash": "dash", "shape": "hv"},
-                name="Agreed weekly cap",
-                hovertemplate=f"Agreed weekly cap · %{{y:,.0f}} min · {WEEK_HOVER}<extra></extra>",
-            )
-        )
+        figure.add_trace(_cap_line(caps["period"], caps["cap_minutes"]))
         over = caps[caps["over_minutes"] > 0]
         if not over.empty:  # weeks over the cap, marked in the over-cap red
             figure.add_trace(
@@ -499,16 +502,7 @@ def weekly_against_cap(weeks: pd.DataFrame, period: Period | None = None) -> Cha
         "%{customdata[0]}%{customdata[1]}<extra></extra>",
     )
     if weeks["cap_minutes"].notna().any():
-        figure.add_trace(
-            go.Scatter(
-                x=weeks["week"],
-                y=weeks["cap_minutes"],
-                mode="lines",
-                line={"color": "#222222", "dash": "dash", "shape": "hv"},
-                name="Agreed weekly cap",
-                hovertemplate=f"Agreed weekly cap · %{{y:,.0f}} min · {WEEK_HOVER}<extra></extra>",
-            )
-        )
+        figure.add_trace(_cap_line(weeks["week"], weeks["cap_minutes"]))
     if any_partial(weeks["week"], "week", period):
         partial_legend(figure, "week", bars=True)
     figure.update_layout(
