@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import os_account
 from analytics.cli_commands import (
     _named_ids,
     _record_shown,
@@ -28,22 +30,20 @@ from analytics.cli_commands import (
     run_sessions,
     shown_client,
 )
-from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.filters import ContactFilter
 from analytics.importing.presets import PRESET_NAMES
-from analytics.scope import os_account
+from analytics.storage.database import Database, default_db_path
 
 if TYPE_CHECKING:
+    from analytics.importing.inbox import SweepResult
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
     from analytics.importing.session_report import SessionReport
-    from analytics.inbox import SweepResult
 
 EXPORT_CHOICES = ("csv", "xlsx", "parquet")
-"""Formats of ``contactload export`` (analytics.exports.EXPORT_FORMATS, without loading it)."""
+"""Formats of ``contactload export`` (``output.exports.EXPORT_FORMATS``, without loading it)."""
 
 # Each command imports what it needs when it runs: an import of a large file should not
 # wait for pandas and the measures to load (start-up is part of what `make bench` times).
@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_export(args: argparse.Namespace) -> int:
     """``contactload export``: contacts under the filters, written by DuckDB."""
-    from analytics.exports import export_contacts
+    from analytics.output.exports import export_contacts
 
     db = command_database(args, create=False)
     filters = ContactFilter(
@@ -438,7 +438,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     """``contactload backup --out FILE``: a consistent, checked copy."""
-    from analytics.care import backup
+    from analytics.storage.care import backup
 
     result = backup(command_database(args, create=False), _cli_scope(), args.out)
     print(
@@ -450,7 +450,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     """``contactload restore FILE``: a checked copy of the backup replaces the database."""
-    from analytics.care import restore
+    from analytics.storage.care import restore
 
     target = args.db or default_db_path()
     result = restore(_cli_scope(), args.backup_file, target, force=args.force)
@@ -463,7 +463,7 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def run_erase_client(args: argparse.Namespace) -> int:
     """``contactload erase-client --client KEY``: every row of one client, gone."""
-    from analytics.care import erase_client
+    from analytics.storage.care import erase_client
 
     erasure = erase_client(command_database(args, create=False), _cli_scope(), args.client)
     print(f"Erased client {erasure.client_key}: {erasure.described} removed.")
@@ -480,8 +480,8 @@ def run_erase_client(args: argparse.Namespace) -> int:
 
 
 def run_settings(args: argparse.Namespace) -> int:
-    """``contactload settings show|set KEY VALUE``: over analytics.settings."""
-    from analytics.settings import SETTINGS, InvalidSettingError, get_setting, set_setting
+    """``contactload settings show|set KEY VALUE``: over analytics.storage.settings."""
+    from analytics.storage.settings import SETTINGS, InvalidSettingError, get_setting, set_setting
 
     db = command_database(args, create=args.action == "set")
     if args.action == "set":
@@ -520,7 +520,7 @@ def run_settings(args: argparse.Namespace) -> int:
 
 def run_audit(args: argparse.Namespace) -> int:
     """``contactload audit``: the newest entries of the audit log."""
-    from analytics.audit import entries
+    from analytics.storage.audit import entries
 
     log = entries(command_database(args, create=False), _cli_scope(), limit=args.limit)
     rows = [
@@ -554,8 +554,8 @@ def run_audit(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db), or
     remove them (--remove)."""
-    from analytics import boundaries
     from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
+    from analytics.policy import boundaries
 
     db = command_database(args, create=not args.remove)
     if args.remove:
@@ -587,7 +587,7 @@ def run_summary(args: argparse.Namespace) -> int:
     """``contactload summary``: one row per key with contacts and minutes."""
     import pandas as pd
 
-    from analytics import metrics
+    from analytics.measures import metrics
 
     db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
@@ -638,7 +638,7 @@ def _print_session_load(
 
     import pandas as pd
 
-    from analytics.session_load import session_load_by
+    from analytics.measures.session_load import session_load_by
 
     table = session_load_by(db, filters, by)
 
@@ -806,7 +806,7 @@ def run_inbox(args: argparse.Namespace) -> int:
     """``contactload inbox``: one sweep of the inbox folder, or ``--watch`` until stopped."""
     import time
 
-    from analytics import inbox
+    from analytics.importing import inbox
 
     db = command_database(args, create=True)
     folder = inbox.inbox_folder(db, args.inbox)
@@ -840,7 +840,7 @@ def _print_sweep(
     folder: Path, result: SweepResult, *, as_json: bool, quiet_when_empty: bool = True
 ) -> None:
     """What one sweep of the inbox did: a line per file (or JSON), problems on stderr."""
-    from analytics import inbox
+    from analytics.importing import inbox
 
     if as_json:
         if result.taken or result.paused or not quiet_when_empty:
@@ -1110,7 +1110,7 @@ def run_compliance(args: argparse.Namespace) -> int:
     """``contactload compliance``: each client's (or therapist's) use against the agreement."""
     import pandas as pd
 
-    from analytics import compliance
+    from analytics.measures import compliance
 
     db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
@@ -1131,7 +1131,7 @@ def run_compliance(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """``contactload compare``: the normalised measures per group, suppression applied."""
-    from analytics import compare
+    from analytics.measures import compare
 
     db = command_database(args, create=False)
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
@@ -1192,7 +1192,7 @@ def run_billing(args: argparse.Namespace) -> int:
     exclusions, per client; ``billing rules ...``: the rule table and fees."""
     import pandas as pd
 
-    from analytics import billing
+    from analytics.measures import billing
 
     if args.topic == "rules":
         return run_billing_rules(args)
@@ -1220,7 +1220,7 @@ def run_billing(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """``contactload report``: the supervision report as one HTML file, audited."""
-    from analytics.report import report_filter, write_report
+    from analytics.output.report import report_filter, write_report
 
     db = command_database(args, create=False)
     filters = report_filter(db, _cli_scope(), args.start, args.end, args.therapist, args.practice)
@@ -1234,7 +1234,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_batches(args: argparse.Namespace) -> int:
     """``contactload batches``: every batch, newest first."""
-    from analytics.store import list_batches
+    from analytics.storage.store import list_batches
 
     batches = list_batches(command_database(args, create=False), _cli_scope())
     if batches.empty:
@@ -1246,7 +1246,7 @@ def run_batches(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """``contactload undo BATCH``: remove what one batch added."""
-    from analytics.store import list_batches, undo_batch
+    from analytics.storage.store import list_batches, undo_batch
 
     db = command_database(args, create=False)
     removed = undo_batch(db, args.batch_id, scope=_cli_scope())
@@ -1266,7 +1266,7 @@ _cli_scope = cli_scope
 
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
-    from analytics import boundaries
+    from analytics.policy import boundaries
 
     # Loading names practices and therapists already stored: a new file could never take it.
     db = command_database(args, create=False)
@@ -1277,7 +1277,7 @@ def run_boundaries(args: argparse.Namespace) -> int:
         print(f"Loaded {entries:,} boundary entries from {args.file}.")
         return 0
     if args.action == "export":
-        from analytics import audit
+        from analytics.storage import audit
 
         scope = _cli_scope()
         entries = boundaries.export_settings(db, scope, args.file)

@@ -21,10 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analytics.db import Database, default_db_path
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope, local_user
 from analytics.errors import DatabaseError, InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope, local_user
+from analytics.storage.database import Database, default_db_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +77,7 @@ def command_database(args: argparse.Namespace, *, create: bool) -> Database:
 
 def _record_shown(db: Database, what: str) -> None:
     """Record in the audit log that a command took data out to the terminal (or a pipe)."""
-    from analytics import audit
+    from analytics.storage import audit
 
     audit.record(db, cli_scope(), "export", f"{what} to the terminal")
 
@@ -194,7 +194,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     """``contactload sessions``: one row per stored session, oldest first, audited."""
     import pandas as pd
 
-    from analytics.sessions import client_keys_named, session_list
+    from analytics.storage.sessions import client_keys_named, session_list
 
     db = command_database(args, create=False)
     scope = cli_scope()
@@ -243,8 +243,8 @@ def compliance_rows(
     (``client`` and ``client_key``) and each row's out-of-policy contacts (``out_of_policy``:
     date, local time, client, client_key, therapist, channel and category in words, minutes,
     reason), oldest first."""
-    from analytics import compliance
     from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
+    from analytics.measures import compliance
 
     outside = compliance.out_of_policy(db, filters)
     if not outside.empty:
@@ -315,7 +315,7 @@ def run_billing_rules(args: argparse.Namespace) -> int:
     """``contactload billing rules show|load|export``."""
     import pandas as pd
 
-    from analytics import billing_files
+    from analytics.policy import billing_files
 
     scope = cli_scope()
     if args.action == "load":

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from analytics.db import Database
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import StoredSessions, add_sessions_from_query
-from analytics.store import StoredBatch, add_contacts_from_query
+from analytics.access.scope import LOCAL, Scope
+from analytics.storage.database import Database
+from analytics.storage.sessions import StoredSessions, add_sessions_from_query
+from analytics.storage.store import StoredBatch, add_contacts_from_query
 
 if TYPE_CHECKING:  # pandas loads when demo data is made, not whenever the CLI starts
     import pandas as pd
@@ -378,8 +378,8 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
     """Remove every demo batch (``import_batches.source = 'demo'``): its contacts and
     sessions, the demo therapists' boundary settings, and the clients, therapists and
     practices only demo data brought; in one transaction, audited. Imported data stays."""
-    from analytics import audit
-    from analytics.store import drop_unreferenced
+    from analytics.storage import audit
+    from analytics.storage.store import drop_unreferenced
 
     scope.require_import()
     with db.transaction() as cursor:

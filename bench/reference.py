@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import metrics
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.measures import metrics
+from analytics.storage.database import Database
 
 RUNS = int(os.environ.get("CONTACTLOAD_BENCH_RUNS", "3"))
 

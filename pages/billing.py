@@ -6,8 +6,8 @@ with the fee schedule the practice enters, the exclusions and their reasons.
 
 import streamlit as st
 
-from analytics import billing
 from analytics.errors import ContactLoadError
+from analytics.measures import billing
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
 from ui.figures import show_chart

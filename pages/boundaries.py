@@ -7,11 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import boundaries, boundary_edits, glance
-from analytics.db import Database
+from analytics.access.scope import Scope, os_account
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.scope import Scope, os_account
+from analytics.measures import glance
+from analytics.policy import boundaries, boundary_edits
+from analytics.storage.database import Database
 from ui.components import audited, csv_download, page_start
 from ui.format import MINUTES_COLUMN, in_words, minutes_text, share_text
 from ui.state import database, filter_choices, measure

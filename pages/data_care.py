@@ -4,12 +4,12 @@ and the audit log."""
 import pandas as pd
 import streamlit as st
 
-from analytics.audit import entries
-from analytics.care import erase_client
 from analytics.demo import demo_status, remove_demo
 from analytics.errors import ContactLoadError
-from analytics.settings import SETTINGS, get_setting, set_setting, settings_in_words
-from analytics.wording import TABLE_WORDS
+from analytics.output.wording import TABLE_WORDS
+from analytics.storage.audit import entries
+from analytics.storage.care import erase_client
+from analytics.storage.settings import SETTINGS, get_setting, set_setting, settings_in_words
 from ui.components import backup_download, csv_download
 from ui.format import in_words
 from ui.sidebar import current_filter

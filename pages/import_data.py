@@ -34,7 +34,7 @@ from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify,
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 from analytics.importing.workbook import is_workbook
-from analytics.store import list_batches, undo_batch, undo_choices
+from analytics.storage.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.format import COUNT_COLUMN, in_words
 from ui.importing import (

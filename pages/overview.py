@@ -3,8 +3,8 @@ load, channel mix, hours."""
 
 import streamlit as st
 
-from analytics.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
-from analytics.metrics import DEFAULT_WORKING_HOURS
+from analytics.measures.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
+from analytics.measures.metrics import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.figures import show_chart

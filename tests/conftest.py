@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from playwright.sync_api import expect as playwright_expect
 
-from analytics.boundaries import demo_boundaries
-from analytics.db import Database
 from analytics.demo import generate_demo
-from analytics.pseudonyms import secret_path
-from analytics.store import add_contacts
+from analytics.policy.boundaries import demo_boundaries
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import secret_path
+from analytics.storage.store import add_contacts
 from tests import helpers
 
 DATA = Path(__file__).parent / "data"

@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from analytics import db as db_module
-from analytics.db import DB_ENV_VAR, DEFAULT_DB_PATH, Database
+from analytics.storage import database as db_module
+from analytics.storage.database import DB_ENV_VAR, DEFAULT_DB_PATH, Database
 
 CONTACTLOAD = str(Path(sys.executable).parent / "contactload")
 """The installed console script, for the tests that need a process of their own."""
@@ -109,7 +109,7 @@ class TemplateDatabases:
 
 def _key_configured() -> bool:
     """Whether the environment names an encryption key (``Database`` would then encrypt)."""
-    from analytics.encryption import KEY_ENV_VAR, KEY_FILE_ENV_VAR
+    from analytics.storage.encryption import KEY_ENV_VAR, KEY_FILE_ENV_VAR
 
     return bool(os.environ.get(KEY_ENV_VAR) or os.environ.get(KEY_FILE_ENV_VAR))
 

@@ -20,10 +20,10 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from analytics.audit import entries
+from analytics.access.scope import LOCAL, Scope
 from analytics.cli import main
-from analytics.db import Database
-from analytics.scope import LOCAL, Scope
+from analytics.storage.audit import entries
+from analytics.storage.database import Database
 from ui.state import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,14 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import audit, billing
-from analytics.billing import InvalidBillingRuleError
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.errors import PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.sessions import add_sessions
-from analytics.store import add_contacts
+from analytics.measures import billing
+from analytics.measures.billing import InvalidBillingRuleError
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 
 ZONE = "America/New_York"

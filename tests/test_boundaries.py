@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
-from analytics import audit, boundaries
-from analytics.boundaries import (
+from analytics.access.scope import LOCAL
+from analytics.cli import build_parser, main
+from analytics.demo import PRACTICES, generate_demo
+from analytics.policy import boundaries
+from analytics.policy.boundaries import (
     BoundarySetting,
     InvalidBoundaryError,
     WorkingHours,
@@ -39,11 +42,9 @@ from analytics.boundaries import (
     stored_settings,
     stored_working_hours,
 )
-from analytics.cli import build_parser, main
-from analytics.db import Database
-from analytics.demo import PRACTICES, generate_demo
-from analytics.pseudonyms import secret_path
-from analytics.scope import LOCAL
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import secret_path
 from tests.conftest import DATA, DEMO_END
 from tests.test_cli import assert_one_line_error, assert_usage_error, run
 

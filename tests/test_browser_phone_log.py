@@ -6,9 +6,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from test_browser import CHROMIUM, CHROMIUM_ARGS, page_url, serve, wait_for_render
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.phone_log import map_number
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
 
 pytestmark = pytest.mark.browser
 

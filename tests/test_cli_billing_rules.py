@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from analytics import billing
+from analytics.access.scope import LOCAL
 from analytics.cli import main
-from analytics.db import Database
-from analytics.scope import LOCAL
+from analytics.measures import billing
+from analytics.storage.database import Database
 
 COUNTING = ["check_in", "support", "crisis", "homework"]
 NEVER = ["scheduling", "reminder", "other"]

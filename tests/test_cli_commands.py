@@ -36,12 +36,12 @@ from typing import Any
 
 import pytest
 
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.cli import main
-from analytics.db import Database
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.sessions import client_keys_named, session_list
+from analytics.storage.database import Database
+from analytics.storage.sessions import client_keys_named, session_list
 from tests.test_cli import assert_one_line_error, run
 
 DATA = Path(__file__).parent / "data" / "cli"

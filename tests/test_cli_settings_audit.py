@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import audit
-from analytics.db import Database
-from analytics.scope import Scope
-from analytics.settings import SETTINGS, get_setting
+from analytics.access.scope import Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import SETTINGS, get_setting
 from tests.test_cli import assert_one_line_error, run
 from tests.test_data_care_page import db_path
 

@@ -33,7 +33,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.compliance import (
+from analytics.access.filters import ContactFilter, Period
+from analytics.errors import InvalidFilterError
+from analytics.measures.compliance import (
     after_hours,
     cap_summary,
     category_caps,
@@ -43,11 +45,9 @@ from analytics.compliance import (
     summary,
     weekly_caps,
 )
-from analytics.db import Database
-from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import totals
-from analytics.store import add_contacts
+from analytics.measures.metrics import totals
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 
 DATA = Path(__file__).parent / "data" / "compliance"
 ALL = ContactFilter()
@@ -375,8 +375,8 @@ def test_caps_judge_whole_weeks_of_the_period(load: Callable[[str], Database]) -
 def test_partial_weeks_count_only_their_days_in_the_period_against_the_full_cap(
     load: Callable[[str], Database],
 ) -> None:
-    from analytics.compliance import weekly_cap_totals
-    from analytics.metrics import trend
+    from analytics.measures.compliance import weekly_cap_totals
+    from analytics.measures.metrics import trend
 
     db = load("caps.csv")
     add_boundary(db, "Nora Quinn", None, date(2026, 1, 1), weekly_cap_minutes=40)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.metrics import totals
-from analytics.scope import LOCAL, Scope
-from analytics.settings import get_setting
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
+from analytics.measures.metrics import totals
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import get_setting
 from ui.state import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.importing.pipeline import (
     MAX_UPLOAD_ENV_VAR,
@@ -25,6 +24,7 @@ from analytics.importing.pipeline import (
     FileTooLargeError,
     import_file,
 )
+from analytics.storage.database import Database
 from tests.conftest import load_fixture_csv
 from tests.test_cli import CONTACTLOAD, assert_one_line_error, holder, run
 

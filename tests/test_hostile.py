@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import metrics
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
 from analytics.importing.classify import Rule, list_rules, replace_rules
 from analytics.importing.pipeline import import_file, shown_name
 from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
-from analytics.store import add_contacts
+from analytics.measures import metrics
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 from tests.test_exports import HOSTILE_LABELS, HOSTILE_PRACTICE, add_hostile
 

@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.importing.reader import (
     DETECT_BYTES,
@@ -24,6 +23,7 @@ from analytics.importing.reader import (
     UnreadableFileError,
     stage_text_table,
 )
+from analytics.storage.database import Database
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.importing.reader import UnreadableFileError
-from analytics.metrics import summary, totals
+from analytics.measures.metrics import summary, totals
+from analytics.storage.database import Database
 
 IMPORT = Path(__file__).parent / "data" / "import"
 PRESETS = IMPORT / "presets"

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import cli
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import PermissionDeniedError
-from analytics.filters import ContactFilter
 from analytics.importing.phone_log import (
     PhoneLogError,
     PhoneLogOptions,
@@ -30,9 +30,9 @@ from analytics.importing.phone_log import (
     unmap_number,
 )
 from analytics.importing.phone_numbers import legacy_number_form
-from analytics.scope import LOCAL, Scope
-from analytics.settings import set_setting
-from analytics.store import undo_batch
+from analytics.storage.database import Database
+from analytics.storage.settings import set_setting
+from analytics.storage.store import undo_batch
 
 PHONE = Path(__file__).parent / "data" / "phone"
 CALLS = PHONE / "calls.xml"

@@ -58,7 +58,6 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.importing.presets import (
     FIELDS,
     PRESET_NAMES,
@@ -74,6 +73,7 @@ from analytics.importing.presets import (
     save_mapping,
     template_csv,
 )
+from analytics.storage.database import Database
 
 PRESETS_DIR = Path(__file__).parent / "data" / "import" / "presets"
 

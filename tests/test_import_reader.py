@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.db import Database
 from analytics.importing import reader
 from analytics.importing.reader import RowProblem, TextTable, UnreadableFileError, stage_text_table
+from analytics.storage.database import Database
 
 QUIRKS = Path(__file__).parent / "data" / "import" / "quirks"
 

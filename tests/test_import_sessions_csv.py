@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.importing.reader import UnreadableFileError
 from analytics.importing.session_csv import (
     SessionColumnsError,
@@ -14,6 +13,7 @@ from analytics.importing.session_csv import (
     session_template_csv,
 )
 from analytics.importing.session_report import SessionOptions
+from analytics.storage.database import Database
 
 SESSIONS = Path(__file__).parent / "data" / "sessions"
 

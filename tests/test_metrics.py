@@ -1,4 +1,4 @@
-"""Every measure of analytics.metrics against numbers worked out by hand.
+"""Every measure of analytics.measures.metrics against numbers worked out by hand.
 
 The fixture is tests/data/fixture_contacts.csv. Its 25 contacts, in file order, with the
 therapist's LOCAL wall-clock time (what every measure uses) and, where it helps, the UTC
@@ -46,10 +46,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import (
+from analytics.measures.metrics import (
     WorkingHours,
     channel_category,
     client_table,
@@ -63,6 +62,7 @@ from analytics.metrics import (
     totals,
     trend,
 )
+from analytics.storage.database import Database
 
 ALL = ContactFilter()
 

@@ -32,15 +32,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import analytics
-from analytics import boundaries
-from analytics.boundaries import BoundarySetting, WorkingHours
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.pseudonyms import secret_path
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import add_sessions
-from analytics.store import add_contacts
+from analytics.policy import boundaries
+from analytics.policy.boundaries import BoundarySetting, WorkingHours
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import secret_path
+from analytics.storage.sessions import add_sessions
+from analytics.storage.store import add_contacts
 from ui.state import VIEWER_SCOPE_KEY
 
 # --- the fixture: two practices, three therapists, distinct names, labels and keys ------
@@ -240,7 +240,7 @@ def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = Database(path)
     try:
         add_contacts(db, _contacts(), source="fixture", file_name="contacts.csv")
-        add_sessions(db, _sessions(), source="fixture", file_name="sessions.csv")
+        add_sessions(db, _sessions(), source="fixture", file_name="storage.sessions.csv")
         _policy(db)
         _phone_logs(db)
     finally:
@@ -268,7 +268,9 @@ def _world(db: Database) -> World:
         dict(zip(practices["name"], practices["practice_id"].astype(int), strict=True)),
         dict(zip(therapists["name"], therapists["therapist_id"].astype(int), strict=True)),
         clients,
-        _function("billing.episodes")(db, ContactFilter())[["client_key", "family", "start"]],
+        _function("measures.billing.episodes")(db, ContactFilter())[
+            ["client_key", "family", "start"]
+        ],
     )
 
 
@@ -449,7 +451,11 @@ def _one_therapist_filter(name: str) -> list[Variant]:
 
 def _client_timeline(call: Call) -> list[Any]:
     return [
-        _outcome(lambda key=key: _function("metrics.client_timeline")(call.db, call.filters(), key))
+        _outcome(
+            lambda key=key: _function("measures.metrics.client_timeline")(
+                call.db, call.filters(), key
+            )
+        )
         for key in call.world.clients["client_key"]
     ]
 
@@ -485,7 +491,7 @@ def _rules_export(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"rules-{call.scope.role}.{kind}"
-        count = _function("billing_files.export_rules")(call.db, call.scope, path)
+        count = _function("policy.billing_files.export_rules")(call.db, call.scope, path)
         return count, path.read_text(encoding="utf-8-sig")
 
     return variant
@@ -496,7 +502,9 @@ def _clients_named(call: Call) -> list[Any]:
     clients = call.world.clients
     return [
         _outcome(
-            lambda name=name: _function("sessions.client_keys_named")(call.db, call.scope, [name])
+            lambda name=name: _function("storage.sessions.client_keys_named")(
+                call.db, call.scope, [name]
+            )
         )
         for name in [*clients["label"], *clients["client_key"]]
     ]
@@ -506,7 +514,7 @@ def _export_rows(call: Call) -> Any:
     """Parquet bytes as the rows they hold (the file's own metadata is not the point)."""
     import io
 
-    data = _function("exports.export_bytes")(call.db, call.filters(), "parquet")
+    data = _function("output.exports.export_bytes")(call.db, call.filters(), "parquet")
     return pd.read_parquet(io.BytesIO(data)).to_dict("list")
 
 
@@ -514,7 +522,7 @@ def _export_file(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"contacts-{call.scope.role}.{kind}"
-        result = _function("exports.export_contacts")(call.db, call.filters(), path, kind)
+        result = _function("output.exports.export_contacts")(call.db, call.filters(), path, kind)
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
         return result.contacts, frame.to_dict("list")
 
@@ -524,7 +532,7 @@ def _export_file(kind: str) -> Variant:
 def _report_filter(therapist: str) -> Variant:
     def variant(call: Call) -> Any:
         return _outcome(
-            lambda: _function("report.report_filter")(
+            lambda: _function("output.report.report_filter")(
                 call.db, call.scope, date(2026, 1, 1), date(2026, 12, 31), therapist=therapist
             )
         )
@@ -533,7 +541,7 @@ def _report_filter(therapist: str) -> Variant:
 
 
 def _supervision_report(call: Call) -> Any:
-    return _function("report.supervision_report")(
+    return _function("output.report.supervision_report")(
         call.db, call.filters(), datetime(2026, 11, 28, 12, 0)
     )
 
@@ -544,7 +552,7 @@ def _written_report(call: Call) -> Any:
 
     call.folder.mkdir(parents=True, exist_ok=True)
     path = call.folder / f"report-{call.scope.role}.html"
-    _outcome(lambda: _function("report.write_report")(call.db, call.filters(), path))
+    _outcome(lambda: _function("output.report.write_report")(call.db, call.filters(), path))
     if not path.exists():
         return None
     return re.sub(r"Generated [0-9-]+ [0-9:]+ UTC", "Generated", path.read_text("utf-8"))
@@ -553,7 +561,7 @@ def _written_report(call: Call) -> Any:
 def _with_labels(call: Call) -> Any:
     # Every key goes in (a caller's frame); what comes back is the names given to them.
     keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
-    return _function("compliance.with_client_labels")(call.db, call.scope, keys)["client"]
+    return _function("measures.compliance.with_client_labels")(call.db, call.scope, keys)["client"]
 
 
 def _episode_contacts(call: Call) -> list[Any]:
@@ -562,7 +570,7 @@ def _episode_contacts(call: Call) -> list[Any]:
     first = call.world.episodes.groupby(["client_key", "family"], as_index=False).first()
     return [
         _outcome(
-            lambda row=row: _function("billing.episode_contacts")(
+            lambda row=row: _function("measures.billing.episode_contacts")(
                 call.db, call.filters(), row.family, row.client_key, row.start.to_pydatetime()
             )
         )
@@ -607,104 +615,110 @@ _COMPARE_SIZES = (None, 2, 3)
 
 
 READERS: dict[str, list[Variant]] = {
-    "billing.episode_contacts": [_episode_contacts],
-    "billing.billing_rules": [
-        lambda call, as_text=as_text: _function("billing.billing_rules")(
+    "measures.billing.episode_contacts": [_episode_contacts],
+    "measures.billing.billing_rules": [
+        lambda call, as_text=as_text: _function("measures.billing.billing_rules")(
             call.db, call.scope, as_text=as_text
         )
         for as_text in (False, True)
     ],
-    "session_load.client_sessions": [_per_client("session_load.client_sessions")],
-    "session_load.session_load_by": [
+    "measures.session_load.client_sessions": [_per_client("measures.session_load.client_sessions")],
+    "measures.session_load.session_load_by": [
         variant
         for by in ("therapist", "practice", "client", "week", "month")
-        for variant in _filter_variants("session_load.session_load_by", by)
+        for variant in _filter_variants("measures.session_load.session_load_by", by)
     ],
-    "compare.comparison": [
+    "measures.compare.comparison": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
         for with_total in (True, False)
-        for variant in _filter_variants("compare.comparison", by, size, with_total)
+        for variant in _filter_variants("measures.compare.comparison", by, size, with_total)
     ],
-    "compare.comparison_report": [
+    "measures.compare.comparison_report": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.comparison_report", by, size)
+        for variant in _filter_variants("measures.compare.comparison_report", by, size)
     ],
-    "compare.monthly_trend": [
+    "measures.compare.monthly_trend": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.monthly_trend", by, size)
+        for variant in _filter_variants("measures.compare.monthly_trend", by, size)
     ],
-    "compare.suppression_pattern": [
+    "measures.compare.suppression_pattern": [
         variant
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.suppression_pattern", size)
+        for variant in _filter_variants("measures.compare.suppression_pattern", size)
     ],
-    "compare.distribution": [
+    "measures.compare.distribution": [
         variant
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.distribution", size)
+        for variant in _filter_variants("measures.compare.distribution", size)
     ],
     "importing.phone_log.list_mappings": [_mappings],
-    "metrics.summary": [
+    "measures.metrics.summary": [
         variant
         for by in ("client", "therapist", "practice")
-        for variant in _filter_variants("metrics.summary", by)
+        for variant in _filter_variants("measures.metrics.summary", by)
     ],
-    "metrics.trend": _filter_variants("metrics.trend", "category"),
-    "metrics.client_timeline": [_client_timeline],
-    "metrics.filter_choices": [
-        lambda call: _function("metrics.filter_choices")(call.db, call.scope)
+    "measures.metrics.trend": _filter_variants("measures.metrics.trend", "category"),
+    "measures.metrics.client_timeline": [_client_timeline],
+    "measures.metrics.filter_choices": [
+        lambda call: _function("measures.metrics.filter_choices")(call.db, call.scope)
     ],
-    "compliance.compliance_by": [
+    "measures.compliance.compliance_by": [
         variant
         for by in ("client", "therapist")
-        for variant in _filter_variants("compliance.compliance_by", by)
+        for variant in _filter_variants("measures.compliance.compliance_by", by)
     ],
-    "compliance.compliance_report": _filter_variants("compliance.compliance_report", "therapist"),
-    "compliance.working_windows": _one_therapist_filter("compliance.working_windows"),
-    "compliance.with_client_labels": [_with_labels],
-    "boundaries.settings_in_force": [_settings_in_force],
-    "boundaries.working_hours_of": _each_therapist("boundaries.working_hours_of"),
-    "boundaries.working_hours_in_force": _each_therapist(
-        "boundaries.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    "measures.compliance.compliance_report": _filter_variants(
+        "measures.compliance.compliance_report", "therapist"
     ),
-    "boundaries.stored_settings": [
+    "measures.compliance.working_windows": _one_therapist_filter(
+        "measures.compliance.working_windows"
+    ),
+    "measures.compliance.with_client_labels": [_with_labels],
+    "policy.boundaries.settings_in_force": [_settings_in_force],
+    "policy.boundaries.working_hours_of": _each_therapist("policy.boundaries.working_hours_of"),
+    "policy.boundaries.working_hours_in_force": _each_therapist(
+        "policy.boundaries.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    ),
+    "policy.boundaries.stored_settings": [
         lambda call: boundaries.stored_settings(call.db, call.scope),
-        *_each_therapist("boundaries.stored_settings"),
+        *_each_therapist("policy.boundaries.stored_settings"),
         lambda call: boundaries.stored_settings(call.db, call.scope, practice=HARBOUR),
     ],
-    "boundaries.list_settings": [
+    "policy.boundaries.list_settings": [
         lambda call: boundaries.list_settings(call.db, call.scope),
-        *_each_therapist("boundaries.list_settings"),
+        *_each_therapist("policy.boundaries.list_settings"),
     ],
-    "boundaries.export_settings": [_export("toml"), _export("csv")],
-    "billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
-    "sessions.client_keys_named": [_clients_named],
+    "policy.boundaries.export_settings": [_export("toml"), _export("csv")],
+    "policy.billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
+    "storage.sessions.client_keys_named": [_clients_named],
     "cli_commands.compliance_rows": [
         lambda call, by=by: _function("cli_commands.compliance_rows")(
             call.db,
             call.filters(),
             by,
-            _function("compliance.compliance_report")(call.db, call.filters(), by),
+            _function("measures.compliance.compliance_report")(call.db, call.filters(), by),
         )
         for by in ("client", "therapist")
     ],
-    "exports.export_bytes": [
-        lambda call: _function("exports.export_bytes")(call.db, call.filters(), "csv"),
+    "output.exports.export_bytes": [
+        lambda call: _function("output.exports.export_bytes")(call.db, call.filters(), "csv"),
         _export_rows,
     ],
-    "exports.export_contacts": [_export_file("csv"), _export_file("parquet")],
-    "report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
-    "report.supervision_report": [_supervision_report],
-    "report.write_report": [_written_report],
-    "boundary_edits.settings_in_words": _each_therapist("boundary_edits.settings_in_words"),
-    "boundary_edits.own_setting_in_force": [
-        lambda call, therapist=therapist: _function("boundary_edits.own_setting_in_force")(
+    "output.exports.export_contacts": [_export_file("csv"), _export_file("parquet")],
+    "output.report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
+    "output.report.supervision_report": [_supervision_report],
+    "output.report.write_report": [_written_report],
+    "policy.boundary_edits.settings_in_words": _each_therapist(
+        "policy.boundary_edits.settings_in_words"
+    ),
+    "policy.boundary_edits.own_setting_in_force": [
+        lambda call, therapist=therapist: _function("policy.boundary_edits.own_setting_in_force")(
             call.db,
             call.scope,
             therapist,
@@ -714,8 +728,8 @@ READERS: dict[str, list[Variant]] = {
         )
         for therapist in THERAPISTS
     ],
-    "boundary_edits.preview_setting": [
-        lambda call, therapist=therapist: _function("boundary_edits.preview_setting")(
+    "policy.boundary_edits.preview_setting": [
+        lambda call, therapist=therapist: _function("policy.boundary_edits.preview_setting")(
             call.db,
             BoundarySetting(therapist, THERAPISTS[therapist][0], None, FIRST_MONDAY, 40.0),
             scope=call.scope,
@@ -731,16 +745,17 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
-    "settings.get_setting": "installation settings (minutes per text, group size): no data",
-    "glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
+    "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "measures.glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "importing.phone_numbers.default_region": "the default region of phone numbers: an "
     "installation setting, no data",
-    "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
-    "to resolve the roles file, returns a Scope, no data rows",
-    "inbox.default_folder": "the inbox folder beside the database file: a path, no data",
-    "inbox.stored_folder": "the inbox folder setting: configuration, no data",
-    "inbox.inbox_folder": "the inbox folder setting or its default: configuration, no data",
-    "inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
+    "access.roles.scope_for": "where a viewer's scope comes from: reads practice and therapist "
+    "names to resolve the roles file, returns a Scope, no data rows",
+    "importing.inbox.default_folder": "the inbox folder beside the database file: a path, no data",
+    "importing.inbox.stored_folder": "the inbox folder setting: configuration, no data",
+    "importing.inbox.inbox_folder": "the inbox folder setting or its default: configuration, "
+    "no data",
+    "importing.inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
@@ -808,12 +823,18 @@ def _readers() -> list[str]:
 def test_discovery_finds_the_functions_it_should() -> None:
     # A guard against a discovery that finds nothing (and so checks nothing).
     readers = set(_readers())
-    assert {"metrics.totals", "compliance.summary", "boundaries.change_log"} <= readers
-    assert {"store.list_batches", "audit.entries", "demo.is_empty"} <= readers
+    assert {
+        "measures.metrics.totals",
+        "measures.compliance.summary",
+        "policy.boundaries.change_log",
+    } <= readers
+    assert {"storage.store.list_batches", "storage.audit.entries", "demo.is_empty"} <= readers
     writers = {name for name, function in _database_functions() if _is_writer(name, function)}
-    assert {"boundaries.save_setting", "store.undo_batch", "importing.pipeline.import_file"} <= (
-        writers
-    )
+    assert {
+        "policy.boundaries.save_setting",
+        "storage.store.undo_batch",
+        "importing.pipeline.import_file",
+    } <= (writers)
 
 
 def _unscoped() -> list[str]:
@@ -856,11 +877,13 @@ def test_a_new_function_without_scope_is_caught(monkeypatch: pytest.MonkeyPatch)
         return 0.0
 
     for function in (busiest_client, minutes_of):
-        function.__module__ = "analytics.metrics"
-        monkeypatch.setattr(f"analytics.metrics.{function.__name__}", function, raising=False)
-    assert _unscoped() == ["metrics.busiest_client"]
+        function.__module__ = "analytics.measures.metrics"
+        monkeypatch.setattr(
+            f"analytics.measures.metrics.{function.__name__}", function, raising=False
+        )
+    assert _unscoped() == ["measures.metrics.busiest_client"]
     with pytest.raises(pytest.fail.Exception, match="needs client_key: add an entry to READERS"):
-        _variants("metrics.minutes_of")
+        _variants("measures.metrics.minutes_of")
 
 
 def _variants(name: str) -> list[Variant]:
@@ -935,16 +958,16 @@ def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
 
 SHOWING_IN_SCOPE = frozenset(
     {
-        "metrics.client_table",
-        "metrics.summary",
-        "metrics.filter_choices",
-        "compliance.weekly_caps",
-        "compliance.compliance_by",
-        "compliance.out_of_policy",
-        "billing.episodes",
-        "billing.per_client_month",
-        "session_load.session_load_by",
-        "session_load.low_attendance_clients",
+        "measures.metrics.client_table",
+        "measures.metrics.summary",
+        "measures.metrics.filter_choices",
+        "measures.compliance.weekly_caps",
+        "measures.compliance.compliance_by",
+        "measures.compliance.out_of_policy",
+        "measures.billing.episodes",
+        "measures.billing.per_client_month",
+        "measures.session_load.session_load_by",
+        "measures.session_load.low_attendance_clients",
     }
 )
 """Readers that must show a client in scope to every scope that has one, so that equal but
@@ -1022,7 +1045,7 @@ def test_local_scope_sees_what_the_pruned_copies_do_not(
     # The comparison above can only fail if scoped and unscoped results differ at all:
     # local mode sees other therapists' labels in the client table.
     full, world, _ = databases
-    table = _plain(_function("metrics.client_table")(full, ContactFilter()))
+    table = _plain(_function("measures.metrics.client_table")(full, ContactFilter()))
     labels = {row[1] for row in table["rows"]}
     assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
 
@@ -1036,7 +1059,7 @@ def test_a_therapist_sees_the_rows_behind_her_own_clients(
     # the other four clients give empty frames.
     full, world, _ = databases
     call = Call(full, _scopes(world)["therapist"], world, tmp_path)
-    sessions = _per_client("session_load.client_sessions")(call)
+    sessions = _per_client("measures.session_load.client_sessions")(call)
     assert sorted(len(result["rows"]) for result in sessions) == [0, 0, 0, 0, 12, 12]
     contacts = _episode_contacts(call)
     assert sorted(len(result["rows"]) for result in contacts) == [0] * 8 + [1, 1, 2, 2]
@@ -1049,10 +1072,10 @@ def test_a_colleague_sees_the_client_he_stood_in_for(
     # shows that contact under Opaline, so his clients add up to his total, like metrics.
     full, world, _ = databases
     filters = ContactFilter(scope=_scopes(world)["colleague"])
-    by_client = _function("session_load.session_load_by")(full, filters, "client")
+    by_client = _function("measures.session_load.session_load_by")(full, filters, "client")
     opaline = by_client[by_client["label"] == "Opaline Ashcombe"]
     assert opaline[["contacts", "contact_minutes", "sessions"]].values.tolist() == [[1, 7.0, 0]]
-    totals = _function("session_load.session_totals")(full, filters)
+    totals = _function("measures.session_load.session_totals")(full, filters)
     assert by_client["contact_minutes"].sum() == totals.contact_minutes
 
 
@@ -1180,7 +1203,7 @@ def _calendar_file(folder: Path, therapist: str) -> tuple[Path, Any]:
     from analytics.importing.session_report import SessionOptions
 
     practice, zone, labels = THERAPISTS[therapist]
-    path = folder / "sessions.ics"
+    path = folder / "storage.sessions.ics"
     path.write_text(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
         "DTSTART:20260401T090000Z\r\nDTEND:20260401T095000Z\r\nDTSTAMP:20260301T000000Z\r\n"
@@ -1194,7 +1217,7 @@ def _calendar_file(folder: Path, therapist: str) -> tuple[Path, Any]:
 
 def _session_csv(folder: Path, therapist: str) -> Path:
     practice, _, labels = THERAPISTS[therapist]
-    path = folder / "sessions.csv"
+    path = folder / "storage.sessions.csv"
     path.write_text(
         "Client,Clinician,Practice,Start,End,Status\n"
         f"{labels[1]},{therapist},{practice},2026-04-01 09:00,2026-04-01 09:50,Show\n",
@@ -1224,24 +1247,32 @@ def _mapped_number(therapist: str) -> str:
 
 
 WRITERS: dict[str, Writer] = {
-    "billing.save_rules": lambda db, scope, therapist, folder: _function("billing.save_rules")(
-        db,
-        scope,
-        _function("billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
-    ),
-    "billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
-        "billing.replace_rules_and_fees"
+    "measures.billing.save_rules": lambda db, scope, therapist, folder: _function(
+        "measures.billing.save_rules"
     )(
         db,
         scope,
-        _function("billing.validate_rules")(_function("billing.billing_rules")(db, LOCAL)),
+        _function("measures.billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
+    ),
+    "measures.billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
+        "measures.billing.replace_rules_and_fees"
+    )(
+        db,
+        scope,
+        _function("measures.billing.validate_rules")(
+            _function("measures.billing.billing_rules")(db, LOCAL)
+        ),
         [("98970", 12.5, "USD")],
     ),
-    "billing_files.load_rules": lambda db, scope, therapist, folder: _function(
-        "billing_files.load_rules"
+    "policy.billing_files.load_rules": lambda db, scope, therapist, folder: _function(
+        "policy.billing_files.load_rules"
     )(db, scope, _rules_file(folder)),
-    "billing.save_fees": lambda db, scope, therapist, folder: _function("billing.save_fees")(
-        db, scope, _function("billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD")
+    "measures.billing.save_fees": lambda db, scope, therapist, folder: _function(
+        "measures.billing.save_fees"
+    )(
+        db,
+        scope,
+        _function("measures.billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
     ),
     "importing.phone_log.map_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.map_number"
@@ -1270,27 +1301,27 @@ WRITERS: dict[str, Writer] = {
     )(
         db,
         _calendar_file(folder, therapist)[0],
-        file_name="sessions.ics",
+        file_name="storage.sessions.ics",
         options=_calendar_file(folder, therapist)[1],
         scope=scope,
         today=date(2026, 4, 30),
     ),
     "importing.session_csv.import_session_csv": lambda db, scope, therapist, folder: _function(
         "importing.session_csv.import_session_csv"
-    )(db, _session_csv(folder, therapist), file_name="sessions.csv", scope=scope),
+    )(db, _session_csv(folder, therapist), file_name="storage.sessions.csv", scope=scope),
     "importing.dispatch.import_detected": lambda db, scope, therapist, folder: _function(
         "importing.dispatch.import_detected"
     )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
-    "boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
+    "policy.boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
         db,
         BoundarySetting(therapist, THERAPISTS[therapist][0], None, date(2026, 3, 2), 40.0),
         "someone",
         scope=scope,
     ),
-    "boundaries.delete_setting": lambda db, scope, therapist, folder: boundaries.delete_setting(
-        db, therapist, None, FIRST_MONDAY, "someone", scope=scope
+    "policy.boundaries.delete_setting": lambda db, scope, therapist, folder: (
+        boundaries.delete_setting(db, therapist, None, FIRST_MONDAY, "someone", scope=scope)
     ),
-    "boundaries.save_working_hours": lambda db, scope, therapist, folder: (
+    "policy.boundaries.save_working_hours": lambda db, scope, therapist, folder: (
         boundaries.save_working_hours(
             db,
             therapist,
@@ -1299,23 +1330,23 @@ WRITERS: dict[str, Writer] = {
             scope=scope,
         )
     ),
-    "boundaries.delete_working_hours": lambda db, scope, therapist, folder: (
+    "policy.boundaries.delete_working_hours": lambda db, scope, therapist, folder: (
         boundaries.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
     ),
-    "boundaries.set_time_zone": lambda db, scope, therapist, folder: boundaries.set_time_zone(
-        db, therapist, "Asia/Tokyo", "someone", scope=scope
+    "policy.boundaries.set_time_zone": lambda db, scope, therapist, folder: (
+        boundaries.set_time_zone(db, therapist, "Asia/Tokyo", "someone", scope=scope)
     ),
-    "boundaries.load_settings": lambda db, scope, therapist, folder: boundaries.load_settings(
-        db, _policy_file(folder, therapist), "someone", scope=scope
+    "policy.boundaries.load_settings": lambda db, scope, therapist, folder: (
+        boundaries.load_settings(db, _policy_file(folder, therapist), "someone", scope=scope)
     ),
-    "boundaries.demo_boundaries": lambda db, scope, therapist, folder: boundaries.demo_boundaries(
-        db, scope=scope
+    "policy.boundaries.demo_boundaries": lambda db, scope, therapist, folder: (
+        boundaries.demo_boundaries(db, scope=scope)
     ),
-    "store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
+    "storage.store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
         db, _frame_for(therapist), source="test", scope=scope
     ),
-    "store.add_contacts_from_query": lambda db, scope, therapist, folder: _function(
-        "store.add_contacts_from_query"
+    "storage.store.add_contacts_from_query": lambda db, scope, therapist, folder: _function(
+        "storage.store.add_contacts_from_query"
     )(
         db,
         "SELECT * FROM extra",
@@ -1324,14 +1355,14 @@ WRITERS: dict[str, Writer] = {
         lookups={"extra": _frame_for(therapist)},
         scope=scope,
     ),
-    "store.undo_batch": lambda db, scope, therapist, folder: _function("store.undo_batch")(
-        db, 1, scope=scope
-    ),
-    "sessions.add_sessions": lambda db, scope, therapist, folder: add_sessions(
+    "storage.store.undo_batch": lambda db, scope, therapist, folder: _function(
+        "storage.store.undo_batch"
+    )(db, 1, scope=scope),
+    "storage.sessions.add_sessions": lambda db, scope, therapist, folder: add_sessions(
         db, _sessions_for(therapist), source="test", scope=scope
     ),
-    "sessions.add_sessions_from_query": lambda db, scope, therapist, folder: _function(
-        "sessions.add_sessions_from_query"
+    "storage.sessions.add_sessions_from_query": lambda db, scope, therapist, folder: _function(
+        "storage.sessions.add_sessions_from_query"
     )(
         db,
         "SELECT * FROM extra",
@@ -1373,28 +1404,30 @@ WRITERS: dict[str, Writer] = {
         _function("importing.presets.layout_for_preset")("template", _TEMPLATE_HEADER.split(",")),
         scope=scope,
     ),
-    "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
-        db, "minutes_per_text", 3, scope=scope
-    ),
-    "inbox.set_inbox_folder": lambda db, scope, therapist, folder: _function(
-        "inbox.set_inbox_folder"
+    "storage.settings.set_setting": lambda db, scope, therapist, folder: _function(
+        "storage.settings.set_setting"
+    )(db, "minutes_per_text", 3, scope=scope),
+    "importing.inbox.set_inbox_folder": lambda db, scope, therapist, folder: _function(
+        "importing.inbox.set_inbox_folder"
     )(db, folder / "inbox", scope=scope),
-    "inbox.sweep": lambda db, scope, therapist, folder: _function("inbox.sweep")(
-        db, _inbox_with_a_file(folder, therapist), settle=0.1, scope=scope
-    ),
+    "importing.inbox.sweep": lambda db, scope, therapist, folder: _function(
+        "importing.inbox.sweep"
+    )(db, _inbox_with_a_file(folder, therapist), settle=0.1, scope=scope),
     "importing.phone_numbers.set_default_region": lambda db, scope, therapist, folder: _function(
         "importing.phone_numbers.set_default_region"
     )(db, "DE", scope=scope),
-    "care.backup": lambda db, scope, therapist, folder: _function("care.backup")(
+    "storage.care.backup": lambda db, scope, therapist, folder: _function("storage.care.backup")(
         db, scope, folder / "backup.duckdb"
     ),
-    "care.backup_archive": lambda db, scope, therapist, folder: _function("care.backup_archive")(
-        db, scope
-    ),
-    "care.erase_client": lambda db, scope, therapist, folder: _function("care.erase_client")(
-        db, scope, _first_client_key(db, therapist)
-    ),
-    "glance.dismiss_alert": lambda db, scope, therapist, folder: _function("glance.dismiss_alert")(
+    "storage.care.backup_archive": lambda db, scope, therapist, folder: _function(
+        "storage.care.backup_archive"
+    )(db, scope),
+    "storage.care.erase_client": lambda db, scope, therapist, folder: _function(
+        "storage.care.erase_client"
+    )(db, scope, _first_client_key(db, therapist)),
+    "measures.glance.dismiss_alert": lambda db, scope, therapist, folder: _function(
+        "measures.glance.dismiss_alert"
+    )(
         db,
         scope,
         f"therapist:{db.row('SELECT therapist_id FROM therapists WHERE name = ?', [therapist])[0]}"
@@ -1410,9 +1443,9 @@ _OWN_EDITS = {
     **{
         writer: ("boundary_edit", OWN)
         for writer in WRITERS
-        if writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
+        if writer.startswith("boundaries.") and writer != "policy.boundaries.demo_boundaries"
     },
-    "glance.dismiss_alert": ("alert_dismiss", OWN),
+    "measures.glance.dismiss_alert": ("alert_dismiss", OWN),
     # Numbers are never stored or logged: the entry names the last two digits.
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
@@ -1474,8 +1507,8 @@ def test_imports_of_every_kind_are_audited_under_the_importer(
         calendar, calendar_options = _calendar_file(tmp_path, OWN)
         for path, name in (
             (_csv_file(tmp_path, OWN), "extra.csv"),
-            (_session_csv(tmp_path, OWN), "sessions.csv"),
-            (calendar, "sessions.ics"),
+            (_session_csv(tmp_path, OWN), "storage.sessions.csv"),
+            (calendar, "storage.sessions.ics"),
         ):
             options = calendar_options if name.endswith(".ics") else SessionOptions()
             import_detected(db, path, file_name=name, session_options=options, scope=admin)
@@ -1492,8 +1525,8 @@ def test_imports_of_every_kind_are_audited_under_the_importer(
         )
         assert entries.values.tolist() == [
             ["import", "extra.csv: batch 6, 1 rows stored"],
-            ["import", "sessions.csv: batch 7, 1 rows stored"],
-            ["import", "sessions.ics: batch 8, 1 rows stored"],
+            ["import", "storage.sessions.csv: batch 7, 1 rows stored"],
+            ["import", "storage.sessions.ics: batch 8, 1 rows stored"],
             ["import", "calls.xml: batch 9, 2 rows stored"],
         ]
     finally:
@@ -1545,14 +1578,14 @@ def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
             "ada-texts.xml: batch 4, 2 rows stored",
             "contacts.csv: batch 1, 301 rows stored",
             "cyprian-calls.xml: batch 5, 1 rows stored",
-            "sessions.csv: batch 2, 72 rows stored",
+            "storage.sessions.csv: batch 2, 72 rows stored",
         ]
         assert (entries["action"] == "boundary_edit").sum() == 12
         mapped = entries.loc[entries["action"] == "settings", "detail"]
         assert len(mapped) == 3 and mapped.str.startswith("phone number ending 0").all()
         for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
             assert not entries["detail"].str.contains(label).any()  # no client data in details
-        _function("store.undo_batch")(db, 2)
+        _function("storage.store.undo_batch")(db, 2)
         last = db.frame("SELECT action, detail FROM audit_log ORDER BY entry_id DESC LIMIT 1", [])
         assert last.iloc[0].tolist() == ["undo", "batch 2: 72 rows removed"]
     finally:

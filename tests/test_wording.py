@@ -10,12 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import billing, report, wording
-from analytics.db import Database
-from analytics.exports import table_to_csv
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL
 from analytics.importing.classify import list_rules
-from analytics.scope import LOCAL
+from analytics.measures import billing
+from analytics.output import report, wording
+from analytics.output.exports import table_to_csv
+from analytics.storage.database import Database
 from tests.test_browser_words import internal_words
 from tests.test_pages import metric_values, run_app
 from ui import format as ui_format

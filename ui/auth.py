@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import audit
-from analytics.db import Database, first_line
+from analytics.access.roles import Roles, SignIn, load_roles, roles_path, scope_for
+from analytics.access.scope import Scope, local_user
 from analytics.errors import ContactLoadError
-from analytics.roles import Roles, SignIn, load_roles, roles_path, scope_for
-from analytics.scope import Scope, local_user
+from analytics.storage import audit
+from analytics.storage.database import Database, first_line
 from ui.state import VIEWER_SCOPE_KEY, database
 
 log = logging.getLogger("contactload.auth")
@@ -97,7 +97,7 @@ def current_sign_in() -> SignIn:
     """What the identity provider's signed ID token says about the signed-in person.
 
     Its e-mail address identifies them only when the provider marks it verified (the
-    boolean ``true``) or the roles file trusts the issuer's tenant (analytics.roles);
+    boolean ``true``) or the roles file trusts the issuer's tenant (analytics.access.roles);
     otherwise only the provider's subject id counts, since anyone may type an address.
     """
     return SignIn.from_claims(st.user.to_dict())

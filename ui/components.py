@@ -11,14 +11,14 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from analytics import audit
-from analytics.care import backup_archive
-from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
-from analytics.filters import ContactFilter, Period
+from analytics.access.filters import ContactFilter, Period
 from analytics.importing.phone_log import text_minutes_note
 from analytics.importing.pipeline import INVISIBLE, shown_name
-from analytics.metrics import Totals
-from analytics.wording import in_words
+from analytics.measures.metrics import Totals
+from analytics.output.exports import export_bytes, table_to_csv, table_to_xlsx
+from analytics.output.wording import in_words
+from analytics.storage import audit
+from analytics.storage.care import backup_archive
 from ui.sidebar import current_filter
 from ui.state import database, filter_choices, measure, viewer_scope
 
@@ -129,10 +129,10 @@ def csv_download(
 ) -> None:
     """Download buttons for a table, CSV and XLSX side by side.
 
-    Headers and stored codes are in words (analytics.wording.in_words), unless ``words``
+    Headers and stored codes are in words (analytics.output.wording.in_words), unless ``words``
     is False: a file meant to be loaded back (boundaries.csv) keeps its codes. Both are safe to
     open in a spreadsheet: text that a spreadsheet would evaluate as a formula is prefixed
-    with ``'`` and XLSX cells are values (analytics.exports). The name stays
+    with ``'`` and XLSX cells are values (analytics.output.exports). The name stays
     ``csv_download`` because every page already calls it. The files are written only when
     a button is clicked: writing an XLSX of a large table on every rerun cost seconds
     (README, Performance).

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import (
@@ -27,7 +27,7 @@ from analytics.importing.session_report import (
     SessionReport,
 )
 from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
-from analytics.scope import Scope
+from analytics.storage.database import Database
 from ui.components import csv_download
 from ui.state import database, viewer_scope
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
 from analytics.errors import ContactLoadError
 from analytics.importing.phone_log import (
@@ -28,8 +28,8 @@ from analytics.importing.phone_numbers import (
     set_default_region,
 )
 from analytics.importing.pipeline import TherapistNeededError
-from analytics.scope import Scope
-from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.storage.database import Database
+from analytics.storage.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
 from ui.format import MINUTES_DECIMAL_COLUMN
 from ui.importing import ask_therapist, keep_therapist_box, therapist_named

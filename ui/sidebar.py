@@ -9,11 +9,11 @@ from datetime import date
 
 import streamlit as st
 
+from analytics.access.filters import ContactFilter
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.filters import ContactFilter
-from analytics.glance import PRESETS, local_today, preset_period
-from analytics.metrics import FilterChoices
+from analytics.measures.glance import PRESETS, local_today, preset_period
+from analytics.measures.metrics import FilterChoices
 from ui.auth import current_scope, signed_in_panel
 from ui.state import filter_choices
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import billing, compare, compliance, glance, metrics, session_load
-from analytics.db import Database, default_db_path, open_database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.importing import phone_log
-from analytics.scope import Scope
+from analytics.measures import billing, compare, compliance, glance, metrics, session_load
+from analytics.storage.database import Database, default_db_path, open_database
 
 
 def _compare_distribution(
@@ -153,7 +153,7 @@ def _cached(
 
 
 def measure(name: str, filters: ContactFilter, *args: Any) -> Any:
-    """The result of ``analytics.metrics.<name>(db, filters, *args)``, cached."""
+    """The result of ``analytics.measures.metrics.<name>(db, filters, *args)``, cached."""
     db = database()
     _pause_point(db)
     return _cached(name, db, str(db.path), db.data_version(), filters, tuple(args))

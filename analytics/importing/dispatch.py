@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind, markup_sentence
 from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport, import_phone_log
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.importing.workbook import is_workbook, sheet_csv_file
-from analytics.scope import LOCAL, Scope
+from analytics.storage.database import Database
 
 
 class UnsupportedFileError(ContactLoadError):

@@ -65,11 +65,10 @@ from defusedxml import DefusedXmlException
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES
 from analytics.errors import ContactLoadError, InvalidRecordError, PermissionDeniedError
-from analytics.filters import ContactFilter
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
 from analytics.importing.phone_numbers import (
     choose_region,
@@ -89,10 +88,11 @@ from analytics.importing.pipeline import (
     is_placeholder,
 )
 from analytics.importing.reader import RowProblem
-from analytics.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
-from analytics.scope import LOCAL, Scope
-from analytics.settings import get_setting
-from analytics.store import count_rows, is_erased, record_import, store_incoming
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
+from analytics.storage.settings import get_setting
+from analytics.storage.store import count_rows, is_erased, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""

@@ -24,7 +24,7 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
     DirectionDefaults,
@@ -65,8 +65,8 @@ from analytics.importing.reader import (
     problems_frame,
     stage_text_table,
 )
-from analytics.scope import LOCAL, Scope
-from analytics.store import (
+from analytics.storage.database import Database
+from analytics.storage.store import (
     ERASED_REASON,
     StoredBatch,
     count_rows,

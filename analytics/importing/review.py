@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
 from analytics.errors import InvalidRecordError
 from analytics.importing.classify import Rule, validated_rule
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import (
     date_sql,
@@ -41,9 +41,9 @@ from analytics.importing.pipeline import (
 )
 from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import stage_sessions, store_sessions
-from analytics.store import count_rows, record_import
+from analytics.storage.database import Database
+from analytics.storage.sessions import stage_sessions, store_sessions
+from analytics.storage.store import count_rows, record_import
 
 if TYPE_CHECKING:
     import pandas as pd

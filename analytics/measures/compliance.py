@@ -44,13 +44,18 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
+from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import DEFAULT_WORKING_HOURS, WorkingHours, client_table, data_period
-from analytics.scope import Scope
-from analytics.wording import sql_words
+from analytics.measures.metrics import (
+    DEFAULT_WORKING_HOURS,
+    WorkingHours,
+    client_table,
+    data_period,
+)
+from analytics.output.wording import sql_words
+from analytics.storage.database import Database
 
 # SQL below is fixed text: CTE names and fragments are module constants, values always
 # travel as parameters (in the order their placeholders appear), which is why composing

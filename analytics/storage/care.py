@@ -37,8 +37,10 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import audit
-from analytics.db import (
+from analytics.access.scope import Scope
+from analytics.errors import ContactLoadError, DatabaseLockedError, PermissionDeniedError
+from analytics.storage import audit
+from analytics.storage.database import (
     REWRITE_PENDING,
     Database,
     hold_working_copy,
@@ -47,9 +49,8 @@ from analytics.db import (
     table_counts,
     working_copy_path,
 )
-from analytics.encryption import configured_key
-from analytics.errors import ContactLoadError, DatabaseLockedError, PermissionDeniedError
-from analytics.pseudonyms import (
+from analytics.storage.encryption import configured_key
+from analytics.storage.pseudonyms import (
     client_key,
     erasure_ref,
     load_or_create_secret,
@@ -57,9 +58,14 @@ from analytics.pseudonyms import (
     secret_path,
     write_secret,
 )
-from analytics.schema import MIGRATIONS
-from analytics.scope import Scope
-from analytics.sharing import holder_name, print_waiting, turn_for, wait_seconds, waiting_sentence
+from analytics.storage.schema import MIGRATIONS
+from analytics.storage.sharing import (
+    holder_name,
+    print_waiting,
+    turn_for,
+    wait_seconds,
+    waiting_sentence,
+)
 
 SECRET_TABLE = "backup_secret"
 """The one-row table a backup carries the pseudonym secret in (never in a live database)."""
@@ -419,7 +425,7 @@ class Erasure:
     def described(self) -> str:
         """The rows removed in words, e.g. ``"7 contacts, 1 client record"`` (the CLI and
         the Data care page say the same)."""
-        from analytics.wording import TABLE_WORDS  # wording imports audit, as care does
+        from analytics.output.wording import TABLE_WORDS  # wording imports audit, as care does
 
         return ", ".join(
             f"{count:,} {TABLE_WORDS.get(table, table.replace('_', ' '))}"

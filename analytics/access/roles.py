@@ -41,9 +41,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError
-from analytics.scope import Scope
+from analytics.storage.database import Database
 
 ROLES_ENV = "CONTACTLOAD_ROLES"
 """The environment variable naming the roles file (team mode), as ``--roles`` does."""

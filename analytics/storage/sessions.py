@@ -21,12 +21,12 @@ import duckdb
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import InvalidFilterError, InvalidRecordError
-from analytics.filters import ContactFilter
-from analytics.schema import SESSION_STATUSES
-from analytics.scope import LOCAL, Scope
-from analytics.store import (
+from analytics.storage.database import Database
+from analytics.storage.schema import SESSION_STATUSES
+from analytics.storage.store import (
     add_people,
     close_batch,
     count_rows,
@@ -212,7 +212,7 @@ def session_list(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """The sessions under ``filters`` (period, practices, therapists, clients, scope) in
     ``SESSION_LIST_COLUMNS``, by local start; dates (ISO) and start times (``HH:MM``) are
     the therapist's own wall clock, whatever the daylight-saving offset was."""
-    from analytics.session_load import STATUS_LABELS
+    from analytics.measures.session_load import STATUS_LABELS
 
     where, params = filters.session_where()
     client = filters.scope.client_name("cl")

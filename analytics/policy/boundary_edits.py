@@ -20,11 +20,12 @@ from datetime import date
 
 import pandas as pd
 
-from analytics import boundaries, compliance
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
+from analytics.measures import compliance
+from analytics.policy import boundaries
+from analytics.storage.database import Database
 
 _VERDICTS_SQL = """
 , category_weeks AS (

@@ -19,11 +19,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from analytics import audit
-from analytics.compliance import _MARKED_CTE, _contacts_cte, _hours_ctes
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
 from analytics.errors import ContactLoadError
-from analytics.filters import ContactFilter
+from analytics.measures.compliance import _MARKED_CTE, _contacts_cte, _hours_ctes
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 if TYPE_CHECKING:
     import pandas as pd

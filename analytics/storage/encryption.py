@@ -2,7 +2,7 @@
 
 DuckDB encrypts a database file (AES-GCM) when it is attached with ``ENCRYPTION_KEY``.
 DuckDB 2.0.1's built-in crypto only reads such files; writing one needs the OpenSSL crypto
-of its ``httpfs`` extension, which analytics.httpfs finds and loads the ways DuckDB users
+of its ``httpfs`` extension, which analytics.storage.httpfs finds and loads the ways DuckDB users
 provide it (installed from DuckDB's extension repository when online, or a file, folder or
 wheel named by ``CONTACTLOAD_HTTPFS`` when offline). Without it a key is refused in one
 sentence rather than written with DuckDB's fallback, which DuckDB itself calls not securely
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.errors import EncryptionError as EncryptionError  # its home until #17
-from analytics.httpfs import HttpfsSource, how_to_provide, load_httpfs
+from analytics.storage.httpfs import HttpfsSource, how_to_provide, load_httpfs
 
 KEY_ENV_VAR = "CONTACTLOAD_DB_KEY"
 KEY_FILE_ENV_VAR = "CONTACTLOAD_DB_KEY_FILE"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 
 class InvalidSettingError(ContactLoadError):
@@ -56,7 +56,7 @@ SETTINGS: dict[str, Setting] = {
             10_000,
         ),
         # Two looks this far apart must find a dropped file the same size and age before
-        # the inbox takes it (analytics.inbox): a file still being written waits.
+        # the inbox takes it (analytics.importing.inbox): a file still being written waits.
         Setting(
             "inbox_settle_seconds",
             "Seconds a file in the inbox folder must stay unchanged before it is imported",

@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope, local_user
 from analytics.errors import ContactLoadError, DatabaseError, PermissionDeniedError
-from analytics.scope import LOCAL, Scope, local_user
+from analytics.storage.database import Database
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -188,7 +188,7 @@ def set_inbox_folder(db: Database, folder: Path | None, *, scope: Scope = LOCAL)
     """Store ``folder`` as this database's inbox (None: back to the default); only a viewer
     who may import, recorded in the audit log. A running watcher keeps its folder until the
     dashboard starts again."""
-    from analytics import audit
+    from analytics.storage import audit
 
     scope.require_import()
     with db.transaction() as cursor:
@@ -205,7 +205,7 @@ def set_inbox_folder(db: Database, folder: Path | None, *, scope: Scope = LOCAL)
 
 def settle_seconds(db: Database) -> float:
     """How long a dropped file must stay unchanged (setting ``inbox_settle_seconds``)."""
-    from analytics.settings import get_setting
+    from analytics.storage.settings import get_setting
 
     return get_setting(db, "inbox_settle_seconds")
 

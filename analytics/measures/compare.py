@@ -29,7 +29,7 @@ fairly": counts from 1 to 10 are suppressed, and so is any cell from which one c
 out), a group with fewer than k active clients shows no value at all, only the reason
 ("fewer than 11 clients"); k is the ``min_group_clients`` setting (default 11) or an
 argument. Complementary suppression is decided once for every view a viewer can reach
-(``suppression_pattern``; the rule is in ``analytics.suppression``): the therapist and
+(``suppression_pattern``; the rule is in ``analytics.access.suppression``): the therapist and
 practice comparisons, the total row, the monthly trends, the downloads and the CLI all read
 their hidden cells from it, so no sum across them (total minus practices, practice minus
 therapists, period minus months) gives a hidden cell away. Comparisons hold no client rows
@@ -46,8 +46,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from analytics import suppression
-from analytics.compliance import (
+from analytics.access import suppression
+from analytics.access.filters import ContactFilter, Period
+from analytics.errors import InvalidFilterError
+from analytics.measures.compliance import (
     _MARKED_CTE,
     _RESPONSE_CTES,
     _SETTINGS_CTES,
@@ -55,12 +57,10 @@ from analytics.compliance import (
     _contacts_cte,
     _hours_ctes,
 )
-from analytics.db import Database
-from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import data_period
-from analytics.schema import SCHEDULED_STATUSES
-from analytics.settings import SETTINGS, InvalidSettingError, get_setting
+from analytics.measures.metrics import data_period
+from analytics.storage.database import Database
+from analytics.storage.schema import SCHEDULED_STATUSES
+from analytics.storage.settings import SETTINGS, InvalidSettingError, get_setting
 
 # SQL below is fixed text: grouping columns and bucket expressions come from the allow-lists
 # right here, values always travel as parameters (ruff S608 is silenced where text is
@@ -457,7 +457,7 @@ def suppression_pattern(
     (``"period"`` or ``"YYYY-MM"``), level (total, practice, therapist), group_id (0 for the
     total), clients, suppressed, suppressed_reason and min_group_clients (k). The therapist
     and practice comparisons, their totals, the monthly trends, the downloads and the CLI
-    all read their hidden cells from here (``analytics.suppression`` has the rule).
+    all read their hidden cells from here (``analytics.access.suppression`` has the rule).
     """
     k = _group_size(db, min_clients)
     counts = _cell_clients(db, filters)

@@ -5,7 +5,7 @@ the monthly trends can add and subtract them. Suppression decided per table leak
 total minus the shown practices gives a hidden practice, a practice minus its shown
 therapists a hidden therapist, the period minus the shown months a hidden month. So the
 cells of all those views are judged together here (pure Python over a few hundred
-aggregated cells; the per-row work happens in SQL in ``analytics.compare``).
+aggregated cells; the per-row work happens in SQL in ``analytics.measures.compare``).
 
 **Cells.** One per bucket (``"period"`` or a local month ``"YYYY-MM"``), level
 (``"total"``, ``"practice"``, ``"therapist"``) and group id (0 for the total). A cell with

@@ -71,13 +71,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.demo import PRACTICES
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.scope import LOCAL, Scope
-from analytics.toml_text import number_text, toml_string
+from analytics.output.toml_text import number_text, toml_string
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
@@ -1652,7 +1652,7 @@ def _toml_value(value: object) -> str:
 def _toml_text(settings: list[BoundarySetting], hours: list[_HoursEntry]) -> str:
     lines = [
         "# Contact Load boundary settings. A field left out inherits the therapist's default",
-        "# (client entries) or is not set (defaults); see analytics/boundaries.py.",
+        "# (client entries) or is not set (defaults); see analytics/policy/boundaries.py.",
     ]
     for setting in settings:
         lines += ["", "[[setting]]"]

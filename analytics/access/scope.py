@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, LiteralString
 
 from analytics.errors import PermissionDeniedError
+from analytics.storage.sql import FALSE, TRUE, Fragment, all_of, identifier, in_list, query
 
 Role = Literal["local", "admin", "supervisor", "therapist", "none"]
 ROLES: tuple[Role, ...] = ("local", "admin", "supervisor", "therapist", "none")
@@ -129,6 +130,36 @@ class Scope:
             conditions.append(f"list_contains(?, {alias}.therapist_id)")
             params.append(list(self.therapist_ids))
         return (" AND ".join(conditions) or "TRUE"), params
+
+    def fragment(self, alias: LiteralString) -> Fragment:
+        """The viewer's rows of ``alias`` (a fixed table alias with ``practice_id`` and
+        ``therapist_id``), as a query-kit fragment with its own parameters."""
+        if self.sees_nothing:
+            return FALSE
+        return all_of(
+            TRUE
+            if self.practice_ids is None
+            else in_list(f"{alias}.practice_id", "scope_practices", self.practice_ids),
+            TRUE
+            if self.therapist_ids is None
+            else in_list(f"{alias}.therapist_id", "scope_therapists", self.therapist_ids),
+        )
+
+    def client_fragment(self, alias: LiteralString) -> Fragment:
+        """The viewer's clients of ``clients AS alias`` (as ``client_where``), a fragment."""
+        listed = self.fragment(alias)
+        if listed.always or listed.text == "FALSE":
+            return listed
+        return query(
+            "({listed} OR EXISTS (SELECT 1 FROM contacts AS scope_k "
+            "WHERE scope_k.client_id = {alias}.client_id AND {contacted}) "
+            "OR EXISTS (SELECT 1 FROM sessions AS scope_s "
+            "WHERE scope_s.client_id = {alias}.client_id AND {seen}))",
+            listed=listed,
+            alias=identifier(alias),
+            contacted=self.fragment("scope_k"),
+            seen=self.fragment("scope_s"),
+        )
 
     def client_where(self, alias: str) -> tuple[str, list[object]]:
         """A condition over ``clients AS alias``: clients listed under the scope, and

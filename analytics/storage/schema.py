@@ -422,7 +422,7 @@ MIGRATIONS += (
         statements=(
             "CREATE SEQUENCE inbox_entry_seq START 1",
             # File names and counts only: never the file's contents, nor the error's text
-            # (it may quote a cell); ``reason`` is one of analytics.inbox.REASONS.
+            # (it may quote a cell); ``reason`` is one of analytics.importing.inbox.REASONS.
             f"""
             CREATE TABLE inbox_files (
                 entry_id INTEGER PRIMARY KEY DEFAULT nextval('inbox_entry_seq'),

@@ -8,7 +8,7 @@ Everything the Overview's top rows show is computed here (the pages only draw it
 * **Billable and unpaid time**: billable minutes are the minutes of billing episodes that
   qualify for a code under the billing rules (``billing.summary``; episodes are counted in
   the period they start in); unpaid minutes are all contact minutes of the period minus
-  those. The rules themselves live in ``analytics.billing`` only.
+  those. The rules themselves live in ``analytics.measures.billing`` only.
 * **Ranking**: ``compare.comparison`` per therapist (small groups left out), flagged
   above a threshold in minutes per active client per week: the ``load_flag_minutes``
   setting, or where that is 0 (the default) the 90th percentile of the therapist's
@@ -26,13 +26,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from analytics import audit, billing, compare, compliance
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
+from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import data_period, totals
-from analytics.scope import Scope
-from analytics.settings import get_setting
+from analytics.measures import billing, compare, compliance
+from analytics.measures.metrics import data_period, totals
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import get_setting
 
 PRESETS: dict[str, str] = {
     "all": "All data",

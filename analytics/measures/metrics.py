@@ -13,11 +13,11 @@ from typing import Literal
 
 import pandas as pd
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
+from analytics.access.scope import Scope
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.scope import Scope
+from analytics.storage.database import Database
 
 # SQL fragments below are fixed text chosen from allow-lists; values always travel as
 # parameters, which is why composing them with f-strings is safe (ruff S608 is silenced

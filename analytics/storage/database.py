@@ -5,7 +5,7 @@ database (``open_database`` shares it); every operation takes its own cursor fro
 connection, because a DuckDB connection must not be used from two threads at once and
 Streamlit runs each browser session on a thread of its own.
 
-Processes share the file by taking turns (see ``analytics.sharing``): a ``Database`` opens
+Processes share the file by taking turns (see ``analytics.storage.sharing``): a ``Database`` opens
 its connection when an operation starts; the dashboard closes it again once idle (or at
 once when another process is waiting), the command line when it exits. A process that
 finds the file held waits for it (up to ``CONTACTLOAD_WAIT_SECONDS``), saying once what
@@ -39,7 +39,8 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads with the first data frame, not with the CLI
     import pandas as pd
 
-from analytics.encryption import (
+from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
+from analytics.storage.encryption import (
     CATALOG,
     KEY_ENV_VAR,
     KEY_FILE_ENV_VAR,
@@ -47,9 +48,8 @@ from analytics.encryption import (
     configured_key,
     connect_encrypted,
 )
-from analytics.errors import DamagedDatabaseError, DatabaseError, DatabaseLockedError
-from analytics.schema import migrate
-from analytics.sharing import (
+from analytics.storage.schema import migrate
+from analytics.storage.sharing import (
     LOCKED,
     Turn,
     holder_name,
@@ -58,6 +58,7 @@ from analytics.sharing import (
     wait_seconds,
     waiting_sentence,
 )
+from analytics.storage.sql import Fragment
 
 try:  # advisory locks mark a restore or rewrite in progress (POSIX; elsewhere none)
     import fcntl
@@ -293,7 +294,7 @@ class Database:
         self, path: Path | str, key: str | None = None, *, allow_unsafe_crypto: bool = False
     ) -> None:
         """Open (and migrate) ``path``; encrypted with ``key``, or the configured key
-        (``CONTACTLOAD_DB_KEY`` or ``CONTACTLOAD_DB_KEY_FILE``, see analytics.encryption)."""
+        (``CONTACTLOAD_DB_KEY`` or ``CONTACTLOAD_DB_KEY_FILE``, see ``storage.encryption``)."""
         self.path = Path(path)
         key = key if key is not None else configured_key()
         self.encrypted = key is not None
@@ -630,15 +631,22 @@ class Database:
             return f"ATTACH ? AS {alias}", []
         return f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?)", [self._key]
 
-    def frame(self, sql: str, params: list[object] | dict[str, object]) -> pd.DataFrame:
-        """The result of one query as a data frame (for aggregated results only)."""
+    def frame(
+        self, sql: str | Fragment, params: list[object] | dict[str, object] | None = None
+    ) -> pd.DataFrame:
+        """The result of one query (a ``Fragment`` of the query kit, or text and parameters)
+        as a data frame (for aggregated results only)."""
+        text, values = _statement(sql, params)
         with self.cursor() as cursor:
-            return cursor.execute(sql, params).df()
+            return cursor.execute(text, values).df()
 
-    def row(self, sql: str, params: list[object] | dict[str, object]) -> tuple[Any, ...]:
+    def row(
+        self, sql: str | Fragment, params: list[object] | dict[str, object] | None = None
+    ) -> tuple[Any, ...]:
         """The one row an aggregate query returns."""
+        text, values = _statement(sql, params)
         with self.cursor() as cursor:
-            row = cursor.execute(sql, params).fetchone()
+            row = cursor.execute(text, values).fetchone()
         assert row is not None  # aggregate queries always return one row
         return row
 
@@ -787,3 +795,14 @@ def close_all() -> None:
         for database in _open.values():
             database.close()
         _open.clear()
+
+
+def _statement(
+    sql: str | Fragment, params: list[object] | dict[str, object] | None
+) -> tuple[str, list[object] | dict[str, object]]:
+    """Text and parameters of a query given either way (a fragment carries its own)."""
+    if isinstance(sql, Fragment):
+        if params:
+            raise TypeError("a Fragment carries its own parameters")
+        return sql.text, sql.values
+    return sql, params if params is not None else []

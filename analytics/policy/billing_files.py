@@ -44,11 +44,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analytics import audit, billing
-from analytics.billing import RULE_COLUMNS, InvalidBillingRuleError
-from analytics.db import Database
-from analytics.scope import Scope
-from analytics.toml_text import number_text, toml_string
+from analytics.access.scope import Scope
+from analytics.measures import billing
+from analytics.measures.billing import RULE_COLUMNS, InvalidBillingRuleError
+from analytics.output.toml_text import number_text, toml_string
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 FILE_COLUMNS = (*RULE_COLUMNS, "fee", "currency")
 """Fields of one code in a rules file: the rule table's columns, then its fee."""

@@ -23,9 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from analytics import compare, compliance, metrics
-from analytics.audit import record
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.domain import (
     CATEGORIES,
     CATEGORY_COLOURS,
@@ -35,10 +34,11 @@ from analytics.domain import (
     CHANNELS,
 )
 from analytics.errors import ContactLoadError, InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.settings import get_setting
-from analytics.wording import hours_text, minutes_text, missing, share_text
+from analytics.measures import compare, compliance, metrics
+from analytics.output.wording import hours_text, minutes_text, missing, share_text
+from analytics.storage.audit import record
+from analytics.storage.database import Database
+from analytics.storage.settings import get_setting
 
 SHORT_HEADERS = {
     "minutes_per_client_week": "per active client per week",

@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.schema import SCHEDULED_STATUSES, SESSION_STATUSES
-from analytics.settings import get_setting
+from analytics.storage.database import Database
+from analytics.storage.schema import SCHEDULED_STATUSES, SESSION_STATUSES
+from analytics.storage.settings import get_setting
 
 # SQL below is fixed text chosen from allow-lists and fixed table aliases; values always
 # travel as parameters, which is why composing it with f-strings is safe (ruff S608 is

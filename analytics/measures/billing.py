@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.schema import BILLING_DIRECTIONS, BILLING_FAMILIES
-from analytics.scope import Scope
-from analytics.wording import sql_words
+from analytics.output.wording import sql_words
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.schema import BILLING_DIRECTIONS, BILLING_FAMILIES
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,7 +24,7 @@ Facts about the installed DuckDB (2.0.1, checked on it, not assumed):
 So the extension is looked for, in order: the file, folder, wheel or ``.gz`` named by
 ``CONTACTLOAD_HTTPFS``; DuckDB's extension directory (``LOAD httpfs``); the
 ``duckdb-extension-httpfs`` package; DuckDB's extension repository (``INSTALL httpfs``,
-bounded in time, tried once per process). When none works, analytics.encryption refuses the
+bounded in time, tried once per process). When none works, analytics.storage.encryption refuses the
 key in one sentence built from ``how_to_provide``.
 """
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.db import Database
-from analytics.scope import Scope
+from analytics.access.scope import Scope
+from analytics.storage.database import Database
 
 if TYPE_CHECKING:
     import pandas as pd

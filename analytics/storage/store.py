@@ -17,12 +17,12 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES, CHANNELS, DIRECTIONS
 from analytics.errors import InvalidRecordError
-from analytics.pseudonyms import client_key, erasure_ref, load_or_create_secret
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import client_key, erasure_ref, load_or_create_secret
 
 CANONICAL_COLUMNS = (
     "practice",

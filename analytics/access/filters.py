@@ -7,10 +7,12 @@ the clause text itself is fixed.
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import LiteralString
 
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
-from analytics.scope import LOCAL, Scope
+from analytics.storage.sql import TRUE, Fragment, all_of, identifier, in_list, query
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,52 @@ class ContactFilter:
                 conditions.append(f"list_contains(?, {alias}.category)")
                 params.append(list(self.categories))
         return (" AND ".join(conditions) or "TRUE"), params
+
+    def fragment(self, alias: LiteralString = "c", *, contacts: bool = True) -> Fragment:
+        """The filter over ``contacts AS alias`` as a query-kit fragment (scope first).
+
+        ``alias`` names another table with the same key columns; ``contacts=False`` (for
+        sessions) leaves out channel and category.
+        """
+        keyed = "{alias}.client_id IN (SELECT client_id FROM clients WHERE {keys})"
+        return all_of(
+            self.scope.fragment(alias),
+            TRUE
+            if self.start is None
+            else Fragment(
+                f"{alias}.local_started_at >= CAST($period_start AS TIMESTAMP)",
+                {"period_start": self.start},
+            ),
+            TRUE
+            if self.end is None
+            else Fragment(
+                f"{alias}.local_started_at < CAST($period_after AS TIMESTAMP)",
+                {"period_after": self.end + timedelta(days=1)},
+            ),
+            TRUE
+            if not self.practice_ids
+            else in_list(f"{alias}.practice_id", "filter_practices", self.practice_ids),
+            TRUE
+            if not self.therapist_ids
+            else in_list(f"{alias}.therapist_id", "filter_therapists", self.therapist_ids),
+            TRUE
+            if not self.client_keys
+            else query(
+                keyed,
+                alias=identifier(alias),
+                keys=in_list("client_key", "filter_client_keys", self.client_keys),
+            ),
+            TRUE
+            if not (contacts and self.channels)
+            else in_list(f"{alias}.channel", "filter_channels", self.channels),
+            TRUE
+            if not (contacts and self.categories)
+            else in_list(f"{alias}.category", "filter_categories", self.categories),
+        )
+
+    def session_fragment(self) -> Fragment:
+        """The same filter over ``sessions AS s`` (scope, period, practice, therapist, client)."""
+        return self.fragment("s", contacts=False)
 
     def session_where(self) -> tuple[str, list[object]]:
         """The same filter over ``sessions AS s``: scope, period, practice, therapist, client."""

@@ -12,9 +12,9 @@ from typing import Any, Final
 
 import pandas as pd
 
-from analytics.audit import ACTIONS
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-from analytics.session_load import STATUS_LABELS
+from analytics.measures.session_load import STATUS_LABELS
+from analytics.storage.audit import ACTIONS
 
 MISSING: Final = "–"
 """What a number that is not known shows (never ``None`` or ``nan``)."""
