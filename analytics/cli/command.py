@@ -60,7 +60,9 @@ class Option:
         """Add this option to ``parser`` (into its exclusive group, made on first use)."""
         target: Any = parser
         if self.exclusive is not None and groups is not None:
-            target = groups.setdefault(self.exclusive, parser.add_mutually_exclusive_group())
+            if self.exclusive not in groups:
+                groups[self.exclusive] = parser.add_mutually_exclusive_group()
+            target = groups[self.exclusive]
         target.add_argument(*self.flags, **self.settings)
 
 
