@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analytics.cli.command import DB, KEYS, OUTPUT, PERIOD, command, group, option
+from analytics.cli.command import DB, JSON, KEYS, OUTPUT, PERIOD, command, group, option
 from analytics.cli.output import emit, shown_client
 
 if TYPE_CHECKING:
@@ -55,8 +55,7 @@ def billing(ctx: Context) -> int:
 group("billing", "rules", help="show, load or export the billing rule table and the fee schedule")
 
 
-@command("billing", "rules", "show", help="the rule table with each code's fee", shared=(DB,))
-@option("--json", action="store_true", help="print JSON")
+@command("billing", "rules", "show", help="the rule table with each code's fee", shared=(DB, JSON))
 def rules_show(ctx: Context) -> int:
     """``contactload billing rules show``: each rule with its fee."""
     import pandas as pd
