@@ -16,7 +16,7 @@ groups together (the total row):
 * **response median**: median hours from a client-initiated contact to the next
   therapist-initiated one, in the unit each agreement names (as on the Boundaries page);
 * **cap compliance**: client-weeks within the agreed weekly cap / client-weeks with a cap
-  (``compliance.weekly_caps``: weeks with contact, judged by the cap in force on Monday,
+  (``caps.weekly_caps``: weeks with contact, judged by the cap in force on Monday,
   crisis left out unless agreed; exactly at the cap is within);
 * **percentile rank** of each shown group's minutes per active client per week among the
   shown groups: 100 x (r - 1) / (n - 1), where r is the group's rank from the lowest value
@@ -49,13 +49,13 @@ import pandas as pd
 from analytics.access import suppression
 from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.measures.compliance import (
-    _MARKED_CTE,
-    _RESPONSE_CTES,
-    _SETTINGS_CTES,
-    _caps_ctes,
-    _contacts_cte,
-    _hours_ctes,
+from analytics.measures.fragments import (
+    MARKED_CTE,
+    RESPONSE_CTES,
+    SETTINGS_CTES,
+    caps_ctes,
+    contacts_ctes,
+    working_hours_ctes,
 )
 from analytics.measures.metrics import data_period
 from analytics.storage.database import Database
@@ -351,10 +351,10 @@ def _check_by(by: str) -> None:
 def _load_figures(db: Database, filters: ContactFilter, by: str, bucket: str) -> pd.DataFrame:
     """Per bucket and group (and group 0, all together): raw sums, not yet normalised."""
     group = _GROUP_COLUMN[by]
-    contacts, contact_params = _contacts_cte(filters)
-    hours, hour_params = _hours_ctes()
+    contacts, contact_params = contacts_ctes(filters)
+    hours, hour_params = working_hours_ctes()
     session_where, session_params = filters.session_where()
-    sql = f"WITH {contacts}, {hours}, {_MARKED_CTE}, {_SETTINGS_CTES}{_RESPONSE_CTES}"
+    sql = f"WITH {contacts}, {hours}, {MARKED_CTE}, {SETTINGS_CTES}{RESPONSE_CTES}"
     sql += _LOAD_SQL.format(
         levels=_LEVELS_CTE,
         group=group,
@@ -380,7 +380,7 @@ def _cap_figures(
     db: Database, filters: ContactFilter, by: str, bucket: str, period: Period
 ) -> pd.DataFrame:
     """Per bucket and group: client-weeks with a weekly cap and those within it."""
-    ctes, params = _caps_ctes(filters)
+    ctes, params = caps_ctes(filters)
     week = "greatest(j.day, CAST(? AS DATE))"
     sql = ctes + _CAPS_SQL.format(
         levels=_LEVELS_CTE,
@@ -442,7 +442,7 @@ def _judged(
 
 def _cell_clients(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Active clients per cell: period and month, therapist, practice and total."""
-    contacts, contact_params = _contacts_cte(filters)
+    contacts, contact_params = contacts_ctes(filters)
     session_where, session_params = filters.session_where()
     sql = f"WITH {contacts}" + _CELLS_SQL.format(session_where=session_where)
     return db.frame(sql, [*contact_params, *session_params])

@@ -29,7 +29,8 @@ import pandas as pd
 from analytics.access.filters import ContactFilter, Period
 from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.measures import billing, compare, compliance
+from analytics.measures import billing, compare, drift
+from analytics.measures.caps import clients_against_caps
 from analytics.measures.metrics import data_period, totals
 from analytics.storage import audit
 from analytics.storage.database import Database
@@ -169,10 +170,10 @@ def top_clients(
     table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``limit`` clients with most minutes: their share of all minutes and whether any
-    week went over their agreed cap (``table``: ``compliance.clients_against_caps`` when
+    week went over their agreed cap (``table``: ``caps.clients_against_caps`` when
     the caller already has it). Labels are keys for viewers who see no labels."""
     if table is None:
-        table = compliance.clients_against_caps(db, filters)
+        table = clients_against_caps(db, filters)
     top = table.head(limit).reset_index(drop=True)
     top = top.assign(over_cap=top["breach_weeks"] > 0)
     return top[TOP_CLIENT_COLUMNS]
@@ -273,14 +274,14 @@ ORDER BY k.minutes - k.baseline_median DESC, k.week DESC, k.alert_key
 
 
 def alert_digest(db: Database, filters: ContactFilter) -> AlertDigest:
-    """Drift alerts (``compliance.drift_alerts``'s rule) of the period's last four weeks,
+    """Drift alerts (``drift.drift_alerts``'s rule) of the period's last four weeks,
     largest excess over the usual level first, leaving out dismissed ones."""
     period = data_period(db, filters)
-    ctes, params = compliance._drift_query(
+    ctes, params = drift.drift_ctes(
         filters,
-        compliance.DRIFT_THRESHOLD,
-        compliance.DRIFT_BASELINE_WEEKS,
-        compliance.DRIFT_MIN_MINUTES,
+        drift.DRIFT_THRESHOLD,
+        drift.DRIFT_BASELINE_WEEKS,
+        drift.DRIFT_MIN_MINUTES,
     )
     client = filters.scope.client_name("cl")
     alerts = db.frame(ctes + _DIGEST_SQL.format(client=client), params)

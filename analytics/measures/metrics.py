@@ -548,6 +548,22 @@ def _client_label(scope: Scope) -> str:
     return scope.client_name("cl")
 
 
+def with_client_labels(
+    db: Database, scope: Scope, frame: pd.DataFrame, column: str = "client_key"
+) -> pd.DataFrame:
+    """``frame`` with a ``client`` column: the label of each client key in the viewer's
+    scope, or the key itself for viewers who see no labels (supervisors)."""
+    in_scope, scope_params = scope.client_where("c")
+    label = scope.client_name("c")
+    labels = db.frame(
+        f"SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",  # noqa: S608
+        scope_params,
+    )
+    return frame.merge(
+        labels, left_on=column, right_on="client_key", how="left", suffixes=("", "_")
+    )
+
+
 def round_half_up(value: float, digits: int = 1) -> float:
     """Round for display the way people do by hand (2.25 -> 2.3), not banker's rounding."""
     factor = 10**digits
@@ -574,4 +590,5 @@ __all__ = [
     "summary",
     "totals",
     "trend",
+    "with_client_labels",
 ]

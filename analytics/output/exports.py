@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from analytics.access.filters import ContactFilter
 from analytics.errors import ContactLoadError
-from analytics.measures.compliance import _MARKED_CTE, _contacts_cte, _hours_ctes
+from analytics.measures.fragments import MARKED_CTE, contacts_ctes, working_hours_ctes
 from analytics.storage import audit
 from analytics.storage.database import Database
 
@@ -70,8 +70,8 @@ _TEXT_COLUMNS = ("practice", "therapist", "client_key", "client")
 
 def _export_query(filters: ContactFilter, *, safe: bool) -> tuple[str, list[object]]:
     """The export's SELECT and its parameters: one row per contact under ``filters``."""
-    contacts_cte, params = _contacts_cte(filters)
-    hours_cte, hours_params = _hours_ctes()
+    contacts_cte, params = contacts_ctes(filters)
+    hours_cte, hours_params = working_hours_ctes()
     client_scope, client_params = filters.scope.where("cl")
     therapist_scope, therapist_params = filters.scope.where("t")
     label = "cl.label" if filters.scope.shows_labels else None
@@ -81,7 +81,7 @@ def _export_query(filters: ContactFilter, *, safe: bool) -> tuple[str, list[obje
 
     client_column = f", {text(label)} AS client" if label else ""
     sql = f"""
-        WITH {contacts_cte}, {hours_cte}, {_MARKED_CTE.strip()}
+        WITH {contacts_cte}, {hours_cte}, {MARKED_CTE.strip()}
         SELECT {text("p.name")} AS practice,
                {text("t.name")} AS therapist,
                {text("cl.client_key")} AS client_key{client_column},

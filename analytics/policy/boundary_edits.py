@@ -23,7 +23,7 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-from analytics.measures import compliance
+from analytics.measures.fragments import caps_ctes
 from analytics.policy import boundaries
 from analytics.storage.database import Database
 
@@ -87,7 +87,7 @@ def _weeks(count: int) -> str:
 
 
 def _verdicts(cursor: object, therapist_id: int, scope: Scope, today: date) -> pd.DataFrame:
-    ctes, params = compliance._caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
+    ctes, params = caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
     return cursor.execute(ctes + _VERDICTS_SQL, [*params, therapist_id, today]).df()  # type: ignore[attr-defined]
 
 
