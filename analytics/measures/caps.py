@@ -10,6 +10,7 @@ from analytics.access.filters import ContactFilter
 from analytics.measures.fragments import caps_ctes, resolved
 from analytics.measures.metrics import client_table, with_client_labels
 from analytics.storage.database import Database
+from analytics.storage.sql import TRUE, query, sql
 
 
 def weekly_caps(db: Database, filters: ContactFilter, *, whole_weeks: bool = True) -> pd.DataFrame:
@@ -33,25 +34,27 @@ def _weekly_caps(
 ) -> pd.DataFrame:
     """``weekly_caps``, or only its weeks over the cap, newest and largest first: picked in
     DuckDB, since every client-week as a frame cost 1 s at 1M contacts."""
-    ctes, params = caps_ctes(filters, whole_weeks=whole_weeks)
     where, order = (
-        ("WHERE j.over", "week DESC, j.over_by DESC, cl.client_key")
+        (sql("j.over"), sql("week DESC, j.over_by DESC, cl.client_key"))
         if over_only
-        else ("", "cl.client_key, week")
+        else (TRUE, sql("cl.client_key, week"))
     )
-    return db.frame(
-        f"""{ctes}
+    statement = query(
+        """{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.contacts, j.minutes,
                j.crisis_minutes, j.crisis_counts_toward_cap, j.counted_minutes,
                j.weekly_cap_minutes AS cap_minutes, j.over, j.over_by, j.use_share
         FROM judged_caps AS j
         JOIN clients AS cl USING (client_id)
         JOIN therapists AS t ON t.therapist_id = j.therapist_id
-        {where}
+        WHERE {where}
         ORDER BY {order}
-        """,  # noqa: S608
-        params,
+        """,
+        ctes=caps_ctes(filters, whole_weeks=whole_weeks),
+        where=where,
+        order=order,
     )
+    return db.frame(statement)
 
 
 def category_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
@@ -64,22 +67,21 @@ def category_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
     Columns: client_key, therapist, week, category, minutes, cap_minutes, over, over_by
     and use_share, with the meanings of ``weekly_caps``.
     """
-    ctes, params = caps_ctes(filters)
-    return db.frame(
-        f"""{ctes}
+    statement = query(
+        """{ctes}
         SELECT cl.client_key, t.name AS therapist, j.day AS week, j.category, j.minutes,
                j.cap_minutes, j.over, j.over_by, j.use_share
         FROM judged_category_caps AS j
         JOIN clients AS cl USING (client_id)
         JOIN therapists AS t ON t.therapist_id = j.therapist_id
         ORDER BY cl.client_key, week, j.category
-        """,  # noqa: S608
-        params,
+        """,
+        ctes=caps_ctes(filters),
     )
+    return db.frame(statement)
 
 
-_CAP_SUMMARY_SQL = """
-,
+_CAP_SUMMARY_SQL = """{ctes},
 category_weeks AS (
     SELECT client_id, day, bool_or(over) AS category_over
     FROM judged_category_caps
@@ -104,7 +106,7 @@ per_client AS (
 latest AS (
     SELECT pc.therapist_id, pc.client_id,
            CAST(date_trunc('week', coalesce(
-               CAST(? AS DATE), (SELECT max(local_started_at) FROM f)
+               CAST($latest_end AS DATE), (SELECT max(local_started_at) FROM f)
            )) AS DATE) AS day
     FROM per_client AS pc
 ),
@@ -122,7 +124,7 @@ JOIN therapists AS t ON t.therapist_id = pc.therapist_id
 JOIN judged_latest AS l USING (client_id)
 LEFT JOIN judged_caps AS j ON j.client_id = l.client_id AND j.day = l.day
 ORDER BY pc.breach_weeks DESC, pc.over_by_minutes DESC, cl.client_key
-""".format(resolved_latest=resolved("judged_latest", "latest").strip())  # noqa: S608
+"""
 
 
 def cap_summary(db: Database, filters: ContactFilter) -> pd.DataFrame:
@@ -137,8 +139,13 @@ def cap_summary(db: Database, filters: ContactFilter) -> pd.DataFrame:
     when the client had none), latest_cap_minutes (NULL without a cap), latest_use_share and
     latest_over. Busiest breakers first.
     """
-    ctes, params = caps_ctes(filters)
-    return db.frame(ctes + _CAP_SUMMARY_SQL, [*params, filters.end])
+    statement = query(
+        _CAP_SUMMARY_SQL,
+        ctes=caps_ctes(filters),
+        resolved_latest=resolved("judged_latest", "latest"),
+        latest_end=filters.end,
+    )
+    return db.frame(statement)
 
 
 def clients_against_caps(db: Database, filters: ContactFilter) -> pd.DataFrame:
@@ -167,9 +174,8 @@ def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
     (the module's rule), so over_minutes never exceeds the week's minutes in the period.
     """
     # Summed in DuckDB: one row per week comes back, not one per client and week.
-    ctes, params = caps_ctes(filters, whole_weeks=False)
-    return db.frame(
-        f"""{ctes}
+    statement = query(
+        """{ctes}
         SELECT j.day AS period, sum(j.weekly_cap_minutes) AS cap_minutes,
                sum(j.counted_minutes) AS counted_minutes, sum(j.over_by) AS over_minutes,
                count(DISTINCT j.client_id) AS clients
@@ -177,9 +183,10 @@ def weekly_cap_totals(db: Database, filters: ContactFilter) -> pd.DataFrame:
         WHERE j.weekly_cap_minutes IS NOT NULL
         GROUP BY j.day
         ORDER BY period
-        """,  # noqa: S608
-        params,
+        """,
+        ctes=caps_ctes(filters, whole_weeks=False),
     )
+    return db.frame(statement)
 
 
 def weeks_over_cap(db: Database, filters: ContactFilter) -> pd.DataFrame:

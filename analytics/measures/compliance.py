@@ -26,17 +26,18 @@ from analytics.measures.drift import (
 )
 from analytics.measures.fragments import (
     MARKED_CTE,
-    RESPONSE_CTES,
     SETTINGS_CTES,
     caps_ctes,
     contacts_ctes,
     float_or_none,
+    response_ctes,
     working_hours_ctes,
 )
 from analytics.measures.metrics import DEFAULT_WORKING_HOURS, data_period
 from analytics.measures.out_of_policy import out_of_policy_ctes
 from analytics.measures.replies import ResponseSummary, response_times
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, execute, query, sql
 
 # --- after hours --------------------------------------------------------------------------
 
@@ -52,10 +53,8 @@ def after_hours(db: Database, filters: ContactFilter) -> pd.DataFrame:
     the therapist has stored no working hours, so Mon-Fri 08:00-18:00 applied throughout).
     Busiest after-hours first.
     """
-    contacts, params = contacts_ctes(filters)
-    hours, hour_params = working_hours_ctes()
-    return db.frame(
-        f"""WITH {contacts}, {hours}, {MARKED_CTE}
+    statement = query(
+        """WITH {contacts}, {hours}, {marked}
         SELECT t.name AS therapist, t.time_zone, count(*) AS contacts,
                sum(m.minutes) AS minutes,
                count(*) FILTER (WHERE m.after_hours) AS after_hours_contacts,
@@ -70,9 +69,12 @@ def after_hours(db: Database, filters: ContactFilter) -> pd.DataFrame:
         FROM marked AS m JOIN therapists AS t ON t.therapist_id = m.therapist_id
         GROUP BY t.therapist_id, t.name, t.time_zone
         ORDER BY after_hours_minutes DESC, therapist
-        """,  # noqa: S608
-        [*params, *hour_params],
+        """,
+        contacts=contacts_ctes(filters),
+        hours=working_hours_ctes(),
+        marked=MARKED_CTE,
     )
+    return db.frame(statement)
 
 
 # --- headline -----------------------------------------------------------------------------------
@@ -118,22 +120,23 @@ class ComplianceSummary:
 
 def _after_hours_minutes(db: Database, filters: ContactFilter) -> tuple[float, float, int]:
     """Minutes outside the working hours in force, all minutes, and untimed contacts."""
-    contacts, params = contacts_ctes(filters)
-    hours, hour_params = working_hours_ctes()
-    late_minutes, all_minutes, untimed = db.row(
-        f"""WITH {contacts}, {hours}, {MARKED_CTE}
+    statement = query(
+        """WITH {contacts}, {hours}, {marked}
         SELECT coalesce(sum(minutes) FILTER (WHERE after_hours), 0), sum(minutes),
                count(*) FILTER (WHERE NOT time_known)
         FROM marked
-        """,  # noqa: S608
-        [*params, *hour_params],
+        """,
+        contacts=contacts_ctes(filters),
+        hours=working_hours_ctes(),
+        marked=MARKED_CTE,
     )
+    late_minutes, all_minutes, untimed = db.row(statement)
     return late_minutes, all_minutes, untimed
 
 
 def after_hours_share(db: Database, filters: ContactFilter) -> float | None:
     """Share of minutes outside each therapist's working hours in force that day (0 to 1),
-    as ``summary(...).after_hours_share``: the Overview needs this one figure, and the
+    as ``compliance_summary(...).after_hours_share``: the Overview needs this one figure, and the
     whole summary (caps, response times, drift) cost 30 times as much at 1M contacts."""
     late_minutes, all_minutes, _ = _after_hours_minutes(db, filters)
     return float(late_minutes) / float(all_minutes) if all_minutes else None
@@ -148,9 +151,8 @@ def compliance_summary(
     ``drift_alerts(db, filters)`` when the caller already has it, as the Boundaries page
     does, so drift is worked out once).
     """
-    weeks_ctes, caps_params = caps_ctes(filters)
-    with_cap, over, breach_weeks, over_by = db.row(
-        f"""{weeks_ctes},
+    caps_statement = query(
+        """{ctes},
         category_weeks AS (
             SELECT client_id, day, bool_or(over) AS category_over
             FROM judged_category_caps GROUP BY ALL
@@ -166,20 +168,20 @@ def compliance_summary(
                count(*) FILTER (WHERE breach),
                coalesce(sum(over_by), 0)
         FROM weeks_judged
-        """,  # noqa: S608
-        caps_params,
+        """,
+        ctes=caps_ctes(filters),
     )
-    refused_ctes, refused_params = out_of_policy_ctes(filters)
+    with_cap, over, breach_weeks, over_by = db.row(caps_statement)
     refused, refused_minutes = db.row(
-        refused_ctes + "SELECT count(*), coalesce(sum(minutes), 0) FROM refused",  # noqa: S608
-        refused_params,
+        query(
+            "{ctes} SELECT count(*), coalesce(sum(minutes), 0) FROM refused",
+            ctes=out_of_policy_ctes(filters),
+        )
     )
     late_minutes, all_minutes, untimed = _after_hours_minutes(db, filters)
     if alerts is None:
-        alert_ctes, drift_params = drift_ctes(
-            filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES
-        )
-        (alert_count,) = db.row(alert_ctes + "SELECT count(*) FROM alerts", drift_params)  # noqa: S608
+        alert_ctes = drift_ctes(filters, DRIFT_THRESHOLD, DRIFT_BASELINE_WEEKS, DRIFT_MIN_MINUTES)
+        (alert_count,) = db.row(query("{ctes} SELECT count(*) FROM alerts", ctes=alert_ctes))
     else:
         alert_count = len(alerts)
     return ComplianceSummary(
@@ -201,16 +203,20 @@ def compliance_summary(
 # --- one report per client or therapist (the CLI's ``compliance``) ---------------------------
 
 _GROUP_KEYS = {
-    "client": ("c.client_id", "cl.client_key", "JOIN clients AS cl ON cl.client_id = c.client_id"),
+    "client": (
+        sql("c.client_id"),
+        sql("cl.client_key"),
+        sql("JOIN clients AS cl ON cl.client_id = c.client_id"),
+    ),
     "therapist": (
-        "c.therapist_id",
-        "t.name",
-        "JOIN therapists AS t ON t.therapist_id = c.therapist_id",
+        sql("c.therapist_id"),
+        sql("t.name"),
+        sql("JOIN therapists AS t ON t.therapist_id = c.therapist_id"),
     ),
 }
 
 
-def _grouped(by: str) -> tuple[str, str, str]:
+def _grouped(by: str) -> tuple[Fragment, Fragment, Fragment]:
     if by not in _GROUP_KEYS:
         raise InvalidFilterError(f"Cannot report compliance by {by!r}; use client or therapist.")
     return _GROUP_KEYS[by]
@@ -225,20 +231,25 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
     answered, median_response_hours, p90_response_hours, within_target, with_target.
     """
     group_id, key, join = _grouped(by)
-    contacts, params = contacts_ctes(filters)
-    hours, hour_params = working_hours_ctes()
-    marked = db.frame(
-        f"""WITH {contacts}, {hours}, {MARKED_CTE}
+    grouping = {"group_id": group_id, "key": key, "join": join}
+    contacts = contacts_ctes(filters)
+    hours = working_hours_ctes()
+    marked_statement = query(
+        """WITH {contacts}, {hours}, {marked}
         SELECT {key} AS key, count(*) AS contacts, sum(c.minutes) AS minutes,
                count(*) FILTER (WHERE c.after_hours) AS after_hours_contacts,
                coalesce(sum(c.minutes) FILTER (WHERE c.after_hours), 0) AS after_hours_minutes
         FROM marked AS c {join}
         GROUP BY {group_id}, {key}
-        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
-        [*params, *hour_params],
+        """,
+        contacts=contacts,
+        hours=hours,
+        marked=MARKED_CTE,
+        **grouping,
     )
-    responses = db.frame(
-        f"""WITH {contacts}, {hours}, {SETTINGS_CTES}{RESPONSE_CTES}
+    marked = db.frame(marked_statement)
+    responses_statement = query(
+        """WITH {contacts}, {hours}, {settings}, {responses}
         SELECT {key} AS key,
                count(*) FILTER (WHERE c.time_known) AS client_contacts,
                count(c.answered_at) AS answered,
@@ -250,18 +261,24 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
                ) AS with_target
         FROM timed AS c {join}
         GROUP BY {group_id}, {key}
-        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
-        [*params, *hour_params, None],
+        """,
+        contacts=contacts,
+        hours=hours,
+        settings=SETTINGS_CTES,
+        responses=response_ctes(None),  # as each agreement says
+        **grouping,
     )
-    policy, policy_params = out_of_policy_ctes(filters)
-    outside = db.frame(
-        f"""{policy}
+    responses = db.frame(responses_statement)
+    outside_statement = query(
+        """{policy}
         SELECT {key} AS key, count(*) AS out_of_policy_contacts
         FROM refused AS c {join}
         GROUP BY {group_id}, {key}
-        """,  # noqa: S608 - fragments from the _GROUP_KEYS allow-list
-        policy_params,
+        """,
+        policy=out_of_policy_ctes(filters),
+        **grouping,
     )
+    outside = db.frame(outside_statement)
     caps = weekly_caps(db, filters)
     caps_key = "client_key" if by == "client" else "therapist"
     breaches = (
@@ -364,18 +381,20 @@ def working_windows(db: Database, filters: ContactFilter) -> list[tuple[int, tim
     if len(filters.therapist_ids) != 1:
         return default
     on = filters.end or date.today()
-    in_scope, scope_params = filters.scope.where("t")
+    statement = query(
+        """
+        SELECT w.weekday, w.starts, w.ends
+        FROM working_hours AS w JOIN therapists AS t ON t.therapist_id = w.therapist_id
+        WHERE w.therapist_id = $therapist_id AND {in_scope} AND w.effective_from = (
+            SELECT max(effective_from) FROM working_hours
+            WHERE therapist_id = $therapist_id AND effective_from <= $on
+        )
+        ORDER BY w.weekday, w.starts
+        """,
+        in_scope=filters.scope.fragment("t"),
+        therapist_id=filters.therapist_ids[0],
+        on=on,
+    )
     with db.cursor() as cursor:
-        rows = cursor.execute(
-            f"""
-            SELECT w.weekday, w.starts, w.ends
-            FROM working_hours AS w JOIN therapists AS t ON t.therapist_id = w.therapist_id
-            WHERE w.therapist_id = ? AND {in_scope} AND w.effective_from = (
-                SELECT max(effective_from) FROM working_hours
-                WHERE therapist_id = ? AND effective_from <= ?
-            )
-            ORDER BY w.weekday, w.starts
-            """,  # noqa: S608 - the scope condition is fixed text with parameters
-            [filters.therapist_ids[0], *scope_params, filters.therapist_ids[0], on],
-        ).fetchall()
+        rows = execute(cursor, statement).fetchall()
     return [(int(day), starts, ends) for day, starts, ends in rows] or default

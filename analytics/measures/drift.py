@@ -7,6 +7,7 @@ from analytics.errors import InvalidFilterError
 from analytics.measures.fragments import contacts_ctes, whole_weeks_of
 from analytics.measures.metrics import with_client_labels
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, query
 
 DRIFT_THRESHOLD = 0.5
 """A week drifts when it is more than 50% above its baseline (the issue's example)."""
@@ -21,8 +22,7 @@ DRIFT_MIN_MINUTES = 30.0
 # contact are not, or every new client would rise "above" a baseline of nothing), with the
 # median of the previous weeks as the baseline. ``f`` holds every contact up to the period's
 # end, so a span (and a baseline) may begin before the period does.
-_DRIFT_CTES = """
-,
+_DRIFT_CTES = """WITH {contacts},
 entity_weeks AS (
     SELECT 'therapist' AS level, therapist_id AS entity_id,
            CAST(date_trunc('week', local_started_at) AS DATE) AS week, sum(minutes) AS minutes
@@ -41,8 +41,9 @@ series AS (
         FROM (
             -- Weeks older than the first baseline needed cannot change any alert.
             SELECT level, entity_id,
-                   greatest(min(week), coalesce(CAST(? AS DATE) - 7 * CAST(? AS INTEGER),
-                                                min(week))) AS first_week,
+                   greatest(min(week), coalesce(
+                       CAST($first_week AS DATE) - 7 * CAST($baseline_weeks AS INTEGER),
+                       min(week))) AS first_week,
                    max(week) AS last_week
             FROM entity_weeks GROUP BY ALL
         )
@@ -57,19 +58,19 @@ baselined AS (
     FROM (
         SELECT *, list(minutes) OVER (
             PARTITION BY level, entity_id ORDER BY week
-            ROWS BETWEEN ? PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN $baseline_weeks PRECEDING AND 1 PRECEDING
         ) AS baseline
         FROM series
     )
 ),
 alerts AS (
     SELECT * FROM baselined
-    WHERE baseline_weeks = ? AND week >= coalesce(CAST(? AS DATE), week)
-      AND minutes >= ? AND minutes > (1 + ?) * baseline_median
+    WHERE baseline_weeks = $baseline_weeks AND week >= coalesce(CAST($first_week AS DATE), week)
+      AND minutes >= $min_minutes AND minutes > (1 + $threshold) * baseline_median
 )
 """
 
-_DRIFT_SQL = """
+_DRIFT_SQL = """{ctes}
 SELECT a.level,
        CASE a.level WHEN 'therapist' THEN t.name ELSE cl.client_key END AS who,
        coalesce(t.name, ct.name) AS therapist, a.week, a.minutes, a.baseline_median,
@@ -84,8 +85,8 @@ ORDER BY a.week, a.level DESC, who
 
 def drift_ctes(
     filters: ContactFilter, threshold: float, baseline_weeks: int, min_minutes: float
-) -> tuple[str, list[object]]:
-    """The drift CTEs (up to ``alerts``) and their parameters, after checking the knobs."""
+) -> Fragment:
+    """The WITH clause of the drift alerts (up to ``alerts``), after checking the knobs."""
     if threshold < 0:
         raise InvalidFilterError(
             f"A drift threshold of {threshold} would flag falls; use 0 or more (0.5 = 50% above)."
@@ -101,18 +102,14 @@ def drift_ctes(
     # The baseline of the period's first weeks lies before the period, and so may the start
     # of someone's span: read from the beginning (only weekly sums reach the windows).
     weeks = whole_weeks_of(filters)
-    contacts, params = contacts_ctes(weeks.with_period(None, weeks.end))
-    first_week = weeks.start  # the Monday of the period's first week, or None
-    return f"WITH {contacts}{_DRIFT_CTES}", [
-        *params,
-        first_week,
-        baseline_weeks,
-        baseline_weeks,
-        baseline_weeks,
-        first_week,
-        min_minutes,
-        threshold,
-    ]
+    return query(
+        _DRIFT_CTES,
+        contacts=contacts_ctes(weeks.with_period(None, weeks.end)),
+        first_week=weeks.start,  # the Monday of the period's first week, or None
+        baseline_weeks=baseline_weeks,
+        min_minutes=min_minutes,
+        threshold=threshold,
+    )
 
 
 def drift_alerts(
@@ -134,8 +131,8 @@ def drift_alerts(
     who (therapist name or client_key), therapist, week (Monday), minutes, baseline_median
     and rise_pct (percent above the baseline; NULL when the baseline is 0). Oldest first.
     """
-    ctes, params = drift_ctes(filters, threshold, baseline_weeks, min_minutes)
-    return db.frame(ctes + _DRIFT_SQL, params)
+    ctes = drift_ctes(filters, threshold, baseline_weeks, min_minutes)
+    return db.frame(query(_DRIFT_SQL, ctes=ctes))
 
 
 def drift_alerts_labelled(

@@ -3,7 +3,7 @@
 Contacts under a filter (``contacts_ctes``), the boundaries in force on a day
 (``SETTINGS_CTES``, ``resolved``, ``agreements``), working hours and after-hours marking
 (``working_hours_ctes``, ``MARKED_CTE``), weekly caps (``caps_ctes``) and replies
-(``RESPONSE_CTES``). ``caps``, ``out_of_policy``, ``replies``, ``drift``, ``compliance``,
+(``response_ctes``). ``caps``, ``out_of_policy``, ``replies``, ``drift``, ``compliance``,
 ``compare`` and ``output.exports`` build their queries from these, so each rule below is
 written once.
 
@@ -43,29 +43,29 @@ How settings are resolved (the rules every measure below shares):
 """
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, LiteralString
 
 import pandas as pd
 
 from analytics.access.filters import ContactFilter
 from analytics.measures.metrics import DEFAULT_WORKING_HOURS, WorkingHours
+from analytics.storage.sql import Fragment, identifier, query, sql
 
 # --- shared SQL ---------------------------------------------------------------------------
 
 
-def contacts_ctes(filters: ContactFilter) -> tuple[str, list[object]]:
+def contacts_ctes(filters: ContactFilter) -> Fragment:
     """The CTEs ``f`` (contacts under ``filters``), ``visible`` (every contact in the
     viewer's scope, whatever the period: replies may come after it) and ``own_clients``
     (clients whose own therapist is in scope: their agreements and caps are the scope's,
-    a colleague's client one stood in for is not), without WITH, and their parameters."""
-    where, params = filters.where()
-    visible, visible_params = filters.scope.where("v")
-    own, own_params = filters.scope.where("o")
-    return (
-        f"f AS (SELECT c.* FROM contacts AS c WHERE {where}), "  # noqa: S608
-        f"visible AS (SELECT v.* FROM contacts AS v WHERE {visible}), "
-        f"own_clients AS (SELECT o.* FROM clients AS o WHERE {own})",
-        [*params, *visible_params, *own_params],
+    a colleague's client one stood in for is not), without WITH."""
+    return query(
+        "f AS (SELECT c.* FROM contacts AS c WHERE {where}), "
+        "visible AS (SELECT v.* FROM contacts AS v WHERE {visible}), "
+        "own_clients AS (SELECT o.* FROM clients AS o WHERE {own})",
+        where=filters.fragment("c"),
+        visible=filters.scope.fragment("v"),
+        own=filters.scope.fragment("o"),
     )
 
 
@@ -73,7 +73,7 @@ def contacts_ctes(filters: ContactFilter) -> tuple[str, list[object]]:
 # "the row in force on a day" is an equality join on the scope plus a range test. That is
 # an ASOF join written out: with a handful of rows per scope, DuckDB hash-joins it without
 # sorting the contacts, 0.04 s instead of 0.55 s for two ASOF joins over a million contacts.
-SETTINGS_CTES = """
+SETTINGS_CTES = sql("""
 defaults AS (
     SELECT *, lead(effective_from, 1, DATE '9999-12-31') OVER (
         PARTITION BY therapist_id ORDER BY effective_from, boundary_id
@@ -86,23 +86,20 @@ overrides AS (
     ) AS until
     FROM boundaries WHERE client_id IS NOT NULL
 )
-"""
+""")
 
 # The boundaries rows in force for each row of {source} (columns therapist_id, client_id and
 # day, the local date to judge): the therapist's default and the client's override.
-_IN_FORCE_JOINS = """
-    LEFT JOIN defaults AS d
+_IN_FORCE_JOINS = sql("""LEFT JOIN defaults AS d
         ON d.therapist_id = s.therapist_id AND s.day >= d.effective_from AND s.day < d.until
     LEFT JOIN overrides AS o
         ON o.therapist_id = s.therapist_id AND o.client_id = s.client_id
-           AND s.day >= o.effective_from AND s.day < o.until
-"""
+           AND s.day >= o.effective_from AND s.day < o.until""")
 
 # The settings in force for each row of {source}: the default overridden field by field,
 # for the scalar fields, and the ids of the two rows (0: none) for the list and map fields,
 # which ``agreements`` resolves once per distinct pair instead of once per row.
-_RESOLVE_SQL = """
-{name} AS (
+_RESOLVE_SQL = """{name} AS (
     SELECT s.*,
            coalesce(d.boundary_id, 0) AS default_id,
            coalesce(o.boundary_id, 0) AS override_id,
@@ -115,19 +112,19 @@ _RESOLVE_SQL = """
                AS crisis_counts_toward_cap
     FROM {source} AS s
     {in_force}
-)
-"""
+)"""
 
 
-def resolved(name: str, source: str) -> str:
+def resolved(name: str, source: str) -> Fragment:
     """A CTE ``name``: the rows of CTE ``source`` with the settings in force on their day."""
-    return _RESOLVE_SQL.format(name=name, source=source, in_force=_IN_FORCE_JOINS.strip())
+    return query(
+        _RESOLVE_SQL, name=identifier(name), source=identifier(source), in_force=_IN_FORCE_JOINS
+    )
 
 
 # The list and map fields of every (default, override) pair found in {source}, a CTE made
 # by ``resolved``: a handful of pairs, however many rows.
-_AGREEMENTS_SQL = """
-{name} AS (
+_AGREEMENTS_SQL = """{name} AS (
     SELECT p.default_id, p.override_id,
            coalesce(o.category_caps, d.category_caps) AS category_caps,
            coalesce(o.allowed_channels, d.allowed_channels) AS allowed_channels,
@@ -135,13 +132,12 @@ _AGREEMENTS_SQL = """
     FROM (SELECT DISTINCT default_id, override_id FROM {source}) AS p
     LEFT JOIN boundaries AS d ON d.boundary_id = p.default_id
     LEFT JOIN boundaries AS o ON o.boundary_id = p.override_id
-)
-"""
+)"""
 
 
-def agreements(name: str, source: str) -> str:
+def agreements(name: str, source: str) -> Fragment:
     """A CTE ``name``: category caps, channels and channel categories per pair of ids."""
-    return _AGREEMENTS_SQL.format(name=name, source=source)
+    return query(_AGREEMENTS_SQL, name=identifier(name), source=identifier(source))
 
 
 # Working-hours schedules. The fallback schedule is in force "from the beginning of time"
@@ -150,8 +146,9 @@ _HOURS_CTES = """
 hours_rows AS (
     SELECT therapist_id, effective_from, weekday, starts, ends FROM working_hours
     UNION ALL
-    SELECT t.therapist_id, DATE '0001-01-01', w.weekday, CAST(? AS TIME), CAST(? AS TIME)
-    FROM therapists AS t CROSS JOIN unnest(?) AS w(weekday)
+    SELECT t.therapist_id, DATE '0001-01-01', w.weekday,
+           CAST($fallback_starts AS TIME), CAST($fallback_ends AS TIME)
+    FROM therapists AS t CROSS JOIN unnest($fallback_weekdays) AS w(weekday)
 ),
 hour_versions AS (
     SELECT therapist_id, effective_from,
@@ -171,15 +168,21 @@ day_hours AS (
 """
 
 
-def working_hours_ctes(fallback: WorkingHours = DEFAULT_WORKING_HOURS) -> tuple[str, list[object]]:
-    """CTEs ``hours_rows``, ``hour_versions`` and ``day_hours``, and their parameters."""
-    return _HOURS_CTES, [fallback.start, fallback.end, list(fallback.weekdays)]
+def working_hours_ctes(fallback: WorkingHours = DEFAULT_WORKING_HOURS) -> Fragment:
+    """CTEs ``hours_rows``, ``hour_versions`` and ``day_hours`` (``fallback`` where no
+    stored schedule is in force)."""
+    return sql(
+        _HOURS_CTES,
+        fallback_starts=fallback.start,
+        fallback_ends=fallback.end,
+        fallback_weekdays=list(fallback.weekdays),
+    )
 
 
 # Contacts under the filter with the working-hours windows of their local day (NULL on a
 # day off) and whether they fall outside them. A contact without a time of day is never
 # after hours (as in metrics.totals): its hour is unknown, and it is counted apart.
-MARKED_CTE = """
+MARKED_CTE = sql("""
 marked AS (
     SELECT c.*,
            c.time_known AND NOT coalesce(list_bool_or(list_transform(
@@ -193,7 +196,7 @@ marked AS (
            AND CAST(c.local_started_at AS DATE) >= dh.effective_from
            AND CAST(c.local_started_at AS DATE) < dh.until
 )
-"""
+""")
 
 
 def whole_weeks_of(filters: ContactFilter) -> ContactFilter:
@@ -215,7 +218,8 @@ def float_or_none(value: Any) -> float | None:
 
 # Per client and week: minutes, crisis minutes, the settings in force on the Monday, the
 # minutes counted toward the cap and the per-category minutes. ``f`` must hold whole weeks.
-_CAPS_CTES = """
+_CAPS_CTES = query(
+    """
 week_minutes AS (
     SELECT client_id, CAST(date_trunc('week', local_started_at) AS DATE) AS day,
            count(*) AS contacts, sum(minutes) AS minutes,
@@ -267,20 +271,24 @@ judged_category_caps AS (
     LEFT JOIN category_minutes AS m
         ON m.client_id = r.client_id AND m.day = r.day AND m.category = r.cap.key
 )
-""".format(  # noqa: S608
-    resolved_weeks=resolved("judged_weeks", "client_weeks").strip(),
-    week_agreements=agreements("week_agreements", "judged_weeks").strip(),
+""",
+    resolved_weeks=resolved("judged_weeks", "client_weeks"),
+    week_agreements=agreements("week_agreements", "judged_weeks"),
 )
 
 
-def caps_ctes(filters: ContactFilter, *, whole_weeks: bool = True) -> tuple[str, list[object]]:
-    """WITH clause up to ``judged_caps`` and ``judged_category_caps``, and its parameters.
+def caps_ctes(filters: ContactFilter, *, whole_weeks: bool = True) -> Fragment:
+    """WITH clause up to ``judged_caps`` and ``judged_category_caps``.
 
     ``whole_weeks=False`` counts only the contacts inside the filter's period (the charts'
     rule for partial weeks); the cap is still the one in force on each week's Monday.
     """
-    contacts, params = contacts_ctes(whole_weeks_of(filters) if whole_weeks else filters)
-    return f"WITH {contacts}, {SETTINGS_CTES}, {_CAPS_CTES}", params
+    return query(
+        "WITH {contacts}, {settings}, {caps}",
+        contacts=contacts_ctes(whole_weeks_of(filters) if whole_weeks else filters),
+        settings=SETTINGS_CTES,
+        caps=_CAPS_CTES,
+    )
 
 
 # --- response times -------------------------------------------------------------------------
@@ -297,19 +305,18 @@ def caps_ctes(filters: ContactFilter, *, whole_weeks: bool = True) -> tuple[str,
 # it (an equality join on the local day), and the time between two instants a difference
 # of two such lookups. (Two ASOF joins on the instants did the same, twice as slowly.)
 # Working seconds of one day (a ``clock`` row) before an instant on that day.
-_WORKED_UNTIL = (
+_WORKED_UNTIL: LiteralString = (
     "coalesce(list_sum(list_transform({day}.windows, lambda w: "
     "greatest(0, epoch(least({instant}, w.closes) - w.opens)))), 0)"
 )
 
-# The one parameter of these CTEs, the response-time mode (NULL: as each agreement says;
-# true: working hours; false: calendar hours), sits in the first CTE so that each contact
-# can ask it. Only contacts counted in working hours go near the working-hours clock:
+# The one parameter of these CTEs, the response-time mode ($response_working, NULL: as each
+# agreement says; true: working hours; false: calendar hours), sits in the first CTE so that
+# each contact can ask it. Only contacts counted in working hours go near the working-hours clock:
 # building the clock and joining every contact to it was half of the query at 1M contacts
 # (README, Performance), for figures that calendar hours never use.
-RESPONSE_CTES = """
-,
-response_mode AS (SELECT CAST(? AS BOOLEAN) AS working),
+_RESPONSE_CTES = """
+response_mode AS (SELECT CAST($response_working AS BOOLEAN) AS working),
 replies AS (
     SELECT client_id, started_at FROM visible WHERE direction = 'therapist' AND time_known
 ),
@@ -399,8 +406,18 @@ timed AS (
     FROM judged_asked AS j
     WHERE NOT coalesce((SELECT working FROM response_mode), j.response_in_working_hours)
 )
-""".format(  # noqa: S608
-    resolved_asked=resolved("judged_asked", "asked").strip(),
-    worked_until_answer=_WORKED_UNTIL.format(day="b", instant="j.answered_at"),
-    worked_until_ask=_WORKED_UNTIL.format(day="a", instant="j.started_at"),
-)
+"""
+
+
+def response_ctes(working: bool | None) -> Fragment:
+    """CTEs ``response_mode`` to ``timed`` (each client-initiated contact of ``f`` with its
+    reply and its response time in hours), after those of ``contacts_ctes``,
+    ``working_hours_ctes`` and ``SETTINGS_CTES``: ``working`` None counts each contact as
+    its agreement says, True in working hours, False in calendar hours."""
+    return query(
+        _RESPONSE_CTES,
+        resolved_asked=resolved("judged_asked", "asked"),
+        worked_until_answer=query(_WORKED_UNTIL, day=identifier("b"), instant=sql("j.answered_at")),
+        worked_until_ask=query(_WORKED_UNTIL, day=identifier("a"), instant=sql("j.started_at")),
+        response_working=working,
+    )

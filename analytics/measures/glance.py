@@ -35,6 +35,7 @@ from analytics.measures.metrics import data_period, totals
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.settings import get_setting
+from analytics.storage.sql import Fragment, query
 
 PRESETS: dict[str, str] = {
     "all": "All data",
@@ -248,8 +249,7 @@ class AlertDigest:
     """The Monday the digest's weeks start on."""
 
 
-_DIGEST_SQL = """
-, keyed AS (
+_DIGEST_SQL = """{ctes}, keyed AS (
     SELECT a.*, a.level || ':' || a.entity_id || ':' || strftime(a.week, '%Y-%m-%d')
                AS alert_key,
            EXISTS (
@@ -277,14 +277,17 @@ def alert_digest(db: Database, filters: ContactFilter) -> AlertDigest:
     """Drift alerts (``drift.drift_alerts``'s rule) of the period's last four weeks,
     largest excess over the usual level first, leaving out dismissed ones."""
     period = data_period(db, filters)
-    ctes, params = drift.drift_ctes(
-        filters,
-        drift.DRIFT_THRESHOLD,
-        drift.DRIFT_BASELINE_WEEKS,
-        drift.DRIFT_MIN_MINUTES,
+    statement = query(
+        _DIGEST_SQL,
+        ctes=drift.drift_ctes(
+            filters,
+            drift.DRIFT_THRESHOLD,
+            drift.DRIFT_BASELINE_WEEKS,
+            drift.DRIFT_MIN_MINUTES,
+        ),
+        client=Fragment(filters.scope.client_name("cl")),  # the one label-or-key rule
     )
-    client = filters.scope.client_name("cl")
-    alerts = db.frame(ctes + _DIGEST_SQL.format(client=client), params)
+    alerts = db.frame(statement)
     if period is None:
         since = None
         recent_rows = alerts.iloc[0:0]

@@ -18,6 +18,7 @@ from analytics.access.scope import Scope
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, query
 
 # SQL fragments below are fixed text chosen from allow-lists; values always travel as
 # parameters, which is why composing them with f-strings is safe (ruff S608 is silenced
@@ -553,12 +554,12 @@ def with_client_labels(
 ) -> pd.DataFrame:
     """``frame`` with a ``client`` column: the label of each client key in the viewer's
     scope, or the key itself for viewers who see no labels (supervisors)."""
-    in_scope, scope_params = scope.client_where("c")
-    label = scope.client_name("c")
-    labels = db.frame(
-        f"SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",  # noqa: S608
-        scope_params,
+    statement = query(
+        "SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",
+        label=Fragment(scope.client_name("c")),  # the one label-or-key rule: fixed text
+        in_scope=scope.client_fragment("c"),
     )
+    labels = db.frame(statement)
     return frame.merge(
         labels, left_on=column, right_on="client_key", how="left", suffixes=("", "_")
     )

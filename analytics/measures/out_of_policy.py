@@ -4,18 +4,18 @@ may not carry, judged by the agreement in force on each contact's local date."""
 import pandas as pd
 
 from analytics.access.filters import ContactFilter
-from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
+from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.measures.fragments import SETTINGS_CTES, agreements, contacts_ctes, resolved
 from analytics.measures.metrics import with_client_labels
-from analytics.output.wording import sql_words
+from analytics.output.wording import category_words_sql, channel_words_sql
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, query
 
 # The (channel, category) pairs each agreement refuses, with the reason, worked out once
 # per agreement (crossed with every channel and category) and joined back to the contacts
 # by equality: no per-contact list or map work, however many contacts there are.
-_OUT_OF_POLICY_CTES = """
-,
+_OUT_OF_POLICY_CTES = """WITH {contacts}, {settings},
 dated AS (SELECT *, CAST(local_started_at AS DATE) AS day FROM f),
 {resolved_contacts},
 {contact_agreements},
@@ -25,7 +25,8 @@ judged_pairs AS (
                AS channel_refused,
            a.channel_categories[ch.channel] AS carried
     FROM contact_agreements AS a
-    CROSS JOIN unnest(?) AS ch(channel) CROSS JOIN unnest(?) AS cat(category)
+    CROSS JOIN unnest($all_channels) AS ch(channel)
+    CROSS JOIN unnest($all_categories) AS cat(category)
 ),
 refused_pairs AS (
     SELECT default_id, override_id, channel, category,
@@ -52,32 +53,35 @@ refused AS (
     FROM judged_contacts AS v
     JOIN refused_pairs AS r USING (default_id, override_id, channel, category)
 )
-""".format(  # noqa: S608
-    resolved_contacts=resolved("judged_contacts", "dated").strip(),
-    # The reason is read by people (page, report, downloads): channels and categories in words.
-    channel_words=sql_words("channel", CHANNEL_LABELS),
-    category_words=sql_words("category", CATEGORY_LABELS),
-    c_channel_words=sql_words("c", CHANNEL_LABELS),
-    c_category_words=sql_words("c", CATEGORY_LABELS),
-    contact_agreements=agreements("contact_agreements", "judged_contacts").strip(),
-)
+"""
 
-_OUT_OF_POLICY_SQL = """
+_OUT_OF_POLICY_SQL = """{ctes}
 SELECT r.local_started_at, cl.client_key, t.name AS therapist, r.channel, r.category,
        r.direction, r.minutes, r.reason
 FROM refused AS r
 JOIN clients AS cl ON cl.client_id = r.client_id
 JOIN therapists AS t ON t.therapist_id = r.therapist_id
 ORDER BY r.local_started_at, cl.client_key
+LIMIT $limit
 """
 
 
-def out_of_policy_ctes(filters: ContactFilter) -> tuple[str, list[object]]:
-    """The out-of-policy CTEs (up to ``refused``) and their parameters."""
-    contacts, params = contacts_ctes(filters)
-    return (
-        f"WITH {contacts}, {SETTINGS_CTES}{_OUT_OF_POLICY_CTES}",
-        [*params, list(CHANNELS), list(CATEGORIES)],
+def out_of_policy_ctes(filters: ContactFilter) -> Fragment:
+    """The WITH clause of the out-of-policy contacts under ``filters`` (up to ``refused``)."""
+    return query(
+        _OUT_OF_POLICY_CTES,
+        contacts=contacts_ctes(filters),
+        settings=SETTINGS_CTES,
+        resolved_contacts=resolved("judged_contacts", "dated"),
+        contact_agreements=agreements("contact_agreements", "judged_contacts"),
+        # The reason is read by people (page, report, downloads): channels and categories
+        # in words.
+        channel_words=channel_words_sql("channel"),
+        category_words=category_words_sql("category"),
+        c_channel_words=channel_words_sql("c"),
+        c_category_words=category_words_sql("c"),
+        all_channels=list(CHANNELS),
+        all_categories=list(CATEGORIES),
     )
 
 
@@ -91,12 +95,7 @@ def out_of_policy(db: Database, filters: ContactFilter, limit: int | None = None
     """
     if limit is not None and limit < 0:
         raise InvalidFilterError(f"A list cannot hold {limit} rows; ask for 0 or more.")
-    ctes, params = out_of_policy_ctes(filters)
-    sql = ctes + _OUT_OF_POLICY_SQL
-    if limit is not None:
-        sql += " LIMIT ?"
-        params = [*params, limit]
-    return db.frame(sql, params)
+    return db.frame(query(_OUT_OF_POLICY_SQL, ctes=out_of_policy_ctes(filters), limit=limit))
 
 
 def out_of_policy_labelled(

@@ -9,20 +9,21 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
 from analytics.measures.fragments import (
-    RESPONSE_CTES,
     SETTINGS_CTES,
     contacts_ctes,
     float_or_none,
+    response_ctes,
     working_hours_ctes,
 )
 from analytics.storage.database import Database
+from analytics.storage.sql import query
 
 ResponseMode = Literal["agreed", "calendar", "working"]
 """How response times are counted: as each agreement says, or all in one unit."""
 
 RESPONSE_MODES: tuple[ResponseMode, ...] = ("agreed", "calendar", "working")
 
-_RESPONSE_SQL = """
+_RESPONSE_SQL = """WITH {contacts}, {hours}, {settings}, {responses}
 SELECT grouping(t.therapist_id) = 1 AS overall, any_value(t.name) AS therapist,
        count(*) FILTER (WHERE r.time_known) AS client_contacts,
        count(r.answered_at) AS answered,
@@ -100,13 +101,15 @@ def response_times(
         raise InvalidFilterError(
             f"Unknown response-time mode {mode!r}; use one of {', '.join(RESPONSE_MODES)}."
         )
-    contacts, params = contacts_ctes(filters)
-    hours, hour_params = working_hours_ctes()
     forced = {"agreed": None, "calendar": False, "working": True}[mode]
-    frame = db.frame(
-        f"WITH {contacts}, {hours}, {SETTINGS_CTES}{RESPONSE_CTES}{_RESPONSE_SQL}",
-        [*params, *hour_params, forced],
+    statement = query(
+        _RESPONSE_SQL,
+        contacts=contacts_ctes(filters),
+        hours=working_hours_ctes(),
+        settings=SETTINGS_CTES,
+        responses=response_ctes(forced),
     )
+    frame = db.frame(statement)
     # The () grouping set yields the overall row even when no contact matches.
     overall = frame[frame["overall"]].iloc[0]
     by_therapist = frame[~frame["overall"]].reset_index(drop=True)[list(_RESPONSE_COLUMNS)]
