@@ -20,11 +20,11 @@ group("boundaries", help="show, load or export boundary settings and working hou
 @option("--practice", default=None, help="the therapist's practice, when ambiguous")
 def show(ctx: Context) -> int:
     """``contactload boundaries show``: each therapist's settings and working hours."""
-    from analytics.policy import boundaries
+    from analytics.policy import in_force, words
 
     db, scope, args = ctx.db, ctx.scope, ctx.args
-    settings = boundaries.stored_settings(db, scope, args.therapist, practice=args.practice)
-    weeks = boundaries.stored_working_hours(db, scope, args.therapist, practice=args.practice)
+    settings = in_force.stored_settings(db, scope, args.therapist, practice=args.practice)
+    weeks = in_force.stored_working_hours(db, scope, args.therapist, practice=args.practice)
     if not settings and not weeks:
         print(
             "No boundary settings yet; load a policy (contactload boundaries load FILE) "
@@ -40,15 +40,12 @@ def show(ctx: Context) -> int:
         for setting in settings:
             if (setting.practice, setting.therapist) == (practice, therapist):
                 level = "default" if setting.client is None else setting.client
-                print(
-                    f"  {level} from {setting.effective_from}: "
-                    f"{boundaries.describe_setting(setting)}"
-                )
+                print(f"  {level} from {setting.effective_from}: {words.describe_setting(setting)}")
         for week_practice, week_therapist, week in weeks:
             if (week_practice, week_therapist) == (practice, therapist):
                 print(
                     f"  working hours from {week.effective_from}: "
-                    f"{boundaries.describe_working_hours(week)}"
+                    f"{words.describe_working_hours(week)}"
                 )
     return 0
 
@@ -58,11 +55,9 @@ def show(ctx: Context) -> int:
 @option("file", type=Path, metavar="FILE")
 def load(ctx: Context) -> int:
     """``contactload boundaries load FILE``: every entry of the file, checked first."""
-    from analytics.policy import boundaries
+    from analytics.policy import files
 
-    entries = boundaries.load_settings(
-        ctx.db, ctx.args.file, changed_by=ctx.identity, scope=ctx.scope
-    )
+    entries = files.load_settings(ctx.db, ctx.args.file, changed_by=ctx.identity, scope=ctx.scope)
     print(f"Loaded {entries:,} boundary entries from {ctx.args.file}.")
     return 0
 
@@ -71,10 +66,10 @@ def load(ctx: Context) -> int:
 @option("file", type=Path, metavar="FILE")
 def export(ctx: Context) -> int:
     """``contactload boundaries export FILE``: every setting, audited."""
-    from analytics.policy import boundaries
+    from analytics.policy import files
     from analytics.storage import audit
 
-    entries = boundaries.export_settings(ctx.db, ctx.scope, ctx.args.file)
+    entries = files.export_settings(ctx.db, ctx.scope, ctx.args.file)
     audit.record(ctx.db, ctx.scope, "export", f"{entries} boundary entries to {ctx.args.file.name}")
     print(f"Exported {entries:,} boundary entries to {ctx.args.file}.")
     return 0

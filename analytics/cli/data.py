@@ -38,8 +38,7 @@ EXPORT_CHOICES = ("csv", "xlsx", "parquet")
 def demo(ctx: Context) -> int:
     """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db), or
     remove them (--remove)."""
-    from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
-    from analytics.policy import boundaries
+    from analytics.demo import demo_boundaries, demo_status, generate_demo, is_empty, remove_demo
 
     db, scope, args = ctx.db, ctx.scope, ctx.args
     if args.remove:
@@ -54,7 +53,7 @@ def demo(ctx: Context) -> int:
     batch = generate_demo(
         db, contacts=args.contacts, clients=args.clients, seed=args.seed, end=args.end, scope=scope
     )
-    agreements = boundaries.demo_boundaries(db, scope=scope)
+    agreements = demo_boundaries(db, scope=scope)
     print(
         f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}) "
         f"and {agreements} demo boundary settings."

@@ -185,11 +185,12 @@ def compliance_rows(
     date, local time, client, client_key, therapist, channel and category in words, minutes,
     reason), oldest first."""
     from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-    from analytics.measures import compliance
+    from analytics.measures.metrics import with_client_labels
+    from analytics.measures.out_of_policy import out_of_policy
 
-    outside = compliance.out_of_policy(db, filters)
+    outside = out_of_policy(db, filters)
     if not outside.empty:
-        outside = compliance.with_client_labels(db, filters.scope, outside)
+        outside = with_client_labels(db, filters.scope, outside)
     contacts: dict[str, list[dict[str, Any]]] = {}
     for contact in outside.to_dict("records"):  # out-of-policy contacts, listed in full
         owner = str(contact["client_key"] if by == "client" else contact["therapist"])
@@ -211,7 +212,7 @@ def compliance_rows(
         import pandas as pd
 
         keys = pd.DataFrame({"client_key": pd.Series([row["key"] for row in rows], dtype=str)})
-        named = compliance.with_client_labels(db, filters.scope, keys)
+        named = with_client_labels(db, filters.scope, keys)
         names = dict(zip(named["client_key"], named["client"], strict=True))
     detailed = []
     for row in rows:  # one per client or therapist
