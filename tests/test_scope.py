@@ -732,6 +732,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "importing.message_minutes.load_model": "the written messages' minutes model: installation "
+    "settings, no data",
     "glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "importing.phone_numbers.default_region": "the default region of phone numbers: an "
     "installation setting, no data",

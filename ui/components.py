@@ -15,7 +15,6 @@ from analytics import audit
 from analytics.care import backup_archive
 from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.filters import ContactFilter, Period
-from analytics.importing.phone_log import text_minutes_note
 from analytics.importing.pipeline import INVISIBLE, shown_name
 from analytics.metrics import Totals
 from analytics.wording import in_words
@@ -57,8 +56,8 @@ def period_caption(period: Period | None) -> None:
             f"{period.start:%d %b %Y} – {period.end:%d %b %Y} · {period.days} days · "
             "dates and hours in each therapist's own time zone"
         )
-        # Texts have no duration: say what each one counts wherever their minutes are shown.
-        note = text_minutes_note(measure("phone_text_minutes", current_filter()))
+        # Texts have no duration: say how their minutes were estimated wherever shown.
+        note = measure("phone_text_minutes", current_filter())
         if note:
             st.caption(f"Minutes include {note}.")
 

@@ -43,7 +43,7 @@ def phone_log_settings(
 ) -> PhoneLogOptions:
     """The phone-log part of the import settings (minutes per text, call category,
     default region), saved or returned as the options of every phone log uploaded."""
-    st.markdown("**Phone and text logs** (SMS Backup & Restore XML)")
+    st.markdown("**Phone and text logs** (SMS Backup & Restore XML, Google Voice Takeout)")
     left, middle, right = st.columns(3)
     setting = SETTINGS["minutes_per_text"]
     stored = get_setting(database(), "minutes_per_text")
@@ -54,8 +54,10 @@ def phone_log_settings(
         value=float(stored),
         step=0.5,
         key="phone_minutes_per_text",
-        help="Texts have no duration: each counts this many minutes. Texts already imported "
-        "keep the minutes they were counted at.",
+        help="Texts have no duration: their minutes are estimated from their words (speeds, "
+        "ceiling and the gap that joins texts into one contact are on the Data care page), "
+        "and a contact counts at least this many minutes. Texts already imported keep the "
+        "minutes they were counted at.",
     )
     if per_text is not None and float(per_text) != stored:
         try:

@@ -24,7 +24,7 @@ import streamlit as st
 from analytics import billing, compare, compliance, glance, metrics, session_load
 from analytics.db import Database, default_db_path, open_database
 from analytics.filters import ContactFilter
-from analytics.importing import phone_log
+from analytics.importing import message_minutes
 from analytics.scope import Scope
 
 
@@ -93,7 +93,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "comparison": _reusing(compare.comparison, "pattern", "compare_pattern"),
     "compare_trend": _reusing(compare.monthly_trend, "pattern", "compare_pattern"),
     "compare_distribution": _compare_distribution,
-    "phone_text_minutes": phone_log.text_minutes_in_use,
+    "phone_text_minutes": message_minutes.estimated_minutes_note,
     "session_totals": session_load.session_totals,
     "session_load_by": session_load.session_load_by,
     "weekly_session_load": session_load.weekly_session_load,
