@@ -192,6 +192,7 @@ class PhoneLogReport:
     text_model: str = ""
     """How the texts' minutes were estimated, in words (``message_minutes.describe_model``)."""
     preset_name: str = "sms_backup_restore"
+    source_label: str = "SMS Backup & Restore"
     imported_calls: int = 0
     imported_texts: int = 0
     call_minutes: float = 0.0
@@ -231,7 +232,7 @@ class PhoneLogReport:
     def describe(self) -> str:
         """One line on what the file holds."""
         if self.preset_name != PRESET:
-            return f"{self.preset_name}: {self.calls:,} calls and {self.texts:,} texts"
+            return f"{self.source_label}: {self.calls:,} calls and {self.texts:,} texts"
         if self.kind == "calls":
             return f"SMS Backup & Restore call log: {self.calls:,} calls"
         return f"SMS Backup & Restore text log: {self.texts:,} texts"
@@ -591,6 +592,7 @@ def import_phone_columns(
     scope: Scope = LOCAL,
     dry_run: bool = False,
     preset: str = PRESET,
+    source_label: str = "SMS Backup & Restore",
 ) -> PhoneLogReport:
     """Import calls and texts already read into ``columns`` (in SMS Backup & Restore's
     terms: kind, number, seconds, epoch ms, type, body) as one batch labelled ``preset``;
@@ -605,6 +607,7 @@ def import_phone_columns(
         report = _import(
             cursor, db, scope, columns, kind, source, file_name, options, model, secret, preset
         )
+        report.source_label = source_label
         if report.rekeyed:
             audit.record(
                 cursor,
