@@ -90,6 +90,13 @@ def import_detected(
             db, source, file_name=file_name, options=session_options, scope=scope,
             dry_run=dry_run,
         )  # fmt: skip
+    if kind == "practice_sessions":
+        from analytics.importing.practice_exports import import_practice_appointments
+
+        return import_practice_appointments(
+            db, source, file_name=file_name, options=session_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
     if kind == "sessions_csv":
         from analytics.importing.session_csv import import_session_csv
 
