@@ -138,3 +138,26 @@ def test_the_cli_names_each_source_in_its_json_report(
         (SIMPLEPRACTICE.name, "simplepractice", 5),
         (THERAPYNOTES.name, "therapynotes", 4),
     ]
+
+
+def test_the_import_page_previews_and_imports_a_simplepractice_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pages import metric_values, run_app
+
+    db_path = tmp_path / "contactload.duckdb"
+    app = run_app(db_path, monkeypatch, "pages/import_data.py")
+    app.selectbox(key="import_time_zone").set_value("America/New_York").run()
+    app.file_uploader(key="import_files").set_value(
+        (SIMPLEPRACTICE.name, SIMPLEPRACTICE.read_bytes(), "text/csv")
+    ).run()
+    assert not app.exception, [e.message for e in app.exception]
+    figures = metric_values(app)
+    assert (figures["Rows"], figures["Sessions to import"]) == ("6", "5")
+    assert any("SimplePractice appointment status report" in c.value for c in app.caption)
+    app.button(key="import_commit").click().run()
+    assert not app.exception
+    assert any("5 sessions imported" in message.value for message in app.success)
+    db = Database(db_path)
+    assert len(sessions(db)) == 5
+    db.close()
