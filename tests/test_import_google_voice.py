@@ -313,3 +313,25 @@ def test_the_import_page_previews_and_imports_a_takeout_zip(
     db = Database(db_path)
     assert counts(db)[0] == 6
     db.close()
+
+
+def test_a_thread_of_only_my_messages_names_no_number(empty_db: Database) -> None:
+    # Takeout names the other party of a thread only in their own messages: a thread of
+    # the account's messages alone has no number to map, so its texts are left out.
+    page = THREAD.read_bytes()
+    start = page.index(b'<div class="message">')
+    end = page.index(b'<div class="message">', start + 1)
+    mine_only = page[:start] + page[end:]
+    map_anna_and_ben(empty_db)
+    report = import_google_voice(empty_db, mine_only, file_name="t.html", options=OPTIONS)
+    assert (report.rows, report.imported) == (2, 0)
+    assert report.left_out == {"withheld or empty number": 2}
+
+
+def test_a_recorded_call_is_left_out_as_of_unknown_kind(empty_db: Database) -> None:
+    page = (PAGES / "Anna Alvarez - Received - 2026-01-05T14_33_21Z.html").read_bytes()
+    recorded = page.replace(b"voice#received", b"voice#recorded")
+    map_anna_and_ben(empty_db)
+    report = import_google_voice(empty_db, recorded, file_name="r.html", options=OPTIONS)
+    assert (report.calls, report.imported) == (1, 0)
+    assert report.left_out == {"call of unknown type": 1}
