@@ -130,9 +130,9 @@ def import_google_voice(
     options = options or PhoneLogOptions()
     columns = PhoneColumns()
     pages = 0
-    for page_name, page in _pages(source, file_name):
+    for _, page in _pages(source, file_name):
         pages += 1
-        _read_page(page, page_name, columns)
+        _read_page(page, columns)
     if not pages:
         raise GoogleVoiceError(
             f"{file_name} holds no Google Voice pages (Takeout/Voice/Calls/*.html); export "
@@ -363,7 +363,7 @@ class _PageParser(HTMLParser):
             self.quoted += len(data)
 
 
-def _read_page(page: bytes, page_name: str, columns: PhoneColumns) -> None:
+def _read_page(page: bytes, columns: PhoneColumns) -> None:
     """Add a page's call or texts to ``columns``, in SMS Backup & Restore's terms (the
     moment and length still as Takeout writes them: ``_timed`` converts them in SQL)."""
     parser = _PageParser()
