@@ -14,9 +14,10 @@ How a log becomes contacts:
   keeps only the attribute values, as column lists. Everything else happens in DuckDB SQL.
 * Calls answered or placed (types 1, 2, 7) with a length become ``phone`` contacts
   (minutes = seconds / 60), with the category chosen at import (default ``other``, for
-  review). Texts received or sent become ``text`` contacts counted at the setting
-  ``minutes_per_text`` each (default 2 min); their category comes from the keyword rules
-  over the body, which is read inside the transaction and dropped, never stored. Incoming
+  review). Texts received or sent become ``text`` contacts with minutes from their words
+  (``message_minutes``: texts of one number less than the gap apart are one contact, at
+  least ``minutes_per_text``); their category comes from the keyword rules over the body,
+  which is read inside the transaction (its words counted) and dropped, never stored. Incoming
   calls and received texts are client-initiated, outgoing and sent ones therapist-initiated.
 * Missed, voicemail, rejected, blocked and zero-length calls, drafts and unsent texts,
   group messages and withheld numbers are left out and counted in the report.
