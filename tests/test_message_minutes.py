@@ -179,3 +179,18 @@ def test_the_settings_change_later_imports(empty_db: Database) -> None:
         2.0,  # Anna no body
         28.0,  # Anna 700 / 25
     ]
+
+
+def test_the_supervision_report_says_how_texts_were_estimated(empty_db: Database) -> None:
+    from datetime import date
+
+    from analytics.report import report_filter, supervision_report
+
+    map_anna_and_ben(empty_db)
+    import_phone_log(empty_db, BURST, file_name="sms_burst.xml", options=OPTIONS)
+    filters = report_filter(empty_db, LOCAL, date(2026, 4, 1), date(2026, 4, 30))
+    html = supervision_report(empty_db, filters)
+    assert (
+        "texts and messages estimated from their words: written at 20 and read at 240 words "
+        "a minute" in html
+    )
