@@ -48,13 +48,10 @@ from analytics.access.filters import ContactFilter, Period
 from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import InvalidFilterError
-from analytics.measures.metrics import (
-    DEFAULT_WORKING_HOURS,
-    WorkingHours,
-    client_table,
-    data_period,
-)
+from analytics.measures.metrics import client_table, data_period
 from analytics.output.wording import sql_words
+from analytics.policy import in_force, working_hours
+from analytics.policy.working_hours import DEFAULT_WORKING_HOURS, WorkingHours
 from analytics.storage.database import Database
 
 # SQL below is fixed text: CTE names and fragments are module constants, values always
@@ -92,79 +89,19 @@ def _contacts_cte(filters: ContactFilter) -> tuple[str, list[object]]:
     )
 
 
-# Each boundaries row with the date its successor takes over (``until``, exclusive), so
-# "the row in force on a day" is an equality join on the scope plus a range test. That is
-# an ASOF join written out: with a handful of rows per scope, DuckDB hash-joins it without
-# sorting the contacts, 0.04 s instead of 0.55 s for two ASOF joins over a million contacts.
-_SETTINGS_CTES = """
-defaults AS (
-    SELECT *, lead(effective_from, 1, DATE '9999-12-31') OVER (
-        PARTITION BY therapist_id ORDER BY effective_from, boundary_id
-    ) AS until
-    FROM boundaries WHERE client_id IS NULL
-),
-overrides AS (
-    SELECT *, lead(effective_from, 1, DATE '9999-12-31') OVER (
-        PARTITION BY therapist_id, client_id ORDER BY effective_from, boundary_id
-    ) AS until
-    FROM boundaries WHERE client_id IS NOT NULL
-)
-"""
-
-# The boundaries rows in force for each row of {source} (columns therapist_id, client_id and
-# day, the local date to judge): the therapist's default and the client's override.
-_IN_FORCE_JOINS = """
-    LEFT JOIN defaults AS d
-        ON d.therapist_id = s.therapist_id AND s.day >= d.effective_from AND s.day < d.until
-    LEFT JOIN overrides AS o
-        ON o.therapist_id = s.therapist_id AND o.client_id = s.client_id
-           AND s.day >= o.effective_from AND s.day < o.until
-"""
-
-# The settings in force for each row of {source}: the default overridden field by field,
-# for the scalar fields, and the ids of the two rows (0: none) for the list and map fields,
-# which ``_agreements`` resolves once per distinct pair instead of once per row.
-_RESOLVE_SQL = """
-{name} AS (
-    SELECT s.*,
-           coalesce(d.boundary_id, 0) AS default_id,
-           coalesce(o.boundary_id, 0) AS override_id,
-           coalesce(o.weekly_cap_minutes, d.weekly_cap_minutes) AS weekly_cap_minutes,
-           coalesce(o.response_target_hours, d.response_target_hours)
-               AS response_target_hours,
-           coalesce(o.response_in_working_hours, d.response_in_working_hours, false)
-               AS response_in_working_hours,
-           coalesce(o.crisis_counts_toward_cap, d.crisis_counts_toward_cap, false)
-               AS crisis_counts_toward_cap
-    FROM {source} AS s
-    {in_force}
-)
-"""
+# Which agreement is in force (the rows and the field-by-field merge) is policy's one SQL
+# rule; these fragments carry no parameters, so their text joins the templates below.
+_SETTINGS_CTES = in_force.IN_FORCE_CTES.text
 
 
 def _resolved(name: str, source: str) -> str:
     """A CTE ``name``: the rows of CTE ``source`` with the settings in force on their day."""
-    return _RESOLVE_SQL.format(name=name, source=source, in_force=_IN_FORCE_JOINS.strip())
-
-
-# The list and map fields of every (default, override) pair found in {source}, a CTE made
-# by ``_resolved``: a handful of pairs, however many rows.
-_AGREEMENTS_SQL = """
-{name} AS (
-    SELECT p.default_id, p.override_id,
-           coalesce(o.category_caps, d.category_caps) AS category_caps,
-           coalesce(o.allowed_channels, d.allowed_channels) AS allowed_channels,
-           coalesce(o.channel_categories, d.channel_categories) AS channel_categories
-    FROM (SELECT DISTINCT default_id, override_id FROM {source}) AS p
-    LEFT JOIN boundaries AS d ON d.boundary_id = p.default_id
-    LEFT JOIN boundaries AS o ON o.boundary_id = p.override_id
-)
-"""
+    return in_force.resolved(name, source).text
 
 
 def _agreements(name: str, source: str) -> str:
     """A CTE ``name``: category caps, channels and channel categories per pair of ids."""
-    return _AGREEMENTS_SQL.format(name=name, source=source)
+    return in_force.agreements(name, source).text
 
 
 # Working-hours schedules. The fallback schedule is in force "from the beginning of time"
@@ -199,24 +136,9 @@ def _hours_ctes(fallback: WorkingHours = DEFAULT_WORKING_HOURS) -> tuple[str, li
     return _HOURS_CTES, [fallback.start, fallback.end, list(fallback.weekdays)]
 
 
-# Contacts under the filter with the working-hours windows of their local day (NULL on a
-# day off) and whether they fall outside them. A contact without a time of day is never
-# after hours (as in metrics.totals): its hour is unknown, and it is counted apart.
-_MARKED_CTE = """
-marked AS (
-    SELECT c.*,
-           c.time_known AND NOT coalesce(list_bool_or(list_transform(
-               dh.windows,
-               lambda w: w.starts <= CAST(c.local_started_at AS TIME)
-                         AND CAST(c.local_started_at AS TIME) < w.ends
-           )), false) AS after_hours
-    FROM f AS c
-    LEFT JOIN day_hours AS dh
-        ON dh.therapist_id = c.therapist_id AND dh.weekday = isodow(c.local_started_at) - 1
-           AND CAST(c.local_started_at AS DATE) >= dh.effective_from
-           AND CAST(c.local_started_at AS DATE) < dh.until
-)
-"""
+# Contacts under the filter marked after hours or not: policy's one after-hours rule (the
+# fragment carries no parameters, so its text joins the templates here).
+_MARKED_CTE = working_hours.MARKED_CTE.text
 
 
 def _whole_weeks(filters: ContactFilter) -> ContactFilter:
