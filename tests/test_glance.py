@@ -238,7 +238,7 @@ def test_digest_keeps_four_weeks_and_dismissals_are_audited(
     db = Database(path)
     try:
         everything = ContactFilter()
-        from analytics.measures.compliance import drift_alerts
+        from analytics.measures.drift import drift_alerts
 
         all_alerts = drift_alerts(db, everything)
         digest = glance.alert_digest(db, everything)

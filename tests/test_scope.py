@@ -562,7 +562,7 @@ def _written_report(call: Call) -> Any:
 def _with_labels(call: Call) -> Any:
     # Every key goes in (a caller's frame); what comes back is the names given to them.
     keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
-    return _function("measures.compliance.with_client_labels")(call.db, call.scope, keys)["client"]
+    return _function("measures.metrics.with_client_labels")(call.db, call.scope, keys)["client"]
 
 
 def _episode_contacts(call: Call) -> list[Any]:
@@ -680,7 +680,7 @@ READERS: dict[str, list[Variant]] = {
     "measures.compliance.working_windows": _one_therapist_filter(
         "measures.compliance.working_windows"
     ),
-    "measures.compliance.with_client_labels": [_with_labels],
+    "measures.metrics.with_client_labels": [_with_labels],
     "policy.in_force.settings_in_force": [_settings_in_force],
     "policy.in_force.working_hours_of": _each_therapist("policy.in_force.working_hours_of"),
     "policy.in_force.working_hours_in_force": _each_therapist(
@@ -698,8 +698,8 @@ READERS: dict[str, list[Variant]] = {
     "policy.files.export_settings": [_export("toml"), _export("csv")],
     "policy.billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
     "storage.sessions.client_keys_named": [_clients_named],
-    "cli_commands.compliance_rows": [
-        lambda call, by=by: _function("cli_commands.compliance_rows")(
+    "cli.measures.compliance_rows": [
+        lambda call, by=by: _function("cli.measures.compliance_rows")(
             call.db,
             call.filters(),
             by,
@@ -826,7 +826,7 @@ def test_discovery_finds_the_functions_it_should() -> None:
     readers = set(_readers())
     assert {
         "measures.metrics.totals",
-        "measures.compliance.summary",
+        "measures.compliance.compliance_summary",
         "policy.history.change_log",
     } <= readers
     assert {"storage.store.list_batches", "storage.audit.entries", "demo.is_empty"} <= readers
@@ -962,9 +962,9 @@ SHOWING_IN_SCOPE = frozenset(
         "measures.metrics.client_table",
         "measures.metrics.summary",
         "measures.metrics.filter_choices",
-        "measures.compliance.weekly_caps",
+        "measures.caps.weekly_caps",
         "measures.compliance.compliance_by",
-        "measures.compliance.out_of_policy",
+        "measures.out_of_policy.out_of_policy",
         "measures.billing.episodes",
         "measures.billing.per_client_month",
         "measures.session_load.session_load_by",

@@ -23,18 +23,19 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-from analytics.measures import compliance
+from analytics.measures.fragments import caps_ctes
 from analytics.policy import agreements, history, in_force, lookup, writes
 from analytics.storage.database import Database
+from analytics.storage.sql import execute, query
 
-_VERDICTS_SQL = """
+_VERDICTS_SQL = """{ctes}
 , category_weeks AS (
     SELECT client_id, day, bool_or(over) AS category_over
     FROM judged_category_caps GROUP BY ALL
 )
 SELECT j.client_id, j.day, j.over OR coalesce(cw.category_over, false) AS breach
 FROM judged_caps AS j LEFT JOIN category_weeks AS cw USING (client_id, day)
-WHERE j.therapist_id = ? AND j.day < ?
+WHERE j.therapist_id = $therapist_id AND j.day < $today
 """
 
 
@@ -87,8 +88,9 @@ def _weeks(count: int) -> str:
 
 
 def _verdicts(cursor: object, therapist_id: int, scope: Scope, today: date) -> pd.DataFrame:
-    ctes, params = compliance._caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
-    return cursor.execute(ctes + _VERDICTS_SQL, [*params, therapist_id, today]).df()  # type: ignore[attr-defined]
+    ctes = caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
+    statement = query(_VERDICTS_SQL, ctes=ctes, therapist_id=therapist_id, today=today)
+    return execute(cursor, statement).df()
 
 
 def preview_setting(

@@ -21,6 +21,7 @@ import duckdb
 from analytics.access.scope import Scope
 from analytics.policy.agreements import BoundarySetting, Interval, WorkingWeek
 from analytics.policy.lookup import client_name, find_client, find_therapist
+from analytics.policy.working_hours import week_in_force
 from analytics.storage.database import Database
 from analytics.storage.sql import TRUE, Fragment, execute, identifier, query, sql
 
@@ -253,14 +254,8 @@ def working_hours_in_force(
     stored week with the latest date on or before ``on``."""
     with db.cursor() as cursor:
         found = find_therapist(cursor, therapist, practice, scope)
-        in_force = sql(
-            "w.therapist_id = $therapist_id AND w.effective_from = ("
-            "SELECT max(effective_from) FROM working_hours "
-            "WHERE therapist_id = $therapist_id AND effective_from <= $on)",
-            therapist_id=found.therapist_id,
-            on=on,
-        )
-        weeks = stored_hours(cursor, in_force, scope)
+        theirs = sql("w.therapist_id = $therapist_id", therapist_id=found.therapist_id)
+        weeks = stored_hours(cursor, theirs & week_in_force(on), scope)
     return weeks[0][2] if weeks else None
 
 

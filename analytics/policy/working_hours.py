@@ -13,7 +13,7 @@ contact falls outside them. Defined once here, as query-kit SQL, for every measu
 """
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 
 from analytics.storage.sql import Fragment, identifier, query, sql
 
@@ -80,6 +80,16 @@ def working_hours_ctes(fallback: WorkingHours = DEFAULT_WORKING_HOURS) -> Fragme
         fallback_starts=fallback.start,
         fallback_ends=fallback.end,
         fallback_weekdays=list(fallback.weekdays),
+    )
+
+
+def week_in_force(on: date) -> Fragment:
+    """The stored week of ``working_hours AS w`` in force on ``on``: its therapist's week
+    with the latest date on or before ``on`` (no rows before the first)."""
+    return sql(
+        "w.effective_from = (SELECT max(effective_from) FROM working_hours "
+        "WHERE therapist_id = w.therapist_id AND effective_from <= $week_on)",
+        week_on=on,
     )
 
 
