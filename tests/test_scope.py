@@ -37,7 +37,7 @@ from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
 from analytics.policy import files, history, in_force, words, writes
-from analytics.policy.agreements import BoundarySetting, WorkingHours
+from analytics.policy.agreements import BoundarySetting, WorkingWeek
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import secret_path
 from analytics.storage.sessions import add_sessions
@@ -177,7 +177,7 @@ def _policy(db: Database) -> None:
         writes.save_working_hours(
             db,
             therapist,
-            WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
+            WorkingWeek(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
             "setup",
             practice=practice,
         )
@@ -617,8 +617,8 @@ _COMPARE_SIZES = (None, 2, 3)
 
 READERS: dict[str, list[Variant]] = {
     "measures.billing.episode_contacts": [_episode_contacts],
-    "measures.billing.billing_rules": [
-        lambda call, as_text=as_text: _function("measures.billing.billing_rules")(
+    "policy.billing_rules.billing_rules": [
+        lambda call, as_text=as_text: _function("policy.billing_rules.billing_rules")(
             call.db, call.scope, as_text=as_text
         )
         for as_text in (False, True)
@@ -1283,32 +1283,34 @@ def _mapped_number(therapist: str) -> str:
 
 
 WRITERS: dict[str, Writer] = {
-    "measures.billing.save_rules": lambda db, scope, therapist, folder: _function(
-        "measures.billing.save_rules"
+    "policy.billing_rules.save_rules": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_rules"
     )(
         db,
         scope,
-        _function("measures.billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
+        _function("policy.billing_rules.billing_rules")(db, LOCAL, as_text=True).assign(
+            window_days=10
+        ),
     ),
-    "measures.billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
-        "measures.billing.replace_rules_and_fees"
+    "policy.billing_rules.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.replace_rules_and_fees"
     )(
         db,
         scope,
-        _function("measures.billing.validate_rules")(
-            _function("measures.billing.billing_rules")(db, LOCAL)
+        _function("policy.billing_rules.validate_rules")(
+            _function("policy.billing_rules.billing_rules")(db, LOCAL)
         ),
         [("98970", 12.5, "USD")],
     ),
     "policy.billing_files.load_rules": lambda db, scope, therapist, folder: _function(
         "policy.billing_files.load_rules"
     )(db, scope, _rules_file(folder)),
-    "measures.billing.save_fees": lambda db, scope, therapist, folder: _function(
-        "measures.billing.save_fees"
+    "policy.billing_rules.save_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_fees"
     )(
         db,
         scope,
-        _function("measures.billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
+        _function("policy.billing_rules.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
     ),
     "importing.phone_log.map_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.map_number"
@@ -1395,7 +1397,7 @@ WRITERS: dict[str, Writer] = {
         writes.save_working_hours(
             db,
             therapist,
-            WorkingHours(date(2026, 3, 2), {0: [(time(8), time(12))]}),
+            WorkingWeek(date(2026, 3, 2), {0: [(time(8), time(12))]}),
             "someone",
             scope=scope,
         )

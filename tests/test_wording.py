@@ -13,9 +13,9 @@ import pytest
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL
 from analytics.importing.classify import list_rules
-from analytics.measures import billing
 from analytics.output import report, wording
 from analytics.output.exports import table_to_csv
+from analytics.policy import billing_rules
 from analytics.storage.database import Database
 from tests.test_browser_words import internal_words
 from tests.test_pages import metric_values, run_app
@@ -233,14 +233,14 @@ def test_billing_rules_edit_in_words_and_save_as_codes(
     shutil.copy(fixture_db_path, path)
     db = Database(path)
     try:
-        stored = billing.billing_rules(db, LOCAL)
-        shown = billing.billing_rules(db, LOCAL, as_text=True)
+        stored = billing_rules.billing_rules(db, LOCAL)
+        shown = billing_rules.billing_rules(db, LOCAL, as_text=True)
         online = shown[shown["code"] == "98970"].iloc[0]
         assert "Check-ins" in online["counting_categories"]
         assert "check_in" not in " ".join(shown["counting_categories"])
         assert "Scheduling" in online["excluded_categories"]
-        billing.save_rules(db, LOCAL, shown)
-        again = billing.billing_rules(db, LOCAL)
+        billing_rules.save_rules(db, LOCAL, shown)
+        again = billing_rules.billing_rules(db, LOCAL)
     finally:
         db.close()
     for column in ("channels", "counting_categories", "excluded_categories"):

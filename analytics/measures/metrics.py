@@ -8,7 +8,7 @@ after-hours are DST-correct for each therapist.
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 from typing import Literal
 
 import pandas as pd
@@ -17,6 +17,12 @@ from analytics.access.filters import ContactFilter, Period
 from analytics.access.scope import Scope
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
+from analytics.policy.working_hours import (
+    DEFAULT_WORKING_HOURS,
+    MARKED_CTE,
+    WorkingHours,
+    working_hours_ctes,
+)
 from analytics.storage.database import Database
 from analytics.storage.sql import Fragment, query
 
@@ -25,46 +31,6 @@ from analytics.storage.sql import Fragment, query
 # line by line where that happens).
 
 TimeBucket = Literal["week", "month"]
-
-
-@dataclass(frozen=True)
-class WorkingHours:
-    """The hours a therapist works, in their own zone; anything outside is after hours.
-
-    Defaults to Monday to Friday, 08:00 to 18:00, until boundary settings say otherwise.
-    """
-
-    start: time = time(8, 0)
-    end: time = time(18, 0)
-    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as in datetime.weekday()
-
-    def describe(self) -> str:
-        """A short human description, e.g. "Mon-Fri 08:00-18:00 local time"."""
-        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-        days = sorted(self.weekdays)
-        if days == list(range(days[0], days[-1] + 1)) and len(days) > 1:
-            day_text = f"{names[days[0]]}-{names[days[-1]]}"
-        else:
-            day_text = ", ".join(names[day] for day in days)
-        return f"{day_text} {self.start:%H:%M}-{self.end:%H:%M} local time"
-
-
-DEFAULT_WORKING_HOURS = WorkingHours()
-
-# Contacts whose source gave no time of day (time_known = false) are never counted as
-# after hours: their hour is unknown, and pages say how many minutes that leaves out.
-# Working weekdays travel as a bit mask (bit 0 = Monday): a list parameter tested with
-# list_contains on every contact took twice as long at 1M contacts (README, Performance).
-_AFTER_HOURS_SQL = (
-    "(c.time_known AND (((CAST(? AS BIGINT) >> (isodow(c.local_started_at) - 1)) & 1) = 0"
-    " OR CAST(c.local_started_at AS TIME) < ?"
-    " OR CAST(c.local_started_at AS TIME) >= ?))"
-)
-
-
-def _after_hours_params(hours: WorkingHours) -> list[object]:
-    weekdays = sum(1 << day for day in set(hours.weekdays))
-    return [weekdays, hours.start, hours.end]
 
 
 def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
@@ -129,19 +95,24 @@ class Totals:
 def totals(
     db: Database, filters: ContactFilter, hours: WorkingHours = DEFAULT_WORKING_HOURS
 ) -> Totals:
-    """Contacts, minutes, active clients and after-hours minutes under ``filters``."""
-    cte, params = _filtered(filters)
+    """Contacts, minutes, active clients and after-hours minutes under ``filters`` (after
+    hours under the working hours in force, ``hours`` where a therapist stored none)."""
     contacts, minutes, clients, after_hours, crisis, untimed = db.row(
-        f"""{cte}
-        SELECT count(*),
-               coalesce(sum(minutes), 0),
-               count(DISTINCT client_id),
-               coalesce(sum(minutes) FILTER (WHERE {_AFTER_HOURS_SQL}), 0),
-               coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0),
-               coalesce(sum(minutes) FILTER (WHERE NOT time_known), 0)
-        FROM f AS c
-        """,  # noqa: S608
-        params + _after_hours_params(hours),
+        query(
+            """
+            WITH f AS (SELECT c.* FROM contacts AS c WHERE {where}), {hours}, {marked}
+            SELECT count(*),
+                   coalesce(sum(minutes), 0),
+                   count(DISTINCT client_id),
+                   coalesce(sum(minutes) FILTER (WHERE after_hours), 0),
+                   coalesce(sum(minutes) FILTER (WHERE category = 'crisis'), 0),
+                   coalesce(sum(minutes) FILTER (WHERE NOT time_known), 0)
+            FROM marked
+            """,
+            where=filters.fragment("c"),
+            hours=working_hours_ctes(hours),
+            marked=MARKED_CTE,
+        )
     )
     return Totals(
         period=data_period(db, filters),
