@@ -593,7 +593,7 @@ def run_summary(args: argparse.Namespace) -> int:
     filters = ContactFilter(start=args.start, end=args.end, scope=_cli_scope())
     if args.per_session_hour:
         return _print_session_load(db, filters, args.by, as_json=args.json, keys=args.keys)
-    table = metrics.summary(db, filters, args.by)
+    table = metrics.breakdown(db, filters, args.by)
     if args.json:
         rows = [
             {"key": str(key), **_named(args.by, key, label), "contacts": int(contacts),

@@ -377,7 +377,7 @@ def _breakdown_section(db: Database, filters: ContactFilter) -> str:
         ("channel", CHANNEL_LABELS, CHANNEL_COLOURS, CHANNELS),
         ("category", CATEGORY_LABELS, CATEGORY_COLOURS, CATEGORIES),
     ):
-        table = metrics.summary(db, filters, by)
+        table = metrics.breakdown(db, filters, by)
         by_key = {str(key): row for key, row in zip(table["key"], _rows(table), strict=True)}
         shown = [key for key in order if key in by_key]
         parts.append(f'<div class="pair"><h3>By {by}</h3>')
