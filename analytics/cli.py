@@ -554,8 +554,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     """``contactload demo``: add demo contacts (or nothing, with --if-empty on a full db), or
     remove them (--remove)."""
-    from analytics.demo import demo_status, generate_demo, is_empty, remove_demo
-    from analytics.policy import boundaries
+    from analytics.demo import demo_boundaries, demo_status, generate_demo, is_empty, remove_demo
 
     db = command_database(args, create=not args.remove)
     if args.remove:
@@ -575,7 +574,7 @@ def run_demo(args: argparse.Namespace) -> int:
         end=args.end,
         scope=_cli_scope(),
     )
-    agreements = boundaries.demo_boundaries(db, scope=_cli_scope())
+    agreements = demo_boundaries(db, scope=_cli_scope())
     print(
         f"Added {batch.contacts:,} demo contacts to {db.path} (batch {batch.batch_id}) "
         f"and {agreements} demo boundary settings."
@@ -1266,27 +1265,25 @@ _cli_scope = cli_scope
 
 def run_boundaries(args: argparse.Namespace) -> int:
     """``contactload boundaries show|load FILE|export FILE``."""
-    from analytics.policy import boundaries
+    from analytics.policy import files, in_force, words
 
     # Loading names practices and therapists already stored: a new file could never take it.
     db = command_database(args, create=False)
     if args.action == "load":
-        entries = boundaries.load_settings(
-            db, args.file, changed_by=_user_name(), scope=_cli_scope()
-        )
+        entries = files.load_settings(db, args.file, changed_by=_user_name(), scope=_cli_scope())
         print(f"Loaded {entries:,} boundary entries from {args.file}.")
         return 0
     if args.action == "export":
         from analytics.storage import audit
 
         scope = _cli_scope()
-        entries = boundaries.export_settings(db, scope, args.file)
+        entries = files.export_settings(db, scope, args.file)
         audit.record(db, scope, "export", f"{entries} boundary entries to {args.file.name}")
         print(f"Exported {entries:,} boundary entries to {args.file}.")
         return 0
     scope = _cli_scope()
-    settings = boundaries.stored_settings(db, scope, args.therapist, practice=args.practice)
-    weeks = boundaries.stored_working_hours(db, scope, args.therapist, practice=args.practice)
+    settings = in_force.stored_settings(db, scope, args.therapist, practice=args.practice)
+    weeks = in_force.stored_working_hours(db, scope, args.therapist, practice=args.practice)
     if not settings and not weeks:
         print(
             "No boundary settings yet; load a policy (contactload boundaries load FILE) "
@@ -1302,15 +1299,12 @@ def run_boundaries(args: argparse.Namespace) -> int:
         for setting in settings:
             if (setting.practice, setting.therapist) == (practice, therapist):
                 level = "default" if setting.client is None else setting.client
-                print(
-                    f"  {level} from {setting.effective_from}: "
-                    f"{boundaries.describe_setting(setting)}"
-                )
+                print(f"  {level} from {setting.effective_from}: {words.describe_setting(setting)}")
         for week_practice, week_therapist, week in weeks:
             if (week_practice, week_therapist) == (practice, therapist):
                 print(
                     f"  working hours from {week.effective_from}: "
-                    f"{boundaries.describe_working_hours(week)}"
+                    f"{words.describe_working_hours(week)}"
                 )
     return 0
 

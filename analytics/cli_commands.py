@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope, local_user
-from analytics.errors import DatabaseError, InvalidFilterError
+from analytics.errors import DatabaseError
 from analytics.storage.database import Database, default_db_path
 
 if TYPE_CHECKING:
@@ -84,20 +84,11 @@ def _record_shown(db: Database, what: str) -> None:
 
 def _named_ids(db: Database, level: str, names: Sequence[str]) -> tuple[int, ...]:
     """Practice or therapist ids for the names given on the command line."""
-    if not names:
-        return ()
-    table, column = {
-        "practice": ("practices", "practice_id"),
-        "therapist": ("therapists", "therapist_id"),
-    }[level]
-    found = db.frame(
-        f"SELECT {column} AS id, name FROM {table} WHERE list_contains(?, name)",  # noqa: S608
-        [list(names)],
-    )
-    unknown = sorted(set(names) - set(found["name"]))
-    if unknown:
-        raise InvalidFilterError(f"There is no {level} named {', '.join(unknown)}.")
-    return tuple(int(value) for value in found["id"])
+    from analytics.access import names as resolver
+
+    if level == "practice":
+        return resolver.practice_ids(db, names, cli_scope())
+    return resolver.therapist_ids(db, names, cli_scope())
 
 
 def iso_date(text: str) -> date:
@@ -194,7 +185,8 @@ def run_sessions(args: argparse.Namespace) -> int:
     """``contactload sessions``: one row per stored session, oldest first, audited."""
     import pandas as pd
 
-    from analytics.storage.sessions import client_keys_named, session_list
+    from analytics.access.names import client_keys
+    from analytics.storage.sessions import session_list
 
     db = command_database(args, create=False)
     scope = cli_scope()
@@ -203,7 +195,7 @@ def run_sessions(args: argparse.Namespace) -> int:
         end=args.end,
         practice_ids=_named_ids(db, "practice", args.practice),
         therapist_ids=_named_ids(db, "therapist", args.therapist),
-        client_keys=client_keys_named(db, scope, args.client),
+        client_keys=client_keys(db, args.client, scope),
         scope=scope,
     )
     listed = session_list(db, filters)

@@ -4,7 +4,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-from analytics.policy.boundaries import BoundarySetting, save_setting
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
 from analytics.storage.database import Database
 from tests.conftest import load_fixture_csv
 from tests.test_cli import run

@@ -170,7 +170,8 @@ def test_top_clients_share_and_over_cap(fixture_db: Database) -> None:
 
 
 def test_top_clients_flag_a_client_over_the_cap(fixture_db: Database) -> None:
-    from analytics.policy.boundaries import BoundarySetting, save_setting
+    from analytics.policy.agreements import BoundarySetting
+    from analytics.policy.writes import save_setting
 
     top = glance.top_clients(fixture_db, ContactFilter(), limit=1)
     therapist = top["therapist"].iloc[0]

@@ -23,7 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.access import names
 from analytics.access.filters import ContactFilter
+from analytics.access.names import UnknownNameError
 from analytics.access.scope import Scope
 from analytics.domain import (
     CATEGORIES,
@@ -64,10 +66,6 @@ class ReportWriteError(ContactLoadError):
     """The report file could not be written (missing folder, no permission, disk full)."""
 
 
-class UnknownNameError(InvalidFilterError):
-    """A therapist or practice name that matches nobody the viewer may see."""
-
-
 # --- choosing what the report covers ---------------------------------------------------------
 
 
@@ -82,31 +80,10 @@ def report_filter(
     """The filter for a report on one period and optionally one therapist or practice,
     named as people know them (the command line's ``--therapist`` / ``--practice``)."""
     filters = ContactFilter(start=start, end=end, scope=scope)
-    scope_sql, scope_params = scope.where("t")
     if therapist is not None:
-        rows = db.frame(
-            f"SELECT t.therapist_id FROM therapists AS t WHERE t.name = ? AND {scope_sql}",  # noqa: S608
-            [therapist.strip(), *scope_params],
-        )
-        if rows.empty:
-            raise UnknownNameError(
-                f"There is no therapist called {therapist.strip()!r}; check the spelling "
-                "(contactload summary --by therapist lists them)."
-            )
-        return replace(filters, therapist_ids=tuple(int(i) for i in rows["therapist_id"]))
+        return replace(filters, therapist_ids=names.therapist_ids(db, [therapist], scope))
     if practice is not None:
-        rows = db.frame(
-            f"""SELECT DISTINCT p.practice_id FROM practices AS p
-            JOIN therapists AS t ON t.practice_id = p.practice_id
-            WHERE p.name = ? AND {scope_sql}""",  # noqa: S608
-            [practice.strip(), *scope_params],
-        )
-        if rows.empty:
-            raise UnknownNameError(
-                f"There is no practice called {practice.strip()!r}; check the spelling "
-                "(contactload summary --by practice lists them)."
-            )
-        return replace(filters, practice_ids=tuple(int(i) for i in rows["practice_id"]))
+        return replace(filters, practice_ids=names.practice_ids(db, [practice], scope))
     return filters
 
 
