@@ -698,8 +698,8 @@ READERS: dict[str, list[Variant]] = {
     "policy.files.export_settings": [_export("toml"), _export("csv")],
     "policy.billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
     "storage.sessions.client_keys_named": [_clients_named],
-    "cli_commands.compliance_rows": [
-        lambda call, by=by: _function("cli_commands.compliance_rows")(
+    "cli.measures.compliance_rows": [
+        lambda call, by=by: _function("cli.measures.compliance_rows")(
             call.db,
             call.filters(),
             by,
