@@ -659,10 +659,10 @@ READERS: dict[str, list[Variant]] = {
         for variant in _filter_variants("measures.compare.distribution", size)
     ],
     "importing.phone_log.list_mappings": [_mappings],
-    "measures.metrics.summary": [
+    "measures.metrics.breakdown": [
         variant
         for by in ("client", "therapist", "practice")
-        for variant in _filter_variants("measures.metrics.summary", by)
+        for variant in _filter_variants("measures.metrics.breakdown", by)
     ],
     "measures.metrics.trend": _filter_variants("measures.metrics.trend", "category"),
     "measures.metrics.client_timeline": [_client_timeline],
@@ -962,7 +962,7 @@ def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
 SHOWING_IN_SCOPE = frozenset(
     {
         "measures.metrics.client_table",
-        "measures.metrics.summary",
+        "measures.metrics.breakdown",
         "measures.metrics.filter_choices",
         "measures.caps.weekly_caps",
         "measures.compliance.compliance_by",

@@ -72,7 +72,7 @@ def _reusing(function: Callable[..., Any], keyword: str, source: str) -> Callabl
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
     "totals": metrics.totals,
-    "summary": metrics.summary,
+    "breakdown": metrics.breakdown,
     "trend": metrics.trend,
     "channel_category": metrics.channel_category,
     "load_grid": metrics.load_grid,
