@@ -41,7 +41,7 @@ from analytics.storage.database import Database
 from analytics.storage.pseudonyms import secret_path
 from analytics.storage.sessions import add_sessions
 from analytics.storage.store import add_contacts
-from ui.state import VIEWER_SCOPE_KEY
+from ui.viewer import VIEWER_SCOPE_KEY
 
 # --- the fixture: two practices, three therapists, distinct names, labels and keys ------
 
