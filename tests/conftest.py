@@ -124,6 +124,17 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scope tests' two-practice fixture (tests/scope_world.py), stored once per test
+    session in a closed file; tests that write copy it."""
+    from tests.scope_world import build_scoped_database
+
+    path = tmp_path_factory.mktemp("scope") / "contactload.duckdb"
+    build_scoped_database(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _navigation_apps_under_apptest(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let AppTest rerun an ``st.navigation`` app that has a ``pages/`` folder.
