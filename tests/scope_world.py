@@ -19,8 +19,8 @@ import pandas as pd
 
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
-from analytics.policy import boundaries
-from analytics.policy.boundaries import BoundarySetting, WorkingHours
+from analytics.policy import writes
+from analytics.policy.agreements import BoundarySetting, WorkingHours
 from analytics.storage.database import Database
 from analytics.storage.sessions import add_sessions
 from analytics.storage.sql import identifier, query
@@ -134,7 +134,7 @@ def _sessions() -> pd.DataFrame:
 def _policy(db: Database) -> None:
     """A default, a client override (changed once) and working hours per therapist."""
     for number, (therapist, (practice, _, labels)) in enumerate(THERAPISTS.items()):
-        boundaries.save_setting(
+        writes.save_setting(
             db,
             BoundarySetting(
                 therapist,
@@ -155,8 +155,8 @@ def _policy(db: Database) -> None:
             override = BoundarySetting(
                 therapist, practice, labels[0], FIRST_MONDAY, weekly_cap_minutes=cap
             )
-            boundaries.save_setting(db, override, "setup")
-        boundaries.save_working_hours(
+            writes.save_setting(db, override, "setup")
+        writes.save_working_hours(
             db,
             therapist,
             WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),

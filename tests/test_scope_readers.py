@@ -13,7 +13,7 @@ import pytest
 
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
-from analytics.policy import boundaries
+from analytics.policy import history
 from analytics.storage.database import Database
 from analytics.storage.sql import query
 from tests.helpers import copy_database as _copy
@@ -200,7 +200,7 @@ def test_supervisors_see_keys_in_the_change_log(
     # the before/after JSON, and no label.
     full, world, _ = databases
     scope = _scopes(world)["supervisor"]
-    log = boundaries.change_log(full, scope)
+    log = history.change_log(full, scope)
     assert set(log["therapist"]) == {OTHER}
     key = world.clients.loc[world.clients["label"] == "Saffron Ellery", "client_key"].item()
     overrides = log[log["client"].notna()]
