@@ -93,11 +93,16 @@ def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
 @pytest.mark.parametrize("target", [OWN, OTHER])
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_writers_stay_in_scope_or_refuse(
-    scoped_db_path: Path, tmp_path: Path, scope_name: str, target: str, writer: str
+    scoped_db_path: Path,
+    scoped_scopes: dict[str, Scope],
+    tmp_path: Path,
+    scope_name: str,
+    target: str,
+    writer: str,
 ) -> None:
     db = Database(_copy(scoped_db_path, tmp_path / "db"))
     try:
-        scope = _scopes(_world(db))[scope_name]
+        scope = scoped_scopes[scope_name]
         before = _snapshot(db)
         outside_before = _snapshot_outside(db, scope)
         try:
