@@ -56,10 +56,11 @@ from ui.importing import (
 )
 from ui.inbox import show_inbox
 from ui.phone_log import phone_log_settings, phone_log_upload
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 st.title("Import contacts and sessions")
-scope = viewer_scope()
+scope = current_viewer_scope()
 if not scope.may_import:
     # Imports change everyone's data: the library refuses them too; say so before any upload.
     st.info(

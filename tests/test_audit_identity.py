@@ -24,7 +24,7 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.cli import main
 from analytics.storage.audit import entries
 from analytics.storage.database import Database
-from ui.state import VIEWER_SCOPE_KEY
+from ui.viewer import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 ME = getpass.getuser()

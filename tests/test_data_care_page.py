@@ -17,7 +17,7 @@ from analytics.measures.metrics import totals
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.settings import get_setting
-from ui.state import VIEWER_SCOPE_KEY
+from ui.viewer import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/data_care.py"

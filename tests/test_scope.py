@@ -8,386 +8,50 @@ a copy of the database from which every row outside the scope was deleted; no ou
 name, label or key may appear in what they return, and supervisors see no label at all.
 Writers called with a narrow scope either succeed within it or raise
 ``PermissionDeniedError`` and change nothing.
+
+This module holds the discovery and its registries (how to call each reader and writer);
+the checks themselves are in tests/test_scope_readers.py (one test per reader and scope),
+tests/test_scope_writers.py (one per writer, target and scope) and tests/test_scope_pages.py,
+on the fixture of tests/scope_world.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
-import math
 import pkgutil
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import analytics
 from analytics import demo
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
-from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.policy import files, history, in_force, words, writes
+from analytics.policy import files, in_force, words, writes
 from analytics.policy.agreements import BoundarySetting, WorkingWeek
 from analytics.storage.database import Database
-from analytics.storage.pseudonyms import secret_path
 from analytics.storage.sessions import add_sessions
 from analytics.storage.store import add_contacts
-from ui.state import VIEWER_SCOPE_KEY
-
-# --- the fixture: two practices, three therapists, distinct names, labels and keys ------
-
-HARBOUR = "Harbourview Practice"
-LINDEN = "Lindenhof Praxis"
-THERAPISTS = {
-    # name: (practice, time zone, client labels)
-    "Ada Quillfeather": (HARBOUR, "Europe/Berlin", ("Opaline Ashcombe", "Peregrin Birchley")),
-    "Bo Marlowe": (HARBOUR, "America/New_York", ("Quenby Carraway", "Rosalind Dunmore")),
-    "Cyprian Fenwick": (LINDEN, "Europe/London", ("Saffron Ellery", "Tobiah Fairweather")),
-}
-FIRST_MONDAY = date(2026, 1, 5)
-WEEKS = 12
-CHANNEL_CATEGORY = (
-    ("phone", "support", "client"),
-    ("email", "scheduling", "therapist"),
-    ("text", "check_in", "client"),  # out of policy where texts carry scheduling only
-    ("portal", "homework", "therapist"),
+from tests.helpers import outcome
+from tests.scope_world import (
+    FIRST_MONDAY,
+    HARBOUR,
+    OWN,
+    PHONES,
+    THERAPISTS,
+    World,
+    _call_log,
+    _contacts,
+    _function,
+    _sessions,
 )
-
-
-def _contacts() -> pd.DataFrame:
-    """A few contacts a week per client, in the therapist's zone, with one late spike."""
-    rows = []
-    for number, (therapist, (practice, zone, labels)) in enumerate(THERAPISTS.items()):
-        for client_number, label in enumerate(labels):
-            for week in range(WEEKS):
-                for slot, (channel, category, direction) in enumerate(CHANNEL_CATEGORY):
-                    day = FIRST_MONDAY + timedelta(weeks=week, days=slot + client_number)
-                    hour = (8, 12, 19, 22)[(slot + week + number) % 4]  # some after hours
-                    local = datetime.combine(day, time(hour, 5 * number), tzinfo=ZoneInfo(zone))
-                    spike = 4 if week == WEEKS - 1 and client_number == 0 else 1
-                    rows.append(
-                        {
-                            "practice": practice,
-                            "therapist": therapist,
-                            "time_zone": zone,
-                            "client": label,
-                            "started_at": local.isoformat(),
-                            "minutes": str((10 + 5 * slot + number) * spike),
-                            "channel": channel,
-                            "category": category,
-                            "direction": direction,
-                        }
-                    )
-    # Bo answers Ada's client once (same practice, so the same client): Ada's reply times
-    # must not count a reply she cannot see, and Bo sees Opaline as a client he met.
-    rows.append(
-        {
-            "practice": HARBOUR,
-            "therapist": "Bo Marlowe",
-            "time_zone": "America/New_York",
-            "client": "Opaline Ashcombe",
-            "started_at": "2026-01-05T04:00:00-05:00",  # 10:00 in Berlin, after 08:00
-            "minutes": "7",
-            "channel": "email",
-            "category": "support",
-            "direction": "therapist",
-        }
-    )
-    # Two client-initiated portal messages per client after the sessions end (week 13),
-    # so billing finds online digital assessment periods (8 + 6 = 14 min each) to scope.
-    for therapist, (practice, zone, labels) in THERAPISTS.items():
-        for client_number, label in enumerate(labels):
-            for offset, minutes in ((1, 8), (3, 6)):
-                day = FIRST_MONDAY + timedelta(weeks=13, days=offset + client_number)
-                local = datetime.combine(day, time(11), tzinfo=ZoneInfo(zone))
-                rows.append(
-                    {
-                        "practice": practice,
-                        "therapist": therapist,
-                        "time_zone": zone,
-                        "client": label,
-                        "started_at": local.isoformat(),
-                        "minutes": str(minutes),
-                        "channel": "portal",
-                        "category": "support",
-                        "direction": "client",
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def _sessions() -> pd.DataFrame:
-    """A weekly session per client, one in four cancelled."""
-    rows = []
-    for therapist, (practice, zone, labels) in THERAPISTS.items():
-        for client_number, label in enumerate(labels):
-            for week in range(WEEKS):
-                day = FIRST_MONDAY + timedelta(weeks=week, days=client_number)
-                local = datetime.combine(day, time(10), tzinfo=ZoneInfo(zone))
-                rows.append(
-                    {
-                        "practice": practice,
-                        "therapist": therapist,
-                        "time_zone": zone,
-                        "client": label,
-                        "started_at": local.isoformat(),
-                        "minutes": "50",
-                        "status": "cancelled" if week % 4 == 3 else "attended",
-                        "identity": None,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def _policy(db: Database) -> None:
-    """A default, a client override (changed once) and working hours per therapist."""
-    for number, (therapist, (practice, _, labels)) in enumerate(THERAPISTS.items()):
-        writes.save_setting(
-            db,
-            BoundarySetting(
-                therapist,
-                practice,
-                None,
-                FIRST_MONDAY,
-                weekly_cap_minutes=60.0 + 15 * number,
-                category_caps={"support": 30.0},
-                allowed_channels=("phone", "email", "text", "portal"),
-                channel_categories={"text": ("scheduling", "reminder")},
-                response_target_hours=24.0,
-                response_in_working_hours=number % 2 == 0,
-                crisis_counts_toward_cap=False,
-            ),
-            "setup",
-        )
-        for cap in (120.0, 90.0):
-            override = BoundarySetting(
-                therapist, practice, labels[0], FIRST_MONDAY, weekly_cap_minutes=cap
-            )
-            writes.save_setting(db, override, "setup")
-        writes.save_working_hours(
-            db,
-            therapist,
-            WorkingWeek(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
-            "setup",
-            practice=practice,
-        )
-
-
-# Phone numbers mapped to clients (two therapists), as the phone-log importer needs them.
-PHONES = {
-    "+4917155501001": ("Ada Quillfeather", "Opaline Ashcombe"),
-    "+4917155501002": ("Ada Quillfeather", "Peregrin Birchley"),
-    "+447400900101": ("Cyprian Fenwick", "Saffron Ellery"),
-}
-UNMAPPED = "+4917155509999"
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _call_log(therapist: str, first_day: int = 14) -> bytes:
-    """An SMS Backup & Restore call log of ``therapist``'s phone: an incoming 10-minute call
-    from each mapped client in April (after the sessions), one from an unmapped number."""
-    numbers = [number for number, (owner, _) in PHONES.items() if owner == therapist]
-    calls = [
-        f'<call number="{number}" duration="600" type="1" '
-        f'date="{_epoch_ms(datetime(2026, 4, first_day + day, 9, tzinfo=ZoneInfo("UTC")))}" />'
-        for day, number in enumerate([*numbers, UNMAPPED])
-    ]
-    return f'<?xml version="1.0"?>\n<calls count="{len(calls)}">{"".join(calls)}</calls>'.encode()
-
-
-def _text_log() -> bytes:
-    """Ada's texts: Opaline asks about homework and gets an answer."""
-    sent = datetime(2026, 4, 20, 18, tzinfo=ZoneInfo("UTC"))
-    texts = [
-        f'<sms address="+4917155501001" type="{kind}" body="{body}" '
-        f'date="{_epoch_ms(sent + timedelta(minutes=minute))}" />'
-        for kind, minute, body in ((1, 0, "A question about my homework"), (2, 30, "Happy to help"))
-    ]
-    return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
-
-
-def _phone_logs(db: Database) -> None:
-    """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
-    from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
-
-    for number, (therapist, label) in PHONES.items():
-        map_number(db, LOCAL, therapist, number, label, practice=THERAPISTS[therapist][0])
-    for therapist, name, log in (
-        ("Ada Quillfeather", "ada-calls.xml", _call_log("Ada Quillfeather")),
-        ("Ada Quillfeather", "ada-texts.xml", _text_log()),
-        ("Cyprian Fenwick", "cyprian-calls.xml", _call_log("Cyprian Fenwick")),
-    ):
-        options = PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
-        import_phone_log(db, log, file_name=name, options=options)
-
-
-@pytest.fixture(scope="module")
-def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The two-practice fixture, stored once (contacts and sessions batches, boundaries)."""
-    path = tmp_path_factory.mktemp("scope") / "contactload.duckdb"
-    db = Database(path)
-    try:
-        add_contacts(db, _contacts(), source="fixture", file_name="contacts.csv")
-        add_sessions(db, _sessions(), source="fixture", file_name="storage.sessions.csv")
-        _policy(db)
-        _phone_logs(db)
-    finally:
-        db.close()
-    return path
-
-
-@dataclass(frozen=True)
-class World:
-    """What the fixture holds, by id: for building scopes and checking leaks."""
-
-    practices: dict[str, int]
-    therapists: dict[str, int]
-    clients: pd.DataFrame  # client_id, client_key, label, practice_id, therapist_id
-    episodes: pd.DataFrame  # billing episodes (client_key, family, start), seen locally
-
-
-def _world(db: Database) -> World:
-    practices = db.frame("SELECT name, practice_id FROM practices", [])
-    therapists = db.frame("SELECT name, therapist_id FROM therapists", [])
-    clients = db.frame(
-        "SELECT client_id, client_key, label, practice_id, therapist_id FROM clients", []
-    )
-    return World(
-        dict(zip(practices["name"], practices["practice_id"].astype(int), strict=True)),
-        dict(zip(therapists["name"], therapists["therapist_id"].astype(int), strict=True)),
-        clients,
-        _function("measures.billing.episodes")(db, ContactFilter())[
-            ["client_key", "family", "start"]
-        ],
-    )
-
-
-def _copy(source: Path, folder: Path) -> Path:
-    """A copy of a closed database file with its pseudonym secret."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.name
-    shutil.copy(source, target)
-    shutil.copy(secret_path(source), secret_path(target))
-    return target
-
-
-_PRUNE_BY_SCOPE = ("contacts", "sessions", "clients", "therapists")
-_PRUNE_BY_THERAPIST = ("boundaries", "working_hours", "boundary_changes", "phone_numbers")
-
-
-def _prune(db: Database, scope: Scope) -> None:
-    """Delete every row outside ``scope``: what a scoped call may at most see."""
-    with db.transaction() as cursor:
-        for table in _PRUNE_BY_SCOPE:
-            # the table's own name as the alias: Scope.where qualifies its columns with it;
-            # clients go after contacts and sessions, keeping those met by the scope
-            where = scope.client_where if table == "clients" else scope.where
-            condition, params = where(table)
-            cursor.execute(f"DELETE FROM {table} WHERE NOT coalesce({condition}, false)", params)
-        cursor.execute(
-            "DELETE FROM practices WHERE practice_id NOT IN (SELECT practice_id FROM therapists)"
-        )
-        for table in _PRUNE_BY_THERAPIST:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE therapist_id IS NULL "
-                "OR therapist_id NOT IN (SELECT therapist_id FROM therapists)"
-            )
-        for table in ("boundaries", "phone_numbers"):
-            cursor.execute(
-                f"DELETE FROM {table} WHERE client_id NOT IN (SELECT client_id FROM clients)"
-            )
-        if not scope.may_import:
-            # Batches are for importers only (list_batches shows them nothing); a batch that
-            # still holds a contact in scope stays, since what kind of file a contact came
-            # from (a phone log's texts, say) is part of that contact.
-            cursor.execute(
-                "DELETE FROM import_batches WHERE batch_id NOT IN (SELECT batch_id FROM contacts "
-                "WHERE batch_id IS NOT NULL UNION SELECT batch_id FROM sessions "
-                "WHERE batch_id IS NOT NULL)"
-            )
-        if scope.role not in ("local", "admin"):
-            cursor.execute("DELETE FROM audit_log WHERE identity <> ?", [scope.identity])
-
-
-# --- the scopes under test -----------------------------------------------------------------
-
-
-def _scopes(world: World) -> dict[str, Scope]:
-    return {
-        "therapist": Scope.therapist("ada@example.org", (world.therapists["Ada Quillfeather"],)),
-        "supervisor": Scope.supervisor("sam@example.org", (world.practices[LINDEN],)),
-        "nobody": Scope.nobody("stranger@example.org"),
-        # Bo stood in once for Ada's client Opaline: he sees her as his, Ada's data not.
-        "colleague": Scope.therapist("bo@example.org", (world.therapists["Bo Marlowe"],)),
-    }
-
-
-SCOPE_NAMES = ("therapist", "supervisor", "nobody", "colleague")
-
-
-# --- comparing results -----------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A result as plain, comparable Python: frames as columns and rows, floats rounded."""
-    if isinstance(value, pd.DataFrame):
-        frame = value.reset_index(drop=True)
-        return {
-            "columns": [str(column) for column in frame.columns],
-            "rows": [[_plain(cell) for cell in row] for row in frame.itertuples(index=False)],
-        }
-    if isinstance(value, pd.Series):
-        return [_plain(cell) for cell in value.tolist()]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 9)
-    if value is pd.NaT or value is None or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def _outcome(call: Callable[[], Any]) -> Any:
-    """The plain result of a call, or the error a user would read."""
-    try:
-        return _plain(call())
-    except ContactLoadError as error:
-        return {"error": type(error).__name__, "message": str(error)}
-
-
-def _without_errors(value: Any) -> Any:
-    """``value`` with every refusal (an ``_outcome`` error) left out."""
-    if isinstance(value, dict):
-        if set(value) == {"error", "message"}:
-            return None
-        return {key: _without_errors(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_errors(item) for item in value]
-    return value
-
 
 # --- how to call each reader -------------------------------------------------------------------
 
@@ -452,7 +116,7 @@ def _one_therapist_filter(name: str) -> list[Variant]:
 
 def _client_timeline(call: Call) -> list[Any]:
     return [
-        _outcome(
+        outcome(
             lambda key=key: _function("measures.metrics.client_timeline")(
                 call.db, call.filters(), key
             )
@@ -469,7 +133,7 @@ def _settings_in_force(call: Call) -> list[Any]:
         keys = clients.loc[clients["label"].isin(labels), "client_key"].tolist()
         for client in (None, *labels, *keys):
             results.append(
-                _outcome(
+                outcome(
                     lambda client=client, therapist=therapist: in_force.settings_in_force(
                         call.db, call.scope, therapist, client, on
                     )
@@ -502,7 +166,7 @@ def _clients_named(call: Call) -> list[Any]:
     """Every client asked for by label and by key, one at a time."""
     clients = call.world.clients
     return [
-        _outcome(
+        outcome(
             lambda name=name: _function("storage.sessions.client_keys_named")(
                 call.db, call.scope, [name]
             )
@@ -532,7 +196,7 @@ def _export_file(kind: str) -> Variant:
 
 def _report_filter(therapist: str) -> Variant:
     def variant(call: Call) -> Any:
-        return _outcome(
+        return outcome(
             lambda: _function("output.report.report_filter")(
                 call.db, call.scope, date(2026, 1, 1), date(2026, 12, 31), therapist=therapist
             )
@@ -553,7 +217,7 @@ def _written_report(call: Call) -> Any:
 
     call.folder.mkdir(parents=True, exist_ok=True)
     path = call.folder / f"report-{call.scope.role}.html"
-    _outcome(lambda: _function("output.report.write_report")(call.db, call.filters(), path))
+    outcome(lambda: _function("output.report.write_report")(call.db, call.filters(), path))
     if not path.exists():
         return None
     return re.sub(r"Generated [0-9-]+ [0-9:]+ UTC", "Generated", path.read_text("utf-8"))
@@ -570,7 +234,7 @@ def _episode_contacts(call: Call) -> list[Any]:
     # page asks for the contacts behind a row it shows.
     first = call.world.episodes.groupby(["client_key", "family"], as_index=False).first()
     return [
-        _outcome(
+        outcome(
             lambda row=row: _function("measures.billing.episode_contacts")(
                 call.db, call.filters(), row.family, row.client_key, row.start.to_pydatetime()
             )
@@ -584,7 +248,7 @@ def _per_client(name: str) -> Variant:
 
     def variant(call: Call) -> list[Any]:
         return [
-            _outcome(lambda key=key: _function(name)(call.db, call.filters(), key))
+            outcome(lambda key=key: _function(name)(call.db, call.filters(), key))
             for key in call.world.clients["client_key"]
         ]
 
@@ -595,9 +259,9 @@ def _mappings(call: Call) -> list[Any]:
     # Every mapping, then each therapist's (in scope or not).
     list_mappings = _function("importing.phone_log.list_mappings")
     return [
-        _outcome(lambda: list_mappings(call.db, call.scope)),
+        outcome(lambda: list_mappings(call.db, call.scope)),
         *(
-            _outcome(
+            outcome(
                 lambda therapist_id=therapist_id: list_mappings(call.db, call.scope, therapist_id)
             )
             for therapist_id in call.world.therapists.values()
@@ -764,11 +428,6 @@ INSTALLATION_WIDE: dict[str, str] = {
 therapist or client data, so no scope applies. Adding one here needs a reason."""
 
 
-def _function(name: str) -> Callable[..., Any]:
-    module, _, function = name.rpartition(".")
-    return getattr(importlib.import_module(f"analytics.{module}"), function)  # type: ignore[no-any-return]
-
-
 # --- discovery -------------------------------------------------------------------------------
 
 
@@ -911,54 +570,6 @@ def _variants(name: str) -> list[Variant]:
     return [lambda call: function(call.db, call.scope)]
 
 
-@pytest.fixture(scope="module")
-def pruned_paths(scoped_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """For each narrow scope, a copy of the fixture holding only that scope's rows."""
-    db = Database(scoped_db_path)
-    scopes = _scopes(_world(db))
-    db.close()
-    paths = {}
-    for name, scope in scopes.items():
-        path = _copy(scoped_db_path, tmp_path_factory.mktemp(f"pruned-{name}"))
-        pruned = Database(path)
-        _prune(pruned, scope)
-        pruned.close()
-        paths[name] = path
-    return paths
-
-
-@pytest.fixture(scope="module")
-def databases(
-    scoped_db_path: Path, pruned_paths: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Database, World, dict[str, Database]]]:
-    """The full fixture (a copy, for reading) and each pruned copy, open for the module."""
-    full = Database(_copy(scoped_db_path, tmp_path_factory.mktemp("full")))
-    pruned = {name: Database(path) for name, path in pruned_paths.items()}
-    yield full, _world(full), pruned
-    full.close()
-    for db in pruned.values():
-        db.close()
-
-
-def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
-    """Names, labels and keys the scope must never show: clients neither listed under it
-    nor met by a therapist in it, therapists outside it (and every label, for viewers who
-    see keys)."""
-    condition, params = scope.client_where("c")
-    inside = db.frame(f"SELECT c.client_id FROM clients AS c WHERE {condition}", params)
-    clients = world.clients
-    outside = clients[~clients["client_id"].isin(inside["client_id"])]
-    words = [*outside["label"], *outside["client_key"]]
-    if not scope.shows_labels:
-        words += list(clients["label"])
-    for therapist, (practice, _, _) in THERAPISTS.items():
-        listed = scope.therapist_ids is None or world.therapists[therapist] in scope.therapist_ids
-        in_practice = scope.practice_ids is None or world.practices[practice] in scope.practice_ids
-        if scope.sees_nothing or not (listed and in_practice):
-            words.append(therapist)
-    return words
-
-
 SHOWING_IN_SCOPE = frozenset(
     {
         "measures.metrics.client_table",
@@ -979,170 +590,11 @@ empty results cannot pass unnoticed."""
 MAPPINGS_SHOWN_TO = ("therapist", "supervisor")
 """The scopes whose therapists' numbers are mapped (Ada's and Cyprian's)."""
 
-INSIDE = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
-"""How many clients each scope sees: Ada's 2; Lindenhof's 2; none; Bo's 2 and Opaline."""
-
-
-def _inside(world: World, forbidden: list[str]) -> list[str]:
-    """The keys of the clients a scope does see."""
-    return [key for key in world.clients["client_key"] if key not in forbidden]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per discovered reader (discovery needs the registries further down)."""
-    if "reader" in metafunc.fixturenames:
-        metafunc.parametrize("reader", _readers())
-
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-def test_reader_returns_only_what_is_in_scope(
-    databases: tuple[Database, World, dict[str, Database]],
-    scope_name: str,
-    reader: str,
-    tmp_path: Path,
-) -> None:
-    # One test per reader and scope, so one reader's leak does not hide another's.
-    full, world, pruned = databases
-    scope = _scopes(world)[scope_name]
-    forbidden = _out_of_scope_words(full, world, scope)
-    assert forbidden  # every narrow scope has something outside it
-    inside = _inside(world, forbidden)
-    shows_inside = False
-    for number, variant in enumerate(_variants(reader)):
-        on_full = Call(full, scope, world, tmp_path / "full")
-        on_pruned = Call(pruned[scope_name], scope, world, tmp_path / "pruned")
-        seen = _outcome(lambda variant=variant, call=on_full: variant(call))
-        expected = _outcome(lambda variant=variant, call=on_pruned: variant(call))
-        where = f"analytics.{reader} (call {number}) as {scope_name}"
-        assert seen == expected, f"{where} returns rows outside the scope"
-        # Error messages may repeat the name asked for; everything else must not name
-        # anyone outside the scope.
-        text = str(_without_errors(seen))
-        leaked = [word for word in forbidden if word in text]
-        assert leaked == [], f"{where} shows {leaked}"
-        shows_inside = shows_inside or any(key in text for key in inside)
-    must_show = reader in SHOWING_IN_SCOPE or (
-        reader == "importing.phone_log.list_mappings" and scope_name in MAPPINGS_SHOWN_TO
-    )
-    if inside and must_show:
-        assert shows_inside, f"analytics.{reader} shows {scope_name} none of its clients"
-
 
 def test_the_readers_that_must_show_the_scope_are_found() -> None:
     # The check above applies to readers by name: a renamed one must not slip out of it.
     assert {*SHOWING_IN_SCOPE, "importing.phone_log.list_mappings"} <= set(_readers())
 
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-def test_each_scope_sees_its_own_clients(
-    databases: tuple[Database, World, dict[str, Database]], scope_name: str
-) -> None:
-    full, world, _ = databases
-    scope = _scopes(world)[scope_name]
-    assert len(_inside(world, _out_of_scope_words(full, world, scope))) == INSIDE[scope_name]
-
-
-def test_local_scope_sees_what_the_pruned_copies_do_not(
-    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
-) -> None:
-    # The comparison above can only fail if scoped and unscoped results differ at all:
-    # local mode sees other therapists' labels in the client table.
-    full, world, _ = databases
-    table = _plain(_function("measures.metrics.client_table")(full, ContactFilter()))
-    labels = {row[1] for row in table["rows"]}
-    assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
-
-
-def test_a_therapist_sees_the_rows_behind_her_own_clients(
-    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
-) -> None:
-    # The readers without keys in their output are not empty in scope either: Ada's two
-    # clients each have 12 weekly sessions (cancelled ones included), a first telephone
-    # episode of one call and a first online period of two portal messages (8 + 6 min);
-    # the other four clients give empty frames.
-    full, world, _ = databases
-    call = Call(full, _scopes(world)["therapist"], world, tmp_path)
-    sessions = _per_client("measures.session_load.client_sessions")(call)
-    assert sorted(len(result["rows"]) for result in sessions) == [0, 0, 0, 0, 12, 12]
-    contacts = _episode_contacts(call)
-    assert sorted(len(result["rows"]) for result in contacts) == [0] * 8 + [1, 1, 2, 2]
-
-
-def test_a_colleague_sees_the_client_he_stood_in_for(
-    databases: tuple[Database, World, dict[str, Database]],
-) -> None:
-    # Bo answered Ada's client Opaline once (7 min email): per client, his session load
-    # shows that contact under Opaline, so his clients add up to his total, like metrics.
-    full, world, _ = databases
-    filters = ContactFilter(scope=_scopes(world)["colleague"])
-    by_client = _function("measures.session_load.session_load_by")(full, filters, "client")
-    opaline = by_client[by_client["label"] == "Opaline Ashcombe"]
-    assert opaline[["contacts", "contact_minutes", "sessions"]].values.tolist() == [[1, 7.0, 0]]
-    totals = _function("measures.session_load.session_totals")(full, filters)
-    assert by_client["contact_minutes"].sum() == totals.contact_minutes
-
-
-# --- writers ----------------------------------------------------------------------------------
-
-
-_SNAPSHOT_TABLES = (
-    "contacts",
-    "sessions",
-    "clients",
-    "therapists",
-    "practices",
-    "boundaries",
-    "working_hours",
-    "boundary_changes",
-    "import_batches",
-    "audit_log",
-    "settings",
-    "classification_rules",
-    "saved_mappings",
-    "phone_numbers",
-    "billing_rules",
-    "billing_fees",
-    "erased_clients",
-)
-
-
-def _rows(db: Database, sql: str, params: list[object]) -> Any:
-    """All rows of a query as plain values (fingerprints are 128-bit, beyond NumPy)."""
-    with db.cursor() as cursor:
-        return _plain(cursor.execute(sql, params).fetchall())
-
-
-def _snapshot(db: Database) -> dict[str, Any]:
-    """Every row of every data table (small fixture), for "nothing changed" checks."""
-    return {
-        table: _rows(db, f"SELECT * FROM {table} ORDER BY ALL", []) for table in _SNAPSHOT_TABLES
-    }
-
-
-def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
-    """The rows outside ``scope`` of the tables a boundary edit may touch."""
-    condition, params = scope.where("t")
-    outside = f"NOT coalesce({condition}, false)"
-    return {
-        table: _rows(
-            db,
-            f"SELECT x.* FROM {table} AS x JOIN therapists AS t USING (therapist_id) "
-            f"WHERE {outside} ORDER BY ALL",
-            params,
-        )
-        for table in (
-            "boundaries",
-            "working_hours",
-            "boundary_changes",
-            "contacts",
-            "therapists",
-            "phone_numbers",
-        )
-    }
-
-
-OWN = "Ada Quillfeather"
-OTHER = "Cyprian Fenwick"  # the supervisor's practice, not the therapist's
 
 Writer = Callable[[Database, Scope, str, Path], Any]
 """One write by ``scope`` aimed at the named therapist's data."""
@@ -1530,280 +982,3 @@ def test_every_writer_is_registered() -> None:
     writers = {name for name, function in _database_functions() if _is_writer(name, function)}
     unknown = sorted(writers - set(WRITERS))
     assert unknown == [], f"add {', '.join(unknown)} to WRITERS in tests/test_scope.py"
-
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-@pytest.mark.parametrize("target", [OWN, OTHER])
-@pytest.mark.parametrize("writer", sorted(WRITERS))
-def test_writers_stay_in_scope_or_refuse(
-    scoped_db_path: Path, tmp_path: Path, scope_name: str, target: str, writer: str
-) -> None:
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        scope = _scopes(_world(db))[scope_name]
-        before = _snapshot(db)
-        outside_before = _snapshot_outside(db, scope)
-        try:
-            WRITERS[writer](db, scope, target, tmp_path)
-        except PermissionDeniedError as error:
-            assert scope.identity in str(error)  # one sentence naming who was refused
-            assert _snapshot(db) == before, f"{writer} refused but changed data"
-            return
-        # Only a therapist editing their own boundaries or phone mappings may write in a
-        # narrow scope.
-        assert (scope_name, target) == ("therapist", OWN), f"{writer} let {scope_name} write"
-        assert writer in _OWN_EDITS, f"{writer} let a therapist write"
-        action, mentions = _OWN_EDITS[writer]
-        assert _snapshot_outside(db, scope) == outside_before
-        entries = db.frame("SELECT identity, role, action, detail FROM audit_log", [])
-        mine = entries[entries["identity"] == scope.identity]
-        assert list(mine["action"]) == [action]  # one entry for the one edit
-        assert mentions in mine["detail"].iloc[0]
-    finally:
-        db.close()
-
-
-def test_imports_of_every_kind_are_audited_under_the_importer(
-    scoped_db_path: Path, tmp_path: Path
-) -> None:
-    # An admin imports one file of each kind through the one dispatch: each stored batch
-    # gets one entry naming the admin (5 batches in the fixture, so these are 6 to 9).
-    # Contacts: 1 row; session CSV: 1 session; calendar: 1 session; calls: Ada's 2 mapped
-    # clients (the unmapped caller is not stored).
-    from analytics.importing.dispatch import import_detected
-    from analytics.importing.session_report import SessionOptions
-
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        admin = Scope.admin("admin@example.org")
-        calendar, calendar_options = _calendar_file(tmp_path, OWN)
-        for path, name in (
-            (_csv_file(tmp_path, OWN), "extra.csv"),
-            (_session_csv(tmp_path, OWN), "storage.sessions.csv"),
-            (calendar, "storage.sessions.ics"),
-        ):
-            options = calendar_options if name.endswith(".ics") else SessionOptions()
-            import_detected(db, path, file_name=name, session_options=options, scope=admin)
-        import_detected(
-            db,
-            _call_log(OWN, first_day=21),
-            file_name="calls.xml",
-            phone_options=_phone_options(OWN),
-            scope=admin,
-        )
-        entries = db.frame(
-            "SELECT action, detail FROM audit_log WHERE identity = ? ORDER BY entry_id",
-            ["admin@example.org"],
-        )
-        assert entries.values.tolist() == [
-            ["import", "extra.csv: batch 6, 1 rows stored"],
-            ["import", "storage.sessions.csv: batch 7, 1 rows stored"],
-            ["import", "storage.sessions.ics: batch 8, 1 rows stored"],
-            ["import", "calls.xml: batch 9, 2 rows stored"],
-        ]
-    finally:
-        db.close()
-
-
-def test_mapping_numbers_does_not_tell_which_therapists_exist(
-    scoped_db_path: Path, tmp_path: Path
-) -> None:
-    # Ada asking to map a number for a colleague, for nobody stored (by name, with or
-    # without a time zone, or by id) reads the same refusal, and nothing changes.
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        scope = _scopes(_world(db))["therapist"]
-        map_number = _function("importing.phone_log.map_number")
-        before = _snapshot(db)
-        refusals = set()
-        for therapist, zone in (
-            ("Bo Marlowe", None),
-            ("Nobody Stored", None),
-            ("Nobody Stored", "Europe/Berlin"),
-            (999, None),
-        ):
-            with pytest.raises(PermissionDeniedError) as refused:
-                map_number(db, scope, therapist, "+4917155507777", "Someone", time_zone=zone)
-            refusals.add(str(refused.value))
-        assert refusals == {
-            "ada@example.org (therapist) may not change this therapist's boundaries."
-        }
-        assert _snapshot(db) == before
-    finally:
-        db.close()
-
-
-def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
-    # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks
-    # x 4 + Bo's one reply + 6 clients x 2 portal messages = 301 rows; sessions 6 x 12 = 72;
-    # Ada's calls from her 2 mapped clients (the unmapped caller is not stored) and
-    # Opaline's 2 texts; Cyprian's 1 call from Saffron), one boundary_edit per changed save
-    # (3 therapists x (default + override + changed override + hours) = 12) and one
-    # settings entry per mapped number (3).
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        entries = db.frame("SELECT identity, role, action, detail FROM audit_log ORDER BY 1", [])
-        assert set(entries["identity"]) == {"local"}
-        details = sorted(entries.loc[entries["action"] == "import", "detail"])
-        assert details == [
-            "ada-calls.xml: batch 3, 2 rows stored",
-            "ada-texts.xml: batch 4, 2 rows stored",
-            "contacts.csv: batch 1, 301 rows stored",
-            "cyprian-calls.xml: batch 5, 1 rows stored",
-            "storage.sessions.csv: batch 2, 72 rows stored",
-        ]
-        assert (entries["action"] == "boundary_edit").sum() == 12
-        mapped = entries.loc[entries["action"] == "settings", "detail"]
-        assert len(mapped) == 3 and mapped.str.startswith("phone number ending 0").all()
-        for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
-            assert not entries["detail"].str.contains(label).any()  # no client data in details
-        _function("storage.store.undo_batch")(db, 2)
-        last = db.frame("SELECT action, detail FROM audit_log ORDER BY entry_id DESC LIMIT 1", [])
-        assert last.iloc[0].tolist() == ["undo", "batch 2: 72 rows removed"]
-    finally:
-        db.close()
-
-
-def test_supervisors_see_keys_in_the_change_log(
-    databases: tuple[Database, World, dict[str, Database]],
-) -> None:
-    # Cyprian's override for Saffron Ellery was saved twice (120, then 90 minutes): the
-    # supervisor of Lindenhof sees both changes with the client's key, in the column and in
-    # the before/after JSON, and no label.
-    full, world, _ = databases
-    scope = _scopes(world)["supervisor"]
-    log = history.change_log(full, scope)
-    assert set(log["therapist"]) == {OTHER}
-    key = world.clients.loc[world.clients["label"] == "Saffron Ellery", "client_key"].item()
-    overrides = log[log["client"].notna()]
-    assert list(overrides["client"]) == [key, key]
-    assert all(key in after for after in overrides["after"])
-    assert "Saffron" not in str(log.to_dict())
-
-
-# --- pages pass the viewer's scope on ------------------------------------------------------------
-
-
-def _run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope, page: str) -> AppTest:
-    """Run ``page`` as the viewer ``scope`` (what team-mode sign-in leaves in the session)."""
-    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
-    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
-    app.session_state[VIEWER_SCOPE_KEY] = scope
-    app.run(timeout=60)
-    app.switch_page(page).run(timeout=60)
-    assert not app.exception, [exception.message for exception in app.exception]
-    return app
-
-
-def test_clients_page_shows_a_supervisor_only_keys_of_their_practice(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(scoped_db_path)
-    world = _world(db)
-    db.close()
-    scope = _scopes(world)["supervisor"]
-    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/clients.py")
-    table = app.dataframe[0].value
-    # Lindenhof has Cyprian Fenwick's two clients; their keys stand in for labels.
-    linden = world.clients[world.clients["practice_id"] == world.practices[LINDEN]]
-    assert sorted(table["client_key"]) == sorted(linden["client_key"])
-    assert list(table["label"]) == list(table["client_key"])
-    assert set(table["therapist"]) == {OTHER}
-    assert [option for option in app.multiselect(key="filter_therapists").options] == [
-        f"{OTHER} (Europe/London)"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("scope_name", "therapist", "error"),
-    [
-        ("supervisor", OTHER, "Signed in as sam@example.org (supervisor): only an admin or "
-         f"{OTHER} can change these boundaries."),
-        ("therapist", OWN, None),
-    ],
-)  # fmt: skip
-def test_boundaries_page_edits_within_the_viewers_rights(
-    scoped_db_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    scope_name: str,
-    therapist: str,
-    error: str | None,
-) -> None:
-    path = _copy(scoped_db_path, tmp_path / "db")
-    db = Database(path)
-    scope = _scopes(_world(db))[scope_name]
-    db.close()
-    app = _run_page(path, monkeypatch, scope, "pages/boundaries.py")
-    # The only therapist the viewer can pick is the one in scope.
-    assert app.selectbox(key="boundary_therapist").options == [
-        f"{therapist} ({THERAPISTS[therapist][0]})"
-    ]
-    if error:
-        # A viewer who may not edit gets a note instead of forms (the library refuses too).
-        assert [shown.value for shown in app.info] == [error]
-        assert not [w for w in app.number_input if w.key == "boundary_cap"]
-    else:
-        app.number_input(key="boundary_cap").set_value(15.0)
-        app.button(key="boundary_save").click().run(timeout=60)
-        assert [shown.value for shown in app.error] == []
-    db = Database(path)
-    try:
-        saved = db.frame(
-            "SELECT t.name FROM boundaries AS b JOIN therapists AS t USING (therapist_id) "
-            "WHERE b.weekly_cap_minutes = 15",
-            [],
-        )
-        edits = db.frame("SELECT identity FROM audit_log WHERE action = 'boundary_edit'", [])
-    finally:
-        db.close()
-    assert list(saved["name"]) == ([] if error else [therapist])
-    # 12 edits while the fixture was built (local), plus the viewer's own when allowed
-    assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
-
-
-def test_import_page_audits_the_minutes_per_text_under_the_admin(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    path = _copy(scoped_db_path, tmp_path / "db")
-    admin = Scope.admin("admin@example.org")
-    app = _run_page(path, monkeypatch, admin, "pages/import_data.py")
-    app.number_input(key="phone_minutes_per_text").set_value(3.0).run(timeout=60)
-    assert not app.exception
-    db = Database(path)
-    try:
-        entries = db.frame(
-            "SELECT identity, action, detail FROM audit_log WHERE action = ?", ["settings"]
-        )
-    finally:
-        db.close()
-    # 3 mapped numbers while the fixture was built (local), then the admin's change
-    assert entries.values.tolist()[-1] == [
-        "admin@example.org",
-        "settings",
-        "minutes_per_text = 3 min",
-    ]
-
-
-def test_import_page_tells_a_therapist_to_ask_an_admin(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(scoped_db_path)
-    scope = _scopes(_world(db))["therapist"]
-    db.close()
-    # The menu leaves Import out for a therapist (ui.navigation.visible_pages) ...
-    monkeypatch.setenv("CONTACTLOAD_DB", str(scoped_db_path))
-    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
-    app.session_state[VIEWER_SCOPE_KEY] = scope
-    app.run(timeout=60)
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("pages/import_data.py")
-    # ... and the page itself, reached any other way, refuses before any upload.
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/import_data.py"))
-    page.session_state[VIEWER_SCOPE_KEY] = scope
-    page.run(timeout=60)
-    assert [info.value for info in page.info] == [
-        "Signed in as ada@example.org (therapist): importing and undoing imports are for "
-        "admins. Ask an admin to bring in new contact logs."
-    ]
-    assert not page.get("file_uploader")

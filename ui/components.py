@@ -19,7 +19,8 @@ from analytics.output.wording import in_words
 from analytics.storage import audit
 from analytics.storage.care import backup_archive
 from ui.sidebar import current_filter
-from ui.state import database, filter_choices, measure, viewer_scope
+from ui.state import database, filter_choices, measure
+from ui.viewer import current_viewer_scope
 
 
 def empty_state() -> None:
@@ -112,7 +113,7 @@ def audited(build: Callable[[], bytes], file_name: str, detail: str) -> Callable
     figure, so it must not expire everyone's cached measures. If it cannot be written the
     file is not handed out.
     """
-    db, scope = database(), viewer_scope()  # drawn in the viewer's session, run on click
+    db, scope = database(), current_viewer_scope()  # drawn in the viewer's session, run on click
 
     def data() -> bytes:
         content = build()

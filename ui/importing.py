@@ -29,7 +29,8 @@ from analytics.importing.session_report import (
 from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
 from analytics.storage.database import Database
 from ui.components import csv_download
-from ui.state import database, viewer_scope
+from ui.state import database
+from ui.viewer import current_viewer_scope
 
 COMMON_ZONES = (
     "UTC",
@@ -105,7 +106,7 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
     """What importing ``data`` would do, cached per file, options and stored data."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+    return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -191,7 +192,7 @@ def session_dry_run(data: bytes, name: str, options: SessionOptions) -> FileRepo
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _session_dry_run(
-        db, digest, db.data_version(), data, name, options, date.today(), viewer_scope()
+        db, digest, db.data_version(), data, name, options, date.today(), current_viewer_scope()
     )
 
 

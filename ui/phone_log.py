@@ -34,7 +34,8 @@ from analytics.storage.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
 from ui.format import MINUTES_DECIMAL_COLUMN
 from ui.importing import ask_therapist, keep_therapist_box, therapist_named
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 NEW_CLIENT = "New client…"
 
@@ -63,7 +64,9 @@ def phone_log_settings(
     if per_text is not None and float(per_text) != stored:
         try:
             # the viewer's scope, so the audit entry names who changed it
-            set_setting(database(), "minutes_per_text", float(per_text), scope=viewer_scope())
+            set_setting(
+                database(), "minutes_per_text", float(per_text), scope=current_viewer_scope()
+            )
         except ContactLoadError as error:
             st.error(str(error))
     call_category = middle.selectbox(
@@ -88,7 +91,7 @@ def phone_log_settings(
     )
     if (region or None) != stored_region:
         try:
-            set_default_region(database(), region or None, scope=viewer_scope())
+            set_default_region(database(), region or None, scope=current_viewer_scope())
         except ContactLoadError as error:
             st.error(str(error))
     return PhoneLogOptions(
@@ -120,7 +123,7 @@ def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
     minutes-per-text setting and the mappings are stored data too)."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+    return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
 
 
 def _client_labels(options: PhoneLogOptions) -> list[str]:
@@ -203,7 +206,7 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
     if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
         try:
             result = import_phone_export(
-                database(), data, file_name=name, options=options, scope=viewer_scope()
+                database(), data, file_name=name, options=options, scope=current_viewer_scope()
             )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
@@ -264,7 +267,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
         try:
             map_number(
                 database(),
-                viewer_scope(),
+                current_viewer_scope(),
                 options.therapist_name,
                 str(number),
                 label,

@@ -36,6 +36,7 @@ from analytics.measures import (
     session_load,
 )
 from analytics.storage.database import Database, default_db_path, open_database
+from ui.viewer import current_viewer_scope
 
 
 def _compare_distribution(
@@ -187,18 +188,6 @@ def _pause_point(db: Database) -> None:
         held.unlink(missing_ok=True)
 
 
-VIEWER_SCOPE_KEY = "viewer_scope"
-"""Where team mode's sign-in leaves the viewer's ``Scope`` in the session state."""
-
-
-def viewer_scope() -> Scope:
-    """The viewer's scope as ``ui.auth.viewer_scope`` settled it on this run: local mode's
-    ``LOCAL``, the signed-in person's scope in team mode, or nobody before sign-in."""
-    from ui.auth import current_scope  # ui.auth needs this module's database()
-
-    return current_scope()
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def _choices(_db: Database, db_path: str, version: int, scope: Scope) -> metrics.FilterChoices:
     return metrics.filter_choices(_db, scope)
@@ -208,4 +197,4 @@ def filter_choices(scope: Scope | None = None) -> metrics.FilterChoices:
     """Practices, therapists, clients and the data's date span the viewer may see, cached
     like measures (``scope`` defaults to the viewer's)."""
     db = database()
-    return _choices(db, str(db.path), db.data_version(), scope or viewer_scope())
+    return _choices(db, str(db.path), db.data_version(), scope or current_viewer_scope())
