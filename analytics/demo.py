@@ -456,7 +456,7 @@ def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LO
     """
     from analytics.policy.agreements import (
         BoundarySetting,
-        WorkingHours,
+        WorkingWeek,
         check_setting,
         check_working_hours,
     )
@@ -513,7 +513,7 @@ def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LO
     present = set(therapists)
     heaviest = {(practice, name, rank): label for practice, name, label, rank in heavy}
     settings: list[BoundarySetting] = []
-    weeks: list[tuple[str, str, WorkingHours]] = []
+    weeks: list[tuple[str, str, WorkingWeek]] = []
     nine_to_five = {weekday: [(time(9), time(17))] for weekday in range(5)}
     eight_to_six = {weekday: [(time(8), time(18))] for weekday in range(5)}
     split_shift = {weekday: [(time(8), time(12)), (time(13), time(18))] for weekday in range(4)}
@@ -538,10 +538,10 @@ def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LO
             )
         )
         week = (nine_to_five, eight_to_six, split_shift)[number % 3]
-        weeks.append((practice, name, WorkingHours(start, week)))
+        weeks.append((practice, name, WorkingWeek(start, week)))
         if number == 1:  # one therapist starts taking Fridays off halfway through
             shorter = {weekday: hours for weekday, hours in week.items() if weekday != 4}
-            weeks.append((practice, name, WorkingHours(halfway, shorter)))
+            weeks.append((practice, name, WorkingWeek(halfway, shorter)))
         top = heaviest.get((practice, name, 1))
         if top and number % 2 == 0:
             # Agreed extra support for the heaviest client, tapered halfway through.

@@ -20,7 +20,7 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
 from analytics.policy import writes
-from analytics.policy.agreements import BoundarySetting, WorkingHours
+from analytics.policy.agreements import BoundarySetting, WorkingWeek
 from analytics.storage.database import Database
 from analytics.storage.sessions import add_sessions
 from analytics.storage.sql import identifier, query
@@ -159,7 +159,7 @@ def _policy(db: Database) -> None:
         writes.save_working_hours(
             db,
             therapist,
-            WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
+            WorkingWeek(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
             "setup",
             practice=practice,
         )

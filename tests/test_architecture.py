@@ -35,6 +35,7 @@ OVER_LONG_TODAY = {
     "analytics/importing/pipeline.py",  # kit
     "analytics/importing/reader.py",  # kit
     "analytics/storage/database.py",  # kit (808 lines once the query kit's frame/row landed)
+    "analytics/importing/presets.py",  # 823 once voice's practice-export presets landed
 }
 
 

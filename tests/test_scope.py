@@ -35,7 +35,7 @@ from analytics import demo
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
 from analytics.policy import files, in_force, words, writes
-from analytics.policy.agreements import BoundarySetting, WorkingHours
+from analytics.policy.agreements import BoundarySetting, WorkingWeek
 from analytics.storage.database import Database
 from analytics.storage.sessions import add_sessions
 from analytics.storage.store import add_contacts
@@ -281,8 +281,8 @@ _COMPARE_SIZES = (None, 2, 3)
 
 READERS: dict[str, list[Variant]] = {
     "measures.billing.episode_contacts": [_episode_contacts],
-    "measures.billing.billing_rules": [
-        lambda call, as_text=as_text: _function("measures.billing.billing_rules")(
+    "policy.billing_rules.billing_rules": [
+        lambda call, as_text=as_text: _function("policy.billing_rules.billing_rules")(
             call.db, call.scope, as_text=as_text
         )
         for as_text in (False, True)
@@ -323,10 +323,10 @@ READERS: dict[str, list[Variant]] = {
         for variant in _filter_variants("measures.compare.distribution", size)
     ],
     "importing.phone_log.list_mappings": [_mappings],
-    "measures.metrics.summary": [
+    "measures.metrics.breakdown": [
         variant
         for by in ("client", "therapist", "practice")
-        for variant in _filter_variants("measures.metrics.summary", by)
+        for variant in _filter_variants("measures.metrics.breakdown", by)
     ],
     "measures.metrics.trend": _filter_variants("measures.metrics.trend", "category"),
     "measures.metrics.client_timeline": [_client_timeline],
@@ -411,6 +411,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "importing.message_minutes.load_model": "the written messages' minutes model: installation "
+    "settings, no data",
     "measures.glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "importing.phone_numbers.default_region": "the default region of phone numbers: an "
     "installation setting, no data",
@@ -571,7 +573,7 @@ def _variants(name: str) -> list[Variant]:
 SHOWING_IN_SCOPE = frozenset(
     {
         "measures.metrics.client_table",
-        "measures.metrics.summary",
+        "measures.metrics.breakdown",
         "measures.metrics.filter_choices",
         "measures.caps.weekly_caps",
         "measures.compliance.compliance_by",
@@ -679,6 +681,39 @@ def _session_csv(folder: Path, therapist: str) -> Path:
     return path
 
 
+def _phone_columns(therapist: str) -> Any:
+    """The calls of ``_call_log`` as the phone log reads them."""
+    from analytics.importing.phone_log import _read
+
+    return _read(_call_log(therapist), "calls.xml")[1]
+
+
+def _voice_page(therapist: str) -> bytes:
+    """A Google Voice Takeout page: a 10-minute call received from the therapist's first
+    mapped client, on 16 April 2026."""
+    number = next(number for number, (owner, _) in PHONES.items() if owner == therapist)
+    return (
+        '<html><body><div class="haudio"><div class="contributor vcard">Received call from '
+        f'<a class="tel" href="tel:{number}"><span class="fn"></span></a></div>'
+        '<abbr class="published" title="2026-04-16T09:00:00.000+00:00">Apr 16</abbr>'
+        '<abbr class="duration" title="PT10M">(00:10:00)</abbr><div class="tags">'
+        '<a rel="tag" href="http://www.google.com/voice#received">Received</a></div>'
+        "</div></body></html>"
+    ).encode()
+
+
+def _simplepractice_csv(folder: Path, therapist: str) -> Path:
+    """A SimplePractice appointment status report: one 90837 appointment of a client."""
+    _, _, labels = THERAPISTS[therapist]
+    path = folder / "appointments.csv"
+    path.write_text(
+        "Date of Service,Client,Clinician,Billing Code,Rate per Unit,Units,Total Fee\n"
+        f"04/02/2026 09:00,{labels[1]},{therapist},90837 ,160.0 ,1 ,160.0\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _phone_options(therapist: str) -> Any:
     from analytics.importing.phone_log import PhoneLogOptions
 
@@ -700,32 +735,34 @@ def _mapped_number(therapist: str) -> str:
 
 
 WRITERS: dict[str, Writer] = {
-    "measures.billing.save_rules": lambda db, scope, therapist, folder: _function(
-        "measures.billing.save_rules"
+    "policy.billing_rules.save_rules": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_rules"
     )(
         db,
         scope,
-        _function("measures.billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
+        _function("policy.billing_rules.billing_rules")(db, LOCAL, as_text=True).assign(
+            window_days=10
+        ),
     ),
-    "measures.billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
-        "measures.billing.replace_rules_and_fees"
+    "policy.billing_rules.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.replace_rules_and_fees"
     )(
         db,
         scope,
-        _function("measures.billing.validate_rules")(
-            _function("measures.billing.billing_rules")(db, LOCAL)
+        _function("policy.billing_rules.validate_rules")(
+            _function("policy.billing_rules.billing_rules")(db, LOCAL)
         ),
         [("98970", 12.5, "USD")],
     ),
     "policy.billing_files.load_rules": lambda db, scope, therapist, folder: _function(
         "policy.billing_files.load_rules"
     )(db, scope, _rules_file(folder)),
-    "measures.billing.save_fees": lambda db, scope, therapist, folder: _function(
-        "measures.billing.save_fees"
+    "policy.billing_rules.save_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_fees"
     )(
         db,
         scope,
-        _function("measures.billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
+        _function("policy.billing_rules.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
     ),
     "importing.phone_log.map_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.map_number"
@@ -748,6 +785,40 @@ WRITERS: dict[str, Writer] = {
         file_name="calls.xml",
         options=_phone_options(therapist),
         scope=scope,
+    ),
+    "importing.phone_log.import_phone_columns": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.import_phone_columns"
+    )(
+        db,
+        _phone_columns(therapist),
+        "calls",
+        source=_call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_google_voice": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_google_voice"
+    )(
+        db,
+        _voice_page(therapist),
+        file_name="call.html",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_phone_export": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_phone_export"
+    )(
+        db,
+        _call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.practice_exports.import_practice_appointments": (
+        lambda db, scope, therapist, folder: _function(
+            "importing.practice_exports.import_practice_appointments"
+        )(db, _simplepractice_csv(folder, therapist), file_name="appointments.csv", scope=scope)
     ),
     "importing.calendar.import_calendar": lambda db, scope, therapist, folder: _function(
         "importing.calendar.import_calendar"
@@ -778,7 +849,7 @@ WRITERS: dict[str, Writer] = {
         writes.save_working_hours(
             db,
             therapist,
-            WorkingHours(date(2026, 3, 2), {0: [(time(8), time(12))]}),
+            WorkingWeek(date(2026, 3, 2), {0: [(time(8), time(12))]}),
             "someone",
             scope=scope,
         )

@@ -7,8 +7,9 @@ of ``analytics.measures.fragments``.
 import pandas as pd
 
 from analytics.access.filters import ContactFilter
-from analytics.measures.fragments import caps_ctes, resolved
+from analytics.measures.fragments import caps_ctes
 from analytics.measures.metrics import client_table, with_client_labels
+from analytics.policy.in_force import resolved
 from analytics.storage.database import Database
 from analytics.storage.sql import TRUE, query, sql
 

@@ -49,15 +49,10 @@ import pandas as pd
 from analytics.access import suppression
 from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.measures.fragments import (
-    MARKED_CTE,
-    SETTINGS_CTES,
-    caps_ctes,
-    contacts_ctes,
-    response_ctes,
-    working_hours_ctes,
-)
+from analytics.measures.fragments import caps_ctes, contacts_ctes, response_ctes
 from analytics.measures.metrics import data_period
+from analytics.policy.in_force import IN_FORCE_CTES
+from analytics.policy.working_hours import MARKED_CTE, working_hours_ctes
 from analytics.storage.database import Database
 from analytics.storage.schema import SCHEDULED_STATUSES
 from analytics.storage.settings import SETTINGS, InvalidSettingError, get_setting
@@ -370,7 +365,7 @@ def _load_figures(db: Database, filters: ContactFilter, by: str, bucket: str) ->
         contacts=contacts_ctes(filters),
         hours=working_hours_ctes(),
         marked=MARKED_CTE,
-        settings=SETTINGS_CTES,
+        settings=IN_FORCE_CTES,
         responses=response_ctes(None),  # response times counted as each agreement says
         levels=_LEVELS_CTE,
         group=identifier(_GROUP_COLUMN[by], _GROUP_COLUMN.values()),

@@ -24,18 +24,17 @@ from analytics.measures.drift import (
     DRIFT_THRESHOLD,
     drift_ctes,
 )
-from analytics.measures.fragments import (
-    MARKED_CTE,
-    SETTINGS_CTES,
-    caps_ctes,
-    contacts_ctes,
-    float_or_none,
-    response_ctes,
-    working_hours_ctes,
-)
-from analytics.measures.metrics import DEFAULT_WORKING_HOURS, data_period
+from analytics.measures.fragments import caps_ctes, contacts_ctes, float_or_none, response_ctes
+from analytics.measures.metrics import data_period
 from analytics.measures.out_of_policy import out_of_policy_ctes
 from analytics.measures.replies import ResponseSummary, response_times
+from analytics.policy.in_force import IN_FORCE_CTES
+from analytics.policy.working_hours import (
+    DEFAULT_WORKING_HOURS,
+    MARKED_CTE,
+    week_in_force,
+    working_hours_ctes,
+)
 from analytics.storage.database import Database
 from analytics.storage.sql import Fragment, execute, query, sql
 
@@ -264,7 +263,7 @@ def compliance_by(db: Database, filters: ContactFilter, by: str = "client") -> p
         """,
         contacts=contacts,
         hours=hours,
-        settings=SETTINGS_CTES,
+        settings=IN_FORCE_CTES,
         responses=response_ctes(None),  # as each agreement says
         **grouping,
     )
@@ -385,15 +384,12 @@ def working_windows(db: Database, filters: ContactFilter) -> list[tuple[int, tim
         """
         SELECT w.weekday, w.starts, w.ends
         FROM working_hours AS w JOIN therapists AS t ON t.therapist_id = w.therapist_id
-        WHERE w.therapist_id = $therapist_id AND {in_scope} AND w.effective_from = (
-            SELECT max(effective_from) FROM working_hours
-            WHERE therapist_id = $therapist_id AND effective_from <= $on
-        )
+        WHERE w.therapist_id = $therapist_id AND {in_scope} AND {in_force}
         ORDER BY w.weekday, w.starts
         """,
+        in_force=week_in_force(on),
         in_scope=filters.scope.fragment("t"),
         therapist_id=filters.therapist_ids[0],
-        on=on,
     )
     with db.cursor() as cursor:
         rows = execute(cursor, statement).fetchall()

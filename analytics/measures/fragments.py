@@ -1,7 +1,7 @@
 """The SQL the compliance measures share, as named fragments.
 
 Contacts under a filter (``contacts_ctes``), the boundaries in force on a day
-(``SETTINGS_CTES``, ``resolved``, ``agreements``), working hours and after-hours marking
+(``IN_FORCE_CTES``, ``resolved``, ``agreements``), working hours and after-hours marking
 (``working_hours_ctes``, ``MARKED_CTE``), weekly caps (``caps_ctes``) and replies
 (``response_ctes``). ``caps``, ``out_of_policy``, ``replies``, ``drift``, ``compliance``,
 ``compare`` and ``output.exports`` build their queries from these, so each rule below is
@@ -29,7 +29,7 @@ How settings are resolved (the rules every measure below shares):
   therapist's rows with the latest ``effective_from`` on or before it form the schedule, and
   the date's weekday takes that schedule's rows (none: a day off; several: a split shift).
   Where no stored schedule is in force (a therapist with no rows at all, or a date before
-  their first row), ``metrics.DEFAULT_WORKING_HOURS`` (Mon-Fri 08:00-18:00) applies, so the
+  their first row), the standard hours (``policy.working_hours``, Mon-Fri 08:00-18:00) apply, so the
   after-hours figures here equal the Overview's until a therapist stores their own hours.
 * **Weeks** are ISO weeks of the therapist's local calendar, keyed by the Monday's date.
   A cap is weekly, so the cap measures judge every week that overlaps the filter's period on
@@ -48,7 +48,7 @@ from typing import Any, LiteralString
 import pandas as pd
 
 from analytics.access.filters import ContactFilter
-from analytics.measures.metrics import DEFAULT_WORKING_HOURS, WorkingHours
+from analytics.policy.in_force import IN_FORCE_CTES, agreements, resolved
 from analytics.storage.sql import Fragment, identifier, query, sql
 
 # --- shared SQL ---------------------------------------------------------------------------
@@ -69,134 +69,8 @@ def contacts_ctes(filters: ContactFilter) -> Fragment:
     )
 
 
-# Each boundaries row with the date its successor takes over (``until``, exclusive), so
-# "the row in force on a day" is an equality join on the scope plus a range test. That is
-# an ASOF join written out: with a handful of rows per scope, DuckDB hash-joins it without
-# sorting the contacts, 0.04 s instead of 0.55 s for two ASOF joins over a million contacts.
-SETTINGS_CTES = sql("""
-defaults AS (
-    SELECT *, lead(effective_from, 1, DATE '9999-12-31') OVER (
-        PARTITION BY therapist_id ORDER BY effective_from, boundary_id
-    ) AS until
-    FROM boundaries WHERE client_id IS NULL
-),
-overrides AS (
-    SELECT *, lead(effective_from, 1, DATE '9999-12-31') OVER (
-        PARTITION BY therapist_id, client_id ORDER BY effective_from, boundary_id
-    ) AS until
-    FROM boundaries WHERE client_id IS NOT NULL
-)
-""")
-
-# The boundaries rows in force for each row of {source} (columns therapist_id, client_id and
-# day, the local date to judge): the therapist's default and the client's override.
-_IN_FORCE_JOINS = sql("""LEFT JOIN defaults AS d
-        ON d.therapist_id = s.therapist_id AND s.day >= d.effective_from AND s.day < d.until
-    LEFT JOIN overrides AS o
-        ON o.therapist_id = s.therapist_id AND o.client_id = s.client_id
-           AND s.day >= o.effective_from AND s.day < o.until""")
-
-# The settings in force for each row of {source}: the default overridden field by field,
-# for the scalar fields, and the ids of the two rows (0: none) for the list and map fields,
-# which ``agreements`` resolves once per distinct pair instead of once per row.
-_RESOLVE_SQL = """{name} AS (
-    SELECT s.*,
-           coalesce(d.boundary_id, 0) AS default_id,
-           coalesce(o.boundary_id, 0) AS override_id,
-           coalesce(o.weekly_cap_minutes, d.weekly_cap_minutes) AS weekly_cap_minutes,
-           coalesce(o.response_target_hours, d.response_target_hours)
-               AS response_target_hours,
-           coalesce(o.response_in_working_hours, d.response_in_working_hours, false)
-               AS response_in_working_hours,
-           coalesce(o.crisis_counts_toward_cap, d.crisis_counts_toward_cap, false)
-               AS crisis_counts_toward_cap
-    FROM {source} AS s
-    {in_force}
-)"""
-
-
-def resolved(name: str, source: str) -> Fragment:
-    """A CTE ``name``: the rows of CTE ``source`` with the settings in force on their day."""
-    return query(
-        _RESOLVE_SQL, name=identifier(name), source=identifier(source), in_force=_IN_FORCE_JOINS
-    )
-
-
-# The list and map fields of every (default, override) pair found in {source}, a CTE made
-# by ``resolved``: a handful of pairs, however many rows.
-_AGREEMENTS_SQL = """{name} AS (
-    SELECT p.default_id, p.override_id,
-           coalesce(o.category_caps, d.category_caps) AS category_caps,
-           coalesce(o.allowed_channels, d.allowed_channels) AS allowed_channels,
-           coalesce(o.channel_categories, d.channel_categories) AS channel_categories
-    FROM (SELECT DISTINCT default_id, override_id FROM {source}) AS p
-    LEFT JOIN boundaries AS d ON d.boundary_id = p.default_id
-    LEFT JOIN boundaries AS o ON o.boundary_id = p.override_id
-)"""
-
-
-def agreements(name: str, source: str) -> Fragment:
-    """A CTE ``name``: category caps, channels and channel categories per pair of ids."""
-    return query(_AGREEMENTS_SQL, name=identifier(name), source=identifier(source))
-
-
-# Working-hours schedules. The fallback schedule is in force "from the beginning of time"
-# for every therapist, so it applies wherever no stored schedule is (yet) in force.
-_HOURS_CTES = """
-hours_rows AS (
-    SELECT therapist_id, effective_from, weekday, starts, ends FROM working_hours
-    UNION ALL
-    SELECT t.therapist_id, DATE '0001-01-01', w.weekday,
-           CAST($fallback_starts AS TIME), CAST($fallback_ends AS TIME)
-    FROM therapists AS t CROSS JOIN unnest($fallback_weekdays) AS w(weekday)
-),
-hour_versions AS (
-    SELECT therapist_id, effective_from,
-           lead(effective_from, 1, DATE '9999-12-31') OVER (
-               PARTITION BY therapist_id ORDER BY effective_from
-           ) AS until
-    FROM (SELECT DISTINCT therapist_id, effective_from FROM hours_rows)
-),
--- The windows of each weekday of each schedule, with the schedule's span: a weekday the
--- schedule in force leaves out matches no row (a day off), whatever older schedules said.
-day_hours AS (
-    SELECT h.therapist_id, h.weekday, v.effective_from, v.until,
-           list({'starts': h.starts, 'ends': h.ends} ORDER BY h.starts) AS windows
-    FROM hours_rows AS h JOIN hour_versions AS v USING (therapist_id, effective_from)
-    GROUP BY ALL
-)
-"""
-
-
-def working_hours_ctes(fallback: WorkingHours = DEFAULT_WORKING_HOURS) -> Fragment:
-    """CTEs ``hours_rows``, ``hour_versions`` and ``day_hours`` (``fallback`` where no
-    stored schedule is in force)."""
-    return sql(
-        _HOURS_CTES,
-        fallback_starts=fallback.start,
-        fallback_ends=fallback.end,
-        fallback_weekdays=list(fallback.weekdays),
-    )
-
-
-# Contacts under the filter with the working-hours windows of their local day (NULL on a
-# day off) and whether they fall outside them. A contact without a time of day is never
-# after hours (as in metrics.totals): its hour is unknown, and it is counted apart.
-MARKED_CTE = sql("""
-marked AS (
-    SELECT c.*,
-           c.time_known AND NOT coalesce(list_bool_or(list_transform(
-               dh.windows,
-               lambda w: w.starts <= CAST(c.local_started_at AS TIME)
-                         AND CAST(c.local_started_at AS TIME) < w.ends
-           )), false) AS after_hours
-    FROM f AS c
-    LEFT JOIN day_hours AS dh
-        ON dh.therapist_id = c.therapist_id AND dh.weekday = isodow(c.local_started_at) - 1
-           AND CAST(c.local_started_at AS DATE) >= dh.effective_from
-           AND CAST(c.local_started_at AS DATE) < dh.until
-)
-""")
+# Which agreement is in force (``IN_FORCE_CTES``, ``resolved``, ``agreements``) and the
+# after-hours rule (``working_hours_ctes``, ``MARKED_CTE``) are defined once, in policy.
 
 
 def whole_weeks_of(filters: ContactFilter) -> ContactFilter:
@@ -286,7 +160,7 @@ def caps_ctes(filters: ContactFilter, *, whole_weeks: bool = True) -> Fragment:
     return query(
         "WITH {contacts}, {settings}, {caps}",
         contacts=contacts_ctes(whole_weeks_of(filters) if whole_weeks else filters),
-        settings=SETTINGS_CTES,
+        settings=IN_FORCE_CTES,
         caps=_CAPS_CTES,
     )
 
@@ -412,7 +286,7 @@ timed AS (
 def response_ctes(working: bool | None) -> Fragment:
     """CTEs ``response_mode`` to ``timed`` (each client-initiated contact of ``f`` with its
     reply and its response time in hours), after those of ``contacts_ctes``,
-    ``working_hours_ctes`` and ``SETTINGS_CTES``: ``working`` None counts each contact as
+    ``working_hours_ctes`` and ``IN_FORCE_CTES``: ``working`` None counts each contact as
     its agreement says, True in working hours, False in calendar hours."""
     return query(
         _RESPONSE_CTES,

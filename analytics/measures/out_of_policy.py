@@ -6,9 +6,10 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
-from analytics.measures.fragments import SETTINGS_CTES, agreements, contacts_ctes, resolved
+from analytics.measures.fragments import contacts_ctes
 from analytics.measures.metrics import with_client_labels
 from analytics.output.wording import category_words_sql, channel_words_sql
+from analytics.policy.in_force import IN_FORCE_CTES, agreements, resolved
 from analytics.storage.database import Database
 from analytics.storage.sql import Fragment, query
 
@@ -71,7 +72,7 @@ def out_of_policy_ctes(filters: ContactFilter) -> Fragment:
     return query(
         _OUT_OF_POLICY_CTES,
         contacts=contacts_ctes(filters),
-        settings=SETTINGS_CTES,
+        settings=IN_FORCE_CTES,
         resolved_contacts=resolved("judged_contacts", "dated"),
         contact_agreements=agreements("contact_agreements", "judged_contacts"),
         # The reason is read by people (page, report, downloads): channels and categories

@@ -8,13 +8,9 @@ import pandas as pd
 
 from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
-from analytics.measures.fragments import (
-    SETTINGS_CTES,
-    contacts_ctes,
-    float_or_none,
-    response_ctes,
-    working_hours_ctes,
-)
+from analytics.measures.fragments import contacts_ctes, float_or_none, response_ctes
+from analytics.policy.in_force import IN_FORCE_CTES
+from analytics.policy.working_hours import working_hours_ctes
 from analytics.storage.database import Database
 from analytics.storage.sql import query
 
@@ -106,7 +102,7 @@ def response_times(
         _RESPONSE_SQL,
         contacts=contacts_ctes(filters),
         hours=working_hours_ctes(),
-        settings=SETTINGS_CTES,
+        settings=IN_FORCE_CTES,
         responses=response_ctes(forced),
     )
     frame = db.frame(statement)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Literal, LiteralString
 
 from analytics.access.filters import ContactFilter
 from analytics.errors import ContactLoadError
-from analytics.measures.fragments import MARKED_CTE, contacts_ctes, working_hours_ctes
+from analytics.measures.fragments import contacts_ctes
+from analytics.policy.working_hours import MARKED_CTE, working_hours_ctes
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.sql import Fragment, execute, query, sql

@@ -141,7 +141,7 @@ Interval = tuple[time, time]
 
 
 @dataclass(frozen=True)
-class WorkingHours:
+class WorkingWeek:
     """A therapist's working week from ``effective_from``: weekday (0 = Monday) -> intervals.
 
     Times are wall-clock times in the therapist's own zone; a weekday left out is a day off.
@@ -282,7 +282,7 @@ def check_setting(setting: BoundarySetting) -> None:
             )
 
 
-def check_working_hours(hours: WorkingHours) -> None:
+def check_working_hours(hours: WorkingWeek) -> None:
     """Raise ``InvalidBoundaryError`` for a weekday, interval or date that makes no sense."""
     _check_date(hours.effective_from)
     if not isinstance(hours.days, Mapping):

@@ -1,6 +1,6 @@
 """Billing rules and fees as a file: ``contactload billing rules show|load|export``.
 
-One file holds the whole rule table (``billing.RULE_COLUMNS``, one entry per code) with
+One file holds the whole rule table (``billing_rules.RULE_COLUMNS``, one entry per code) with
 each code's fee and currency beside it, so a practice can keep its rules under version
 control or share them. The format follows the file's extension:
 
@@ -30,7 +30,7 @@ comma-separated in one cell (``check_in, support``), booleans ``true``/``false``
 cell is "none" (no upper end, no window, no fee).
 
 Loading checks the whole file first (every field, then the table as ``billing.
-validate_rules`` and ``billing.validate_fees`` check the Billing page's editors) and
+validate_rules`` and ``billing_rules.validate_fees`` check the Billing page's editors) and
 stores nothing on any error, which is one sentence naming the row (CSV) or rule (TOML);
 then rules and fees replace the stored ones in one transaction, recorded in the audit log.
 ``export`` writes what ``load`` reads back unchanged.
@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 
 from analytics.access.scope import Scope
-from analytics.measures import billing
-from analytics.measures.billing import RULE_COLUMNS, InvalidBillingRuleError
 from analytics.output.toml_text import number_text, toml_string
+from analytics.policy import billing_rules
+from analytics.policy.billing_rules import RULE_COLUMNS, InvalidBillingRuleError
 from analytics.storage import audit
 from analytics.storage.database import Database
 
@@ -65,8 +65,8 @@ class BillingFileError(InvalidBillingRuleError):
 def rule_records(db: Database, scope: Scope) -> list[dict[str, Any]]:
     """Every code of the rule table with its fee, in rule order, as plain values (lists
     as lists; None for no upper end, no window, no fee)."""
-    rules = billing.billing_rules(db, scope)
-    fees = billing.fee_schedule(db, scope)
+    rules = billing_rules.billing_rules(db, scope)
+    fees = billing_rules.fee_schedule(db, scope)
     fee_of = {
         str(code): (float(fee), str(currency))
         for code, fee, currency in zip(fees["code"], fees["fee"], fees["currency"], strict=True)
@@ -122,7 +122,7 @@ def load_rules(db: Database, scope: Scope, path: Path | str) -> tuple[int, int]:
     """Replace the rule table and fees with those of ``path``, all or nothing; return the
     number of codes and of fees stored."""
     cleaned, fees = read_rules_file(path)
-    billing.replace_rules_and_fees(db, scope, cleaned, fees)
+    billing_rules.replace_rules_and_fees(db, scope, cleaned, fees)
     return len(cleaned), len(fees)
 
 
@@ -148,16 +148,18 @@ def read_rules_file(path: Path | str) -> tuple[list[dict[str, Any]], list[tuple[
     fees: list[tuple[str, float, str]] = []
     for place, entry in entries:  # a handful of codes
         try:
-            (rule,) = billing.validate_rules(pd.DataFrame([entry], columns=list(RULE_COLUMNS)))
-            fee = billing.validate_fee(rule["code"], entry["fee"], entry["currency"])
+            (rule,) = billing_rules.validate_rules(
+                pd.DataFrame([entry], columns=list(RULE_COLUMNS))
+            )
+            fee = billing_rules.validate_fee(rule["code"], entry["fee"], entry["currency"])
         except InvalidBillingRuleError as error:
             raise BillingFileError(f"{place}: {error}") from None
         cleaned.append(rule)
         if fee is not None:
             fees.append(fee)
     try:  # the table as a whole: repeated codes, families, bands, one currency
-        billing.validate_rules(pd.DataFrame(cleaned, columns=list(RULE_COLUMNS)))
-        billing.validate_fees([{"code": c, "fee": f, "currency": cur} for c, f, cur in fees])
+        billing_rules.validate_rules(pd.DataFrame(cleaned, columns=list(RULE_COLUMNS)))
+        billing_rules.validate_fees([{"code": c, "fee": f, "currency": cur} for c, f, cur in fees])
     except InvalidBillingRuleError as error:
         raise BillingFileError(f"{path.name}: {error}") from None
     return cleaned, fees

@@ -20,7 +20,7 @@ from analytics.policy.agreements import (
     BoundarySetting,
     Interval,
     InvalidBoundaryError,
-    WorkingHours,
+    WorkingWeek,
 )
 
 _TRUE = frozenset({"true", "yes", "1"})
@@ -222,9 +222,9 @@ def setting_from_row(row: Mapping[str, object]) -> BoundarySetting:
     )
 
 
-def working_hours_from_row(row: Mapping[str, object]) -> WorkingHours:
+def working_hours_from_row(row: Mapping[str, object]) -> WorkingWeek:
     """A working week from one row of ``list_working_hours`` or of a CSV file."""
-    return WorkingHours(
+    return WorkingWeek(
         effective_from=_parse_date(row.get("effective_from")),
         days={
             weekday: parse_day_hours(row.get(key), weekday)

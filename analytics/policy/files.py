@@ -57,7 +57,7 @@ from analytics.policy.agreements import (
     BoundaryFileError,
     BoundarySetting,
     InvalidBoundaryError,
-    WorkingHours,
+    WorkingWeek,
     check_changed_by,
     check_name,
     check_setting,
@@ -76,13 +76,14 @@ from analytics.policy.words import (
 from analytics.policy.writes import store_setting, store_working_hours
 from analytics.storage import audit
 from analytics.storage.database import Database
+from analytics.storage.sql import TRUE
 
 
 @dataclass(frozen=True)
 class _HoursEntry:
     practice: str
     therapist: str
-    hours: WorkingHours
+    hours: WorkingWeek
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ def _file_format(path: Path) -> str:
 
 def _all_entries(db: Database, scope: Scope) -> tuple[list[BoundarySetting], list[_HoursEntry]]:
     with db.cursor() as cursor:
-        settings = settings_where("TRUE", {}, cursor, scope)
-        hours = [_HoursEntry(*stored) for stored in stored_hours(cursor, "TRUE", {}, scope)]
+        settings = settings_where(TRUE, cursor, scope)
+        hours = [_HoursEntry(*stored) for stored in stored_hours(cursor, TRUE, scope)]
     return settings, hours
 
 

@@ -13,11 +13,12 @@ from analytics.policy.agreements import (
     SETTING_FIELDS,
     WEEKDAY_KEYS,
     BoundarySetting,
-    WorkingHours,
+    WorkingWeek,
     interval_text,
 )
-from analytics.policy.lookup import Therapist, client_column, named_scope
+from analytics.policy.lookup import Therapist, client_name
 from analytics.storage.database import Database
+from analytics.storage.sql import execute, query, sql
 
 
 def setting_json(setting: BoundarySetting | None) -> str | None:
@@ -39,7 +40,7 @@ def setting_json(setting: BoundarySetting | None) -> str | None:
     return json.dumps(record, ensure_ascii=False)
 
 
-def hours_json(therapist: Therapist, hours: WorkingHours | None) -> str | None:
+def hours_json(therapist: Therapist, hours: WorkingWeek | None) -> str | None:
     if hours is None:
         return None
     return json.dumps(
@@ -69,9 +70,16 @@ def record_change(
         """
         INSERT INTO boundary_changes
             (changed_by, therapist_id, client_id, what, before_value, after_value)
-        VALUES (?, ?, ?, ?, ?, ?)
+        VALUES ($changed_by, $therapist_id, $client_id, $what, $before, $after)
         """,
-        [changed_by.strip(), therapist_id, client_id, what, before, after],
+        {
+            "changed_by": changed_by.strip(),
+            "therapist_id": therapist_id,
+            "client_id": client_id,
+            "what": what,
+            "before": before,
+            "after": after,
+        },
     )
 
 
@@ -90,7 +98,11 @@ LIMIT $limit
 
 # The stored before/after JSON names the client by label; viewers who see keys get the
 # key in its place (a JSON merge patch on the "client" field).
-_KEYED_JSON = "json_merge_patch({column}, json_object('client', c.client_key))"
+_AS_STORED = (sql("h.before_value"), sql("h.after_value"))
+_KEYED = (
+    sql("json_merge_patch(h.before_value, json_object('client', c.client_key))"),
+    sql("json_merge_patch(h.after_value, json_object('client', c.client_key))"),
+)
 
 
 def change_log(db: Database, scope: Scope, limit: int = 200) -> pd.DataFrame:
@@ -101,16 +113,17 @@ def change_log(db: Database, scope: Scope, limit: int = 200) -> pd.DataFrame:
     unless the change concerns one client; its key for viewers who see no labels), what,
     and before / after as JSON text (None for an addition / a deletion).
     """
-    in_scope, scope_params = named_scope(scope, "t")
-    if scope.shows_labels:
-        columns = {"before": "h.before_value", "after": "h.after_value"}
-    else:
-        columns = {
-            name: _KEYED_JSON.format(column=f"h.{name}_value") for name in ("before", "after")
-        }
-    sql = _CHANGE_LOG_SQL.format(client=client_column(scope), in_scope=in_scope, **columns)
+    before, after = _AS_STORED if scope.shows_labels else _KEYED
+    statement = query(
+        _CHANGE_LOG_SQL,
+        client=client_name(scope),
+        in_scope=scope.fragment("t"),
+        before=before,
+        after=after,
+        limit=limit,
+    )
     with db.cursor() as cursor:
-        frame = cursor.execute(sql, {"limit": limit, **scope_params}).df()
+        frame = execute(cursor, statement).df()
     # Missing text stays None (not NaN), as in the other frames of this module.
     text = ["changed_by", "practice", "therapist", "client", "what", "before", "after"]
     frame[text] = frame[text].astype(object).where(frame[text].notna(), None)

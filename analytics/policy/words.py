@@ -14,7 +14,7 @@ from analytics.policy.agreements import (
     WEEKDAY_NAMES,
     BoundarySetting,
     Interval,
-    WorkingHours,
+    WorkingWeek,
     interval_text,
 )
 from analytics.policy.in_force import stored_settings, stored_working_hours
@@ -144,7 +144,7 @@ def describe_setting(setting: BoundarySetting) -> str:
     return "; ".join(parts)
 
 
-def describe_working_hours(hours: WorkingHours) -> str:
+def describe_working_hours(hours: WorkingWeek) -> str:
     """The week in words, consecutive equal days joined: "Mon-Thu 08:00-18:00; Fri 08:00-13:00"."""
     groups: list[tuple[int, int, str]] = []
     for weekday in range(7):

@@ -14,7 +14,7 @@ from analytics.policy.agreements import (
     SETTING_FIELDS,
     BoundarySetting,
     InvalidBoundaryError,
-    WorkingHours,
+    WorkingWeek,
     check_changed_by,
     check_setting,
     check_working_hours,
@@ -24,6 +24,7 @@ from analytics.policy.in_force import stored_hours, stored_setting
 from analytics.policy.lookup import Therapist, find_client, find_therapist
 from analytics.storage import audit
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, sql
 
 _INSERT_SETTING_SQL = """
 INSERT INTO boundaries (
@@ -159,9 +160,13 @@ def delete_setting(
                 f"{found.name} has no {level} from {effective_from} to delete."
             )
         cursor.execute(
-            "DELETE FROM boundaries WHERE therapist_id = ? "
-            "AND client_id IS NOT DISTINCT FROM ? AND effective_from = ?",
-            [found.therapist_id, client_id, effective_from],
+            "DELETE FROM boundaries WHERE therapist_id = $therapist_id "
+            "AND client_id IS NOT DISTINCT FROM $client_id AND effective_from = $effective_from",
+            {
+                "therapist_id": found.therapist_id,
+                "client_id": client_id,
+                "effective_from": effective_from,
+            },
         )
         kind = "default" if client_id is None else "override"
         record_change(
@@ -181,21 +186,27 @@ def delete_setting(
 # --- writing working hours -------------------------------------------------------------
 
 
+def _week_of(therapist_id: int, effective_from: date) -> Fragment:
+    """The stored week of one therapist and date (``working_hours AS w``)."""
+    return sql(
+        "w.therapist_id = $therapist_id AND w.effective_from = $effective_from",
+        therapist_id=therapist_id,
+        effective_from=effective_from,
+    )
+
+
 def store_working_hours(
-    cursor: duckdb.DuckDBPyConnection, therapist: Therapist, hours: WorkingHours, changed_by: str
+    cursor: duckdb.DuckDBPyConnection, therapist: Therapist, hours: WorkingWeek, changed_by: str
 ) -> bool:
     """Replace the therapist's week of that date; True when anything changed."""
-    stored = stored_hours(
-        cursor,
-        "w.therapist_id = $therapist_id AND w.effective_from = $effective_from",
-        {"therapist_id": therapist.therapist_id, "effective_from": hours.effective_from},
-    )
+    stored = stored_hours(cursor, _week_of(therapist.therapist_id, hours.effective_from))
     before = stored[0][2] if stored else None
     if before == hours:
         return False
     cursor.execute(
-        "DELETE FROM working_hours WHERE therapist_id = ? AND effective_from = ?",
-        [therapist.therapist_id, hours.effective_from],
+        "DELETE FROM working_hours WHERE therapist_id = $therapist_id "
+        "AND effective_from = $effective_from",
+        {"therapist_id": therapist.therapist_id, "effective_from": hours.effective_from},
     )
     rows = [
         (weekday, starts, ends)
@@ -232,7 +243,7 @@ def store_working_hours(
 def save_working_hours(
     db: Database,
     therapist: str,
-    hours: WorkingHours,
+    hours: WorkingWeek,
     changed_by: str,
     *,
     practice: str | None = None,
@@ -263,18 +274,15 @@ def delete_working_hours(
     with db.transaction() as cursor:
         found = find_therapist(cursor, therapist, practice)
         scope.require_boundary_edit(found.therapist_id)
-        stored = stored_hours(
-            cursor,
-            "w.therapist_id = $therapist_id AND w.effective_from = $effective_from",
-            {"therapist_id": found.therapist_id, "effective_from": effective_from},
-        )
+        stored = stored_hours(cursor, _week_of(found.therapist_id, effective_from))
         if not stored:
             raise InvalidBoundaryError(
                 f"{found.name} has no working hours from {effective_from} to delete."
             )
         cursor.execute(
-            "DELETE FROM working_hours WHERE therapist_id = ? AND effective_from = ?",
-            [found.therapist_id, effective_from],
+            "DELETE FROM working_hours WHERE therapist_id = $therapist_id "
+            "AND effective_from = $effective_from",
+            {"therapist_id": found.therapist_id, "effective_from": effective_from},
         )
         record_change(
             cursor,
@@ -326,8 +334,8 @@ def set_time_zone(
         if canonical == found.time_zone:
             return 0
         cursor.execute(
-            "UPDATE therapists SET time_zone = ? WHERE therapist_id = ?",
-            [canonical, found.therapist_id],
+            "UPDATE therapists SET time_zone = $zone WHERE therapist_id = $therapist_id",
+            {"zone": canonical, "therapist_id": found.therapist_id},
         )
         updated = cursor.execute(
             "UPDATE contacts SET local_started_at = timezone($zone, started_at) "
