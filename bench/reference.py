@@ -26,7 +26,7 @@ def library(db: Database) -> dict[str, float]:
     """The Overview's contact figures as the page asks for them."""
     filters = ContactFilter()
     headline = metrics.headline(db, filters)
-    channels = metrics.summary(db, filters, "channel")
+    channels = metrics.breakdown(db, filters, "channel")
     weekly = metrics.trend(db, filters, "category")
     top = metrics.concentration(db, filters)
     return {

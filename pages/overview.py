@@ -301,7 +301,7 @@ else:
     )
 left, right = st.columns([2, 3])
 show_chart(
-    charts.mix(measure("summary", filters, "channel"), "channel", "Channel mix (minutes)"),
+    charts.mix(measure("breakdown", filters, "channel"), "channel", "Channel mix (minutes)"),
     key="channel_mix_chart",
     container=left,
 )

@@ -17,7 +17,7 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.demo import demo_boundaries
 from analytics.errors import DatabaseLockedError, PermissionDeniedError
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.measures.metrics import summary, totals
+from analytics.measures.metrics import breakdown, totals
 from analytics.storage import audit
 from analytics.storage.care import (
     BackupError,
@@ -78,8 +78,10 @@ def test_backup_then_restore_gives_identical_totals(fixture_db: Database, tmp_pa
         # 25 contacts, 400 minutes, 7 clients, after hours 140 minutes (see test_exports)
         assert (again.contacts, again.minutes, again.active_clients) == (25, 400.0, 7)
         assert again == original
-        by_client = summary(db, ContactFilter(), "client")
-        assert list(by_client["key"]) == list(summary(fixture_db, ContactFilter(), "client")["key"])
+        by_client = breakdown(db, ContactFilter(), "client")
+        assert list(by_client["key"]) == list(
+            breakdown(fixture_db, ContactFilter(), "client")["key"]
+        )
         # the restore is in the restored database's audit log; the backup's own entry is
         # written after the copy, so only the live database has it
         # (newest first, after the fixture's own audited import)

@@ -140,3 +140,24 @@ def test_the_parser_is_built_from_the_declarations() -> None:
     args = parser.parse_args(["billing", "rules", "show", "--db", "y.duckdb"])
     assert str(args.db) == "y.duckdb"
     assert parser.parse_args(["billing"]).cli_command.name == "billing"
+
+
+@pytest.mark.parametrize(
+    ("needle", "home"),
+    [
+        ("Database(", "context.py"),  # the database is opened one way: ctx.db
+        ("default_db_path(", "context.py"),
+        ("local_user(", "context.py"),  # one identity per run: ctx.scope
+        ("os_account(", None),
+        ("json.dumps(", "output.py"),  # rows print one way
+        ("csv.DictWriter(", "output.py"),
+    ],
+)
+def test_each_shared_concern_lives_in_one_module(needle: str, home: str | None) -> None:
+    folder = Path(analytics.cli.__file__).parent
+    found = sorted(
+        module.name
+        for module in folder.glob("*.py")
+        if needle in module.read_text(encoding="utf-8")
+    )
+    assert found == ([home] if home else [])

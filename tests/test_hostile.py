@@ -215,7 +215,7 @@ def test_a_name_counts_as_fixed_only_when_bound_once_to_a_literal(tmp_path: Path
 )
 def test_hostile_breakdown_is_refused_in_one_sentence(fixture_db: Database, by: str) -> None:
     with pytest.raises(InvalidFilterError) as caught:
-        metrics.summary(fixture_db, ContactFilter(), by)
+        metrics.breakdown(fixture_db, ContactFilter(), by)
     message = str(caught.value)
     assert message.startswith("Cannot break down by") and message.endswith(".")
     with fixture_db.cursor() as cursor:

@@ -11,7 +11,7 @@ from analytics.access.scope import LOCAL
 from analytics.errors import ContactLoadError
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.importing.presets import save_mapping
-from analytics.measures.metrics import summary, totals
+from analytics.measures.metrics import breakdown, totals
 from analytics.storage.database import Database
 from analytics.storage.store import list_batches, undo_batch
 
@@ -20,7 +20,7 @@ NEW_YORK = ImportOptions(therapist="Robin Sommer", time_zone="America/New_York")
 
 
 def minutes_by(db: Database, by: str) -> dict[str, float]:
-    table = summary(db, ContactFilter(), by)
+    table = breakdown(db, ContactFilter(), by)
     key = "label" if by == "client" else "key"
     return dict(zip(table[key], table["minutes"], strict=True))
 

@@ -57,7 +57,7 @@ def summary(ctx: Context) -> int:
     by = ctx.args.by
     if ctx.args.per_session_hour:
         return _session_load(ctx, by)
-    table = metrics.summary(ctx.db, ctx.filters(), by)
+    table = metrics.breakdown(ctx.db, ctx.filters(), by)
     rows = [
         {"key": str(key), **_named(by, key, label), "contacts": int(contacts),
          "minutes": float(minutes)}

@@ -14,9 +14,10 @@ How a log becomes contacts:
   keeps only the attribute values, as column lists. Everything else happens in DuckDB SQL.
 * Calls answered or placed (types 1, 2, 7) with a length become ``phone`` contacts
   (minutes = seconds / 60), with the category chosen at import (default ``other``, for
-  review). Texts received or sent become ``text`` contacts counted at the setting
-  ``minutes_per_text`` each (default 2 min); their category comes from the keyword rules
-  over the body, which is read inside the transaction and dropped, never stored. Incoming
+  review). Texts received or sent become ``text`` contacts with minutes from their words
+  (``message_minutes``: texts of one number less than the gap apart are one contact, at
+  least ``minutes_per_text``); their category comes from the keyword rules over the body,
+  which is read inside the transaction (its words counted) and dropped, never stored. Incoming
   calls and received texts are client-initiated, outgoing and sent ones therapist-initiated.
 * Missed, voicemail, rejected, blocked and zero-length calls, drafts and unsent texts,
   group messages and withheld numbers are left out and counted in the report.
@@ -65,11 +66,18 @@ from defusedxml import DefusedXmlException
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES
 from analytics.errors import ContactLoadError, InvalidRecordError, PermissionDeniedError
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
+from analytics.importing.message_minutes import (
+    MessageModel,
+    describe_model,
+    load_model,
+    message_contacts_sql,
+    model_parameters,
+    word_count_sql,
+)
 from analytics.importing.phone_numbers import (
     choose_region,
     default_region,
@@ -91,7 +99,6 @@ from analytics.importing.reader import RowProblem
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
-from analytics.storage.settings import get_setting
 from analytics.storage.store import count_rows, is_erased, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
@@ -182,6 +189,11 @@ class PhoneLogReport:
     duplicates: int
     rejected: int
     minutes_per_text: float
+    """The floor of a text contact (the setting that once counted every text flatly)."""
+    text_model: str = ""
+    """How the texts' minutes were estimated, in words (``message_minutes.describe_model``)."""
+    preset_name: str = "sms_backup_restore"
+    source_label: str = "SMS Backup & Restore"
     imported_calls: int = 0
     imported_texts: int = 0
     call_minutes: float = 0.0
@@ -190,6 +202,8 @@ class PhoneLogReport:
     errors: list[RowProblem] = field(default_factory=list)
     unmatched: list[UnmatchedNumber] = field(default_factory=list)
     invalid: list[InvalidNumber] = field(default_factory=list)
+    joined: int = 0
+    """Texts counted in an earlier text's contact (less than the model's gap after it)."""
     repeated: int = 0
     """Entries that repeat an earlier one of the same file (merged backups), counted in
     ``duplicates``."""
@@ -204,12 +218,12 @@ class PhoneLogReport:
     @property
     def preset(self) -> str:
         """The format, as import reports name it."""
-        return PRESET
+        return self.preset_name
 
     @property
     def text_note(self) -> str:
         """The sentence every figure with text minutes carries."""
-        return f"texts counted at {self.minutes_per_text:g} min each"
+        return "texts " + self.text_model if self.text_model else "texts"
 
     @property
     def left_out_total(self) -> int:
@@ -218,6 +232,8 @@ class PhoneLogReport:
 
     def describe(self) -> str:
         """One line on what the file holds."""
+        if self.preset_name != PRESET:
+            return f"{self.source_label}: {self.calls:,} calls and {self.texts:,} texts"
         if self.kind == "calls":
             return f"SMS Backup & Restore call log: {self.calls:,} calls"
         return f"SMS Backup & Restore text log: {self.texts:,} texts"
@@ -237,7 +253,7 @@ class PhoneLogReport:
         """The CLI's ``--json`` shape for one file (the CSV import's keys, and more)."""
         return {
             "file": self.file,
-            "preset": PRESET,
+            "preset": self.preset_name,
             "rows": self.rows,
             "imported": self.imported,
             "duplicates": self.duplicates,
@@ -250,6 +266,7 @@ class PhoneLogReport:
             "call_minutes": self.call_minutes,
             "text_minutes": self.text_minutes,
             "minutes_per_text": self.minutes_per_text,
+            "text_minutes_model": self.text_model,
             "left_out": self.left_out,
             "unmatched": [
                 {
@@ -270,6 +287,7 @@ class PhoneLogReport:
                 for item in self.invalid
             ],
             "repeated_in_file": self.repeated,
+            "texts_joined": self.joined,
             "region": self.region,
             "mappings_rekeyed": self.rekeyed,
             "batch_id": self.batch_id,
@@ -303,7 +321,7 @@ _MMS_TEXT = "text/plain"
 
 
 @dataclass
-class _Columns:
+class PhoneColumns:
     """The attribute values of every call and text, as parallel lists (no element kept)."""
 
     kind: list[str] = field(default_factory=list)
@@ -345,7 +363,7 @@ class _LogHandler(ContentHandler):
     def __init__(self, file_name: str) -> None:
         super().__init__()
         self.file_name = file_name
-        self.columns = _Columns()
+        self.columns = PhoneColumns()
         self.root: str | None = None
         self.mms: tuple[str | None, str | None, str | None, list[str]] | None = None
 
@@ -379,7 +397,7 @@ _FEED_BYTES = 16 * 1024 * 1024
 """Bytes handed to the XML parser at a time."""
 
 
-def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
+def _read(source: bytes | Path, file_name: str) -> tuple[str, PhoneColumns]:
     """Parse the log safely as a stream; return its kind and the columns.
 
     SAX rather than ``iterparse``: both stream, but SAX builds no element objects and
@@ -438,12 +456,13 @@ WITH typed AS (
            contains(coalesce(r.number, ''), '~') AS group_message,
            k.number_key, k.number_hint, k.shown, k.invalid_reason,
            md5(coalesce(r.body, '')) AS body_digest,
+           {words} AS words,
            coalesce(c.category, 'other') AS text_category
     FROM phone_rows AS r
     LEFT JOIN phone_keys AS k USING (number)
     LEFT JOIN phone_classes AS c USING (row_number)
 )
-SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
+SELECT row_number, kind, number_key, number_hint, shown, invalid_reason, words,
        row_number() OVER (
            PARTITION BY kind, coalesce(number_key, number), epoch_ms, seconds, type,
                         body_digest
@@ -452,7 +471,9 @@ SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
        CASE WHEN kind = 'call' THEN 'phone' ELSE 'text' END AS channel,
        CASE WHEN epoch_ms BETWEEN 0 AND 4102444800000
             THEN timezone('UTC', make_timestamp(epoch_ms * 1000)) END AS started_at,
-       CASE WHEN kind = 'call' THEN seconds / 60 ELSE $minutes_per_text END AS minutes,
+       CASE WHEN kind = 'call' THEN seconds / 60
+            ELSE greatest($floor_minutes, least($ceiling_minutes, words / CASE WHEN type = 2
+                THEN $writing_wpm ELSE $reading_wpm END)) END AS minutes,
        CASE WHEN kind = 'call' THEN $call_category ELSE text_category END AS category,
        CASE WHEN type IN (1, 7) THEN 'client' WHEN type = 2 THEN 'therapist'
             ELSE 'unknown' END AS direction,
@@ -482,6 +503,27 @@ SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
            WHEN number_key IS NULL THEN 'withheld or empty number'
        END AS left_out
 FROM typed
+""".replace("{words}", word_count_sql("r.body"))
+
+# Texts of one number less than the model's gap apart become one contact
+# (``message_minutes``): the contact replaces its first text, the others go.
+_TEXT_CONTACTS_SQL = (
+    "CREATE OR REPLACE TEMP TABLE phone_text_contacts AS "  # noqa: S608 - fixed text
+    + message_contacts_sql(
+        "SELECT row_number, number_key AS conversation, started_at AS moment, direction, "
+        "words, category FROM phone_matched WHERE channel = 'text' AND NOT repeated"
+    )
+)
+_MERGE_TEXTS_SQL = """
+CREATE OR REPLACE TEMP TABLE phone_matched AS
+SELECT m.* REPLACE (
+           coalesce(t.minutes, m.minutes) AS minutes,
+           coalesce(t.direction, m.direction) AS direction,
+           coalesce(t.category, m.category) AS category
+       )
+FROM phone_matched AS m
+LEFT JOIN phone_text_contacts AS t ON t.first_row = m.row_number
+WHERE m.channel <> 'text' OR m.repeated OR t.first_row IS NOT NULL
 """
 
 # Candidate contacts (readable, not left out) with the client their number is mapped to,
@@ -531,22 +573,42 @@ def import_phone_log(
     numbers are listed in the report. ``dry_run`` reports without storing. Raises
     ``PhoneLogError`` (one sentence, nothing stored) for a file that cannot be read.
     """
-    scope.require_import()
     options = options or PhoneLogOptions()
-    if options.call_category not in CATEGORIES:
-        raise InvalidRecordError(
-            f"Unknown category {options.call_category!r} for calls; use one of "
-            f"{', '.join(CATEGORIES)}."
-        )
+    _check_options(scope, options)
+    kind, columns = _read(source, file_name)
+    return import_phone_columns(
+        db, columns, kind, source=source, file_name=file_name, options=options, scope=scope,
+        dry_run=dry_run,
+    )  # fmt: skip
+
+
+def import_phone_columns(
+    db: Database,
+    columns: PhoneColumns,
+    kind: str,
+    *,
+    source: bytes | Path,
+    file_name: str,
+    options: PhoneLogOptions,
+    scope: Scope = LOCAL,
+    dry_run: bool = False,
+    preset: str = PRESET,
+    source_label: str = "SMS Backup & Restore",
+) -> PhoneLogReport:
+    """Import calls and texts already read into ``columns`` (in SMS Backup & Restore's
+    terms: kind, number, seconds, epoch ms, type, body) as one batch labelled ``preset``;
+    for other phone exports (Google Voice) that reuse the numbers' mapping and the texts'
+    minutes. ``kind`` is 'calls', 'texts' or 'calls and texts'."""
+    _check_options(scope, options)
     region = choose_region(options.region, options.country_code) or default_region(db)
     options = replace(options, region=region)
-    kind, columns = _read(source, file_name)
-    minutes_per_text = get_setting(db, "minutes_per_text")
+    model = load_model(db)
     secret = load_or_create_secret(db.path)
     with db.transaction(rollback=dry_run) as cursor:
         report = _import(
-            cursor, db, scope, columns, kind, source, file_name, options, minutes_per_text, secret
+            cursor, db, scope, columns, kind, source, file_name, options, model, secret, preset
         )
+        report.source_label = source_label
         if report.rekeyed:
             audit.record(
                 cursor,
@@ -562,17 +624,28 @@ def import_phone_log(
     return report
 
 
+def _check_options(scope: Scope, options: PhoneLogOptions) -> None:
+    """Refuse a viewer who may not import, and an unknown category for calls."""
+    scope.require_import()
+    if options.call_category not in CATEGORIES:
+        raise InvalidRecordError(
+            f"Unknown category {options.call_category!r} for calls; use one of "
+            f"{', '.join(CATEGORIES)}."
+        )
+
+
 def _import(
     cursor: duckdb.DuckDBPyConnection,
     db: Database,
     scope: Scope,
-    columns: _Columns,
+    columns: PhoneColumns,
     kind: str,
     source: bytes | Path,
     file_name: str,
     options: PhoneLogOptions,
-    minutes_per_text: float,
+    model: MessageModel,
     secret: bytes,
+    preset: str = PRESET,
 ) -> PhoneLogReport:
     check_time_zone(cursor, options.time_zone)
     _stage(cursor, columns, options, secret)
@@ -581,7 +654,11 @@ def _import(
     cursor.execute(
         _PARSED_SQL,
         {
-            "minutes_per_text": minutes_per_text,
+            **{
+                name: value
+                for name, value in model_parameters(model).items()
+                if name != "gap_seconds"
+            },
             "call_category": options.call_category,
             "max_minutes": options.max_minutes,
             "max_label": f"{options.max_minutes:g}",
@@ -602,6 +679,12 @@ def _import(
     therapist_id, zone = _therapist(cursor, scope, options)
     rekeyed = rekey_legacy(cursor, therapist_id) if therapist_id is not None else 0
     cursor.execute(_MATCHED_SQL, [therapist_id])
+    cursor.execute(_TEXT_CONTACTS_SQL, model_parameters(model))
+    joined = count_rows(
+        cursor, "SELECT coalesce(sum(messages - 1), 0) FROM phone_text_contacts"
+    )  # texts that joined an earlier text's contact, of mapped numbers or not
+    cursor.execute(_MERGE_TEXTS_SQL)
+    cursor.execute("DROP TABLE phone_text_contacts")
     report = PhoneLogReport(
         file=file_name,
         kind=kind,
@@ -611,10 +694,13 @@ def _import(
         imported=0,
         duplicates=0,
         rejected=0,
-        minutes_per_text=minutes_per_text,
+        minutes_per_text=model.floor_minutes,
+        text_model=describe_model(model),
+        preset_name=preset,
         therapist_id=therapist_id,
         region=options.region,
         rekeyed=rekeyed,
+        joined=joined,
     )
     report.errors = _problems(cursor)
     report.rejected = len(report.errors)
@@ -652,7 +738,7 @@ def _import(
             source="phone_log",
             file_name=file_name,
             sha256=file_sha256(source),
-            preset=PRESET,
+            preset=preset,
             rows_read=report.rows,
             rows_rejected=report.rejected,
         )
@@ -682,7 +768,10 @@ def _import(
 
 
 def _stage(
-    cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: PhoneLogOptions, secret: bytes
+    cursor: duckdb.DuckDBPyConnection,
+    columns: PhoneColumns,
+    options: PhoneLogOptions,
+    secret: bytes,
 ) -> None:
     """Stage the columns as ``phone_rows`` and key each distinct number once, in
     ``phone_keys`` (number as written, its key, hint and the form shown to the user)."""
@@ -1097,29 +1186,3 @@ def _refuse_unknown(scope: Scope) -> None:
     is refused, so that which therapists exist is not learnt from the answer."""
     if not scope.may_import:
         scope.require_boundary_edit(therapist_id=0)  # no therapist has id 0: refused
-
-
-def text_minutes_in_use(db: Database, filters: ContactFilter) -> list[float]:
-    """The minutes per text that the phone-log texts among ``filters``' contacts were
-    counted at (one value unless the setting changed between imports), for the note
-    "texts counted at N min each" beside every figure that includes them."""
-    where, params = filters.where("c")
-    rows = db.frame(
-        f"""
-        SELECT DISTINCT c.minutes FROM contacts AS c
-        WHERE c.channel = 'text'
-          AND c.batch_id IN (SELECT batch_id FROM import_batches WHERE preset = ?)
-          AND {where}
-        ORDER BY 1
-        """,  # noqa: S608 - the filter's clause is fixed text with parameters
-        [PRESET, *params],
-    )
-    return [float(value) for value in rows["minutes"]]
-
-
-def text_minutes_note(values: list[float]) -> str | None:
-    """ "texts counted at 2 min each" (or "at 1.5 or 2 min each"); None without such texts."""
-    if not values:
-        return None
-    shown = " or ".join(f"{value:g}" for value in values)
-    return f"texts from phone logs counted at {shown} min each"

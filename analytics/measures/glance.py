@@ -35,7 +35,7 @@ from analytics.measures.metrics import data_period, totals
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.settings import get_setting
-from analytics.storage.sql import Fragment, query
+from analytics.storage.sql import Fragment, execute, query, sql
 
 PRESETS: dict[str, str] = {
     "all": "All data",
@@ -327,15 +327,23 @@ def dismiss_alert(db: Database, scope: Scope, alert_key: str, dismissed_by: str)
         raise refused
     with db.transaction() as cursor:
         if level == "therapist":
-            found = cursor.execute(
-                "SELECT t.therapist_id, NULL, t.name FROM therapists AS t WHERE t.therapist_id = ?",
-                [entity_id],
+            found = execute(
+                cursor,
+                sql(
+                    "SELECT t.therapist_id, NULL, t.name FROM therapists AS t "
+                    "WHERE t.therapist_id = $entity_id",
+                    entity_id=entity_id,
+                ),
             ).fetchone()
         else:
-            found = cursor.execute(
-                "SELECT c.therapist_id, c.client_id, t.name FROM clients AS c "
-                "JOIN therapists AS t ON t.therapist_id = c.therapist_id WHERE c.client_id = ?",
-                [entity_id],
+            found = execute(
+                cursor,
+                sql(
+                    "SELECT c.therapist_id, c.client_id, t.name FROM clients AS c "
+                    "JOIN therapists AS t ON t.therapist_id = c.therapist_id "
+                    "WHERE c.client_id = $entity_id",
+                    entity_id=entity_id,
+                ),
             ).fetchone()
         if found is None and scope.sees_everything:
             raise UnknownAlertError(f"{alert_key!r} is not an alert this page listed.")
@@ -343,15 +351,23 @@ def dismiss_alert(db: Database, scope: Scope, alert_key: str, dismissed_by: str)
         if found is None or not scope.may_edit_boundaries(int(found[0])):
             raise refused
         therapist_id, client_id, therapist = found
-        cursor.execute(
-            "DELETE FROM dismissed_alerts WHERE therapist_id = ? "
-            "AND client_id IS NOT DISTINCT FROM ? AND week = ?",
-            [therapist_id, client_id, week],
+        alert = {"therapist_id": therapist_id, "client_id": client_id, "week": week}
+        execute(
+            cursor,
+            sql(
+                "DELETE FROM dismissed_alerts WHERE therapist_id = $therapist_id "
+                "AND client_id IS NOT DISTINCT FROM $client_id AND week = $week",
+                **alert,
+            ),
         )
-        cursor.execute(
-            "INSERT INTO dismissed_alerts (therapist_id, client_id, week, dismissed_by) "
-            "VALUES (?, ?, ?, ?)",
-            [therapist_id, client_id, week, dismissed_by],
+        execute(
+            cursor,
+            sql(
+                "INSERT INTO dismissed_alerts (therapist_id, client_id, week, dismissed_by) "
+                "VALUES ($therapist_id, $client_id, $week, $dismissed_by)",
+                **alert,
+                dismissed_by=dismissed_by,
+            ),
         )
         whose = f"{therapist}" if level == "therapist" else f"a client of {therapist}"
         audit.record(

@@ -24,19 +24,19 @@ from analytics.policy.working_hours import (
     working_hours_ctes,
 )
 from analytics.storage.database import Database
-from analytics.storage.sql import Fragment, query
+from analytics.storage.sql import Fragment, identifier, query, sql
 
-# SQL fragments below are fixed text chosen from allow-lists; values always travel as
-# parameters, which is why composing them with f-strings is safe (ruff S608 is silenced
-# line by line where that happens).
+# SQL below is built with the query kit: fragments are fixed text chosen from allow-lists,
+# values always travel as named parameters.
 
 TimeBucket = Literal["week", "month"]
 
 
-def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
-    """A CTE ``f`` holding the filtered contacts, and its parameters."""
-    where, params = filters.where()
-    return f"WITH f AS (SELECT c.* FROM contacts AS c WHERE {where})", params  # noqa: S608
+def _filtered(filters: ContactFilter) -> Fragment:
+    """A WITH clause whose CTE ``f`` holds the filtered contacts."""
+    return query(
+        "WITH f AS (SELECT c.* FROM contacts AS c WHERE {where})", where=filters.fragment()
+    )
 
 
 # --- period and totals ------------------------------------------------------------------
@@ -46,10 +46,11 @@ def data_period(db: Database, filters: ContactFilter) -> Period | None:
     """The period a filter covers: its own dates, else the span of matching contacts."""
     if filters.start and filters.end:
         return Period(filters.start, filters.end)
-    cte, params = _filtered(filters)
     first, last = db.row(
-        f"{cte} SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM f",  # noqa: S608
-        params,
+        query(
+            "{cte} SELECT min(local_started_at)::DATE, max(local_started_at)::DATE FROM f",
+            cte=_filtered(filters),
+        )
     )
     if first is None:
         return None
@@ -97,9 +98,8 @@ def totals(
 ) -> Totals:
     """Contacts, minutes, active clients and after-hours minutes under ``filters`` (after
     hours under the working hours in force, ``hours`` where a therapist stored none)."""
-    contacts, minutes, clients, after_hours, crisis, untimed = db.row(
-        query(
-            """
+    statement = query(
+        """
             WITH f AS (SELECT c.* FROM contacts AS c WHERE {where}), {hours}, {marked}
             SELECT count(*),
                    coalesce(sum(minutes), 0),
@@ -109,11 +109,11 @@ def totals(
                    coalesce(sum(minutes) FILTER (WHERE NOT time_known), 0)
             FROM marked
             """,
-            where=filters.fragment("c"),
-            hours=working_hours_ctes(hours),
-            marked=MARKED_CTE,
-        )
+        where=filters.fragment("c"),
+        hours=working_hours_ctes(hours),
+        marked=MARKED_CTE,
     )
+    contacts, minutes, clients, after_hours, crisis, untimed = db.row(statement)
     return Totals(
         period=data_period(db, filters),
         contacts=int(contacts),
@@ -147,45 +147,40 @@ def headline(
 
 # --- breakdowns -------------------------------------------------------------------------
 
-_BREAKDOWN_SQL: dict[str, tuple[str, str, str, str]] = {
+_BY_SIZE = sql("minutes DESC, key")
+_BY_KEY = sql("key")
+_WEEK_KEY = sql("strftime(date_trunc('week', c.local_started_at), '%Y-%m-%d')")
+_MONTH_KEY = sql("strftime(c.local_started_at, '%Y-%m')")
+_CLIENT_LABEL = sql("cl.label")  # stands for the viewer's label-or-key (``_client_label``)
+_BREAKDOWN_SQL: dict[str, tuple[Fragment, Fragment, Fragment, Fragment]] = {
     # by: (key expression, label expression, joins, order)
     "client": (
-        "cl.client_key",
-        "cl.label",
-        "JOIN clients AS cl ON cl.client_id = c.client_id",
-        "minutes DESC, key",
+        sql("cl.client_key"),
+        _CLIENT_LABEL,
+        sql("JOIN clients AS cl ON cl.client_id = c.client_id"),
+        _BY_SIZE,
     ),
     "therapist": (
-        "t.name",
-        "t.name",
-        "JOIN therapists AS t ON t.therapist_id = c.therapist_id",
-        "minutes DESC, key",
+        sql("t.name"),
+        sql("t.name"),
+        sql("JOIN therapists AS t ON t.therapist_id = c.therapist_id"),
+        _BY_SIZE,
     ),
     "practice": (
-        "p.name",
-        "p.name",
-        "JOIN practices AS p ON p.practice_id = c.practice_id",
-        "minutes DESC, key",
+        sql("p.name"),
+        sql("p.name"),
+        sql("JOIN practices AS p ON p.practice_id = c.practice_id"),
+        _BY_SIZE,
     ),
-    "channel": ("c.channel", "c.channel", "", "minutes DESC, key"),
-    "category": ("c.category", "c.category", "", "minutes DESC, key"),
-    "week": (
-        "strftime(date_trunc('week', c.local_started_at), '%Y-%m-%d')",
-        "strftime(date_trunc('week', c.local_started_at), '%Y-%m-%d')",
-        "",
-        "key",
-    ),
-    "month": (
-        "strftime(c.local_started_at, '%Y-%m')",
-        "strftime(c.local_started_at, '%Y-%m')",
-        "",
-        "key",
-    ),
+    "channel": (sql("c.channel"), sql("c.channel"), sql(""), _BY_SIZE),
+    "category": (sql("c.category"), sql("c.category"), sql(""), _BY_SIZE),
+    "week": (_WEEK_KEY, _WEEK_KEY, sql(""), _BY_KEY),
+    "month": (_MONTH_KEY, _MONTH_KEY, sql(""), _BY_KEY),
 }
 assert set(_BREAKDOWN_SQL) == set(BREAKDOWNS)
 
 
-def summary(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
+def breakdown(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
     """Contacts and minutes per ``by`` value: columns key, label, contacts, minutes, share.
 
     Week keys are the ISO date of the week's Monday and month keys ``YYYY-MM``, both in the
@@ -197,19 +192,23 @@ def summary(db: Database, filters: ContactFilter, by: str) -> pd.DataFrame:
             f"Cannot break down by {by!r}; use one of {', '.join(BREAKDOWNS)}."
         )
     key, label, joins, order = _BREAKDOWN_SQL[by]
-    label = _client_label(filters.scope) if label == "cl.label" else label
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte}
+    statement = query(
+        """{cte}
         SELECT {key} AS key, any_value({label}) AS label,
                count(*) AS contacts, sum(c.minutes) AS minutes,
                sum(c.minutes) / sum(sum(c.minutes)) OVER () AS share
         FROM f AS c {joins}
-        GROUP BY {key}, {"t.therapist_id" if by == "therapist" else key}
+        GROUP BY {key}, {group}
         ORDER BY {order}
-        """,  # noqa: S608
-        params,
+        """,
+        cte=_filtered(filters),
+        key=key,
+        label=_client_label(filters.scope) if label is _CLIENT_LABEL else label,
+        joins=joins,
+        group=sql("t.therapist_id") if by == "therapist" else key,
+        order=order,
     )
+    return db.frame(statement)
 
 
 def trend(
@@ -230,21 +229,24 @@ def trend(
     period = data_period(db, filters)
     if period is None:
         return pd.DataFrame({"period": [], "key": [], "minutes": [], "contacts": []})
-    step = "INTERVAL 7 DAY" if bucket == "week" else "INTERVAL 1 MONTH"
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte},
+    part, step = (
+        (sql("'week'"), sql("INTERVAL 7 DAY"))
+        if bucket == "week"
+        else (sql("'month'"), sql("INTERVAL 1 MONTH"))
+    )
+    statement = query(
+        """{cte},
         buckets AS (
             SELECT CAST(b AS DATE) AS period
             FROM range(
-                date_trunc('{bucket}', CAST(? AS TIMESTAMP)),
-                CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
+                date_trunc({part}, CAST($span_start AS TIMESTAMP)),
+                CAST($span_end AS TIMESTAMP) + INTERVAL 1 DAY,
                 {step}
             ) AS r(b)
         ),
         keys AS (SELECT DISTINCT {by} AS key FROM f),
         measured AS (
-            SELECT CAST(date_trunc('{bucket}', local_started_at) AS DATE) AS period, {by} AS key,
+            SELECT CAST(date_trunc({part}, local_started_at) AS DATE) AS period, {by} AS key,
                    sum(minutes) AS minutes, count(*) AS contacts
             FROM f GROUP BY ALL
         )
@@ -253,21 +255,27 @@ def trend(
         FROM buckets AS b CROSS JOIN keys AS k
         LEFT JOIN measured AS m ON m.period = b.period AND m.key = k.key
         ORDER BY b.period, k.key
-        """,  # noqa: S608
-        [*params, period.start, period.end],
+        """,
+        cte=_filtered(filters),
+        part=part,
+        step=step,
+        by=identifier(by, ("category", "channel")),
+        span_start=period.start,
+        span_end=period.end,
     )
+    return db.frame(statement)
 
 
 def channel_category(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Minutes and contacts for every channel x category pair with contacts."""
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte}
+    statement = query(
+        """{cte}
         SELECT channel, category, count(*) AS contacts, sum(minutes) AS minutes
         FROM f GROUP BY ALL ORDER BY channel, category
-        """,  # noqa: S608
-        params,
+        """,
+        cte=_filtered(filters),
     )
+    return db.frame(statement)
 
 
 # --- time of day --------------------------------------------------------------------------
@@ -278,9 +286,8 @@ def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
 
     Contacts without a time of day are left out (their hour is unknown).
     """
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte},
+    statement = query(
+        """{cte},
         measured AS (
             SELECT isodow(local_started_at) - 1 AS weekday, hour(local_started_at) AS hour,
                    sum(minutes) AS minutes, count(*) AS contacts
@@ -291,9 +298,10 @@ def load_grid(db: Database, filters: ContactFilter) -> pd.DataFrame:
         FROM range(7) AS d(weekday) CROSS JOIN range(24) AS h(hour)
         LEFT JOIN measured AS m ON m.weekday = d.weekday AND m.hour = h.hour
         ORDER BY d.weekday, h.hour
-        """,  # noqa: S608
-        params,
+        """,
+        cte=_filtered(filters),
     )
+    return db.frame(statement)
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -313,9 +321,8 @@ def concentration(
     db: Database, filters: ContactFilter, top_fraction: float = 0.10
 ) -> Concentration:
     """Share of minutes taken by the top ``top_fraction`` of clients (at least one client)."""
-    cte, params = _filtered(filters)
-    clients, top_clients, share = db.row(
-        f"""{cte},
+    statement = query(
+        """{cte},
         per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id),
         ranked AS (
             SELECT minutes, row_number() OVER (ORDER BY minutes DESC, client_id) AS rank,
@@ -323,12 +330,15 @@ def concentration(
             FROM per_client
         )
         SELECT coalesce(max(clients), 0),
-               coalesce(max(CAST(ceil(clients * ?) AS BIGINT)), 0),
-               sum(minutes) FILTER (WHERE rank <= ceil(clients * ?)) / nullif(sum(minutes), 0)
+               coalesce(max(CAST(ceil(clients * $top_fraction) AS BIGINT)), 0),
+               sum(minutes) FILTER (WHERE rank <= ceil(clients * $top_fraction))
+                   / nullif(sum(minutes), 0)
         FROM ranked
-        """,  # noqa: S608
-        [*params, top_fraction, top_fraction],
+        """,
+        cte=_filtered(filters),
+        top_fraction=top_fraction,
     )
+    clients, top_clients, share = db.row(statement)
     return Concentration(
         clients=int(clients),
         top_clients=int(top_clients),
@@ -343,9 +353,8 @@ def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
     Columns: rank, client_key, minutes, client_share (rank / clients) and minutes_share
     (cumulative share of all minutes), both from 0 to 1.
     """
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte},
+    statement = query(
+        """{cte},
         per_client AS (SELECT client_id, sum(minutes) AS minutes FROM f GROUP BY client_id)
         SELECT row_number() OVER w AS rank, cl.client_key, pc.minutes,
                row_number() OVER w / count(*) OVER () AS client_share,
@@ -353,9 +362,10 @@ def pareto(db: Database, filters: ContactFilter) -> pd.DataFrame:
         FROM per_client AS pc JOIN clients AS cl USING (client_id)
         WINDOW w AS (ORDER BY pc.minutes DESC, pc.client_id ROWS UNBOUNDED PRECEDING)
         ORDER BY rank
-        """,  # noqa: S608
-        params,
+        """,
+        cte=_filtered(filters),
     )
+    return db.frame(statement)
 
 
 def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
@@ -382,14 +392,13 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
                 "weekly_minutes",
             ]
         )
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte},
+    statement = query(
+        """{cte},
         weeks AS (
             SELECT CAST(w AS DATE) AS week
             FROM range(
-                date_trunc('week', CAST(? AS TIMESTAMP)),
-                CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
+                date_trunc('week', CAST($span_start AS TIMESTAMP)),
+                CAST($span_end AS TIMESTAMP) + INTERVAL 1 DAY,
                 INTERVAL 7 DAY
             ) AS r(w)
         ),
@@ -422,7 +431,7 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
             JOIN clients AS cl USING (client_id)
             GROUP BY pt.client_id
         )
-        SELECT cl.client_key, {_client_label(filters.scope)} AS label, t.name AS therapist,
+        SELECT cl.client_key, {label} AS label, t.name AS therapist,
                pc.contacts, pc.minutes,
                pc.minutes / sum(pc.minutes) OVER () AS share,
                pc.minutes / pc.contacts AS minutes_per_contact,
@@ -433,9 +442,13 @@ def client_table(db: Database, filters: ContactFilter) -> pd.DataFrame:
         JOIN therapists AS t ON t.therapist_id = l.therapist_id
         JOIN sparkline AS s USING (client_id)
         ORDER BY pc.minutes DESC, cl.client_key
-        """,  # noqa: S608
-        [*params, period.start, period.end],
+        """,
+        cte=_filtered(filters),
+        label=_client_label(filters.scope),
+        span_start=period.start,
+        span_end=period.end,
     )
+    return db.frame(statement)
 
 
 def client_timeline(db: Database, filters: ContactFilter, client_key: str) -> pd.DataFrame:
@@ -444,19 +457,20 @@ def client_timeline(db: Database, filters: ContactFilter, client_key: str) -> pd
     Columns: local_started_at, started_at (UTC), minutes, channel, category, direction,
     therapist. One client's contacts are few, so these rows may come back to Python.
     """
-    cte, params = _filtered(filters)
-    return db.frame(
-        f"""{cte}
+    statement = query(
+        """{cte}
         SELECT c.local_started_at, c.started_at, c.minutes, c.channel, c.category,
                c.direction, t.name AS therapist
         FROM f AS c
         JOIN clients AS cl ON cl.client_id = c.client_id
         JOIN therapists AS t ON t.therapist_id = c.therapist_id
-        WHERE cl.client_key = ?
+        WHERE cl.client_key = $client_key
         ORDER BY c.started_at
-        """,  # noqa: S608
-        [*params, client_key],
+        """,
+        cte=_filtered(filters),
+        client_key=client_key,
     )
+    return db.frame(statement)
 
 
 # --- choices for filters ----------------------------------------------------------------------
@@ -479,45 +493,52 @@ def filter_choices(db: Database, scope: Scope) -> FilterChoices:
     Practices are those with a therapist in scope; clients carry their key as the label
     for viewers who see no labels.
     """
-    therapist_scope, therapist_params = scope.where("t")
+    therapist_scope = scope.fragment("t")
     practices = db.frame(
-        f"""
-        SELECT p.practice_id, p.name FROM practices AS p
-        WHERE EXISTS (
-            SELECT 1 FROM therapists AS t WHERE t.practice_id = p.practice_id AND {therapist_scope}
+        query(
+            """
+            SELECT p.practice_id, p.name FROM practices AS p
+            WHERE EXISTS (
+                SELECT 1 FROM therapists AS t
+                WHERE t.practice_id = p.practice_id AND {therapist_scope}
+            )
+            ORDER BY p.name
+            """,
+            therapist_scope=therapist_scope,
         )
-        ORDER BY p.name
-        """,  # noqa: S608 - the scope condition is fixed text with parameters
-        therapist_params,
     )
     therapists = db.frame(
-        f"""
-        SELECT t.therapist_id, t.name, t.practice_id, p.name AS practice, t.time_zone
-        FROM therapists AS t JOIN practices AS p USING (practice_id)
-        WHERE {therapist_scope}
-        ORDER BY p.name, t.name
-        """,  # noqa: S608
-        therapist_params,
+        query(
+            """
+            SELECT t.therapist_id, t.name, t.practice_id, p.name AS practice, t.time_zone
+            FROM therapists AS t JOIN practices AS p USING (practice_id)
+            WHERE {therapist_scope}
+            ORDER BY p.name, t.name
+            """,
+            therapist_scope=therapist_scope,
+        )
     )
-    client_scope, client_params = scope.client_where("c")
-    label = scope.client_name("c")
-    clients_sql = (
-        f"SELECT c.client_key, {label} AS label, c.therapist_id, c.practice_id "  # noqa: S608
-        f"FROM clients AS c WHERE {client_scope} ORDER BY label"
+    clients = db.frame(
+        query(
+            "SELECT c.client_key, {label} AS label, c.therapist_id, c.practice_id "
+            "FROM clients AS c WHERE {client_scope} ORDER BY label",
+            label=Fragment(scope.client_name("c")),  # the one label-or-key rule: fixed text
+            client_scope=scope.client_fragment("c"),
+        )
     )
-    clients = db.frame(clients_sql, client_params)
-    contact_scope, contact_params = scope.where("c")
     first, last = db.row(
-        f"SELECT min(local_started_at)::DATE, max(local_started_at)::DATE "  # noqa: S608
-        f"FROM contacts AS c WHERE {contact_scope}",
-        contact_params,
+        query(
+            "SELECT min(local_started_at)::DATE, max(local_started_at)::DATE "
+            "FROM contacts AS c WHERE {contact_scope}",
+            contact_scope=scope.fragment("c"),
+        )
     )
     return FilterChoices(practices, therapists, clients, first, last)
 
 
-def _client_label(scope: Scope) -> str:
+def _client_label(scope: Scope) -> Fragment:
     """The SQL naming a client (alias ``cl``): the label, or the key for supervisors."""
-    return scope.client_name("cl")
+    return Fragment(scope.client_name("cl"))  # the one label-or-key rule: fixed text
 
 
 def with_client_labels(
@@ -550,6 +571,7 @@ __all__ = [
     "Headline",
     "Totals",
     "WorkingHours",
+    "breakdown",
     "channel_category",
     "client_table",
     "client_timeline",
@@ -559,7 +581,6 @@ __all__ = [
     "headline",
     "load_grid",
     "pareto",
-    "summary",
     "totals",
     "trend",
     "with_client_labels",

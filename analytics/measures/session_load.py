@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import LiteralString
 
 import pandas as pd
 
@@ -44,6 +45,7 @@ from analytics.errors import InvalidFilterError
 from analytics.storage.database import Database
 from analytics.storage.schema import SCHEDULED_STATUSES, SESSION_STATUSES
 from analytics.storage.settings import get_setting
+from analytics.storage.sql import Fragment, query, sql
 
 # SQL below is fixed text chosen from allow-lists and fixed table aliases; values always
 # travel as parameters, which is why composing it with f-strings is safe (ruff S608 is
@@ -68,21 +70,23 @@ STATUS_LABELS = {
 assert set(STATUS_LABELS) == set(SESSION_STATUSES)
 
 
-def _filtered(filters: ContactFilter) -> tuple[str, list[object]]:
-    """CTEs ``fc`` (filtered contacts) and ``fs`` (filtered sessions), and their parameters."""
-    contact_where, contact_params = filters.where("c")
-    session_where, session_params = filters.session_where()
-    sql = f"""WITH fc AS (SELECT c.* FROM contacts AS c WHERE {contact_where}),
+def _filtered(filters: ContactFilter) -> Fragment:
+    """A WITH clause of ``fc`` (filtered contacts) and ``fs`` (filtered sessions)."""
+    return query(
+        """WITH fc AS (SELECT c.* FROM contacts AS c WHERE {contact_where}),
     fs AS (
-        SELECT s.*, list_contains(?, s.status) AS scheduled
+        SELECT s.*, list_contains($scheduled_statuses, s.status) AS scheduled
         FROM sessions AS s WHERE {session_where}
-    )"""  # noqa: S608
-    return sql, [*contact_params, list(SCHEDULED_STATUSES), *session_params]
+    )""",
+        contact_where=filters.fragment("c"),
+        session_where=filters.session_fragment(),
+        scheduled_statuses=list(SCHEDULED_STATUSES),
+    )
 
 
-def _client_label(filters: ContactFilter) -> str:
+def _client_label(filters: ContactFilter) -> Fragment:
     """The client column a viewer may see: labels, or pseudonymous keys for supervisors."""
-    return filters.scope.client_name("cl")
+    return Fragment(filters.scope.client_name("cl"))  # the one label-or-key rule: fixed text
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -136,17 +140,17 @@ class SessionTotals:
 
 def session_totals(db: Database, filters: ContactFilter) -> SessionTotals:
     """Contact minutes, scheduled and attended session minutes, and sessions per status."""
-    ctes, params = _filtered(filters)
-    contact_minutes, scheduled, attended, by_status = db.row(
-        f"""{ctes}
+    statement = query(
+        """{ctes}
         SELECT (SELECT coalesce(sum(minutes), 0) FROM fc),
                (SELECT coalesce(sum(minutes) FILTER (WHERE scheduled), 0) FROM fs),
                (SELECT coalesce(sum(minutes) FILTER (WHERE status = 'attended'), 0) FROM fs),
                (SELECT map(list(status), list(n)) FROM
                    (SELECT status, count(*) AS n FROM fs GROUP BY status))
-        """,  # noqa: S608
-        params,
+        """,
+        ctes=_filtered(filters),
     )
+    contact_minutes, scheduled, attended, by_status = db.row(statement)
     counts = dict(by_status or {})
     return SessionTotals(
         contact_minutes=float(contact_minutes),
@@ -158,39 +162,41 @@ def session_totals(db: Database, filters: ContactFilter) -> SessionTotals:
 
 # --- grouped --------------------------------------------------------------------------------
 
-# by: (group expression over fc/fs rows, key expression over g, joins from g.id, order)
-_GROUPS: dict[str, tuple[str, str, str, str]] = {
+# by: (group expression over fc/fs rows, key expression over g, joins from g.id, order);
+# a join's {scope} is the viewer's scope over its table.
+_BY_SIZE = sql("contact_minutes DESC, key")
+_GROUPS: dict[str, tuple[Fragment, Fragment, LiteralString, Fragment]] = {
     "therapist": (
-        "therapist_id",
-        "t.name",
-        "JOIN therapists AS t ON t.therapist_id = g.id AND {scope_t}",
-        "contact_minutes DESC, key",
+        sql("therapist_id"),
+        sql("t.name"),
+        "JOIN therapists AS t ON t.therapist_id = g.id AND {scope}",
+        _BY_SIZE,
     ),
     # practices carry no therapist column for the scope; the ids come from fc and fs,
     # which the scope has already narrowed.
     "practice": (
-        "practice_id",
-        "p.name",
+        sql("practice_id"),
+        sql("p.name"),
         "JOIN practices AS p ON p.practice_id = g.id",
-        "contact_minutes DESC, key",
+        _BY_SIZE,
     ),
     "client": (
-        "client_id",
-        "cl.client_key",
-        "JOIN clients AS cl ON cl.client_id = g.id AND {scope_cl}",
-        "contact_minutes DESC, key",
+        sql("client_id"),
+        sql("cl.client_key"),
+        "JOIN clients AS cl ON cl.client_id = g.id AND {scope}",
+        _BY_SIZE,
     ),
     "week": (
-        "CAST(date_trunc('week', local_started_at) AS DATE)",
-        "strftime(g.id, '%Y-%m-%d')",
+        sql("CAST(date_trunc('week', local_started_at) AS DATE)"),
+        sql("strftime(g.id, '%Y-%m-%d')"),
         "",
-        "key",
+        sql("key"),
     ),
     "month": (
-        "strftime(local_started_at, '%Y-%m')",
-        "g.id",
+        sql("strftime(local_started_at, '%Y-%m')"),
+        sql("g.id"),
         "",
-        "key",
+        sql("key"),
     ),
 }
 assert set(_GROUPS) == set(LOAD_GROUPS)
@@ -211,14 +217,14 @@ def session_load_by(db: Database, filters: ContactFilter, by: str) -> pd.DataFra
             f"category); use one of {', '.join(LOAD_GROUPS)}."
         )
     group, key, joins, order = _GROUPS[by]
-    ctes, params = _filtered(filters)
-    scope_t, scope_t_params = filters.scope.where("t")
     # clients met by a therapist in scope too, so the groups add up to the totals
-    scope_cl, scope_cl_params = filters.scope.client_where("cl")
-    label = _client_label(filters) if by == "client" else key
-    join_params = {"therapist": scope_t_params, "client": scope_cl_params}.get(by, [])
-    return db.frame(
-        f"""{ctes},
+    scope = {
+        "therapist": filters.scope.fragment("t"),
+        "client": filters.scope.client_fragment("cl"),
+    }
+    joined = query(joins, scope=scope[by]) if by in scope else sql(joins)
+    statement = query(
+        """{ctes},
         contact_groups AS (
             SELECT {group} AS id, count(*) AS contacts, sum(minutes) AS contact_minutes
             FROM fc GROUP BY 1
@@ -244,26 +250,38 @@ def session_load_by(db: Database, filters: ContactFilter, by: str) -> pd.DataFra
                g.scheduled_minutes / 60 AS scheduled_hours,
                g.attended_minutes / 60 AS attended_hours,
                g.contact_minutes / nullif(g.scheduled_minutes / 60, 0) AS per_session_hour,
-               g.contact_minutes / nullif(g.scheduled_minutes / 60, 0) * ?
+               g.contact_minutes / nullif(g.scheduled_minutes / 60, 0) * $per_hours
                    AS per_8_session_hours,
                g.contact_minutes / nullif(g.contact_minutes + g.attended_minutes, 0)
                    AS between_session_share
-        FROM g {joins.format(scope_t=scope_t, scope_cl=scope_cl)}
+        FROM g {joins}
         ORDER BY {order}
-        """,  # noqa: S608
-        [*params, SESSION_HOURS_PER_COMPARISON, *join_params],
+        """,
+        ctes=_filtered(filters),
+        group=group,
+        key=key,
+        label=_client_label(filters) if by == "client" else key,
+        joins=joined,
+        order=order,
+        per_hours=SESSION_HOURS_PER_COMPARISON,
     )
+    return db.frame(statement)
 
 
 _SPAN_SQL = """span AS (
             -- the filter's dates, else the first and last local day of contacts and sessions
-            SELECT coalesce(CAST(? AS DATE), min(day)) AS first_day,
-                   coalesce(CAST(? AS DATE), max(day)) AS last_day
+            SELECT coalesce(CAST($span_first AS DATE), min(day)) AS first_day,
+                   coalesce(CAST($span_last AS DATE), max(day)) AS last_day
             FROM (
                 SELECT CAST(local_started_at AS DATE) AS day FROM fc
                 UNION ALL SELECT CAST(local_started_at AS DATE) FROM fs
             )
         )"""
+
+
+def _span(filters: ContactFilter) -> Fragment:
+    """The CTE ``span``: the filter's first and last day, else those of ``fc`` and ``fs``."""
+    return sql(_SPAN_SQL, span_first=filters.start, span_last=filters.end)
 
 
 def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
@@ -273,10 +291,9 @@ def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
     per_session_hour (NaN in weeks without scheduled sessions). Without a period in the
     filter, the weeks span the first to the last contact or session.
     """
-    ctes, params = _filtered(filters)
-    return db.frame(
-        f"""{ctes},
-        {_SPAN_SQL},
+    statement = query(
+        """{ctes},
+        {span},
         weeks AS (
             SELECT CAST(unnest(generate_series(
                 CAST(date_trunc('week', first_day) AS TIMESTAMP),
@@ -307,9 +324,11 @@ def weekly_session_load(db: Database, filters: ContactFilter) -> pd.DataFrame:
         LEFT JOIN contact_weeks AS cw USING (week)
         LEFT JOIN session_weeks AS sw USING (week)
         ORDER BY w.week
-        """,  # noqa: S608
-        [*params, filters.start, filters.end],
+        """,
+        ctes=_filtered(filters),
+        span=_span(filters),
     )
+    return db.frame(statement)
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -336,11 +355,8 @@ def low_attendance_clients(
         raise InvalidFilterError(
             f"The attended sessions per 4 weeks must be 0 or more, not {max_attended_per_4_weeks}."
         )
-    ctes, params = _filtered(filters)
-    scope_cl, scope_cl_params = filters.scope.client_where("cl")
-    scope_t, scope_t_params = filters.scope.where("t")
-    return db.frame(
-        f"""{ctes},
+    statement = query(
+        """{ctes},
         per_client AS (
             SELECT client_id, count(*) AS contacts, sum(minutes) AS contact_minutes
             FROM fc GROUP BY client_id
@@ -352,10 +368,11 @@ def low_attendance_clients(
                    count(*) FILTER (WHERE status = 'cancelled') AS cancelled
             FROM fs GROUP BY client_id
         ),
-        {_SPAN_SQL},
+        {span},
         threshold AS (
             SELECT quantile_cont(contact_minutes, 0.75) AS top_quartile,
-                   (SELECT ? * (last_day - first_day + 1) / 28 FROM span) AS attended_limit
+                   (SELECT $max_attended * (last_day - first_day + 1) / 28 FROM span)
+                       AS attended_limit
             FROM per_client
         ),
         measured AS (
@@ -371,7 +388,7 @@ def low_attendance_clients(
             CROSS JOIN threshold AS th
             LEFT JOIN client_sessions AS cs USING (client_id)
         )
-        SELECT cl.client_key, {_client_label(filters)} AS label, t.name AS therapist,
+        SELECT cl.client_key, {label} AS label, t.name AS therapist,
                m.contacts, m.contact_minutes, m.attended_sessions, m.missed_sessions,
                m.cancelled_sessions,
                m.contact_minutes / nullif(m.attended_sessions, 0)
@@ -381,16 +398,15 @@ def low_attendance_clients(
         JOIN clients AS cl ON cl.client_id = m.client_id AND {scope_cl}
         JOIN therapists AS t ON t.therapist_id = cl.therapist_id AND {scope_t}
         ORDER BY m.flagged DESC, m.contact_minutes DESC, cl.client_key
-        """,  # noqa: S608
-        [
-            *params,
-            filters.start,
-            filters.end,
-            float(max_attended_per_4_weeks),
-            *scope_cl_params,
-            *scope_t_params,
-        ],
+        """,
+        ctes=_filtered(filters),
+        span=_span(filters),
+        label=_client_label(filters),
+        scope_cl=filters.scope.client_fragment("cl"),
+        scope_t=filters.scope.fragment("t"),
+        max_attended=float(max_attended_per_4_weeks),
     )
+    return db.frame(statement)
 
 
 def _after_session_days(db: Database) -> int:
@@ -411,9 +427,8 @@ def after_missed_sessions(
     window = _after_session_days(db) if days is None else int(days)
     if window < 1:
         raise InvalidFilterError(f"Look at 1 day or more after a session, not {window}.")
-    ctes, params = _filtered(filters)
-    return db.frame(
-        f"""{ctes},
+    statement = query(
+        """{ctes},
         matched AS (
             -- the latest session of the same client that started before the contact (by
             -- instant: in the hour a DST change repeats, wall time would misorder them);
@@ -421,7 +436,7 @@ def after_missed_sessions(
             SELECT fs.status, fs.fingerprint AS session, fc.minutes
             FROM fc ASOF JOIN fs
               ON fs.client_id = fc.client_id AND fc.started_at > fs.started_at
-            WHERE fc.local_started_at <= fs.local_started_at + to_days(CAST(? AS INTEGER))
+            WHERE fc.local_started_at <= fs.local_started_at + to_days(CAST($days AS INTEGER))
         ),
         per_status AS (
             SELECT status, count(*) AS contacts, sum(minutes) AS minutes,
@@ -430,7 +445,8 @@ def after_missed_sessions(
         ),
         sessions_per_status AS (SELECT status, count(*) AS sessions FROM fs GROUP BY status),
         statuses AS (
-            SELECT unnest(?) AS status, unnest(?) AS label, generate_subscripts(?, 1) AS position
+            SELECT unnest($statuses) AS status, unnest($status_labels) AS label,
+                   generate_subscripts($statuses, 1) AS position
         )
         SELECT st.status, st.label,
                coalesce(sp.sessions, 0) AS sessions,
@@ -438,21 +454,18 @@ def after_missed_sessions(
                coalesce(ps.contacts, 0) AS contacts,
                coalesce(ps.minutes, 0) AS minutes,
                coalesce(ps.minutes, 0) / nullif(sp.sessions, 0) AS minutes_per_session,
-               CAST(? AS INTEGER) AS days
+               CAST($days AS INTEGER) AS days
         FROM statuses AS st
         LEFT JOIN sessions_per_status AS sp USING (status)
         LEFT JOIN per_status AS ps USING (status)
         ORDER BY st.position
-        """,  # noqa: S608
-        [
-            *params,
-            window,
-            list(AFTER_SESSION_STATUSES),
-            [STATUS_LABELS[status] for status in AFTER_SESSION_STATUSES],
-            list(AFTER_SESSION_STATUSES),
-            window,
-        ],
+        """,
+        ctes=_filtered(filters),
+        days=window,
+        statuses=list(AFTER_SESSION_STATUSES),
+        status_labels=[STATUS_LABELS[status] for status in AFTER_SESSION_STATUSES],
     )
+    return db.frame(statement)
 
 
 def client_sessions(db: Database, filters: ContactFilter, client_key: str) -> pd.DataFrame:
@@ -462,28 +475,25 @@ def client_sessions(db: Database, filters: ContactFilter, client_key: str) -> pd
     therapist. One client's
     sessions are few, so these rows may come back to Python.
     """
-    session_where, params = filters.session_where()
-    scope_cl, scope_cl_params = filters.scope.client_where("cl")
-    scope_t, scope_t_params = filters.scope.where("t")
-    return db.frame(
-        f"""
+    statement = query(
+        """
         SELECT s.local_started_at, s.started_at, s.minutes, s.status,
-               list_extract(?, list_position(?, s.status)) AS label, t.name AS therapist
+               list_extract($status_labels, list_position($statuses, s.status)) AS label,
+               t.name AS therapist
         FROM sessions AS s
         JOIN clients AS cl ON cl.client_id = s.client_id AND {scope_cl}
         JOIN therapists AS t ON t.therapist_id = s.therapist_id AND {scope_t}
-        WHERE {session_where} AND cl.client_key = ?
+        WHERE {session_where} AND cl.client_key = $client_key
         ORDER BY s.started_at
-        """,  # noqa: S608
-        [
-            list(STATUS_LABELS.values()),
-            list(STATUS_LABELS),
-            *scope_cl_params,
-            *scope_t_params,
-            *params,
-            client_key,
-        ],
+        """,
+        scope_cl=filters.scope.client_fragment("cl"),
+        scope_t=filters.scope.fragment("t"),
+        session_where=filters.session_fragment(),
+        status_labels=list(STATUS_LABELS.values()),
+        statuses=list(STATUS_LABELS),
+        client_key=client_key,
     )
+    return db.frame(statement)
 
 
 __all__ = [

@@ -36,11 +36,12 @@ from analytics.domain import (
     CHANNELS,
 )
 from analytics.errors import ContactLoadError, InvalidFilterError
+from analytics.importing.message_minutes import estimated_minutes_note
 from analytics.measures import caps, compare, compliance, drift, metrics, out_of_policy
 from analytics.output.wording import hours_text, minutes_text, missing, share_text
 from analytics.storage.audit import record
 from analytics.storage.database import Database
-from analytics.storage.settings import get_setting
+from analytics.storage.sql import TRUE, all_of, in_list, query
 
 SHORT_HEADERS = {
     "minutes_per_client_week": "per active client per week",
@@ -89,20 +90,22 @@ def report_filter(
 
 def _names(db: Database, filters: ContactFilter) -> tuple[list[str], list[str]]:
     """The therapists and practices the filter selects (all the viewer sees when none)."""
-    scope_sql, params = filters.scope.where("t")
-    conditions = [scope_sql]
-    if filters.therapist_ids:
-        conditions.append("list_contains(?, t.therapist_id)")
-        params = [*params, list(filters.therapist_ids)]
-    if filters.practice_ids:
-        conditions.append("list_contains(?, t.practice_id)")
-        params = [*params, list(filters.practice_ids)]
-    rows = db.frame(
-        f"""SELECT t.name AS therapist, p.name AS practice FROM therapists AS t
-        JOIN practices AS p ON p.practice_id = t.practice_id
-        WHERE {" AND ".join(conditions)} ORDER BY p.name, t.name""",  # noqa: S608
-        params,
+    selected = all_of(
+        filters.scope.fragment("t"),
+        in_list("t.therapist_id", "report_therapists", filters.therapist_ids)
+        if filters.therapist_ids
+        else TRUE,
+        in_list("t.practice_id", "report_practices", filters.practice_ids)
+        if filters.practice_ids
+        else TRUE,
     )
+    statement = query(
+        """SELECT t.name AS therapist, p.name AS practice FROM therapists AS t
+        JOIN practices AS p ON p.practice_id = t.practice_id
+        WHERE {selected} ORDER BY p.name, t.name""",
+        selected=selected,
+    )
+    rows = db.frame(statement)
     return list(rows["therapist"]), sorted(set(rows["practice"]))
 
 
@@ -110,11 +113,11 @@ def _client_names(db: Database, filters: ContactFilter) -> dict[str, str]:
     """Client key -> what the viewer may see of that client (label, or the key itself)."""
     if not filters.scope.shows_labels:
         return {}
-    scope_sql, params = filters.scope.where("cl")
-    rows = db.frame(
-        f"SELECT cl.client_key, cl.label FROM clients AS cl WHERE {scope_sql}",  # noqa: S608
-        params,
+    statement = query(
+        "SELECT cl.client_key, cl.label FROM clients AS cl WHERE {in_scope}",
+        in_scope=filters.scope.fragment("cl"),
     )
+    rows = db.frame(statement)
     return dict(zip(rows["client_key"], rows["label"], strict=True))
 
 
@@ -354,7 +357,7 @@ def _breakdown_section(db: Database, filters: ContactFilter) -> str:
         ("channel", CHANNEL_LABELS, CHANNEL_COLOURS, CHANNELS),
         ("category", CATEGORY_LABELS, CATEGORY_COLOURS, CATEGORIES),
     ):
-        table = metrics.summary(db, filters, by)
+        table = metrics.breakdown(db, filters, by)
         by_key = {str(key): row for key, row in zip(table["key"], _rows(table), strict=True)}
         shown = [key for key in order if key in by_key]
         parts.append(f'<div class="pair"><h3>By {by}</h3>')
@@ -675,7 +678,7 @@ def supervision_report(
     narrowed_text = (
         f" Only some {', '.join(narrowed)} are included (dashboard filters)." if narrowed else ""
     )
-    per_text = get_setting(db, "minutes_per_text")
+    texts_note = estimated_minutes_note(db, filters)
     who = (
         "Client labels are shown because the viewer may see them."
         if scope.shows_labels
@@ -690,8 +693,9 @@ def supervision_report(
         f"<p class='meta'>Generated {moment:%Y-%m-%d %H:%M} UTC for {escape(scope.identity)} "
         f"({escape(scope.role)}) by Contact Load.</p>",
         "<div class='notes'><p><strong>Estimates.</strong> Minutes are the durations logged "
-        "or imported for each contact; texts from phone logs are counted at "
-        f"{per_text:g} min each; contacts without a time of day are left out of after-hours "
+        "or imported for each contact; "
+        + (escape(texts_note) + "; " if texts_note else "")
+        + "contacts without a time of day are left out of after-hours "
         "figures. Treat them as estimates of between-session load, not as billing records.</p>"
         "<p><strong>Privacy.</strong> This report holds metadata only (who, when, how long, "
         f"which channel and category), never message bodies or phone numbers. {who} Keep "
