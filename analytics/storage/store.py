@@ -23,6 +23,7 @@ from analytics.errors import InvalidRecordError
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import client_key, erasure_ref, load_or_create_secret
+from analytics.storage.sql import FALSE, TRUE, Fragment, execute, identifier, query, sql
 
 CANONICAL_COLUMNS = (
     "practice",
@@ -129,11 +130,12 @@ def add_contacts(
     with db.transaction() as cursor:
         cursor.register("contacts_frame", contacts)
         time_known = (
-            "coalesce(TRY_CAST(time_known AS BOOLEAN), true)"
+            sql("coalesce(TRY_CAST(time_known AS BOOLEAN), true)")
             if "time_known" in contacts.columns
-            else "true"
+            else sql("true")
         )
-        cursor.execute(_STAGE_SQL.format(source="contacts_frame", time_known=time_known))
+        staging = query(_STAGE_SQL, source=identifier("contacts_frame"), time_known=time_known)
+        execute(cursor, staging)
         cursor.unregister("contacts_frame")
         stored = store_incoming(cursor, db, source, file_name, sha256, preset)
         record_import(cursor, scope, file_name or source, stored.batch_id, stored.contacts)
@@ -142,8 +144,8 @@ def add_contacts(
 
 def add_contacts_from_query(
     db: Database,
-    query: str,
-    params: dict[str, object],
+    select: str | Fragment,
+    params: Mapping[str, object] | None = None,
     *,
     source: str,
     lookups: Mapping[str, pd.DataFrame] | None = None,
@@ -153,14 +155,16 @@ def add_contacts_from_query(
     viewer who may import; recorded in the audit log).
 
     For generators that build contacts in SQL (demo data at any scale) without ever
-    materialising them in Python. ``query`` is the caller's fixed text with ``$name``
-    parameters; ``lookups`` are small frames it may read by name.
+    materialising them in Python. ``select`` is a query-kit fragment (or the caller's fixed
+    text with ``$name`` parameters in ``params``); ``lookups`` are small frames it may read
+    by name.
     """
     scope.require_import()
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
-        cursor.execute(_STAGE_SQL.format(source=f"({query})", time_known="true"), params)
+        staging = query(_STAGE_SQL, source=select_source(select, params), time_known=sql("true"))
+        execute(cursor, staging)
         for name in lookups or {}:
             cursor.unregister(name)
         stored = store_incoming(cursor, db, source)
@@ -173,6 +177,13 @@ def record_import(
 ) -> None:
     """The audit entry of one import, in its transaction: file or source, batch and rows."""
     audit.record(cursor, scope, "import", f"{name}: batch {batch_id}, {rows} rows stored")
+
+
+def select_source(select: str | Fragment, params: Mapping[str, object] | None) -> Fragment:
+    """A caller's SELECT (a fragment, or fixed text with ``$name`` parameters in ``params``)
+    as the parenthesised source of a staging query."""
+    selected = select if isinstance(select, Fragment) else Fragment(select, params or {})
+    return query("({select})", select=selected)
 
 
 _STAGE_SQL = """
@@ -446,10 +457,10 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
     Batches are installation-wide (one file may hold every therapist's contacts), so only
     viewers who may import see them; anyone else gets the same columns and no rows.
     """
-    visible = "TRUE" if scope.may_import else "FALSE"
+    visible = TRUE if scope.may_import else FALSE
     with db.cursor() as cursor:
-        return cursor.execute(
-            f"""
+        listing = query(
+            """
             WITH contact_counts AS (
                 SELECT batch_id, count(*) AS contacts_now FROM contacts GROUP BY batch_id
             ),
@@ -466,8 +477,10 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
             LEFT JOIN session_counts AS s USING (batch_id)
             WHERE {visible}
             ORDER BY b.batch_id DESC
-            """  # noqa: S608 - TRUE or FALSE, fixed text
-        ).df()
+            """,
+            visible=visible,
+        )
+        return execute(cursor, listing).df()
 
 
 @dataclass(frozen=True)
