@@ -369,9 +369,14 @@ class DemoRemoval:
 
 # Therapists every one of whose contacts and sessions came from demo batches: their
 # boundary settings, working hours, phone mappings and dismissed alerts go with them.
+_DEMO_BATCHES = sql(
+    "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
+)
+"""The demo batches not undone yet."""
+
 _DEMO_THERAPISTS_SQL = """
 WITH demo AS (
-    SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL
+    {demo_batches}
 ), rows AS (
     SELECT therapist_id, batch_id FROM contacts
     UNION ALL
@@ -396,15 +401,11 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
 
     scope.require_import()
     with db.transaction() as cursor:
-        batches = [
-            int(row[0])
-            for row in cursor.execute(
-                "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
-            ).fetchall()
-        ]
+        batches = [int(row[0]) for row in execute(cursor, _DEMO_BATCHES).fetchall()]
         if not batches:
             return DemoRemoval(0, 0, 0, 0)
-        therapists = [int(row[0]) for row in cursor.execute(_DEMO_THERAPISTS_SQL).fetchall()]
+        demo_therapists = query(_DEMO_THERAPISTS_SQL, demo_batches=_DEMO_BATCHES)
+        therapists = [int(row[0]) for row in execute(cursor, demo_therapists).fetchall()]
         contacts = cursor.execute(
             "DELETE FROM contacts WHERE list_contains($batches, batch_id) RETURNING 1",
             {"batches": batches},

@@ -28,6 +28,7 @@ from analytics.storage.database import Database
 from analytics.storage.schema import SESSION_STATUSES
 from analytics.storage.sql import Fragment, execute, identifier, query, sql
 from analytics.storage.store import (
+    INCOMING_PEOPLE,
     add_people,
     close_batch,
     count_rows,
@@ -87,14 +88,10 @@ WITH resolved AS (
                i.identity,
                concat_ws('|', c.client_id, epoch_us(i.started_at), i.minutes)
            ))) AS fingerprint
-    FROM incoming AS i
-    JOIN practices AS p ON p.name = i.practice
-    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
-    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
-    JOIN clients AS c ON c.client_key = k.client_key
+    {people}
 )
 SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes, status,
-       fingerprint, ?
+       fingerprint, $batch_id
 FROM resolved
 WHERE NOT EXISTS (SELECT 1 FROM sessions AS e WHERE e.fingerprint = resolved.fingerprint)
 -- the same event twice in one file is one session
@@ -139,7 +136,7 @@ def store_sessions(
     erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset, kind="sessions")
     before = count_rows(cursor, "SELECT count(*) FROM sessions")
-    cursor.execute(_INSERT_SQL, [batch_id])
+    execute(cursor, query(_INSERT_SQL, people=INCOMING_PEOPLE, batch_id=batch_id))
     stored = count_rows(cursor, "SELECT count(*) FROM sessions") - before
     duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
     return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=duplicates, erased=erased)

@@ -52,6 +52,26 @@ SELECT
 FROM incoming
 """
 
+INCOMING_PEOPLE = sql(
+    """FROM incoming AS i
+    JOIN practices AS p ON p.name = i.practice
+    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
+    JOIN clients AS c ON c.client_key = k.client_key"""
+)
+"""The staged ``incoming`` rows (``i``) with their stored practice (``p``), therapist
+(``t``) and client (``c``, found by the keyed hash of practice and label): the one
+resolution contacts and sessions are stored by."""
+
+
+def imported_with(preset: str) -> Fragment:
+    """Contacts of ``contacts AS c`` whose batch was imported with ``preset``."""
+    return sql(
+        "c.batch_id IN (SELECT batch_id FROM import_batches WHERE preset = $batch_preset)",
+        batch_preset=preset,
+    )
+
+
 _INSERT_CONTACTS_SQL = """
 INSERT INTO contacts (
     practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
@@ -61,11 +81,7 @@ WITH resolved AS (
     SELECT p.practice_id, t.therapist_id, c.client_id, i.started_at,
            timezone(t.time_zone, i.started_at) AS local_started_at, i.minutes,
            i.channel, i.category, i.direction, i.time_known
-    FROM incoming AS i
-    JOIN practices AS p ON p.name = i.practice
-    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
-    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
-    JOIN clients AS c ON c.client_key = k.client_key
+    {people}
 ),
 -- Identical entries (same therapist, client, start and minutes) are numbered, so two
 -- real 15-minute calls on one day stay two contacts while a re-import matches both. Only
@@ -90,7 +106,7 @@ keyed AS (
     FROM numbered
 )
 SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
-       channel, category, direction, ?, fingerprint, time_known
+       channel, category, direction, $batch_id, fingerprint, time_known
 FROM keyed
 WHERE NOT EXISTS (SELECT 1 FROM contacts AS e WHERE e.fingerprint = keyed.fingerprint)
 """
@@ -222,7 +238,7 @@ def store_incoming(
     erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset)
     before = count_rows(cursor, "SELECT count(*) FROM contacts")
-    cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
+    execute(cursor, query(_INSERT_CONTACTS_SQL, people=INCOMING_PEOPLE, batch_id=batch_id))
     stored = count_rows(cursor, "SELECT count(*) FROM contacts") - before
     duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
     return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=duplicates, erased=erased)
