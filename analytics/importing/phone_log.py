@@ -65,6 +65,7 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES
 from analytics.errors import InvalidRecordError, PermissionDeniedError
 from analytics.importing.classify import classify_table
+from analytics.importing.person_names import is_placeholder
 from analytics.importing.phone_log_staging import (
     _INCOMING_SQL,
     _MATCHED_SQL,
@@ -101,7 +102,6 @@ from analytics.importing.pipeline import (
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
 )
 from analytics.importing.reader import RowProblem
 from analytics.storage import audit

@@ -274,7 +274,7 @@ def restore(
 
 def _pause_point(stage: str) -> None:
     """Wait at ``stage`` when a fault test asked for it (``CONTACTLOAD_PAUSE_AT``)."""
-    from analytics.importing.pipeline import PAUSE_ENV_VAR
+    from analytics.importing.limits import PAUSE_ENV_VAR
 
     if os.environ.get(PAUSE_ENV_VAR) == stage:
         import sys
