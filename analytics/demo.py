@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from analytics.access.scope import LOCAL, Scope
@@ -452,3 +452,146 @@ def demo_status(db: Database, scope: Scope) -> Literal["present", "removed", "no
         ).fetchone()
     present, ever = row if row else (0, 0)
     return "present" if present else "removed" if ever else "none"
+
+
+# --- boundaries ----------------------------------------------------------------------------
+
+
+def _monday_on_or_before(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LOCAL) -> int:
+    """Give every demo therapist a plausible policy and a few clients overrides.
+
+    Defaults vary per therapist (weekly cap 60 to 120 minutes per client, text for
+    scheduling and reminders only, replies within 24 working hours for most, crisis not
+    counted, working hours 09-17, 08-18 or split shifts); the heaviest clients get
+    overrides, one of them a cap lowered halfway through the year, so a first run shows
+    compliance, breaches and alerts. Touches only the boundary tables; running it again
+    changes nothing. Returns the number of settings and working weeks stored. Only a
+    viewer who may import (local mode, admins) may seed them.
+    """
+    from analytics.policy.agreements import (
+        BoundarySetting,
+        WorkingHours,
+        check_setting,
+        check_working_hours,
+    )
+    from analytics.policy.lookup import find_therapist
+    from analytics.policy.writes import store_setting, store_working_hours
+    from analytics.storage import audit
+
+    scope.require_import()
+    demo_names = [(practice, name) for practice, staff in PRACTICES.items() for name, _ in staff]
+    with db.cursor() as cursor:
+        therapists = cursor.execute(
+            """
+            SELECT p.name, t.name
+            FROM therapists AS t JOIN practices AS p ON p.practice_id = t.practice_id
+            WHERE list_contains($names, p.name || chr(31) || t.name)
+              AND EXISTS (SELECT 1 FROM contacts AS c WHERE c.therapist_id = t.therapist_id)
+            """,
+            {"names": [f"{practice}\x1f{name}" for practice, name in demo_names]},
+        ).fetchall()
+        period = cursor.execute(
+            "SELECT CAST(min(local_started_at) AS DATE), CAST(max(local_started_at) AS DATE) "
+            "FROM contacts"
+        ).fetchone()
+        if not therapists or period is None or period[0] is None:
+            return 0
+        # One policy date for everyone (the Monday the data starts), one change halfway.
+        start = _monday_on_or_before(period[0])
+        halfway = _monday_on_or_before(period[0] + (period[1] - period[0]) / 2)
+        # Each therapist's two heaviest clients with contacts on both sides of the halfway
+        # date (a few rows; the work over contacts is all here in SQL).
+        heavy = cursor.execute(
+            """
+            WITH per_client AS (
+                SELECT therapist_id, client_id, sum(minutes) AS minutes
+                FROM contacts
+                GROUP BY ALL
+                HAVING min(local_started_at) < $halfway AND max(local_started_at) >= $halfway
+            ),
+            ranked AS (
+                SELECT *, row_number() OVER (
+                    PARTITION BY therapist_id ORDER BY minutes DESC, client_id
+                ) AS rank
+                FROM per_client
+            )
+            SELECT p.name, t.name, cl.label, r.rank
+            FROM ranked AS r
+            JOIN therapists AS t ON t.therapist_id = r.therapist_id
+            JOIN practices AS p ON p.practice_id = t.practice_id
+            JOIN clients AS cl ON cl.client_id = r.client_id
+            WHERE r.rank <= 2
+            """,
+            {"halfway": halfway},
+        ).fetchall()
+    present = set(therapists)
+    heaviest = {(practice, name, rank): label for practice, name, label, rank in heavy}
+    settings: list[BoundarySetting] = []
+    weeks: list[tuple[str, str, WorkingHours]] = []
+    nine_to_five = {weekday: [(time(9), time(17))] for weekday in range(5)}
+    eight_to_six = {weekday: [(time(8), time(18))] for weekday in range(5)}
+    split_shift = {weekday: [(time(8), time(12)), (time(13), time(18))] for weekday in range(4)}
+    split_shift[4] = [(time(8), time(13))]
+    for number, (practice, name) in enumerate(demo_names):
+        if (practice, name) not in present:
+            continue
+        calendar_replies = number % 4 == 3
+        settings.append(
+            BoundarySetting(
+                therapist=name,
+                practice=practice,
+                client=None,
+                effective_from=start,
+                weekly_cap_minutes=(60.0, 90.0, 120.0, 75.0)[number % 4],
+                category_caps={"support": 30.0} if number % 3 == 2 else None,
+                allowed_channels=("phone", "email", "text", "portal", "video"),
+                channel_categories={"text": ("scheduling", "reminder")},
+                response_target_hours=48.0 if calendar_replies else 24.0,
+                response_in_working_hours=not calendar_replies,
+                crisis_counts_toward_cap=False,
+            )
+        )
+        week = (nine_to_five, eight_to_six, split_shift)[number % 3]
+        weeks.append((practice, name, WorkingHours(start, week)))
+        if number == 1:  # one therapist starts taking Fridays off halfway through
+            shorter = {weekday: hours for weekday, hours in week.items() if weekday != 4}
+            weeks.append((practice, name, WorkingHours(halfway, shorter)))
+        top = heaviest.get((practice, name, 1))
+        if top and number % 2 == 0:
+            # Agreed extra support for the heaviest client, tapered halfway through.
+            settings.append(BoundarySetting(name, practice, top, start, weekly_cap_minutes=180.0))
+            if number % 4 == 0:
+                settings.append(
+                    BoundarySetting(name, practice, top, halfway, weekly_cap_minutes=90.0)
+                )
+        second = heaviest.get((practice, name, 2))
+        if second and number % 3 == 0:
+            # Texts may also carry check-ins for this client; no phone.
+            settings.append(
+                BoundarySetting(
+                    name,
+                    practice,
+                    second,
+                    start,
+                    allowed_channels=("email", "text", "portal", "video"),
+                    channel_categories={"text": ("scheduling", "reminder", "check_in")},
+                )
+            )
+    for setting in settings:
+        check_setting(setting)
+    for _, _, hours in weeks:
+        check_working_hours(hours)
+    with db.transaction() as cursor:
+        changed = 0
+        for setting in settings:
+            changed += store_setting(cursor, setting, changed_by, scope)
+        for practice, name, hours in weeks:
+            found = find_therapist(cursor, name, practice)
+            changed += store_working_hours(cursor, found, hours, changed_by)
+        if changed:
+            audit.record(cursor, scope, "boundary_edit", f"{changed} demo boundary entries")
+    return len(settings) + len(weeks)

@@ -16,8 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from playwright.sync_api import expect as playwright_expect
 
-from analytics.demo import generate_demo
-from analytics.policy.boundaries import demo_boundaries
+from analytics.demo import demo_boundaries, generate_demo
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import secret_path
 from analytics.storage.store import add_contacts

@@ -20,27 +20,20 @@ import pytest
 
 from analytics.access.scope import LOCAL
 from analytics.cli import build_parser, main
-from analytics.demo import PRACTICES, generate_demo
-from analytics.policy import boundaries
-from analytics.policy.boundaries import (
-    BoundarySetting,
-    InvalidBoundaryError,
-    WorkingHours,
-    change_log,
+from analytics.demo import PRACTICES, demo_boundaries, generate_demo
+from analytics.policy import agreements, cells, in_force
+from analytics.policy.agreements import BoundarySetting, InvalidBoundaryError, WorkingHours
+from analytics.policy.cells import setting_from_row
+from analytics.policy.files import export_settings, load_settings
+from analytics.policy.history import change_log
+from analytics.policy.in_force import settings_in_force, stored_settings, stored_working_hours
+from analytics.policy.words import list_settings, list_working_hours
+from analytics.policy.writes import (
     delete_setting,
     delete_working_hours,
-    demo_boundaries,
-    export_settings,
-    list_settings,
-    list_working_hours,
-    load_settings,
     save_setting,
     save_working_hours,
     set_time_zone,
-    setting_from_row,
-    settings_in_force,
-    stored_settings,
-    stored_working_hours,
 )
 from analytics.storage import audit
 from analytics.storage.database import Database
@@ -205,7 +198,7 @@ def test_frame_lists_one_readable_row_per_setting(db: Database) -> None:
         save_setting(db, setting, changed_by="rita")
     frame = list_settings(db, LOCAL)
     assert list(frame.columns) == [
-        "practice", "therapist", "client", "effective_from", *boundaries.SETTING_FIELDS
+        "practice", "therapist", "client", "effective_from", *agreements.SETTING_FIELDS
     ]  # fmt: skip
     assert len(frame) == 4
     dana = frame.iloc[0].to_dict()
@@ -485,7 +478,7 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
     })  # fmt: skip
     save_working_hours(db, "Dana Reyes", week, changed_by="rita")
     # split shift sorted, Saturday's empty list is a day off like the days left out
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [
         WorkingHours(date(2026, 3, 2), {0: [(time(9), time(12)), (time(13), time(17))],
                                         4: NINE_TO_FIVE})
     ]  # fmt: skip
@@ -500,13 +493,13 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
     save_working_hours(db, "Dana Reyes", longer, changed_by="sam")
     later = WorkingHours(date(2026, 3, 23), {day: NINE_TO_FIVE for day in range(4)})
     save_working_hours(db, "Dana Reyes", later, changed_by="sam")
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer, later]
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 22)) == longer
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 23)) == later
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 1)) is None
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [longer, later]
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 22)) == longer
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 23)) == later
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 1)) is None
 
     delete_working_hours(db, "Dana Reyes", date(2026, 3, 23), changed_by="sam")
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer]
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [longer]
     changes = history(db)
     assert [(c["changed_by"], c["what"]) for c in changes] == [
         ("rita", "working hours from 2026-03-02 added"),
@@ -566,10 +559,10 @@ def test_day_hours_text_is_read_or_refused(
 ) -> None:
     if isinstance(expected, str):
         with pytest.raises(InvalidBoundaryError) as raised:
-            boundaries.parse_day_hours(text, 0)
+            cells.parse_day_hours(text, 0)
         assert str(raised.value) == expected
     else:
-        assert boundaries.parse_day_hours(text, 0) == expected
+        assert cells.parse_day_hours(text, 0) == expected
 
 
 # --- time zones ------------------------------------------------------------------------------
@@ -688,10 +681,10 @@ BAD_FILES = {
     "bad_unknown_client.toml": "Setting 2 in bad_unknown_client.toml: Unknown client 'Zed' of "
     "Dana Reyes at Harbor Counseling; check the spelling.",
     "bad_unknown_column.csv": "bad_unknown_column.csv has an unknown column 'cap'; the columns "
-    f"are {', '.join(boundaries.CSV_COLUMNS)}.",
+    f"are {', '.join(agreements.CSV_COLUMNS)}.",
     "bad_unknown_field.toml": "Setting 1 in bad_unknown_field.toml: Unknown field 'weekly_cap'; "
     "use practice, therapist, client, effective_from, "
-    f"{', '.join(boundaries.SETTING_FIELDS)}.",
+    f"{', '.join(agreements.SETTING_FIELDS)}.",
     "bad_unknown_therapist.csv": "Row 3 of bad_unknown_therapist.csv: Unknown therapist "
     "'Dana Rayes' at Harbor Counseling; check the spelling or import their contacts first.",
 }
@@ -720,7 +713,7 @@ def test_a_bad_file_stores_nothing_and_names_the_place(name: str, policy_db: Dat
 )  # fmt: skip
 def test_unusable_paths_say_why(name: str, message: str, db: Database, tmp_path: Path) -> None:
     (tmp_path / "policy.json").write_text("{}")
-    with pytest.raises(boundaries.BoundaryFileError) as raised:
+    with pytest.raises(agreements.BoundaryFileError) as raised:
         load_settings(db, tmp_path / name, changed_by="rita")
     assert str(raised.value) == message.format(path=tmp_path / name)
 

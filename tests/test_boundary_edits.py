@@ -12,7 +12,8 @@ import pytest
 
 from analytics.access.scope import LOCAL
 from analytics.policy import boundary_edits
-from analytics.policy.boundaries import BoundarySetting, InvalidBoundaryError, save_setting
+from analytics.policy.agreements import BoundarySetting, InvalidBoundaryError
+from analytics.policy.writes import save_setting
 from analytics.storage.database import Database
 from analytics.storage.store import add_contacts
 

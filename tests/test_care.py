@@ -14,10 +14,10 @@ import pytest
 
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
+from analytics.demo import demo_boundaries
 from analytics.errors import DatabaseLockedError, PermissionDeniedError
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.measures.metrics import summary, totals
-from analytics.policy.boundaries import demo_boundaries
 from analytics.storage import audit
 from analytics.storage.care import (
     BackupError,
@@ -398,7 +398,8 @@ def test_erasure_leaves_no_trace_of_label_or_key_in_the_file_or_its_tables(
     tmp_path: Path,
 ) -> None:
     from analytics.importing.phone_log import map_number
-    from analytics.policy.boundaries import BoundarySetting, save_setting
+    from analytics.policy.agreements import BoundarySetting
+    from analytics.policy.writes import save_setting
 
     path = tmp_path / "contactload.duckdb"
     db = Database(path)

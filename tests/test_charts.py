@@ -21,8 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.access.filters import ContactFilter, Period
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
+from analytics.measures.caps import weekly_cap_totals
 from analytics.measures.compare import MEASURES, ranked_by
-from analytics.measures.compliance import weekly_cap_totals
 from analytics.measures.metrics import trend
 from analytics.storage.database import Database
 from analytics.storage.store import add_contacts

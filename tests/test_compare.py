@@ -66,7 +66,8 @@ from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError, InvalidFilterError
 from analytics.measures import compare
 from analytics.output.exports import table_to_csv
-from analytics.policy.boundaries import BoundarySetting, save_setting
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
 from analytics.storage.database import Database
 from analytics.storage.sessions import add_sessions
 from analytics.storage.settings import set_setting

@@ -372,7 +372,8 @@ def test_cli_export_unknown_therapist_is_one_line(fixture_db_path: Path, tmp_pat
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "contactload: There is no therapist named Nobody Here."
+        "contactload: There is no therapist called 'Nobody Here'; check the spelling or import "
+        "their contacts first."
     ]
     assert not (tmp_path / "x.xlsx").exists()
 

@@ -170,7 +170,8 @@ def test_top_clients_share_and_over_cap(fixture_db: Database) -> None:
 
 
 def test_top_clients_flag_a_client_over_the_cap(fixture_db: Database) -> None:
-    from analytics.policy.boundaries import BoundarySetting, save_setting
+    from analytics.policy.agreements import BoundarySetting
+    from analytics.policy.writes import save_setting
 
     top = glance.top_clients(fixture_db, ContactFilter(), limit=1)
     therapist = top["therapist"].iloc[0]
@@ -237,7 +238,7 @@ def test_digest_keeps_four_weeks_and_dismissals_are_audited(
     db = Database(path)
     try:
         everything = ContactFilter()
-        from analytics.measures.compliance import drift_alerts
+        from analytics.measures.drift import drift_alerts
 
         all_alerts = drift_alerts(db, everything)
         digest = glance.alert_digest(db, everything)

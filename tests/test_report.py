@@ -22,7 +22,8 @@ from analytics.output.report import (
     report_filter,
     supervision_report,
 )
-from analytics.policy.boundaries import BoundarySetting, save_setting
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.settings import set_setting

@@ -32,11 +32,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import analytics
+from analytics import demo
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.policy import boundaries
-from analytics.policy.boundaries import BoundarySetting, WorkingHours
+from analytics.policy import files, history, in_force, words, writes
+from analytics.policy.agreements import BoundarySetting, WorkingHours
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import secret_path
 from analytics.storage.sessions import add_sessions
@@ -151,7 +152,7 @@ def _sessions() -> pd.DataFrame:
 def _policy(db: Database) -> None:
     """A default, a client override (changed once) and working hours per therapist."""
     for number, (therapist, (practice, _, labels)) in enumerate(THERAPISTS.items()):
-        boundaries.save_setting(
+        writes.save_setting(
             db,
             BoundarySetting(
                 therapist,
@@ -172,8 +173,8 @@ def _policy(db: Database) -> None:
             override = BoundarySetting(
                 therapist, practice, labels[0], FIRST_MONDAY, weekly_cap_minutes=cap
             )
-            boundaries.save_setting(db, override, "setup")
-        boundaries.save_working_hours(
+            writes.save_setting(db, override, "setup")
+        writes.save_working_hours(
             db,
             therapist,
             WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
@@ -469,7 +470,7 @@ def _settings_in_force(call: Call) -> list[Any]:
         for client in (None, *labels, *keys):
             results.append(
                 _outcome(
-                    lambda client=client, therapist=therapist: boundaries.settings_in_force(
+                    lambda client=client, therapist=therapist: in_force.settings_in_force(
                         call.db, call.scope, therapist, client, on
                     )
                 )
@@ -481,7 +482,7 @@ def _export(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"export-{call.scope.role}.{kind}"
-        count = boundaries.export_settings(call.db, call.scope, path)
+        count = files.export_settings(call.db, call.scope, path)
         return count, path.read_text(encoding="utf-8-sig")
 
     return variant
@@ -561,7 +562,7 @@ def _written_report(call: Call) -> Any:
 def _with_labels(call: Call) -> Any:
     # Every key goes in (a caller's frame); what comes back is the names given to them.
     keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
-    return _function("measures.compliance.with_client_labels")(call.db, call.scope, keys)["client"]
+    return _function("measures.metrics.with_client_labels")(call.db, call.scope, keys)["client"]
 
 
 def _episode_contacts(call: Call) -> list[Any]:
@@ -679,26 +680,26 @@ READERS: dict[str, list[Variant]] = {
     "measures.compliance.working_windows": _one_therapist_filter(
         "measures.compliance.working_windows"
     ),
-    "measures.compliance.with_client_labels": [_with_labels],
-    "policy.boundaries.settings_in_force": [_settings_in_force],
-    "policy.boundaries.working_hours_of": _each_therapist("policy.boundaries.working_hours_of"),
-    "policy.boundaries.working_hours_in_force": _each_therapist(
-        "policy.boundaries.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    "measures.metrics.with_client_labels": [_with_labels],
+    "policy.in_force.settings_in_force": [_settings_in_force],
+    "policy.in_force.working_hours_of": _each_therapist("policy.in_force.working_hours_of"),
+    "policy.in_force.working_hours_in_force": _each_therapist(
+        "policy.in_force.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
     ),
-    "policy.boundaries.stored_settings": [
-        lambda call: boundaries.stored_settings(call.db, call.scope),
-        *_each_therapist("policy.boundaries.stored_settings"),
-        lambda call: boundaries.stored_settings(call.db, call.scope, practice=HARBOUR),
+    "policy.in_force.stored_settings": [
+        lambda call: in_force.stored_settings(call.db, call.scope),
+        *_each_therapist("policy.in_force.stored_settings"),
+        lambda call: in_force.stored_settings(call.db, call.scope, practice=HARBOUR),
     ],
-    "policy.boundaries.list_settings": [
-        lambda call: boundaries.list_settings(call.db, call.scope),
-        *_each_therapist("policy.boundaries.list_settings"),
+    "policy.words.list_settings": [
+        lambda call: words.list_settings(call.db, call.scope),
+        *_each_therapist("policy.words.list_settings"),
     ],
-    "policy.boundaries.export_settings": [_export("toml"), _export("csv")],
+    "policy.files.export_settings": [_export("toml"), _export("csv")],
     "policy.billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
     "storage.sessions.client_keys_named": [_clients_named],
-    "cli_commands.compliance_rows": [
-        lambda call, by=by: _function("cli_commands.compliance_rows")(
+    "cli.measures.compliance_rows": [
+        lambda call, by=by: _function("cli.measures.compliance_rows")(
             call.db,
             call.filters(),
             by,
@@ -825,13 +826,13 @@ def test_discovery_finds_the_functions_it_should() -> None:
     readers = set(_readers())
     assert {
         "measures.metrics.totals",
-        "measures.compliance.summary",
-        "policy.boundaries.change_log",
+        "measures.compliance.compliance_summary",
+        "policy.history.change_log",
     } <= readers
     assert {"storage.store.list_batches", "storage.audit.entries", "demo.is_empty"} <= readers
     writers = {name for name, function in _database_functions() if _is_writer(name, function)}
     assert {
-        "policy.boundaries.save_setting",
+        "policy.writes.save_setting",
         "storage.store.undo_batch",
         "importing.pipeline.import_file",
     } <= (writers)
@@ -961,9 +962,9 @@ SHOWING_IN_SCOPE = frozenset(
         "measures.metrics.client_table",
         "measures.metrics.summary",
         "measures.metrics.filter_choices",
-        "measures.compliance.weekly_caps",
+        "measures.caps.weekly_caps",
         "measures.compliance.compliance_by",
-        "measures.compliance.out_of_policy",
+        "measures.out_of_policy.out_of_policy",
         "measures.billing.episodes",
         "measures.billing.per_client_month",
         "measures.session_load.session_load_by",
@@ -1312,17 +1313,17 @@ WRITERS: dict[str, Writer] = {
     "importing.dispatch.import_detected": lambda db, scope, therapist, folder: _function(
         "importing.dispatch.import_detected"
     )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
-    "policy.boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
+    "policy.writes.save_setting": lambda db, scope, therapist, folder: writes.save_setting(
         db,
         BoundarySetting(therapist, THERAPISTS[therapist][0], None, date(2026, 3, 2), 40.0),
         "someone",
         scope=scope,
     ),
-    "policy.boundaries.delete_setting": lambda db, scope, therapist, folder: (
-        boundaries.delete_setting(db, therapist, None, FIRST_MONDAY, "someone", scope=scope)
+    "policy.writes.delete_setting": lambda db, scope, therapist, folder: writes.delete_setting(
+        db, therapist, None, FIRST_MONDAY, "someone", scope=scope
     ),
-    "policy.boundaries.save_working_hours": lambda db, scope, therapist, folder: (
-        boundaries.save_working_hours(
+    "policy.writes.save_working_hours": lambda db, scope, therapist, folder: (
+        writes.save_working_hours(
             db,
             therapist,
             WorkingHours(date(2026, 3, 2), {0: [(time(8), time(12))]}),
@@ -1330,17 +1331,17 @@ WRITERS: dict[str, Writer] = {
             scope=scope,
         )
     ),
-    "policy.boundaries.delete_working_hours": lambda db, scope, therapist, folder: (
-        boundaries.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
+    "policy.writes.delete_working_hours": lambda db, scope, therapist, folder: (
+        writes.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
     ),
-    "policy.boundaries.set_time_zone": lambda db, scope, therapist, folder: (
-        boundaries.set_time_zone(db, therapist, "Asia/Tokyo", "someone", scope=scope)
+    "policy.writes.set_time_zone": lambda db, scope, therapist, folder: writes.set_time_zone(
+        db, therapist, "Asia/Tokyo", "someone", scope=scope
     ),
-    "policy.boundaries.load_settings": lambda db, scope, therapist, folder: (
-        boundaries.load_settings(db, _policy_file(folder, therapist), "someone", scope=scope)
+    "policy.files.load_settings": lambda db, scope, therapist, folder: files.load_settings(
+        db, _policy_file(folder, therapist), "someone", scope=scope
     ),
-    "policy.boundaries.demo_boundaries": lambda db, scope, therapist, folder: (
-        boundaries.demo_boundaries(db, scope=scope)
+    "demo.demo_boundaries": lambda db, scope, therapist, folder: demo.demo_boundaries(
+        db, scope=scope
     ),
     "storage.store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
         db, _frame_for(therapist), source="test", scope=scope
@@ -1443,7 +1444,7 @@ _OWN_EDITS = {
     **{
         writer: ("boundary_edit", OWN)
         for writer in WRITERS
-        if writer.startswith("boundaries.") and writer != "policy.boundaries.demo_boundaries"
+        if writer.startswith(("policy.writes.", "policy.files."))
     },
     "measures.glance.dismiss_alert": ("alert_dismiss", OWN),
     # Numbers are never stored or logged: the entry names the last two digits.
@@ -1600,7 +1601,7 @@ def test_supervisors_see_keys_in_the_change_log(
     # the before/after JSON, and no label.
     full, world, _ = databases
     scope = _scopes(world)["supervisor"]
-    log = boundaries.change_log(full, scope)
+    log = history.change_log(full, scope)
     assert set(log["therapist"]) == {OTHER}
     key = world.clients.loc[world.clients["label"] == "Saffron Ellery", "client_key"].item()
     overrides = log[log["client"].notna()]

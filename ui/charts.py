@@ -133,7 +133,7 @@ def weekly_minutes(
 ) -> Chart:
     """Stacked bars: minutes per week, split by category (or channel), with the agreed caps.
 
-    ``caps`` (``compliance.weekly_cap_totals``) adds the agreed cap when the chart shows one
+    ``caps`` (``caps.weekly_cap_totals``) adds the agreed cap when the chart shows one
     client, and otherwise the minutes that went beyond each client's agreed cap. A week only
     partly inside ``period`` is hatched; its bar and its minutes beyond the caps count only
     the days inside the period.
@@ -480,7 +480,7 @@ def _monday_ticks(moments: Sequence[Any]) -> dict[str, Any]:
 def weekly_against_cap(weeks: pd.DataFrame, period: Period | None = None) -> Chart:
     """One client's minutes counted toward the cap per week, with the cap as a line.
 
-    ``weeks`` is ``compliance.weekly_caps(..., whole_weeks=False)``: a partial week at an
+    ``weeks`` is ``caps.weekly_caps(..., whole_weeks=False)``: a partial week at an
     edge of ``period`` (hatched) counts only its days inside the period, against the full cap.
     """
     if weeks.empty:

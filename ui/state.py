@@ -24,7 +24,17 @@ import streamlit as st
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
 from analytics.importing import phone_log
-from analytics.measures import billing, compare, compliance, glance, metrics, session_load
+from analytics.measures import (
+    billing,
+    caps,
+    compare,
+    compliance,
+    drift,
+    glance,
+    metrics,
+    out_of_policy,
+    session_load,
+)
 from analytics.storage.database import Database, default_db_path, open_database
 
 
@@ -70,24 +80,22 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "pareto": metrics.pareto,
     "client_table": metrics.client_table,
     "client_timeline": metrics.client_timeline,
-    "compliance_summary": _reusing(compliance.summary, "alerts", "drift_alerts"),
+    "compliance_summary": _reusing(compliance.compliance_summary, "alerts", "drift_alerts"),
     "after_hours_share": compliance.after_hours_share,
-    "weekly_caps": compliance.weekly_caps,
+    "weekly_caps": caps.weekly_caps,
     # The Clients page's chart: partial weeks count only their days in the period.
-    "weekly_caps_in_period": lambda db, filters: compliance.weekly_caps(
-        db, filters, whole_weeks=False
-    ),
-    "cap_summary": compliance.cap_summary,
-    "clients_against_caps": compliance.clients_against_caps,
-    "weekly_cap_totals": compliance.weekly_cap_totals,
+    "weekly_caps_in_period": lambda db, filters: caps.weekly_caps(db, filters, whole_weeks=False),
+    "cap_summary": caps.cap_summary,
+    "clients_against_caps": caps.clients_against_caps,
+    "weekly_cap_totals": caps.weekly_cap_totals,
     "working_windows": compliance.working_windows,
-    "out_of_policy": compliance.out_of_policy,
-    "drift_alerts": compliance.drift_alerts,
-    "weeks_over_cap": compliance.weeks_over_cap,
+    "out_of_policy": out_of_policy.out_of_policy,
+    "drift_alerts": drift.drift_alerts,
+    "weeks_over_cap": caps.weeks_over_cap,
     "out_of_policy_labelled": _reusing(
-        compliance.out_of_policy_labelled, "outside", "out_of_policy"
+        out_of_policy.out_of_policy_labelled, "outside", "out_of_policy"
     ),
-    "drift_alerts_labelled": _reusing(compliance.drift_alerts_labelled, "alerts", "drift_alerts"),
+    "drift_alerts_labelled": _reusing(drift.drift_alerts_labelled, "alerts", "drift_alerts"),
     "after_hours_by_therapist": compliance.after_hours,
     "compare_pattern": compare.suppression_pattern,
     "comparison": _reusing(compare.comparison, "pattern", "compare_pattern"),

@@ -16,7 +16,7 @@ groups together (the total row):
 * **response median**: median hours from a client-initiated contact to the next
   therapist-initiated one, in the unit each agreement names (as on the Boundaries page);
 * **cap compliance**: client-weeks within the agreed weekly cap / client-weeks with a cap
-  (``compliance.weekly_caps``: weeks with contact, judged by the cap in force on Monday,
+  (``caps.weekly_caps``: weeks with contact, judged by the cap in force on Monday,
   crisis left out unless agreed; exactly at the cap is within);
 * **percentile rank** of each shown group's minutes per active client per week among the
   shown groups: 100 x (r - 1) / (n - 1), where r is the group's rank from the lowest value
@@ -36,7 +36,7 @@ therapists, period minus months) gives a hidden cell away. Comparisons hold no c
 at all, so no client label can appear in them.
 
 Every per-contact and per-session step runs in DuckDB SQL under the viewer's scope (the
-filter's ``where``/``session_where``); only one row per group comes back to Python.
+filter's ``fragment``/``session_fragment``); only one row per group comes back to Python.
 """
 
 from __future__ import annotations
@@ -49,22 +49,22 @@ import pandas as pd
 from analytics.access import suppression
 from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.measures.compliance import (
-    _MARKED_CTE,
-    _RESPONSE_CTES,
-    _SETTINGS_CTES,
-    _caps_ctes,
-    _contacts_cte,
-    _hours_ctes,
+from analytics.measures.fragments import (
+    MARKED_CTE,
+    SETTINGS_CTES,
+    caps_ctes,
+    contacts_ctes,
+    response_ctes,
+    working_hours_ctes,
 )
 from analytics.measures.metrics import data_period
 from analytics.storage.database import Database
 from analytics.storage.schema import SCHEDULED_STATUSES
 from analytics.storage.settings import SETTINGS, InvalidSettingError, get_setting
+from analytics.storage.sql import Fragment, execute, identifier, query, sql
 
-# SQL below is fixed text: grouping columns and bucket expressions come from the allow-lists
-# right here, values always travel as parameters (ruff S608 is silenced where text is
-# composed).
+# SQL below is built with the query kit: grouping columns and bucket expressions come from
+# the allow-lists right here, values always travel as named parameters.
 
 GroupBy = Literal["therapist", "practice"]
 GROUPINGS: tuple[GroupBy, ...] = ("therapist", "practice")
@@ -117,22 +117,18 @@ VALUE_COLUMNS = (
 
 _GROUP_COLUMN: dict[str, str] = {"therapist": "therapist_id", "practice": "practice_id"}
 
+
 # A bucket is the whole period ('period') or one local calendar month ('YYYY-MM').
-_BUCKET_SQL: dict[str, str] = {
-    "period": "'period'",
-    "month": "strftime({column}, '%Y-%m')",
-}
-
-
-def _bucket(bucket: str, column: str) -> str:
-    return _BUCKET_SQL[bucket].format(column=column)
+def _bucket(bucket: str, column: Fragment) -> Fragment:
+    if bucket == "period":
+        return sql("'period'")
+    return query("strftime({column}, '%Y-%m')", column=column)
 
 
 # Each row twice: once for its own group, once for the total row (group 0).
-_LEVELS_CTE = "levels AS (SELECT * FROM (VALUES (false), (true)) AS v(is_total))"
+_LEVELS_CTE = sql("levels AS (SELECT * FROM (VALUES (false), (true)) AS v(is_total))")
 
-_LOAD_SQL = """
-,
+_LOAD_SQL = """WITH {contacts}, {hours}, {marked}, {settings}, {responses},
 {levels},
 keyed AS (
     SELECT {contact_bucket} AS bucket,
@@ -151,7 +147,7 @@ per_client AS (
 ),
 top_clients AS (
     SELECT bucket, group_id,
-           sum(minutes) FILTER (WHERE rank <= greatest(ceil(with_contact * ?), 1))
+           sum(minutes) FILTER (WHERE rank <= greatest(ceil(with_contact * $top_fraction), 1))
                / nullif(sum(minutes), 0) AS top_client_share
     FROM (
         SELECT *, row_number() OVER (
@@ -171,7 +167,8 @@ session_keyed AS (
 ),
 session_figures AS (
     SELECT bucket, group_id,
-           sum(minutes) FILTER (WHERE list_contains(?, status)) / 60 AS scheduled_hours
+           sum(minutes) FILTER (WHERE list_contains($scheduled_statuses, status)) / 60
+               AS scheduled_hours
     FROM session_keyed GROUP BY ALL
 ),
 active AS (
@@ -209,8 +206,7 @@ LEFT JOIN responses AS rs USING (bucket, group_id)
 
 # Client-weeks under a weekly cap, per group: the client's therapist (or practice) and the
 # Monday's month, or the period's first month for the week the period starts inside.
-_CAPS_SQL = """
-,
+_CAPS_SQL = """{ctes},
 {levels},
 capped AS (
     SELECT {week_bucket} AS bucket,
@@ -228,8 +224,7 @@ FROM capped GROUP BY ALL
 
 # Active clients per cell of every view: each grouping set is one level (therapist,
 # practice, total) in one bucket (a month, or the whole period).
-_CELLS_SQL = """
-,
+_CELLS_SQL = """WITH {contacts},
 session_rows AS (SELECT s.* FROM sessions AS s WHERE {session_where}),
 active AS (
     SELECT strftime(local_started_at, '%Y-%m') AS month, practice_id, therapist_id, client_id
@@ -254,22 +249,22 @@ GROUP BY GROUPING SETS (
 _JUDGE_SQL = """
 WITH figures AS (
     SELECT lf.*, cf.capped_weeks, cf.weeks_within_cap,
-           CASE WHEN lf.bucket = 'period' THEN CAST(? AS DATE)
-                ELSE greatest(TRY_CAST(lf.bucket || '-01' AS DATE), CAST(? AS DATE)) END
-               AS first_day,
-           CASE WHEN lf.bucket = 'period' THEN CAST(? AS DATE)
+           CASE WHEN lf.bucket = 'period' THEN CAST($period_first AS DATE)
+                ELSE greatest(TRY_CAST(lf.bucket || '-01' AS DATE), CAST($period_first AS DATE))
+           END AS first_day,
+           CASE WHEN lf.bucket = 'period' THEN CAST($period_last AS DATE)
                 ELSE least(CAST(TRY_CAST(lf.bucket || '-01' AS DATE) + INTERVAL 1 MONTH
-                                - INTERVAL 1 DAY AS DATE), CAST(? AS DATE)) END
+                                - INTERVAL 1 DAY AS DATE), CAST($period_last AS DATE)) END
                AS last_day
     FROM load_figures AS lf
     LEFT JOIN cap_figures AS cf USING (bucket, group_id)
-    WHERE ? OR lf.group_id <> 0
+    WHERE $with_total OR lf.group_id <> 0
 ),
 normalised AS (
     SELECT *,
            (last_day - first_day + 1) / 7 AS weeks,
            minutes / clients / ((last_day - first_day + 1) / 7) AS minutes_per_client_week,
-           minutes / nullif(scheduled_hours, 0) * {basis} AS minutes_per_8_session_hours,
+           minutes / nullif(scheduled_hours, 0) * $basis AS minutes_per_8_session_hours,
            after_hours_minutes / nullif(minutes, 0) AS after_hours_share,
            crisis_minutes / nullif(minutes, 0) AS crisis_share,
            weeks_within_cap / nullif(capped_weeks, 0) AS cap_compliance
@@ -299,28 +294,48 @@ ranked AS (
            tied AS (PARTITION BY bucket, ranked, minutes_per_client_week)
 )
 SELECT r.bucket, r.group_id, r.group_id = 0 AS is_total,
-       CASE WHEN r.group_id = 0 THEN ? ELSE {name} END AS "group",
+       CASE WHEN r.group_id = 0 THEN $total_name ELSE {name} END AS "group",
        {practice} AS practice,
        r.first_day, r.last_day, r.weeks,
-       {values},
+       -- the VALUE_COLUMNS, each empty where the cell is suppressed
+       CASE WHEN r.suppressed THEN NULL ELSE r.clients END AS clients,
+       CASE WHEN r.suppressed THEN NULL ELSE r.minutes END AS minutes,
+       CASE WHEN r.suppressed THEN NULL ELSE r.scheduled_hours END AS scheduled_hours,
+       CASE WHEN r.suppressed THEN NULL ELSE r.minutes_per_client_week END
+           AS minutes_per_client_week,
+       CASE WHEN r.suppressed THEN NULL ELSE r.minutes_per_8_session_hours END
+           AS minutes_per_8_session_hours,
+       CASE WHEN r.suppressed THEN NULL ELSE r.after_hours_share END AS after_hours_share,
+       CASE WHEN r.suppressed THEN NULL ELSE r.crisis_share END AS crisis_share,
+       CASE WHEN r.suppressed THEN NULL ELSE r.top_client_share END AS top_client_share,
+       CASE WHEN r.suppressed THEN NULL ELSE r.response_median_hours END
+           AS response_median_hours,
+       CASE WHEN r.suppressed THEN NULL ELSE r.cap_compliance END AS cap_compliance,
+       CASE WHEN r.suppressed THEN NULL ELSE r.percentile_rank END AS percentile_rank,
        r.suppressed, r.suppressed_reason
 FROM ranked AS r
 {name_join}
 ORDER BY r.bucket, r.group_id = 0, "group", r.group_id
 """
 
-_NAMES: dict[str, tuple[str, str, str]] = {
+assert all(f"ELSE r.{column} END" in _JUDGE_SQL for column in VALUE_COLUMNS), (
+    "every value column is emptied in a suppressed cell"
+)
+
+_NAMES: dict[str, tuple[Fragment, Fragment, Fragment]] = {
     # by: (name expression, practice expression, joins)
     "therapist": (
-        "t.name",
-        "CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END",
-        "LEFT JOIN therapists AS t ON t.therapist_id = r.group_id\n"
-        "LEFT JOIN practices AS p ON p.practice_id = t.practice_id",
+        sql("t.name"),
+        sql("CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END"),
+        sql(
+            "LEFT JOIN therapists AS t ON t.therapist_id = r.group_id\n"
+            "LEFT JOIN practices AS p ON p.practice_id = t.practice_id"
+        ),
     ),
     "practice": (
-        "p.name",
-        "CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END",
-        "LEFT JOIN practices AS p ON p.practice_id = r.group_id",
+        sql("p.name"),
+        sql("CASE WHEN r.group_id = 0 THEN NULL ELSE p.name END"),
+        sql("LEFT JOIN practices AS p ON p.practice_id = r.group_id"),
     ),
 }
 
@@ -350,44 +365,38 @@ def _check_by(by: str) -> None:
 
 def _load_figures(db: Database, filters: ContactFilter, by: str, bucket: str) -> pd.DataFrame:
     """Per bucket and group (and group 0, all together): raw sums, not yet normalised."""
-    group = _GROUP_COLUMN[by]
-    contacts, contact_params = _contacts_cte(filters)
-    hours, hour_params = _hours_ctes()
-    session_where, session_params = filters.session_where()
-    sql = f"WITH {contacts}, {hours}, {_MARKED_CTE}, {_SETTINGS_CTES}{_RESPONSE_CTES}"
-    sql += _LOAD_SQL.format(
+    statement = query(
+        _LOAD_SQL,
+        contacts=contacts_ctes(filters),
+        hours=working_hours_ctes(),
+        marked=MARKED_CTE,
+        settings=SETTINGS_CTES,
+        responses=response_ctes(None),  # response times counted as each agreement says
         levels=_LEVELS_CTE,
-        group=group,
-        contact_bucket=_bucket(bucket, "c.local_started_at"),
-        session_bucket=_bucket(bucket, "s.local_started_at"),
-        response_bucket=_bucket(bucket, "r.day"),
-        session_where=session_where,
+        group=identifier(_GROUP_COLUMN[by], _GROUP_COLUMN.values()),
+        contact_bucket=_bucket(bucket, sql("c.local_started_at")),
+        session_bucket=_bucket(bucket, sql("s.local_started_at")),
+        response_bucket=_bucket(bucket, sql("r.day")),
+        session_where=filters.session_fragment(),
+        top_fraction=TOP_FRACTION,
+        scheduled_statuses=list(SCHEDULED_STATUSES),
     )
-    return db.frame(
-        sql,
-        [
-            *contact_params,
-            *hour_params,
-            None,  # response times counted as each agreement says
-            TOP_FRACTION,
-            *session_params,
-            list(SCHEDULED_STATUSES),
-        ],
-    )
+    return db.frame(statement)
 
 
 def _cap_figures(
     db: Database, filters: ContactFilter, by: str, bucket: str, period: Period
 ) -> pd.DataFrame:
     """Per bucket and group: client-weeks with a weekly cap and those within it."""
-    ctes, params = _caps_ctes(filters)
-    week = "greatest(j.day, CAST(? AS DATE))"
-    sql = ctes + _CAPS_SQL.format(
+    week = sql("greatest(j.day, CAST($first_day AS DATE))", first_day=period.start)
+    statement = query(
+        _CAPS_SQL,
+        ctes=caps_ctes(filters),
         levels=_LEVELS_CTE,
-        group=_GROUP_COLUMN[by],
-        week_bucket=_bucket(bucket, week) if bucket == "month" else _bucket(bucket, ""),
+        group=identifier(_GROUP_COLUMN[by], _GROUP_COLUMN.values()),
+        week_bucket=_bucket(bucket, week),
     )
-    return db.frame(sql, [*params, period.start] if bucket == "month" else params)
+    return db.frame(statement)
 
 
 def _judged(
@@ -412,25 +421,22 @@ def _judged(
     load_figures = _load_figures(db, filters, by, bucket)
     cap_figures = _cap_figures(db, filters, by, bucket, period)
     name, practice, name_join = _NAMES[by]
-    values = ",\n       ".join(
-        f"CASE WHEN r.suppressed THEN NULL ELSE r.{column} END AS {column}"
-        for column in VALUE_COLUMNS
-    )
-    sql = _JUDGE_SQL.format(
-        basis=SESSION_HOURS_BASIS,
+    statement = query(
+        _JUDGE_SQL,
         name=name,
         practice=practice,
         name_join=name_join,
-        values=values,
+        basis=SESSION_HOURS_BASIS,
+        period_first=period.start,
+        period_last=period.end,
+        with_total=with_total,
+        total_name=_TOTAL_NAMES[by],
     )
     with db.cursor() as cursor:
         cursor.register("load_figures", load_figures)
         cursor.register("cap_figures", cap_figures)
         cursor.register("pattern", cells)
-        frame = cursor.execute(
-            sql,
-            [period.start, period.start, period.end, period.end, with_total, _TOTAL_NAMES[by]],
-        ).df()
+        frame = execute(cursor, statement).df()
     frame["suppressed_reason"] = frame["suppressed_reason"].astype(object)
     frame = frame.astype({column: "float64" for column in VALUE_COLUMNS})
     return (
@@ -442,10 +448,10 @@ def _judged(
 
 def _cell_clients(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Active clients per cell: period and month, therapist, practice and total."""
-    contacts, contact_params = _contacts_cte(filters)
-    session_where, session_params = filters.session_where()
-    sql = f"WITH {contacts}" + _CELLS_SQL.format(session_where=session_where)
-    return db.frame(sql, [*contact_params, *session_params])
+    statement = query(
+        _CELLS_SQL, contacts=contacts_ctes(filters), session_where=filters.session_fragment()
+    )
+    return db.frame(statement)
 
 
 def suppression_pattern(

@@ -29,11 +29,13 @@ import pandas as pd
 from analytics.access.filters import ContactFilter, Period
 from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.measures import billing, compare, compliance
+from analytics.measures import billing, compare, drift
+from analytics.measures.caps import clients_against_caps
 from analytics.measures.metrics import data_period, totals
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.settings import get_setting
+from analytics.storage.sql import Fragment, query
 
 PRESETS: dict[str, str] = {
     "all": "All data",
@@ -169,10 +171,10 @@ def top_clients(
     table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``limit`` clients with most minutes: their share of all minutes and whether any
-    week went over their agreed cap (``table``: ``compliance.clients_against_caps`` when
+    week went over their agreed cap (``table``: ``caps.clients_against_caps`` when
     the caller already has it). Labels are keys for viewers who see no labels."""
     if table is None:
-        table = compliance.clients_against_caps(db, filters)
+        table = clients_against_caps(db, filters)
     top = table.head(limit).reset_index(drop=True)
     top = top.assign(over_cap=top["breach_weeks"] > 0)
     return top[TOP_CLIENT_COLUMNS]
@@ -247,8 +249,7 @@ class AlertDigest:
     """The Monday the digest's weeks start on."""
 
 
-_DIGEST_SQL = """
-, keyed AS (
+_DIGEST_SQL = """{ctes}, keyed AS (
     SELECT a.*, a.level || ':' || a.entity_id || ':' || strftime(a.week, '%Y-%m-%d')
                AS alert_key,
            EXISTS (
@@ -273,17 +274,20 @@ ORDER BY k.minutes - k.baseline_median DESC, k.week DESC, k.alert_key
 
 
 def alert_digest(db: Database, filters: ContactFilter) -> AlertDigest:
-    """Drift alerts (``compliance.drift_alerts``'s rule) of the period's last four weeks,
+    """Drift alerts (``drift.drift_alerts``'s rule) of the period's last four weeks,
     largest excess over the usual level first, leaving out dismissed ones."""
     period = data_period(db, filters)
-    ctes, params = compliance._drift_query(
-        filters,
-        compliance.DRIFT_THRESHOLD,
-        compliance.DRIFT_BASELINE_WEEKS,
-        compliance.DRIFT_MIN_MINUTES,
+    statement = query(
+        _DIGEST_SQL,
+        ctes=drift.drift_ctes(
+            filters,
+            drift.DRIFT_THRESHOLD,
+            drift.DRIFT_BASELINE_WEEKS,
+            drift.DRIFT_MIN_MINUTES,
+        ),
+        client=Fragment(filters.scope.client_name("cl")),  # the one label-or-key rule
     )
-    client = filters.scope.client_name("cl")
-    alerts = db.frame(ctes + _DIGEST_SQL.format(client=client), params)
+    alerts = db.frame(statement)
     if period is None:
         since = None
         recent_rows = alerts.iloc[0:0]

@@ -18,6 +18,7 @@ from analytics.access.scope import Scope
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
 from analytics.errors import InvalidFilterError
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, query
 
 # SQL fragments below are fixed text chosen from allow-lists; values always travel as
 # parameters, which is why composing them with f-strings is safe (ruff S608 is silenced
@@ -548,6 +549,22 @@ def _client_label(scope: Scope) -> str:
     return scope.client_name("cl")
 
 
+def with_client_labels(
+    db: Database, scope: Scope, frame: pd.DataFrame, column: str = "client_key"
+) -> pd.DataFrame:
+    """``frame`` with a ``client`` column: the label of each client key in the viewer's
+    scope, or the key itself for viewers who see no labels (supervisors)."""
+    statement = query(
+        "SELECT c.client_key, {label} AS client FROM clients AS c WHERE {in_scope}",
+        label=Fragment(scope.client_name("c")),  # the one label-or-key rule: fixed text
+        in_scope=scope.client_fragment("c"),
+    )
+    labels = db.frame(statement)
+    return frame.merge(
+        labels, left_on=column, right_on="client_key", how="left", suffixes=("", "_")
+    )
+
+
 def round_half_up(value: float, digits: int = 1) -> float:
     """Round for display the way people do by hand (2.25 -> 2.3), not banker's rounding."""
     factor = 10**digits
@@ -574,4 +591,5 @@ __all__ = [
     "summary",
     "totals",
     "trend",
+    "with_client_labels",
 ]

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, LiteralString
 
 from analytics.access.filters import ContactFilter
 from analytics.errors import ContactLoadError
-from analytics.measures.compliance import _MARKED_CTE, _contacts_cte, _hours_ctes
+from analytics.measures.fragments import MARKED_CTE, contacts_ctes, working_hours_ctes
 from analytics.storage import audit
 from analytics.storage.database import Database
+from analytics.storage.sql import Fragment, execute, query, sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,13 +55,16 @@ class ExportResult:
     partitioned: bool = False
 
 
-def neutralised_sql(expression: str) -> str:
+_NEUTRALISED = (
+    r"CASE WHEN regexp_matches({text}, '^[=+\-@\t\r]') THEN '''' || {text} ELSE {text} END"
+)
+assert f"'{FORMULA_START}'" in _NEUTRALISED
+
+
+def neutralised_sql(expression: LiteralString) -> Fragment:
     """SQL for ``expression`` (text) with a leading ``'`` where a spreadsheet would
-    evaluate it; ``expression`` is fixed text from this module, never user input."""
-    return (
-        f"CASE WHEN regexp_matches({expression}, '{FORMULA_START}') "
-        f"THEN '''' || {expression} ELSE {expression} END"
-    )
+    evaluate it (a text starting with one of ``FORMULA_START``)."""
+    return query(_NEUTRALISED, text=sql(expression))
 
 
 # Text columns of an export (neutralised for spreadsheets); the rest are numbers, dates,
@@ -68,23 +72,23 @@ def neutralised_sql(expression: str) -> str:
 _TEXT_COLUMNS = ("practice", "therapist", "client_key", "client")
 
 
-def _export_query(filters: ContactFilter, *, safe: bool) -> tuple[str, list[object]]:
-    """The export's SELECT and its parameters: one row per contact under ``filters``."""
-    contacts_cte, params = _contacts_cte(filters)
-    hours_cte, hours_params = _hours_ctes()
-    client_scope, client_params = filters.scope.where("cl")
-    therapist_scope, therapist_params = filters.scope.where("t")
-    label = "cl.label" if filters.scope.shows_labels else None
+def _export_query(filters: ContactFilter, *, safe: bool) -> Fragment:
+    """The export's SELECT: one row per contact under ``filters``."""
 
-    def text(expression: str) -> str:
-        return neutralised_sql(expression) if safe else expression
+    def text(expression: LiteralString) -> Fragment:
+        return neutralised_sql(expression) if safe else sql(expression)
 
-    client_column = f", {text(label)} AS client" if label else ""
-    sql = f"""
-        WITH {contacts_cte}, {hours_cte}, {_MARKED_CTE.strip()}
-        SELECT {text("p.name")} AS practice,
-               {text("t.name")} AS therapist,
-               {text("cl.client_key")} AS client_key{client_column},
+    client_column = (
+        query(", {label} AS client", label=text("cl.label"))
+        if filters.scope.shows_labels
+        else sql("")
+    )
+    return query(
+        """
+        WITH {contacts}, {hours}, {marked}
+        SELECT {practice} AS practice,
+               {therapist} AS therapist,
+               {client_key} AS client_key{client_column},
                timezone('UTC', m.started_at) AS started_at_utc,
                m.local_started_at,
                CAST(m.local_started_at AS DATE) AS local_date,
@@ -105,8 +109,17 @@ def _export_query(filters: ContactFilter, *, safe: bool) -> tuple[str, list[obje
         JOIN therapists AS t ON t.therapist_id = m.therapist_id AND {therapist_scope}
         JOIN practices AS p ON p.practice_id = m.practice_id
         ORDER BY m.started_at, practice, therapist, client_key
-    """  # noqa: S608 - fixed fragments; every value is a parameter
-    return sql, params + hours_params + client_params + therapist_params
+    """,
+        contacts=contacts_ctes(filters),
+        hours=working_hours_ctes(),
+        marked=MARKED_CTE,
+        practice=text("p.name"),
+        therapist=text("t.name"),
+        client_key=text("cl.client_key"),
+        client_column=client_column,
+        client_scope=filters.scope.fragment("cl"),
+        therapist_scope=filters.scope.fragment("t"),
+    )
 
 
 def export_contacts(
@@ -134,14 +147,14 @@ def export_contacts(
     if chosen != "parquet" and partitioned:
         raise ExportError("Only Parquet exports can be partitioned; choose --format parquet.")
     partitioned = chosen == "parquet" and (partitioned or out.is_dir())
-    sql, params = _export_query(filters, safe=chosen != "parquet")
+    contacts_query = _export_query(filters, safe=chosen != "parquet")
     if not out.parent.is_dir():
         raise ExportError(f"The folder {out.parent} does not exist; create it or choose another.")
     try:
         if chosen == "xlsx":
-            contacts = _write_xlsx(db, sql, params, out)
+            contacts = _write_xlsx(db, contacts_query, out)
         else:
-            contacts = _copy(db, sql, params, out, chosen, partitioned)
+            contacts = _copy(db, contacts_query, out, chosen, partitioned)
     except OSError as error:
         raise ExportError(f"Could not write {out}: {error.strerror or error}.") from error
     audit.record(
@@ -168,34 +181,44 @@ def export_bytes(db: Database, filters: ContactFilter, export_format: str) -> by
         return out.read_bytes()
 
 
-# Columns only partitioned Parquet needs (as directory names).
+# Columns only partitioned Parquet needs (as directory names), the SELECT list that leaves
+# them out, and the COPY options that write them as directories.
 _PARTITION_COLUMNS = ("practice_id", "year", "month")
+_WITHOUT_PARTITIONS = sql("* EXCLUDE (practice_id, year, month)")
+_PARTITIONED = sql("FORMAT parquet, PARTITION_BY (practice_id, year, month), OVERWRITE_OR_IGNORE")
+assert all(
+    f"({', '.join(_PARTITION_COLUMNS)})" in fragment.text
+    for fragment in (_WITHOUT_PARTITIONS, _PARTITIONED)
+)
 
 
-def _copy(
-    db: Database, sql: str, params: list[object], out: Path, fmt: str, partitioned: bool
-) -> int:
+def _copy(db: Database, contacts_query: Fragment, out: Path, fmt: str, partitioned: bool) -> int:
     """CSV or Parquet by DuckDB's COPY; returns the number of contacts written."""
     import duckdb
 
-    drop = "" if partitioned else f" EXCLUDE ({', '.join(_PARTITION_COLUMNS)})"
-    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
     if partitioned:
-        options += f", PARTITION_BY ({', '.join(_PARTITION_COLUMNS)}), OVERWRITE_OR_IGNORE"
+        columns, options = sql("*"), _PARTITIONED
+    else:
+        columns = _WITHOUT_PARTITIONS
+        options = sql("FORMAT csv, HEADER") if fmt == "csv" else sql("FORMAT parquet")
+    statement = query(
+        "COPY (SELECT {columns} FROM ({contacts})) TO $out ({options})",
+        columns=columns,
+        contacts=contacts_query,
+        options=options,
+        out=str(out),
+    )
     with db.cursor() as cursor:
         try:
             # COPY reports the rows it wrote; one statement is one consistent snapshot
-            (contacts,) = cursor.execute(
-                f"COPY (SELECT *{drop} FROM ({sql})) TO ? ({options})",  # noqa: S608
-                [*params, str(out)],
-            ).fetchone() or (0,)
+            (contacts,) = execute(cursor, statement).fetchone() or (0,)
         except duckdb.IOException as error:
             # a damaged database is not the output file's fault
             raise db.translated(error) or ExportError(f"Could not write {out}: {error}") from error
     return int(contacts)
 
 
-def _write_xlsx(db: Database, sql: str, params: list[object], out: Path) -> int:
+def _write_xlsx(db: Database, contacts_query: Fragment, out: Path) -> int:
     """One sheet of values (never formulas), streamed from DuckDB in batches."""
     import xlsxwriter
 
@@ -215,10 +238,12 @@ def _write_xlsx(db: Database, sql: str, params: list[object], out: Path) -> int:
         stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
         with db.cursor() as cursor:
-            result = cursor.execute(
-                f"SELECT * EXCLUDE ({', '.join(_PARTITION_COLUMNS)}) FROM ({sql})",  # noqa: S608
-                params,
+            statement = query(
+                "SELECT {columns} FROM ({contacts})",
+                columns=_WITHOUT_PARTITIONS,
+                contacts=contacts_query,
             )
+            result = execute(cursor, statement)
             columns = [column[0] for column in result.description or []]
             sheet.write_row(0, 0, columns)
             while batch := result.fetchmany(10_000):

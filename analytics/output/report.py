@@ -23,7 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.access import names
 from analytics.access.filters import ContactFilter
+from analytics.access.names import UnknownNameError
 from analytics.access.scope import Scope
 from analytics.domain import (
     CATEGORIES,
@@ -34,7 +36,7 @@ from analytics.domain import (
     CHANNELS,
 )
 from analytics.errors import ContactLoadError, InvalidFilterError
-from analytics.measures import compare, compliance, metrics
+from analytics.measures import caps, compare, compliance, drift, metrics, out_of_policy
 from analytics.output.wording import hours_text, minutes_text, missing, share_text
 from analytics.storage.audit import record
 from analytics.storage.database import Database
@@ -64,10 +66,6 @@ class ReportWriteError(ContactLoadError):
     """The report file could not be written (missing folder, no permission, disk full)."""
 
 
-class UnknownNameError(InvalidFilterError):
-    """A therapist or practice name that matches nobody the viewer may see."""
-
-
 # --- choosing what the report covers ---------------------------------------------------------
 
 
@@ -82,31 +80,10 @@ def report_filter(
     """The filter for a report on one period and optionally one therapist or practice,
     named as people know them (the command line's ``--therapist`` / ``--practice``)."""
     filters = ContactFilter(start=start, end=end, scope=scope)
-    scope_sql, scope_params = scope.where("t")
     if therapist is not None:
-        rows = db.frame(
-            f"SELECT t.therapist_id FROM therapists AS t WHERE t.name = ? AND {scope_sql}",  # noqa: S608
-            [therapist.strip(), *scope_params],
-        )
-        if rows.empty:
-            raise UnknownNameError(
-                f"There is no therapist called {therapist.strip()!r}; check the spelling "
-                "(contactload summary --by therapist lists them)."
-            )
-        return replace(filters, therapist_ids=tuple(int(i) for i in rows["therapist_id"]))
+        return replace(filters, therapist_ids=names.therapist_ids(db, [therapist], scope))
     if practice is not None:
-        rows = db.frame(
-            f"""SELECT DISTINCT p.practice_id FROM practices AS p
-            JOIN therapists AS t ON t.practice_id = p.practice_id
-            WHERE p.name = ? AND {scope_sql}""",  # noqa: S608
-            [practice.strip(), *scope_params],
-        )
-        if rows.empty:
-            raise UnknownNameError(
-                f"There is no practice called {practice.strip()!r}; check the spelling "
-                "(contactload summary --by practice lists them)."
-            )
-        return replace(filters, practice_ids=tuple(int(i) for i in rows["practice_id"]))
+        return replace(filters, practice_ids=names.practice_ids(db, [practice], scope))
     return filters
 
 
@@ -473,8 +450,8 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
         _table(("figure", "value"), figures),
     ]
 
-    caps = compliance.weekly_caps(db, filters)
-    over = caps[caps["over"]].sort_values(["week", "over_by"], ascending=[False, False])
+    weeks = caps.weekly_caps(db, filters)
+    over = weeks[weeks["over"]].sort_values(["week", "over_by"], ascending=[False, False])
     parts.append("<h3>Weeks over the weekly cap</h3>")
     if over.empty:
         parts.append("<p>No client-week went over its agreed weekly cap.</p>")
@@ -501,7 +478,7 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
             "counted above include weeks over a per-category cap.</p>"
         )
 
-    outside = compliance.out_of_policy(db, filters)
+    outside = out_of_policy.out_of_policy(db, filters)
     parts.append("<h3>Out-of-policy contacts</h3>")
     if outside.empty:
         parts.append("<p>Every contact used an agreed channel for an agreed purpose.</p>")
@@ -527,12 +504,12 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
             + _more(len(listed), len(outside), "out-of-policy contacts")
         )
 
-    alerts = compliance.drift_alerts(db, filters).sort_values("week", ascending=False)
+    alerts = drift.drift_alerts(db, filters).sort_values("week", ascending=False)
     parts.append("<h3>Drift alerts</h3>")
     if alerts.empty:
         parts.append(
             "<p>No week rose more than "
-            f"{compliance.DRIFT_THRESHOLD:.0%} above its {compliance.DRIFT_BASELINE_WEEKS}-week "
+            f"{drift.DRIFT_THRESHOLD:.0%} above its {drift.DRIFT_BASELINE_WEEKS}-week "
             "median.</p>"
         )
     else:
@@ -558,9 +535,9 @@ def _compliance_section(db: Database, filters: ContactFilter, summary: Any) -> s
         )
     parts.append(
         "<p class='note'>A drift alert is a week whose minutes rose more than "
-        f"{compliance.DRIFT_THRESHOLD:.0%} above the median of the previous "
-        f"{compliance.DRIFT_BASELINE_WEEKS} weeks (at least "
-        f"{compliance.DRIFT_MIN_MINUTES:.0f} min). Caps are judged per client's local week by "
+        f"{drift.DRIFT_THRESHOLD:.0%} above the median of the previous "
+        f"{drift.DRIFT_BASELINE_WEEKS} weeks (at least "
+        f"{drift.DRIFT_MIN_MINUTES:.0f} min). Caps are judged per client's local week by "
         "the agreement in force on its Monday; crisis minutes count only where agreed.</p>"
     )
     parts.append("</section>")
@@ -676,7 +653,7 @@ def supervision_report(
             f"No contacts match{when} for this selection, so there is nothing to report; "
             "choose another period or selection."
         )
-    summary = compliance.summary(db, filters)
+    summary = compliance.compliance_summary(db, filters)
     therapists, practices = _names(db, filters)
     scope = filters.scope
     moment = (generated_at or datetime.now(UTC)).astimezone(UTC)

@@ -8,13 +8,14 @@ hours with one decimal (``"20.6 h"``), shares with one decimal (``"23.4 %"``).
 """
 
 import math
-from typing import Any, Final
+from typing import Any, Final, LiteralString
 
 import pandas as pd
 
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from analytics.measures.session_load import STATUS_LABELS
 from analytics.storage.audit import ACTIONS
+from analytics.storage.sql import Fragment, query, sql
 
 MISSING: Final = "–"
 """What a number that is not known shows (never ``None`` or ``nan``)."""
@@ -167,6 +168,28 @@ def sql_words(expression: str, words: dict[str, str]) -> str:
     return f"(CASE {expression} {cases} ELSE {expression} END)"
 
 
+def channel_words_sql(expression: LiteralString) -> Fragment:
+    """A SQL expression: the channel code ``expression`` in words (``CHANNEL_LABELS``, bound
+    as the parameters ``$channel_codes`` and ``$channel_words``); any other code as it is."""
+    return query(
+        "coalesce(list_extract($channel_words, list_position($channel_codes, {code})), {code})",
+        code=sql(expression),
+        channel_codes=list(CHANNEL_LABELS),
+        channel_words=list(CHANNEL_LABELS.values()),
+    )
+
+
+def category_words_sql(expression: LiteralString) -> Fragment:
+    """A SQL expression: the category code ``expression`` in words (``CATEGORY_LABELS``, bound
+    as ``$category_codes`` and ``$category_words``); any other code as it is."""
+    return query(
+        "coalesce(list_extract($category_words, list_position($category_codes, {code})), {code})",
+        code=sql(expression),
+        category_codes=list(CATEGORY_LABELS),
+        category_words=list(CATEGORY_LABELS.values()),
+    )
+
+
 def column_words(column: object) -> str:
     """A column name as a header: ``"rows_read"`` → ``"Rows read"``."""
     name = str(column)
@@ -212,6 +235,8 @@ __all__ = [
     "SESSION_STATUS_WORDS",
     "TABLE_WORDS",
     "VALUE_WORDS",
+    "category_words_sql",
+    "channel_words_sql",
     "code_words",
     "column_words",
     "date_text",

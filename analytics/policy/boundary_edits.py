@@ -23,18 +23,19 @@ import pandas as pd
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
 from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
-from analytics.measures import compliance
-from analytics.policy import boundaries
+from analytics.measures.fragments import caps_ctes
+from analytics.policy import agreements, history, in_force, lookup, writes
 from analytics.storage.database import Database
+from analytics.storage.sql import execute, query
 
-_VERDICTS_SQL = """
+_VERDICTS_SQL = """{ctes}
 , category_weeks AS (
     SELECT client_id, day, bool_or(over) AS category_over
     FROM judged_category_caps GROUP BY ALL
 )
 SELECT j.client_id, j.day, j.over OR coalesce(cw.category_over, false) AS breach
 FROM judged_caps AS j LEFT JOIN category_weeks AS cw USING (client_id, day)
-WHERE j.therapist_id = ? AND j.day < ?
+WHERE j.therapist_id = $therapist_id AND j.day < $today
 """
 
 
@@ -87,13 +88,14 @@ def _weeks(count: int) -> str:
 
 
 def _verdicts(cursor: object, therapist_id: int, scope: Scope, today: date) -> pd.DataFrame:
-    ctes, params = compliance._caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
-    return cursor.execute(ctes + _VERDICTS_SQL, [*params, therapist_id, today]).df()  # type: ignore[attr-defined]
+    ctes = caps_ctes(ContactFilter(therapist_ids=(therapist_id,), scope=scope))
+    statement = query(_VERDICTS_SQL, ctes=ctes, therapist_id=therapist_id, today=today)
+    return execute(cursor, statement).df()
 
 
 def preview_setting(
     db: Database,
-    setting: boundaries.BoundarySetting,
+    setting: agreements.BoundarySetting,
     *,
     scope: Scope,
     today: date | None = None,
@@ -102,18 +104,16 @@ def preview_setting(
     ``today``), and which later row of the same scope would replace it. Stores nothing;
     invalid settings and viewers who may not edit raise as ``save_setting`` does."""
     today = today or date.today()
-    boundaries.check_setting(setting)
+    agreements.check_setting(setting)
     later = [
         row.effective_from
-        for row in boundaries.stored_settings(
-            db, scope, setting.therapist, practice=setting.practice
-        )
+        for row in in_force.stored_settings(db, scope, setting.therapist, practice=setting.practice)
         if row.client == setting.client and row.effective_from > setting.effective_from
     ]
     with db.transaction(rollback=True) as cursor:
-        therapist = boundaries._find_therapist(cursor, setting.therapist, setting.practice, scope)
+        therapist = lookup.find_therapist(cursor, setting.therapist, setting.practice, scope)
         before = _verdicts(cursor, therapist.therapist_id, scope, today)
-        boundaries._store_setting(cursor, setting, "preview", scope)
+        writes.store_setting(cursor, setting, "preview", scope)
         after = _verdicts(cursor, therapist.therapist_id, scope, today)
     both = before.merge(after, on=["client_id", "day"], suffixes=("_before", "_after"))
     flipped = both[both["breach_before"] != both["breach_after"]]
@@ -237,10 +237,10 @@ def settings_in_words(
     """One therapist's stored agreements as text: every empty field says "not set" (a
     default) or "inherited from the therapist's default" (a client's override).
 
-    Columns: client, effective_from and the fields of ``boundaries.SETTING_FIELDS``.
+    Columns: client, effective_from and the fields of ``agreements.SETTING_FIELDS``.
     """
     rows = []
-    for setting in boundaries.stored_settings(db, scope, therapist, practice=practice):
+    for setting in in_force.stored_settings(db, scope, therapist, practice=practice):
         empty = NOT_SET if setting.client is None else INHERITED
         shown: dict[str, str | None] = {
             "weekly_cap_minutes": _number(setting.weekly_cap_minutes, "min"),
@@ -258,27 +258,27 @@ def settings_in_words(
                 **{field: empty if text is None else text for field, text in shown.items()},
             }
         )
-    return pd.DataFrame(rows, columns=["client", "effective_from", *boundaries.SETTING_FIELDS])
+    return pd.DataFrame(rows, columns=["client", "effective_from", *agreements.SETTING_FIELDS])
 
 
 def own_setting_in_force(
     db: Database, scope: Scope, therapist: str, client: str | None, on: date, *, practice: str
-) -> boundaries.BoundarySetting | None:
+) -> agreements.BoundarySetting | None:
     """The stored row of exactly this scope (the default, or one client's override) in
     force on ``on``: what an edit form starts from (None when there is none)."""
     rows = [
         row
-        for row in boundaries.stored_settings(db, scope, therapist, practice=practice)
+        for row in in_force.stored_settings(db, scope, therapist, practice=practice)
         if row.client == client and row.effective_from <= on
     ]
     return max(rows, key=lambda row: row.effective_from, default=None)
 
 
 def change_log_in_words(db: Database, scope: Scope, limit: int = 200) -> pd.DataFrame:
-    """``boundaries.change_log`` with no empty cell and no stored JSON: "therapist's
+    """``history.change_log`` with no empty cell and no stored JSON: "therapist's
     default" for no client, each agreement in words, "nothing (added)" before an addition
     and "nothing (deleted)" after a deletion (at most ``limit`` rows, so a loop is fine)."""
-    log = boundaries.change_log(db, scope, limit)
+    log = history.change_log(db, scope, limit)
     return log.assign(
         client=log["client"].where(log["client"].notna(), DEFAULT_FOR),
         before=[
