@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from analytics.access.filters import ContactFilter
+from analytics.access.names import UnknownNameError, find_therapist
 from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES
 from analytics.errors import InvalidRecordError, PermissionDeniedError
@@ -609,25 +610,15 @@ def _resolve_therapist(
             "Name the therapist whose phone this is with --therapist NAME"
             + (f" ('{name}' names nobody)." if name else ".")
         )
-    rows = cursor.execute(
-        "SELECT t.therapist_id, t.practice_id, p.name FROM therapists AS t "
-        "JOIN practices AS p USING (practice_id) "
-        "WHERE t.name = ? AND (? IS NULL OR p.name = ?) ORDER BY p.name",
-        [name, practice, practice],
-    ).fetchall()
-    if len(rows) > 1:
-        practices = ", ".join(str(row[2]) for row in rows)
-        raise InvalidRecordError(
-            f"There are therapists called {name} in {practices}; name the practice too."
-        )
-    if rows:
-        return int(rows[0][0]), int(rows[0][1]), str(rows[0][2])
-    _refuse_unknown(scope)
-    if time_zone is None:
-        where = f" in {practice}" if practice else ""
-        raise InvalidRecordError(
-            f"There is no therapist {name}{where}; import a log for them first."
-        )
+    try:  # found anywhere first: the scope then refuses with its own sentence
+        found = find_therapist(cursor, name, practice)
+    except UnknownNameError:
+        _refuse_unknown(scope)
+        if time_zone is None:
+            raise
+    else:
+        return found.therapist_id, found.practice_id, found.practice
+    assert time_zone is not None  # refused above without one
     check_time_zone(cursor, time_zone)
     practice_name = (practice or "").strip() or DEFAULT_PRACTICE
     cursor.execute(
