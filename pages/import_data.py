@@ -15,6 +15,7 @@ from analytics.importing.classify import (
 )
 from analytics.importing.detect import file_header
 from analytics.importing.dispatch import file_kind, import_detected
+from analytics.importing.google_voice import is_google_voice
 from analytics.importing.parsing import DateOrder
 from analytics.importing.pipeline import (
     FileReport,
@@ -188,16 +189,20 @@ options = ImportOptions(
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV or Excel), phone logs (XML), calendars (ICS) or session files (CSV or "
-    "Excel)",
-    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml"],
+    "Contact logs (CSV or Excel), phone logs (XML, Google Voice Takeout zip or page), "
+    "calendars (ICS) or session files (CSV or Excel)",
+    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml", "zip", "html"],
     accept_multiple_files=True,
     key="import_files",
 )
 # A workbook's kind (contact log or session file, never a calendar) is known once its sheet
 # is chosen, below; calendars are what the settings here depend on.
 kinds = {
-    upload.file_id: "contacts" if is_workbook(raw) else file_kind(raw)
+    upload.file_id: "google_voice"
+    if is_google_voice(raw)
+    else "contacts"
+    if is_workbook(raw)
+    else file_kind(raw)
     for upload in uploads or []
     for raw in [upload.getvalue()]
 }
@@ -212,6 +217,9 @@ ready: list[tuple[str, bytes, ImportOptions, SessionOptions | None]] = []
 for upload in uploads or []:
     st.subheader(upload.name)
     raw = upload.getvalue()
+    if kinds[upload.file_id] == "google_voice":  # a Takeout zip or page: read as a phone log
+        phone_log_upload(raw, upload.name, upload.file_id, phone_options)
+        continue
     try:
         data, file_key = upload_table(raw, upload.name, upload.file_id)
     except ContactLoadError as error:

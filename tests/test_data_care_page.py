@@ -94,7 +94,8 @@ def test_a_setting_out_of_range_is_refused_in_one_sentence(
     app.button(key="setting_save_minutes_per_text").click().run()
     assert not app.exception
     assert [error.value for error in app.error] == [
-        "Minutes counted per text message must be between 0 and 60 min; 61 is outside that."
+        "Least minutes counted per text or message contact (floor) must be between 0 and 60 "
+        "min; 61 is outside that."
     ]
     db = Database(path)
     try:

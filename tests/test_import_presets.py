@@ -409,7 +409,7 @@ def test_forced_preset_needs_only_its_required_columns() -> None:
             "tempo",
             "toggl.csv",
             "There is no preset called 'tempo'; choose one of toggl, clockify, harvest, kimai, "
-            "template.",
+            "template, therapynotes.",
         ),
     ],
 )
@@ -425,7 +425,7 @@ def test_layout_for_preset_names_missing_columns(
 
 
 def test_preset_names() -> None:
-    assert PRESET_NAMES == ("toggl", "clockify", "harvest", "kimai", "template")
+    assert PRESET_NAMES == ("toggl", "clockify", "harvest", "kimai", "template", "therapynotes")
 
 
 @pytest.mark.parametrize(

@@ -747,6 +747,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
     "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "importing.message_minutes.load_model": "the written messages' minutes model: installation "
+    "settings, no data",
     "measures.glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "importing.phone_numbers.default_region": "the default region of phone numbers: an "
     "installation setting, no data",
@@ -1227,6 +1229,39 @@ def _session_csv(folder: Path, therapist: str) -> Path:
     return path
 
 
+def _phone_columns(therapist: str) -> Any:
+    """The calls of ``_call_log`` as the phone log reads them."""
+    from analytics.importing.phone_log import _read
+
+    return _read(_call_log(therapist), "calls.xml")[1]
+
+
+def _voice_page(therapist: str) -> bytes:
+    """A Google Voice Takeout page: a 10-minute call received from the therapist's first
+    mapped client, on 16 April 2026."""
+    number = next(number for number, (owner, _) in PHONES.items() if owner == therapist)
+    return (
+        '<html><body><div class="haudio"><div class="contributor vcard">Received call from '
+        f'<a class="tel" href="tel:{number}"><span class="fn"></span></a></div>'
+        '<abbr class="published" title="2026-04-16T09:00:00.000+00:00">Apr 16</abbr>'
+        '<abbr class="duration" title="PT10M">(00:10:00)</abbr><div class="tags">'
+        '<a rel="tag" href="http://www.google.com/voice#received">Received</a></div>'
+        "</div></body></html>"
+    ).encode()
+
+
+def _simplepractice_csv(folder: Path, therapist: str) -> Path:
+    """A SimplePractice appointment status report: one 90837 appointment of a client."""
+    _, _, labels = THERAPISTS[therapist]
+    path = folder / "appointments.csv"
+    path.write_text(
+        "Date of Service,Client,Clinician,Billing Code,Rate per Unit,Units,Total Fee\n"
+        f"04/02/2026 09:00,{labels[1]},{therapist},90837 ,160.0 ,1 ,160.0\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _phone_options(therapist: str) -> Any:
     from analytics.importing.phone_log import PhoneLogOptions
 
@@ -1296,6 +1331,40 @@ WRITERS: dict[str, Writer] = {
         file_name="calls.xml",
         options=_phone_options(therapist),
         scope=scope,
+    ),
+    "importing.phone_log.import_phone_columns": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.import_phone_columns"
+    )(
+        db,
+        _phone_columns(therapist),
+        "calls",
+        source=_call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_google_voice": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_google_voice"
+    )(
+        db,
+        _voice_page(therapist),
+        file_name="call.html",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_phone_export": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_phone_export"
+    )(
+        db,
+        _call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.practice_exports.import_practice_appointments": (
+        lambda db, scope, therapist, folder: _function(
+            "importing.practice_exports.import_practice_appointments"
+        )(db, _simplepractice_csv(folder, therapist), file_name="appointments.csv", scope=scope)
     ),
     "importing.calendar.import_calendar": lambda db, scope, therapist, folder: _function(
         "importing.calendar.import_calendar"

@@ -12,7 +12,6 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access.filters import ContactFilter, Period
-from analytics.importing.phone_log import text_minutes_note
 from analytics.importing.pipeline import INVISIBLE, shown_name
 from analytics.measures.metrics import Totals
 from analytics.output.exports import export_bytes, table_to_csv, table_to_xlsx
@@ -57,8 +56,8 @@ def period_caption(period: Period | None) -> None:
             f"{period.start:%d %b %Y} – {period.end:%d %b %Y} · {period.days} days · "
             "dates and hours in each therapist's own time zone"
         )
-        # Texts have no duration: say what each one counts wherever their minutes are shown.
-        note = text_minutes_note(measure("phone_text_minutes", current_filter()))
+        # Texts have no duration: say how their minutes were estimated wherever shown.
+        note = measure("phone_text_minutes", current_filter())
         if note:
             st.caption(f"Minutes include {note}.")
 

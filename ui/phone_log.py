@@ -1,9 +1,10 @@
-"""Streamlit glue for phone and text logs (SMS Backup & Restore XML) on the Import page.
+"""Streamlit glue for phone and text logs (SMS Backup & Restore XML, Google Voice Takeout)
+on the Import page.
 
 The page calls ``phone_log_settings`` once, inside its import settings, and
 ``phone_log_upload`` for each uploaded file that ``is_phone_log`` recognises: the report,
 an editor that maps unmatched numbers to clients (known or new), and the import button.
-The work is done by ``analytics.importing.phone_log``.
+The work is done by ``analytics.importing.phone_log`` (and ``google_voice``).
 """
 
 import hashlib
@@ -15,10 +16,10 @@ import streamlit as st
 from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
 from analytics.errors import ContactLoadError
+from analytics.importing.google_voice import import_phone_export
 from analytics.importing.phone_log import (
     PhoneLogOptions,
     PhoneLogReport,
-    import_phone_log,
     map_number,
 )
 from analytics.importing.phone_numbers import (
@@ -43,7 +44,7 @@ def phone_log_settings(
 ) -> PhoneLogOptions:
     """The phone-log part of the import settings (minutes per text, call category,
     default region), saved or returned as the options of every phone log uploaded."""
-    st.markdown("**Phone and text logs** (SMS Backup & Restore XML)")
+    st.markdown("**Phone and text logs** (SMS Backup & Restore XML, Google Voice Takeout)")
     left, middle, right = st.columns(3)
     setting = SETTINGS["minutes_per_text"]
     stored = get_setting(database(), "minutes_per_text")
@@ -54,8 +55,10 @@ def phone_log_settings(
         value=float(stored),
         step=0.5,
         key="phone_minutes_per_text",
-        help="Texts have no duration: each counts this many minutes. Texts already imported "
-        "keep the minutes they were counted at.",
+        help="Texts have no duration: their minutes are estimated from their words (speeds, "
+        "ceiling and the gap that joins texts into one contact are on the Data care page), "
+        "and a contact counts at least this many minutes. Texts already imported keep the "
+        "minutes they were counted at.",
     )
     if per_text is not None and float(per_text) != stored:
         try:
@@ -107,7 +110,9 @@ def _dry_run(
     options: PhoneLogOptions,
     scope: Scope,
 ) -> PhoneLogReport:
-    return import_phone_log(_db, data, file_name=name, options=options, dry_run=True, scope=scope)
+    return import_phone_export(
+        _db, data, file_name=name, options=options, dry_run=True, scope=scope
+    )
 
 
 def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
@@ -197,7 +202,7 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
         _mapping_editor(report, file_id, options)
     if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
         try:
-            result = import_phone_log(
+            result = import_phone_export(
                 database(), data, file_name=name, options=options, scope=viewer_scope()
             )
         except ContactLoadError as error:

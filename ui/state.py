@@ -23,7 +23,7 @@ import streamlit as st
 
 from analytics.access.filters import ContactFilter
 from analytics.access.scope import Scope
-from analytics.importing import phone_log
+from analytics.importing import message_minutes
 from analytics.measures import (
     billing,
     caps,
@@ -101,7 +101,7 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "comparison": _reusing(compare.comparison, "pattern", "compare_pattern"),
     "compare_trend": _reusing(compare.monthly_trend, "pattern", "compare_pattern"),
     "compare_distribution": _compare_distribution,
-    "phone_text_minutes": phone_log.text_minutes_in_use,
+    "phone_text_minutes": message_minutes.estimated_minutes_note,
     "session_totals": session_load.session_totals,
     "session_load_by": session_load.session_load_by,
     "weekly_session_load": session_load.weekly_session_load,

@@ -113,6 +113,7 @@ def import_files(ctx: Context) -> int:
     """
     from analytics.importing.classify import parse_direction_defaults
     from analytics.importing.dispatch import import_detected
+    from analytics.importing.google_voice import is_google_voice
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
     from analytics.importing.presets import parse_map_option
@@ -161,7 +162,8 @@ def import_files(ctx: Context) -> int:
     failed = 0
     for path in args.files:
         try:
-            if not path.is_file():
+            if not path.is_file() and not (path.is_dir() and is_google_voice(path)):
+                # a folder only as an unpacked Google Takeout of Voice
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
             report = import_detected(
                 db,

@@ -3,8 +3,10 @@
 ``contactload import`` and the Import page send each kind to its importer: ICS calendars
 (``BEGIN:VCALENDAR``), session CSV files (a header with a status, a client and a date, and
 no contact-only column such as channel), phone and SMS logs of "SMS Backup & Restore"
-(XML with ``<calls`` or ``<smses``), else a contact log. Other XML and HTML files are
-``markup``: no importer reads them, and ``markup_sentence`` says why in one sentence.
+(XML with ``<calls`` or ``<smses``), pages of Google Voice Takeout (``google_voice``; its
+zip and folder are recognised by ``dispatch.file_kind``), practice-management appointment
+reports (``practice_sessions``: SimplePractice), else a contact log. Other XML and
+HTML files are ``markup``: no importer reads them, and ``markup_sentence`` says why in one sentence.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import csv
 import re
 from typing import Literal
 
+from analytics.importing.google_voice import is_google_voice_page
 from analytics.importing.phone_log import is_phone_log
+from analytics.importing.practice_exports import is_practice_appointments
 from analytics.importing.reader import (
     DELIMITERS,
     UnreadableFileError,
@@ -23,7 +27,15 @@ from analytics.importing.reader import (
 )
 from analytics.importing.session_csv import is_session_header
 
-FileKind = Literal["calendar", "sessions_csv", "phone_log", "contacts", "markup"]
+FileKind = Literal[
+    "calendar",
+    "sessions_csv",
+    "practice_sessions",
+    "phone_log",
+    "google_voice",
+    "contacts",
+    "markup",
+]
 
 HEAD_BYTES = 64 * 1024
 """How much of the start of a file ``detect_kind`` needs."""
@@ -114,8 +126,12 @@ def detect_kind(head: bytes) -> FileKind:
         return "calendar"
     if is_phone_log(text.encode("utf-8")):
         return "phone_log"
+    if is_google_voice_page(text.encode("utf-8")):
+        return "google_voice"
     if _markup_root(text) is not None:
         return "markup"
+    if is_practice_appointments(_header(text)):
+        return "practice_sessions"
     if is_session_header(_header(text)):
         return "sessions_csv"
     return "contacts"

@@ -1,8 +1,9 @@
 """One entry for every kind of upload: detect it by content, then hand it to its importer.
 
 Contact logs go to ``pipeline.import_file``, ICS calendars to ``calendar.import_calendar``,
-session CSV files to ``session_csv.import_session_csv``, and "SMS Backup & Restore" XML to
-the phone-log importer; other XML and HTML files are refused in one sentence. An Excel
+session CSV files to ``session_csv.import_session_csv``, "SMS Backup & Restore" XML to
+the phone-log importer, Google Voice Takeout (a page, the zip or the folder) to
+``google_voice.import_google_voice``; other XML and HTML files are refused in one sentence. An Excel
 workbook (.xlsx) is first written out as the CSV of one sheet (``workbook.sheet_csv_file``)
 and that CSV is detected and imported like any other. The CLI and the Import page both call
 ``import_detected``.
@@ -15,6 +16,7 @@ from pathlib import Path
 from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.detect import HEAD_BYTES, FileKind, detect_kind, markup_sentence
+from analytics.importing.google_voice import import_google_voice, is_google_voice
 from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport, import_phone_log
 from analytics.importing.pipeline import FileReport, ImportOptions, import_file
 from analytics.importing.session_report import SessionOptions, SessionReport
@@ -35,7 +37,12 @@ def _head(source: bytes | Path) -> bytes:
 
 
 def file_kind(source: bytes | Path) -> FileKind:
-    """The kind of ``source``, from its first bytes."""
+    """The kind of ``source``, from its first bytes (a zip or folder: from its pages)."""
+    folder = isinstance(source, Path) and source.is_dir()
+    if (folder or is_workbook(_head(source))) and is_google_voice(source):
+        return "google_voice"  # a Takeout zip (a workbook is a zip too) or its folder
+    if folder:
+        return "markup"  # no importer reads other folders; ``import_detected`` says so
     return detect_kind(_head(source))
 
 
@@ -55,6 +62,17 @@ def import_detected(
     """Import one file of any supported kind as one batch (``kind``: skip detection;
     ``sheet``: the worksheet of a workbook to read, else its first)."""
     scope.require_import()
+    kind = kind or ("google_voice" if is_google_voice(source) else None)
+    if kind == "google_voice":
+        return import_google_voice(
+            db, source, file_name=file_name, options=phone_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
+    if isinstance(source, Path) and source.is_dir():
+        raise UnsupportedFileError(
+            f"{file_name} is a folder without Google Voice pages (Takeout/Voice/Calls/*.html); "
+            "import the files in it one by one."
+        )
     if is_workbook(_head(source)):
         with sheet_csv_file(source, file_name, sheet) as (table, _):
             return import_detected(
@@ -69,6 +87,13 @@ def import_detected(
         from analytics.importing.calendar import import_calendar
 
         return import_calendar(
+            db, source, file_name=file_name, options=session_options, scope=scope,
+            dry_run=dry_run,
+        )  # fmt: skip
+    if kind == "practice_sessions":
+        from analytics.importing.practice_exports import import_practice_appointments
+
+        return import_practice_appointments(
             db, source, file_name=file_name, options=session_options, scope=scope,
             dry_run=dry_run,
         )  # fmt: skip

@@ -80,6 +80,8 @@ KIND_WORDS = {
     "calendar": "calendar (ICS)",
     "sessions_csv": "session file",
     "phone_log": "phone log",
+    "google_voice": "Google Voice Takeout",
+    "practice_sessions": "appointment report",
     "markup": "XML or HTML file",
 }
 """What ``detect.detect_kind`` took a file for, in the user's words."""

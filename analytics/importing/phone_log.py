@@ -14,9 +14,10 @@ How a log becomes contacts:
   keeps only the attribute values, as column lists. Everything else happens in DuckDB SQL.
 * Calls answered or placed (types 1, 2, 7) with a length become ``phone`` contacts
   (minutes = seconds / 60), with the category chosen at import (default ``other``, for
-  review). Texts received or sent become ``text`` contacts counted at the setting
-  ``minutes_per_text`` each (default 2 min); their category comes from the keyword rules
-  over the body, which is read inside the transaction and dropped, never stored. Incoming
+  review). Texts received or sent become ``text`` contacts with minutes from their words
+  (``message_minutes``: texts of one number less than the gap apart are one contact, at
+  least ``minutes_per_text``); their category comes from the keyword rules over the body,
+  which is read inside the transaction (its words counted) and dropped, never stored. Incoming
   calls and received texts are client-initiated, outgoing and sent ones therapist-initiated.
 * Missed, voicemail, rejected, blocked and zero-length calls, drafts and unsent texts,
   group messages and withheld numbers are left out and counted in the report.
@@ -60,17 +61,23 @@ import duckdb
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics.access.filters import ContactFilter
 from analytics.access.names import UnknownNameError, find_therapist
 from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES
 from analytics.errors import InvalidRecordError, PermissionDeniedError
 from analytics.importing.classify import classify_table
-from analytics.importing.person_names import is_placeholder
+from analytics.importing.message_minutes import (
+    MessageModel,
+    describe_model,
+    load_model,
+    model_parameters,
+)
 from analytics.importing.phone_log_staging import (
     _INCOMING_SQL,
     _MATCHED_SQL,
+    _MERGE_TEXTS_SQL,
     _PARSED_SQL,
+    _TEXT_CONTACTS_SQL,
     InvalidNumber,
     PhoneLogOptions,
     UnmatchedNumber,
@@ -84,11 +91,9 @@ from analytics.importing.phone_log_staging import (
     _therapist,
     _unmatched,
 )
-from analytics.importing.phone_log_staging import (
-    LEFT_OUT_REASONS as LEFT_OUT_REASONS,
-)
+from analytics.importing.phone_log_staging import LEFT_OUT_REASONS as LEFT_OUT_REASONS
+from analytics.importing.phone_log_xml import PhoneColumns, _read
 from analytics.importing.phone_log_xml import PhoneLogError as PhoneLogError
-from analytics.importing.phone_log_xml import _Columns, _read
 from analytics.importing.phone_log_xml import is_phone_log as is_phone_log
 from analytics.importing.phone_numbers import (
     choose_region,
@@ -103,20 +108,14 @@ from analytics.importing.pipeline import (
     TherapistNeededError,
     check_time_zone,
     file_sha256,
+    is_placeholder,
 )
 from analytics.importing.reader import RowProblem
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import client_key, load_or_create_secret, number_hint, number_key
-from analytics.storage.settings import get_setting
 from analytics.storage.sql import TRUE, execute, identifier, query, sql
-from analytics.storage.store import (
-    count_rows,
-    imported_with,
-    is_erased,
-    record_import,
-    store_incoming,
-)
+from analytics.storage.store import count_rows, is_erased, record_import, store_incoming
 
 PRESET = "sms_backup_restore"
 """How batches from these files are labelled in the import history."""
@@ -135,6 +134,11 @@ class PhoneLogReport:
     duplicates: int
     rejected: int
     minutes_per_text: float
+    """The floor of a text contact (the setting that once counted every text flatly)."""
+    text_model: str = ""
+    """How the texts' minutes were estimated, in words (``message_minutes.describe_model``)."""
+    preset_name: str = "sms_backup_restore"
+    source_label: str = "SMS Backup & Restore"
     imported_calls: int = 0
     imported_texts: int = 0
     call_minutes: float = 0.0
@@ -143,6 +147,8 @@ class PhoneLogReport:
     errors: list[RowProblem] = field(default_factory=list)
     unmatched: list[UnmatchedNumber] = field(default_factory=list)
     invalid: list[InvalidNumber] = field(default_factory=list)
+    joined: int = 0
+    """Texts counted in an earlier text's contact (less than the model's gap after it)."""
     repeated: int = 0
     """Entries that repeat an earlier one of the same file (merged backups), counted in
     ``duplicates``."""
@@ -157,12 +163,12 @@ class PhoneLogReport:
     @property
     def preset(self) -> str:
         """The format, as import reports name it."""
-        return PRESET
+        return self.preset_name
 
     @property
     def text_note(self) -> str:
         """The sentence every figure with text minutes carries."""
-        return f"texts counted at {self.minutes_per_text:g} min each"
+        return "texts " + self.text_model if self.text_model else "texts"
 
     @property
     def left_out_total(self) -> int:
@@ -171,6 +177,8 @@ class PhoneLogReport:
 
     def describe(self) -> str:
         """One line on what the file holds."""
+        if self.preset_name != PRESET:
+            return f"{self.source_label}: {self.calls:,} calls and {self.texts:,} texts"
         if self.kind == "calls":
             return f"SMS Backup & Restore call log: {self.calls:,} calls"
         return f"SMS Backup & Restore text log: {self.texts:,} texts"
@@ -190,7 +198,7 @@ class PhoneLogReport:
         """The CLI's ``--json`` shape for one file (the CSV import's keys, and more)."""
         return {
             "file": self.file,
-            "preset": PRESET,
+            "preset": self.preset_name,
             "rows": self.rows,
             "imported": self.imported,
             "duplicates": self.duplicates,
@@ -203,6 +211,7 @@ class PhoneLogReport:
             "call_minutes": self.call_minutes,
             "text_minutes": self.text_minutes,
             "minutes_per_text": self.minutes_per_text,
+            "text_minutes_model": self.text_model,
             "left_out": self.left_out,
             "unmatched": [
                 {
@@ -223,6 +232,7 @@ class PhoneLogReport:
                 for item in self.invalid
             ],
             "repeated_in_file": self.repeated,
+            "texts_joined": self.joined,
             "region": self.region,
             "mappings_rekeyed": self.rekeyed,
             "batch_id": self.batch_id,
@@ -254,22 +264,42 @@ def import_phone_log(
     numbers are listed in the report. ``dry_run`` reports without storing. Raises
     ``PhoneLogError`` (one sentence, nothing stored) for a file that cannot be read.
     """
-    scope.require_import()
     options = options or PhoneLogOptions()
-    if options.call_category not in CATEGORIES:
-        raise InvalidRecordError(
-            f"Unknown category {options.call_category!r} for calls; use one of "
-            f"{', '.join(CATEGORIES)}."
-        )
+    _check_options(scope, options)
+    kind, columns = _read(source, file_name)
+    return import_phone_columns(
+        db, columns, kind, source=source, file_name=file_name, options=options, scope=scope,
+        dry_run=dry_run,
+    )  # fmt: skip
+
+
+def import_phone_columns(
+    db: Database,
+    columns: PhoneColumns,
+    kind: str,
+    *,
+    source: bytes | Path,
+    file_name: str,
+    options: PhoneLogOptions,
+    scope: Scope = LOCAL,
+    dry_run: bool = False,
+    preset: str = PRESET,
+    source_label: str = "SMS Backup & Restore",
+) -> PhoneLogReport:
+    """Import calls and texts already read into ``columns`` (in SMS Backup & Restore's
+    terms: kind, number, seconds, epoch ms, type, body) as one batch labelled ``preset``;
+    for other phone exports (Google Voice) that reuse the numbers' mapping and the texts'
+    minutes. ``kind`` is 'calls', 'texts' or 'calls and texts'."""
+    _check_options(scope, options)
     region = choose_region(options.region, options.country_code) or default_region(db)
     options = replace(options, region=region)
-    kind, columns = _read(source, file_name)
-    minutes_per_text = get_setting(db, "minutes_per_text")
+    model = load_model(db)
     secret = load_or_create_secret(db.path)
     with db.transaction(rollback=dry_run) as cursor:
         report = _import(
-            cursor, db, scope, columns, kind, source, file_name, options, minutes_per_text, secret
+            cursor, db, scope, columns, kind, source, file_name, options, model, secret, preset
         )
+        report.source_label = source_label
         if report.rekeyed:
             audit.record(
                 cursor,
@@ -285,17 +315,28 @@ def import_phone_log(
     return report
 
 
+def _check_options(scope: Scope, options: PhoneLogOptions) -> None:
+    """Refuse a viewer who may not import, and an unknown category for calls."""
+    scope.require_import()
+    if options.call_category not in CATEGORIES:
+        raise InvalidRecordError(
+            f"Unknown category {options.call_category!r} for calls; use one of "
+            f"{', '.join(CATEGORIES)}."
+        )
+
+
 def _import(
     cursor: duckdb.DuckDBPyConnection,
     db: Database,
     scope: Scope,
-    columns: _Columns,
+    columns: PhoneColumns,
     kind: str,
     source: bytes | Path,
     file_name: str,
     options: PhoneLogOptions,
-    minutes_per_text: float,
+    model: MessageModel,
     secret: bytes,
+    preset: str = PRESET,
 ) -> PhoneLogReport:
     check_time_zone(cursor, options.time_zone)
     _stage(cursor, columns, options, secret)
@@ -304,7 +345,11 @@ def _import(
     cursor.execute(
         _PARSED_SQL,
         {
-            "minutes_per_text": minutes_per_text,
+            **{
+                name: value
+                for name, value in model_parameters(model).items()
+                if name != "gap_seconds"
+            },
             "call_category": options.call_category,
             "max_minutes": options.max_minutes,
             "max_label": f"{options.max_minutes:g}",
@@ -325,6 +370,12 @@ def _import(
     therapist_id, zone = _therapist(cursor, scope, options)
     rekeyed = rekey_legacy(cursor, therapist_id) if therapist_id is not None else 0
     cursor.execute(_MATCHED_SQL, [therapist_id])
+    cursor.execute(_TEXT_CONTACTS_SQL, model_parameters(model))
+    joined = count_rows(
+        cursor, "SELECT coalesce(sum(messages - 1), 0) FROM phone_text_contacts"
+    )  # texts that joined an earlier text's contact, of mapped numbers or not
+    cursor.execute(_MERGE_TEXTS_SQL)
+    cursor.execute("DROP TABLE phone_text_contacts")
     report = PhoneLogReport(
         file=file_name,
         kind=kind,
@@ -334,10 +385,13 @@ def _import(
         imported=0,
         duplicates=0,
         rejected=0,
-        minutes_per_text=minutes_per_text,
+        minutes_per_text=model.floor_minutes,
+        text_model=describe_model(model),
+        preset_name=preset,
         therapist_id=therapist_id,
         region=options.region,
         rekeyed=rekeyed,
+        joined=joined,
     )
     report.errors = _problems(cursor)
     report.rejected = len(report.errors)
@@ -375,7 +429,7 @@ def _import(
             source="phone_log",
             file_name=file_name,
             sha256=file_sha256(source),
-            preset=PRESET,
+            preset=preset,
             rows_read=report.rows,
             rows_rejected=report.rejected,
         )
@@ -640,28 +694,3 @@ def _refuse_unknown(scope: Scope) -> None:
     is refused, so that which therapists exist is not learnt from the answer."""
     if not scope.may_import:
         scope.require_boundary_edit(therapist_id=0)  # no therapist has id 0: refused
-
-
-def text_minutes_in_use(db: Database, filters: ContactFilter) -> list[float]:
-    """The minutes per text that the phone-log texts among ``filters``' contacts were
-    counted at (one value unless the setting changed between imports), for the note
-    "texts counted at N min each" beside every figure that includes them."""
-    texts = query(
-        """
-        SELECT DISTINCT c.minutes FROM contacts AS c
-        WHERE c.channel = 'text' AND {from_phone_logs} AND {where}
-        ORDER BY 1
-        """,
-        from_phone_logs=imported_with(PRESET),
-        where=filters.fragment("c"),
-    )
-    rows = db.frame(texts)
-    return [float(value) for value in rows["minutes"]]
-
-
-def text_minutes_note(values: list[float]) -> str | None:
-    """ "texts counted at 2 min each" (or "at 1.5 or 2 min each"); None without such texts."""
-    if not values:
-        return None
-    shown = " or ".join(f"{value:g}" for value in values)
-    return f"texts from phone logs counted at {shown} min each"

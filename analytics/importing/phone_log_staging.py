@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from analytics.access.scope import Scope
-from analytics.importing.phone_log_xml import _Columns
+from analytics.importing.message_minutes import message_contacts_sql, word_count_sql
+from analytics.importing.phone_log_xml import PhoneColumns
 from analytics.importing.phone_numbers import legacy_country_code, legacy_number_form, read_number
 from analytics.importing.pipeline import DEFAULT_MAX_MINUTES, DEFAULT_PRACTICE
 from analytics.importing.reader import RowProblem
@@ -108,12 +109,13 @@ WITH typed AS (
            contains(coalesce(r.number, ''), '~') AS group_message,
            k.number_key, k.number_hint, k.shown, k.invalid_reason,
            md5(coalesce(r.body, '')) AS body_digest,
+           {words} AS words,
            coalesce(c.category, 'other') AS text_category
     FROM phone_rows AS r
     LEFT JOIN phone_keys AS k USING (number)
     LEFT JOIN phone_classes AS c USING (row_number)
 )
-SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
+SELECT row_number, kind, number_key, number_hint, shown, invalid_reason, words,
        row_number() OVER (
            PARTITION BY kind, coalesce(number_key, number), epoch_ms, seconds, type,
                         body_digest
@@ -122,7 +124,9 @@ SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
        CASE WHEN kind = 'call' THEN 'phone' ELSE 'text' END AS channel,
        CASE WHEN epoch_ms BETWEEN 0 AND 4102444800000
             THEN timezone('UTC', make_timestamp(epoch_ms * 1000)) END AS started_at,
-       CASE WHEN kind = 'call' THEN seconds / 60 ELSE $minutes_per_text END AS minutes,
+       CASE WHEN kind = 'call' THEN seconds / 60
+            ELSE greatest($floor_minutes, least($ceiling_minutes, words / CASE WHEN type = 2
+                THEN $writing_wpm ELSE $reading_wpm END)) END AS minutes,
        CASE WHEN kind = 'call' THEN $call_category ELSE text_category END AS category,
        CASE WHEN type IN (1, 7) THEN 'client' WHEN type = 2 THEN 'therapist'
             ELSE 'unknown' END AS direction,
@@ -152,6 +156,27 @@ SELECT row_number, kind, number_key, number_hint, shown, invalid_reason,
            WHEN number_key IS NULL THEN 'withheld or empty number'
        END AS left_out
 FROM typed
+""".replace("{words}", word_count_sql("r.body"))
+
+# Texts of one number less than the model's gap apart become one contact
+# (``message_minutes``): the contact replaces its first text, the others go.
+_TEXT_CONTACTS_SQL = (
+    "CREATE OR REPLACE TEMP TABLE phone_text_contacts AS "  # noqa: S608 - fixed text
+    + message_contacts_sql(
+        "SELECT row_number, number_key AS conversation, started_at AS moment, direction, "
+        "words, category FROM phone_matched WHERE channel = 'text' AND NOT repeated"
+    )
+)
+_MERGE_TEXTS_SQL = """
+CREATE OR REPLACE TEMP TABLE phone_matched AS
+SELECT m.* REPLACE (
+           coalesce(t.minutes, m.minutes) AS minutes,
+           coalesce(t.direction, m.direction) AS direction,
+           coalesce(t.category, m.category) AS category
+       )
+FROM phone_matched AS m
+LEFT JOIN phone_text_contacts AS t ON t.first_row = m.row_number
+WHERE m.channel <> 'text' OR m.repeated OR t.first_row IS NOT NULL
 """
 
 # Candidate contacts (readable, not left out) with the client their number is mapped to,
@@ -186,7 +211,10 @@ ORDER BY m.row_number
 
 
 def _stage(
-    cursor: duckdb.DuckDBPyConnection, columns: _Columns, options: PhoneLogOptions, secret: bytes
+    cursor: duckdb.DuckDBPyConnection,
+    columns: PhoneColumns,
+    options: PhoneLogOptions,
+    secret: bytes,
 ) -> None:
     """Stage the columns as ``phone_rows`` and key each distinct number once, in
     ``phone_keys`` (number as written, its key, hint and the form shown to the user)."""

@@ -44,7 +44,7 @@ _MMS_TEXT = "text/plain"
 
 
 @dataclass
-class _Columns:
+class PhoneColumns:
     """The attribute values of every call and text, as parallel lists (no element kept)."""
 
     kind: list[str] = field(default_factory=list)
@@ -86,7 +86,7 @@ class _LogHandler(ContentHandler):
     def __init__(self, file_name: str) -> None:
         super().__init__()
         self.file_name = file_name
-        self.columns = _Columns()
+        self.columns = PhoneColumns()
         self.root: str | None = None
         self.mms: tuple[str | None, str | None, str | None, list[str]] | None = None
 
@@ -120,7 +120,7 @@ _FEED_BYTES = 16 * 1024 * 1024
 """Bytes handed to the XML parser at a time."""
 
 
-def _read(source: bytes | Path, file_name: str) -> tuple[str, _Columns]:
+def _read(source: bytes | Path, file_name: str) -> tuple[str, PhoneColumns]:
     """Parse the log safely as a stream; return its kind and the columns.
 
     SAX rather than ``iterparse``: both stream, but SAX builds no element objects and

@@ -36,11 +36,11 @@ from analytics.domain import (
     CHANNELS,
 )
 from analytics.errors import ContactLoadError, InvalidFilterError
+from analytics.importing.message_minutes import estimated_minutes_note
 from analytics.measures import caps, compare, compliance, drift, metrics, out_of_policy
 from analytics.output.wording import hours_text, minutes_text, missing, share_text
 from analytics.storage.audit import record
 from analytics.storage.database import Database
-from analytics.storage.settings import get_setting
 
 SHORT_HEADERS = {
     "minutes_per_client_week": "per active client per week",
@@ -675,7 +675,7 @@ def supervision_report(
     narrowed_text = (
         f" Only some {', '.join(narrowed)} are included (dashboard filters)." if narrowed else ""
     )
-    per_text = get_setting(db, "minutes_per_text")
+    texts_note = estimated_minutes_note(db, filters)
     who = (
         "Client labels are shown because the viewer may see them."
         if scope.shows_labels
@@ -690,8 +690,9 @@ def supervision_report(
         f"<p class='meta'>Generated {moment:%Y-%m-%d %H:%M} UTC for {escape(scope.identity)} "
         f"({escape(scope.role)}) by Contact Load.</p>",
         "<div class='notes'><p><strong>Estimates.</strong> Minutes are the durations logged "
-        "or imported for each contact; texts from phone logs are counted at "
-        f"{per_text:g} min each; contacts without a time of day are left out of after-hours "
+        "or imported for each contact; "
+        + (escape(texts_note) + "; " if texts_note else "")
+        + "contacts without a time of day are left out of after-hours "
         "figures. Treat them as estimates of between-session load, not as billing records.</p>"
         "<p><strong>Privacy.</strong> This report holds metadata only (who, when, how long, "
         f"which channel and category), never message bodies or phone numbers. {who} Keep "

@@ -35,7 +35,44 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     setting.key: setting
     for setting in (
-        Setting("minutes_per_text", "Minutes counted per text message", 2, "min", 0, 60),
+        # Written messages: minutes from words (analytics.importing.message_minutes).
+        # ``minutes_per_text`` once counted every text flatly; it is now the floor of a
+        # written contact, which is what a short text still counts.
+        Setting(
+            "minutes_per_text",
+            "Least minutes counted per text or message contact (floor)",
+            2,
+            "min",
+            0,
+            60,
+        ),
+        Setting(
+            "writing_words_per_minute",
+            "Words a minute the therapist writes a message at",
+            20,
+            "words/min",
+            1,
+            200,
+        ),
+        Setting(
+            "reading_words_per_minute",
+            "Words a minute a received message is read at",
+            240,
+            "words/min",
+            10,
+            1000,
+        ),
+        Setting(
+            "message_ceiling_minutes", "Most minutes counted per written message", 30, "min", 1, 240
+        ),
+        Setting(
+            "message_gap_minutes",
+            "Messages of one conversation less than this apart are one contact (0 = never)",
+            5,
+            "min",
+            0,
+            240,
+        ),
         Setting(
             "min_group_clients",
             "Smallest group shown in comparisons (distinct clients)",
@@ -73,7 +110,8 @@ _SETTING_KEY = re.compile(r"\b(" + "|".join(re.escape(key) for key in SETTINGS) 
 
 def settings_in_words(detail: str) -> str:
     """An audit detail with each setting's key replaced by its label, for people to read
-    ("minutes_per_text = 1.5 min" reads "Minutes counted per text message = 1.5 min")."""
+    ("minutes_per_text = 1.5 min" reads "Least minutes counted per text or message contact
+    (floor) = 1.5 min")."""
     return _SETTING_KEY.sub(lambda match: SETTINGS[match.group(1)].label, detail)
 
 

@@ -64,14 +64,6 @@ INCOMING_PEOPLE = sql(
 resolution contacts and sessions are stored by."""
 
 
-def imported_with(preset: str) -> Fragment:
-    """Contacts of ``contacts AS c`` whose batch was imported with ``preset``."""
-    return sql(
-        "c.batch_id IN (SELECT batch_id FROM import_batches WHERE preset = $batch_preset)",
-        batch_preset=preset,
-    )
-
-
 _INSERT_CONTACTS_SQL = """
 INSERT INTO contacts (
     practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
