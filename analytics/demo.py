@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Literal
 from analytics.access.scope import LOCAL, Scope
 from analytics.storage.database import Database
 from analytics.storage.sessions import StoredSessions, add_sessions_from_query
+from analytics.storage.sql import Fragment, execute, identifier, query, sql
+from analytics.storage.sql import number as sql_number
 from analytics.storage.store import StoredBatch, add_contacts_from_query
 
 if TYPE_CHECKING:  # pandas loads when demo data is made, not whenever the CLI starts
@@ -101,7 +103,16 @@ SURNAME_INITIALS = "ABCDEFGHJKLMNPRSTVW"
 # One uniform draw in [0, 1) per (row, draw): a single-argument hash of a unique integer.
 # (DuckDB's multi-argument hash combines its inputs too weakly: draws made that way are
 # correlated.) The seed occupies the bits above 2**40, the draw number the low four bits.
-_UNIFORM = "(hash(i * 16 + {draw} + $seed * 1099511627776) >> 11) / 9007199254740992.0"
+_UNIFORM = "(hash({row} * 16 + {draw} + $seed * 1099511627776) >> 11) / 9007199254740992.0"
+
+
+_ROW = sql("i")
+
+
+def _uniform(draw: int, row: Fragment = _ROW) -> Fragment:
+    """Uniform draw number ``draw`` of the row numbered ``row``."""
+    return query(_UNIFORM, row=row, draw=sql_number(draw))
+
 
 _CONTACTS_SQL = """
 WITH draws AS (
@@ -148,7 +159,7 @@ SELECT practice, therapist, time_zone, client,
        channel, category,
        CASE WHEN u_direction < client_share THEN 'client' ELSE 'therapist' END AS direction
 FROM kinds
-""".format(**{f"u{draw}": _UNIFORM.format(draw=draw) for draw in range(1, 9)})  # noqa: S608
+"""
 
 
 # Session cadence (days between sessions) and how often each is drawn; weekly clients are
@@ -180,16 +191,13 @@ slots AS (
 SELECT practice, therapist, time_zone, client,
        timezone(time_zone, CAST(session_day AS TIMESTAMP) + to_hours(hour)) AS started_at,
        $minutes AS minutes,
-       CASE {outcomes} END AS status,
+       -- the first outcome whose cumulative share is above the draw
+       $outcome_statuses[1 + len(list_filter($outcome_shares, lambda share: share <= u_outcome))]
+           AS status,
        NULL AS identity
 FROM slots
 WHERE session_day < course_end AND session_day <= CAST($last_day AS DATE)
-""".format(  # noqa: S608 (fixed text: the hash draw and the outcome shares are constants)
-    u=_UNIFORM.format(draw=0).replace("hash(i * 16", "hash((number * 64 + k) * 16"),
-    outcomes=" ".join(
-        f"WHEN u_outcome < {share} THEN '{status}'" for status, share in SESSION_OUTCOMES
-    ),
-)
+"""
 
 
 def demo_clients(clients: int, seed: int) -> pd.DataFrame:
@@ -282,8 +290,13 @@ def generate_demo(
     kinds["cumulative"] = _cumulative([weight for _, _, weight in CATEGORY_CHANNELS])
     stored = add_contacts_from_query(
         db,
-        _CONTACTS_SQL,
-        {"seed": seed, "contacts": contacts, "first_day": first_day},
+        query(
+            _CONTACTS_SQL,
+            **{f"u{draw}": _uniform(draw) for draw in range(1, 9)},
+            seed=seed,
+            contacts=contacts,
+            first_day=first_day,
+        ),
         source="demo",
         lookups={"demo_clients": caseload, "demo_hours": hours, "demo_kinds": kinds},
         scope=scope,
@@ -309,13 +322,16 @@ def generate_demo_sessions(
     cancellations and no-shows (only a viewer who may import)."""
     return add_sessions_from_query(
         db,
-        _SESSIONS_SQL,
-        {
-            "seed": seed,
-            "first_day": first_day,
-            "last_day": last_day,
-            "minutes": SESSION_MINUTES,
-        },
+        query(
+            _SESSIONS_SQL,
+            u=_uniform(0, row=sql("(number * 64 + k)")),
+            seed=seed,
+            first_day=first_day,
+            last_day=last_day,
+            minutes=SESSION_MINUTES,
+            outcome_statuses=[status for status, _ in SESSION_OUTCOMES],
+            outcome_shares=[share for _, share in SESSION_OUTCOMES],
+        ),
         source="demo",
         lookups={"demo_sessions_plan": demo_sessions_plan(caseload, seed)},
         scope=scope,
@@ -324,13 +340,10 @@ def generate_demo_sessions(
 
 def is_empty(db: Database, scope: Scope) -> bool:
     """True when the database holds no contacts the viewer may see (local mode: none)."""
-    in_scope, params = scope.where("c")
-    with db.cursor() as cursor:
-        row = cursor.execute(
-            f"SELECT count(*) FROM contacts AS c WHERE {in_scope}",  # noqa: S608
-            params,
-        ).fetchone()
-    return not row or row[0] == 0
+    (count,) = db.row(
+        query("SELECT count(*) FROM contacts AS c WHERE {in_scope}", in_scope=scope.fragment("c"))
+    )
+    return count == 0
 
 
 @dataclass(frozen=True)
@@ -356,9 +369,14 @@ class DemoRemoval:
 
 # Therapists every one of whose contacts and sessions came from demo batches: their
 # boundary settings, working hours, phone mappings and dismissed alerts go with them.
+_DEMO_BATCHES = sql(
+    "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
+)
+"""The demo batches not undone yet."""
+
 _DEMO_THERAPISTS_SQL = """
 WITH demo AS (
-    SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL
+    {demo_batches}
 ), rows AS (
     SELECT therapist_id, batch_id FROM contacts
     UNION ALL
@@ -383,15 +401,11 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
 
     scope.require_import()
     with db.transaction() as cursor:
-        batches = [
-            int(row[0])
-            for row in cursor.execute(
-                "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
-            ).fetchall()
-        ]
+        batches = [int(row[0]) for row in execute(cursor, _DEMO_BATCHES).fetchall()]
         if not batches:
             return DemoRemoval(0, 0, 0, 0)
-        therapists = [int(row[0]) for row in cursor.execute(_DEMO_THERAPISTS_SQL).fetchall()]
+        demo_therapists = query(_DEMO_THERAPISTS_SQL, demo_batches=_DEMO_BATCHES)
+        therapists = [int(row[0]) for row in execute(cursor, demo_therapists).fetchall()]
         contacts = cursor.execute(
             "DELETE FROM contacts WHERE list_contains($batches, batch_id) RETURNING 1",
             {"batches": batches},
@@ -401,9 +415,13 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
             {"batches": batches},
         ).fetchall()
         for table in _THERAPIST_TABLES:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE list_contains($ids, therapist_id)",  # noqa: S608
-                {"ids": therapists},
+            execute(
+                cursor,
+                query(
+                    "DELETE FROM {table} WHERE list_contains($ids, therapist_id)",
+                    table=identifier(table, _THERAPIST_TABLES),
+                    ids=therapists,
+                ),
             )
         drop_unreferenced(cursor)
         cursor.execute(

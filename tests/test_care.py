@@ -719,8 +719,8 @@ def test_a_restore_killed_midway_leaves_nothing_after_the_next_start(
     import signal
     import subprocess
 
-    from analytics.importing.pipeline import PAUSE_ENV_VAR
-    from analytics.storage.database import remove_leftovers
+    from analytics.importing.limits import PAUSE_ENV_VAR
+    from analytics.storage.working_copy import remove_leftovers
     from tests.test_cli import CONTACTLOAD
     from tests.test_faults import wait_for_line
 

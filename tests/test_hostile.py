@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
 from analytics.importing.classify import Rule, list_rules, replace_rules
-from analytics.importing.pipeline import import_file, shown_name
+from analytics.importing.person_names import shown_name
+from analytics.importing.pipeline import import_file
 from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
 from analytics.measures import metrics
 from analytics.storage.database import Database

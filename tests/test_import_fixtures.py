@@ -25,7 +25,7 @@ import pytest
 
 from analytics.access.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.importing.reader import UnreadableFileError
+from analytics.importing.text_encodings import UnreadableFileError
 from analytics.measures.metrics import breakdown, totals
 from analytics.storage.database import Database
 

@@ -118,3 +118,22 @@ def test_a_client_fragment_joins_two_scoped_subqueries(cursor: duckdb.DuckDBPyCo
     )
     row = cursor.execute(statement.text, statement.values).fetchone()
     assert row == (0,)
+
+
+def test_catalog_names_are_quoted_whole(cursor: duckdb.DuckDBPyConnection) -> None:
+    from analytics.storage.sql import quoted_name
+
+    cursor.execute('CREATE TABLE "odd ""name"" 2" AS SELECT 7 AS n')
+    counting = query("SELECT n FROM {table}", table=quoted_name('odd "name" 2'))
+    assert counting.text == 'SELECT n FROM "odd ""name"" 2"'
+    assert cursor.execute(counting.text).fetchall() == [(7,)]
+
+
+def test_numbers_enter_the_text_only_as_integers() -> None:
+    from analytics.storage.sql import number
+
+    assert query("SELECT {n} + 1", n=number(41)).text == "SELECT 41 + 1"
+    with pytest.raises(TypeError):
+        number("1; DROP TABLE contacts")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        number(True)

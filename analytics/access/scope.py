@@ -85,6 +85,10 @@ class Scope:
         """
         return f"{alias}.label" if self.shows_labels else f"{alias}.client_key"
 
+    def client_name_fragment(self, alias: LiteralString) -> Fragment:
+        """``client_name`` as a fragment for a ``query()`` slot."""
+        return Fragment(self.client_name(alias))
+
     @property
     def may_import(self) -> bool:
         """Importing and undoing imports change everyone's data: local mode and admins."""

@@ -29,12 +29,12 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.calendar_events import CalendarError as CalendarError  # re-exported
 from analytics.importing.calendar_events import CalendarEvents, read_calendar
+from analytics.importing.person_names import is_placeholder
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
 )
 from analytics.importing.session_report import (
     LEFT_OUT_WORDS,

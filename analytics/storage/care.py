@@ -12,7 +12,7 @@ not key clients with another secret; then it copies the backup beside the target
 the migrations this version has and the backup lacks, takes the secret out (the live file
 never holds it), rewrites the copy and checks that every table of the backup holds the
 same rows before moving it into place. A restore killed midway leaves a hidden copy that
-the next start removes (``db.remove_leftovers``). Backups made before the secret went
+the next start removes (``working_copy.remove_leftovers``). Backups made before the secret went
 inside keep it beside them (``.contactload-secret``, or in the ZIP), and restore from there.
 
 Erasure (the right to be forgotten) deletes every row that names the client, in every table
@@ -43,11 +43,10 @@ from analytics.storage import audit
 from analytics.storage.database import (
     REWRITE_PENDING,
     Database,
-    hold_working_copy,
+    copy_database,
+    detach_database,
     quoted,
-    release_working_copy,
     table_counts,
-    working_copy_path,
 )
 from analytics.storage.encryption import configured_key
 from analytics.storage.pseudonyms import (
@@ -65,6 +64,12 @@ from analytics.storage.sharing import (
     turn_for,
     wait_seconds,
     waiting_sentence,
+)
+from analytics.storage.sql import execute, identifier, query
+from analytics.storage.working_copy import (
+    hold_working_copy,
+    release_working_copy,
+    working_copy_path,
 )
 
 SECRET_TABLE = "backup_secret"
@@ -114,18 +119,30 @@ def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
     alias = f"backup_{uuid.uuid4().hex[:12]}"
     with db.cursor() as cursor:
         (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
-        attach, key = db.attach_sql(alias)
         try:
-            cursor.execute(attach, [str(out), *key])
+            execute(cursor, db.attach(alias, out))
             cursor.execute("BEGIN TRANSACTION")
             try:
                 rows = table_counts(cursor, str(source))
-                cursor.execute(f"COPY FROM DATABASE {quoted(str(source))} TO {alias}")
+                execute(cursor, copy_database(str(source), alias))
                 if secret is not None:
-                    cursor.execute(f"CREATE TABLE {alias}.main.{SECRET_TABLE} (secret VARCHAR)")
-                    cursor.execute(
-                        f"INSERT INTO {alias}.main.{SECRET_TABLE} VALUES (?)",  # noqa: S608
-                        [secret.hex()],
+                    backup_alias, secret_table = identifier(alias), identifier(SECRET_TABLE)
+                    execute(
+                        cursor,
+                        query(
+                            "CREATE TABLE {alias}.main.{table} (secret VARCHAR)",
+                            alias=backup_alias,
+                            table=secret_table,
+                        ),
+                    )
+                    execute(
+                        cursor,
+                        query(
+                            "INSERT INTO {alias}.main.{table} VALUES ($secret)",
+                            alias=backup_alias,
+                            table=secret_table,
+                            secret=secret.hex(),
+                        ),
                     )
                 copied = table_counts(cursor, alias)
                 copied.pop(SECRET_TABLE, None)
@@ -134,11 +151,11 @@ def backup(db: Database, scope: Scope, out: Path | str) -> BackupResult:
                 cursor.execute("ROLLBACK")
                 raise
         except duckdb.Error as error:
-            cursor.execute(f"DETACH DATABASE IF EXISTS {alias}")
+            execute(cursor, detach_database(alias))
             out.unlink(missing_ok=True)
             Path(f"{out}.wal").unlink(missing_ok=True)
             raise BackupError(f"The backup to {out} failed: {error}") from error
-        cursor.execute(f"DETACH DATABASE {alias}")
+        execute(cursor, query("DETACH DATABASE {alias}", alias=identifier(alias)))
     if copied != rows:
         out.unlink(missing_ok=True)
         raise BackupError(f"The backup to {out} did not hold every row; nothing was kept.")
@@ -257,7 +274,7 @@ def restore(
 
 def _pause_point(stage: str) -> None:
     """Wait at ``stage`` when a fault test asked for it (``CONTACTLOAD_PAUSE_AT``)."""
-    from analytics.importing.pipeline import PAUSE_ENV_VAR
+    from analytics.importing.limits import PAUSE_ENV_VAR
 
     if os.environ.get(PAUSE_ENV_VAR) == stage:
         import sys
@@ -309,7 +326,7 @@ def _migrated_and_checked(source: Path, staged: Path, contents: _BackupContents)
     check = Database(staged)  # opens, refuses a newer schema, migrates an older one
     try:
         with check.transaction() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {SECRET_TABLE}")
+            execute(cursor, query("DROP TABLE IF EXISTS {table}", table=identifier(SECRET_TABLE)))
         if not check.rewrite():  # the secret's dropped table leaves nothing in the file
             raise BackupError(f"The copy of {source} could not be rewritten; nothing was restored.")
         with check.cursor() as cursor:
@@ -469,9 +486,13 @@ def erase_client(db: Database, scope: Scope, client_key: str) -> Erasure:
             [catalog],
         ).fetchall()
         for (table,) in tables:
-            deleted = cursor.execute(
-                f"DELETE FROM {quoted(table)} WHERE client_id = ? RETURNING 1",  # noqa: S608
-                [client_id],
+            deleted = execute(
+                cursor,
+                query(
+                    "DELETE FROM {table} WHERE client_id = $client_id RETURNING 1",
+                    table=quoted(table),
+                    client_id=client_id,
+                ),
             ).fetchall()
             removed[table] = len(deleted)
         cursor.execute("DELETE FROM clients WHERE client_id = ?", [client_id])
@@ -511,10 +532,16 @@ def _scrub_history(
         [catalog],
     ).fetchall()
     for table, column in columns:
-        cursor.execute(
-            f"UPDATE {quoted(table)} SET {quoted(column)} = replace({quoted(column)}, ?, ?) "  # noqa: S608
-            f"WHERE contains({quoted(column)}, ?)",
-            [key, reference, key],
+        execute(
+            cursor,
+            query(
+                "UPDATE {table} SET {column} = replace({column}, $key, $reference) "
+                "WHERE contains({column}, $key)",
+                table=quoted(table),
+                column=quoted(column),
+                key=key,
+                reference=reference,
+            ),
         )
     # The label as a word of its own (letters or digits on neither side), so erasing
     # "Al" leaves "Also" alone; RE2 reads every other character as a hex escape.
@@ -525,9 +552,15 @@ def _scrub_history(
         for column in names:
             if (table, column) not in present:
                 continue
-            cursor.execute(
-                f"UPDATE {quoted(table)} "  # noqa: S608
-                f"SET {quoted(column)} = regexp_replace({quoted(column)}, ?, ?, 'g') "
-                f"WHERE regexp_matches({quoted(column)}, ?)",
-                [pattern, rf"\1{ERASED_LABEL}\2", pattern],
+            execute(
+                cursor,
+                query(
+                    "UPDATE {table} "
+                    "SET {column} = regexp_replace({column}, $pattern, $erased, 'g') "
+                    "WHERE regexp_matches({column}, $pattern)",
+                    table=quoted(table),
+                    column=quoted(column),
+                    pattern=pattern,
+                    erased=rf"\1{ERASED_LABEL}\2",
+                ),
             )

@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import re
 import struct
 import threading
 import time
@@ -58,12 +57,11 @@ from analytics.storage.sharing import (
     wait_seconds,
     waiting_sentence,
 )
-from analytics.storage.sql import Fragment
-
-try:  # advisory locks mark a restore or rewrite in progress (POSIX; elsewhere none)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from analytics.storage.sql import Fragment, execute, identifier, query, quoted_name
+from analytics.storage.working_copy import (
+    remove_leftovers,
+    working_copy_path,
+)
 
 DEFAULT_DB_PATH = Path("data") / "contactload.duckdb"
 DB_ENV_VAR = "CONTACTLOAD_DB"
@@ -137,74 +135,6 @@ RELEASE_POLL_SECONDS = 0.05
 RETRY_SECONDS = 0.02
 """How long a process waiting for the file sleeps between tries of its lock."""
 
-_LEFTOVER = "restoring|rewriting"
-"""Hidden working copies beside a database: ``.NAME.restoring-*`` (care.restore) and
-``.NAME.rewriting-*`` (Database.rewrite); a restore's own rewrite nests one in the other."""
-
-
-def working_copy_path(path: Path, purpose: str) -> Path:
-    """A new hidden file beside ``path`` for a restore or rewrite in progress
-    (``purpose``: ``restoring`` or ``rewriting``), removed at the next start if left."""
-    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:8]}")
-
-
-def hold_working_copy(path: Path) -> int:
-    """Hold an advisory lock (``PATH.lock``) while a restore fills and checks ``path``, so
-    a start meanwhile does not take its files for leftovers; release with
-    ``release_working_copy``."""
-    descriptor = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    if fcntl is not None:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-    return descriptor
-
-
-def release_working_copy(path: Path, descriptor: int) -> None:
-    """Remove a working copy's files and its lock (after it was moved into place or not)."""
-    for leftover in (path, Path(f"{path}.wal")):
-        leftover.unlink(missing_ok=True)
-    Path(f"{path}.lock").unlink(missing_ok=True)
-    os.close(descriptor)
-
-
-def remove_leftovers(path: Path) -> list[Path]:
-    """Delete the hidden working copies a killed restore or rewrite left beside ``path``
-    (each a full copy of the data) unless a running restore still holds them; return them."""
-    name = re.escape(path.name)
-    leftover = re.compile(rf"^\.+{name}\.(?:{_LEFTOVER})-")
-    restoring = re.compile(rf"^\.+{name}\.restoring-([0-9a-f]+)")
-    removed: list[Path] = []
-    if not path.parent.is_dir():
-        return removed
-    for candidate in sorted(path.parent.iterdir()):
-        if not leftover.match(candidate.name) or not candidate.is_file():
-            continue
-        restore = restoring.match(candidate.name)
-        lock = (
-            path.with_name(f".{path.name}.restoring-{restore.group(1)}.lock") if restore else None
-        )
-        if lock is not None and _locked(lock):
-            continue  # a restore running now (in another process) holds it
-        candidate.unlink(missing_ok=True)
-        removed.append(candidate)
-    return removed
-
-
-def _locked(lock: Path) -> bool:
-    """Whether a running restore holds the lock file ``lock``."""
-    if fcntl is None or not lock.exists():
-        return False
-    try:
-        descriptor = os.open(lock, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(descriptor)  # also releases the probe's own lock
-    return False
-
 
 def table_counts(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
     """Rows per base table of ``catalog`` (names come from DuckDB's own catalog)."""
@@ -215,16 +145,30 @@ def table_counts(cursor: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, i
     ).fetchall()
     counts: dict[str, int] = {}
     for (table,) in tables:
-        row = cursor.execute(
-            f"SELECT count(*) FROM {quoted(catalog)}.main.{quoted(table)}"  # noqa: S608
-        ).fetchone()
+        counting = query(
+            "SELECT count(*) FROM {catalog}.main.{table}",
+            catalog=quoted(catalog),
+            table=quoted(table),
+        )
+        row = execute(cursor, counting).fetchone()
         counts[table] = int(row[0]) if row else 0
     return counts
 
 
-def quoted(identifier: str) -> str:
-    """A catalog identifier (from DuckDB's own catalog) quoted for SQL."""
-    return '"' + identifier.replace('"', '""') + '"'
+quoted = quoted_name
+"""A catalog identifier (from DuckDB's own catalog) quoted for SQL."""
+
+
+def copy_database(source: str, alias: str) -> Fragment:
+    """``COPY FROM DATABASE`` the catalog ``source`` into the attached ``alias``."""
+    return query(
+        "COPY FROM DATABASE {source} TO {alias}", source=quoted(source), alias=identifier(alias)
+    )
+
+
+def detach_database(alias: str) -> Fragment:
+    """``DETACH`` the attached ``alias`` if it is still attached."""
+    return query("DETACH DATABASE IF EXISTS {alias}", alias=identifier(alias))
 
 
 class _Gate:
@@ -623,13 +567,20 @@ class Database:
         with self._write_lock:
             yield
 
-    def attach_sql(self, alias: str) -> tuple[str, list[object]]:
+    def attach(self, alias: str, path: Path) -> Fragment:
         """``ATTACH`` for another file (a backup) under ``alias``, encrypted with this
         database's key when it has one, so a copy is never less protected than the original.
         ``alias`` is a fixed or generated identifier, never user input."""
         if self._key is None:
-            return f"ATTACH ? AS {alias}", []
-        return f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?)", [self._key]
+            return query(
+                "ATTACH $attach_path AS {alias}", alias=identifier(alias), attach_path=str(path)
+            )
+        return query(
+            "ATTACH $attach_path AS {alias} (ENCRYPTION_KEY $attach_key)",
+            alias=identifier(alias),
+            attach_path=str(path),
+            attach_key=self._key,
+        )
 
     def frame(
         self, sql: str | Fragment, params: list[object] | dict[str, object] | None = None
@@ -720,19 +671,22 @@ class Database:
         cursor = self._prepared(self._connection.cursor())
         try:
             (source,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
-            attach, key = self.attach_sql(alias)
-            cursor.execute(attach, [str(fresh), *key])
+            execute(cursor, self.attach(alias, fresh))
             try:
                 expected = table_counts(cursor, str(source))
-                cursor.execute(f"COPY FROM DATABASE {quoted(str(source))} TO {alias}")
-                removed = cursor.execute(
-                    f"DELETE FROM {alias}.main.meta WHERE key = ? RETURNING 1",  # noqa: S608
-                    [REWRITE_PENDING],
+                execute(cursor, copy_database(str(source), alias))
+                removed = execute(
+                    cursor,
+                    query(
+                        "DELETE FROM {alias}.main.meta WHERE key = $key RETURNING 1",
+                        alias=identifier(alias),
+                        key=REWRITE_PENDING,
+                    ),
                 ).fetchall()
                 expected["meta"] -= len(removed)
                 copied = table_counts(cursor, alias)
             finally:
-                cursor.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                execute(cursor, detach_database(alias))
         finally:
             cursor.close()
         if copied != expected:

@@ -26,12 +26,15 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.errors import InvalidFilterError, InvalidRecordError
 from analytics.storage.database import Database
 from analytics.storage.schema import SESSION_STATUSES
+from analytics.storage.sql import Fragment, execute, identifier, query, sql
 from analytics.storage.store import (
+    INCOMING_PEOPLE,
     add_people,
     close_batch,
     count_rows,
     new_batch,
     record_import,
+    select_source,
     validate_zones,
 )
 
@@ -85,14 +88,10 @@ WITH resolved AS (
                i.identity,
                concat_ws('|', c.client_id, epoch_us(i.started_at), i.minutes)
            ))) AS fingerprint
-    FROM incoming AS i
-    JOIN practices AS p ON p.name = i.practice
-    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
-    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
-    JOIN clients AS c ON c.client_key = k.client_key
+    {people}
 )
 SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes, status,
-       fingerprint, ?
+       fingerprint, $batch_id
 FROM resolved
 WHERE NOT EXISTS (SELECT 1 FROM sessions AS e WHERE e.fingerprint = resolved.fingerprint)
 -- the same event twice in one file is one session
@@ -111,10 +110,11 @@ class StoredSessions:
     """Sessions left out because their client was erased."""
 
 
-def stage_sessions(cursor: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Stage ``source`` (a table name or a parenthesised SELECT with the canonical
-    session columns, fixed text from the caller) as the ``incoming`` table."""
-    cursor.execute(_STAGE_SQL.format(source=source))
+def stage_sessions(cursor: duckdb.DuckDBPyConnection, source: str | Fragment) -> None:
+    """Stage ``source`` (a table name, or a fragment selecting the canonical session
+    columns) as the ``incoming`` table."""
+    table = identifier(source) if isinstance(source, str) else source
+    execute(cursor, query(_STAGE_SQL, source=table))
 
 
 def store_sessions(
@@ -136,7 +136,7 @@ def store_sessions(
     erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset, kind="sessions")
     before = count_rows(cursor, "SELECT count(*) FROM sessions")
-    cursor.execute(_INSERT_SQL, [batch_id])
+    execute(cursor, query(_INSERT_SQL, people=INCOMING_PEOPLE, batch_id=batch_id))
     stored = count_rows(cursor, "SELECT count(*) FROM sessions") - before
     duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
     return StoredSessions(batch_id=batch_id, sessions=stored, duplicates=duplicates, erased=erased)
@@ -169,8 +169,8 @@ def add_sessions(
 
 def add_sessions_from_query(
     db: Database,
-    query: str,
-    params: dict[str, object],
+    select: str | Fragment,
+    params: Mapping[str, object] | None = None,
     *,
     source: str,
     lookups: Mapping[str, pd.DataFrame] | None = None,
@@ -178,14 +178,15 @@ def add_sessions_from_query(
 ) -> StoredSessions:
     """Store the rows of a SELECT yielding the canonical session columns, as one batch.
 
-    ``query`` is the caller's fixed text with ``$name`` parameters; ``lookups`` are small
-    frames it may read by name. Only a viewer who may import; recorded in the audit log.
+    ``select`` is a query-kit fragment (or the caller's fixed text with ``$name``
+    parameters in ``params``); ``lookups`` are small frames it may read by name. Only a
+    viewer who may import; recorded in the audit log.
     """
     scope.require_import()
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
-        cursor.execute(_STAGE_SQL.format(source=f"({query})"), params)
+        stage_sessions(cursor, select_source(select, params))
         for name in lookups or {}:
             cursor.unregister(name)
         stored = store_sessions(cursor, db, source)
@@ -214,10 +215,9 @@ def session_list(db: Database, filters: ContactFilter) -> pd.DataFrame:
     the therapist's own wall clock, whatever the daylight-saving offset was."""
     from analytics.measures.session_load import STATUS_LABELS
 
-    where, params = filters.session_where()
-    client = filters.scope.client_name("cl")
     listed = db.frame(
-        f"""
+        query(
+            """
         SELECT strftime(s.local_started_at, '%Y-%m-%d') AS date,
                strftime(s.local_started_at, '%H:%M') AS start,
                s.minutes, {client} AS client, cl.client_key, t.name AS therapist,
@@ -228,8 +228,10 @@ def session_list(db: Database, filters: ContactFilter) -> pd.DataFrame:
         JOIN practices AS p ON p.practice_id = s.practice_id
         WHERE {where}
         ORDER BY s.local_started_at, t.name, cl.client_key
-        """,  # noqa: S608 - fixed clauses; values are parameters
-        params,
+        """,
+            client=filters.scope.client_name_fragment("cl"),
+            where=filters.session_fragment(),
+        )
     )
     # one word per distinct status, applied column-wise
     return listed.assign(status=listed["status"].map(STATUS_LABELS))
@@ -240,16 +242,18 @@ def client_keys_named(db: Database, scope: Scope, names: list[str]) -> tuple[str
     key, within the viewer's scope; one sentence for a name that matches no client."""
     if not names:
         return ()
-    in_scope, scope_params = scope.client_where("c")
-    by_label = "c.label" if scope.shows_labels else "NULL"
     found = db.frame(
-        f"""
+        query(
+            """
         SELECT n.name, c.client_key
-        FROM unnest(?) AS n(name)
+        FROM unnest($client_names) AS n(name)
         JOIN clients AS c ON (c.client_key = n.name OR {by_label} = n.name)
         WHERE {in_scope}
-        """,  # noqa: S608 - fixed clauses; values are parameters
-        [[name.strip() for name in names], *scope_params],
+        """,
+            by_label=sql("c.label") if scope.shows_labels else sql("NULL"),
+            in_scope=scope.client_fragment("c"),
+            client_names=[name.strip() for name in names],
+        )
     )
     unknown = sorted({name.strip() for name in names} - set(found["name"]))
     if unknown:

@@ -50,6 +50,12 @@ def identifier(name: str, allowed: Collection[str] | None = None) -> Identifier:
     return Identifier(name)
 
 
+def quoted_name(name: str) -> Identifier:
+    """Any catalog name (a table or database name read from DuckDB's own catalog, a file's
+    database name) double-quoted as one SQL identifier, so it cannot end the name early."""
+    return Identifier('"' + name.replace('"', '""') + '"')
+
+
 def _merged(parts: Iterable[Mapping[str, object]]) -> dict[str, object]:
     params: dict[str, object] = {}
     for part in parts:
@@ -160,6 +166,14 @@ def in_list(column: LiteralString, name: str, values: Iterable[object]) -> Fragm
     if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"{name!r} is not a parameter name")
     return Fragment(f"list_contains(${name}, {column})", {name: list(values)})
+
+
+def number(value: int) -> Fragment:
+    """An integer constant of this code base written into the text, where the query plan
+    must see a constant rather than a parameter (a hash draw's number, say)."""
+    if type(value) is not int:
+        raise TypeError(f"{value!r} is not an integer")
+    return Fragment(str(value))
 
 
 def execute(cursor: Any, fragment: Fragment) -> Any:

@@ -23,6 +23,7 @@ from analytics.errors import InvalidRecordError
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import client_key, erasure_ref, load_or_create_secret
+from analytics.storage.sql import FALSE, TRUE, Fragment, execute, identifier, query, sql
 
 CANONICAL_COLUMNS = (
     "practice",
@@ -51,6 +52,18 @@ SELECT
 FROM incoming
 """
 
+INCOMING_PEOPLE = sql(
+    """FROM incoming AS i
+    JOIN practices AS p ON p.name = i.practice
+    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
+    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
+    JOIN clients AS c ON c.client_key = k.client_key"""
+)
+"""The staged ``incoming`` rows (``i``) with their stored practice (``p``), therapist
+(``t``) and client (``c``, found by the keyed hash of practice and label): the one
+resolution contacts and sessions are stored by."""
+
+
 _INSERT_CONTACTS_SQL = """
 INSERT INTO contacts (
     practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
@@ -60,11 +73,7 @@ WITH resolved AS (
     SELECT p.practice_id, t.therapist_id, c.client_id, i.started_at,
            timezone(t.time_zone, i.started_at) AS local_started_at, i.minutes,
            i.channel, i.category, i.direction, i.time_known
-    FROM incoming AS i
-    JOIN practices AS p ON p.name = i.practice
-    JOIN therapists AS t ON t.practice_id = p.practice_id AND t.name = i.therapist
-    JOIN incoming_client_keys AS k ON k.practice = i.practice AND k.label = i.client
-    JOIN clients AS c ON c.client_key = k.client_key
+    {people}
 ),
 -- Identical entries (same therapist, client, start and minutes) are numbered, so two
 -- real 15-minute calls on one day stay two contacts while a re-import matches both. Only
@@ -89,7 +98,7 @@ keyed AS (
     FROM numbered
 )
 SELECT practice_id, therapist_id, client_id, started_at, local_started_at, minutes,
-       channel, category, direction, ?, fingerprint, time_known
+       channel, category, direction, $batch_id, fingerprint, time_known
 FROM keyed
 WHERE NOT EXISTS (SELECT 1 FROM contacts AS e WHERE e.fingerprint = keyed.fingerprint)
 """
@@ -129,11 +138,12 @@ def add_contacts(
     with db.transaction() as cursor:
         cursor.register("contacts_frame", contacts)
         time_known = (
-            "coalesce(TRY_CAST(time_known AS BOOLEAN), true)"
+            sql("coalesce(TRY_CAST(time_known AS BOOLEAN), true)")
             if "time_known" in contacts.columns
-            else "true"
+            else sql("true")
         )
-        cursor.execute(_STAGE_SQL.format(source="contacts_frame", time_known=time_known))
+        staging = query(_STAGE_SQL, source=identifier("contacts_frame"), time_known=time_known)
+        execute(cursor, staging)
         cursor.unregister("contacts_frame")
         stored = store_incoming(cursor, db, source, file_name, sha256, preset)
         record_import(cursor, scope, file_name or source, stored.batch_id, stored.contacts)
@@ -142,8 +152,8 @@ def add_contacts(
 
 def add_contacts_from_query(
     db: Database,
-    query: str,
-    params: dict[str, object],
+    select: str | Fragment,
+    params: Mapping[str, object] | None = None,
     *,
     source: str,
     lookups: Mapping[str, pd.DataFrame] | None = None,
@@ -153,14 +163,16 @@ def add_contacts_from_query(
     viewer who may import; recorded in the audit log).
 
     For generators that build contacts in SQL (demo data at any scale) without ever
-    materialising them in Python. ``query`` is the caller's fixed text with ``$name``
-    parameters; ``lookups`` are small frames it may read by name.
+    materialising them in Python. ``select`` is a query-kit fragment (or the caller's fixed
+    text with ``$name`` parameters in ``params``); ``lookups`` are small frames it may read
+    by name.
     """
     scope.require_import()
     with db.transaction() as cursor:
         for name, frame in (lookups or {}).items():
             cursor.register(name, frame)
-        cursor.execute(_STAGE_SQL.format(source=f"({query})", time_known="true"), params)
+        staging = query(_STAGE_SQL, source=select_source(select, params), time_known=sql("true"))
+        execute(cursor, staging)
         for name in lookups or {}:
             cursor.unregister(name)
         stored = store_incoming(cursor, db, source)
@@ -173,6 +185,13 @@ def record_import(
 ) -> None:
     """The audit entry of one import, in its transaction: file or source, batch and rows."""
     audit.record(cursor, scope, "import", f"{name}: batch {batch_id}, {rows} rows stored")
+
+
+def select_source(select: str | Fragment, params: Mapping[str, object] | None) -> Fragment:
+    """A caller's SELECT (a fragment, or fixed text with ``$name`` parameters in ``params``)
+    as the parenthesised source of a staging query."""
+    selected = select if isinstance(select, Fragment) else Fragment(select, params or {})
+    return query("({select})", select=selected)
 
 
 _STAGE_SQL = """
@@ -211,7 +230,7 @@ def store_incoming(
     erased = add_people(cursor, db)
     batch_id = new_batch(cursor, source, file_name, sha256, preset)
     before = count_rows(cursor, "SELECT count(*) FROM contacts")
-    cursor.execute(_INSERT_CONTACTS_SQL, [batch_id])
+    execute(cursor, query(_INSERT_CONTACTS_SQL, people=INCOMING_PEOPLE, batch_id=batch_id))
     stored = count_rows(cursor, "SELECT count(*) FROM contacts") - before
     duplicates = close_batch(cursor, batch_id, stored, rows_read, rows_rejected, erased)
     return StoredBatch(batch_id=batch_id, contacts=stored, duplicates=duplicates, erased=erased)
@@ -446,10 +465,10 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
     Batches are installation-wide (one file may hold every therapist's contacts), so only
     viewers who may import see them; anyone else gets the same columns and no rows.
     """
-    visible = "TRUE" if scope.may_import else "FALSE"
+    visible = TRUE if scope.may_import else FALSE
     with db.cursor() as cursor:
-        return cursor.execute(
-            f"""
+        listing = query(
+            """
             WITH contact_counts AS (
                 SELECT batch_id, count(*) AS contacts_now FROM contacts GROUP BY batch_id
             ),
@@ -466,8 +485,10 @@ def list_batches(db: Database, scope: Scope) -> pd.DataFrame:
             LEFT JOIN session_counts AS s USING (batch_id)
             WHERE {visible}
             ORDER BY b.batch_id DESC
-            """  # noqa: S608 - TRUE or FALSE, fixed text
-        ).df()
+            """,
+            visible=visible,
+        )
+        return execute(cursor, listing).df()
 
 
 @dataclass(frozen=True)
