@@ -17,7 +17,8 @@ from analytics.errors import InvalidFilterError
 from analytics.importing.classify import Rule, list_rules, replace_rules
 from analytics.importing.person_names import shown_name
 from analytics.importing.pipeline import import_file
-from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
+from analytics.importing.presets import layout_for_preset
+from analytics.importing.saved_mappings import list_mappings, save_mapping
 from analytics.measures import metrics
 from analytics.storage.database import Database
 from analytics.storage.store import add_contacts

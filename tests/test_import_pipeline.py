@@ -10,7 +10,7 @@ from analytics.access.filters import ContactFilter
 from analytics.access.scope import LOCAL
 from analytics.errors import ContactLoadError
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.importing.presets import save_mapping
+from analytics.importing.saved_mappings import save_mapping
 from analytics.measures.metrics import breakdown, totals
 from analytics.storage.database import Database
 from analytics.storage.store import list_batches, undo_batch
