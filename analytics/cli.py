@@ -28,6 +28,7 @@ from analytics.cli_commands import (
     run_sessions,
     shown_client,
 )
+from analytics.cli_messages import add_addresses_parser, print_message_report, run_addresses
 from analytics.db import Database, default_db_path
 from analytics.demo import DEFAULT_CONTACTS, DEFAULT_SEED
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import",
         parents=[db_option],
-        help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV files",
+        help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV "
+        "files, phone logs, mailboxes (mbox, .eml) and WhatsApp chats",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument("--preset", choices=("auto", *PRESET_NAMES), default="auto")
@@ -354,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     phone_region.add_argument(
         "region", nargs="?", default=None, metavar="REGION", help="e.g. IT, DE, US; 'none' clears"
     )
+    add_addresses_parser(commands, db_option)
     exporter = commands.add_parser(
         "export",
         parents=[db_option],
@@ -714,6 +717,7 @@ def run_import(args: argparse.Namespace) -> int:
     phone log), unless a preset or column mapping says it is a contact log.
     """
     from analytics.importing.classify import parse_direction_defaults
+    from analytics.importing.conversations import MessageOptions, MessageReport
     from analytics.importing.dispatch import import_detected
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
@@ -758,12 +762,18 @@ def run_import(args: argparse.Namespace) -> int:
         country_code=args.country_code,
         region=args.region,
     )
+    message_options = MessageOptions(
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=options.time_zone,
+        date_order=args.date_order,
+    )
     contacts_only = args.preset != "auto" or args.mapping or args.mapping_name
     reports: list[dict[str, object]] = []
     failed = 0
     for path in args.files:
         try:
-            if not path.is_file():
+            if not path.is_file() and not path.is_dir():  # a folder of .eml files
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
             report = import_detected(
                 db,
@@ -772,6 +782,7 @@ def run_import(args: argparse.Namespace) -> int:
                 contact_options=options,
                 session_options=session_options,
                 phone_options=phone_options,
+                message_options=message_options,
                 dry_run=args.dry_run,
                 kind="contacts" if contacts_only else None,
                 scope=_cli_scope(),
@@ -795,6 +806,8 @@ def run_import(args: argparse.Namespace) -> int:
                 _print_session_import(report)
             elif isinstance(report, PhoneLogReport):
                 _print_phone_log(report)
+            elif isinstance(report, MessageReport):
+                print_message_report(report)
             else:
                 _print_import(report)
     if args.json:
@@ -1329,6 +1342,7 @@ COMMANDS = {
     "undo": run_undo,
     "boundaries": run_boundaries,
     "phones": run_phones,
+    "addresses": run_addresses,
     "export": run_export,
     "backup": run_backup,
     "restore": run_restore,

@@ -42,11 +42,12 @@ from analytics.scope import LOCAL, Scope, local_user
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analytics.importing.conversations import MessageReport
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
     from analytics.importing.session_report import SessionReport
 
-    ImportReport = FileReport | SessionReport | PhoneLogReport
+    ImportReport = FileReport | SessionReport | PhoneLogReport | MessageReport
 
 log = logging.getLogger("contactload.inbox")
 
@@ -81,6 +82,9 @@ KIND_WORDS = {
     "sessions_csv": "session file",
     "phone_log": "phone log",
     "markup": "XML or HTML file",
+    "mbox": "mailbox (mbox)",
+    "eml": "e-mail (.eml)",
+    "whatsapp": "WhatsApp chat",
 }
 """What ``detect.detect_kind`` took a file for, in the user's words."""
 
@@ -96,6 +100,7 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("SessionColumnsError", "its session columns are incomplete"),
     ("CalendarError", "the calendar could not be read"),
     ("PhoneLogError", "the phone log could not be read"),
+    ("MessageFileError", "the mailbox or chat export could not be read"),
     ("UnreadableFileError", "not readable as a contact log, calendar or phone log"),
     ("OSError", "the file could not be read"),
 )

@@ -3,8 +3,11 @@
 ``contactload import`` and the Import page send each kind to its importer: ICS calendars
 (``BEGIN:VCALENDAR``), session CSV files (a header with a status, a client and a date, and
 no contact-only column such as channel), phone and SMS logs of "SMS Backup & Restore"
-(XML with ``<calls`` or ``<smses``), else a contact log. Other XML and HTML files are
-``markup``: no importer reads them, and ``markup_sentence`` says why in one sentence.
+(XML with ``<calls`` or ``<smses``), mailboxes (an mbox's ``From `` line and headers, or
+one ``.eml`` message's headers), WhatsApp chat exports (a first line dated as Android or
+iOS write it), else a contact log. Zips are told apart by their members in ``dispatch``.
+Other XML and HTML files are ``markup``: no importer reads them, and ``markup_sentence``
+says why in one sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import csv
 import re
 from typing import Literal
 
+from analytics.importing.mail import is_eml, is_mbox
 from analytics.importing.phone_log import is_phone_log
 from analytics.importing.reader import (
     DELIMITERS,
@@ -22,8 +26,11 @@ from analytics.importing.reader import (
     utf16_without_bom,
 )
 from analytics.importing.session_csv import is_session_header
+from analytics.importing.whatsapp import is_whatsapp
 
-FileKind = Literal["calendar", "sessions_csv", "phone_log", "contacts", "markup"]
+FileKind = Literal[
+    "calendar", "sessions_csv", "phone_log", "contacts", "markup", "mbox", "eml", "whatsapp"
+]
 
 HEAD_BYTES = 64 * 1024
 """How much of the start of a file ``detect_kind`` needs."""
@@ -114,6 +121,12 @@ def detect_kind(head: bytes) -> FileKind:
         return "calendar"
     if is_phone_log(text.encode("utf-8")):
         return "phone_log"
+    if is_mbox(head):
+        return "mbox"
+    if is_eml(head):
+        return "eml"
+    if is_whatsapp(head):
+        return "whatsapp"
     if _markup_root(text) is not None:
         return "markup"
     if is_session_header(_header(text)):
