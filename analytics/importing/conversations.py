@@ -192,6 +192,14 @@ def open_source(source: bytes | Path) -> IO[bytes]:
 # -- the staged messages ---------------------------------------------------------------
 
 
+def valid_text(text: str | None) -> str | None:
+    """``text`` with undecodable bytes (kept by the parsers as lone surrogates) replaced,
+    so that it can be keyed and staged."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 @dataclass
 class MessageStage:
     """Messages as they are read, written to ``message_rows`` in chunks (see module)."""
@@ -225,7 +233,7 @@ class MessageStage:
 
     def key(self, text: str) -> str:
         """The key of an address or name (computed once per distinct one)."""
-        shown = " ".join(_MARKS.sub("", text).split())
+        shown = " ".join(_MARKS.sub("", valid_text(text)).split())
         key = self._keys.get(shown)
         if key is None:
             key = self._keys[shown] = _party_key(self.secret, self.kind, shown)
@@ -250,14 +258,16 @@ class MessageStage:
         self.rows += 1
         from_key = self.key(sender) if sender else None
         to_keys = [self.key(address) for address in recipients]
+        text = valid_text(text[:MAX_TEXT_CHARS]) if left_out is None else ""
         values = (
-            self.rows, thread, message_id, sent_at, date_text, time_text, from_key,
+            self.rows, valid_text(thread), valid_text(message_id), sent_at,
+            valid_text(date_text), valid_text(time_text), from_key,
             [key for key in to_keys if key != from_key], len(text.split()),
-            text[:MAX_TEXT_CHARS] if left_out is None else None, left_out, problem,
+            text if left_out is None else None, left_out, problem,
         )  # fmt: skip
         for name, value in zip(self._COLUMNS, values, strict=True):
             self._pending[name].append(value)
-        self._pending_chars += min(len(text), MAX_TEXT_CHARS) if left_out is None else 0
+        self._pending_chars += len(text)
         if len(self._pending["row_number"]) >= _CHUNK or self._pending_chars > _CHUNK_CHARS:
             self.flush()
 
@@ -660,7 +670,10 @@ def _fill_report(
     rows = cursor.execute(
         _UNMATCHED_SQL, {"own_share": own_share, "therapist_key": therapist_key}
     ).fetchall()
-    report.unmatched = [UnmatchedAddress(stage.parties.get(key, "?"), int(n)) for key, n in rows]
+    report.unmatched = sorted(
+        (UnmatchedAddress(stage.parties.get(key, "?"), int(n)) for key, n in rows),
+        key=lambda item: (-item.messages, item.address),
+    )
     cursor.execute(_CONTACTS_SQL, {"gap": gap})
     row = cursor.execute(
         "SELECT count(*), coalesce(sum(messages), 0) FROM message_contacts"

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -65,7 +66,7 @@ _LINE_BYTES = 64 * 1024
 """Longest piece of an mbox line read at once (mail lines are at most 998 bytes)."""
 
 _FROM_LINE = re.compile(rb"From \S+ ")
-_HEADER_LINE = re.compile(r"[!-9;-~]+:[ \t]")
+_HEADER_LINE = re.compile(r"[!-9;-~]+:(?:[ \t]|$)")
 _AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk"}
 _GMAIL_LEFT_OUT = {"spam", "trash", "draft", "drafts"}
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -224,13 +225,32 @@ def html_text(html: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
+# What the email package raises for headers it cannot parse (hostile input has hit each).
+_HEADER_ERRORS = (
+    ValueError, TypeError, IndexError, AttributeError, LookupError, AssertionError,
+    HeaderParseError,
+)  # fmt: skip
+
+
+def _raw(message: EmailMessage, name: str) -> list[str]:
+    """A header's values as written (unparsed), for headers the parser chokes on."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name]
+
+
 def _header(message: EmailMessage, name: str) -> str:
-    """A header's decoded text ('' when missing or unreadable)."""
+    """A header's first value as written, unfolded ('' when missing). Structural headers
+    are read raw: the parser's header objects cost milliseconds each, and hostile ones
+    can break them."""
+    values = _raw(message, name)
+    return " ".join(values[0].split()) if values else ""
+
+
+def _subject(message: EmailMessage) -> str:
+    """The subject, RFC 2047 words decoded (as written when it cannot be decoded)."""
     try:
-        value = message.get(name)
-    except (ValueError, TypeError, IndexError, AttributeError, LookupError):
-        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        return str(raw[0]) if raw else ""
+        value = message.get("subject")
+    except _HEADER_ERRORS:
+        return _header(message, "subject")
     return "" if value is None else str(value)
 
 
@@ -239,11 +259,7 @@ def _addresses(message: EmailMessage, *names: str) -> list[str]:
     entries skipped."""
     found: list[str] = []
     for name in names:
-        try:
-            values = [str(value) for value in message.get_all(name, failobj=[])]
-        except (ValueError, TypeError, IndexError, AttributeError, LookupError):
-            continue
-        for _, address in getaddresses(values):
+        for _, address in getaddresses(_raw(message, name)):
             if "@" in address and address.lower() not in found:
                 found.append(address.lower())
     return found
@@ -267,12 +283,12 @@ def _sent_at(message: EmailMessage) -> datetime | None:
 
 def _body_text(message: EmailMessage) -> str:
     """The subject and the text of the body (plain, else HTML without tags)."""
-    subject = _header(message, "subject")
+    subject = _subject(message)
     part = None
     try:
         part = message.get_body(preferencelist=("plain", "html"))
         content = part.get_content() if part is not None else ""
-    except (LookupError, ValueError, TypeError, AttributeError, KeyError, AssertionError):
+    except _HEADER_ERRORS:
         content = ""
     if not isinstance(content, str):
         content = ""
