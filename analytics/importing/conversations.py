@@ -192,12 +192,14 @@ def open_source(source: bytes | Path) -> IO[bytes]:
 # -- the staged messages ---------------------------------------------------------------
 
 
-def valid_text(text: str | None) -> str | None:
+def valid_text(text: str) -> str:
     """``text`` with undecodable bytes (kept by the parsers as lone surrogates) replaced,
     so that it can be keyed and staged."""
-    if text is None:
-        return None
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _valid(text: str | None) -> str | None:
+    return None if text is None else valid_text(text)
 
 
 @dataclass
@@ -260,8 +262,8 @@ class MessageStage:
         to_keys = [self.key(address) for address in recipients]
         text = valid_text(text[:MAX_TEXT_CHARS]) if left_out is None else ""
         values = (
-            self.rows, valid_text(thread), valid_text(message_id), sent_at,
-            valid_text(date_text), valid_text(time_text), from_key,
+            self.rows, _valid(thread), _valid(message_id), sent_at,
+            _valid(date_text), _valid(time_text), from_key,
             [key for key in to_keys if key != from_key], len(text.split()),
             text if left_out is None else None, left_out, problem,
         )  # fmt: skip
