@@ -75,15 +75,27 @@ def tom_zip() -> bytes:
         # Android, English (UK, India...), 24-hour, four-digit years
         ("31/12/2023, 21:05 - Lena: ok", ("31/12/2023", "21:05", "Lena: ok")),
         # Android, German
-        ("31.12.23, 21:05 - Lena: <Medien ausgeschlossen>", ("31.12.23", "21:05", "Lena: <Medien ausgeschlossen>")),
+        (
+            "31.12.23, 21:05 - Lena: <Medien ausgeschlossen>",
+            ("31.12.23", "21:05", "Lena: <Medien ausgeschlossen>"),
+        ),
         # iOS, German, seconds
-        ("[31.12.23, 21:05:33] Lena Fischer: Hallo", ("31.12.23", "21:05:33", "Lena Fischer: Hallo")),
+        (
+            "[31.12.23, 21:05:33] Lena Fischer: Hallo",
+            ("31.12.23", "21:05:33", "Lena Fischer: Hallo"),
+        ),
         # iOS, English (US), 12-hour with seconds, a mark before the line
-        (f"{LRM}[12/31/23, 9:05:33{NNBSP}PM] Tom: {LRM}image omitted", ("12/31/23", "9:05:33 PM", "Tom: image omitted")),
+        (
+            f"{LRM}[12/31/23, 9:05:33{NNBSP}PM] Tom: {LRM}image omitted",
+            ("12/31/23", "9:05:33 PM", "Tom: image omitted"),
+        ),
         # a system line without a sender
-        ("31/12/2023, 21:05 - You created group \"Praxis\"", ("31/12/2023", "21:05", "You created group \"Praxis\"")),
+        (
+            '31/12/2023, 21:05 - You created group "Praxis"',
+            ("31/12/2023", "21:05", 'You created group "Praxis"'),
+        ),
     ],
-)  # fmt: skip
+)
 def test_message_lines_of_each_layout(line: str, parts: tuple[str, str, str]) -> None:
     found = _message_line(line)
     assert found is not None

@@ -360,6 +360,9 @@ class MessageReport:
     batch_id: int | None = None
     dry_run: bool = False
     preview: pd.DataFrame | None = None
+    stored_name: str | None = None
+    """The name the import history keeps when the file's own name would reveal a chat's
+    name, a phone number or a subject (``WhatsApp Chat with L….txt``)."""
 
     @property
     def minutes_note(self) -> str:
@@ -581,9 +584,11 @@ def import_messages(
     options: MessageOptions | None = None,
     scope: Scope = LOCAL,
     dry_run: bool = False,
+    stored_name: str | None = None,
 ) -> MessageReport:
     """Import one mailbox or chat export as one batch: ``read`` stages its messages
-    (raising ``MessageFileError`` for a file it cannot read), the rest is shared."""
+    (raising ``MessageFileError`` for a file it cannot read), the rest is shared;
+    ``stored_name``: what the import history calls the file, when not its name."""
     scope.require_import()
     options = options or MessageOptions()
     channel = "email" if kind == "email" else "text"
@@ -600,6 +605,7 @@ def import_messages(
         report = MessageReport(
             file=file_name, preset=preset, channel=channel, rows=stage.rows,
             minutes_per_message=minutes_params["minutes_per_message"], gap_minutes=gap,
+            stored_name=stored_name,
         )  # fmt: skip
         if is_placeholder(options.therapist):  # a mailbox never says whose it is
             raise TherapistNeededError(
@@ -716,7 +722,7 @@ def _store(
         cursor,
         db,
         source="messages",
-        file_name=report.file,
+        file_name=report.stored_name or report.file,
         sha256=file_sha256(source) if not isinstance(source, Path) or source.is_file() else None,
         preset=report.preset,
         rows_read=report.rows,
@@ -726,7 +732,9 @@ def _store(
     report.duplicates += stored.duplicates
     if not dry_run:
         report.batch_id = stored.batch_id
-        record_import(cursor, scope, report.file, stored.batch_id, report.imported)
+        record_import(
+            cursor, scope, report.stored_name or report.file, stored.batch_id, report.imported
+        )
 
 
 def _therapist(

@@ -396,10 +396,16 @@ def import_mail(
     """Import an mbox, an .eml, or a folder or zip of .eml files as one batch of ``email``
     contacts (see the module); ``MessageFileError`` in one sentence when unreadable."""
     preset = mail_preset(source)
+    # Outlook names a saved message after its subject: the history keeps no subject.
+    single = preset == EML and not (isinstance(source, Path) and source.is_dir())
+    if single:
+        with open_source(source) as stream:
+            single = not stream.read(4).startswith(b"PK\x03\x04")
     return import_messages(
         db,
         source,
         lambda stage: _read(source, file_name, preset, stage),
+        stored_name="message.eml" if single else None,
         file_name=file_name,
         preset=preset,
         kind="email",

@@ -40,6 +40,7 @@ from analytics.importing.conversations import (
     MessageOptions,
     MessageReport,
     MessageStage,
+    address_hint,
     import_messages,
     open_source,
     zip_members,
@@ -265,10 +266,12 @@ def import_whatsapp(
 ) -> MessageReport:
     """Import one WhatsApp chat export (.txt or its zip) as one batch of ``text`` contacts
     (see the module); ``MessageFileError`` in one sentence when unreadable."""
+    name = chat_name(file_name)
     return import_messages(
         db,
         source,
         lambda stage: _read(source, file_name, stage),
+        stored_name=file_name.replace(name, address_hint("chat", name)) if name else None,
         file_name=file_name,
         preset=PRESET,
         kind="chat",
