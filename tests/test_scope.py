@@ -218,12 +218,31 @@ def _text_log() -> bytes:
     return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
 
 
+def _address(label: str) -> str:
+    """The e-mail address of a client with a phone mapping (mapped beside the number)."""
+    return f"{label.split()[0].lower()}@example.org"
+
+
+def _mbox(therapist: str) -> bytes:
+    """One e-mail to ``therapist`` from each client whose address is mapped."""
+    messages = [
+        f"From x Tue Apr 21 09:00:00 2026\nFrom: {_address(label)}\nTo: me@example.net\n"
+        f"Date: Tue, 21 Apr 2026 09:0{n}:00 +0000\nMessage-ID: <m{n}@example.org>\n"
+        "Subject: reschedule\n\nCan we move it?\n\n"
+        for n, (owner, label) in enumerate(PHONES.values())
+        if owner == therapist
+    ]
+    return "".join(messages).encode()
+
+
 def _phone_logs(db: Database) -> None:
     """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
+    from analytics.importing.conversations import map_address
     from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
 
     for number, (therapist, label) in PHONES.items():
         map_number(db, LOCAL, therapist, number, label, practice=THERAPISTS[therapist][0])
+        map_address(db, LOCAL, therapist, _address(label), label, practice=THERAPISTS[therapist][0])
     for therapist, name, log in (
         ("Ada Quillfeather", "ada-calls.xml", _call_log("Ada Quillfeather")),
         ("Ada Quillfeather", "ada-texts.xml", _text_log()),
@@ -741,6 +760,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "inbox.stored_folder": "the inbox folder setting: configuration, no data",
     "inbox.inbox_folder": "the inbox folder setting or its default: configuration, no data",
     "inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
+    "importing.conversations.message_minutes_sql": "the minutes-per-message setting as SQL: "
+    "configuration, no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
@@ -1209,6 +1230,12 @@ def _phone_options(therapist: str) -> Any:
     return PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
 
 
+def _message_options(therapist: str) -> Any:
+    from analytics.importing.conversations import MessageOptions
+
+    return MessageOptions(therapist, THERAPISTS[therapist][0])
+
+
 def _rules_file(folder: Path) -> Path:
     """The default billing rules as a file (tests/data/cli/rules.toml), with the online
     window changed, to load (written without touching the database under test)."""
@@ -1252,6 +1279,52 @@ WRITERS: dict[str, Writer] = {
         "+4917155507777",
         THERAPISTS[therapist][2][1],
         practice=THERAPISTS[therapist][0],
+    ),
+    "importing.conversations.map_address": lambda db, scope, therapist, folder: _function(
+        "importing.conversations.map_address"
+    )(
+        db,
+        scope,
+        therapist,
+        "new.client@example.org",
+        THERAPISTS[therapist][2][1],
+        practice=THERAPISTS[therapist][0],
+    ),
+    "importing.conversations.unmap_address": lambda db, scope, therapist, folder: _function(
+        "importing.conversations.unmap_address"
+    )(
+        db,
+        scope,
+        therapist,
+        _address(PHONES[_mapped_number(therapist)][1]),
+        practice=THERAPISTS[therapist][0],
+    ),
+    "importing.mail.import_mail": lambda db, scope, therapist, folder: _function(
+        "importing.mail.import_mail"
+    )(
+        db,
+        _mbox(therapist),
+        file_name="mail.mbox",
+        options=_message_options(therapist),
+        scope=scope,
+    ),
+    "importing.whatsapp.import_whatsapp": lambda db, scope, therapist, folder: _function(
+        "importing.whatsapp.import_whatsapp"
+    )(
+        db,
+        f"21/04/2026, 09:00 - {PHONES[_mapped_number(therapist)][1]}: hello\n".encode(),
+        file_name="chat.txt",
+        options=_message_options(therapist),
+        scope=scope,
+    ),
+    "importing.conversations.import_messages": lambda db, scope, therapist, folder: _function(
+        "importing.dispatch.import_detected"
+    )(
+        db,
+        _mbox(therapist),
+        file_name="mail.mbox",
+        message_options=_message_options(therapist),
+        scope=scope,
     ),
     "importing.phone_log.unmap_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.unmap_number"
@@ -1416,6 +1489,9 @@ _OWN_EDITS = {
     # Numbers are never stored or logged: the entry names the last two digits.
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
+    # Addresses neither: a letter of each part.
+    "importing.conversations.map_address": ("settings", "e-mail address n…@e… mapped to client c-"),
+    "importing.conversations.unmap_address": ("settings", "e-mail address o…@e… unmapped"),
 }
 """Writers a therapist may use on their own data: the audit action and what its detail
 names."""
@@ -1549,7 +1625,9 @@ def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
         ]
         assert (entries["action"] == "boundary_edit").sum() == 12
         mapped = entries.loc[entries["action"] == "settings", "detail"]
-        assert len(mapped) == 3 and mapped.str.startswith("phone number ending 0").all()
+        numbers = mapped[mapped.str.startswith("phone number ending 0")]
+        addresses = mapped[mapped.str.match(r"e-mail address [a-z]…@e… mapped to client c-")]
+        assert (len(numbers), len(addresses), len(mapped)) == (3, 3, 6)
         for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
             assert not entries["detail"].str.contains(label).any()  # no client data in details
         _function("store.undo_batch")(db, 2)

@@ -831,8 +831,9 @@ def unmap_address(
             {"therapist_id": therapist_id, "key": address_key(secret, kind, address)},
         ).fetchall()
         if removed:
+            what = "e-mail address" if kind == "email" else "chat name"
             audit.record(
-                cursor, scope, "settings", f"{kind} {address_hint(kind, address)} unmapped"
+                cursor, scope, "settings", f"{what} {address_hint(kind, address)} unmapped"
             )
     return bool(removed)
 
