@@ -81,7 +81,8 @@ def import_detected(
     if kind is None and (
         (isinstance(source, Path) and source.is_dir()) or is_workbook(_head(source))
     ):
-        kind = file_kind(source)
+        zipped = file_kind(source)  # a zip of .eml files or a WhatsApp chat, not a workbook
+        kind = zipped if zipped in MESSAGE_KINDS else None
     if kind in MESSAGE_KINDS:
         return _import_messages(db, source, file_name, kind, message_options, scope, dry_run)
     if is_workbook(_head(source)):
