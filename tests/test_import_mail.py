@@ -339,3 +339,27 @@ def test_cli_import_json_names_the_source(
     assert [(row["kind"], row["address_hint"], row["client"]) for row in listed] == [
         ("email", "l…@e…", "Client L")
     ]
+
+
+def test_binary_garbage_gets_one_sentence_and_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    db = tmp_path / "garbage.duckdb"
+    garbage = random.Random(11).randbytes(300_000)
+    for name, data in (
+        ("garbage.mbox", garbage),
+        ("outlook.zip", zipped({"a.eml": garbage, "b.eml": garbage[::-1]})),
+        ("chat.zip", zipped({"_chat.txt": garbage})),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        code = cli.main(["import", str(path), "--db", str(db), "--therapist", "Anna Weber"])
+        error = capsys.readouterr().err.strip()
+        assert code == 1
+        assert error.startswith(f"contactload: {name}: ") and "\n" not in error
+        assert "Traceback" not in error
+    opened = Database(db)
+    assert contact_count(opened) == 0
+    opened.close()

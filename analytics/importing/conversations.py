@@ -130,12 +130,12 @@ def _party_key(secret: bytes, kind: AddressKind, text: str) -> str:
 # -- reading zips safely ---------------------------------------------------------------
 
 
-def zip_members(source: bytes | Path, file_name: str, wanted: Callable[[str], bool]) -> Iterator[
-    tuple[str, bytes]
-]:  # fmt: skip
-    """The members of a zip whose names ``wanted`` accepts, as (name, first bytes), each cut
-    at ``MAX_MESSAGE_BYTES`` (or the upload limit for chat texts); refused in one sentence
-    when they would unpack to more than ``ZIP_EXPANSION`` upload limits together."""
+def zip_members(
+    source: bytes | Path, file_name: str, wanted: Callable[[str], bool], limit: int
+) -> Iterator[tuple[str, bytes]]:
+    """The members of a zip whose names ``wanted`` accepts, as (name, first ``limit`` + 1
+    bytes: more than ``limit`` means cut); refused in one sentence when they would unpack
+    to more than ``ZIP_EXPANSION`` upload limits together."""
     cap = ZIP_EXPANSION * max_upload_bytes()
     try:
         with _open_zip(source) as archive:
@@ -150,7 +150,7 @@ def zip_members(source: bytes | Path, file_name: str, wanted: Callable[[str], bo
             read = 0
             for info in chosen:
                 with archive.open(info) as member:
-                    data = member.read(min(cap - read, max_upload_bytes()) + 1)
+                    data = member.read(min(cap - read, limit) + 1)
                 read += len(data)
                 if read > cap:
                     raise MessageFileError(

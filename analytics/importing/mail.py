@@ -188,8 +188,10 @@ def _eml_sources(source: bytes | Path, file_name: str) -> Iterator[bytes]:
     with open_source(source) as stream:
         head = stream.read(4)
     if head.startswith(b"PK\x03\x04"):
-        for name, data in zip_members(source, file_name, lambda n: n.lower().endswith(".eml")):
-            del name
+        members = zip_members(
+            source, file_name, lambda n: n.lower().endswith(".eml"), MAX_MESSAGE_BYTES
+        )
+        for _, data in members:
             yield data[:MAX_MESSAGE_BYTES]
         return
     with open_source(source) as stream:

@@ -159,7 +159,7 @@ def _chat_text(source: bytes | Path, file_name: str) -> tuple[bytes, str | None]
                 f"{file_name} holds no WhatsApp chat text (_chat.txt or 'WhatsApp Chat….txt');"
                 " nothing was stored."
             )
-        for _, data in zip_members(source, file_name, lambda n: n == member):
+        for _, data in zip_members(source, file_name, lambda n: n == member, max_upload_bytes()):
             if len(data) > max_upload_bytes():
                 raise MessageFileError(
                     f"The chat text in {file_name} is over the upload limit; nothing was stored."
@@ -173,16 +173,23 @@ def _chat_text(source: bytes | Path, file_name: str) -> tuple[bytes, str | None]
 
 def _lines(text: bytes) -> Iterator[str]:
     """The export's lines, decoded as UTF-8 (what WhatsApp writes), each cut at
-    ``_LINE_CHARS``."""
+    ``_LINE_CHARS`` (the rest of a longer line is skipped, never read as lines)."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     pending = ""
+    cut = False  # inside the skipped rest of a line that was too long
     for start in range(0, len(text), 1 << 20):
         pending += decoder.decode(text[start : start + (1 << 20)])
         *whole, pending = pending.split("\n")
         for line in whole:
-            yield line[:_LINE_CHARS]
+            if not cut:
+                yield line[:_LINE_CHARS]
+            cut = False
+        if len(pending) > _LINE_CHARS or cut:
+            if not cut:
+                yield pending[:_LINE_CHARS]
+            pending, cut = "", True
     pending += decoder.decode(b"", final=True)
-    if pending:
+    if pending and not cut:
         yield pending[:_LINE_CHARS]
 
 
