@@ -351,7 +351,10 @@ def _write_report(path: Path, entry: InboxEntry, taken_at: datetime, details: An
 
 
 def _record(db: Database, entry: InboxEntry, taken_at: datetime) -> None:
-    """One row of ``inbox_files`` for ``entry`` (names and counts only)."""
+    """One row of ``inbox_files`` for ``entry`` (names and counts only; a WhatsApp export's
+    name holds its chat's name, kept as a hint)."""
+    from analytics.importing.whatsapp import history_name
+
     with db.transaction() as cursor:
         cursor.execute(
             "INSERT INTO inbox_files (taken_at, file_name, kind, outcome, moved_to, "
@@ -359,10 +362,10 @@ def _record(db: Database, entry: InboxEntry, taken_at: datetime) -> None:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 taken_at,
-                entry.file_name,
+                history_name(entry.file_name),
                 entry.kind,
                 entry.outcome,
-                f"{entry.outcome}/{entry.moved_to.name}",
+                f"{entry.outcome}/{history_name(entry.moved_to.name)}",
                 entry.rows_read,
                 entry.stored,
                 entry.already_stored,

@@ -102,3 +102,22 @@ def test_nothing_private_is_stored_in_values_or_bytes(tmp_path: Path) -> None:
         form.encode("utf-16-le") in raw
     ]  # fmt: skip
     assert leaked == []
+
+
+def test_the_inbox_history_keeps_no_chat_name(tmp_path: Path) -> None:
+    import shutil
+
+    from analytics import inbox
+
+    db = Database(tmp_path / "inbox.duckdb")
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name in ("WhatsApp Chat with Lena Fischer.txt", "WhatsApp Chat with +49 170 1234567.txt"):
+        shutil.copy(MESSAGES / name, folder)
+    result = inbox.sweep(db, folder, settle=0.1)
+    # the inbox names no therapist: filed as failed, with the sentence that says so
+    assert [entry.outcome for entry in result.taken] == ["failed", "failed"]
+    values = _every_value(db)
+    assert any("WhatsApp Chat with L….txt" in value for value in values)
+    assert [m for m in MARKERS if any(m in value for value in values)] == []
+    db.close()

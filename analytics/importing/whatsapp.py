@@ -147,6 +147,14 @@ def chat_name(file_name: str) -> str | None:
     return found.group("name").strip() if found else None
 
 
+def history_name(file_name: str) -> str:
+    """The name the import history keeps for an export: its chat's name (a person's name or
+    phone number) replaced by a hint, ``WhatsApp Chat with L….txt``; other names as they
+    are."""
+    name = chat_name(file_name)
+    return file_name.replace(name, address_hint("chat", name)) if name else file_name
+
+
 def _chat_text(source: bytes | Path, file_name: str) -> tuple[bytes, str | None]:
     """The export's text (from the zip when it is one) and the chat's name."""
     with open_source(source) as stream:
@@ -273,12 +281,11 @@ def import_whatsapp(
 ) -> MessageReport:
     """Import one WhatsApp chat export (.txt or its zip) as one batch of ``text`` contacts
     (see the module); ``MessageFileError`` in one sentence when unreadable."""
-    name = chat_name(file_name)
     return import_messages(
         db,
         source,
         lambda stage: _read(source, file_name, stage),
-        stored_name=file_name.replace(name, address_hint("chat", name)) if name else None,
+        stored_name=history_name(file_name),
         file_name=file_name,
         preset=PRESET,
         kind="chat",
