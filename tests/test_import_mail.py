@@ -160,6 +160,17 @@ def test_thunderbird_mbox_splits_only_at_from_lines_after_a_blank_line(
     ]
 
 
+def test_apple_mail_export_folder_is_read_as_its_mbox(empty_db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "Inbox.mbox"  # what Apple Mail's "Export Mailbox…" writes
+    folder.mkdir()
+    (folder / "mbox").write_bytes(THUNDERBIRD.read_bytes())
+    (folder / "Info.plist").write_text("<?xml version='1.0'?><plist></plist>")
+    map_clients(empty_db)
+    assert file_kind(folder) == "mbox"
+    report = import_detected(empty_db, folder, file_name=folder.name, message_options=OPTIONS)
+    assert (report.preset, report.imported) == ("mbox", 2)
+
+
 def test_outlook_eml_folder_and_zip_give_the_same_contacts(tmp_path: Path) -> None:
     expected = [("Client L", "2026-11-03 10:12:44", 6.0, "email", "homework", "client")]
     for source, name in (

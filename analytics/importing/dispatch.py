@@ -49,7 +49,7 @@ def file_kind(source: bytes | Path) -> FileKind:
     """The kind of ``source``, from its first bytes (a zip's from its members; a folder
     is one of .eml files)."""
     if isinstance(source, Path) and source.is_dir():
-        return "eml"
+        return "mbox" if (source / "mbox").is_file() else "eml"  # Apple Mail's Inbox.mbox/
     head = _head(source)
     if is_workbook(head):
         names = zip_names(source)

@@ -397,6 +397,8 @@ def import_mail(
 ) -> MessageReport:
     """Import an mbox, an .eml, or a folder or zip of .eml files as one batch of ``email``
     contacts (see the module); ``MessageFileError`` in one sentence when unreadable."""
+    if isinstance(source, Path) and source.is_dir() and (source / "mbox").is_file():
+        source = source / "mbox"  # Apple Mail exports a folder Inbox.mbox/ holding "mbox"
     preset = mail_preset(source)
     # Outlook names a saved message after its subject: the history keeps no subject.
     single = preset == EML and not (isinstance(source, Path) and source.is_dir())
