@@ -53,7 +53,7 @@ def add_addresses_parser(
 
 def run_addresses(args: argparse.Namespace) -> int:
     """``contactload addresses list|map|unmap``."""
-    from analytics.importing.conversations import (
+    from analytics.importing.addresses import (
         list_address_mappings,
         map_address,
         unmap_address,

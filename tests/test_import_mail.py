@@ -28,13 +28,8 @@ import pytest
 
 from analytics import cli
 from analytics.db import Database
-from analytics.importing.conversations import (
-    MessageFileError,
-    MessageOptions,
-    list_address_mappings,
-    map_address,
-    unmap_address,
-)
+from analytics.importing.addresses import list_address_mappings, map_address, unmap_address
+from analytics.importing.conversations import MessageFileError, MessageOptions
 from analytics.importing.detect import detect_kind
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.mail import html_text, import_mail, is_eml, is_mbox, split_mbox

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from analytics.db import Database
-from analytics.importing.conversations import MessageFileError, MessageOptions, map_address
+from analytics.importing.addresses import map_address
+from analytics.importing.conversations import MessageFileError, MessageOptions
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.phone_log import map_number
 from analytics.importing.whatsapp import (

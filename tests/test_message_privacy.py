@@ -7,7 +7,8 @@ import zipfile
 from pathlib import Path
 
 from analytics.db import Database
-from analytics.importing.conversations import MessageOptions, map_address
+from analytics.importing.addresses import map_address
+from analytics.importing.conversations import MessageOptions
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import map_number
 from analytics.scope import LOCAL

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.db import Database
-from analytics.importing.conversations import map_address
+from analytics.importing.addresses import map_address
 from analytics.scope import LOCAL
 from tests.test_pages import metric_values, run_app
 

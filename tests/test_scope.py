@@ -237,7 +237,7 @@ def _mbox(therapist: str) -> bytes:
 
 def _phone_logs(db: Database) -> None:
     """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
-    from analytics.importing.conversations import map_address
+    from analytics.importing.addresses import map_address
     from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
 
     for number, (therapist, label) in PHONES.items():
@@ -1280,8 +1280,8 @@ WRITERS: dict[str, Writer] = {
         THERAPISTS[therapist][2][1],
         practice=THERAPISTS[therapist][0],
     ),
-    "importing.conversations.map_address": lambda db, scope, therapist, folder: _function(
-        "importing.conversations.map_address"
+    "importing.addresses.map_address": lambda db, scope, therapist, folder: _function(
+        "importing.addresses.map_address"
     )(
         db,
         scope,
@@ -1290,8 +1290,8 @@ WRITERS: dict[str, Writer] = {
         THERAPISTS[therapist][2][1],
         practice=THERAPISTS[therapist][0],
     ),
-    "importing.conversations.unmap_address": lambda db, scope, therapist, folder: _function(
-        "importing.conversations.unmap_address"
+    "importing.addresses.unmap_address": lambda db, scope, therapist, folder: _function(
+        "importing.addresses.unmap_address"
     )(
         db,
         scope,
@@ -1490,8 +1490,8 @@ _OWN_EDITS = {
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
     # Addresses neither: a letter of each part.
-    "importing.conversations.map_address": ("settings", "e-mail address n…@e… mapped to client c-"),
-    "importing.conversations.unmap_address": ("settings", "e-mail address o…@e… unmapped"),
+    "importing.addresses.map_address": ("settings", "e-mail address n…@e… mapped to client c-"),
+    "importing.addresses.unmap_address": ("settings", "e-mail address o…@e… unmapped"),
 }
 """Writers a therapist may use on their own data: the audit action and what its detail
 names."""

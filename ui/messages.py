@@ -16,7 +16,8 @@ import streamlit as st
 
 from analytics.db import Database
 from analytics.errors import ContactLoadError
-from analytics.importing.conversations import MessageOptions, MessageReport, map_address
+from analytics.importing.addresses import map_address
+from analytics.importing.conversations import MessageOptions, MessageReport
 from analytics.importing.dispatch import import_detected
 from analytics.importing.pipeline import TherapistNeededError
 from analytics.scope import Scope

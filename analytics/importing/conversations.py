@@ -8,9 +8,9 @@ stage writes them to a temporary DuckDB table in chunks, so a huge mailbox never
 Python whole. Then everything happens in SQL, in one transaction per file:
 
 * the texts are classified by the keyword rules (``classify.classify_table``) and dropped;
-* a message belongs to a client only through the user's mapping (table
-  ``message_addresses``: a keyed hash of the normalised address or chat name, see
-  ``address_key``; a chat partner shown as a phone number matches ``phone_numbers``). A
+* a message belongs to a client only through the user's mapping (``addresses``: a keyed
+  hash of the normalised address or chat name; a chat partner shown as a phone number
+  matches ``phone_numbers``). A
   message from a mapped address is the client's (direction ``client``); one to a mapped
   address the therapist's (direction ``therapist``; the first mapped recipient, To before
   Cc, when there are several);
@@ -28,29 +28,23 @@ Addresses, names, subjects and texts live only in temporary tables of the transa
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics import audit
 from analytics.db import Database
-from analytics.errors import ContactLoadError, InvalidRecordError
+from analytics.errors import ContactLoadError
+from analytics.importing.addresses import MARKS, AddressKind, address_key, party_key
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
 from analytics.importing.parsing import DateOrder, date_sql, file_date_order, time_sql
-from analytics.importing.phone_log import mapped_client, resolve_therapist
-from analytics.importing.phone_numbers import read_number
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
@@ -60,12 +54,10 @@ from analytics.importing.pipeline import (
     max_upload_bytes,
 )
 from analytics.importing.reader import RowProblem
-from analytics.pseudonyms import load_or_create_secret, number_key
+from analytics.pseudonyms import load_or_create_secret
 from analytics.scope import LOCAL, Scope
 from analytics.settings import get_setting
 from analytics.store import count_rows, record_import, store_incoming
-
-AddressKind = Literal["email", "chat"]
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 """Most bytes of one message read (its headers and the start of its text); attachments
@@ -84,47 +76,6 @@ _CHUNK_CHARS = 4 * 1024 * 1024
 
 class MessageFileError(ContactLoadError):
     """A mailbox or chat export that cannot be read (one sentence, nothing stored)."""
-
-
-# -- keys of addresses and chat names --------------------------------------------------
-
-_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
-def normalise_address(kind: AddressKind, text: str) -> str:
-    """The form an address or chat name is keyed in: marks and case dropped, spaces one."""
-    cleaned = unicodedata.normalize("NFC", _MARKS.sub("", text))
-    cleaned = " ".join(cleaned.split()).casefold()
-    if kind == "email":
-        cleaned = cleaned.strip("<>").removeprefix("mailto:")
-    return cleaned
-
-
-def address_key(secret: bytes, kind: AddressKind, text: str) -> str:
-    """The keyed hash of one e-mail address or chat name, e.g. ``a-1a2b…`` (never reversible
-    without the installation secret; the same address has one key in every file)."""
-    message = f"{kind}\x1f{normalise_address(kind, text)}".encode()
-    return "a-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
-
-
-def address_hint(kind: AddressKind, text: str) -> str:
-    """A letter or two for the user to recognise a mapping: ``a…@e…`` or ``A…``."""
-    normalised = normalise_address(kind, text)
-    if kind == "email":
-        local, _, domain = normalised.partition("@")
-        return f"{local[:1]}…@{domain[:1]}…"
-    return f"{normalised[:1].upper()}…"
-
-
-def _party_key(secret: bytes, kind: AddressKind, text: str) -> str:
-    """A chat partner written as a phone number (+49 170 …) is keyed as the number, so the
-    phone logs' mapping finds them; everything else by ``address_key``."""
-    stripped = _MARKS.sub("", text).strip()
-    if kind == "chat" and stripped.startswith("+"):
-        e164 = read_number(stripped, None).e164
-        if e164 is not None:
-            return number_key(secret, e164)
-    return address_key(secret, kind, text)
 
 
 # -- reading zips safely ---------------------------------------------------------------
@@ -235,10 +186,10 @@ class MessageStage:
 
     def key(self, text: str) -> str:
         """The key of an address or name (computed once per distinct one)."""
-        shown = " ".join(_MARKS.sub("", valid_text(text)).split())
+        shown = " ".join(MARKS.sub("", valid_text(text)).split())
         key = self._keys.get(shown)
         if key is None:
-            key = self._keys[shown] = _party_key(self.secret, self.kind, shown)
+            key = self._keys[shown] = party_key(self.secret, self.kind, shown)
             self.parties.setdefault(key, shown)
         return key
 
@@ -751,109 +702,3 @@ def _therapist(
         [options.practice_name, options.therapist_name, *scope_params],
     ).fetchone()
     return (int(row[0]), str(row[1])) if row else (None, None)
-
-
-# -- the mapping of addresses and chat names to clients -----------------------------------
-
-
-@dataclass(frozen=True)
-class AddressMapping:
-    """One stored mapping: the therapist, the address's hint, and the client it names."""
-
-    therapist_id: int
-    kind: AddressKind
-    address_hint: str
-    client_id: int
-    client_key: str
-    created_client: bool = False
-
-
-def address_kind(text: str) -> AddressKind:
-    """``email`` for something with an @, else ``chat`` (a chat's or a person's name)."""
-    return "email" if "@" in text else "chat"
-
-
-def map_address(
-    db: Database,
-    scope: Scope,
-    therapist: int | str,
-    address: str,
-    client_label: str,
-    *,
-    practice: str | None = None,
-    time_zone: str | None = None,
-) -> AddressMapping:
-    """Map an e-mail address or a WhatsApp chat name (or a chat partner's name) to a client
-    of ``therapist`` for later imports; only its keyed hash and a hint are stored. The
-    therapist and client are found or created as for phone numbers (``mapped_client``)."""
-    kind = address_kind(address)
-    if not normalise_address(kind, address):
-        raise InvalidRecordError("Give the e-mail address or chat name to map.")
-    secret = load_or_create_secret(db.path)
-    with db.transaction() as cursor:
-        therapist_id, client_id, key, created = mapped_client(
-            cursor, scope, therapist, client_label, secret,
-            practice=practice, time_zone=time_zone, what="address" if kind == "email" else "chat",
-        )  # fmt: skip
-        hint = address_hint(kind, address)
-        cursor.execute(
-            """
-            INSERT OR REPLACE INTO message_addresses
-                (therapist_id, kind, address_key, address_hint, client_id)
-            VALUES ($therapist_id, $kind, $key, $hint, $client_id)
-            """,
-            {
-                "therapist_id": therapist_id,
-                "kind": kind,
-                "key": address_key(secret, kind, address),
-                "hint": hint,
-                "client_id": client_id,
-            },
-        )
-        what = "e-mail address" if kind == "email" else "chat name"
-        audit.record(cursor, scope, "settings", f"{what} {hint} mapped to client {key}")
-    return AddressMapping(therapist_id, kind, hint, client_id, key, created)
-
-
-def unmap_address(
-    db: Database, scope: Scope, therapist: int | str, address: str, *, practice: str | None = None
-) -> bool:
-    """Forget the mapping of an address or chat name for ``therapist``; True if there was
-    one. Contacts already imported stay (undo their batch to remove them)."""
-    kind = address_kind(address)
-    secret = load_or_create_secret(db.path)
-    with db.transaction() as cursor:
-        therapist_id = resolve_therapist(cursor, scope, therapist, practice)
-        scope.require_boundary_edit(therapist_id)
-        removed = cursor.execute(
-            "DELETE FROM message_addresses WHERE therapist_id = $therapist_id "
-            "AND address_key = $key RETURNING 1",
-            {"therapist_id": therapist_id, "key": address_key(secret, kind, address)},
-        ).fetchall()
-        if removed:
-            what = "e-mail address" if kind == "email" else "chat name"
-            audit.record(
-                cursor, scope, "settings", f"{what} {address_hint(kind, address)} unmapped"
-            )
-    return bool(removed)
-
-
-def list_address_mappings(db: Database, scope: Scope) -> pd.DataFrame:
-    """Every address and chat mapping the viewer may see: therapist, practice, kind, hint,
-    client (label where the viewer may see labels, else its key), newest first."""
-    therapist_sql, therapist_params = scope.where("t")
-    client_sql, client_params = scope.client_where("cl")
-    client_column = scope.client_name("cl")
-    return db.frame(
-        f"""
-        SELECT t.name AS therapist, p.name AS practice, m.kind, m.address_hint,
-               {client_column} AS client, cl.client_key, m.created_at
-        FROM message_addresses AS m
-        JOIN therapists AS t USING (therapist_id)
-        JOIN practices AS p ON p.practice_id = t.practice_id
-        JOIN clients AS cl ON cl.client_id = m.client_id
-        WHERE {therapist_sql} AND {client_sql}
-        ORDER BY m.created_at DESC, t.name, m.address_hint
-        """,  # noqa: S608 - fixed clauses and allow-listed columns; values are parameters
-        [*therapist_params, *client_params],
-    )

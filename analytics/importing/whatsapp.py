@@ -35,12 +35,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from analytics.db import Database
+from analytics.importing.addresses import address_hint
 from analytics.importing.conversations import (
     MessageFileError,
     MessageOptions,
     MessageReport,
     MessageStage,
-    address_hint,
     import_messages,
     open_source,
     zip_members,
