@@ -224,3 +224,16 @@ def test_garbage_after_a_first_dated_line_stores_nothing(empty_db: Database) -> 
     report = import_detected(empty_db, data, file_name="chat.txt", message_options=OPTIONS)
     # one message (the garbage continues it): one contact, nothing else invented
     assert (report.rows, report.imported) == (1, 1)
+
+
+def test_android_german_export(empty_db: Database) -> None:
+    chat = MESSAGES / "WhatsApp-Chat mit Lena Fischer.txt"
+    map_address(
+        empty_db, LOCAL, "Anna Weber", "Lena Fischer", "Client L", time_zone="Europe/Berlin"
+    )
+    report = import_detected(empty_db, chat, file_name=chat.name, message_options=OPTIONS)
+    assert (report.preset, report.rows, report.date_order) == ("whatsapp", 5, "dmy")
+    assert report.left_out == {"deleted message": 1, "media without text": 1, "system message": 1}
+    assert stored(empty_db) == [
+        ("Client L", "2026-10-31 18:02:00", 4.0, "text", "homework", "client")
+    ]
