@@ -237,3 +237,24 @@ def test_android_german_export(empty_db: Database) -> None:
     assert stored(empty_db) == [
         ("Client L", "2026-10-31 18:02:00", 4.0, "text", "homework", "client")
     ]
+
+
+def test_cli_import_json_names_whatsapp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from analytics import cli
+
+    db = str(tmp_path / "cli.duckdb")
+    who = ["--therapist", "Anna Weber", "--time-zone", "Europe/Berlin"]
+    assert cli.main(["addresses", "map", "Lena Fischer", "Client L", "--db", db, *who]) == 0
+    assert "Chat L… mapped to Client L (new client)" in capsys.readouterr().out
+    zipped = tmp_path / "WhatsApp Chat - Tom Berger.zip"
+    zipped.write_bytes(tom_zip())
+    assert cli.main(["import", str(LENA), str(zipped), "--db", db, *who, "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [(f["preset"], f["imported"], f["date_order"]) for f in files] == [
+        ("whatsapp", 2, "mdy"),
+        ("whatsapp", 0, "dmy"),
+    ]
+    assert files[1]["unmatched"] == [{"address": "Tom Berger", "messages": 3}]
+    assert "estimated: 2 min per message" in files[0]["minutes_note"]
