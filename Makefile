@@ -58,10 +58,11 @@ lint: install-test
 # The suite runs on every core (pytest-xdist); worksteal hands each worker a contiguous run
 # of tests, so module-scoped fixtures are built about once per worker, and lets an idle
 # worker take over the rest of a busy one's. TEST_WORKERS=0 runs it in one process.
+# The slowest tests are listed at the end, so a new slow one shows up at once.
 TEST_WORKERS ?= auto
 
 test: install-test system-deps lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 demo: install
 	$(BIN)/contactload demo --db $(DB)

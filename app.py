@@ -2,14 +2,14 @@
 navigate to a page.
 
 Run with ``make run`` (or ``python -m ui.serve -- --db PATH [--roles ROLES.toml]``). In team
-mode (a roles file given) nobody gets past ``viewer_scope`` without signing in and having
+mode (a roles file given) nobody gets past ``settle_viewer_scope`` without signing in and having
 a role; they see only the pages their role may use.
 """
 
 import streamlit as st
 
 from analytics.errors import ContactLoadError
-from ui.auth import viewer_scope
+from ui.auth import settle_viewer_scope
 from ui.navigation import visible_pages
 from ui.sidebar import draw_filters
 from ui.state import database
@@ -22,7 +22,7 @@ try:
 except ContactLoadError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
-scope = viewer_scope()
+scope = settle_viewer_scope()
 navigation = st.navigation(
     [
         st.Page(

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from analytics.db import Database
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import StoredSessions, add_sessions_from_query
-from analytics.store import StoredBatch, add_contacts_from_query
+from analytics.access.scope import LOCAL, Scope
+from analytics.storage.database import Database
+from analytics.storage.sessions import StoredSessions, add_sessions_from_query
+from analytics.storage.sql import Fragment, execute, identifier, query, sql
+from analytics.storage.sql import number as sql_number
+from analytics.storage.store import StoredBatch, add_contacts_from_query
 
 if TYPE_CHECKING:  # pandas loads when demo data is made, not whenever the CLI starts
     import pandas as pd
@@ -101,7 +103,16 @@ SURNAME_INITIALS = "ABCDEFGHJKLMNPRSTVW"
 # One uniform draw in [0, 1) per (row, draw): a single-argument hash of a unique integer.
 # (DuckDB's multi-argument hash combines its inputs too weakly: draws made that way are
 # correlated.) The seed occupies the bits above 2**40, the draw number the low four bits.
-_UNIFORM = "(hash(i * 16 + {draw} + $seed * 1099511627776) >> 11) / 9007199254740992.0"
+_UNIFORM = "(hash({row} * 16 + {draw} + $seed * 1099511627776) >> 11) / 9007199254740992.0"
+
+
+_ROW = sql("i")
+
+
+def _uniform(draw: int, row: Fragment = _ROW) -> Fragment:
+    """Uniform draw number ``draw`` of the row numbered ``row``."""
+    return query(_UNIFORM, row=row, draw=sql_number(draw))
+
 
 _CONTACTS_SQL = """
 WITH draws AS (
@@ -148,7 +159,7 @@ SELECT practice, therapist, time_zone, client,
        channel, category,
        CASE WHEN u_direction < client_share THEN 'client' ELSE 'therapist' END AS direction
 FROM kinds
-""".format(**{f"u{draw}": _UNIFORM.format(draw=draw) for draw in range(1, 9)})  # noqa: S608
+"""
 
 
 # Session cadence (days between sessions) and how often each is drawn; weekly clients are
@@ -180,16 +191,13 @@ slots AS (
 SELECT practice, therapist, time_zone, client,
        timezone(time_zone, CAST(session_day AS TIMESTAMP) + to_hours(hour)) AS started_at,
        $minutes AS minutes,
-       CASE {outcomes} END AS status,
+       -- the first outcome whose cumulative share is above the draw
+       $outcome_statuses[1 + len(list_filter($outcome_shares, lambda share: share <= u_outcome))]
+           AS status,
        NULL AS identity
 FROM slots
 WHERE session_day < course_end AND session_day <= CAST($last_day AS DATE)
-""".format(  # noqa: S608 (fixed text: the hash draw and the outcome shares are constants)
-    u=_UNIFORM.format(draw=0).replace("hash(i * 16", "hash((number * 64 + k) * 16"),
-    outcomes=" ".join(
-        f"WHEN u_outcome < {share} THEN '{status}'" for status, share in SESSION_OUTCOMES
-    ),
-)
+"""
 
 
 def demo_clients(clients: int, seed: int) -> pd.DataFrame:
@@ -282,8 +290,13 @@ def generate_demo(
     kinds["cumulative"] = _cumulative([weight for _, _, weight in CATEGORY_CHANNELS])
     stored = add_contacts_from_query(
         db,
-        _CONTACTS_SQL,
-        {"seed": seed, "contacts": contacts, "first_day": first_day},
+        query(
+            _CONTACTS_SQL,
+            **{f"u{draw}": _uniform(draw) for draw in range(1, 9)},
+            seed=seed,
+            contacts=contacts,
+            first_day=first_day,
+        ),
         source="demo",
         lookups={"demo_clients": caseload, "demo_hours": hours, "demo_kinds": kinds},
         scope=scope,
@@ -309,13 +322,16 @@ def generate_demo_sessions(
     cancellations and no-shows (only a viewer who may import)."""
     return add_sessions_from_query(
         db,
-        _SESSIONS_SQL,
-        {
-            "seed": seed,
-            "first_day": first_day,
-            "last_day": last_day,
-            "minutes": SESSION_MINUTES,
-        },
+        query(
+            _SESSIONS_SQL,
+            u=_uniform(0, row=sql("(number * 64 + k)")),
+            seed=seed,
+            first_day=first_day,
+            last_day=last_day,
+            minutes=SESSION_MINUTES,
+            outcome_statuses=[status for status, _ in SESSION_OUTCOMES],
+            outcome_shares=[share for _, share in SESSION_OUTCOMES],
+        ),
         source="demo",
         lookups={"demo_sessions_plan": demo_sessions_plan(caseload, seed)},
         scope=scope,
@@ -324,13 +340,10 @@ def generate_demo_sessions(
 
 def is_empty(db: Database, scope: Scope) -> bool:
     """True when the database holds no contacts the viewer may see (local mode: none)."""
-    in_scope, params = scope.where("c")
-    with db.cursor() as cursor:
-        row = cursor.execute(
-            f"SELECT count(*) FROM contacts AS c WHERE {in_scope}",  # noqa: S608
-            params,
-        ).fetchone()
-    return not row or row[0] == 0
+    (count,) = db.row(
+        query("SELECT count(*) FROM contacts AS c WHERE {in_scope}", in_scope=scope.fragment("c"))
+    )
+    return count == 0
 
 
 @dataclass(frozen=True)
@@ -356,9 +369,14 @@ class DemoRemoval:
 
 # Therapists every one of whose contacts and sessions came from demo batches: their
 # boundary settings, working hours, phone mappings and dismissed alerts go with them.
+_DEMO_BATCHES = sql(
+    "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
+)
+"""The demo batches not undone yet."""
+
 _DEMO_THERAPISTS_SQL = """
 WITH demo AS (
-    SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL
+    {demo_batches}
 ), rows AS (
     SELECT therapist_id, batch_id FROM contacts
     UNION ALL
@@ -378,20 +396,16 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
     """Remove every demo batch (``import_batches.source = 'demo'``): its contacts and
     sessions, the demo therapists' boundary settings, and the clients, therapists and
     practices only demo data brought; in one transaction, audited. Imported data stays."""
-    from analytics import audit
-    from analytics.store import drop_unreferenced
+    from analytics.storage import audit
+    from analytics.storage.store import drop_unreferenced
 
     scope.require_import()
     with db.transaction() as cursor:
-        batches = [
-            int(row[0])
-            for row in cursor.execute(
-                "SELECT batch_id FROM import_batches WHERE source = 'demo' AND undone_at IS NULL"
-            ).fetchall()
-        ]
+        batches = [int(row[0]) for row in execute(cursor, _DEMO_BATCHES).fetchall()]
         if not batches:
             return DemoRemoval(0, 0, 0, 0)
-        therapists = [int(row[0]) for row in cursor.execute(_DEMO_THERAPISTS_SQL).fetchall()]
+        demo_therapists = query(_DEMO_THERAPISTS_SQL, demo_batches=_DEMO_BATCHES)
+        therapists = [int(row[0]) for row in execute(cursor, demo_therapists).fetchall()]
         contacts = cursor.execute(
             "DELETE FROM contacts WHERE list_contains($batches, batch_id) RETURNING 1",
             {"batches": batches},
@@ -401,9 +415,13 @@ def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:
             {"batches": batches},
         ).fetchall()
         for table in _THERAPIST_TABLES:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE list_contains($ids, therapist_id)",  # noqa: S608
-                {"ids": therapists},
+            execute(
+                cursor,
+                query(
+                    "DELETE FROM {table} WHERE list_contains($ids, therapist_id)",
+                    table=identifier(table, _THERAPIST_TABLES),
+                    ids=therapists,
+                ),
             )
         drop_unreferenced(cursor)
         cursor.execute(
@@ -434,3 +452,146 @@ def demo_status(db: Database, scope: Scope) -> Literal["present", "removed", "no
         ).fetchone()
     present, ever = row if row else (0, 0)
     return "present" if present else "removed" if ever else "none"
+
+
+# --- boundaries ----------------------------------------------------------------------------
+
+
+def _monday_on_or_before(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def demo_boundaries(db: Database, changed_by: str = "demo", *, scope: Scope = LOCAL) -> int:
+    """Give every demo therapist a plausible policy and a few clients overrides.
+
+    Defaults vary per therapist (weekly cap 60 to 120 minutes per client, text for
+    scheduling and reminders only, replies within 24 working hours for most, crisis not
+    counted, working hours 09-17, 08-18 or split shifts); the heaviest clients get
+    overrides, one of them a cap lowered halfway through the year, so a first run shows
+    compliance, breaches and alerts. Touches only the boundary tables; running it again
+    changes nothing. Returns the number of settings and working weeks stored. Only a
+    viewer who may import (local mode, admins) may seed them.
+    """
+    from analytics.policy.agreements import (
+        BoundarySetting,
+        WorkingWeek,
+        check_setting,
+        check_working_hours,
+    )
+    from analytics.policy.lookup import find_therapist
+    from analytics.policy.writes import store_setting, store_working_hours
+    from analytics.storage import audit
+
+    scope.require_import()
+    demo_names = [(practice, name) for practice, staff in PRACTICES.items() for name, _ in staff]
+    with db.cursor() as cursor:
+        therapists = cursor.execute(
+            """
+            SELECT p.name, t.name
+            FROM therapists AS t JOIN practices AS p ON p.practice_id = t.practice_id
+            WHERE list_contains($names, p.name || chr(31) || t.name)
+              AND EXISTS (SELECT 1 FROM contacts AS c WHERE c.therapist_id = t.therapist_id)
+            """,
+            {"names": [f"{practice}\x1f{name}" for practice, name in demo_names]},
+        ).fetchall()
+        period = cursor.execute(
+            "SELECT CAST(min(local_started_at) AS DATE), CAST(max(local_started_at) AS DATE) "
+            "FROM contacts"
+        ).fetchone()
+        if not therapists or period is None or period[0] is None:
+            return 0
+        # One policy date for everyone (the Monday the data starts), one change halfway.
+        start = _monday_on_or_before(period[0])
+        halfway = _monday_on_or_before(period[0] + (period[1] - period[0]) / 2)
+        # Each therapist's two heaviest clients with contacts on both sides of the halfway
+        # date (a few rows; the work over contacts is all here in SQL).
+        heavy = cursor.execute(
+            """
+            WITH per_client AS (
+                SELECT therapist_id, client_id, sum(minutes) AS minutes
+                FROM contacts
+                GROUP BY ALL
+                HAVING min(local_started_at) < $halfway AND max(local_started_at) >= $halfway
+            ),
+            ranked AS (
+                SELECT *, row_number() OVER (
+                    PARTITION BY therapist_id ORDER BY minutes DESC, client_id
+                ) AS rank
+                FROM per_client
+            )
+            SELECT p.name, t.name, cl.label, r.rank
+            FROM ranked AS r
+            JOIN therapists AS t ON t.therapist_id = r.therapist_id
+            JOIN practices AS p ON p.practice_id = t.practice_id
+            JOIN clients AS cl ON cl.client_id = r.client_id
+            WHERE r.rank <= 2
+            """,
+            {"halfway": halfway},
+        ).fetchall()
+    present = set(therapists)
+    heaviest = {(practice, name, rank): label for practice, name, label, rank in heavy}
+    settings: list[BoundarySetting] = []
+    weeks: list[tuple[str, str, WorkingWeek]] = []
+    nine_to_five = {weekday: [(time(9), time(17))] for weekday in range(5)}
+    eight_to_six = {weekday: [(time(8), time(18))] for weekday in range(5)}
+    split_shift = {weekday: [(time(8), time(12)), (time(13), time(18))] for weekday in range(4)}
+    split_shift[4] = [(time(8), time(13))]
+    for number, (practice, name) in enumerate(demo_names):
+        if (practice, name) not in present:
+            continue
+        calendar_replies = number % 4 == 3
+        settings.append(
+            BoundarySetting(
+                therapist=name,
+                practice=practice,
+                client=None,
+                effective_from=start,
+                weekly_cap_minutes=(60.0, 90.0, 120.0, 75.0)[number % 4],
+                category_caps={"support": 30.0} if number % 3 == 2 else None,
+                allowed_channels=("phone", "email", "text", "portal", "video"),
+                channel_categories={"text": ("scheduling", "reminder")},
+                response_target_hours=48.0 if calendar_replies else 24.0,
+                response_in_working_hours=not calendar_replies,
+                crisis_counts_toward_cap=False,
+            )
+        )
+        week = (nine_to_five, eight_to_six, split_shift)[number % 3]
+        weeks.append((practice, name, WorkingWeek(start, week)))
+        if number == 1:  # one therapist starts taking Fridays off halfway through
+            shorter = {weekday: hours for weekday, hours in week.items() if weekday != 4}
+            weeks.append((practice, name, WorkingWeek(halfway, shorter)))
+        top = heaviest.get((practice, name, 1))
+        if top and number % 2 == 0:
+            # Agreed extra support for the heaviest client, tapered halfway through.
+            settings.append(BoundarySetting(name, practice, top, start, weekly_cap_minutes=180.0))
+            if number % 4 == 0:
+                settings.append(
+                    BoundarySetting(name, practice, top, halfway, weekly_cap_minutes=90.0)
+                )
+        second = heaviest.get((practice, name, 2))
+        if second and number % 3 == 0:
+            # Texts may also carry check-ins for this client; no phone.
+            settings.append(
+                BoundarySetting(
+                    name,
+                    practice,
+                    second,
+                    start,
+                    allowed_channels=("email", "text", "portal", "video"),
+                    channel_categories={"text": ("scheduling", "reminder", "check_in")},
+                )
+            )
+    for setting in settings:
+        check_setting(setting)
+    for _, _, hours in weeks:
+        check_working_hours(hours)
+    with db.transaction() as cursor:
+        changed = 0
+        for setting in settings:
+            changed += store_setting(cursor, setting, changed_by, scope)
+        for practice, name, hours in weeks:
+            found = find_therapist(cursor, name, practice)
+            changed += store_working_hours(cursor, found, hours, changed_by)
+        if changed:
+            audit.record(cursor, scope, "boundary_edit", f"{changed} demo boundary entries")
+    return len(settings) + len(weeks)

@@ -49,7 +49,7 @@ CATEGORY_COLOURS: Final = {
     "other": "#9D9D9D",
 }
 """One colour per category on every chart: the dashboard's (ui/charts.py) and the
-supervision report's (analytics/report.py)."""
+supervision report's (analytics/output/report.py)."""
 
 CHANNEL_COLOURS: Final = {
     "phone": "#1B9E77",

@@ -15,9 +15,9 @@ import statistics
 import time
 from pathlib import Path
 
-from analytics import billing
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.measures import billing
+from analytics.storage.database import Database
 from bench.scale import prepared_database
 
 CONTACTS = int(os.environ.get("CONTACTLOAD_BENCH_BILLING_CONTACTS", "1000000"))

@@ -49,7 +49,7 @@ def render_pages(db_path: Path) -> dict[str, object]:
     from streamlit.testing.v1 import AppTest
 
     import ui.state
-    from analytics.db import close_all
+    from analytics.storage.database import close_all
     from ui.navigation import PAGES
 
     calls: list[tuple[str, float]] = []

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import metrics
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.measures import metrics
+from analytics.storage.database import Database
 
 RUNS = int(os.environ.get("CONTACTLOAD_BENCH_RUNS", "3"))
 
@@ -26,7 +26,7 @@ def library(db: Database) -> dict[str, float]:
     """The Overview's contact figures as the page asks for them."""
     filters = ContactFilter()
     headline = metrics.headline(db, filters)
-    channels = metrics.summary(db, filters, "channel")
+    channels = metrics.breakdown(db, filters, "channel")
     weekly = metrics.trend(db, filters, "category")
     top = metrics.concentration(db, filters)
     return {

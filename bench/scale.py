@@ -36,15 +36,15 @@ REFERENCE_SCALES = frozenset(
 )
 GENERATING_CODE = (
     "analytics/demo.py",
-    "analytics/schema.py",
-    "analytics/store.py",
-    "analytics/sessions.py",
+    "analytics/storage/schema.py",
+    "analytics/storage/store.py",
+    "analytics/storage/sessions.py",
 )
 
 _GENERATE = (
     "import sys\n"
     "from datetime import date\n"
-    "from analytics.db import Database\n"
+    "from analytics.storage.database import Database\n"
     "from analytics.demo import generate_demo\n"
     "db = Database(sys.argv[1])\n"
     "generate_demo(db, contacts=int(sys.argv[2]), end=date.fromisoformat(sys.argv[3]))\n"

@@ -1,5 +1,5 @@
 """What sharing the database file costs: the dashboard lets go of it between renders so
-commands in other processes can use it (analytics.sharing).
+commands in other processes can use it (analytics.storage.sharing).
 
 Two measurements on a copy of a demo database (``CONTACTLOAD_BENCH_SHARING_SCALE``
 contacts, 100,000 by default):
@@ -142,7 +142,7 @@ def _import_seconds(db_path: Path, upload: Path) -> tuple[float, bool]:
 
 _WRITE = (
     "import sys, time\n"
-    "from analytics.db import Database\n"
+    "from analytics.storage.database import Database\n"
     "started = time.perf_counter()\n"
     "db = Database(sys.argv[1])\n"
     "with db.transaction() as cursor:\n"

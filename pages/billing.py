@@ -6,8 +6,9 @@ with the fee schedule the practice enters, the exclusions and their reasons.
 
 import streamlit as st
 
-from analytics import billing
 from analytics.errors import ContactLoadError
+from analytics.measures import billing
+from analytics.policy import billing_rules
 from ui import charts
 from ui.components import csv_download, page_start, shown_rows
 from ui.figures import show_chart
@@ -232,7 +233,7 @@ with rules_tab:
         "checked and "
         "recorded in the audit log."
     )
-    rules = billing.billing_rules(database(), filters.scope, as_text=True)
+    rules = billing_rules.billing_rules(database(), filters.scope, as_text=True)
     edited_rules = st.data_editor(
         rules,
         hide_index=True,
@@ -281,7 +282,7 @@ with rules_tab:
     )
     if st.button("Save rules", key="billing_rules_save", icon=":material/save:"):
         try:
-            stored = billing.save_rules(database(), filters.scope, edited_rules)
+            stored = billing_rules.save_rules(database(), filters.scope, edited_rules)
             st.success(f"Saved {stored} billing rules; the figures above now use them.")
             st.rerun()
         except ContactLoadError as error:
@@ -292,7 +293,7 @@ with fees_tab:
         "The fee you expect per code, in one currency; qualifying episodes are valued at "
         "it. Leave a fee empty to leave that code unvalued."
     )
-    fees = billing.fee_schedule(database(), filters.scope)
+    fees = billing_rules.fee_schedule(database(), filters.scope)
     edited_fees = st.data_editor(
         fees,
         hide_index=True,
@@ -307,7 +308,7 @@ with fees_tab:
     )
     if st.button("Save fees", key="billing_fees_save", icon=":material/save:"):
         try:
-            stored = billing.save_fees(database(), filters.scope, edited_fees)
+            stored = billing_rules.save_fees(database(), filters.scope, edited_fees)
             st.success(f"Saved {stored} fees.")
             st.rerun()
         except ContactLoadError as error:

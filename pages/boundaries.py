@@ -7,11 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import boundaries, boundary_edits, glance
-from analytics.db import Database
+from analytics.access.scope import Scope, os_account
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.scope import Scope, os_account
+from analytics.measures import glance
+from analytics.policy import agreements, boundary_edits, cells, files, in_force, words, writes
+from analytics.storage.database import Database
 from ui.components import audited, csv_download, page_start
 from ui.format import MINUTES_COLUMN, in_words, minutes_text, share_text
 from ui.state import database, filter_choices, measure
@@ -26,7 +27,7 @@ def policy_file_bytes(db: Database, scope: Scope, suffix: str) -> bytes:
     """Every boundary setting in ``scope`` as a .toml or .csv policy file."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"boundaries{suffix}"
-        boundaries.export_settings(db, scope, path)
+        files.export_settings(db, scope, path)
         return path.read_bytes()
 
 
@@ -67,23 +68,23 @@ def prefill_form(therapist: str, practice: str, client: str | None, today: date)
         "calendar hours" if own and own.response_in_working_hours is False else "working hours"
     )
     state["boundary_crisis"] = bool(own and own.crisis_counts_toward_cap)
-    week = boundaries.working_hours_in_force(
+    week = in_force.working_hours_in_force(
         database(), filters.scope, therapist, today, practice=practice
     )
     state["hours_from"] = today
-    for weekday, key in enumerate(boundaries.WEEKDAY_KEYS):
+    for weekday, key in enumerate(agreements.WEEKDAY_KEYS):
         if week is not None:
-            state[f"hours_{key}"] = boundaries.format_day_hours(week.days.get(weekday, []))
+            state[f"hours_{key}"] = words.format_day_hours(week.days.get(weekday, []))
         else:
             state[f"hours_{key}"] = "" if key in ("sat", "sun") else DEFAULT_DAY_HOURS
 
 
 def save_boundary(
-    proposed: boundaries.BoundarySetting, preview: boundary_edits.ChangePreview
+    proposed: agreements.BoundarySetting, preview: boundary_edits.ChangePreview
 ) -> None:
     """Store the agreement and say what it changed."""
     try:
-        boundaries.save_setting(database(), proposed, changed_by=changed_by, scope=filters.scope)
+        writes.save_setting(database(), proposed, changed_by=changed_by, scope=filters.scope)
     except ContactLoadError as error:
         st.error(str(error), icon=":material/error:")
         return
@@ -285,17 +286,17 @@ with settings_side:
             },
         )
         csv_download(
-            boundaries.list_settings(database(), filters.scope, therapist, practice=practice),
+            words.list_settings(database(), filters.scope, therapist, practice=practice),
             "boundaries.csv",
             key="settings_csv",
             words=False,  # the file "Load boundaries from a file" reads back: codes stay
         )
-    week = boundaries.working_hours_in_force(
+    week = in_force.working_hours_in_force(
         database(), filters.scope, therapist, today, practice=practice
     )
     st.caption(
         "Working hours now: "
-        + (boundaries.describe_working_hours(week) if week else "not set (Mon-Fri 08:00-18:00)")
+        + (words.describe_working_hours(week) if week else "not set (Mon-Fri 08:00-18:00)")
     )
 
     own_clients = choices.clients[choices.clients["therapist_id"].isin(chosen_ids)]
@@ -318,12 +319,12 @@ with settings_side:
             key="boundary_client",
         )
         prefill_form(therapist, practice, client or None, today)
-        in_force = boundaries.settings_in_force(
+        agreed = in_force.settings_in_force(
             database(), filters.scope, therapist, client or None, today, practice=practice
         )
         st.caption(
             "In force today: "
-            + (boundaries.describe_setting(in_force) or "nothing agreed (no limits)")
+            + (words.describe_setting(agreed) or "nothing agreed (no limits)")
             + ("" if not client else "; empty fields are inherited from the therapist's default")
         )
         with st.form("boundary_form"):
@@ -355,7 +356,7 @@ with settings_side:
             )
             crisis = st.checkbox("Crisis contacts count toward the cap", key="boundary_crisis")
             if st.form_submit_button("Save boundary", key="boundary_save"):
-                proposed = boundaries.BoundarySetting(
+                proposed = agreements.BoundarySetting(
                     therapist=therapist,
                     practice=practice,
                     client=client or None,
@@ -403,14 +404,14 @@ with settings_side:
             )
             hours_from = st.date_input("In force from", key="hours_from")
             days = {}
-            for key, name in zip(boundaries.WEEKDAY_KEYS, boundaries.WEEKDAY_NAMES, strict=True):
+            for key, name in zip(agreements.WEEKDAY_KEYS, agreements.WEEKDAY_NAMES, strict=True):
                 days[key] = st.text_input(name, key=f"hours_{key}")
             if st.form_submit_button("Save working hours", key="hours_save"):
                 try:
-                    boundaries.save_working_hours(
+                    writes.save_working_hours(
                         database(),
                         therapist,
-                        boundaries.working_hours_from_row({"effective_from": hours_from, **days}),
+                        cells.working_hours_from_row({"effective_from": hours_from, **days}),
                         changed_by=changed_by,
                         practice=practice,
                         scope=filters.scope,
@@ -446,7 +447,7 @@ with settings_side:
                     path = Path(folder) / policy_file.name
                     path.write_bytes(policy_file.getvalue())
                     try:
-                        count = boundaries.load_settings(
+                        count = files.load_settings(
                             database(), path, changed_by, scope=filters.scope
                         )
                         st.success(f"{count} entries loaded.")

@@ -41,7 +41,7 @@ for tab, by, labels in zip(
             ),
             key=f"{by}_trend_chart",
         )
-        table = measure("summary", filters, by)
+        table = measure("breakdown", filters, by)
         st.dataframe(
             percent_points(table, "share").assign(label=table["key"].map(labels)),
             hide_index=True,

@@ -1,13 +1,13 @@
 """Compare: therapists or practices side by side on fair, normalised measures.
 
-Every figure comes from ``analytics.compare`` with small groups already suppressed; the
+Every figure comes from ``analytics.measures.compare`` with small groups already suppressed; the
 page only picks the grouping and the measure to plot, and explains both.
 """
 
 import streamlit as st
 
-from analytics.compare import MEASURES, with_hidden_words
-from analytics.settings import get_setting
+from analytics.measures.compare import MEASURES, with_hidden_words
+from analytics.storage.settings import get_setting
 from ui import charts
 from ui.comparison import comparison_table, header, styled_table
 from ui.components import csv_download, page_start

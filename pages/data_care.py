@@ -4,23 +4,24 @@ and the audit log."""
 import pandas as pd
 import streamlit as st
 
-from analytics.audit import entries
-from analytics.care import erase_client
 from analytics.demo import demo_status, remove_demo
 from analytics.errors import ContactLoadError
-from analytics.settings import SETTINGS, get_setting, set_setting, settings_in_words
-from analytics.wording import TABLE_WORDS
+from analytics.output.wording import TABLE_WORDS
+from analytics.storage.audit import entries
+from analytics.storage.care import erase_client
+from analytics.storage.settings import SETTINGS, get_setting, set_setting, settings_in_words
 from ui.components import backup_download, csv_download
 from ui.format import in_words
 from ui.sidebar import current_filter
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 # Newest audit entries shown (the CLI's `contactload audit --limit N` reaches further). A
 # comment, not a docstring: Streamlit's "magic" shows a page's bare strings to the user.
 AUDIT_LIMIT = 500
 
 st.title("Data care")
-scope = viewer_scope()
+scope = current_viewer_scope()
 if not scope.may_import:
     # Settings, erasure, backups and the whole audit log concern everyone's data: the
     # library refuses them too; say so before showing any control.

@@ -34,7 +34,7 @@ from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify,
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
 from analytics.importing.workbook import is_workbook
-from analytics.store import list_batches, undo_batch, undo_choices
+from analytics.storage.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download
 from ui.format import COUNT_COLUMN, in_words
 from ui.importing import (
@@ -56,10 +56,11 @@ from ui.importing import (
 from ui.inbox import show_inbox
 from ui.messages import message_settings, message_upload
 from ui.phone_log import phone_log_settings, phone_log_upload
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 st.title("Import contacts and sessions")
-scope = viewer_scope()
+scope = current_viewer_scope()
 if not scope.may_import:
     # Imports change everyone's data: the library refuses them too; say so before any upload.
     st.info(
@@ -194,16 +195,17 @@ options = ImportOptions(
 )
 
 uploads = st.file_uploader(
-    "Contact logs (CSV or Excel), phone logs (XML), calendars (ICS), session files (CSV or "
-    "Excel), mailboxes (mbox, .eml, zip) or WhatsApp chats (.txt, zip)",
-    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml", "mbox", "eml", "zip"],
+    "Contact logs (CSV or Excel), phone logs (XML, Google Voice Takeout zip or page), "
+    "calendars (ICS), session files (CSV or Excel), mailboxes (mbox, .eml, zip) or "
+    "WhatsApp chats (.txt, zip)",
+    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml", "mbox", "eml", "zip", "html"],
     accept_multiple_files=True,
     key="import_files",
 )
 # A workbook's kind (contact log or session file, never a calendar) is known once its sheet
 # is chosen, below; calendars are what the settings here depend on.
 kinds = {
-    upload.file_id: file_kind(raw)  # a zip: a workbook, .eml files or a WhatsApp chat
+    upload.file_id: file_kind(raw)  # a zip: Google Voice, .eml files, a WhatsApp chat or a workbook
     for upload in uploads or []
     for raw in [upload.getvalue()]
 }
@@ -218,6 +220,9 @@ ready: list[tuple[str, bytes, ImportOptions, SessionOptions | None]] = []
 for upload in uploads or []:
     st.subheader(upload.name)
     raw = upload.getvalue()
+    if kinds[upload.file_id] == "google_voice":  # a Takeout zip or page: read as a phone log
+        phone_log_upload(raw, upload.name, upload.file_id, phone_options)
+        continue
     if kinds[upload.file_id] in MESSAGE_KINDS:
         message_upload(raw, upload.name, upload.file_id, message_options)
         continue

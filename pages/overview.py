@@ -3,8 +3,8 @@ load, channel mix, hours."""
 
 import streamlit as st
 
-from analytics.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
-from analytics.metrics import DEFAULT_WORKING_HOURS
+from analytics.measures.glance import RANKING_COLUMNS, TOP_CLIENTS, flag_threshold_text
+from analytics.policy.working_hours import DEFAULT_WORKING_HOURS
 from ui import charts
 from ui.components import contacts_download, csv_download, empty_state, period_caption
 from ui.figures import show_chart
@@ -301,7 +301,7 @@ else:
     )
 left, right = st.columns([2, 3])
 show_chart(
-    charts.mix(measure("summary", filters, "channel"), "channel", "Channel mix (minutes)"),
+    charts.mix(measure("breakdown", filters, "channel"), "channel", "Channel mix (minutes)"),
     key="channel_mix_chart",
     container=left,
 )

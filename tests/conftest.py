@@ -10,17 +10,17 @@ import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
 from playwright.sync_api import expect as playwright_expect
 
-from analytics.boundaries import demo_boundaries
-from analytics.db import Database
-from analytics.demo import generate_demo
-from analytics.pseudonyms import secret_path
-from analytics.store import add_contacts
+from analytics.demo import demo_boundaries, generate_demo
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import secret_path
+from analytics.storage.store import add_contacts
 from tests import helpers
 
 DATA = Path(__file__).parent / "data"
@@ -122,6 +122,30 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo_boundaries(db)
     db.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scope tests' two-practice fixture (tests/scope_world.py), stored once per test
+    session in a closed file; tests that write copy it."""
+    from tests.scope_world import build_scoped_database
+
+    path = tmp_path_factory.mktemp("scope") / "contactload.duckdb"
+    build_scoped_database(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def scoped_scopes(scoped_db_path: Path) -> dict[str, Any]:
+    """The scopes under test (tests/scope_world.py) by name, read once from the stored
+    fixture: every copy of it holds the same practice and therapist ids."""
+    from tests.scope_world import _scopes, _world
+
+    db = Database(scoped_db_path)
+    try:
+        return _scopes(_world(db))
+    finally:
+        db.close()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Shared test machinery: the pre-migrated template database and the in-process CLI runner.
+"""Shared test machinery: the pre-migrated template database, the in-process CLI runner,
+copies of database files, and results as plain values for comparing.
 
 Both exist for speed (issue #17: ``make test`` under five minutes on two cores) and change
 nothing a test checks:
@@ -18,7 +19,9 @@ nothing a test checks:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -30,8 +33,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from analytics import db as db_module
-from analytics.db import DB_ENV_VAR, DEFAULT_DB_PATH, Database
+import numpy as np
+import pandas as pd
+
+from analytics.errors import ContactLoadError
+from analytics.storage import database as db_module
+from analytics.storage.database import DB_ENV_VAR, DEFAULT_DB_PATH, Database
+from analytics.storage.pseudonyms import secret_path
 
 CONTACTLOAD = str(Path(sys.executable).parent / "contactload")
 """The installed console script, for the tests that need a process of their own."""
@@ -109,7 +117,7 @@ class TemplateDatabases:
 
 def _key_configured() -> bool:
     """Whether the environment names an encryption key (``Database`` would then encrypt)."""
-    from analytics.encryption import KEY_ENV_VAR, KEY_FILE_ENV_VAR
+    from analytics.storage.encryption import KEY_ENV_VAR, KEY_FILE_ENV_VAR
 
     return bool(os.environ.get(KEY_ENV_VAR) or os.environ.get(KEY_FILE_ENV_VAR))
 
@@ -250,3 +258,63 @@ def _in_process(
     return subprocess.CompletedProcess(
         [CONTACTLOAD, *argv], code, stdout.getvalue(), stderr.getvalue()
     )
+
+
+# --- database files and results ---------------------------------------------------------------
+
+
+def copy_database(source: Path, folder: Path) -> Path:
+    """A copy of a closed database file with its pseudonym secret, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copy(source, target)
+    shutil.copy(secret_path(source), secret_path(target))
+    return target
+
+
+def plain(value: Any) -> Any:
+    """A result as plain, comparable Python: frames as columns and rows, floats rounded."""
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index(drop=True)
+        return {
+            "columns": [str(column) for column in frame.columns],
+            "rows": [[plain(cell) for cell in row] for row in frame.itertuples(index=False)],
+        }
+    if isinstance(value, pd.Series):
+        return [plain(cell) for cell in value.tolist()]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if value is pd.NaT or value is None or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """The plain result of a call, or the error a user would read."""
+    try:
+        return plain(call())
+    except ContactLoadError as error:
+        return {"error": type(error).__name__, "message": str(error)}
+
+
+def without_errors(value: Any) -> Any:
+    """``value`` with every refusal (an ``outcome`` error) left out."""
+    if isinstance(value, dict):
+        if set(value) == {"error", "message"}:
+            return None
+        return {key: without_errors(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_errors(item) for item in value]
+    return value

@@ -20,11 +20,11 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from analytics.audit import entries
+from analytics.access.scope import LOCAL, Scope
 from analytics.cli import main
-from analytics.db import Database
-from analytics.scope import LOCAL, Scope
-from ui.state import VIEWER_SCOPE_KEY
+from analytics.storage.audit import entries
+from analytics.storage.database import Database
+from ui.viewer import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 ME = getpass.getuser()

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.audit import entries
-from analytics.db import Database
+from analytics.access.roles import RolesFileError
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
-from analytics.roles import RolesFileError
-from analytics.scope import LOCAL, Scope
+from analytics.storage.audit import entries
+from analytics.storage.database import Database
 from ui.auth import AUDIT_FAILED, NO_AUTH, roles_path
 from ui.navigation import PAGES, visible_pages
 from ui.serve import server_arguments

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
+from analytics.storage.database import Database
 from bench import reference
 from bench.__main__ import markdown
 from bench.scale import growth, slowest

@@ -19,14 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import audit, billing
-from analytics.billing import InvalidBillingRuleError
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.errors import PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.sessions import add_sessions
-from analytics.store import add_contacts
+from analytics.measures import billing
+from analytics.policy import billing_rules
+from analytics.policy.billing_rules import InvalidBillingRuleError
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 
 ZONE = "America/New_York"
@@ -331,10 +333,10 @@ def test_a_therapist_initiated_contact_is_not_counted(empty_db: Database) -> Non
 def test_email_counts_only_when_the_rules_say_so(empty_db: Database) -> None:
     add_timeline(empty_db, [("2026-04-15 10:00", 12, "email", "support", "client")])
     assert rows(empty_db) == []  # default online channel: the secure portal only
-    rules = billing.billing_rules(empty_db, Scope.local())
+    rules = billing_rules.billing_rules(empty_db, Scope.local())
     online = rules["family"] == "online"
     rules.loc[online, "channels"] = pd.Series([["portal", "email"]] * online.sum()).values
-    assert billing.save_rules(empty_db, Scope.local(), rules) == 6
+    assert billing_rules.save_rules(empty_db, Scope.local(), rules) == 6
     assert only(empty_db)["code"] == "98971"  # 12 min
 
 
@@ -448,7 +450,7 @@ def test_supervisors_see_keys_and_therapists_only_their_own(empty_db: Database) 
 
 
 def test_the_default_rules_follow_domain_md(empty_db: Database) -> None:
-    rules = billing.billing_rules(empty_db, Scope.local())
+    rules = billing_rules.billing_rules(empty_db, Scope.local())
     tops = [None if pd.isna(top) else top for top in rules["max_minutes"]]
     bands = [
         (r["code"], r["family"], r["min_minutes"], top)
@@ -471,7 +473,7 @@ def test_the_default_rules_follow_domain_md(empty_db: Database) -> None:
 
 def _edited(db: Database, target: str, changes: dict[str, Any]) -> pd.DataFrame:
     """The stored rules with ``changes`` made to code ``target``'s row."""
-    rules = billing.billing_rules(db, Scope.local())
+    rules = billing_rules.billing_rules(db, Scope.local())
     index = rules.index[rules["code"] == target][0]
     for column, value in changes.items():
         rules[column] = rules[column].astype(object)  # lists and text go in as typed
@@ -524,10 +526,10 @@ def test_rule_edits_are_checked_in_one_sentence(
 ) -> None:
     rules = _edited(empty_db, code, changes)
     with pytest.raises(InvalidBillingRuleError) as raised:
-        billing.save_rules(empty_db, Scope.local(), rules)
+        billing_rules.save_rules(empty_db, Scope.local(), rules)
     assert str(raised.value) == message
     # Nothing stored: the defaults stand.
-    assert billing.billing_rules(empty_db, Scope.local())["min_minutes"].tolist() == [
+    assert billing_rules.billing_rules(empty_db, Scope.local())["min_minutes"].tolist() == [
         5, 11, 21, 5, 11, 21
     ]  # fmt: skip
 
@@ -536,7 +538,7 @@ def test_rule_edits_are_audited_and_change_the_bands(empty_db: Database) -> None
     add_timeline(empty_db, [call("2026-04-15 10:00", 45)])
     assert only(empty_db)["status"] == "above bands"  # 45 min: over 21-30
     rules = _edited(empty_db, "98968", {"max_minutes": None, "description": "Telephone, 21+ min"})
-    billing.save_rules(empty_db, Scope.admin("ada"), rules)
+    billing_rules.save_rules(empty_db, Scope.admin("ada"), rules)
     assert only(empty_db)["code"] == "98968"  # open-ended now
     entry = audit.entries(empty_db, Scope.local()).iloc[0]
     assert (entry["identity"], entry["action"]) == ("ada", "settings")
@@ -545,19 +547,19 @@ def test_rule_edits_are_audited_and_change_the_bands(empty_db: Database) -> None
 
 def test_an_inactive_code_leaves_its_band_uncoded(empty_db: Database) -> None:
     add_timeline(empty_db, [call("2026-04-15 10:00", 25)])
-    billing.save_rules(empty_db, Scope.local(), _edited(empty_db, "98968", {"active": False}))
+    billing_rules.save_rules(empty_db, Scope.local(), _edited(empty_db, "98968", {"active": False}))
     episode = only(empty_db)
     # The telephone bands now end at 20 min: 25 is over them.
     assert (episode["band"], episode["status"]) == ("over 20 min", "above bands")
 
 
 def test_only_admins_change_rules_and_fees(empty_db: Database) -> None:
-    rules = billing.billing_rules(empty_db, Scope.local())
+    rules = billing_rules.billing_rules(empty_db, Scope.local())
     supervisor = Scope.supervisor("sue", (1,))
     with pytest.raises(PermissionDeniedError):
-        billing.save_rules(empty_db, supervisor, rules)
+        billing_rules.save_rules(empty_db, supervisor, rules)
     with pytest.raises(PermissionDeniedError):
-        billing.save_fees(empty_db, Scope.therapist("tom", (1,)), billing.fee_schedule(
+        billing_rules.save_fees(empty_db, Scope.therapist("tom", (1,)), billing_rules.fee_schedule(
             empty_db, Scope.local()
         ))  # fmt: skip
 
@@ -572,10 +574,10 @@ def test_fees_give_the_estimated_value(empty_db: Database) -> None:
             portal("2026-05-04 10:00", 4),  # under 5 min: nothing
         ],
     )
-    fees = billing.fee_schedule(empty_db, Scope.local())
+    fees = billing_rules.fee_schedule(empty_db, Scope.local())
     fees["fee"] = fees["code"].map({"98970": 15.0, "98971": 30.0, "98972": 45.0})
     fees["currency"] = "usd"
-    assert billing.save_fees(empty_db, Scope.local(), fees) == 3
+    assert billing_rules.save_fees(empty_db, Scope.local(), fees) == 3
     summary = billing.summary(empty_db, ContactFilter())
     # Three episodes qualify: 6 + 15 + 25 = 46 min; valued 15 + 30 = 45 USD, and 98968 has
     # no fee entered.
@@ -618,7 +620,7 @@ def test_fee_edits_are_checked(
         [{"code": code, "fee": fee, "currency": cur} for code, (fee, cur) in fees.items()]
     )
     with pytest.raises(InvalidBillingRuleError) as raised:
-        billing.save_fees(empty_db, Scope.local(), frame)
+        billing_rules.save_fees(empty_db, Scope.local(), frame)
     assert str(raised.value) == message
 
 

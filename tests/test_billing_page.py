@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import billing
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.measures import billing
+from analytics.storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -18,32 +18,26 @@ from typing import Any
 
 import pytest
 
-from analytics import audit, boundaries
-from analytics.boundaries import (
-    BoundarySetting,
-    InvalidBoundaryError,
-    WorkingHours,
-    change_log,
+from analytics.access.scope import LOCAL
+from analytics.cli import build_parser, main
+from analytics.demo import PRACTICES, demo_boundaries, generate_demo
+from analytics.policy import agreements, cells, in_force
+from analytics.policy.agreements import BoundarySetting, InvalidBoundaryError, WorkingWeek
+from analytics.policy.cells import setting_from_row
+from analytics.policy.files import export_settings, load_settings
+from analytics.policy.history import change_log
+from analytics.policy.in_force import settings_in_force, stored_settings, stored_working_hours
+from analytics.policy.words import list_settings, list_working_hours
+from analytics.policy.writes import (
     delete_setting,
     delete_working_hours,
-    demo_boundaries,
-    export_settings,
-    list_settings,
-    list_working_hours,
-    load_settings,
     save_setting,
     save_working_hours,
     set_time_zone,
-    setting_from_row,
-    settings_in_force,
-    stored_settings,
-    stored_working_hours,
 )
-from analytics.cli import build_parser, main
-from analytics.db import Database
-from analytics.demo import PRACTICES, generate_demo
-from analytics.pseudonyms import secret_path
-from analytics.scope import LOCAL
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import secret_path
 from tests.conftest import DATA, DEMO_END
 from tests.test_cli import assert_one_line_error, assert_usage_error, run
 
@@ -79,9 +73,9 @@ POLICY = [
 ]  # fmt: skip
 POLICY_HOURS = [
     ("Harbor Counseling", "Dana Reyes",
-     WorkingHours(date(2026, 3, 2), {day: NINE_TO_FIVE for day in range(5)})),
+     WorkingWeek(date(2026, 3, 2), {day: NINE_TO_FIVE for day in range(5)})),
     ("Lindenhof Praxis", "Jonas Weber",
-     WorkingHours(date(2026, 3, 2), {
+     WorkingWeek(date(2026, 3, 2), {
          0: [(time(8), time(12)), (time(13), time(18))],
          3: [(time(8), time(12)), (time(13), time(18))],
          4: [(time(8), time(13))],
@@ -204,7 +198,7 @@ def test_frame_lists_one_readable_row_per_setting(db: Database) -> None:
         save_setting(db, setting, changed_by="rita")
     frame = list_settings(db, LOCAL)
     assert list(frame.columns) == [
-        "practice", "therapist", "client", "effective_from", *boundaries.SETTING_FIELDS
+        "practice", "therapist", "client", "effective_from", *agreements.SETTING_FIELDS
     ]  # fmt: skip
     assert len(frame) == 4
     dana = frame.iloc[0].to_dict()
@@ -327,18 +321,19 @@ ALL_CATEGORIES = "scheduling, reminder, check_in, support, crisis, homework, oth
         ({"effective_from": date(2100, 1, 1)},
          "The effective date 2100-01-01 is after 2099; check the year."),
         ({"therapist": "Dana Rayes"},
-         "Unknown therapist 'Dana Rayes' at Harbor Counseling; check the spelling or import "
-         "their contacts first."),
+         "There is no therapist called 'Dana Rayes' at Harbor Counseling; check the spelling "
+         "or import their contacts first."),
         ({"practice": "Harbour Counselling"},
-         "Unknown practice 'Harbour Counselling'; check the spelling or import its contacts "
-         "first."),
+         "There is no practice called 'Harbour Counselling'; check the spelling or import its "
+         "contacts first."),
         ({"client": "Zed"},
-         "Unknown client 'Zed' of Dana Reyes at Harbor Counseling; check the spelling."),
+         "There is no client called 'Zed' of Dana Reyes at Harbor Counseling; check the spelling."),
         # Drew is Sam Okafor's client in the same practice; Finn is in another practice.
         ({"client": "Drew"},
          "'Drew' is not a client of Dana Reyes at Harbor Counseling; check the therapist."),
         ({"client": "Finn"},
-         "Unknown client 'Finn' of Dana Reyes at Harbor Counseling; check the spelling."),
+         "There is no client called 'Finn' of Dana Reyes at Harbor Counseling; check the "
+         "spelling."),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )  # fmt: skip
@@ -469,7 +464,9 @@ def test_settings_in_force_merge_the_override_over_that_days_default(
 
 
 def test_settings_in_force_for_an_unknown_client_says_so(db: Database) -> None:
-    with pytest.raises(InvalidBoundaryError, match=r"^Unknown client 'Zed' of Dana Reyes"):
+    with pytest.raises(
+        InvalidBoundaryError, match=r"^There is no client called 'Zed' of Dana Reyes"
+    ):
         settings_in_force(db, LOCAL, "Dana Reyes", "Zed", date(2026, 3, 2))
 
 
@@ -479,13 +476,13 @@ def test_settings_in_force_for_an_unknown_client_says_so(db: Database) -> None:
 def test_working_hours_are_stored_replaced_and_deleted_with_history(
     db: Database,
 ) -> None:
-    week = WorkingHours(date(2026, 3, 2), {
+    week = WorkingWeek(date(2026, 3, 2), {
         0: [(time(13), time(17)), (time(9), time(12))], 4: NINE_TO_FIVE, 5: [],
     })  # fmt: skip
     save_working_hours(db, "Dana Reyes", week, changed_by="rita")
     # split shift sorted, Saturday's empty list is a day off like the days left out
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [
-        WorkingHours(date(2026, 3, 2), {0: [(time(9), time(12)), (time(13), time(17))],
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [
+        WorkingWeek(date(2026, 3, 2), {0: [(time(9), time(12)), (time(13), time(17))],
                                         4: NINE_TO_FIVE})
     ]  # fmt: skip
     frame = list_working_hours(db, LOCAL)
@@ -495,17 +492,17 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
         "wed": "", "thu": "", "fri": "09:00-17:00", "sat": "", "sun": "",
     }]  # fmt: skip
 
-    longer = WorkingHours(date(2026, 3, 2), {day: [(time(8), time(18))] for day in range(5)})
+    longer = WorkingWeek(date(2026, 3, 2), {day: [(time(8), time(18))] for day in range(5)})
     save_working_hours(db, "Dana Reyes", longer, changed_by="sam")
-    later = WorkingHours(date(2026, 3, 23), {day: NINE_TO_FIVE for day in range(4)})
+    later = WorkingWeek(date(2026, 3, 23), {day: NINE_TO_FIVE for day in range(4)})
     save_working_hours(db, "Dana Reyes", later, changed_by="sam")
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer, later]
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 22)) == longer
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 23)) == later
-    assert boundaries.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 1)) is None
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [longer, later]
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 22)) == longer
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 23)) == later
+    assert in_force.working_hours_in_force(db, LOCAL, "Dana Reyes", date(2026, 3, 1)) is None
 
     delete_working_hours(db, "Dana Reyes", date(2026, 3, 23), changed_by="sam")
-    assert boundaries.working_hours_of(db, LOCAL, "Dana Reyes") == [longer]
+    assert in_force.working_hours_of(db, LOCAL, "Dana Reyes") == [longer]
     changes = history(db)
     assert [(c["changed_by"], c["what"]) for c in changes] == [
         ("rita", "working hours from 2026-03-02 added"),
@@ -538,10 +535,10 @@ def test_working_hours_are_stored_replaced_and_deleted_with_history(
 def test_invalid_working_hours_store_nothing_and_say_why(
     days: dict[int, list[Any]], message: str, db: Database
 ) -> None:
-    save_working_hours(db, "Dana Reyes", WorkingHours(date(2026, 3, 2), {0: NINE_TO_FIVE}), "rita")
+    save_working_hours(db, "Dana Reyes", WorkingWeek(date(2026, 3, 2), {0: NINE_TO_FIVE}), "rita")
     before = snapshot(db)
     with pytest.raises(InvalidBoundaryError) as raised:
-        save_working_hours(db, "Dana Reyes", WorkingHours(date(2026, 3, 2), days), "sam")
+        save_working_hours(db, "Dana Reyes", WorkingWeek(date(2026, 3, 2), days), "sam")
     assert str(raised.value) == message
     assert snapshot(db) == before
 
@@ -565,10 +562,10 @@ def test_day_hours_text_is_read_or_refused(
 ) -> None:
     if isinstance(expected, str):
         with pytest.raises(InvalidBoundaryError) as raised:
-            boundaries.parse_day_hours(text, 0)
+            cells.parse_day_hours(text, 0)
         assert str(raised.value) == expected
     else:
-        assert boundaries.parse_day_hours(text, 0) == expected
+        assert cells.parse_day_hours(text, 0) == expected
 
 
 # --- time zones ------------------------------------------------------------------------------
@@ -653,7 +650,7 @@ def test_exported_toml_reads_like_the_documented_format(db: Database, tmp_path: 
     avery = BoundarySetting(*DANA, "Avery", date(2026, 3, 9), weekly_cap_minutes=30,
                             channel_categories={})  # fmt: skip
     save_setting(db, avery, changed_by="rita")
-    friday = WorkingHours(date(2026, 3, 2), {4: [(time(8), time(13))]})
+    friday = WorkingWeek(date(2026, 3, 2), {4: [(time(8), time(13))]})
     save_working_hours(db, "Jonas Weber", friday, changed_by="rita")
     export_settings(db, LOCAL, tmp_path / "policy.toml")
     text = (tmp_path / "policy.toml").read_text(encoding="utf-8")
@@ -684,15 +681,16 @@ BAD_FILES = {
     "bad_unknown_channel.toml": "Setting 1 in bad_unknown_channel.toml: Unknown channel 'sms' "
     f"in the allowed channels; use one of {ALL_CHANNELS}.",
     # only the database knows Zed is not Dana's client: setting 1 is rolled back
-    "bad_unknown_client.toml": "Setting 2 in bad_unknown_client.toml: Unknown client 'Zed' of "
-    "Dana Reyes at Harbor Counseling; check the spelling.",
+    "bad_unknown_client.toml": "Setting 2 in bad_unknown_client.toml: There is no client "
+    "called 'Zed' of Dana Reyes at Harbor Counseling; check the spelling.",
     "bad_unknown_column.csv": "bad_unknown_column.csv has an unknown column 'cap'; the columns "
-    f"are {', '.join(boundaries.CSV_COLUMNS)}.",
+    f"are {', '.join(agreements.CSV_COLUMNS)}.",
     "bad_unknown_field.toml": "Setting 1 in bad_unknown_field.toml: Unknown field 'weekly_cap'; "
     "use practice, therapist, client, effective_from, "
-    f"{', '.join(boundaries.SETTING_FIELDS)}.",
-    "bad_unknown_therapist.csv": "Row 3 of bad_unknown_therapist.csv: Unknown therapist "
-    "'Dana Rayes' at Harbor Counseling; check the spelling or import their contacts first.",
+    f"{', '.join(agreements.SETTING_FIELDS)}.",
+    "bad_unknown_therapist.csv": "Row 3 of bad_unknown_therapist.csv: There is no "
+    "therapist called 'Dana Rayes' at Harbor Counseling; check the spelling or import their "
+    "contacts first.",
 }
 
 
@@ -719,7 +717,7 @@ def test_a_bad_file_stores_nothing_and_names_the_place(name: str, policy_db: Dat
 )  # fmt: skip
 def test_unusable_paths_say_why(name: str, message: str, db: Database, tmp_path: Path) -> None:
     (tmp_path / "policy.json").write_text("{}")
-    with pytest.raises(boundaries.BoundaryFileError) as raised:
+    with pytest.raises(agreements.BoundaryFileError) as raised:
         load_settings(db, tmp_path / name, changed_by="rita")
     assert str(raised.value) == message.format(path=tmp_path / name)
 
@@ -876,8 +874,8 @@ def test_cli_errors_are_one_sentence_and_store_nothing(
 
     assert main(["boundaries", "show", "--therapist", "Nobody", "--db", str(fixture_file)]) == 1
     assert capsys.readouterr().err == (
-        "contactload: Unknown therapist 'Nobody'; check the spelling or import their contacts "
-        "first.\n"
+        "contactload: There is no therapist called 'Nobody'; check the spelling or import "
+        "their contacts first.\n"
     )
 
     db = Database(fixture_file)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
-from analytics.scope import LOCAL, Scope
+from analytics.access.scope import LOCAL, Scope
+from analytics.storage.database import Database
 from tests.test_data_care_page import app_as, db_path
 
 __all__ = ["db_path"]  # the fixture: a private copy of the hand-made fixture database

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from analytics import boundary_edits
-from analytics.boundaries import BoundarySetting, InvalidBoundaryError, save_setting
-from analytics.db import Database
-from analytics.scope import LOCAL
-from analytics.store import add_contacts
+from analytics.access.scope import LOCAL
+from analytics.policy import boundary_edits
+from analytics.policy.agreements import BoundarySetting, InvalidBoundaryError
+from analytics.policy.writes import save_setting
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 
 ZONE = "America/New_York"
 NEW_YORK = ZoneInfo(ZONE)

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from analytics.db import Database
-from analytics.store import add_contacts
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, page_url, serve, wait_for_render
 from tests.test_exports import HOSTILE_LABELS
 

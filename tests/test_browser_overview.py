@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from analytics import boundary_edits, glance
-from analytics.boundaries import BoundarySetting, demo_boundaries, save_setting
-from analytics.db import Database
-from analytics.demo import generate_demo
-from analytics.filters import ContactFilter
-from analytics.scope import LOCAL
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL
+from analytics.demo import demo_boundaries, generate_demo
+from analytics.measures import glance
+from analytics.policy import boundary_edits
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
+from analytics.storage.database import Database
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, page_url, serve, wait_for_render
 
 pytestmark = pytest.mark.browser

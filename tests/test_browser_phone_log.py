@@ -6,9 +6,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from test_browser import CHROMIUM, CHROMIUM_ARGS, page_url, serve, wait_for_render
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.phone_log import map_number
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +35,15 @@ def test_a_phone_log_is_imported_in_the_browser(tmp_path: Path) -> None:
         page.get_by_label("Therapist's name").press("Enter")
         page.get_by_text("1 number is mapped to no client").wait_for(timeout=30_000)
         # Anna 3 and Ben 2 texts at the default 2 min each
-        page.get_by_text("5 texts (10.0 min; texts counted at 2 min each)").first.wait_for(
-            timeout=30_000
-        )
+        page.get_by_text(
+            "5 texts (10.0 min; texts estimated from their words", exact=False
+        ).first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Import this log").click(timeout=30_000)
         page.get_by_text("5 contacts imported").wait_for(timeout=30_000)
         page.goto(page_url(url, "overview"))
         wait_for_render(page)
-        page.get_by_text("texts from phone logs counted at 2 min each").wait_for(timeout=30_000)
+        page.get_by_text(
+            "Minutes include texts and messages estimated from their words", exact=False
+        ).wait_for(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from analytics import audit
-from analytics.boundaries import demo_boundaries
-from analytics.care import (
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
+from analytics.demo import demo_boundaries
+from analytics.errors import DatabaseLockedError, PermissionDeniedError
+from analytics.importing.pipeline import ImportOptions, import_file
+from analytics.measures.metrics import breakdown, totals
+from analytics.storage import audit
+from analytics.storage.care import (
     BackupError,
     UnknownClientError,
     backup,
@@ -22,12 +27,7 @@ from analytics.care import (
     erase_client,
     restore,
 )
-from analytics.db import Database
-from analytics.errors import DatabaseLockedError, PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.metrics import summary, totals
-from analytics.scope import LOCAL, Scope
+from analytics.storage.database import Database
 from tests.test_cli import assert_one_line_error, holder, run
 from tests.test_faults import snapshot, template_file
 
@@ -78,8 +78,10 @@ def test_backup_then_restore_gives_identical_totals(fixture_db: Database, tmp_pa
         # 25 contacts, 400 minutes, 7 clients, after hours 140 minutes (see test_exports)
         assert (again.contacts, again.minutes, again.active_clients) == (25, 400.0, 7)
         assert again == original
-        by_client = summary(db, ContactFilter(), "client")
-        assert list(by_client["key"]) == list(summary(fixture_db, ContactFilter(), "client")["key"])
+        by_client = breakdown(db, ContactFilter(), "client")
+        assert list(by_client["key"]) == list(
+            breakdown(fixture_db, ContactFilter(), "client")["key"]
+        )
         # the restore is in the restored database's audit log; the backup's own entry is
         # written after the copy, so only the live database has it
         # (newest first, after the fixture's own audited import)
@@ -397,8 +399,9 @@ def traces(raw: bytes, *markers: str) -> list[str]:
 def test_erasure_leaves_no_trace_of_label_or_key_in_the_file_or_its_tables(
     tmp_path: Path,
 ) -> None:
-    from analytics.boundaries import BoundarySetting, save_setting
     from analytics.importing.phone_log import map_number
+    from analytics.policy.agreements import BoundarySetting
+    from analytics.policy.writes import save_setting
 
     path = tmp_path / "contactload.duckdb"
     db = Database(path)
@@ -515,7 +518,7 @@ def test_sessions_and_phone_mappings_of_an_erased_client_are_refused(tmp_path: P
 
     from analytics.errors import InvalidRecordError
     from analytics.importing.phone_log import map_number
-    from analytics.sessions import add_sessions
+    from analytics.storage.sessions import add_sessions
 
     db = Database(tmp_path / "contactload.duckdb")
     try:
@@ -606,7 +609,7 @@ def v4_backup(folder: Path, *, with_secret: bool) -> Path:
 
 
 def test_a_backup_of_an_earlier_version_restores_migrated(tmp_path: Path) -> None:
-    from analytics.schema import LATEST_VERSION
+    from analytics.storage.schema import LATEST_VERSION
     from tests.conftest import load_fixture_csv
 
     source = v4_backup(tmp_path / "old", with_secret=True)
@@ -716,8 +719,8 @@ def test_a_restore_killed_midway_leaves_nothing_after_the_next_start(
     import signal
     import subprocess
 
-    from analytics.db import remove_leftovers
-    from analytics.importing.pipeline import PAUSE_ENV_VAR
+    from analytics.importing.limits import PAUSE_ENV_VAR
+    from analytics.storage.working_copy import remove_leftovers
     from tests.test_cli import CONTACTLOAD
     from tests.test_faults import wait_for_line
 

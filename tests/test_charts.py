@@ -19,13 +19,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.compare import MEASURES, ranked_by
-from analytics.compliance import weekly_cap_totals
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import trend
-from analytics.store import add_contacts
+from analytics.measures.caps import weekly_cap_totals
+from analytics.measures.compare import MEASURES, ranked_by
+from analytics.measures.metrics import trend
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from ui import charts
 from ui.chart_time import days_inside, round_step, time_ticks
 

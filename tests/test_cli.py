@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from analytics.cli import build_parser
-from analytics.db import Database
 from analytics.demo import PRACTICES, generate_demo
 from analytics.domain import BREAKDOWNS, CATEGORIES, CHANNELS
+from analytics.storage.database import Database
 from tests.conftest import DEMO_END
 from tests.helpers import CONTACTLOAD as CONTACTLOAD  # other test files import it from here
 from tests.helpers import contactload

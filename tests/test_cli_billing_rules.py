@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from analytics import billing
+from analytics.access.scope import LOCAL
 from analytics.cli import main
-from analytics.db import Database
-from analytics.scope import LOCAL
+from analytics.policy import billing_rules
+from analytics.storage.database import Database
 
 COUNTING = ["check_in", "support", "crisis", "homework"]
 NEVER = ["scheduling", "reminder", "other"]
@@ -34,10 +34,10 @@ def db_path(tmp_path: Path) -> Path:
     path.parent.mkdir()
     db = Database(path)
     try:
-        fees = billing.fee_schedule(db, LOCAL)
+        fees = billing_rules.fee_schedule(db, LOCAL)
         fees.loc[fees["code"] == "98970", ["fee", "currency"]] = [15.5, "USD"]
         fees.loc[fees["code"] == "98967", ["fee", "currency"]] = [40.0, "USD"]
-        billing.save_fees(db, LOCAL, fees)
+        billing_rules.save_fees(db, LOCAL, fees)
     finally:
         db.close()
     return path
@@ -103,11 +103,11 @@ def test_export_then_load_gives_back_the_same_rules_and_fees(
     # Change a rule first, so the round trip carries more than the defaults.
     db = Database(db_path)
     try:
-        rules = billing.billing_rules(db, LOCAL, as_text=True)
+        rules = billing_rules.billing_rules(db, LOCAL, as_text=True)
         online = rules["family"] == "online"
         rules.loc[online, "channels"] = "portal, email"
         rules.loc[rules["code"] == "98968", "description"] = 'Call, "long" 21-30 min'
-        billing.save_rules(db, LOCAL, rules)
+        billing_rules.save_rules(db, LOCAL, rules)
     finally:
         db.close()
     before = stored(db_path)

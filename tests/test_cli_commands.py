@@ -36,12 +36,12 @@ from typing import Any
 
 import pytest
 
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.cli import main
-from analytics.db import Database
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.sessions import client_keys_named, session_list
+from analytics.storage.database import Database
+from analytics.storage.sessions import client_keys_named, session_list
 from tests.test_cli import assert_one_line_error, run
 
 DATA = Path(__file__).parent / "data" / "cli"
@@ -363,8 +363,11 @@ def test_sessions_as_table_csv_and_keys(
 @pytest.mark.parametrize(
     ("options", "sentence"),
     [
-        (["--client", "Zed"], "There is no client named Zed."),
-        (["--therapist", "Nobody"], "There is no therapist named Nobody."),
+        (["--client", "Zed"],
+         "There is no client called 'Zed'; check the spelling or give the client's key."),
+        (["--therapist", "Nobody"],
+         "There is no therapist called 'Nobody'; check the spelling or import their contacts "
+         "first."),
         (["--from", "2026-04-01", "--to", "2026-03-01"],
          "The period starts on 2026-04-01 but ends earlier, on 2026-03-01; choose an end "
          "date on or after the start."),

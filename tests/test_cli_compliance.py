@@ -4,8 +4,9 @@ import json
 from datetime import date
 from pathlib import Path
 
-from analytics.boundaries import BoundarySetting, save_setting
-from analytics.db import Database
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
+from analytics.storage.database import Database
 from tests.conftest import load_fixture_csv
 from tests.test_cli import run
 
@@ -74,8 +75,9 @@ def test_compliance_by_therapist_and_readable_table(tmp_path: Path) -> None:
 
 
 def test_labelled_lists_for_the_boundaries_page(tmp_path: Path) -> None:
-    from analytics.compliance import out_of_policy_labelled, weeks_over_cap
-    from analytics.filters import ContactFilter
+    from analytics.access.filters import ContactFilter
+    from analytics.measures.caps import weeks_over_cap
+    from analytics.measures.out_of_policy import out_of_policy_labelled
 
     db = Database(fixture_with_agreement(tmp_path))
     over = weeks_over_cap(db, ContactFilter())
@@ -91,8 +93,8 @@ def test_labelled_lists_for_the_boundaries_page(tmp_path: Path) -> None:
 
 
 def test_weekly_cap_totals_for_the_overview_chart(tmp_path: Path) -> None:
-    from analytics.compliance import weekly_cap_totals
-    from analytics.filters import ContactFilter
+    from analytics.access.filters import ContactFilter
+    from analytics.measures.caps import weekly_cap_totals
 
     db = Database(fixture_with_agreement(tmp_path))
     totals = weekly_cap_totals(db, ContactFilter())

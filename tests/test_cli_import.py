@@ -4,9 +4,9 @@ report, and what ends up stored."""
 import json
 from pathlib import Path
 
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.metrics import totals
+from analytics.access.filters import ContactFilter
+from analytics.measures.metrics import totals
+from analytics.storage.database import Database
 from tests.test_cli import run
 
 CHECKS = Path(__file__).parent / "data" / "import" / "pipeline" / "template_checks.csv"

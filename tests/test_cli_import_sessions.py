@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from analytics.db import Database
+from analytics.storage.database import Database
 from tests.test_cli import README, run
 
 DATA = Path(__file__).parent / "data"

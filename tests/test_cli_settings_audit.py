@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import audit
-from analytics.db import Database
-from analytics.scope import Scope
-from analytics.settings import SETTINGS, get_setting
+from analytics.access.scope import Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import SETTINGS, get_setting
 from tests.test_cli import assert_one_line_error, run
 from tests.test_data_care_page import db_path
 
@@ -31,7 +31,16 @@ def test_settings_show_lists_every_setting_with_unit_and_range(
     result = run("settings", "show", "--db", db_path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "minutes_per_text = 2 min  (Minutes counted per text message; 0 to 60 min, default 2 min)",
+        "minutes_per_text = 2 min  (Least minutes counted per text or message contact "
+        "(floor); 0 to 60 min, default 2 min)",
+        "writing_words_per_minute = 20 words/min  (Words a minute the therapist writes a "
+        "message at; 1 to 200 words/min, default 20 words/min)",
+        "reading_words_per_minute = 240 words/min  (Words a minute a received message is read "
+        "at; 10 to 1000 words/min, default 240 words/min)",
+        "message_ceiling_minutes = 30 min  (Most minutes counted per written message; 1 to 240 "
+        "min, default 30 min)",
+        "message_gap_minutes = 5 min  (Messages of one conversation less than this apart are "
+        "one contact (0 = never); 0 to 240 min, default 5 min)",
         "min_group_clients = 11 clients  (Smallest group shown in comparisons (distinct "
         "clients); 2 to 1000 clients, default 11 clients)",
         "after_session_days = 3 days  (Days after a missed session to look at; 1 to 30 days, "
@@ -48,7 +57,7 @@ def test_settings_show_lists_every_setting_with_unit_and_range(
     assert [row["key"] for row in shown] == list(SETTINGS)
     assert shown[0] == {
         "key": "minutes_per_text",
-        "label": "Minutes counted per text message",
+        "label": "Least minutes counted per text or message contact (floor)",
         "value": 2.0,
         "unit": "min",
         "default": 2.0,
@@ -80,15 +89,17 @@ def test_settings_set_stores_the_value_and_audits_it(db_path: Path, tmp_path: Pa
     ("key", "value", "message"),
     [
         ("minutes_per_text", "61",
-         "Minutes counted per text message must be between 0 and 60 min; 61 is outside that."),
+         "Least minutes counted per text or message contact (floor) must be between 0 and 60 "
+         "min; 61 is outside that."),
         ("min_group_clients", "1",
          "Smallest group shown in comparisons (distinct clients) must be between 2 and 1000 "
          "clients; 1 is outside that."),
         ("minutes_per_text", "two", "'two' is not a number; give minutes_per_text as a number "
          "like 2 or 1.5."),
         ("colour", "3", "There is no setting 'colour'; use one of minutes_per_text, "
-         "min_group_clients, after_session_days, load_flag_minutes, inbox_settle_seconds, "
-         "minutes_per_email, conversation_gap_minutes."),
+         "writing_words_per_minute, reading_words_per_minute, message_ceiling_minutes, "
+         "message_gap_minutes, min_group_clients, after_session_days, load_flag_minutes, "
+         "inbox_settle_seconds, minutes_per_email, conversation_gap_minutes."),
     ],
 )  # fmt: skip
 def test_settings_set_refuses_in_one_sentence_and_changes_nothing(

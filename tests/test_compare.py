@@ -61,16 +61,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import compare
-from analytics.boundaries import BoundarySetting, save_setting
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError, InvalidFilterError
-from analytics.exports import table_to_csv
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
-from analytics.sessions import add_sessions
-from analytics.settings import set_setting
-from analytics.store import add_contacts
+from analytics.measures import compare
+from analytics.output.exports import table_to_csv
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.settings import set_setting
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 from tests.test_pages import run_app
 

@@ -33,21 +33,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.compliance import (
-    after_hours,
-    cap_summary,
-    category_caps,
-    drift_alerts,
-    out_of_policy,
-    response_times,
-    summary,
-    weekly_caps,
-)
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import totals
-from analytics.store import add_contacts
+from analytics.measures.caps import cap_summary, category_caps, weekly_caps
+from analytics.measures.compliance import after_hours, compliance_summary
+from analytics.measures.drift import drift_alerts
+from analytics.measures.metrics import totals
+from analytics.measures.out_of_policy import out_of_policy
+from analytics.measures.replies import response_times
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 
 DATA = Path(__file__).parent / "data" / "compliance"
 ALL = ContactFilter()
@@ -375,8 +370,8 @@ def test_caps_judge_whole_weeks_of_the_period(load: Callable[[str], Database]) -
 def test_partial_weeks_count_only_their_days_in_the_period_against_the_full_cap(
     load: Callable[[str], Database],
 ) -> None:
-    from analytics.compliance import weekly_cap_totals
-    from analytics.metrics import trend
+    from analytics.measures.caps import weekly_cap_totals
+    from analytics.measures.metrics import trend
 
     db = load("caps.csv")
     add_boundary(db, "Nora Quinn", None, date(2026, 1, 1), weekly_cap_minutes=40)
@@ -773,7 +768,7 @@ def test_drift_refuses_meaningless_knobs(
 def test_summary_headline(load: Callable[[str], Database]) -> None:
     db = load("caps.csv")
     add_boundary(db, "Nora Quinn", None, date(2026, 1, 1), weekly_cap_minutes=60)
-    result = summary(db, ALL)
+    result = compliance_summary(db, ALL)
     assert result.period == Period(date(2026, 3, 2), date(2026, 3, 25))
     # Caps (see test_cap_summary_for_progress_bars): both clients capped, Ada over in 3
     # weeks by 15 + 20 + 20 = 55 minutes.
@@ -804,7 +799,7 @@ def test_everything_is_empty_without_contacts(empty_db: Database) -> None:
         drift_alerts(empty_db, ALL),
     ):
         assert frame.empty
-    result = summary(empty_db, ALL)
+    result = compliance_summary(empty_db, ALL)
     assert result.period is None
     assert (result.breach_weeks, result.out_of_policy_contacts, result.alerts) == (0, 0, 0)
     assert result.after_hours_share is None

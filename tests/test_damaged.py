@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import compare, compliance, exports
+from analytics.access.filters import ContactFilter
 from analytics.cli import build_parser, main
-from analytics.db import DAMAGED, Database
 from analytics.errors import DamagedDatabaseError
-from analytics.filters import ContactFilter
+from analytics.measures import compare, compliance
+from analytics.output import exports
+from analytics.storage.database import DAMAGED, Database
 from tests.test_cli import assert_one_line_error, run
 from ui.navigation import PAGES
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.metrics import totals
-from analytics.scope import LOCAL, Scope
-from analytics.settings import get_setting
-from ui.state import VIEWER_SCOPE_KEY
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
+from analytics.measures.metrics import totals
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import get_setting
+from ui.viewer import VIEWER_SCOPE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/data_care.py"
@@ -94,7 +94,8 @@ def test_a_setting_out_of_range_is_refused_in_one_sentence(
     app.button(key="setting_save_minutes_per_text").click().run()
     assert not app.exception
     assert [error.value for error in app.error] == [
-        "Minutes counted per text message must be between 0 and 60 min; 61 is outside that."
+        "Least minutes counted per text or message contact (floor) must be between 0 and 60 "
+        "min; 61 is outside that."
     ]
     db = Database(path)
     try:

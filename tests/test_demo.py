@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from analytics import metrics
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL
 from analytics.demo import DAYS, DEFAULT_CLIENTS, DEFAULT_CONTACTS, generate_demo, is_empty
 from analytics.domain import CATEGORIES, CHANNELS
-from analytics.filters import ContactFilter
-from analytics.scope import LOCAL
+from analytics.measures import metrics
+from analytics.storage.database import Database
 
 END = date(2026, 11, 27)  # the same fixed end the other tests use (conftest.DEMO_END)
 ALL = ContactFilter()

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from analytics import billing, cli
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics import cli
+from analytics.access.filters import ContactFilter
 from analytics.importing.classify import (
     InvalidDirectionDefaultError,
     direction_defaults,
     parse_direction_defaults,
 )
 from analytics.importing.pipeline import ImportOptions, import_file
+from analytics.measures import billing
+from analytics.storage.database import Database
 
 DATA = Path(__file__).parent / "data" / "import" / "direction"
 TOGGL = DATA / "toggl_between_sessions.csv"

@@ -17,8 +17,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics.db import Database
-from analytics.encryption import (
+from analytics.access.filters import ContactFilter
+from analytics.measures.metrics import totals
+from analytics.storage.database import Database
+from analytics.storage.encryption import (
     KEY_ENV_VAR,
     KEY_FILE_ENV_VAR,
     EncryptionError,
@@ -26,10 +28,8 @@ from analytics.encryption import (
     httpfs_loadable,
     refusal,
 )
-from analytics.filters import ContactFilter
-from analytics.httpfs import duckdb_platform
-from analytics.metrics import totals
-from analytics.store import add_contacts
+from analytics.storage.httpfs import duckdb_platform
+from analytics.storage.store import add_contacts
 from tests.conftest import DATA
 from tests.test_cli import assert_one_line_error, run
 
@@ -178,8 +178,8 @@ def test_cli_with_a_key_but_no_extension_is_one_line(
 
 
 def test_a_backup_of_an_encrypted_database_is_encrypted_too(tmp_path: Path, unsafe: bool) -> None:
-    from analytics.care import backup
-    from analytics.scope import LOCAL
+    from analytics.access.scope import LOCAL
+    from analytics.storage.care import backup
 
     db = Database(tmp_path / "secret.duckdb", key=KEY, allow_unsafe_crypto=unsafe)
     try:

@@ -1,4 +1,4 @@
-"""Exports (analytics.exports and ``contactload export``) against figures worked out by hand.
+"""Exports (analytics.output.exports and ``contactload export``) against figures worked out by hand.
 
 The fixture is tests/data/fixture_contacts.csv; contact numbers #1..#25 and the local
 times are listed in the docstring of tests/test_metrics.py. Hostile labels (formulas,
@@ -15,10 +15,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, InvalidFilterError
-from analytics.exports import (
+from analytics.output.exports import (
     ExportError,
     export_bytes,
     export_contacts,
@@ -26,9 +26,9 @@ from analytics.exports import (
     table_to_csv,
     table_to_xlsx,
 )
-from analytics.filters import ContactFilter
-from analytics.scope import LOCAL, Scope
-from analytics.store import add_contacts
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 
 HOSTILE_LABELS = (
@@ -372,7 +372,8 @@ def test_cli_export_unknown_therapist_is_one_line(fixture_db_path: Path, tmp_pat
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "contactload: There is no therapist named Nobody Here."
+        "contactload: There is no therapist called 'Nobody Here'; check the spelling or import "
+        "their contacts first."
     ]
     assert not (tmp_path / "x.xlsx").exists()
 

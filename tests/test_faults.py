@@ -17,14 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.errors import ContactLoadError
-from analytics.importing.pipeline import (
-    MAX_UPLOAD_ENV_VAR,
-    PAUSE_ENV_VAR,
-    FileTooLargeError,
-    import_file,
-)
+from analytics.importing.limits import MAX_UPLOAD_ENV_VAR, PAUSE_ENV_VAR, FileTooLargeError
+from analytics.importing.pipeline import import_file
+from analytics.storage.database import Database
 from tests.conftest import load_fixture_csv
 from tests.test_cli import CONTACTLOAD, assert_one_line_error, holder, run
 
@@ -256,7 +252,7 @@ def test_cli_upload_cap_is_one_line(fixture_copy: Path, tmp_path: Path) -> None:
 
 
 def test_streamlit_upload_cap_matches_the_library_default() -> None:
-    from analytics.importing.pipeline import DEFAULT_MAX_UPLOAD_MB
+    from analytics.importing.limits import DEFAULT_MAX_UPLOAD_MB
 
     config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
     assert f"maxUploadSize = {DEFAULT_MAX_UPLOAD_MB}" in config

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.importing.pipeline import ImportOptions, import_file
+from analytics.storage.database import Database
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = sorted(

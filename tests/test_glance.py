@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from analytics import audit, glance
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import PermissionDeniedError
-from analytics.filters import ContactFilter, Period
-from analytics.glance import UnknownAlertError, UnknownPresetError
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import add_sessions
-from analytics.settings import set_setting
-from analytics.store import add_contacts
+from analytics.measures import glance
+from analytics.measures.glance import UnknownAlertError, UnknownPresetError
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.settings import set_setting
+from analytics.storage.store import add_contacts
 
 ZONE = "America/New_York"
 
@@ -169,7 +170,8 @@ def test_top_clients_share_and_over_cap(fixture_db: Database) -> None:
 
 
 def test_top_clients_flag_a_client_over_the_cap(fixture_db: Database) -> None:
-    from analytics.boundaries import BoundarySetting, save_setting
+    from analytics.policy.agreements import BoundarySetting
+    from analytics.policy.writes import save_setting
 
     top = glance.top_clients(fixture_db, ContactFilter(), limit=1)
     therapist = top["therapist"].iloc[0]
@@ -215,7 +217,7 @@ def test_ranking_flags_above_the_practice_threshold(demo_db_path: Path, tmp_path
         assert list(fixed_shown["flagged"]) == list(fixed_shown["minutes_per_client_week"] > middle)
         assert "min per active client per week" in glance.flag_threshold_text(db)
         # Therapists with fewer than 11 active clients are left out (the Compare page's k).
-        from analytics.compare import comparison
+        from analytics.measures.compare import comparison
 
         november = ContactFilter(start=date(2026, 11, 1), end=date(2026, 11, 30))
         compared = comparison(db, november, "therapist", with_total=False)
@@ -236,7 +238,7 @@ def test_digest_keeps_four_weeks_and_dismissals_are_audited(
     db = Database(path)
     try:
         everything = ContactFilter()
-        from analytics.compliance import drift_alerts
+        from analytics.measures.drift import drift_alerts
 
         all_alerts = drift_alerts(db, everything)
         digest = glance.alert_digest(db, everything)

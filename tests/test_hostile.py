@@ -12,14 +12,15 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import metrics
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
 from analytics.importing.classify import Rule, list_rules, replace_rules
-from analytics.importing.pipeline import import_file, shown_name
+from analytics.importing.person_names import shown_name
+from analytics.importing.pipeline import import_file
 from analytics.importing.presets import layout_for_preset, list_mappings, save_mapping
-from analytics.store import add_contacts
+from analytics.measures import metrics
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from tests.test_cli import run
 from tests.test_exports import HOSTILE_LABELS, HOSTILE_PRACTICE, add_hostile
 
@@ -215,7 +216,7 @@ def test_a_name_counts_as_fixed_only_when_bound_once_to_a_literal(tmp_path: Path
 )
 def test_hostile_breakdown_is_refused_in_one_sentence(fixture_db: Database, by: str) -> None:
     with pytest.raises(InvalidFilterError) as caught:
-        metrics.summary(fixture_db, ContactFilter(), by)
+        metrics.breakdown(fixture_db, ContactFilter(), by)
     message = str(caught.value)
     assert message.startswith("Cannot break down by") and message.endswith(".")
     with fixture_db.cursor() as cursor:

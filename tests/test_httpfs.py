@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import httpfs
-from analytics.db import Database
-from analytics.encryption import KEY_ENV_VAR, EncryptionError, httpfs_loadable
-from analytics.httpfs import (
+from analytics.storage import httpfs
+from analytics.storage.database import Database
+from analytics.storage.encryption import KEY_ENV_VAR, EncryptionError, httpfs_loadable
+from analytics.storage.httpfs import (
     EXTENSION_FILE,
     HTTPFS_ENV_VAR,
     duckdb_platform,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.errors import PermissionDeniedError
 from analytics.importing.calendar import (
     CalendarError,
@@ -19,8 +19,8 @@ from analytics.importing.calendar import (
     status_pattern,
 )
 from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
-from analytics.scope import Scope
-from analytics.store import undo_batch
+from analytics.storage.database import Database
+from analytics.storage.store import undo_batch
 
 CALENDARS = Path(__file__).parent / "data" / "calendars"
 AUTUMN = {"start": date(2026, 9, 1), "end": date(2026, 11, 30)}

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.importing import calendar_events
 from analytics.importing.calendar import import_calendar
 from analytics.importing.calendar_events import read_calendar
 from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
+from analytics.storage.database import Database
 
 CALENDARS = Path(__file__).parent / "data" / "calendars"
 AUTUMN = {"start": date(2026, 9, 1), "end": date(2026, 11, 30)}

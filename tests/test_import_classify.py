@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.db import Database
 from analytics.domain import CATEGORIES, CHANNELS
 from analytics.importing.classify import (
     DEFAULT_RULES,
@@ -33,6 +32,7 @@ from analytics.importing.classify import (
     rule_text_sql,
 )
 from analytics.importing.presets import CLASSIFY_FIELDS, detect_layout
+from analytics.storage.database import Database
 
 PRESETS_DIR = Path(__file__).parent / "data" / "import" / "presets"
 

@@ -16,14 +16,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
+from analytics.importing.csv_layout import SAMPLE_BYTES
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.importing.reader import (
-    DETECT_BYTES,
-    SAMPLE_BYTES,
-    UnreadableFileError,
-    stage_text_table,
-)
+from analytics.importing.reader import stage_text_table
+from analytics.importing.text_encodings import DETECT_BYTES, UnreadableFileError
+from analytics.storage.database import Database
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parent.parent

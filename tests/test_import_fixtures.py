@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.importing.reader import UnreadableFileError
-from analytics.metrics import summary, totals
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.measures.metrics import breakdown, totals
+from analytics.storage.database import Database
 
 IMPORT = Path(__file__).parent / "data" / "import"
 PRESETS = IMPORT / "presets"
@@ -457,13 +457,13 @@ UNREADABLE = ["empty.csv", "header_only.csv", "all_ragged.csv"]
 
 def minutes_by(db: Database, by: str) -> dict[str, float]:
     """Minutes per client label, or per key of another breakdown (months are local)."""
-    table = summary(db, ContactFilter(), by)
+    table = breakdown(db, ContactFilter(), by)
     key = "label" if by == "client" else "key"
     return dict(zip(table[key], table["minutes"], strict=True))
 
 
 def contacts_by(db: Database, by: str) -> dict[str, int]:
-    table = summary(db, ContactFilter(), by)
+    table = breakdown(db, ContactFilter(), by)
     return dict(zip(table["key"], table["contacts"], strict=True))
 
 

@@ -8,16 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.db import Database
 from analytics.importing import reader
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
+from analytics.importing.limits import ImportLimitError
 from analytics.importing.phone_log import PhoneLogOptions, import_phone_log
-from analytics.importing.pipeline import (
-    ImportLimitError,
-    ImportOptions,
-    import_file,
-)
-from analytics.importing.reader import UnreadableFileError, stage_text_table
+from analytics.importing.pipeline import ImportOptions, import_file
+from analytics.importing.reader import stage_text_table
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "date,start_time,minutes,client,therapist,practice,channel,category,direction"

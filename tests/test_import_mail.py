@@ -27,15 +27,15 @@ from pathlib import Path
 import pytest
 
 from analytics import cli
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.addresses import list_address_mappings, map_address, unmap_address
 from analytics.importing.conversations import MessageFileError, MessageOptions
 from analytics.importing.detect import detect_kind
 from analytics.importing.dispatch import file_kind, import_detected
 from analytics.importing.mail import html_text, import_mail, is_eml, is_mbox, split_mbox
-from analytics.scope import LOCAL
-from analytics.settings import set_setting
-from analytics.store import undo_batch
+from analytics.storage.database import Database
+from analytics.storage.settings import set_setting
+from analytics.storage.store import undo_batch
 
 MESSAGES = Path(__file__).parent / "data" / "messages"
 TAKEOUT = MESSAGES / "gmail-takeout.mbox"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from analytics.access.scope import LOCAL
 from analytics.cli import main
-from analytics.db import Database
 from analytics.demo import demo_status, remove_demo
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.scope import LOCAL
-from analytics.store import undo_choices
+from analytics.storage.database import Database
+from analytics.storage.store import undo_choices
 from tests.test_pages import run_app
 
 TOGGL = Path(__file__).parent / "data" / "import" / "presets" / "toggl.csv"

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import cli
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import PermissionDeniedError
-from analytics.filters import ContactFilter
+from analytics.importing.message_minutes import estimated_minutes_note
 from analytics.importing.phone_log import (
     PhoneLogError,
     PhoneLogOptions,
@@ -25,14 +26,12 @@ from analytics.importing.phone_log import (
     is_phone_log,
     list_mappings,
     map_number,
-    text_minutes_in_use,
-    text_minutes_note,
     unmap_number,
 )
 from analytics.importing.phone_numbers import legacy_number_form
-from analytics.scope import LOCAL, Scope
-from analytics.settings import set_setting
-from analytics.store import undo_batch
+from analytics.storage.database import Database
+from analytics.storage.settings import set_setting
+from analytics.storage.store import undo_batch
 
 PHONE = Path(__file__).parent / "data" / "phone"
 CALLS = PHONE / "calls.xml"
@@ -216,7 +215,9 @@ def test_texts_become_text_contacts_at_the_minutes_per_text(empty_db: Database) 
     map_anna_and_ben(empty_db)
     report = import_phone_log(empty_db, SMS, file_name="sms.xml", options=OPTIONS)
     assert (report.texts, report.imported_texts, report.imported_calls) == (8, 5, 0)
-    assert report.text_note == "texts counted at 2 min each"
+    # Every text has fewer than 40 words (2 min at 20 words a minute), and no two texts of
+    # a number are less than 5 minutes apart: each counts the 2-minute floor.
+    assert report.text_note.startswith("texts estimated from their words: written at 20 ")
     assert report.left_out == {
         "text not sent (draft, outbox, failed or queued)": 1,
         "group message": 1,
@@ -236,8 +237,11 @@ def test_texts_become_text_contacts_at_the_minutes_per_text(empty_db: Database) 
     ]
     # Anna: 3 texts x 2 min = 6 min; Ben: 2 texts x 2 min = 4 min
     assert minutes_by_client(empty_db) == {"Anna": 6.0, "Ben": 4.0}
-    assert text_minutes_note(text_minutes_in_use(empty_db, ContactFilter())) == (
-        "texts from phone logs counted at 2 min each"
+    assert estimated_minutes_note(empty_db, ContactFilter()) == (
+        "texts and messages estimated from their words: written at 20 and read at 240 words "
+        "a minute, at most 30 min a message and at least 2 min a contact (a message without "
+        "text counts 2 min); messages of one conversation less than 5 min apart count as one "
+        "contact"
     )
 
 
@@ -245,7 +249,7 @@ def test_minutes_per_text_setting(empty_db: Database) -> None:
     map_anna_and_ben(empty_db)
     set_setting(empty_db, "minutes_per_text", 1.5)
     report = import_phone_log(empty_db, SMS, file_name="sms.xml", options=OPTIONS)
-    assert report.text_note == "texts counted at 1.5 min each"
+    assert "at least 1.5 min a contact" in report.text_note
     # 5 texts x 1.5 min = 7.5 min; Anna 3 x 1.5 = 4.5, Ben 2 x 1.5 = 3
     assert report.text_minutes == pytest.approx(7.5)
     assert minutes_by_client(empty_db) == {"Anna": 4.5, "Ben": 3.0}
@@ -254,7 +258,7 @@ def test_minutes_per_text_setting(empty_db: Database) -> None:
     again = import_phone_log(empty_db, SMS, file_name="sms.xml", options=OPTIONS)
     assert (again.imported, again.duplicates) == (0, 5)
     assert minutes_by_client(empty_db) == {"Anna": 4.5, "Ben": 3.0}
-    assert text_minutes_in_use(empty_db, ContactFilter()) == [1.5]
+    assert "at least 3 min a contact" in str(estimated_minutes_note(empty_db, ContactFilter()))
 
 
 # -- re-imports, mapping later, undo ---------------------------------------------------
@@ -326,18 +330,20 @@ def test_a_text_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database)
     map_anna_and_ben(empty_db)
     report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
     # 6 texts: Anna's "hard night" three times (twice as +49..., once as 0171... in the
-    # other backup), Anna's other text at the same instant, Ben's text twice.
-    assert (report.rows, report.imported, report.duplicates, report.repeated) == (6, 3, 3, 3)
+    # other backup), Anna's other text at the same instant (one contact with the first:
+    # less than 5 minutes apart), Ben's text twice.
+    assert (report.rows, report.imported, report.duplicates, report.repeated) == (6, 2, 3, 3)
+    assert report.joined == 1
     assert stored(empty_db, "text") == [
-        # 07:00 UTC + 1 h (CET) = 08:00; "hard night, can we talk": no keyword: other
+        # 07:00 UTC + 1 h (CET) = 08:00; "hard night, can we talk": no keyword: other;
+        # 7 + 4 words read at 240 a minute = 0.05 min, under the 2-minute floor
         ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),
-        ("Anna", datetime(2026, 11, 9, 8, 0), 2.0, "other", "client"),  # the other body
         # 16:20 UTC + 1 h = 17:20, sent
         ("Ben", datetime(2026, 11, 10, 17, 20), 2.0, "other", "therapist"),
     ]
     again = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
-    assert (again.imported, again.duplicates) == (0, 6)
-    assert counts(empty_db) == (3, 1)
+    assert (again.imported, again.duplicates, again.joined) == (0, 5, 1)
+    assert counts(empty_db) == (2, 1)
 
 
 def test_a_call_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database) -> None:
@@ -357,9 +363,10 @@ def test_a_call_held_twice_in_a_merged_backup_is_stored_once(empty_db: Database)
 
 def test_repeats_of_an_unmapped_number_are_listed_once(empty_db: Database) -> None:
     report = import_phone_log(empty_db, PHONE / "sms_merged.xml", file_name="m.xml", options=GERMAN)
-    # Nothing mapped: Anna's two distinct texts (4 min) and Ben's one (2 min), not six.
+    # Nothing mapped: Anna's two distinct texts at the same instant (one contact of 2 min:
+    # less than 5 minutes apart) and Ben's one (2 min), not six.
     assert [(u.number, u.texts, u.minutes) for u in report.unmatched] == [
-        ("+491715550142", 2, 4.0),
+        ("+491715550142", 1, 2.0),
         ("+493055501999", 1, 2.0),
     ]
     assert report.duplicates == 0
@@ -591,13 +598,15 @@ def test_import_page_maps_numbers_and_imports_a_phone_log(
     app.file_uploader(key="import_files").set_value(("sms.xml", SMS.read_bytes(), "text/xml")).run()
     figures = {metric.label: metric.value for metric in app.metric}
     assert (figures["Will import"], figures["Minutes"]) == ("5", "7.5 min")
-    assert any("texts counted at 1.5 min each" in c.value for c in app.caption)
+    assert any("at least 1.5 min a contact" in c.value for c in app.caption)
     next(b for b in app.button if (b.key or "").startswith("phone_import_")).click().run()
     assert any("5 contacts imported" in message.value for message in app.success)
     app.switch_page("pages/overview.py").run()
     assert not app.exception, [e.message for e in app.exception]
     assert any(
-        "texts from phone logs counted at 1.5 min each" in caption.value for caption in app.caption
+        "Minutes include texts and messages estimated from their words" in caption.value
+        and "at least 1.5 min a contact" in caption.value
+        for caption in app.caption
     ), [caption.value for caption in app.caption] + [i.value for i in app.info]
     db = Database(db_path)
     assert counts(db)[0] == 8

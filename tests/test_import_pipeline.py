@@ -6,21 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL
 from analytics.errors import ContactLoadError
-from analytics.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
 from analytics.importing.presets import save_mapping
-from analytics.metrics import summary, totals
-from analytics.scope import LOCAL
-from analytics.store import list_batches, undo_batch
+from analytics.measures.metrics import breakdown, totals
+from analytics.storage.database import Database
+from analytics.storage.store import list_batches, undo_batch
 
 PIPELINE = Path(__file__).parent / "data" / "import" / "pipeline"
 NEW_YORK = ImportOptions(therapist="Robin Sommer", time_zone="America/New_York")
 
 
 def minutes_by(db: Database, by: str) -> dict[str, float]:
-    table = summary(db, ContactFilter(), by)
+    table = breakdown(db, ContactFilter(), by)
     key = "label" if by == "client" else "key"
     return dict(zip(table[key], table["minutes"], strict=True))
 

@@ -58,7 +58,6 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.importing.presets import (
     FIELDS,
     PRESET_NAMES,
@@ -74,6 +73,7 @@ from analytics.importing.presets import (
     save_mapping,
     template_csv,
 )
+from analytics.storage.database import Database
 
 PRESETS_DIR = Path(__file__).parent / "data" / "import" / "presets"
 
@@ -409,7 +409,7 @@ def test_forced_preset_needs_only_its_required_columns() -> None:
             "tempo",
             "toggl.csv",
             "There is no preset called 'tempo'; choose one of toggl, clockify, harvest, kimai, "
-            "template.",
+            "template, therapynotes.",
         ),
     ],
 )
@@ -425,7 +425,7 @@ def test_layout_for_preset_names_missing_columns(
 
 
 def test_preset_names() -> None:
-    assert PRESET_NAMES == ("toggl", "clockify", "harvest", "kimai", "template")
+    assert PRESET_NAMES == ("toggl", "clockify", "harvest", "kimai", "template", "therapynotes")
 
 
 @pytest.mark.parametrize(

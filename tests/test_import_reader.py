@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.db import Database
 from analytics.importing import reader
-from analytics.importing.reader import RowProblem, TextTable, UnreadableFileError, stage_text_table
+from analytics.importing.reader import RowProblem, TextTable, stage_text_table
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.storage.database import Database
+from analytics.storage.sql import sql
 
 QUIRKS = Path(__file__).parent / "data" / "import" / "quirks"
 
@@ -361,7 +363,7 @@ def test_row_numbers_without_dense_rowids(
         reader,
         "_position_sql",
         lambda cursor, scan: (
-            dense(cursor, scan) and ("(row_number() OVER (ORDER BY s.rowid) - 1)", False)
+            dense(cursor, scan) and (sql("(row_number() OVER (ORDER BY s.rowid) - 1)"), False)
         ),
     )
     for name, (table, rows) in expected.items():

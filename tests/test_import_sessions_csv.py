@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
-from analytics.importing.reader import UnreadableFileError
 from analytics.importing.session_csv import (
     SessionColumnsError,
     import_session_csv,
     session_template_csv,
 )
 from analytics.importing.session_report import SessionOptions
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.storage.database import Database
 
 SESSIONS = Path(__file__).parent / "data" / "sessions"
 

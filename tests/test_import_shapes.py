@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from analytics.cli import main
-from analytics.db import Database
 from analytics.errors import ContactLoadError
 from analytics.importing.dispatch import UnsupportedFileError, import_detected
 from analytics.importing.parsing import detect_duration_unit
 from analytics.importing.pipeline import EmptyClientColumnError, ImportOptions, import_file
 from analytics.importing.presets import detect_layout, layout_from_mapping
+from analytics.storage.database import Database
 
 DATA = Path(__file__).parent / "data" / "import"
 SHAPES = DATA / "shapes"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.addresses import map_address
 from analytics.importing.conversations import MessageFileError, MessageOptions
 from analytics.importing.dispatch import file_kind, import_detected
@@ -34,7 +34,7 @@ from analytics.importing.whatsapp import (
     import_whatsapp,
     is_whatsapp,
 )
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
 
 MESSAGES = Path(__file__).parent / "data" / "messages"
 LENA = MESSAGES / "WhatsApp Chat with Lena Fischer.txt"

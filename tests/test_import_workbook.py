@@ -32,7 +32,6 @@ import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
 from analytics.cli import main
-from analytics.db import Database
 from analytics.importing.dispatch import import_detected
 from analytics.importing.pipeline import FileReport, ImportOptions
 from analytics.importing.workbook import (
@@ -42,6 +41,7 @@ from analytics.importing.workbook import (
     sheet_csv,
     sheet_names,
 )
+from analytics.storage.database import Database
 from tests.test_pages import metric_values, run_app
 
 BERLIN = ImportOptions(time_zone="Europe/Berlin")

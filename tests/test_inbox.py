@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import inbox
+from analytics.access.scope import LOCAL
 from analytics.cli import main
-from analytics.db import Database
-from analytics.scope import LOCAL
+from analytics.importing import inbox
+from analytics.storage.database import Database
 from tests.test_pages import run_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,7 +273,7 @@ def test_import_page_lists_the_inbox_history(
     folder.mkdir()
     shutil.copy(DATA / "toggl_week.csv", folder)
     shutil.copy(DATA / "contacts.vcf", folder)
-    from analytics.db import open_database
+    from analytics.storage.database import open_database
 
     inbox.sweep(open_database(db_path), folder, settle=0.1)  # the page's own Database
     app.run()

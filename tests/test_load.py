@@ -5,10 +5,10 @@ all of the batch or none of it (no torn totals)."""
 import threading
 from pathlib import Path
 
-from analytics.db import Database
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
 from analytics.importing.pipeline import ImportOptions, import_file
-from analytics.metrics import totals
+from analytics.measures.metrics import totals
+from analytics.storage.database import Database
 from tests.test_faults import template_file
 
 READERS = 20

@@ -6,12 +6,12 @@ import io
 import zipfile
 from pathlib import Path
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.addresses import map_address
 from analytics.importing.conversations import MessageOptions
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import map_number
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
 
 MESSAGES = Path(__file__).parent / "data" / "messages"
 OPTIONS = MessageOptions(therapist="Anna Weber", time_zone="Europe/Berlin")
@@ -108,7 +108,7 @@ def test_nothing_private_is_stored_in_values_or_bytes(tmp_path: Path) -> None:
 def test_the_inbox_history_keeps_no_chat_name(tmp_path: Path) -> None:
     import shutil
 
-    from analytics import inbox
+    from analytics.importing import inbox
 
     db = Database(tmp_path / "inbox.duckdb")
     folder = tmp_path / "inbox"

@@ -1,4 +1,4 @@
-"""Every measure of analytics.metrics against numbers worked out by hand.
+"""Every measure of analytics.measures.metrics against numbers worked out by hand.
 
 The fixture is tests/data/fixture_contacts.csv. Its 25 contacts, in file order, with the
 therapist's LOCAL wall-clock time (what every measure uses) and, where it helps, the UTC
@@ -46,11 +46,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter, Period
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter, Period
-from analytics.metrics import (
+from analytics.measures.metrics import (
     WorkingHours,
+    breakdown,
     channel_category,
     client_table,
     client_timeline,
@@ -59,10 +59,10 @@ from analytics.metrics import (
     headline,
     load_grid,
     pareto,
-    summary,
     totals,
     trend,
 )
+from analytics.storage.database import Database
 
 ALL = ContactFilter()
 
@@ -236,7 +236,7 @@ def test_measures_of_an_empty_selection(fixture_db: Database) -> None:
     table = client_table(fixture_db, NOTHING)
     assert len(table) == 0
     assert "weekly_minutes" in table.columns
-    assert len(summary(fixture_db, NOTHING, "client")) == 0
+    assert len(breakdown(fixture_db, NOTHING, "client")) == 0
     assert len(channel_category(fixture_db, NOTHING)) == 0
     grid = load_grid(fixture_db, NOTHING)
     assert len(grid) == 168
@@ -288,11 +288,11 @@ def test_headline(fixture_db: Database) -> None:
     assert result.previous.minutes_per_active_client_week is None
 
 
-# --- summary ---------------------------------------------------------------------------
+# --- breakdown ---------------------------------------------------------------------------
 
 
-def test_summary_by_client(fixture_db: Database) -> None:
-    frame = summary(fixture_db, ALL, "client")
+def test_breakdown_by_client(fixture_db: Database) -> None:
+    frame = breakdown(fixture_db, ALL, "client")
     names = labels_by_key(fixture_db)
     assert [names[key] for key in frame["key"]] == list(frame["label"])
     assert rows(frame, "label", "contacts", "minutes") == [
@@ -377,17 +377,17 @@ def test_summary_by_client(fixture_db: Database) -> None:
         ),
     ],
 )
-def test_summary_breakdowns(
+def test_breakdown_breakdowns(
     fixture_db: Database, by: str, expected: list[tuple[str, str, int, float]]
 ) -> None:
-    frame = summary(fixture_db, ALL, by)
+    frame = breakdown(fixture_db, ALL, by)
     assert rows(frame, "key", "label", "contacts", "minutes") == expected
     assert list(frame["share"]) == pytest.approx([minutes / 400 for *_, minutes in expected])
 
 
-def test_summary_shares_are_of_the_filtered_total(fixture_db: Database) -> None:
+def test_breakdown_shares_are_of_the_filtered_total(fixture_db: Database) -> None:
     filters = ContactFilter(practice_ids=(practice_id(fixture_db, "Lindenhof Praxis"),))
-    frame = summary(fixture_db, filters, "client")
+    frame = breakdown(fixture_db, filters, "client")
     assert rows(frame, "label", "contacts", "minutes") == [("Finn", 5, 95.0), ("Greta", 3, 30.0)]
     # 95 / 125 = 0.76, 30 / 125 = 0.24
     assert list(frame["share"]) == pytest.approx([0.76, 0.24])
@@ -492,7 +492,7 @@ def test_breakdown_arguments_are_checked(fixture_db: Database) -> None:
     with pytest.raises(InvalidFilterError, match=r"^Unknown time bucket 'day'.*\.$"):
         trend(fixture_db, ALL, "channel", "day")
     with pytest.raises(InvalidFilterError, match=r"^Cannot break down by 'weekday'.*\.$"):
-        summary(fixture_db, ALL, "weekday")
+        breakdown(fixture_db, ALL, "weekday")
 
 
 # --- channel x category -------------------------------------------------------------------
@@ -858,7 +858,7 @@ def test_client_filter(fixture_db: Database) -> None:
     assert result.crisis_minutes == pytest.approx(70.0)
     result = totals(fixture_db, ContactFilter(client_keys=(avery, emery)))
     assert (result.contacts, result.minutes, result.active_clients) == (9, 170.0, 2)
-    assert summary(fixture_db, ContactFilter(client_keys=(emery,)), "therapist")[
+    assert breakdown(fixture_db, ContactFilter(client_keys=(emery,)), "therapist")[
         "key"
     ].tolist() == ["Sam Okafor"]
 
@@ -868,7 +868,7 @@ def test_channel_filter(fixture_db: Database) -> None:
     # email 40 (4) + other 10 (1); after: #4 10 + #15 10 + #21 10 = 30
     assert (result.contacts, result.minutes, result.active_clients) == (5, 50.0, 4)
     assert result.after_hours_minutes == pytest.approx(30.0)
-    frame = summary(fixture_db, ContactFilter(channels=("video",)), "client")
+    frame = breakdown(fixture_db, ContactFilter(channels=("video",)), "client")
     # video: Avery #3 25 + #10 15 = 40, Finn #18 30, Drew #13 20
     assert rows(frame, "label", "contacts", "minutes") == [
         ("Avery", 2, 40.0),

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import glance
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.scope import Scope
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
+from analytics.measures import glance
+from analytics.storage.database import Database
 from tests.test_data_care_page import app_as
 
 ROOT = Path(__file__).resolve().parent.parent

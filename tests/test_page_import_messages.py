@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.importing.addresses import map_address
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
 from tests.test_pages import metric_values, run_app
 
 PAGE = "pages/import_data.py"

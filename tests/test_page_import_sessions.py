@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
+from analytics.storage.database import Database
 from tests.test_pages import metric_values, run_app
 
 DATA = Path(__file__).parent / "data"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.metrics import totals
+from analytics.access.filters import ContactFilter
+from analytics.measures.metrics import totals
+from analytics.storage.database import Database
 from tests.conftest import DEMO_END
 from ui.navigation import PAGES
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from analytics import cli
-from analytics.db import Database
+from analytics.access.scope import LOCAL
 from analytics.errors import InvalidRecordError
 from analytics.importing.phone_log import (
     PhoneLogOptions,
@@ -28,9 +28,9 @@ from analytics.importing.phone_numbers import (
     read_number,
     set_default_region,
 )
-from analytics.pseudonyms import load_or_create_secret, number_key
-from analytics.schema import MIGRATIONS, migrate
-from analytics.scope import LOCAL
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import load_or_create_secret, number_key
+from analytics.storage.schema import MIGRATIONS, migrate
 
 PHONE = Path(__file__).parent / "data" / "phone"
 ROME = PhoneLogOptions(

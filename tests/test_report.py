@@ -1,4 +1,4 @@
-"""The supervision report (analytics/report.py, ``contactload report``, the Overview's button):
+"""The supervision report (``output/report.py``, ``contactload report``, the Overview's button):
 figures worked out by hand on the fixture, suppression, scope, escaping, no external
 resources, and a real headless Chromium that opens the file offline and prints it to PDF."""
 
@@ -11,22 +11,23 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit
-from analytics.boundaries import BoundarySetting, save_setting
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.cli import main
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.metrics import totals
-from analytics.report import (
+from analytics.measures.metrics import totals
+from analytics.output.report import (
     EmptyReportError,
     UnknownNameError,
     minutes_text,
     report_filter,
     supervision_report,
 )
-from analytics.scope import LOCAL, Scope
-from analytics.settings import set_setting
-from analytics.store import add_contacts
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import set_setting
+from analytics.storage.store import add_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))

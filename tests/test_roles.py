@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.db import Database
-from analytics.roles import (
+from analytics.access.roles import (
     RoleEntry,
     Roles,
     RolesFileError,
@@ -19,8 +18,9 @@ from analytics.roles import (
     parse_roles,
     scope_for,
 )
-from analytics.scope import Scope
-from analytics.store import add_contacts
+from analytics.access.scope import Scope
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 

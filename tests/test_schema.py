@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.db import Database
 from analytics.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
-from analytics.schema import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
+from analytics.storage.database import Database
+from analytics.storage.schema import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
 
 pytestmark = pytest.mark.real_migrations  # new files here run the migrations themselves
 

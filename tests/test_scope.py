@@ -8,402 +8,52 @@ a copy of the database from which every row outside the scope was deleted; no ou
 name, label or key may appear in what they return, and supervisors see no label at all.
 Writers called with a narrow scope either succeed within it or raise
 ``PermissionDeniedError`` and change nothing.
+
+This module holds the discovery and its registries (how to call each reader and writer);
+the checks themselves are in tests/test_scope_readers.py (one test per reader and scope),
+tests/test_scope_writers.py (one per writer, target and scope) and tests/test_scope_pages.py,
+on the fixture of tests/scope_world.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
-import math
 import pkgutil
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import analytics
-from analytics import boundaries
-from analytics.boundaries import BoundarySetting, WorkingHours
-from analytics.db import Database
-from analytics.errors import ContactLoadError, PermissionDeniedError
-from analytics.filters import ContactFilter
-from analytics.pseudonyms import secret_path
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import add_sessions
-from analytics.store import add_contacts
-from ui.state import VIEWER_SCOPE_KEY
-
-# --- the fixture: two practices, three therapists, distinct names, labels and keys ------
-
-HARBOUR = "Harbourview Practice"
-LINDEN = "Lindenhof Praxis"
-THERAPISTS = {
-    # name: (practice, time zone, client labels)
-    "Ada Quillfeather": (HARBOUR, "Europe/Berlin", ("Opaline Ashcombe", "Peregrin Birchley")),
-    "Bo Marlowe": (HARBOUR, "America/New_York", ("Quenby Carraway", "Rosalind Dunmore")),
-    "Cyprian Fenwick": (LINDEN, "Europe/London", ("Saffron Ellery", "Tobiah Fairweather")),
-}
-FIRST_MONDAY = date(2026, 1, 5)
-WEEKS = 12
-CHANNEL_CATEGORY = (
-    ("phone", "support", "client"),
-    ("email", "scheduling", "therapist"),
-    ("text", "check_in", "client"),  # out of policy where texts carry scheduling only
-    ("portal", "homework", "therapist"),
+from analytics import demo
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
+from analytics.policy import files, in_force, words, writes
+from analytics.policy.agreements import BoundarySetting, WorkingWeek
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.store import add_contacts
+from tests.helpers import outcome
+from tests.scope_world import (
+    FIRST_MONDAY,
+    HARBOUR,
+    OWN,
+    PHONES,
+    THERAPISTS,
+    World,
+    _address,
+    _call_log,
+    _contacts,
+    _function,
+    _mbox,
+    _sessions,
 )
-
-
-def _contacts() -> pd.DataFrame:
-    """A few contacts a week per client, in the therapist's zone, with one late spike."""
-    rows = []
-    for number, (therapist, (practice, zone, labels)) in enumerate(THERAPISTS.items()):
-        for client_number, label in enumerate(labels):
-            for week in range(WEEKS):
-                for slot, (channel, category, direction) in enumerate(CHANNEL_CATEGORY):
-                    day = FIRST_MONDAY + timedelta(weeks=week, days=slot + client_number)
-                    hour = (8, 12, 19, 22)[(slot + week + number) % 4]  # some after hours
-                    local = datetime.combine(day, time(hour, 5 * number), tzinfo=ZoneInfo(zone))
-                    spike = 4 if week == WEEKS - 1 and client_number == 0 else 1
-                    rows.append(
-                        {
-                            "practice": practice,
-                            "therapist": therapist,
-                            "time_zone": zone,
-                            "client": label,
-                            "started_at": local.isoformat(),
-                            "minutes": str((10 + 5 * slot + number) * spike),
-                            "channel": channel,
-                            "category": category,
-                            "direction": direction,
-                        }
-                    )
-    # Bo answers Ada's client once (same practice, so the same client): Ada's reply times
-    # must not count a reply she cannot see, and Bo sees Opaline as a client he met.
-    rows.append(
-        {
-            "practice": HARBOUR,
-            "therapist": "Bo Marlowe",
-            "time_zone": "America/New_York",
-            "client": "Opaline Ashcombe",
-            "started_at": "2026-01-05T04:00:00-05:00",  # 10:00 in Berlin, after 08:00
-            "minutes": "7",
-            "channel": "email",
-            "category": "support",
-            "direction": "therapist",
-        }
-    )
-    # Two client-initiated portal messages per client after the sessions end (week 13),
-    # so billing finds online digital assessment periods (8 + 6 = 14 min each) to scope.
-    for therapist, (practice, zone, labels) in THERAPISTS.items():
-        for client_number, label in enumerate(labels):
-            for offset, minutes in ((1, 8), (3, 6)):
-                day = FIRST_MONDAY + timedelta(weeks=13, days=offset + client_number)
-                local = datetime.combine(day, time(11), tzinfo=ZoneInfo(zone))
-                rows.append(
-                    {
-                        "practice": practice,
-                        "therapist": therapist,
-                        "time_zone": zone,
-                        "client": label,
-                        "started_at": local.isoformat(),
-                        "minutes": str(minutes),
-                        "channel": "portal",
-                        "category": "support",
-                        "direction": "client",
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def _sessions() -> pd.DataFrame:
-    """A weekly session per client, one in four cancelled."""
-    rows = []
-    for therapist, (practice, zone, labels) in THERAPISTS.items():
-        for client_number, label in enumerate(labels):
-            for week in range(WEEKS):
-                day = FIRST_MONDAY + timedelta(weeks=week, days=client_number)
-                local = datetime.combine(day, time(10), tzinfo=ZoneInfo(zone))
-                rows.append(
-                    {
-                        "practice": practice,
-                        "therapist": therapist,
-                        "time_zone": zone,
-                        "client": label,
-                        "started_at": local.isoformat(),
-                        "minutes": "50",
-                        "status": "cancelled" if week % 4 == 3 else "attended",
-                        "identity": None,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def _policy(db: Database) -> None:
-    """A default, a client override (changed once) and working hours per therapist."""
-    for number, (therapist, (practice, _, labels)) in enumerate(THERAPISTS.items()):
-        boundaries.save_setting(
-            db,
-            BoundarySetting(
-                therapist,
-                practice,
-                None,
-                FIRST_MONDAY,
-                weekly_cap_minutes=60.0 + 15 * number,
-                category_caps={"support": 30.0},
-                allowed_channels=("phone", "email", "text", "portal"),
-                channel_categories={"text": ("scheduling", "reminder")},
-                response_target_hours=24.0,
-                response_in_working_hours=number % 2 == 0,
-                crisis_counts_toward_cap=False,
-            ),
-            "setup",
-        )
-        for cap in (120.0, 90.0):
-            override = BoundarySetting(
-                therapist, practice, labels[0], FIRST_MONDAY, weekly_cap_minutes=cap
-            )
-            boundaries.save_setting(db, override, "setup")
-        boundaries.save_working_hours(
-            db,
-            therapist,
-            WorkingHours(FIRST_MONDAY, {day: [(time(9), time(17))] for day in range(5)}),
-            "setup",
-            practice=practice,
-        )
-
-
-# Phone numbers mapped to clients (two therapists), as the phone-log importer needs them.
-PHONES = {
-    "+4917155501001": ("Ada Quillfeather", "Opaline Ashcombe"),
-    "+4917155501002": ("Ada Quillfeather", "Peregrin Birchley"),
-    "+447400900101": ("Cyprian Fenwick", "Saffron Ellery"),
-}
-UNMAPPED = "+4917155509999"
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _call_log(therapist: str, first_day: int = 14) -> bytes:
-    """An SMS Backup & Restore call log of ``therapist``'s phone: an incoming 10-minute call
-    from each mapped client in April (after the sessions), one from an unmapped number."""
-    numbers = [number for number, (owner, _) in PHONES.items() if owner == therapist]
-    calls = [
-        f'<call number="{number}" duration="600" type="1" '
-        f'date="{_epoch_ms(datetime(2026, 4, first_day + day, 9, tzinfo=ZoneInfo("UTC")))}" />'
-        for day, number in enumerate([*numbers, UNMAPPED])
-    ]
-    return f'<?xml version="1.0"?>\n<calls count="{len(calls)}">{"".join(calls)}</calls>'.encode()
-
-
-def _text_log() -> bytes:
-    """Ada's texts: Opaline asks about homework and gets an answer."""
-    sent = datetime(2026, 4, 20, 18, tzinfo=ZoneInfo("UTC"))
-    texts = [
-        f'<sms address="+4917155501001" type="{kind}" body="{body}" '
-        f'date="{_epoch_ms(sent + timedelta(minutes=minute))}" />'
-        for kind, minute, body in ((1, 0, "A question about my homework"), (2, 30, "Happy to help"))
-    ]
-    return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
-
-
-def _address(label: str) -> str:
-    """The e-mail address of a client with a phone mapping (mapped beside the number)."""
-    return f"{label.split()[0].lower()}@example.org"
-
-
-def _mbox(therapist: str) -> bytes:
-    """One e-mail to ``therapist`` from each client whose address is mapped."""
-    messages = [
-        f"From x Tue Apr 21 09:00:00 2026\nFrom: {_address(label)}\nTo: me@example.net\n"
-        f"Date: Tue, 21 Apr 2026 09:0{n}:00 +0000\nMessage-ID: <m{n}@example.org>\n"
-        "Subject: reschedule\n\nCan we move it?\n\n"
-        for n, (owner, label) in enumerate(PHONES.values())
-        if owner == therapist
-    ]
-    return "".join(messages).encode()
-
-
-def _phone_logs(db: Database) -> None:
-    """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
-    from analytics.importing.addresses import map_address
-    from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
-
-    for number, (therapist, label) in PHONES.items():
-        map_number(db, LOCAL, therapist, number, label, practice=THERAPISTS[therapist][0])
-        map_address(db, LOCAL, therapist, _address(label), label, practice=THERAPISTS[therapist][0])
-    for therapist, name, log in (
-        ("Ada Quillfeather", "ada-calls.xml", _call_log("Ada Quillfeather")),
-        ("Ada Quillfeather", "ada-texts.xml", _text_log()),
-        ("Cyprian Fenwick", "cyprian-calls.xml", _call_log("Cyprian Fenwick")),
-    ):
-        options = PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
-        import_phone_log(db, log, file_name=name, options=options)
-
-
-@pytest.fixture(scope="module")
-def scoped_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The two-practice fixture, stored once (contacts and sessions batches, boundaries)."""
-    path = tmp_path_factory.mktemp("scope") / "contactload.duckdb"
-    db = Database(path)
-    try:
-        add_contacts(db, _contacts(), source="fixture", file_name="contacts.csv")
-        add_sessions(db, _sessions(), source="fixture", file_name="sessions.csv")
-        _policy(db)
-        _phone_logs(db)
-    finally:
-        db.close()
-    return path
-
-
-@dataclass(frozen=True)
-class World:
-    """What the fixture holds, by id: for building scopes and checking leaks."""
-
-    practices: dict[str, int]
-    therapists: dict[str, int]
-    clients: pd.DataFrame  # client_id, client_key, label, practice_id, therapist_id
-    episodes: pd.DataFrame  # billing episodes (client_key, family, start), seen locally
-
-
-def _world(db: Database) -> World:
-    practices = db.frame("SELECT name, practice_id FROM practices", [])
-    therapists = db.frame("SELECT name, therapist_id FROM therapists", [])
-    clients = db.frame(
-        "SELECT client_id, client_key, label, practice_id, therapist_id FROM clients", []
-    )
-    return World(
-        dict(zip(practices["name"], practices["practice_id"].astype(int), strict=True)),
-        dict(zip(therapists["name"], therapists["therapist_id"].astype(int), strict=True)),
-        clients,
-        _function("billing.episodes")(db, ContactFilter())[["client_key", "family", "start"]],
-    )
-
-
-def _copy(source: Path, folder: Path) -> Path:
-    """A copy of a closed database file with its pseudonym secret."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.name
-    shutil.copy(source, target)
-    shutil.copy(secret_path(source), secret_path(target))
-    return target
-
-
-_PRUNE_BY_SCOPE = ("contacts", "sessions", "clients", "therapists")
-_PRUNE_BY_THERAPIST = ("boundaries", "working_hours", "boundary_changes", "phone_numbers")
-
-
-def _prune(db: Database, scope: Scope) -> None:
-    """Delete every row outside ``scope``: what a scoped call may at most see."""
-    with db.transaction() as cursor:
-        for table in _PRUNE_BY_SCOPE:
-            # the table's own name as the alias: Scope.where qualifies its columns with it;
-            # clients go after contacts and sessions, keeping those met by the scope
-            where = scope.client_where if table == "clients" else scope.where
-            condition, params = where(table)
-            cursor.execute(f"DELETE FROM {table} WHERE NOT coalesce({condition}, false)", params)
-        cursor.execute(
-            "DELETE FROM practices WHERE practice_id NOT IN (SELECT practice_id FROM therapists)"
-        )
-        for table in _PRUNE_BY_THERAPIST:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE therapist_id IS NULL "
-                "OR therapist_id NOT IN (SELECT therapist_id FROM therapists)"
-            )
-        for table in ("boundaries", "phone_numbers"):
-            cursor.execute(
-                f"DELETE FROM {table} WHERE client_id NOT IN (SELECT client_id FROM clients)"
-            )
-        if not scope.may_import:
-            # Batches are for importers only (list_batches shows them nothing); a batch that
-            # still holds a contact in scope stays, since what kind of file a contact came
-            # from (a phone log's texts, say) is part of that contact.
-            cursor.execute(
-                "DELETE FROM import_batches WHERE batch_id NOT IN (SELECT batch_id FROM contacts "
-                "WHERE batch_id IS NOT NULL UNION SELECT batch_id FROM sessions "
-                "WHERE batch_id IS NOT NULL)"
-            )
-        if scope.role not in ("local", "admin"):
-            cursor.execute("DELETE FROM audit_log WHERE identity <> ?", [scope.identity])
-
-
-# --- the scopes under test -----------------------------------------------------------------
-
-
-def _scopes(world: World) -> dict[str, Scope]:
-    return {
-        "therapist": Scope.therapist("ada@example.org", (world.therapists["Ada Quillfeather"],)),
-        "supervisor": Scope.supervisor("sam@example.org", (world.practices[LINDEN],)),
-        "nobody": Scope.nobody("stranger@example.org"),
-        # Bo stood in once for Ada's client Opaline: he sees her as his, Ada's data not.
-        "colleague": Scope.therapist("bo@example.org", (world.therapists["Bo Marlowe"],)),
-    }
-
-
-SCOPE_NAMES = ("therapist", "supervisor", "nobody", "colleague")
-
-
-# --- comparing results -----------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A result as plain, comparable Python: frames as columns and rows, floats rounded."""
-    if isinstance(value, pd.DataFrame):
-        frame = value.reset_index(drop=True)
-        return {
-            "columns": [str(column) for column in frame.columns],
-            "rows": [[_plain(cell) for cell in row] for row in frame.itertuples(index=False)],
-        }
-    if isinstance(value, pd.Series):
-        return [_plain(cell) for cell in value.tolist()]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 9)
-    if value is pd.NaT or value is None or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def _outcome(call: Callable[[], Any]) -> Any:
-    """The plain result of a call, or the error a user would read."""
-    try:
-        return _plain(call())
-    except ContactLoadError as error:
-        return {"error": type(error).__name__, "message": str(error)}
-
-
-def _without_errors(value: Any) -> Any:
-    """``value`` with every refusal (an ``_outcome`` error) left out."""
-    if isinstance(value, dict):
-        if set(value) == {"error", "message"}:
-            return None
-        return {key: _without_errors(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_errors(item) for item in value]
-    return value
-
 
 # --- how to call each reader -------------------------------------------------------------------
 
@@ -468,7 +118,11 @@ def _one_therapist_filter(name: str) -> list[Variant]:
 
 def _client_timeline(call: Call) -> list[Any]:
     return [
-        _outcome(lambda key=key: _function("metrics.client_timeline")(call.db, call.filters(), key))
+        outcome(
+            lambda key=key: _function("measures.metrics.client_timeline")(
+                call.db, call.filters(), key
+            )
+        )
         for key in call.world.clients["client_key"]
     ]
 
@@ -481,8 +135,8 @@ def _settings_in_force(call: Call) -> list[Any]:
         keys = clients.loc[clients["label"].isin(labels), "client_key"].tolist()
         for client in (None, *labels, *keys):
             results.append(
-                _outcome(
-                    lambda client=client, therapist=therapist: boundaries.settings_in_force(
+                outcome(
+                    lambda client=client, therapist=therapist: in_force.settings_in_force(
                         call.db, call.scope, therapist, client, on
                     )
                 )
@@ -494,7 +148,7 @@ def _export(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"export-{call.scope.role}.{kind}"
-        count = boundaries.export_settings(call.db, call.scope, path)
+        count = files.export_settings(call.db, call.scope, path)
         return count, path.read_text(encoding="utf-8-sig")
 
     return variant
@@ -504,7 +158,7 @@ def _rules_export(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"rules-{call.scope.role}.{kind}"
-        count = _function("billing_files.export_rules")(call.db, call.scope, path)
+        count = _function("policy.billing_files.export_rules")(call.db, call.scope, path)
         return count, path.read_text(encoding="utf-8-sig")
 
     return variant
@@ -514,8 +168,10 @@ def _clients_named(call: Call) -> list[Any]:
     """Every client asked for by label and by key, one at a time."""
     clients = call.world.clients
     return [
-        _outcome(
-            lambda name=name: _function("sessions.client_keys_named")(call.db, call.scope, [name])
+        outcome(
+            lambda name=name: _function("storage.sessions.client_keys_named")(
+                call.db, call.scope, [name]
+            )
         )
         for name in [*clients["label"], *clients["client_key"]]
     ]
@@ -525,7 +181,7 @@ def _export_rows(call: Call) -> Any:
     """Parquet bytes as the rows they hold (the file's own metadata is not the point)."""
     import io
 
-    data = _function("exports.export_bytes")(call.db, call.filters(), "parquet")
+    data = _function("output.exports.export_bytes")(call.db, call.filters(), "parquet")
     return pd.read_parquet(io.BytesIO(data)).to_dict("list")
 
 
@@ -533,7 +189,7 @@ def _export_file(kind: str) -> Variant:
     def variant(call: Call) -> Any:
         call.folder.mkdir(parents=True, exist_ok=True)
         path = call.folder / f"contacts-{call.scope.role}.{kind}"
-        result = _function("exports.export_contacts")(call.db, call.filters(), path, kind)
+        result = _function("output.exports.export_contacts")(call.db, call.filters(), path, kind)
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
         return result.contacts, frame.to_dict("list")
 
@@ -542,8 +198,8 @@ def _export_file(kind: str) -> Variant:
 
 def _report_filter(therapist: str) -> Variant:
     def variant(call: Call) -> Any:
-        return _outcome(
-            lambda: _function("report.report_filter")(
+        return outcome(
+            lambda: _function("output.report.report_filter")(
                 call.db, call.scope, date(2026, 1, 1), date(2026, 12, 31), therapist=therapist
             )
         )
@@ -552,7 +208,7 @@ def _report_filter(therapist: str) -> Variant:
 
 
 def _supervision_report(call: Call) -> Any:
-    return _function("report.supervision_report")(
+    return _function("output.report.supervision_report")(
         call.db, call.filters(), datetime(2026, 11, 28, 12, 0)
     )
 
@@ -563,7 +219,7 @@ def _written_report(call: Call) -> Any:
 
     call.folder.mkdir(parents=True, exist_ok=True)
     path = call.folder / f"report-{call.scope.role}.html"
-    _outcome(lambda: _function("report.write_report")(call.db, call.filters(), path))
+    outcome(lambda: _function("output.report.write_report")(call.db, call.filters(), path))
     if not path.exists():
         return None
     return re.sub(r"Generated [0-9-]+ [0-9:]+ UTC", "Generated", path.read_text("utf-8"))
@@ -572,7 +228,7 @@ def _written_report(call: Call) -> Any:
 def _with_labels(call: Call) -> Any:
     # Every key goes in (a caller's frame); what comes back is the names given to them.
     keys = pd.DataFrame({"client_key": call.world.clients["client_key"]})
-    return _function("compliance.with_client_labels")(call.db, call.scope, keys)["client"]
+    return _function("measures.metrics.with_client_labels")(call.db, call.scope, keys)["client"]
 
 
 def _episode_contacts(call: Call) -> list[Any]:
@@ -580,8 +236,8 @@ def _episode_contacts(call: Call) -> list[Any]:
     # page asks for the contacts behind a row it shows.
     first = call.world.episodes.groupby(["client_key", "family"], as_index=False).first()
     return [
-        _outcome(
-            lambda row=row: _function("billing.episode_contacts")(
+        outcome(
+            lambda row=row: _function("measures.billing.episode_contacts")(
                 call.db, call.filters(), row.family, row.client_key, row.start.to_pydatetime()
             )
         )
@@ -594,7 +250,7 @@ def _per_client(name: str) -> Variant:
 
     def variant(call: Call) -> list[Any]:
         return [
-            _outcome(lambda key=key: _function(name)(call.db, call.filters(), key))
+            outcome(lambda key=key: _function(name)(call.db, call.filters(), key))
             for key in call.world.clients["client_key"]
         ]
 
@@ -605,9 +261,9 @@ def _mappings(call: Call) -> list[Any]:
     # Every mapping, then each therapist's (in scope or not).
     list_mappings = _function("importing.phone_log.list_mappings")
     return [
-        _outcome(lambda: list_mappings(call.db, call.scope)),
+        outcome(lambda: list_mappings(call.db, call.scope)),
         *(
-            _outcome(
+            outcome(
                 lambda therapist_id=therapist_id: list_mappings(call.db, call.scope, therapist_id)
             )
             for therapist_id in call.world.therapists.values()
@@ -626,104 +282,110 @@ _COMPARE_SIZES = (None, 2, 3)
 
 
 READERS: dict[str, list[Variant]] = {
-    "billing.episode_contacts": [_episode_contacts],
-    "billing.billing_rules": [
-        lambda call, as_text=as_text: _function("billing.billing_rules")(
+    "measures.billing.episode_contacts": [_episode_contacts],
+    "policy.billing_rules.billing_rules": [
+        lambda call, as_text=as_text: _function("policy.billing_rules.billing_rules")(
             call.db, call.scope, as_text=as_text
         )
         for as_text in (False, True)
     ],
-    "session_load.client_sessions": [_per_client("session_load.client_sessions")],
-    "session_load.session_load_by": [
+    "measures.session_load.client_sessions": [_per_client("measures.session_load.client_sessions")],
+    "measures.session_load.session_load_by": [
         variant
         for by in ("therapist", "practice", "client", "week", "month")
-        for variant in _filter_variants("session_load.session_load_by", by)
+        for variant in _filter_variants("measures.session_load.session_load_by", by)
     ],
-    "compare.comparison": [
+    "measures.compare.comparison": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
         for with_total in (True, False)
-        for variant in _filter_variants("compare.comparison", by, size, with_total)
+        for variant in _filter_variants("measures.compare.comparison", by, size, with_total)
     ],
-    "compare.comparison_report": [
+    "measures.compare.comparison_report": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.comparison_report", by, size)
+        for variant in _filter_variants("measures.compare.comparison_report", by, size)
     ],
-    "compare.monthly_trend": [
+    "measures.compare.monthly_trend": [
         variant
         for by in ("therapist", "practice")
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.monthly_trend", by, size)
+        for variant in _filter_variants("measures.compare.monthly_trend", by, size)
     ],
-    "compare.suppression_pattern": [
+    "measures.compare.suppression_pattern": [
         variant
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.suppression_pattern", size)
+        for variant in _filter_variants("measures.compare.suppression_pattern", size)
     ],
-    "compare.distribution": [
+    "measures.compare.distribution": [
         variant
         for size in _COMPARE_SIZES
-        for variant in _filter_variants("compare.distribution", size)
+        for variant in _filter_variants("measures.compare.distribution", size)
     ],
     "importing.phone_log.list_mappings": [_mappings],
-    "metrics.summary": [
+    "measures.metrics.breakdown": [
         variant
         for by in ("client", "therapist", "practice")
-        for variant in _filter_variants("metrics.summary", by)
+        for variant in _filter_variants("measures.metrics.breakdown", by)
     ],
-    "metrics.trend": _filter_variants("metrics.trend", "category"),
-    "metrics.client_timeline": [_client_timeline],
-    "metrics.filter_choices": [
-        lambda call: _function("metrics.filter_choices")(call.db, call.scope)
+    "measures.metrics.trend": _filter_variants("measures.metrics.trend", "category"),
+    "measures.metrics.client_timeline": [_client_timeline],
+    "measures.metrics.filter_choices": [
+        lambda call: _function("measures.metrics.filter_choices")(call.db, call.scope)
     ],
-    "compliance.compliance_by": [
+    "measures.compliance.compliance_by": [
         variant
         for by in ("client", "therapist")
-        for variant in _filter_variants("compliance.compliance_by", by)
+        for variant in _filter_variants("measures.compliance.compliance_by", by)
     ],
-    "compliance.compliance_report": _filter_variants("compliance.compliance_report", "therapist"),
-    "compliance.working_windows": _one_therapist_filter("compliance.working_windows"),
-    "compliance.with_client_labels": [_with_labels],
-    "boundaries.settings_in_force": [_settings_in_force],
-    "boundaries.working_hours_of": _each_therapist("boundaries.working_hours_of"),
-    "boundaries.working_hours_in_force": _each_therapist(
-        "boundaries.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    "measures.compliance.compliance_report": _filter_variants(
+        "measures.compliance.compliance_report", "therapist"
     ),
-    "boundaries.stored_settings": [
-        lambda call: boundaries.stored_settings(call.db, call.scope),
-        *_each_therapist("boundaries.stored_settings"),
-        lambda call: boundaries.stored_settings(call.db, call.scope, practice=HARBOUR),
+    "measures.compliance.working_windows": _one_therapist_filter(
+        "measures.compliance.working_windows"
+    ),
+    "measures.metrics.with_client_labels": [_with_labels],
+    "policy.in_force.settings_in_force": [_settings_in_force],
+    "policy.in_force.working_hours_of": _each_therapist("policy.in_force.working_hours_of"),
+    "policy.in_force.working_hours_in_force": _each_therapist(
+        "policy.in_force.working_hours_in_force", FIRST_MONDAY + timedelta(days=3)
+    ),
+    "policy.in_force.stored_settings": [
+        lambda call: in_force.stored_settings(call.db, call.scope),
+        *_each_therapist("policy.in_force.stored_settings"),
+        lambda call: in_force.stored_settings(call.db, call.scope, practice=HARBOUR),
     ],
-    "boundaries.list_settings": [
-        lambda call: boundaries.list_settings(call.db, call.scope),
-        *_each_therapist("boundaries.list_settings"),
+    "policy.words.list_settings": [
+        lambda call: words.list_settings(call.db, call.scope),
+        *_each_therapist("policy.words.list_settings"),
     ],
-    "boundaries.export_settings": [_export("toml"), _export("csv")],
-    "billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
-    "sessions.client_keys_named": [_clients_named],
-    "cli_commands.compliance_rows": [
-        lambda call, by=by: _function("cli_commands.compliance_rows")(
+    "policy.files.export_settings": [_export("toml"), _export("csv")],
+    "policy.billing_files.export_rules": [_rules_export("toml"), _rules_export("csv")],
+    "storage.sessions.client_keys_named": [_clients_named],
+    "cli.measures.compliance_rows": [
+        lambda call, by=by: _function("cli.measures.compliance_rows")(
             call.db,
             call.filters(),
             by,
-            _function("compliance.compliance_report")(call.db, call.filters(), by),
+            _function("measures.compliance.compliance_report")(call.db, call.filters(), by),
         )
         for by in ("client", "therapist")
     ],
-    "exports.export_bytes": [
-        lambda call: _function("exports.export_bytes")(call.db, call.filters(), "csv"),
+    "output.exports.export_bytes": [
+        lambda call: _function("output.exports.export_bytes")(call.db, call.filters(), "csv"),
         _export_rows,
     ],
-    "exports.export_contacts": [_export_file("csv"), _export_file("parquet")],
-    "report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
-    "report.supervision_report": [_supervision_report],
-    "report.write_report": [_written_report],
-    "boundary_edits.settings_in_words": _each_therapist("boundary_edits.settings_in_words"),
-    "boundary_edits.own_setting_in_force": [
-        lambda call, therapist=therapist: _function("boundary_edits.own_setting_in_force")(
+    "output.exports.export_contacts": [_export_file("csv"), _export_file("parquet")],
+    "output.report.report_filter": [_report_filter(therapist) for therapist in THERAPISTS],
+    "output.report.supervision_report": [_supervision_report],
+    "output.report.write_report": [_written_report],
+    "policy.boundary_edits.settings_in_words": _each_therapist(
+        "policy.boundary_edits.settings_in_words"
+    ),
+    "policy.boundary_edits.own_setting_in_force": [
+        lambda call, therapist=therapist: _function("policy.boundary_edits.own_setting_in_force")(
             call.db,
             call.scope,
             therapist,
@@ -733,8 +395,8 @@ READERS: dict[str, list[Variant]] = {
         )
         for therapist in THERAPISTS
     ],
-    "boundary_edits.preview_setting": [
-        lambda call, therapist=therapist: _function("boundary_edits.preview_setting")(
+    "policy.boundary_edits.preview_setting": [
+        lambda call, therapist=therapist: _function("policy.boundary_edits.preview_setting")(
             call.db,
             BoundarySetting(therapist, THERAPISTS[therapist][0], None, FIRST_MONDAY, 40.0),
             scope=call.scope,
@@ -750,26 +412,24 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
     "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
     "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
-    "settings.get_setting": "installation settings (minutes per text, group size): no data",
-    "glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
+    "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
+    "importing.message_minutes.load_model": "the written messages' minutes model: installation "
+    "settings, no data",
+    "measures.glance.flag_threshold_text": "the ranking's threshold setting in words: no data",
     "importing.phone_numbers.default_region": "the default region of phone numbers: an "
     "installation setting, no data",
-    "roles.scope_for": "where a viewer's scope comes from: reads practice and therapist names "
-    "to resolve the roles file, returns a Scope, no data rows",
-    "inbox.default_folder": "the inbox folder beside the database file: a path, no data",
-    "inbox.stored_folder": "the inbox folder setting: configuration, no data",
-    "inbox.inbox_folder": "the inbox folder setting or its default: configuration, no data",
-    "inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
+    "access.roles.scope_for": "where a viewer's scope comes from: reads practice and therapist "
+    "names to resolve the roles file, returns a Scope, no data rows",
+    "importing.inbox.default_folder": "the inbox folder beside the database file: a path, no data",
+    "importing.inbox.stored_folder": "the inbox folder setting: configuration, no data",
+    "importing.inbox.inbox_folder": "the inbox folder setting or its default: configuration, "
+    "no data",
+    "importing.inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
     "importing.conversations.message_minutes_sql": "the minutes-per-message setting as SQL: "
     "configuration, no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
-
-
-def _function(name: str) -> Callable[..., Any]:
-    module, _, function = name.rpartition(".")
-    return getattr(importlib.import_module(f"analytics.{module}"), function)  # type: ignore[no-any-return]
 
 
 # --- discovery -------------------------------------------------------------------------------
@@ -829,12 +489,18 @@ def _readers() -> list[str]:
 def test_discovery_finds_the_functions_it_should() -> None:
     # A guard against a discovery that finds nothing (and so checks nothing).
     readers = set(_readers())
-    assert {"metrics.totals", "compliance.summary", "boundaries.change_log"} <= readers
-    assert {"store.list_batches", "audit.entries", "demo.is_empty"} <= readers
+    assert {
+        "measures.metrics.totals",
+        "measures.compliance.compliance_summary",
+        "policy.history.change_log",
+    } <= readers
+    assert {"storage.store.list_batches", "storage.audit.entries", "demo.is_empty"} <= readers
     writers = {name for name, function in _database_functions() if _is_writer(name, function)}
-    assert {"boundaries.save_setting", "store.undo_batch", "importing.pipeline.import_file"} <= (
-        writers
-    )
+    assert {
+        "policy.writes.save_setting",
+        "storage.store.undo_batch",
+        "importing.pipeline.import_file",
+    } <= (writers)
 
 
 def _unscoped() -> list[str]:
@@ -877,11 +543,13 @@ def test_a_new_function_without_scope_is_caught(monkeypatch: pytest.MonkeyPatch)
         return 0.0
 
     for function in (busiest_client, minutes_of):
-        function.__module__ = "analytics.metrics"
-        monkeypatch.setattr(f"analytics.metrics.{function.__name__}", function, raising=False)
-    assert _unscoped() == ["metrics.busiest_client"]
+        function.__module__ = "analytics.measures.metrics"
+        monkeypatch.setattr(
+            f"analytics.measures.metrics.{function.__name__}", function, raising=False
+        )
+    assert _unscoped() == ["measures.metrics.busiest_client"]
     with pytest.raises(pytest.fail.Exception, match="needs client_key: add an entry to READERS"):
-        _variants("metrics.minutes_of")
+        _variants("measures.metrics.minutes_of")
 
 
 def _variants(name: str) -> list[Variant]:
@@ -906,66 +574,18 @@ def _variants(name: str) -> list[Variant]:
     return [lambda call: function(call.db, call.scope)]
 
 
-@pytest.fixture(scope="module")
-def pruned_paths(scoped_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """For each narrow scope, a copy of the fixture holding only that scope's rows."""
-    db = Database(scoped_db_path)
-    scopes = _scopes(_world(db))
-    db.close()
-    paths = {}
-    for name, scope in scopes.items():
-        path = _copy(scoped_db_path, tmp_path_factory.mktemp(f"pruned-{name}"))
-        pruned = Database(path)
-        _prune(pruned, scope)
-        pruned.close()
-        paths[name] = path
-    return paths
-
-
-@pytest.fixture(scope="module")
-def databases(
-    scoped_db_path: Path, pruned_paths: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Database, World, dict[str, Database]]]:
-    """The full fixture (a copy, for reading) and each pruned copy, open for the module."""
-    full = Database(_copy(scoped_db_path, tmp_path_factory.mktemp("full")))
-    pruned = {name: Database(path) for name, path in pruned_paths.items()}
-    yield full, _world(full), pruned
-    full.close()
-    for db in pruned.values():
-        db.close()
-
-
-def _out_of_scope_words(db: Database, world: World, scope: Scope) -> list[str]:
-    """Names, labels and keys the scope must never show: clients neither listed under it
-    nor met by a therapist in it, therapists outside it (and every label, for viewers who
-    see keys)."""
-    condition, params = scope.client_where("c")
-    inside = db.frame(f"SELECT c.client_id FROM clients AS c WHERE {condition}", params)
-    clients = world.clients
-    outside = clients[~clients["client_id"].isin(inside["client_id"])]
-    words = [*outside["label"], *outside["client_key"]]
-    if not scope.shows_labels:
-        words += list(clients["label"])
-    for therapist, (practice, _, _) in THERAPISTS.items():
-        listed = scope.therapist_ids is None or world.therapists[therapist] in scope.therapist_ids
-        in_practice = scope.practice_ids is None or world.practices[practice] in scope.practice_ids
-        if scope.sees_nothing or not (listed and in_practice):
-            words.append(therapist)
-    return words
-
-
 SHOWING_IN_SCOPE = frozenset(
     {
-        "metrics.client_table",
-        "metrics.summary",
-        "metrics.filter_choices",
-        "compliance.weekly_caps",
-        "compliance.compliance_by",
-        "compliance.out_of_policy",
-        "billing.episodes",
-        "billing.per_client_month",
-        "session_load.session_load_by",
-        "session_load.low_attendance_clients",
+        "measures.metrics.client_table",
+        "measures.metrics.breakdown",
+        "measures.metrics.filter_choices",
+        "measures.caps.weekly_caps",
+        "measures.compliance.compliance_by",
+        "measures.out_of_policy.out_of_policy",
+        "measures.billing.episodes",
+        "measures.billing.per_client_month",
+        "measures.session_load.session_load_by",
+        "measures.session_load.low_attendance_clients",
     }
 )
 """Readers that must show a client in scope to every scope that has one, so that equal but
@@ -974,170 +594,11 @@ empty results cannot pass unnoticed."""
 MAPPINGS_SHOWN_TO = ("therapist", "supervisor")
 """The scopes whose therapists' numbers are mapped (Ada's and Cyprian's)."""
 
-INSIDE = {"therapist": 2, "supervisor": 2, "nobody": 0, "colleague": 3}
-"""How many clients each scope sees: Ada's 2; Lindenhof's 2; none; Bo's 2 and Opaline."""
-
-
-def _inside(world: World, forbidden: list[str]) -> list[str]:
-    """The keys of the clients a scope does see."""
-    return [key for key in world.clients["client_key"] if key not in forbidden]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per discovered reader (discovery needs the registries further down)."""
-    if "reader" in metafunc.fixturenames:
-        metafunc.parametrize("reader", _readers())
-
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-def test_reader_returns_only_what_is_in_scope(
-    databases: tuple[Database, World, dict[str, Database]],
-    scope_name: str,
-    reader: str,
-    tmp_path: Path,
-) -> None:
-    # One test per reader and scope, so one reader's leak does not hide another's.
-    full, world, pruned = databases
-    scope = _scopes(world)[scope_name]
-    forbidden = _out_of_scope_words(full, world, scope)
-    assert forbidden  # every narrow scope has something outside it
-    inside = _inside(world, forbidden)
-    shows_inside = False
-    for number, variant in enumerate(_variants(reader)):
-        on_full = Call(full, scope, world, tmp_path / "full")
-        on_pruned = Call(pruned[scope_name], scope, world, tmp_path / "pruned")
-        seen = _outcome(lambda variant=variant, call=on_full: variant(call))
-        expected = _outcome(lambda variant=variant, call=on_pruned: variant(call))
-        where = f"analytics.{reader} (call {number}) as {scope_name}"
-        assert seen == expected, f"{where} returns rows outside the scope"
-        # Error messages may repeat the name asked for; everything else must not name
-        # anyone outside the scope.
-        text = str(_without_errors(seen))
-        leaked = [word for word in forbidden if word in text]
-        assert leaked == [], f"{where} shows {leaked}"
-        shows_inside = shows_inside or any(key in text for key in inside)
-    must_show = reader in SHOWING_IN_SCOPE or (
-        reader == "importing.phone_log.list_mappings" and scope_name in MAPPINGS_SHOWN_TO
-    )
-    if inside and must_show:
-        assert shows_inside, f"analytics.{reader} shows {scope_name} none of its clients"
-
 
 def test_the_readers_that_must_show_the_scope_are_found() -> None:
     # The check above applies to readers by name: a renamed one must not slip out of it.
     assert {*SHOWING_IN_SCOPE, "importing.phone_log.list_mappings"} <= set(_readers())
 
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-def test_each_scope_sees_its_own_clients(
-    databases: tuple[Database, World, dict[str, Database]], scope_name: str
-) -> None:
-    full, world, _ = databases
-    scope = _scopes(world)[scope_name]
-    assert len(_inside(world, _out_of_scope_words(full, world, scope))) == INSIDE[scope_name]
-
-
-def test_local_scope_sees_what_the_pruned_copies_do_not(
-    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
-) -> None:
-    # The comparison above can only fail if scoped and unscoped results differ at all:
-    # local mode sees other therapists' labels in the client table.
-    full, world, _ = databases
-    table = _plain(_function("metrics.client_table")(full, ContactFilter()))
-    labels = {row[1] for row in table["rows"]}
-    assert labels == set(world.clients["label"])  # 6 clients, 2 per therapist
-
-
-def test_a_therapist_sees_the_rows_behind_her_own_clients(
-    databases: tuple[Database, World, dict[str, Database]], tmp_path: Path
-) -> None:
-    # The readers without keys in their output are not empty in scope either: Ada's two
-    # clients each have 12 weekly sessions (cancelled ones included), a first telephone
-    # episode of one call and a first online period of two portal messages (8 + 6 min);
-    # the other four clients give empty frames.
-    full, world, _ = databases
-    call = Call(full, _scopes(world)["therapist"], world, tmp_path)
-    sessions = _per_client("session_load.client_sessions")(call)
-    assert sorted(len(result["rows"]) for result in sessions) == [0, 0, 0, 0, 12, 12]
-    contacts = _episode_contacts(call)
-    assert sorted(len(result["rows"]) for result in contacts) == [0] * 8 + [1, 1, 2, 2]
-
-
-def test_a_colleague_sees_the_client_he_stood_in_for(
-    databases: tuple[Database, World, dict[str, Database]],
-) -> None:
-    # Bo answered Ada's client Opaline once (7 min email): per client, his session load
-    # shows that contact under Opaline, so his clients add up to his total, like metrics.
-    full, world, _ = databases
-    filters = ContactFilter(scope=_scopes(world)["colleague"])
-    by_client = _function("session_load.session_load_by")(full, filters, "client")
-    opaline = by_client[by_client["label"] == "Opaline Ashcombe"]
-    assert opaline[["contacts", "contact_minutes", "sessions"]].values.tolist() == [[1, 7.0, 0]]
-    totals = _function("session_load.session_totals")(full, filters)
-    assert by_client["contact_minutes"].sum() == totals.contact_minutes
-
-
-# --- writers ----------------------------------------------------------------------------------
-
-
-_SNAPSHOT_TABLES = (
-    "contacts",
-    "sessions",
-    "clients",
-    "therapists",
-    "practices",
-    "boundaries",
-    "working_hours",
-    "boundary_changes",
-    "import_batches",
-    "audit_log",
-    "settings",
-    "classification_rules",
-    "saved_mappings",
-    "phone_numbers",
-    "billing_rules",
-    "billing_fees",
-    "erased_clients",
-)
-
-
-def _rows(db: Database, sql: str, params: list[object]) -> Any:
-    """All rows of a query as plain values (fingerprints are 128-bit, beyond NumPy)."""
-    with db.cursor() as cursor:
-        return _plain(cursor.execute(sql, params).fetchall())
-
-
-def _snapshot(db: Database) -> dict[str, Any]:
-    """Every row of every data table (small fixture), for "nothing changed" checks."""
-    return {
-        table: _rows(db, f"SELECT * FROM {table} ORDER BY ALL", []) for table in _SNAPSHOT_TABLES
-    }
-
-
-def _snapshot_outside(db: Database, scope: Scope) -> dict[str, Any]:
-    """The rows outside ``scope`` of the tables a boundary edit may touch."""
-    condition, params = scope.where("t")
-    outside = f"NOT coalesce({condition}, false)"
-    return {
-        table: _rows(
-            db,
-            f"SELECT x.* FROM {table} AS x JOIN therapists AS t USING (therapist_id) "
-            f"WHERE {outside} ORDER BY ALL",
-            params,
-        )
-        for table in (
-            "boundaries",
-            "working_hours",
-            "boundary_changes",
-            "contacts",
-            "therapists",
-            "phone_numbers",
-        )
-    }
-
-
-OWN = "Ada Quillfeather"
-OTHER = "Cyprian Fenwick"  # the supervisor's practice, not the therapist's
 
 Writer = Callable[[Database, Scope, str, Path], Any]
 """One write by ``scope`` aimed at the named therapist's data."""
@@ -1201,7 +662,7 @@ def _calendar_file(folder: Path, therapist: str) -> tuple[Path, Any]:
     from analytics.importing.session_report import SessionOptions
 
     practice, zone, labels = THERAPISTS[therapist]
-    path = folder / "sessions.ics"
+    path = folder / "storage.sessions.ics"
     path.write_text(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
         "DTSTART:20260401T090000Z\r\nDTEND:20260401T095000Z\r\nDTSTAMP:20260301T000000Z\r\n"
@@ -1215,10 +676,43 @@ def _calendar_file(folder: Path, therapist: str) -> tuple[Path, Any]:
 
 def _session_csv(folder: Path, therapist: str) -> Path:
     practice, _, labels = THERAPISTS[therapist]
-    path = folder / "sessions.csv"
+    path = folder / "storage.sessions.csv"
     path.write_text(
         "Client,Clinician,Practice,Start,End,Status\n"
         f"{labels[1]},{therapist},{practice},2026-04-01 09:00,2026-04-01 09:50,Show\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _phone_columns(therapist: str) -> Any:
+    """The calls of ``_call_log`` as the phone log reads them."""
+    from analytics.importing.phone_log import _read
+
+    return _read(_call_log(therapist), "calls.xml")[1]
+
+
+def _voice_page(therapist: str) -> bytes:
+    """A Google Voice Takeout page: a 10-minute call received from the therapist's first
+    mapped client, on 16 April 2026."""
+    number = next(number for number, (owner, _) in PHONES.items() if owner == therapist)
+    return (
+        '<html><body><div class="haudio"><div class="contributor vcard">Received call from '
+        f'<a class="tel" href="tel:{number}"><span class="fn"></span></a></div>'
+        '<abbr class="published" title="2026-04-16T09:00:00.000+00:00">Apr 16</abbr>'
+        '<abbr class="duration" title="PT10M">(00:10:00)</abbr><div class="tags">'
+        '<a rel="tag" href="http://www.google.com/voice#received">Received</a></div>'
+        "</div></body></html>"
+    ).encode()
+
+
+def _simplepractice_csv(folder: Path, therapist: str) -> Path:
+    """A SimplePractice appointment status report: one 90837 appointment of a client."""
+    _, _, labels = THERAPISTS[therapist]
+    path = folder / "appointments.csv"
+    path.write_text(
+        "Date of Service,Client,Clinician,Billing Code,Rate per Unit,Units,Total Fee\n"
+        f"04/02/2026 09:00,{labels[1]},{therapist},90837 ,160.0 ,1 ,160.0\n",
         encoding="utf-8",
     )
     return path
@@ -1251,24 +745,34 @@ def _mapped_number(therapist: str) -> str:
 
 
 WRITERS: dict[str, Writer] = {
-    "billing.save_rules": lambda db, scope, therapist, folder: _function("billing.save_rules")(
-        db,
-        scope,
-        _function("billing.billing_rules")(db, LOCAL, as_text=True).assign(window_days=10),
-    ),
-    "billing.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
-        "billing.replace_rules_and_fees"
+    "policy.billing_rules.save_rules": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_rules"
     )(
         db,
         scope,
-        _function("billing.validate_rules")(_function("billing.billing_rules")(db, LOCAL)),
+        _function("policy.billing_rules.billing_rules")(db, LOCAL, as_text=True).assign(
+            window_days=10
+        ),
+    ),
+    "policy.billing_rules.replace_rules_and_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.replace_rules_and_fees"
+    )(
+        db,
+        scope,
+        _function("policy.billing_rules.validate_rules")(
+            _function("policy.billing_rules.billing_rules")(db, LOCAL)
+        ),
         [("98970", 12.5, "USD")],
     ),
-    "billing_files.load_rules": lambda db, scope, therapist, folder: _function(
-        "billing_files.load_rules"
+    "policy.billing_files.load_rules": lambda db, scope, therapist, folder: _function(
+        "policy.billing_files.load_rules"
     )(db, scope, _rules_file(folder)),
-    "billing.save_fees": lambda db, scope, therapist, folder: _function("billing.save_fees")(
-        db, scope, _function("billing.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD")
+    "policy.billing_rules.save_fees": lambda db, scope, therapist, folder: _function(
+        "policy.billing_rules.save_fees"
+    )(
+        db,
+        scope,
+        _function("policy.billing_rules.fee_schedule")(db, LOCAL).assign(fee=25.0, currency="USD"),
     ),
     "importing.phone_log.map_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.map_number"
@@ -1338,57 +842,91 @@ WRITERS: dict[str, Writer] = {
         options=_phone_options(therapist),
         scope=scope,
     ),
+    "importing.phone_log.import_phone_columns": lambda db, scope, therapist, folder: _function(
+        "importing.phone_log.import_phone_columns"
+    )(
+        db,
+        _phone_columns(therapist),
+        "calls",
+        source=_call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_google_voice": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_google_voice"
+    )(
+        db,
+        _voice_page(therapist),
+        file_name="call.html",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.google_voice.import_phone_export": lambda db, scope, therapist, folder: _function(
+        "importing.google_voice.import_phone_export"
+    )(
+        db,
+        _call_log(therapist),
+        file_name="calls.xml",
+        options=_phone_options(therapist),
+        scope=scope,
+    ),
+    "importing.practice_exports.import_practice_appointments": (
+        lambda db, scope, therapist, folder: _function(
+            "importing.practice_exports.import_practice_appointments"
+        )(db, _simplepractice_csv(folder, therapist), file_name="appointments.csv", scope=scope)
+    ),
     "importing.calendar.import_calendar": lambda db, scope, therapist, folder: _function(
         "importing.calendar.import_calendar"
     )(
         db,
         _calendar_file(folder, therapist)[0],
-        file_name="sessions.ics",
+        file_name="storage.sessions.ics",
         options=_calendar_file(folder, therapist)[1],
         scope=scope,
         today=date(2026, 4, 30),
     ),
     "importing.session_csv.import_session_csv": lambda db, scope, therapist, folder: _function(
         "importing.session_csv.import_session_csv"
-    )(db, _session_csv(folder, therapist), file_name="sessions.csv", scope=scope),
+    )(db, _session_csv(folder, therapist), file_name="storage.sessions.csv", scope=scope),
     "importing.dispatch.import_detected": lambda db, scope, therapist, folder: _function(
         "importing.dispatch.import_detected"
     )(db, _csv_file(folder, therapist), file_name="extra.csv", scope=scope),
-    "boundaries.save_setting": lambda db, scope, therapist, folder: boundaries.save_setting(
+    "policy.writes.save_setting": lambda db, scope, therapist, folder: writes.save_setting(
         db,
         BoundarySetting(therapist, THERAPISTS[therapist][0], None, date(2026, 3, 2), 40.0),
         "someone",
         scope=scope,
     ),
-    "boundaries.delete_setting": lambda db, scope, therapist, folder: boundaries.delete_setting(
+    "policy.writes.delete_setting": lambda db, scope, therapist, folder: writes.delete_setting(
         db, therapist, None, FIRST_MONDAY, "someone", scope=scope
     ),
-    "boundaries.save_working_hours": lambda db, scope, therapist, folder: (
-        boundaries.save_working_hours(
+    "policy.writes.save_working_hours": lambda db, scope, therapist, folder: (
+        writes.save_working_hours(
             db,
             therapist,
-            WorkingHours(date(2026, 3, 2), {0: [(time(8), time(12))]}),
+            WorkingWeek(date(2026, 3, 2), {0: [(time(8), time(12))]}),
             "someone",
             scope=scope,
         )
     ),
-    "boundaries.delete_working_hours": lambda db, scope, therapist, folder: (
-        boundaries.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
+    "policy.writes.delete_working_hours": lambda db, scope, therapist, folder: (
+        writes.delete_working_hours(db, therapist, FIRST_MONDAY, "someone", scope=scope)
     ),
-    "boundaries.set_time_zone": lambda db, scope, therapist, folder: boundaries.set_time_zone(
+    "policy.writes.set_time_zone": lambda db, scope, therapist, folder: writes.set_time_zone(
         db, therapist, "Asia/Tokyo", "someone", scope=scope
     ),
-    "boundaries.load_settings": lambda db, scope, therapist, folder: boundaries.load_settings(
+    "policy.files.load_settings": lambda db, scope, therapist, folder: files.load_settings(
         db, _policy_file(folder, therapist), "someone", scope=scope
     ),
-    "boundaries.demo_boundaries": lambda db, scope, therapist, folder: boundaries.demo_boundaries(
+    "demo.demo_boundaries": lambda db, scope, therapist, folder: demo.demo_boundaries(
         db, scope=scope
     ),
-    "store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
+    "storage.store.add_contacts": lambda db, scope, therapist, folder: add_contacts(
         db, _frame_for(therapist), source="test", scope=scope
     ),
-    "store.add_contacts_from_query": lambda db, scope, therapist, folder: _function(
-        "store.add_contacts_from_query"
+    "storage.store.add_contacts_from_query": lambda db, scope, therapist, folder: _function(
+        "storage.store.add_contacts_from_query"
     )(
         db,
         "SELECT * FROM extra",
@@ -1397,14 +935,14 @@ WRITERS: dict[str, Writer] = {
         lookups={"extra": _frame_for(therapist)},
         scope=scope,
     ),
-    "store.undo_batch": lambda db, scope, therapist, folder: _function("store.undo_batch")(
-        db, 1, scope=scope
-    ),
-    "sessions.add_sessions": lambda db, scope, therapist, folder: add_sessions(
+    "storage.store.undo_batch": lambda db, scope, therapist, folder: _function(
+        "storage.store.undo_batch"
+    )(db, 1, scope=scope),
+    "storage.sessions.add_sessions": lambda db, scope, therapist, folder: add_sessions(
         db, _sessions_for(therapist), source="test", scope=scope
     ),
-    "sessions.add_sessions_from_query": lambda db, scope, therapist, folder: _function(
-        "sessions.add_sessions_from_query"
+    "storage.sessions.add_sessions_from_query": lambda db, scope, therapist, folder: _function(
+        "storage.sessions.add_sessions_from_query"
     )(
         db,
         "SELECT * FROM extra",
@@ -1446,28 +984,30 @@ WRITERS: dict[str, Writer] = {
         _function("importing.presets.layout_for_preset")("template", _TEMPLATE_HEADER.split(",")),
         scope=scope,
     ),
-    "settings.set_setting": lambda db, scope, therapist, folder: _function("settings.set_setting")(
-        db, "minutes_per_text", 3, scope=scope
-    ),
-    "inbox.set_inbox_folder": lambda db, scope, therapist, folder: _function(
-        "inbox.set_inbox_folder"
+    "storage.settings.set_setting": lambda db, scope, therapist, folder: _function(
+        "storage.settings.set_setting"
+    )(db, "minutes_per_text", 3, scope=scope),
+    "importing.inbox.set_inbox_folder": lambda db, scope, therapist, folder: _function(
+        "importing.inbox.set_inbox_folder"
     )(db, folder / "inbox", scope=scope),
-    "inbox.sweep": lambda db, scope, therapist, folder: _function("inbox.sweep")(
-        db, _inbox_with_a_file(folder, therapist), settle=0.1, scope=scope
-    ),
+    "importing.inbox.sweep": lambda db, scope, therapist, folder: _function(
+        "importing.inbox.sweep"
+    )(db, _inbox_with_a_file(folder, therapist), settle=0.1, scope=scope),
     "importing.phone_numbers.set_default_region": lambda db, scope, therapist, folder: _function(
         "importing.phone_numbers.set_default_region"
     )(db, "DE", scope=scope),
-    "care.backup": lambda db, scope, therapist, folder: _function("care.backup")(
+    "storage.care.backup": lambda db, scope, therapist, folder: _function("storage.care.backup")(
         db, scope, folder / "backup.duckdb"
     ),
-    "care.backup_archive": lambda db, scope, therapist, folder: _function("care.backup_archive")(
-        db, scope
-    ),
-    "care.erase_client": lambda db, scope, therapist, folder: _function("care.erase_client")(
-        db, scope, _first_client_key(db, therapist)
-    ),
-    "glance.dismiss_alert": lambda db, scope, therapist, folder: _function("glance.dismiss_alert")(
+    "storage.care.backup_archive": lambda db, scope, therapist, folder: _function(
+        "storage.care.backup_archive"
+    )(db, scope),
+    "storage.care.erase_client": lambda db, scope, therapist, folder: _function(
+        "storage.care.erase_client"
+    )(db, scope, _first_client_key(db, therapist)),
+    "measures.glance.dismiss_alert": lambda db, scope, therapist, folder: _function(
+        "measures.glance.dismiss_alert"
+    )(
         db,
         scope,
         f"therapist:{db.row('SELECT therapist_id FROM therapists WHERE name = ?', [therapist])[0]}"
@@ -1483,9 +1023,9 @@ _OWN_EDITS = {
     **{
         writer: ("boundary_edit", OWN)
         for writer in WRITERS
-        if writer.startswith("boundaries.") and writer != "boundaries.demo_boundaries"
+        if writer.startswith(("policy.writes.", "policy.files."))
     },
-    "glance.dismiss_alert": ("alert_dismiss", OWN),
+    "measures.glance.dismiss_alert": ("alert_dismiss", OWN),
     # Numbers are never stored or logged: the entry names the last two digits.
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
@@ -1501,282 +1041,3 @@ def test_every_writer_is_registered() -> None:
     writers = {name for name, function in _database_functions() if _is_writer(name, function)}
     unknown = sorted(writers - set(WRITERS))
     assert unknown == [], f"add {', '.join(unknown)} to WRITERS in tests/test_scope.py"
-
-
-@pytest.mark.parametrize("scope_name", SCOPE_NAMES)
-@pytest.mark.parametrize("target", [OWN, OTHER])
-@pytest.mark.parametrize("writer", sorted(WRITERS))
-def test_writers_stay_in_scope_or_refuse(
-    scoped_db_path: Path, tmp_path: Path, scope_name: str, target: str, writer: str
-) -> None:
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        scope = _scopes(_world(db))[scope_name]
-        before = _snapshot(db)
-        outside_before = _snapshot_outside(db, scope)
-        try:
-            WRITERS[writer](db, scope, target, tmp_path)
-        except PermissionDeniedError as error:
-            assert scope.identity in str(error)  # one sentence naming who was refused
-            assert _snapshot(db) == before, f"{writer} refused but changed data"
-            return
-        # Only a therapist editing their own boundaries or phone mappings may write in a
-        # narrow scope.
-        assert (scope_name, target) == ("therapist", OWN), f"{writer} let {scope_name} write"
-        assert writer in _OWN_EDITS, f"{writer} let a therapist write"
-        action, mentions = _OWN_EDITS[writer]
-        assert _snapshot_outside(db, scope) == outside_before
-        entries = db.frame("SELECT identity, role, action, detail FROM audit_log", [])
-        mine = entries[entries["identity"] == scope.identity]
-        assert list(mine["action"]) == [action]  # one entry for the one edit
-        assert mentions in mine["detail"].iloc[0]
-    finally:
-        db.close()
-
-
-def test_imports_of_every_kind_are_audited_under_the_importer(
-    scoped_db_path: Path, tmp_path: Path
-) -> None:
-    # An admin imports one file of each kind through the one dispatch: each stored batch
-    # gets one entry naming the admin (5 batches in the fixture, so these are 6 to 9).
-    # Contacts: 1 row; session CSV: 1 session; calendar: 1 session; calls: Ada's 2 mapped
-    # clients (the unmapped caller is not stored).
-    from analytics.importing.dispatch import import_detected
-    from analytics.importing.session_report import SessionOptions
-
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        admin = Scope.admin("admin@example.org")
-        calendar, calendar_options = _calendar_file(tmp_path, OWN)
-        for path, name in (
-            (_csv_file(tmp_path, OWN), "extra.csv"),
-            (_session_csv(tmp_path, OWN), "sessions.csv"),
-            (calendar, "sessions.ics"),
-        ):
-            options = calendar_options if name.endswith(".ics") else SessionOptions()
-            import_detected(db, path, file_name=name, session_options=options, scope=admin)
-        import_detected(
-            db,
-            _call_log(OWN, first_day=21),
-            file_name="calls.xml",
-            phone_options=_phone_options(OWN),
-            scope=admin,
-        )
-        entries = db.frame(
-            "SELECT action, detail FROM audit_log WHERE identity = ? ORDER BY entry_id",
-            ["admin@example.org"],
-        )
-        assert entries.values.tolist() == [
-            ["import", "extra.csv: batch 6, 1 rows stored"],
-            ["import", "sessions.csv: batch 7, 1 rows stored"],
-            ["import", "sessions.ics: batch 8, 1 rows stored"],
-            ["import", "calls.xml: batch 9, 2 rows stored"],
-        ]
-    finally:
-        db.close()
-
-
-def test_mapping_numbers_does_not_tell_which_therapists_exist(
-    scoped_db_path: Path, tmp_path: Path
-) -> None:
-    # Ada asking to map a number for a colleague, for nobody stored (by name, with or
-    # without a time zone, or by id) reads the same refusal, and nothing changes.
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        scope = _scopes(_world(db))["therapist"]
-        map_number = _function("importing.phone_log.map_number")
-        before = _snapshot(db)
-        refusals = set()
-        for therapist, zone in (
-            ("Bo Marlowe", None),
-            ("Nobody Stored", None),
-            ("Nobody Stored", "Europe/Berlin"),
-            (999, None),
-        ):
-            with pytest.raises(PermissionDeniedError) as refused:
-                map_number(db, scope, therapist, "+4917155507777", "Someone", time_zone=zone)
-            refusals.add(str(refused.value))
-        assert refusals == {
-            "ada@example.org (therapist) may not change this therapist's boundaries."
-        }
-        assert _snapshot(db) == before
-    finally:
-        db.close()
-
-
-def test_local_writes_are_audited(scoped_db_path: Path, tmp_path: Path) -> None:
-    # The fixture was built with LOCAL: one import per batch (contacts 6 clients x 12 weeks
-    # x 4 + Bo's one reply + 6 clients x 2 portal messages = 301 rows; sessions 6 x 12 = 72;
-    # Ada's calls from her 2 mapped clients (the unmapped caller is not stored) and
-    # Opaline's 2 texts; Cyprian's 1 call from Saffron), one boundary_edit per changed save
-    # (3 therapists x (default + override + changed override + hours) = 12) and one
-    # settings entry per mapped number (3).
-    db = Database(_copy(scoped_db_path, tmp_path / "db"))
-    try:
-        entries = db.frame("SELECT identity, role, action, detail FROM audit_log ORDER BY 1", [])
-        assert set(entries["identity"]) == {"local"}
-        details = sorted(entries.loc[entries["action"] == "import", "detail"])
-        assert details == [
-            "ada-calls.xml: batch 3, 2 rows stored",
-            "ada-texts.xml: batch 4, 2 rows stored",
-            "contacts.csv: batch 1, 301 rows stored",
-            "cyprian-calls.xml: batch 5, 1 rows stored",
-            "sessions.csv: batch 2, 72 rows stored",
-        ]
-        assert (entries["action"] == "boundary_edit").sum() == 12
-        mapped = entries.loc[entries["action"] == "settings", "detail"]
-        numbers = mapped[mapped.str.startswith("phone number ending 0")]
-        addresses = mapped[mapped.str.match(r"e-mail address [a-z]…@e… mapped to client c-")]
-        assert (len(numbers), len(addresses), len(mapped)) == (3, 3, 6)
-        for label in (label for _, _, labels in THERAPISTS.values() for label in labels):
-            assert not entries["detail"].str.contains(label).any()  # no client data in details
-        _function("store.undo_batch")(db, 2)
-        last = db.frame("SELECT action, detail FROM audit_log ORDER BY entry_id DESC LIMIT 1", [])
-        assert last.iloc[0].tolist() == ["undo", "batch 2: 72 rows removed"]
-    finally:
-        db.close()
-
-
-def test_supervisors_see_keys_in_the_change_log(
-    databases: tuple[Database, World, dict[str, Database]],
-) -> None:
-    # Cyprian's override for Saffron Ellery was saved twice (120, then 90 minutes): the
-    # supervisor of Lindenhof sees both changes with the client's key, in the column and in
-    # the before/after JSON, and no label.
-    full, world, _ = databases
-    scope = _scopes(world)["supervisor"]
-    log = boundaries.change_log(full, scope)
-    assert set(log["therapist"]) == {OTHER}
-    key = world.clients.loc[world.clients["label"] == "Saffron Ellery", "client_key"].item()
-    overrides = log[log["client"].notna()]
-    assert list(overrides["client"]) == [key, key]
-    assert all(key in after for after in overrides["after"])
-    assert "Saffron" not in str(log.to_dict())
-
-
-# --- pages pass the viewer's scope on ------------------------------------------------------------
-
-
-def _run_page(db_path: Path, monkeypatch: pytest.MonkeyPatch, scope: Scope, page: str) -> AppTest:
-    """Run ``page`` as the viewer ``scope`` (what team-mode sign-in leaves in the session)."""
-    monkeypatch.setenv("CONTACTLOAD_DB", str(db_path))
-    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
-    app.session_state[VIEWER_SCOPE_KEY] = scope
-    app.run(timeout=60)
-    app.switch_page(page).run(timeout=60)
-    assert not app.exception, [exception.message for exception in app.exception]
-    return app
-
-
-def test_clients_page_shows_a_supervisor_only_keys_of_their_practice(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(scoped_db_path)
-    world = _world(db)
-    db.close()
-    scope = _scopes(world)["supervisor"]
-    app = _run_page(scoped_db_path, monkeypatch, scope, "pages/clients.py")
-    table = app.dataframe[0].value
-    # Lindenhof has Cyprian Fenwick's two clients; their keys stand in for labels.
-    linden = world.clients[world.clients["practice_id"] == world.practices[LINDEN]]
-    assert sorted(table["client_key"]) == sorted(linden["client_key"])
-    assert list(table["label"]) == list(table["client_key"])
-    assert set(table["therapist"]) == {OTHER}
-    assert [option for option in app.multiselect(key="filter_therapists").options] == [
-        f"{OTHER} (Europe/London)"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("scope_name", "therapist", "error"),
-    [
-        ("supervisor", OTHER, "Signed in as sam@example.org (supervisor): only an admin or "
-         f"{OTHER} can change these boundaries."),
-        ("therapist", OWN, None),
-    ],
-)  # fmt: skip
-def test_boundaries_page_edits_within_the_viewers_rights(
-    scoped_db_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    scope_name: str,
-    therapist: str,
-    error: str | None,
-) -> None:
-    path = _copy(scoped_db_path, tmp_path / "db")
-    db = Database(path)
-    scope = _scopes(_world(db))[scope_name]
-    db.close()
-    app = _run_page(path, monkeypatch, scope, "pages/boundaries.py")
-    # The only therapist the viewer can pick is the one in scope.
-    assert app.selectbox(key="boundary_therapist").options == [
-        f"{therapist} ({THERAPISTS[therapist][0]})"
-    ]
-    if error:
-        # A viewer who may not edit gets a note instead of forms (the library refuses too).
-        assert [shown.value for shown in app.info] == [error]
-        assert not [w for w in app.number_input if w.key == "boundary_cap"]
-    else:
-        app.number_input(key="boundary_cap").set_value(15.0)
-        app.button(key="boundary_save").click().run(timeout=60)
-        assert [shown.value for shown in app.error] == []
-    db = Database(path)
-    try:
-        saved = db.frame(
-            "SELECT t.name FROM boundaries AS b JOIN therapists AS t USING (therapist_id) "
-            "WHERE b.weekly_cap_minutes = 15",
-            [],
-        )
-        edits = db.frame("SELECT identity FROM audit_log WHERE action = 'boundary_edit'", [])
-    finally:
-        db.close()
-    assert list(saved["name"]) == ([] if error else [therapist])
-    # 12 edits while the fixture was built (local), plus the viewer's own when allowed
-    assert list(edits["identity"]).count(scope.identity) == (0 if error else 1)
-
-
-def test_import_page_audits_the_minutes_per_text_under_the_admin(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    path = _copy(scoped_db_path, tmp_path / "db")
-    admin = Scope.admin("admin@example.org")
-    app = _run_page(path, monkeypatch, admin, "pages/import_data.py")
-    app.number_input(key="phone_minutes_per_text").set_value(3.0).run(timeout=60)
-    assert not app.exception
-    db = Database(path)
-    try:
-        entries = db.frame(
-            "SELECT identity, action, detail FROM audit_log WHERE action = ?", ["settings"]
-        )
-    finally:
-        db.close()
-    # 3 mapped numbers while the fixture was built (local), then the admin's change
-    assert entries.values.tolist()[-1] == [
-        "admin@example.org",
-        "settings",
-        "minutes_per_text = 3 min",
-    ]
-
-
-def test_import_page_tells_a_therapist_to_ask_an_admin(
-    scoped_db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(scoped_db_path)
-    scope = _scopes(_world(db))["therapist"]
-    db.close()
-    # The menu leaves Import out for a therapist (ui.navigation.visible_pages) ...
-    monkeypatch.setenv("CONTACTLOAD_DB", str(scoped_db_path))
-    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
-    app.session_state[VIEWER_SCOPE_KEY] = scope
-    app.run(timeout=60)
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("pages/import_data.py")
-    # ... and the page itself, reached any other way, refuses before any upload.
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/import_data.py"))
-    page.session_state[VIEWER_SCOPE_KEY] = scope
-    page.run(timeout=60)
-    assert [info.value for info in page.info] == [
-        "Signed in as ada@example.org (therapist): importing and undoing imports are for "
-        "admins. Ask an admin to bring in new contact logs."
-    ]
-    assert not page.get("file_uploader")

@@ -70,12 +70,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as hst
 from streamlit.testing.v1 import AppTest
 
-from analytics.db import Database
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import InvalidFilterError
-from analytics.filters import ContactFilter
-from analytics.metrics import filter_choices
-from analytics.scope import LOCAL, Scope
-from analytics.session_load import (
+from analytics.measures.metrics import filter_choices
+from analytics.measures.session_load import (
     after_missed_sessions,
     client_sessions,
     low_attendance_clients,
@@ -83,9 +82,10 @@ from analytics.session_load import (
     session_totals,
     weekly_session_load,
 )
-from analytics.sessions import add_sessions
-from analytics.settings import set_setting
-from analytics.store import add_contacts
+from analytics.storage.database import Database
+from analytics.storage.sessions import add_sessions
+from analytics.storage.settings import set_setting
+from analytics.storage.store import add_contacts
 from tests.conftest import DATA
 from tests.test_cli import run
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from analytics import audit
-from analytics.db import Database
-from analytics.scope import Scope
-from analytics.settings import InvalidSettingError, get_setting, set_setting
+from analytics.access.scope import Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.settings import InvalidSettingError, get_setting, set_setting
 
 
 def test_settings_default_until_set_and_refuse_out_of_range(empty_db: Database) -> None:

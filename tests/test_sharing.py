@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from analytics.db import Database
+from analytics.storage.database import Database
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, page_url, serve, wait_for_render
 from tests.test_cli import CONTACTLOAD
 from ui.state import PAUSE_WHILE_ENV_VAR

@@ -1,4 +1,4 @@
-"""Processes taking turns with one database file (analytics.sharing, Database's holding),
+"""Processes taking turns with one database file (analytics.storage.sharing, Database's holding),
 with real processes holding a real file: no mock of the lock."""
 
 import subprocess
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.errors import DatabaseLockedError
+from analytics.storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HOLDER = (
     "import sys, time\n"
-    "from analytics.db import Database\n"
+    "from analytics.storage.database import Database\n"
     "db = Database(sys.argv[1])\n"
     "if sys.argv[2] != 'keep':\n"
     "    db.release_when_idle(float(sys.argv[2]))\n"

@@ -1,4 +1,4 @@
-"""analytics.store.add_contacts with small canonical frames built here, on real DuckDB files.
+"""``storage.store.add_contacts`` with small canonical frames built here, on real DuckDB files.
 
 Every expected value is worked out by hand (see the comments); the code under test never
 computes an expectation. Calendar facts used below: the US springs forward on Sun
@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.db import Database
 from analytics.errors import InvalidRecordError
-from analytics.store import add_contacts
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 
 SECRET_FILE = ".contactload-secret"
 """The installation secret beside the database (pseudonyms.SECRET_FILE_NAME)."""

@@ -22,11 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import compare, suppression
-from analytics.db import Database
-from analytics.filters import ContactFilter
-from analytics.store import add_contacts
-from analytics.suppression import Cell
+from analytics.access import suppression
+from analytics.access.filters import ContactFilter
+from analytics.access.suppression import Cell
+from analytics.measures import compare
+from analytics.storage.database import Database
+from analytics.storage.store import add_contacts
 from tests.test_compare import ZONES, _contact
 
 K = 11

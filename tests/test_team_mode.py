@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from analytics.db import Database
-from analytics.settings import set_setting
+from analytics.storage.database import Database
+from analytics.storage.settings import set_setting
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_render
 
 pytestmark = pytest.mark.browser

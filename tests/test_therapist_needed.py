@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import Database
 from analytics.importing.pipeline import TherapistNeededError
 from analytics.importing.session_csv import import_session_csv
 from analytics.importing.session_report import SessionOptions
+from analytics.storage.database import Database
 from tests.test_cli import run
 
 DATA = Path(__file__).parent / "data"

@@ -10,12 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import billing, report, wording
-from analytics.db import Database
-from analytics.exports import table_to_csv
-from analytics.filters import ContactFilter
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import LOCAL
+from analytics.domain import CATEGORY_LABELS, CHANNEL_LABELS
 from analytics.importing.classify import list_rules
-from analytics.scope import LOCAL
+from analytics.output import report, wording
+from analytics.output.exports import table_to_csv
+from analytics.policy import billing_rules
+from analytics.storage.database import Database
+from analytics.storage.sql import execute, query
 from tests.test_browser_words import internal_words
 from tests.test_pages import metric_values, run_app
 from ui import format as ui_format
@@ -162,6 +165,26 @@ def test_sql_words_turns_codes_into_words_in_duckdb(tmp_path: Path) -> None:
     assert [row[0] for row in rows] == ["Check-ins", "It's", "email"]
 
 
+def test_channel_and_category_words_are_bound_as_parameters(tmp_path: Path) -> None:
+    db = Database(tmp_path / "words.duckdb")
+    try:
+        statement = query(
+            "SELECT {channel}, {category} FROM (VALUES ('text', 'check_in'), "
+            "('carrier_pigeon', 'o''clock')) AS t(code, kind)",
+            channel=wording.channel_words_sql("code"),
+            category=wording.category_words_sql("kind"),
+        )
+        assert "Check-ins" not in statement.text  # the words travel as parameters
+        with db.cursor() as cursor:
+            rows = execute(cursor, statement).fetchall()
+    finally:
+        db.close()
+    assert rows == [
+        (CHANNEL_LABELS["text"], CATEGORY_LABELS["check_in"]),
+        ("carrier_pigeon", "o'clock"),  # a code without words stays as it is
+    ]
+
+
 def test_overview_names_the_figure_time_with_clients_between_sessions(
     demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,14 +255,14 @@ def test_billing_rules_edit_in_words_and_save_as_codes(
     shutil.copy(fixture_db_path, path)
     db = Database(path)
     try:
-        stored = billing.billing_rules(db, LOCAL)
-        shown = billing.billing_rules(db, LOCAL, as_text=True)
+        stored = billing_rules.billing_rules(db, LOCAL)
+        shown = billing_rules.billing_rules(db, LOCAL, as_text=True)
         online = shown[shown["code"] == "98970"].iloc[0]
         assert "Check-ins" in online["counting_categories"]
         assert "check_in" not in " ".join(shown["counting_categories"])
         assert "Scheduling" in online["excluded_categories"]
-        billing.save_rules(db, LOCAL, shown)
-        again = billing.billing_rules(db, LOCAL)
+        billing_rules.save_rules(db, LOCAL, shown)
+        again = billing_rules.billing_rules(db, LOCAL)
     finally:
         db.close()
     for column in ("channels", "counting_categories", "excluded_categories"):

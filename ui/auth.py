@@ -15,17 +15,17 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import audit
-from analytics.db import Database, first_line
+from analytics.access.roles import Roles, SignIn, load_roles, roles_path, scope_for
+from analytics.access.scope import Scope, local_user
 from analytics.errors import ContactLoadError
-from analytics.roles import Roles, SignIn, load_roles, roles_path, scope_for
-from analytics.scope import Scope, local_user
-from ui.state import VIEWER_SCOPE_KEY, database
+from analytics.storage import audit
+from analytics.storage.database import Database, first_line
+from ui.state import database
+from ui.viewer import VIEWER_SCOPE_KEY
 
 log = logging.getLogger("contactload.auth")
 """The admin's log (the server's stderr): why a sign-in was refused."""
 
-SCOPE_STATE_KEY = VIEWER_SCOPE_KEY
 AUDITED_STATE_KEY = "audited_sign_in"
 
 ROLE_NAMES = {
@@ -97,14 +97,15 @@ def current_sign_in() -> SignIn:
     """What the identity provider's signed ID token says about the signed-in person.
 
     Its e-mail address identifies them only when the provider marks it verified (the
-    boolean ``true``) or the roles file trusts the issuer's tenant (analytics.roles);
+    boolean ``true``) or the roles file trusts the issuer's tenant (analytics.access.roles);
     otherwise only the provider's subject id counts, since anyone may type an address.
     """
     return SignIn.from_claims(st.user.to_dict())
 
 
-def viewer_scope() -> Scope:
-    """The scope of whoever is looking; in team mode, sign-in or a message first.
+def settle_viewer_scope() -> Scope:
+    """Decide whose scope this run shows (sign-in first in team mode) and keep it in the
+    session for ``ui.viewer.current_viewer_scope``.
 
     Stops the script (after drawing the sign-in page or the no-role message) unless the
     viewer may see the dashboard.
@@ -114,11 +115,11 @@ def viewer_scope() -> Scope:
         # Local mode: one user who sees everything, named by the OS account as on the
         # command line. (Tests of narrower views put a scope in the session state
         # beforehand; nothing a browser sends can.)
-        stored = st.session_state.get(SCOPE_STATE_KEY)
+        stored = st.session_state.get(VIEWER_SCOPE_KEY)
         if isinstance(stored, Scope):
             return stored
         scope = local_user()
-        st.session_state[SCOPE_STATE_KEY] = scope
+        st.session_state[VIEWER_SCOPE_KEY] = scope
         return scope
     if not auth_configured():
         st.error(NO_AUTH, icon=":material/lock:")
@@ -141,12 +142,12 @@ def viewer_scope() -> Scope:
     if st.session_state.get(AUDITED_STATE_KEY) != scope.identity:
         # Once per browser session (every new session after a sign-in starts here). No
         # entry, no entry: a sign-in the log cannot record is refused.
-        st.session_state[SCOPE_STATE_KEY] = Scope.nobody(scope.identity)
+        st.session_state[VIEWER_SCOPE_KEY] = Scope.nobody(scope.identity)
         if not record_access(db, scope, "sign_in", f"as {scope.role}"):
             st.error(AUDIT_FAILED, icon=":material/error:")
             st.stop()
         st.session_state[AUDITED_STATE_KEY] = scope.identity
-    st.session_state[SCOPE_STATE_KEY] = scope
+    st.session_state[VIEWER_SCOPE_KEY] = scope
     if scope.sees_nothing:
         no_role_page(scope, listed=roles.match(sign_in) is not None)
         st.stop()
@@ -175,14 +176,6 @@ def record_access(db: Database, scope: Scope, action: str, detail: str = "") -> 
         )
         return False
     return True
-
-
-def current_scope() -> Scope:
-    """The scope ``viewer_scope`` settled on this run (nobody, in team mode, before it)."""
-    value = st.session_state.get(SCOPE_STATE_KEY)
-    if isinstance(value, Scope):
-        return value
-    return local_user() if roles_path() is None else Scope.nobody("not signed in")
 
 
 def sign_in_page() -> None:

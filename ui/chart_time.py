@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.filters import Period
+from analytics.access.filters import Period
 
 Bucket = Literal["week", "month"]
 

@@ -10,7 +10,7 @@ here keeps, so a figure never says more than the data does:
   or with an open marker (lines), says so in its hover text and in the legend, and holds
   only the days inside the period (the measures in ``analytics`` count only those).
 * Hover texts use the user's words with units ("Support · 144 min · week of 9 Nov 2026"),
-  built from the display labels of ``analytics.domain`` and ``analytics.session_load``.
+  built from the display labels of ``analytics.domain`` and ``analytics.measures.session_load``.
 * A chart with nothing to draw is a ``NothingToDraw`` carrying the sentence saying why.
 * A line chart draws at most ``MAX_SERIES`` series; the pages offer the rest in a selector
   (``ui.figures``, which also draws a figure or its sentence).
@@ -26,7 +26,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analytics.compare import ComparedMeasure, ranked_by
+from analytics.access.filters import Period
 from analytics.domain import (
     CATEGORIES,
     CATEGORY_COLOURS,
@@ -35,8 +35,8 @@ from analytics.domain import (
     CHANNEL_LABELS,
     CHANNELS,
 )
-from analytics.filters import Period
-from analytics.session_load import STATUS_LABELS
+from analytics.measures.compare import ComparedMeasure, ranked_by
+from analytics.measures.session_load import STATUS_LABELS
 from ui.chart_time import (
     MONTH_HOVER,
     WEEK_HOVER,
@@ -133,7 +133,7 @@ def weekly_minutes(
 ) -> Chart:
     """Stacked bars: minutes per week, split by category (or channel), with the agreed caps.
 
-    ``caps`` (``compliance.weekly_cap_totals``) adds the agreed cap when the chart shows one
+    ``caps`` (``caps.weekly_cap_totals``) adds the agreed cap when the chart shows one
     client, and otherwise the minutes that went beyond each client's agreed cap. A week only
     partly inside ``period`` is hatched; its bar and its minutes beyond the caps count only
     the days inside the period.
@@ -480,7 +480,7 @@ def _monday_ticks(moments: Sequence[Any]) -> dict[str, Any]:
 def weekly_against_cap(weeks: pd.DataFrame, period: Period | None = None) -> Chart:
     """One client's minutes counted toward the cap per week, with the cap as a line.
 
-    ``weeks`` is ``compliance.weekly_caps(..., whole_weeks=False)``: a partial week at an
+    ``weeks`` is ``caps.weekly_caps(..., whole_weeks=False)``: a partial week at an
     edge of ``period`` (hatched) counts only its days inside the period, against the full cap.
     """
     if weeks.empty:
@@ -590,7 +590,7 @@ def channel_category_heatmap(pairs: pd.DataFrame) -> Chart:
     return figure
 
 
-# --- comparisons (values of ``analytics.compare``; suppressed groups are already left out) ---
+# --- comparisons (values of ``measures.compare``; suppressed groups are already left out) ---
 
 
 def _scaled(measure: ComparedMeasure) -> tuple[float, str]:

@@ -1,13 +1,13 @@
 """The Compare page's table as people read it: units in the headers, reasons in hidden cells.
 
-Plain pandas, no Streamlit: the figures come from ``analytics.compare`` already normalised
+Plain pandas, no Streamlit: the figures come from ``analytics.measures.compare`` already normalised
 and suppressed; this only turns them into text.
 """
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analytics.compare import MEASURES, ComparedMeasure
+from analytics.measures.compare import MEASURES, ComparedMeasure
 
 _COUNT_HEADERS = {
     "clients": "Active clients",

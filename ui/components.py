@@ -11,16 +11,16 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from analytics import audit
-from analytics.care import backup_archive
-from analytics.exports import export_bytes, table_to_csv, table_to_xlsx
-from analytics.filters import ContactFilter, Period
-from analytics.importing.phone_log import text_minutes_note
+from analytics.access.filters import ContactFilter, Period
 from analytics.importing.pipeline import INVISIBLE, shown_name
-from analytics.metrics import Totals
-from analytics.wording import in_words
+from analytics.measures.metrics import Totals
+from analytics.output.exports import export_bytes, table_to_csv, table_to_xlsx
+from analytics.output.wording import in_words
+from analytics.storage import audit
+from analytics.storage.care import backup_archive
 from ui.sidebar import current_filter
-from ui.state import database, filter_choices, measure, viewer_scope
+from ui.state import database, filter_choices, measure
+from ui.viewer import current_viewer_scope
 
 
 def empty_state() -> None:
@@ -57,8 +57,8 @@ def period_caption(period: Period | None) -> None:
             f"{period.start:%d %b %Y} – {period.end:%d %b %Y} · {period.days} days · "
             "dates and hours in each therapist's own time zone"
         )
-        # Texts have no duration: say what each one counts wherever their minutes are shown.
-        note = text_minutes_note(measure("phone_text_minutes", current_filter()))
+        # Texts have no duration: say how their minutes were estimated wherever shown.
+        note = measure("phone_text_minutes", current_filter())
         if note:
             st.caption(f"Minutes include {note}.")
 
@@ -113,7 +113,7 @@ def audited(build: Callable[[], bytes], file_name: str, detail: str) -> Callable
     figure, so it must not expire everyone's cached measures. If it cannot be written the
     file is not handed out.
     """
-    db, scope = database(), viewer_scope()  # drawn in the viewer's session, run on click
+    db, scope = database(), current_viewer_scope()  # drawn in the viewer's session, run on click
 
     def data() -> bytes:
         content = build()
@@ -129,10 +129,10 @@ def csv_download(
 ) -> None:
     """Download buttons for a table, CSV and XLSX side by side.
 
-    Headers and stored codes are in words (analytics.wording.in_words), unless ``words``
+    Headers and stored codes are in words (analytics.output.wording.in_words), unless ``words``
     is False: a file meant to be loaded back (boundaries.csv) keeps its codes. Both are safe to
     open in a spreadsheet: text that a spreadsheet would evaluate as a formula is prefixed
-    with ``'`` and XLSX cells are values (analytics.exports). The name stays
+    with ``'`` and XLSX cells are values (analytics.output.exports). The name stays
     ``csv_download`` because every page already calls it. The files are written only when
     a button is clicked: writing an XLSX of a large table on every rerun cost seconds
     (README, Performance).

@@ -1,5 +1,5 @@
 """Units on every number: minutes and hours, shares, changes; the dashboard's side of
-analytics/wording.py (which the supervision report shares), re-exported from here."""
+analytics/output/wording.py (which the supervision report shares), re-exported from here."""
 
 import math
 from collections.abc import Callable
@@ -8,7 +8,14 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analytics.wording import date_text, hours_text, in_words, minutes_text, plural, share_text
+from analytics.output.wording import (
+    date_text,
+    hours_text,
+    in_words,
+    minutes_text,
+    plural,
+    share_text,
+)
 
 OVER_CAP_RED = "#B2182B"
 """The one colour of use over an agreed cap (or over a flag threshold), wherever it is drawn."""

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.importing.conversations import MessageReport
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
@@ -28,9 +28,10 @@ from analytics.importing.session_report import (
     SessionReport,
 )
 from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
-from analytics.scope import Scope
+from analytics.storage.database import Database
 from ui.components import csv_download
-from ui.state import database, viewer_scope
+from ui.state import database
+from ui.viewer import current_viewer_scope
 
 COMMON_ZONES = (
     "UTC",
@@ -106,7 +107,7 @@ def dry_run(data: bytes, name: str, options: ImportOptions) -> FileReport:
     """What importing ``data`` would do, cached per file, options and stored data."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+    return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -192,7 +193,7 @@ def session_dry_run(data: bytes, name: str, options: SessionOptions) -> FileRepo
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _session_dry_run(
-        db, digest, db.data_version(), data, name, options, date.today(), viewer_scope()
+        db, digest, db.data_version(), data, name, options, date.today(), current_viewer_scope()
     )
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import inbox
-from analytics.scope import Scope
+from analytics.access.scope import Scope
+from analytics.importing import inbox
 from ui.inbox_watcher import app_arguments, server_watcher
 from ui.state import database
 
@@ -30,7 +30,7 @@ def inbox_path() -> Path:
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
-    """``analytics.inbox.history`` with the page's headers, outcomes and times in words."""
+    """``importing.inbox.history`` with the page's headers, outcomes and times in words."""
     shown = pd.DataFrame(
         {
             "when (UTC)": history["taken_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M"),

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics import inbox
-from analytics.db import default_db_path, open_database
+from analytics.importing import inbox
+from analytics.storage.database import default_db_path, open_database
 
 _server_watcher: inbox.InboxWatcher | None = None
 _server_watcher_lock = threading.Lock()

@@ -14,16 +14,17 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.addresses import map_address
 from analytics.importing.conversations import MessageOptions, MessageReport
 from analytics.importing.dispatch import import_detected
 from analytics.importing.pipeline import TherapistNeededError
-from analytics.scope import Scope
-from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.storage.database import Database
+from analytics.storage.settings import SETTINGS, get_setting, set_setting
 from ui.importing import ask_therapist, keep_therapist_box, therapist_named
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 
 def message_settings(therapist: str | None, practice: str | None, time_zone: str) -> MessageOptions:
@@ -46,7 +47,7 @@ def message_settings(therapist: str | None, practice: str | None, time_zone: str
         )
         if value is not None and float(value) != stored:
             try:
-                set_setting(database(), key, float(value), scope=viewer_scope())
+                set_setting(database(), key, float(value), scope=current_viewer_scope())
             except ContactLoadError as error:
                 st.error(str(error))
     return MessageOptions(therapist=therapist, practice=practice, time_zone=time_zone)
@@ -74,7 +75,7 @@ def _report(data: bytes, name: str, options: MessageOptions) -> MessageReport:
     settings and mappings are stored data too)."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+    return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
 
 
 def _client_labels(options: MessageOptions) -> list[str]:
@@ -137,7 +138,11 @@ def message_upload(data: bytes, name: str, file_id: str, options: MessageOptions
     if st.button("Import this file", type="primary", key=f"messages_import_{file_id}"):
         try:
             result = import_detected(
-                database(), data, file_name=name, message_options=options, scope=viewer_scope()
+                database(),
+                data,
+                file_name=name,
+                message_options=options,
+                scope=current_viewer_scope(),
             )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
@@ -190,7 +195,7 @@ def _mapping_editor(report: MessageReport, file_id: str, options: MessageOptions
             continue
         try:
             map_address(
-                database(), viewer_scope(), options.therapist_name, str(address), label,
+                database(), current_viewer_scope(), options.therapist_name, str(address), label,
                 practice=options.practice_name, time_zone=options.time_zone,
             )  # fmt: skip
         except ContactLoadError as error:

@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from analytics.scope import Scope
+from analytics.access.scope import Scope
 
 
 class PageSpec(NamedTuple):

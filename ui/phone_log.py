@@ -1,9 +1,10 @@
-"""Streamlit glue for phone and text logs (SMS Backup & Restore XML) on the Import page.
+"""Streamlit glue for phone and text logs (SMS Backup & Restore XML, Google Voice Takeout)
+on the Import page.
 
 The page calls ``phone_log_settings`` once, inside its import settings, and
 ``phone_log_upload`` for each uploaded file that ``is_phone_log`` recognises: the report,
 an editor that maps unmatched numbers to clients (known or new), and the import button.
-The work is done by ``analytics.importing.phone_log``.
+The work is done by ``analytics.importing.phone_log`` (and ``google_voice``).
 """
 
 import hashlib
@@ -12,13 +13,13 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
 from analytics.errors import ContactLoadError
+from analytics.importing.google_voice import import_phone_export
 from analytics.importing.phone_log import (
     PhoneLogOptions,
     PhoneLogReport,
-    import_phone_log,
     map_number,
 )
 from analytics.importing.phone_numbers import (
@@ -28,12 +29,13 @@ from analytics.importing.phone_numbers import (
     set_default_region,
 )
 from analytics.importing.pipeline import TherapistNeededError
-from analytics.scope import Scope
-from analytics.settings import SETTINGS, get_setting, set_setting
+from analytics.storage.database import Database
+from analytics.storage.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
 from ui.format import MINUTES_DECIMAL_COLUMN
 from ui.importing import ask_therapist, keep_therapist_box, therapist_named
-from ui.state import database, filter_choices, viewer_scope
+from ui.state import database, filter_choices
+from ui.viewer import current_viewer_scope
 
 NEW_CLIENT = "New client…"
 
@@ -43,7 +45,7 @@ def phone_log_settings(
 ) -> PhoneLogOptions:
     """The phone-log part of the import settings (minutes per text, call category,
     default region), saved or returned as the options of every phone log uploaded."""
-    st.markdown("**Phone and text logs** (SMS Backup & Restore XML)")
+    st.markdown("**Phone and text logs** (SMS Backup & Restore XML, Google Voice Takeout)")
     left, middle, right = st.columns(3)
     setting = SETTINGS["minutes_per_text"]
     stored = get_setting(database(), "minutes_per_text")
@@ -54,13 +56,17 @@ def phone_log_settings(
         value=float(stored),
         step=0.5,
         key="phone_minutes_per_text",
-        help="Texts have no duration: each counts this many minutes. Texts already imported "
-        "keep the minutes they were counted at.",
+        help="Texts have no duration: their minutes are estimated from their words (speeds, "
+        "ceiling and the gap that joins texts into one contact are on the Data care page), "
+        "and a contact counts at least this many minutes. Texts already imported keep the "
+        "minutes they were counted at.",
     )
     if per_text is not None and float(per_text) != stored:
         try:
             # the viewer's scope, so the audit entry names who changed it
-            set_setting(database(), "minutes_per_text", float(per_text), scope=viewer_scope())
+            set_setting(
+                database(), "minutes_per_text", float(per_text), scope=current_viewer_scope()
+            )
         except ContactLoadError as error:
             st.error(str(error))
     call_category = middle.selectbox(
@@ -85,7 +91,7 @@ def phone_log_settings(
     )
     if (region or None) != stored_region:
         try:
-            set_default_region(database(), region or None, scope=viewer_scope())
+            set_default_region(database(), region or None, scope=current_viewer_scope())
         except ContactLoadError as error:
             st.error(str(error))
     return PhoneLogOptions(
@@ -107,7 +113,9 @@ def _dry_run(
     options: PhoneLogOptions,
     scope: Scope,
 ) -> PhoneLogReport:
-    return import_phone_log(_db, data, file_name=name, options=options, dry_run=True, scope=scope)
+    return import_phone_export(
+        _db, data, file_name=name, options=options, dry_run=True, scope=scope
+    )
 
 
 def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
@@ -115,7 +123,7 @@ def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
     minutes-per-text setting and the mappings are stored data too)."""
     db = database()
     digest = hashlib.sha256(data).hexdigest()
-    return _dry_run(db, digest, db.data_version(), data, name, options, viewer_scope())
+    return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
 
 
 def _client_labels(options: PhoneLogOptions) -> list[str]:
@@ -197,8 +205,8 @@ def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOpti
         _mapping_editor(report, file_id, options)
     if st.button("Import this log", type="primary", key=f"phone_import_{file_id}"):
         try:
-            result = import_phone_log(
-                database(), data, file_name=name, options=options, scope=viewer_scope()
+            result = import_phone_export(
+                database(), data, file_name=name, options=options, scope=current_viewer_scope()
             )
         except ContactLoadError as error:
             st.error(f"{name}: {error}", icon=":material/error:")
@@ -259,7 +267,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
         try:
             map_number(
                 database(),
-                viewer_scope(),
+                current_viewer_scope(),
                 options.therapist_name,
                 str(number),
                 label,

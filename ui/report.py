@@ -7,9 +7,9 @@ the data callable then, on a thread of its own, and the page does not rerun
 
 import streamlit as st
 
-from analytics.audit import record
-from analytics.filters import ContactFilter
-from analytics.report import report_detail, report_file_name, supervision_report
+from analytics.access.filters import ContactFilter
+from analytics.output.report import report_detail, report_file_name, supervision_report
+from analytics.storage.audit import record
 from ui.state import database
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
+from analytics.access.roles import load_roles, roles_path
 from analytics.errors import ContactLoadError
-from analytics.roles import load_roles, roles_path
 from ui.inbox_watcher import start_server_watcher
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -9,13 +9,14 @@ from datetime import date
 
 import streamlit as st
 
+from analytics.access.filters import ContactFilter
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.filters import ContactFilter
-from analytics.glance import PRESETS, local_today, preset_period
-from analytics.metrics import FilterChoices
-from ui.auth import current_scope, signed_in_panel
+from analytics.measures.glance import PRESETS, local_today, preset_period
+from analytics.measures.metrics import FilterChoices
+from ui.auth import signed_in_panel
 from ui.state import filter_choices
+from ui.viewer import current_viewer_scope
 
 FILTER_STATE_KEY = "contact_filter"
 PRESET_KEY = "period"
@@ -126,10 +127,10 @@ def _period_widgets(choices: FilterChoices) -> tuple[date | None, date | None]:
 def draw_filters() -> ContactFilter:
     """Draw who is signed in and the sidebar filters; remember the filter for the page.
 
-    The filter carries the viewer's scope (settled by ``ui.auth.viewer_scope`` in app.py),
+    The filter carries the viewer's scope (settled by ``ui.auth.settle_viewer_scope`` in app.py),
     so every measure a page asks for stays inside it.
     """
-    scope = current_scope()
+    scope = current_viewer_scope()
     signed_in_panel(scope)
     choices = filter_choices(scope)  # scoped in the library, keys for supervisors
     sidebar = st.sidebar
@@ -213,4 +214,6 @@ def draw_filters() -> ContactFilter:
 def current_filter() -> ContactFilter:
     """The filter the sidebar set on this run (all contacts if it has not run yet)."""
     value = st.session_state.get(FILTER_STATE_KEY)
-    return value if isinstance(value, ContactFilter) else ContactFilter(scope=current_scope())
+    return (
+        value if isinstance(value, ContactFilter) else ContactFilter(scope=current_viewer_scope())
+    )

@@ -21,11 +21,22 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import billing, compare, compliance, glance, metrics, session_load
-from analytics.db import Database, default_db_path, open_database
-from analytics.filters import ContactFilter
-from analytics.importing import phone_log
-from analytics.scope import Scope
+from analytics.access.filters import ContactFilter
+from analytics.access.scope import Scope
+from analytics.importing import message_minutes
+from analytics.measures import (
+    billing,
+    caps,
+    compare,
+    compliance,
+    drift,
+    glance,
+    metrics,
+    out_of_policy,
+    session_load,
+)
+from analytics.storage.database import Database, default_db_path, open_database
+from ui.viewer import current_viewer_scope
 
 
 def _compare_distribution(
@@ -62,7 +73,7 @@ def _reusing(function: Callable[..., Any], keyword: str, source: str) -> Callabl
 MEASURES: dict[str, Callable[..., Any]] = {
     "headline": metrics.headline,
     "totals": metrics.totals,
-    "summary": metrics.summary,
+    "breakdown": metrics.breakdown,
     "trend": metrics.trend,
     "channel_category": metrics.channel_category,
     "load_grid": metrics.load_grid,
@@ -70,30 +81,28 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "pareto": metrics.pareto,
     "client_table": metrics.client_table,
     "client_timeline": metrics.client_timeline,
-    "compliance_summary": _reusing(compliance.summary, "alerts", "drift_alerts"),
+    "compliance_summary": _reusing(compliance.compliance_summary, "alerts", "drift_alerts"),
     "after_hours_share": compliance.after_hours_share,
-    "weekly_caps": compliance.weekly_caps,
+    "weekly_caps": caps.weekly_caps,
     # The Clients page's chart: partial weeks count only their days in the period.
-    "weekly_caps_in_period": lambda db, filters: compliance.weekly_caps(
-        db, filters, whole_weeks=False
-    ),
-    "cap_summary": compliance.cap_summary,
-    "clients_against_caps": compliance.clients_against_caps,
-    "weekly_cap_totals": compliance.weekly_cap_totals,
+    "weekly_caps_in_period": lambda db, filters: caps.weekly_caps(db, filters, whole_weeks=False),
+    "cap_summary": caps.cap_summary,
+    "clients_against_caps": caps.clients_against_caps,
+    "weekly_cap_totals": caps.weekly_cap_totals,
     "working_windows": compliance.working_windows,
-    "out_of_policy": compliance.out_of_policy,
-    "drift_alerts": compliance.drift_alerts,
-    "weeks_over_cap": compliance.weeks_over_cap,
+    "out_of_policy": out_of_policy.out_of_policy,
+    "drift_alerts": drift.drift_alerts,
+    "weeks_over_cap": caps.weeks_over_cap,
     "out_of_policy_labelled": _reusing(
-        compliance.out_of_policy_labelled, "outside", "out_of_policy"
+        out_of_policy.out_of_policy_labelled, "outside", "out_of_policy"
     ),
-    "drift_alerts_labelled": _reusing(compliance.drift_alerts_labelled, "alerts", "drift_alerts"),
+    "drift_alerts_labelled": _reusing(drift.drift_alerts_labelled, "alerts", "drift_alerts"),
     "after_hours_by_therapist": compliance.after_hours,
     "compare_pattern": compare.suppression_pattern,
     "comparison": _reusing(compare.comparison, "pattern", "compare_pattern"),
     "compare_trend": _reusing(compare.monthly_trend, "pattern", "compare_pattern"),
     "compare_distribution": _compare_distribution,
-    "phone_text_minutes": phone_log.text_minutes_in_use,
+    "phone_text_minutes": message_minutes.estimated_minutes_note,
     "session_totals": session_load.session_totals,
     "session_load_by": session_load.session_load_by,
     "weekly_session_load": session_load.weekly_session_load,
@@ -153,7 +162,7 @@ def _cached(
 
 
 def measure(name: str, filters: ContactFilter, *args: Any) -> Any:
-    """The result of ``analytics.metrics.<name>(db, filters, *args)``, cached."""
+    """The result of ``analytics.measures.metrics.<name>(db, filters, *args)``, cached."""
     db = database()
     _pause_point(db)
     return _cached(name, db, str(db.path), db.data_version(), filters, tuple(args))
@@ -179,18 +188,6 @@ def _pause_point(db: Database) -> None:
         held.unlink(missing_ok=True)
 
 
-VIEWER_SCOPE_KEY = "viewer_scope"
-"""Where team mode's sign-in leaves the viewer's ``Scope`` in the session state."""
-
-
-def viewer_scope() -> Scope:
-    """The viewer's scope as ``ui.auth.viewer_scope`` settled it on this run: local mode's
-    ``LOCAL``, the signed-in person's scope in team mode, or nobody before sign-in."""
-    from ui.auth import current_scope  # ui.auth needs this module's database()
-
-    return current_scope()
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def _choices(_db: Database, db_path: str, version: int, scope: Scope) -> metrics.FilterChoices:
     return metrics.filter_choices(_db, scope)
@@ -200,4 +197,4 @@ def filter_choices(scope: Scope | None = None) -> metrics.FilterChoices:
     """Practices, therapists, clients and the data's date span the viewer may see, cached
     like measures (``scope`` defaults to the viewer's)."""
     db = database()
-    return _choices(db, str(db.path), db.data_version(), scope or viewer_scope())
+    return _choices(db, str(db.path), db.data_version(), scope or current_viewer_scope())

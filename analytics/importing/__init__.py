@@ -16,5 +16,5 @@ The flow, each step in its own module:
 Sessions: ``detect`` tells the kind of an upload from its first bytes and ``dispatch``
 sends it to its importer: ``calendar`` (ICS: icalendar and recurring-ical-events parse and
 expand, SQL does the rest) or ``session_csv`` (the same reader and parsers as above); both
-return a ``session_report.SessionReport`` and store through ``analytics.sessions``.
+return a ``session_report.SessionReport`` and store through ``analytics.storage.sessions``.
 """

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import Scope
 from analytics.errors import InvalidRecordError
 from analytics.importing.phone_log import mapped_client, resolve_therapist
 from analytics.importing.phone_numbers import read_number
-from analytics.pseudonyms import load_or_create_secret, number_key
-from analytics.scope import Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import load_or_create_secret, number_key
 
 AddressKind = Literal["email", "chat"]
 """An e-mail address, or a chat's or chat member's name."""

@@ -5,7 +5,7 @@ Python does the text parsing only: ``calendar_events`` reads the file event by e
 one row per event listed for review or without an instance in the range. Everything after
 that is DuckDB SQL in one transaction: the client from the title by a pattern, the status
 from words in the title, the range in the therapist's local dates (by default from the first
-event's date on the therapist's calendar), and storing through ``analytics.sessions``.
+event's date on the therapist's calendar), and storing through ``analytics.storage.sessions``.
 
 A session is identified by its event's UID and the instance's slot in its series (its
 RECURRENCE-ID, its start before a RANGE=THISANDFUTURE move, or DTSTART) in UTC epoch
@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.calendar_events import CalendarError as CalendarError  # re-exported
 from analytics.importing.calendar_events import CalendarEvents, read_calendar
+from analytics.importing.person_names import is_placeholder
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
 )
 from analytics.importing.session_report import (
     LEFT_OUT_WORDS,
@@ -43,9 +43,9 @@ from analytics.importing.session_report import (
     SessionOptions,
     SessionReport,
 )
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import stage_sessions, store_sessions
-from analytics.store import count_rows, record_import
+from analytics.storage.database import Database
+from analytics.storage.sessions import stage_sessions, store_sessions
+from analytics.storage.store import count_rows, record_import
 
 if TYPE_CHECKING:
     import pandas as pd

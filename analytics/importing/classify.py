@@ -46,11 +46,11 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS, CHANNEL_LABELS, CHANNELS
 from analytics.errors import ContactLoadError
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 MAX_TEXT_CHARS = 8_192
 """Most characters of a row's text the rules look at (its start). Matching costs more than

@@ -40,7 +40,7 @@ import duckdb
 if TYPE_CHECKING:
     import pandas as pd
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.addresses import MARKS, AddressKind, address_key, party_key
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
@@ -54,10 +54,10 @@ from analytics.importing.pipeline import (
     max_upload_bytes,
 )
 from analytics.importing.reader import RowProblem
-from analytics.pseudonyms import load_or_create_secret
-from analytics.scope import LOCAL, Scope
-from analytics.settings import get_setting
-from analytics.store import count_rows, record_import, store_incoming
+from analytics.storage.database import Database
+from analytics.storage.pseudonyms import load_or_create_secret
+from analytics.storage.settings import get_setting
+from analytics.storage.store import count_rows, record_import, store_incoming
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 """Most bytes of one message read (its headers and the start of its text); attachments

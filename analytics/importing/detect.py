@@ -3,11 +3,13 @@
 ``contactload import`` and the Import page send each kind to its importer: ICS calendars
 (``BEGIN:VCALENDAR``), session CSV files (a header with a status, a client and a date, and
 no contact-only column such as channel), phone and SMS logs of "SMS Backup & Restore"
-(XML with ``<calls`` or ``<smses``), mailboxes (an mbox's ``From `` line and headers, or
-one ``.eml`` message's headers), WhatsApp chat exports (a first line dated as Android or
-iOS write it), else a contact log. Zips are told apart by their members in ``dispatch``.
-Other XML and HTML files are ``markup``: no importer reads them, and ``markup_sentence``
-says why in one sentence.
+(XML with ``<calls`` or ``<smses``), pages of Google Voice Takeout (``google_voice``; its
+zip and folder are recognised by ``dispatch.file_kind``), practice-management appointment
+reports (``practice_sessions``: SimplePractice), mailboxes (an mbox's ``From `` line and
+headers, or one ``.eml`` message's headers), WhatsApp chat exports (a first line dated as
+Android or iOS write it), else a contact log. Zips are told apart by their members in
+``dispatch``. Other XML and HTML files are ``markup``: no importer reads them, and
+``markup_sentence`` says why in one sentence.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import csv
 import re
 from typing import Literal
 
+from analytics.importing.google_voice import is_google_voice_page
 from analytics.importing.mail import is_eml, is_mbox
 from analytics.importing.phone_log import is_phone_log
+from analytics.importing.practice_exports import is_practice_appointments
 from analytics.importing.reader import (
     DELIMITERS,
     UnreadableFileError,
@@ -29,7 +33,16 @@ from analytics.importing.session_csv import is_session_header
 from analytics.importing.whatsapp import is_whatsapp
 
 FileKind = Literal[
-    "calendar", "sessions_csv", "phone_log", "contacts", "markup", "mbox", "eml", "whatsapp"
+    "calendar",
+    "sessions_csv",
+    "practice_sessions",
+    "phone_log",
+    "google_voice",
+    "contacts",
+    "markup",
+    "mbox",
+    "eml",
+    "whatsapp",
 ]
 
 HEAD_BYTES = 64 * 1024
@@ -121,6 +134,8 @@ def detect_kind(head: bytes) -> FileKind:
         return "calendar"
     if is_phone_log(text.encode("utf-8")):
         return "phone_log"
+    if is_google_voice_page(text.encode("utf-8")):
+        return "google_voice"
     if is_mbox(head):
         return "mbox"
     if is_eml(head):
@@ -129,6 +144,8 @@ def detect_kind(head: bytes) -> FileKind:
         return "whatsapp"
     if _markup_root(text) is not None:
         return "markup"
+    if is_practice_appointments(_header(text)):
+        return "practice_sessions"
     if is_session_header(_header(text)):
         return "sessions_csv"
     return "contacts"

@@ -35,7 +35,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.importing.conversations import (
     MAX_MESSAGE_BYTES,
     ZIP_EXPANSION,
@@ -48,7 +48,7 @@ from analytics.importing.conversations import (
     zip_members,
 )
 from analytics.importing.pipeline import max_upload_bytes
-from analytics.scope import LOCAL, Scope
+from analytics.storage.database import Database
 
 MBOX = "mbox"
 EML = "eml"

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import duckdb
 import phonenumbers
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import InvalidRecordError
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 REGION_SETTING = "phone_region"
 """Key of the stored default region in the ``settings`` table (a region code like ``DE``)."""

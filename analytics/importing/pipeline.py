@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +23,7 @@ import duckdb
 if TYPE_CHECKING:  # pandas loads only where a frame is built (CLI start-up)
     import pandas as pd
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError, DatabaseError, InvalidRecordError
 from analytics.importing.classify import (
     DirectionDefaults,
@@ -36,18 +35,35 @@ from analytics.importing.classify import (
     ensure_default_rules,
     rule_text_sql,
 )
+
+# Names moved to limits and person_names stay importable from here too, for callers
+# written against the old place (the lead may drop these once every caller moved).
+from analytics.importing.limits import DEFAULT_MAX_ROWS as DEFAULT_MAX_ROWS
+from analytics.importing.limits import DEFAULT_MAX_SECONDS as DEFAULT_MAX_SECONDS
+from analytics.importing.limits import DEFAULT_MAX_UPLOAD_MB as DEFAULT_MAX_UPLOAD_MB
+from analytics.importing.limits import MAX_ROWS_ENV_VAR as MAX_ROWS_ENV_VAR
+from analytics.importing.limits import MAX_SECONDS_ENV_VAR as MAX_SECONDS_ENV_VAR
+from analytics.importing.limits import MAX_UPLOAD_ENV_VAR as MAX_UPLOAD_ENV_VAR
+from analytics.importing.limits import PAUSE_ENV_VAR as PAUSE_ENV_VAR
+from analytics.importing.limits import FileTooLargeError as FileTooLargeError
+from analytics.importing.limits import ImportLimitError as ImportLimitError
+from analytics.importing.limits import _check_size, _Deadline, _pause_point
+from analytics.importing.limits import max_rows as max_rows
+from analytics.importing.limits import max_seconds as max_seconds
+from analytics.importing.limits import max_upload_bytes as max_upload_bytes
 from analytics.importing.parsing import (
     DateOrder,
-    date_sql,
-    datetime_sql,
-    detect_decimal_comma,
-    detect_duration_unit,
-    duration_minutes_sql,
     file_date_order,
-    instant_sql,
     neither_order_sql,
-    time_sql,
 )
+from analytics.importing.person_names import INVISIBLE as INVISIBLE
+from analytics.importing.person_names import MIXED_SCRIPT_LIMIT as MIXED_SCRIPT_LIMIT
+from analytics.importing.person_names import PLACEHOLDER_NAMES as PLACEHOLDER_NAMES
+from analytics.importing.person_names import is_placeholder as is_placeholder
+from analytics.importing.person_names import mixed_script_warnings as mixed_script_warnings
+from analytics.importing.person_names import name_sql as name_sql
+from analytics.importing.person_names import placeholder_sql as placeholder_sql
+from analytics.importing.person_names import shown_name as shown_name
 from analytics.importing.presets import (
     CLASSIFY_FIELDS,
     Layout,
@@ -56,17 +72,19 @@ from analytics.importing.presets import (
     layout_for_preset,
     layout_from_mapping,
     load_mapping,
-    whole_number_unit,
 )
-from analytics.importing.reader import (
-    RowProblem,
-    TextTable,
-    UnreadableFileError,
-    problems_frame,
-    stage_text_table,
+from analytics.importing.reader import RowProblem, TextTable, problems_frame, stage_text_table
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.importing.timing import (
+    _column,
+    _columns,
+    _end_sql,
+    _header,
+    _minutes_sql,
+    _start_sql,
 )
-from analytics.scope import LOCAL, Scope
-from analytics.store import (
+from analytics.storage.database import Database
+from analytics.storage.store import (
     ERASED_REASON,
     StoredBatch,
     count_rows,
@@ -80,28 +98,6 @@ DEFAULT_MAX_MINUTES = 480.0
 REVIEW_LIMIT = 1000
 """How many unclassified rows a report lists one by one (all are counted)."""
 
-DEFAULT_MAX_UPLOAD_MB = 200
-"""Largest file an import accepts unless ``CONTACTLOAD_MAX_UPLOAD_MB`` says otherwise (the
-dashboard's own cap, ``server.maxUploadSize`` in .streamlit/config.toml, matches it)."""
-
-MAX_UPLOAD_ENV_VAR = "CONTACTLOAD_MAX_UPLOAD_MB"
-
-DEFAULT_MAX_ROWS = 5_000_000
-"""Most rows one file may hold unless ``CONTACTLOAD_MAX_IMPORT_ROWS`` says otherwise (a
-200 MB Toggl export has about 1.3 million)."""
-
-MAX_ROWS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_ROWS"
-
-DEFAULT_MAX_SECONDS = 600.0
-"""Longest one import may run unless ``CONTACTLOAD_MAX_IMPORT_SECONDS`` says otherwise (a
-million rows take a few seconds)."""
-
-MAX_SECONDS_ENV_VAR = "CONTACTLOAD_MAX_IMPORT_SECONDS"
-
-PAUSE_ENV_VAR = "CONTACTLOAD_PAUSE_AT"
-"""Fault tests only: the pipeline stage at which an import announces itself on stderr and
-waits, so a test can kill the process there (see tests/test_faults.py)."""
-
 DEFAULT_PRACTICE = "My practice"
 
 Progress = Callable[[float, str], None]
@@ -113,14 +109,6 @@ class AmbiguousDatesError(ContactLoadError):
 
 class EmptyClientColumnError(MappingError):
     """The column mapped to client is empty in every row (clients kept as projects)."""
-
-
-class FileTooLargeError(ContactLoadError):
-    """The file is larger than the configured upload cap."""
-
-
-class ImportLimitError(ContactLoadError):
-    """The file needs more work than an import may do (rows, time)."""
 
 
 class TherapistNeededError(ContactLoadError):
@@ -158,114 +146,8 @@ class TherapistNeededError(ContactLoadError):
         )
 
 
-PLACEHOLDER_NAMES = (
-    "me", "myself", "i", "ich", "moi", "yo", "io", "unknown", "unbekannt", "user", "users",
-    "no user", "(no user)", "without user", "anonymous", "anon", "n/a", "na", "none", "null",
-    "nobody", "default", "-", "--", "?", "unassigned", "test",
-)  # fmt: skip
-"""Names exports write where there is no real person ("Me" is how some trackers and this
-program's own old default named the account's owner): never stored as a therapist."""
-
-
-def placeholder_sql(name: str) -> str:
-    """SQL for a stored name (``name_sql``'s result), NULL when it is a placeholder."""
-    listed = ", ".join(f"'{word}'" for word in PLACEHOLDER_NAMES)
-    return f"CASE WHEN lower({name}) IN ({listed}) THEN NULL ELSE {name} END"
-
-
-def is_placeholder(name: str | None) -> bool:
-    """True for no name, or one of ``PLACEHOLDER_NAMES`` (any case, spaces around)."""
-    return not name or not name.strip() or name.strip().lower() in PLACEHOLDER_NAMES
-
-
 class StorageFailedError(DatabaseError):
     """The database could not be written (disk full, file size limit, I/O error)."""
-
-
-def max_upload_bytes() -> int:
-    """The upload cap in bytes: ``CONTACTLOAD_MAX_UPLOAD_MB`` megabytes, default 200."""
-    text = os.environ.get(MAX_UPLOAD_ENV_VAR, "").strip()
-    try:
-        megabytes = float(text) if text else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        megabytes = DEFAULT_MAX_UPLOAD_MB
-    if megabytes <= 0:
-        megabytes = DEFAULT_MAX_UPLOAD_MB
-    return int(megabytes * 1024 * 1024)
-
-
-def _limit(name: str, default: float) -> float:
-    """A positive number from the environment variable ``name``, else ``default``."""
-    try:
-        value = float(os.environ.get(name, "").strip() or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def max_rows() -> int:
-    """The row cap: ``CONTACTLOAD_MAX_IMPORT_ROWS``, default 5,000,000."""
-    return int(_limit(MAX_ROWS_ENV_VAR, DEFAULT_MAX_ROWS))
-
-
-def max_seconds() -> float:
-    """The time cap of one import: ``CONTACTLOAD_MAX_IMPORT_SECONDS``, default 600."""
-    return _limit(MAX_SECONDS_ENV_VAR, DEFAULT_MAX_SECONDS)
-
-
-class _Deadline:
-    """Stops an import that runs past ``max_seconds()``: DuckDB's running statement is
-    interrupted when the time is up, and the steps in between check the clock."""
-
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, file_name: str) -> None:
-        import threading
-        import time
-
-        self.seconds = max_seconds()
-        self.file_name = file_name
-        self._clock = time.monotonic
-        self._end = time.monotonic() + self.seconds
-        self._timer = threading.Timer(self.seconds, cursor.interrupt)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def error(self) -> ImportLimitError:
-        """The one sentence for an import that ran out of time."""
-        return ImportLimitError(
-            f"{self.file_name} took longer than the {self.seconds:g}-second limit for one "
-            f"import; nothing from it was stored. Split it, or raise the limit with "
-            f"{MAX_SECONDS_ENV_VAR}."
-        )
-
-    def check(self) -> None:
-        """Raise the sentence when the time is up."""
-        if self._clock() > self._end:
-            raise self.error()
-
-    def cancel(self) -> None:
-        """Stop the timer (the import ended)."""
-        self._timer.cancel()
-
-
-def _check_size(source: bytes | Path, file_name: str) -> None:
-    """Refuse, in one sentence, a file over the upload cap before reading any of it."""
-    size = len(source) if isinstance(source, bytes) else source.stat().st_size
-    cap = max_upload_bytes()
-    if size > cap:
-        raise FileTooLargeError(
-            f"{file_name} is {size / 1024 / 1024:,.1f} MB, over the {cap / 1024 / 1024:.4g} MB "
-            f"limit; split it, or raise the limit with {MAX_UPLOAD_ENV_VAR}."
-        )
-
-
-def _pause_point(stage: str) -> None:
-    """Wait at ``stage`` when a fault test asked for it (``CONTACTLOAD_PAUSE_AT``)."""
-    if os.environ.get(PAUSE_ENV_VAR) == stage:
-        import sys
-        import time
-
-        print(f"paused at {stage}", file=sys.stderr, flush=True)
-        time.sleep(120)
 
 
 @dataclass
@@ -601,22 +483,6 @@ def _layout(db: Database, table: TextTable, options: ImportOptions) -> Layout:
     return layout
 
 
-def _columns(table: TextTable, layout: Layout, field_name: str) -> list[str]:
-    """The staged columns (c1, c2, ...) ``field_name`` comes from (two for a joined name)."""
-    return [f"c{table.header.index(header) + 1}" for header in layout.sources(field_name)]
-
-
-def _column(table: TextTable, layout: Layout, field_name: str) -> str | None:
-    """The one staged column holding ``field_name``, or None."""
-    columns = _columns(table, layout, field_name)
-    return columns[0] if columns else None
-
-
-def _header(layout: Layout, field_name: str) -> str | None:
-    """How error reports name the column(s) of a field."""
-    return " + ".join(layout.sources(field_name)) or None
-
-
 def _parse(
     cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout, options: ImportOptions
 ) -> None:
@@ -720,109 +586,6 @@ def _check_therapists(cursor: duckdb.DuckDBPyConnection, file_name: str) -> None
         raise TherapistNeededError(file_name, int(row[0]), shown)
 
 
-@dataclass(frozen=True)
-class _Start:
-    """SQL for the start of a contact: cells parsed once (``cells``, a select list over the
-    staged row), then the local wall-clock TIMESTAMP (``local``, over those cells) and the
-    instant (``instant``, over ``local`` as ``ls`` and the row's ``time_zone``)."""
-
-    cells: str
-    local: str
-    instant: str
-    time_known: str = "false"
-    bad_time: str = "false"
-
-
-def _start_sql(
-    layout: Layout, col: Callable[[str], str | None], date_column: str, order: DateOrder
-) -> _Start:
-    """When each contact started: one date-time column (wall clock or an instant with its
-    zone), or a date with an optional time of day."""
-    started_at = col("started_at")
-    if started_at:
-        return _Start(
-            cells=f"{datetime_sql(started_at, order)} AS started, "
-            f"{instant_sql(started_at)} AS start_instant",
-            local="coalesce(started, timezone(time_zone, start_instant))",
-            instant="coalesce(start_instant, timezone(time_zone, ls))",
-            time_known="ls IS NOT NULL",
-        )
-    start_time = col("start_time")
-    if start_time and layout.has_time_of_day:
-        return _Start(
-            cells=f"{date_sql(date_column, order)} AS parsed_day, "
-            f"{_clock_sql(start_time, order)} AS parsed_time, {start_time} AS start_cell",
-            local="parsed_day + coalesce(parsed_time, TIME '00:00')",
-            instant="timezone(time_zone, ls)",
-            time_known="parsed_time IS NOT NULL",
-            # An empty start time means "not recorded"; text that is not a time is an error.
-            bad_time="(start_cell IS NOT NULL AND parsed_time IS NULL)",
-        )
-    return _Start(
-        cells=f"{date_sql(date_column, order)} AS parsed_day",
-        local="CAST(parsed_day AS TIMESTAMP)",
-        instant="timezone(time_zone, ls)",
-    )
-
-
-def _clock_sql(column: str, order: DateOrder) -> str:
-    """SQL for the time of day in a start or end time column: a time (``14:30``), or the
-    time of a date-time (``2026-04-13 14:30``, as some Kimai versions write From and To)."""
-    return f"coalesce({time_sql(column)}, CAST({datetime_sql(column, order)} AS TIME))"
-
-
-def _end_sql(layout: Layout, col: Callable[[str], str | None], order: DateOrder) -> str | None:
-    """SQL for the instant each contact ended, if the file says (None if not): one
-    date-time column, or an end time on the end date (else the start's date; an end before
-    the start ran past midnight). Over the staged cells, ``ls``, ``time_zone``; one
-    expression, so where a duration is given it is worked out only for empty ones."""
-    ended_at = col("ended_at")
-    if ended_at:
-        local = datetime_sql(ended_at, order)
-        return f"coalesce({instant_sql(ended_at)}, timezone(time_zone, {local}))"
-    end_time = col("end_time")
-    if end_time and (col("start_time") or col("started_at")):
-        end_date = col("end_date")
-        day = (
-            f"coalesce({date_sql(end_date, order)}, CAST(ls AS DATE))"
-            if end_date
-            else "CAST(ls AS DATE)"
-        )
-        # The end is read once and named by a lambda: it is used twice.
-        wall = (
-            f"list_transform([{day} + {_clock_sql(end_time, order)}], lambda end_clock: "
-            "CASE WHEN end_clock < ls THEN end_clock + INTERVAL 1 DAY ELSE end_clock END)[1]"
-        )
-        return f"timezone(time_zone, {wall})"
-    return None
-
-
-def _minutes_sql(
-    cursor: duckdb.DuckDBPyConnection,
-    table: TextTable,
-    layout: Layout,
-    col: Callable[[str], str | None],
-    end_at: str | None,
-) -> str:
-    """SQL for each contact's minutes: its duration cell, or the time from start to end
-    (also where the duration cell is empty, as in Kimai's running or hand-fixed entries)."""
-    has_end = end_at is not None
-    span = f"CASE WHEN time_known THEN epoch({end_at} - start_at) / 60 END"
-    duration = col("duration")
-    duration_name = _column(table, layout, "duration")
-    if duration and duration_name:
-        unit = layout.duration_unit or detect_duration_unit(
-            cursor, "raw_rows", duration_name, whole_numbers=whole_number_unit(layout)
-        )
-        # A clock duration (1:30:00) has no decimals to read.
-        comma = unit != "clock" and detect_decimal_comma(cursor, "raw_rows", duration_name)
-        given = duration_minutes_sql(duration, unit, comma)
-        return f"CASE WHEN {duration} IS NULL THEN {span} ELSE {given} END" if has_end else given
-    if has_end:
-        return span
-    raise MappingError("No column gives the contact's length; map duration, or start and end.")
-
-
 def _check_clients(cursor: duckdb.DuckDBPyConnection, layout: Layout, file_name: str) -> None:
     """Refuse, with the fix in the sentence, a file whose client column is empty in every
     row: people who keep clients as projects (Toggl, Clockify, Kimai) leave Client empty."""
@@ -837,85 +600,6 @@ def _check_clients(cursor: duckdb.DuckDBPyConnection, layout: Layout, file_name:
         else "map the column that names the client (--map client=Header, or on the Import page)"
     )
     raise EmptyClientColumnError(f"Every {client} cell of {file_name} is empty; {fix}.")
-
-
-_INVISIBLE = (
-    r"[\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}"
-    r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}"
-    r"\x{FEFF}\x{FFA0}\x{FFF9}-\x{FFFB}]"
-)
-"""Characters that show nothing: zero-width spaces and joiners, soft hyphens, direction
-marks, embeddings, overrides and isolates, variation selectors, fillers (RE2 syntax)."""
-
-INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
-)
-"""``_INVISIBLE`` for Python, to show what a name stored before this rule still holds."""
-
-
-def shown_name(name: str) -> str:
-    """A name with each invisible character written out (``⟨U+202E⟩``), so two names that
-    look alike on screen can be told apart and a direction override cannot turn the text
-    around."""
-    return INVISIBLE.sub(lambda found: f"⟨U+{ord(found.group()):04X}⟩", name)
-
-
-_SPACES = r"[\s\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+"
-"""Runs of white space of any kind, no-break spaces included."""
-
-
-def name_sql(column: str) -> str:
-    """SQL for a client's, therapist's or practice's name as stored: composed (NFC), with
-    invisible characters taken out and every run of spaces (no-break ones too) one space,
-    trimmed; NULL when nothing is left. Two names that look the same are then one name,
-    not two clients. ASCII names without double spaces (nearly all) skip the regexps."""
-    cleaned = (
-        f"regexp_replace(regexp_replace(nfc_normalize({column}), '{_INVISIBLE}', '', 'g'), "
-        f"'{_SPACES}', ' ', 'g')"
-    )
-    return (
-        f"nullif(trim(CASE WHEN strlen({column}) = length({column}) "
-        f"AND NOT contains({column}, '  ') AND NOT contains({column}, chr(9)) "
-        f"AND NOT contains({column}, chr(10)) AND NOT contains({column}, chr(13)) "
-        f"THEN {column} ELSE {cleaned} END), '')"
-    )
-
-
-_SCRIPTS = ("Latin", "Cyrillic", "Greek")
-"""Alphabets whose look-alike letters (Latin a, Cyrillic а, Greek α) make names that look
-the same and are not."""
-
-MIXED_SCRIPT_LIMIT = 20
-"""How many names mixing alphabets a report lists."""
-
-
-def mixed_script_warnings(cursor: duckdb.DuckDBPyConnection, table: str = "incoming") -> list[str]:
-    """One sentence per client name in the staged ``table`` (``incoming``) mixing letters
-    of two alphabets, e.g. a Cyrillic 'а' in "Аnna": such a name looks like another client's
-    and is not the same name, so the user should check it."""
-    has = {script: f"regexp_matches(client, '\\p{{{script}}}')" for script in _SCRIPTS}
-    scripts = " || ".join(
-        f"CASE WHEN {test} THEN '{name},' ELSE '' END" for name, test in has.items()
-    )
-    rows = cursor.execute(
-        f"""
-        SELECT client, min(row_number) AS row_number, {scripts} AS scripts
-        FROM {table}
-        WHERE strlen(client) <> length(client)
-        GROUP BY client
-        HAVING ({" + ".join(f"CAST({test} AS INTEGER)" for test in has.values())}) > 1
-        ORDER BY row_number
-        LIMIT ?
-        """,  # noqa: S608 - fixed text; the table name is the caller's constant
-        [MIXED_SCRIPT_LIMIT],
-    ).fetchall()
-    return [
-        f"Row {row}: the client name '{client}' mixes "
-        f"{' and '.join(scripts.rstrip(',').split(','))} letters, so it can look like another "
-        "client's name and be a different client; check how it is spelt."
-        for client, row, scripts in rows
-    ]
 
 
 def _classify(cursor: duckdb.DuckDBPyConnection, table: TextTable, layout: Layout) -> None:

@@ -26,10 +26,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
 
 FIELDS: tuple[str, ...] = (
     "client",
@@ -66,7 +66,9 @@ about the contact: a name in it such as "jane@..." would match a portal keyword)
 FREE_TEXT_FIELDS: tuple[str, ...] = ("task", "project", "tags", "description", "email")
 """Fields that are dropped after classification, so no free text reaches the database."""
 
-PRESET_NAMES: tuple[str, ...] = ("toggl", "clockify", "harvest", "kimai", "template")
+PRESET_NAMES: tuple[str, ...] = (
+    "toggl", "clockify", "harvest", "kimai", "template", "therapynotes",
+)  # fmt: skip
 """Presets a user can force (CLI ``--preset``); ``custom`` is any other layout."""
 
 TEMPLATE_HEADER: tuple[str, ...] = (
@@ -141,6 +143,7 @@ _LABELS = {
     "harvest": "Harvest detailed time report",
     "kimai": "Kimai timesheet export",
     "template": "Contact Load template",
+    "therapynotes": "TherapyNotes contact notes",
 }
 
 
@@ -258,6 +261,26 @@ _PRESETS: tuple[_Preset, ...] = (
         required=("date", "start_time", "duration", "client"),
         signature=("Bis", "Projekt", "Tätigkeit"),
         duration_unit=None,
+    ),
+    # TherapyNotes' Contact Note (support.therapynotes.com, "Complete a Contact Note"): when,
+    # who wrote it, the patient, the Method(s) of Communication, the Reason for
+    # Communication and the total minutes; the contacted party's name and the details are
+    # never read. Header cells are the form's labels: no public sample of the list's CSV
+    # was found to check them against.
+    _Preset(
+        name="therapynotes",
+        columns=(
+            ("date", ("Date",)),
+            ("start_time", ("Time",)),
+            ("client", ("Patient",)),
+            ("therapist", ("Clinician", "Staff Member")),
+            ("channel", ("Method of Communication",)),
+            ("task", ("Reason for Communication",)),
+            ("duration", ("Minutes",)),
+        ),
+        required=("date", "client", "duration"),
+        signature=("Method of Communication", "Reason for Communication"),
+        duration_unit="minutes",
     ),
     _Preset(
         name="template",

@@ -34,8 +34,6 @@ the file, or up to the next quote mark, as one rejected row.
 
 import codecs
 import contextlib
-import csv
-import io
 import os
 import re
 import tempfile
@@ -46,27 +44,34 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
-from analytics.errors import ContactLoadError
+from analytics.importing.csv_layout import DELIMITERS as DELIMITERS
+from analytics.importing.csv_layout import (
+    EMPTY_FILE,
+    _check_width,
+    _Layout,
+    _sniff,
+)
+from analytics.importing.csv_layout import MAX_COLUMNS as MAX_COLUMNS
+from analytics.importing.csv_layout import SAMPLE_BYTES as SAMPLE_BYTES
+from analytics.importing.text_encodings import (
+    _NOT_TEXT,
+    DETECT_BYTES,
+    _decoder,
+    _not_decodable,
+    codec_name,
+)
+from analytics.importing.text_encodings import ENCODING_CHOICES as ENCODING_CHOICES
+from analytics.importing.text_encodings import UnreadableFileError as UnreadableFileError
+from analytics.importing.text_encodings import detect_encoding as detect_encoding
+from analytics.importing.text_encodings import encoding_name as encoding_name
+from analytics.importing.text_encodings import utf16_without_bom as utf16_without_bom
+from analytics.storage.sql import Fragment, execute, identifier, number, query, sql
 
 if TYPE_CHECKING:
     import pandas as pd
-    from charset_normalizer import CharsetMatch
 
 CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes read (and transcoded) at a time."""
-
-SAMPLE_BYTES = 64 * 1024
-"""Bytes at the start of the file that decide the delimiter and the header."""
-
-SAMPLE_RECORDS = 50
-"""Records of the sample used to choose the delimiter."""
-
-DELIMITERS = (",", ";", "\t", "|")
-"""Candidate delimiters, in order of preference when two fit equally well."""
-
-MAX_COLUMNS = 1_000
-"""Most columns a header may have; wider files are refused before their body is read (the
-widest real exports have a few dozen)."""
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 """Longest line a file may hold; DuckDB silently skips a line longer than its read buffer
@@ -78,51 +83,6 @@ MAX_ROW_BYTES = 2 * 1024 * 1024
 _READ_BUFFER_BYTES = 16 * MAX_ROW_BYTES
 """DuckDB's read buffer (its default, ``16 * max_line_size``), set explicitly because
 ``MAX_LINE_BYTES`` must stay well below it."""
-
-DETECT_BYTES = 64 * 1024
-"""Most bytes of non-ASCII lines the encoding detector looks at."""
-
-DETECTABLE = (
-    "cp1252", "cp1250", "cp1251", "iso8859-2", "cp1253", "cp1254", "cp1257", "koi8-r",
-    "iso8859-15", "cp932", "euc_jp", "gb18030", "big5", "cp949",
-)  # fmt: skip
-"""Encodings the detector chooses among, in order of preference when two read alike (so
-German or French text stays Windows-1252, as Excel writes it in Western Europe)."""
-
-ENCODING_NAMES = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with BOM",
-    "utf-16-le": "UTF-16 LE",
-    "utf-16-be": "UTF-16 BE",
-    "cp1252": "Windows-1252",
-    "cp1250": "Windows-1250",
-    "cp1251": "Windows-1251",
-    "cp1253": "Windows-1253",
-    "cp1254": "Windows-1254",
-    "cp1257": "Windows-1257",
-    "iso8859-2": "ISO-8859-2",
-    "iso8859-15": "ISO-8859-15",
-    "koi8-r": "KOI8-R",
-    "cp932": "Shift-JIS (Windows)",
-    "shift_jis": "Shift-JIS",
-    "euc_jp": "EUC-JP",
-    "gb18030": "GB18030",
-    "big5": "Big5",
-    "cp949": "Windows-949 (Korean)",
-}
-"""How ``TextTable.describe`` names each encoding (Python's codec names as keys)."""
-
-ENCODING_CHOICES = ("utf-8", "utf-16-le", "utf-16-be", *DETECTABLE, "shift_jis")
-"""Encodings a user may choose instead of detection (Import page, ``--encoding``)."""
-
-_MAX_CHAOS = 0.2
-"""Most "mess" (charset-normalizer's share of odd characters) a detected reading may have."""
-
-_UNDECODABLE = (
-    "The text encoding of this file could not be recognised with confidence; save it as "
-    "UTF-8 (in Excel: Save As > CSV UTF-8), or choose its encoding in the import settings "
-    "(--encoding on the command line)."
-)
 
 DELIMITER_NAMES = {
     ",": "comma-separated",
@@ -144,9 +104,8 @@ _SIGNATURES = (
     (b"%PDF", "pdf"),
 )
 
-_NOT_TEXT = "This file is not a text (CSV) file; export the report as CSV and upload that file."
 _MESSAGES = {
-    "empty": "The file is empty; export the report again and upload the new file.",
+    "empty": EMPTY_FILE,
     "header_only": "The file has a header row but no data rows; export a report that "
     "covers some entries.",
     "excel": "This is an Excel workbook, not a CSV file; in Excel use Save As > CSV "
@@ -168,14 +127,11 @@ _BLANK_LINES = (re.compile(rb"\n\r?\n"), re.compile(rb"\r\r"))
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LINE_BREAK = re.compile(rb"[\r\n]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
-_ODD_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\w\s\x00-\x7f]|[^\w\s\x00-\x7f](?=[^\W\d_])")
-"""A character outside ASCII that is no letter or digit, next to a letter."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_SHARE = 0.01
 
-# SQL text below is composed only of identifiers this module makes (c1..cN and names derived
-# from the caller's checked ``table``) and fixed fragments; values travel as parameters, so
-# ruff's S608 is silenced line by line where that happens.
+# SQL below inserts only identifiers this module makes (c1..cN, names from the checked
+# ``table``); values are parameters (S608 silenced where ``read_csv`` options are written).
 _TRIMMED = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
 _FILLED = "chr(10) || ' ' || chr(10)"
 _BLANK = "chr(10) || chr(10)"
@@ -232,10 +188,6 @@ WHERE NOT blank
 ORDER BY line
 LIMIT $limit
 """
-
-
-class UnreadableFileError(ContactLoadError):
-    """The upload cannot be read as a table of text at all (empty, binary, no good rows)."""
 
 
 @dataclass(frozen=True)
@@ -295,15 +247,6 @@ class TextTable:
             bad = len(self.ragged)
             text += f" ({bad:,} of them unreadable)"
         return text
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """How the rows are laid out: blank lines above the header, delimiter, header cells."""
-
-    skip: int
-    delimiter: str
-    header: tuple[str, ...]
 
 
 @dataclass
@@ -423,79 +366,6 @@ def stage_text_table(
         ragged=ragged,
         encoding_chosen=chosen is not None,
     )
-
-
-def codec_name(encoding: str) -> str:
-    """Python's own name of a text encoding the user named ("UTF-8", "windows-1250",
-    "latin2"), or ``UnreadableFileError`` in one sentence when there is no such encoding."""
-    try:
-        info = codecs.lookup(encoding.strip())
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise UnreadableFileError(
-            f"'{encoding}' is not a text encoding this program knows; use one of "
-            f"{', '.join(ENCODING_CHOICES)}."
-        )
-    return info.name
-
-
-def encoding_name(encoding: str) -> str:
-    """How an encoding is shown to people ("Windows-1250", "Shift-JIS (Windows)")."""
-    return ENCODING_NAMES.get(encoding, encoding)
-
-
-def detect_encoding(sample: bytes) -> str:
-    """The encoding (Python's codec name) charset-normalizer reads ``sample`` in best, among
-    ``DETECTABLE``; ``UnreadableFileError`` when none reads it with little enough mess.
-
-    Readings as clean as the best one are ranked by how well the text fits a language, then
-    by ``DETECTABLE``'s order: German text reads the same in Windows-1252, -1250 and -1257,
-    and the first is what such files are written in; Czech reads better in Windows-1250.
-    """
-    from charset_normalizer import from_bytes  # loads only for files that are not UTF-8
-
-    names = {codecs.lookup(name).name: rank for rank, name in enumerate(DETECTABLE)}
-    matches = [
-        match
-        for match in from_bytes(sample, cp_isolation=list(DETECTABLE), threshold=_MAX_CHAOS)
-        if _codec(match) in names
-    ]
-    if not matches:
-        raise UnreadableFileError(_UNDECODABLE)
-    # Short samples (a column of names) leave charset-normalizer's own measures close: a
-    # reading that puts symbols inside words ("Ma³gorzata", "Wi¶niewska") is wrong first.
-    odd = {id(match): len(_ODD_IN_WORD.findall(str(match))) for match in matches}
-    fewest = min(odd.values())
-    plausible = [match for match in matches if odd[id(match)] == fewest]
-    least = min(match.chaos for match in plausible)
-    near = [match for match in plausible if match.chaos <= least + 0.01]
-    best = min(near, key=lambda match: (-round(match.coherence, 2), names[_codec(match)]))
-    # Encodings giving the very same text are equally right: name the usual one.
-    alike = {
-        codecs.lookup(name).name
-        for match in near
-        if str(match) == str(best)
-        for name in (match.encoding, *match.could_be_from_charset)
-    }
-    return min(alike & names.keys(), key=names.__getitem__)
-
-
-def _codec(match: "CharsetMatch") -> str:
-    """Python's codec name of a charset-normalizer match."""
-    return codecs.lookup(match.encoding).name
-
-
-def utf16_without_bom(sample: bytes) -> str:
-    """ "utf-16-le" or "utf-16-be" when the sample (which holds NUL bytes) is UTF-16 text
-    without a byte-order mark, as charset-normalizer reads it; else binary, one sentence."""
-    from charset_normalizer import from_bytes
-
-    even = sample[: len(sample) // 2 * 2]
-    match = from_bytes(even, cp_isolation=["utf_16_le", "utf_16_be"], threshold=_MAX_CHAOS).best()
-    if match is None:
-        raise UnreadableFileError(_MESSAGES["binary"])
-    return codecs.lookup(match.encoding).name
 
 
 def _long_line_message(line: int) -> str:
@@ -639,12 +509,6 @@ def _first(data: bytes, needles: tuple[re.Pattern[bytes], ...]) -> int:
     return min(found, default=-1)
 
 
-def _decoder(encoding: str) -> codecs.IncrementalDecoder:
-    """An incremental decoder; Windows-1252 bytes it lacks become U+FFFD."""
-    errors = "replace" if encoding in ("cp1252", "utf-8-sig") else "strict"
-    return codecs.getincrementaldecoder(encoding)(errors=errors)
-
-
 def _decode_sample(sample: bytes, encoding: str, truncated: bool) -> str:
     """The sample as text without BOM, a partial character at its end dropped."""
     try:
@@ -695,92 +559,6 @@ def _transcode(chunks: Iterator[bytes], encoding: str, out: BinaryIO) -> bool:
             return filled
 
 
-def _not_decodable(encoding: str) -> str:
-    """The sentence for a file that is not valid text in ``encoding`` throughout."""
-    return (
-        f"This file is not valid {encoding_name(encoding)} text throughout (it may not be a "
-        "text file at all); if it is a CSV export, choose its encoding in the import "
-        "settings (--encoding on the command line) or save it as UTF-8."
-    )
-
-
-def _sniff(text: str, truncated: bool) -> _Layout:
-    """Blank lines above the header, the delimiter and the header cells, from the sample."""
-    skip = 0
-    position = 0
-    while True:
-        end = text.find("\n", position)
-        line = text[position:] if end < 0 else text[position:end]
-        if line.strip():
-            break
-        if end < 0:
-            raise UnreadableFileError(_MESSAGES["empty"])
-        skip += 1
-        position = end + 1
-    body = text[position:]
-    if truncated and "\n" not in body:
-        raise UnreadableFileError(_too_wide(f"more than {SAMPLE_BYTES // 1024} KB of"))
-
-    best: tuple[tuple[bool, float, int, int], str, list[str]] | None = None
-    for preference, delimiter in enumerate(DELIMITERS):
-        records = _records(body, delimiter, truncated)
-        if not records:
-            continue
-        width = len(records[0])
-        data = [record for record in records[1:] if record]
-        fitting = sum(1 for record in data if len(record) == width)
-        share = fitting / len(data) if data else 1.0
-        score = (width > 1, share, width, -preference)
-        if best is None or score > best[0]:
-            best = (score, delimiter, records[0])
-    if best is None:
-        raise UnreadableFileError(_MESSAGES["empty"])
-    _, delimiter, cells = best
-    header = tuple(cell.replace("\ufeff", "").strip() for cell in cells)
-    if len(header) > MAX_COLUMNS:
-        raise UnreadableFileError(_too_wide(f"{len(header):,}"))
-    return _Layout(skip=skip, delimiter=delimiter, header=header)
-
-
-def _check_width(sample: bytes, truncated: bool) -> None:
-    """Refuse a header of over ``MAX_COLUMNS`` columns from the raw head, before the body is
-    read: counting delimiter bytes in its first line works in every encoding read here."""
-    start = len(sample) - len(sample.lstrip(b" \t\r\n\x00"))
-    end = sample.find(b"\n", start)
-    if end < 0 and truncated:
-        raise UnreadableFileError(_too_wide(f"more than {SAMPLE_BYTES // 1024} KB of"))
-    line = sample[start:end] if end >= 0 else sample[start:]
-    widest = max(line.count(delimiter.encode()) for delimiter in DELIMITERS) + 1
-    if widest > MAX_COLUMNS:
-        raise UnreadableFileError(_too_wide(f"{widest:,}"))
-
-
-def _too_wide(columns: str) -> str:
-    """The sentence for a header over ``MAX_COLUMNS`` columns (``columns``: how many)."""
-    return (
-        f"The file's header has {columns} columns, over the limit of {MAX_COLUMNS:,}; a "
-        "contact log has a few dozen. Check that this is the right file, or remove the "
-        "columns that are not needed."
-    )
-
-
-def _records(text: str, delimiter: str, truncated: bool) -> list[list[str]]:
-    """The first records of the sample split with ``delimiter``, counting quotes."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
-    records: list[list[str]] = []
-    complete = True
-    try:
-        for record in reader:
-            records.append(record)
-            if len(records) > SAMPLE_RECORDS:
-                break
-    except csv.Error:
-        complete = False
-    if (truncated or not complete) and len(records) > 1:
-        records.pop()
-    return records
-
-
 def _unfilled_sql(column: str) -> str:
     """The cell with the space ``_transcode`` put into blank lines inside it taken out again."""
     return f"replace(replace({column}, {_FILLED}, {_BLANK}), {_FILLED}, {_BLANK})"
@@ -812,7 +590,7 @@ def _blank_sql(column: str) -> str:
     )
 
 
-def _position_sql(cursor: duckdb.DuckDBPyConnection, scan: str) -> tuple[str, bool] | None:
+def _position_sql(cursor: duckdb.DuckDBPyConnection, scan: str) -> tuple[Fragment, bool] | None:
     """SQL for a row's 0-based position in the file, from the scanned table ``s``.
 
     The scan keeps file order (DuckDB preserves insertion order), so its ``rowid`` order is
@@ -821,15 +599,14 @@ def _position_sql(cursor: duckdb.DuckDBPyConnection, scan: str) -> tuple[str, bo
     The flag tells whether the SQL is a plain expression of the row (no window function).
     None when the scan is empty.
     """
-    row = cursor.execute(
-        f"SELECT min(rowid), max(rowid), count(*) FROM {scan}"  # noqa: S608
-    ).fetchone()
+    span = query("SELECT min(rowid), max(rowid), count(*) FROM {scan}", scan=identifier(scan))
+    row = execute(cursor, span).fetchone()
     first, last, count = row if row else (None, None, 0)
     if first is None:
         return None
     if last - first + 1 == count:
-        return f"(s.rowid - {int(first)})", True
-    return "(row_number() OVER (ORDER BY s.rowid) - 1)", False
+        return query("(s.rowid - {first})", first=number(int(first))), True
+    return sql("(row_number() OVER (ORDER BY s.rowid) - 1)"), False
 
 
 def _stage(
@@ -881,28 +658,26 @@ def _stage(
             raise  # the caller's time limit, not the file's fault
         except duckdb.Error as error:
             raise UnreadableFileError(_MESSAGES["unsplittable"]) from error
-        found = cursor.execute(f"SELECT count(*) FROM {rejects}").fetchone()  # noqa: S608
+        scan_table, rejects_table = identifier(scan), identifier(rejects)
+        found = execute(cursor, query("SELECT count(*) FROM {t}", t=rejects_table)).fetchone()
         rejected = bool(found and found[0])
-        position, plain = _position_sql(cursor, scan) or ("0", True)
+        position, plain = _position_sql(cursor, scan) or (sql("0"), True)
         if rejected:
-            numbered = _NUMBERED_SQL.format(rejects=rejects, scan=scan, position=position)
-            cursor.execute(numbered, {"first": first_row})
+            template = _NUMBERED_SQL
         elif plain:
             # Nothing rejected and dense rowids: the scan's rows are the file's rows, in order.
-            cursor.execute(
-                f"UPDATE {scan} AS s SET row_number = CAST({position} + ? AS BIGINT)",  # noqa: S608
-                [first_row],
-            )
+            template = "UPDATE {scan} AS s SET row_number = CAST({position} + $first AS BIGINT)"
         else:
-            cursor.execute(
-                f"""
+            template = """
                 UPDATE {scan} SET row_number = n.row_number
-                FROM (SELECT s.rowid AS id, CAST({position} + ? AS BIGINT) AS row_number
+                FROM (SELECT s.rowid AS id, CAST({position} + $first AS BIGINT) AS row_number
                       FROM {scan} AS s) AS n
                 WHERE {scan}.rowid = n.id
-                """,  # noqa: S608
-                [first_row],
-            )
+                """
+        numbering = query(
+            template, scan=scan_table, rejects=rejects_table, position=position, first=first_row
+        )
+        execute(cursor, numbering)
         cursor.execute(f"DELETE FROM {scan} WHERE {empty}")  # noqa: S608
         cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
         cursor.execute(f"ALTER TABLE temp.{scan} RENAME TO {table}")
@@ -911,9 +686,14 @@ def _stage(
         problems = []
         if rejected:
             # A file with nothing staged is refused anyway: one problem tells which sentence.
-            problems = cursor.execute(
-                _PROBLEMS_SQL.format(rejects=rejects),
-                {"width": len(columns), "limit": None if staged else 1},
+            problems = execute(
+                cursor,
+                query(
+                    _PROBLEMS_SQL,
+                    rejects=rejects_table,
+                    width=len(columns),
+                    limit=None if staged else 1,
+                ),
             ).fetchall()
     except BaseException:
         # After a failed statement DuckDB refuses every other one in the transaction until

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from analytics import audit
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.domain import CATEGORIES, CATEGORY_LABELS
 from analytics.errors import InvalidRecordError
 from analytics.importing.classify import Rule, validated_rule
-from analytics.scope import LOCAL, Scope
+from analytics.storage import audit
+from analytics.storage.database import Database
+from analytics.storage.sql import execute, query
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,20 +65,22 @@ def other_contacts(db: Database, scope: Scope, *, limit: int = REVIEW_LIMIT) -> 
     columns = ["ref", "started_at", "started", "client", "channel", "minutes", "rule"]
     if not scope.may_import:
         return pd.DataFrame(columns=columns)
-    in_scope, params = scope.where("c")
-    with db.cursor() as cursor:
-        return cursor.execute(
-            f"""
+    listing = query(
+        """
             SELECT c.rowid AS ref, c.started_at,
                    strftime(c.local_started_at, '%Y-%m-%d %H:%M') AS started,
-                   cl.label AS client, c.channel, c.minutes, ? AS rule
+                   cl.label AS client, c.channel, c.minutes, $no_rule AS rule
             FROM contacts AS c JOIN clients AS cl USING (client_id)
             WHERE c.category = 'other' AND {in_scope}
             ORDER BY c.local_started_at, c.rowid
-            LIMIT ?
-            """,  # noqa: S608 - the scope's condition is fixed text with parameters
-            [NO_RULE, *params, limit],
-        ).df()
+            LIMIT $limit
+            """,
+        in_scope=scope.fragment("c"),
+        no_rule=NO_RULE,
+        limit=limit,
+    )
+    with db.cursor() as cursor:
+        return execute(cursor, listing).df()
 
 
 def reclassify(

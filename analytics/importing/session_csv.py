@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import (
     date_sql,
@@ -31,19 +31,19 @@ from analytics.importing.parsing import (
     file_date_order,
     time_sql,
 )
+from analytics.importing.person_names import is_placeholder, placeholder_sql
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
-    placeholder_sql,
 )
-from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
+from analytics.importing.reader import RowProblem, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
-from analytics.scope import LOCAL, Scope
-from analytics.sessions import stage_sessions, store_sessions
-from analytics.store import count_rows, record_import
+from analytics.importing.text_encodings import UnreadableFileError
+from analytics.storage.database import Database
+from analytics.storage.sessions import stage_sessions, store_sessions
+from analytics.storage.store import count_rows, record_import
 
 if TYPE_CHECKING:
     import pandas as pd

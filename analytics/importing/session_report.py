@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from analytics.errors import ContactLoadError
 from analytics.importing.parsing import DateOrder
 from analytics.importing.reader import RowProblem, problems_frame
-from analytics.store import ERASED_REASON
+from analytics.storage.store import ERASED_REASON
 
 if TYPE_CHECKING:
     import pandas as pd

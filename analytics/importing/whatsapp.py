@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from analytics.db import Database
+from analytics.access.scope import LOCAL, Scope
 from analytics.importing.addresses import address_hint
 from analytics.importing.conversations import (
     MessageFileError,
@@ -47,7 +47,7 @@ from analytics.importing.conversations import (
     zip_names,
 )
 from analytics.importing.pipeline import max_upload_bytes
-from analytics.scope import LOCAL, Scope
+from analytics.storage.database import Database
 
 PRESET = "whatsapp"
 """How batches from chat exports are labelled (``files[].preset``)."""

@@ -44,7 +44,7 @@ from typing import IO, TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 
 from analytics.errors import ContactLoadError
-from analytics.importing.reader import MAX_COLUMNS
+from analytics.importing.csv_layout import MAX_COLUMNS
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -119,7 +119,7 @@ def is_workbook(head: bytes) -> bool:
 
 def max_workbook_bytes() -> int:
     """Most bytes a workbook's members may unpack to: ``WORKBOOK_EXPANSION`` upload caps."""
-    from analytics.importing.pipeline import max_upload_bytes
+    from analytics.importing.limits import max_upload_bytes
 
     return WORKBOOK_EXPANSION * max_upload_bytes()
 
