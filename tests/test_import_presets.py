@@ -67,12 +67,10 @@ from analytics.importing.presets import (
     detect_layout,
     layout_for_preset,
     layout_from_mapping,
-    list_mappings,
-    load_mapping,
     parse_map_option,
-    save_mapping,
     template_csv,
 )
+from analytics.importing.saved_mappings import list_mappings, load_mapping, save_mapping
 from analytics.storage.database import Database
 
 PRESETS_DIR = Path(__file__).parent / "data" / "import" / "presets"

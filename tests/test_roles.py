@@ -20,6 +20,7 @@ from analytics.access.roles import (
 )
 from analytics.access.scope import Scope
 from analytics.storage.database import Database
+from analytics.storage.sql import FALSE, query
 from analytics.storage.store import add_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,7 +228,7 @@ def test_unknown_identities_and_names_see_nothing(fixture_db: Database) -> None:
         scope = scope_for(fixture_db, roles, identity)
         assert scope == Scope.nobody(identity)
         assert scope.sees_nothing
-        assert scope.where("c") == ("FALSE", [])
+        assert scope.fragment("c") == FALSE
 
 
 def test_a_therapist_name_two_practices_share_needs_the_practice(fixture_db: Database) -> None:
@@ -268,11 +269,12 @@ def test_a_therapist_name_two_practices_share_needs_the_practice(fixture_db: Dat
 def test_a_therapist_scope_keeps_only_their_contacts(fixture_db: Database) -> None:
     roles = Roles((RoleEntry("sam@x.example", "therapist", therapist="Sam Okafor"),))
     scope = scope_for(fixture_db, roles, "sam@x.example")
-    sql, params = scope.where("c")
     clients = fixture_db.frame(
-        f"SELECT DISTINCT k.label FROM contacts AS c JOIN clients AS k USING (client_id) "
-        f"WHERE {sql} ORDER BY k.label",
-        params,
+        query(
+            "SELECT DISTINCT k.label FROM contacts AS c JOIN clients AS k USING (client_id) "
+            "WHERE {where} ORDER BY k.label",
+            where=scope.fragment("c"),
+        )
     )
     # By hand from fixture_contacts.csv: Sam Okafor's clients are Drew (4 contacts) and
     # Emery (2); nobody else's.

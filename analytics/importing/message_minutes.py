@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from analytics.access.filters import ContactFilter
 from analytics.storage.database import Database
 from analytics.storage.settings import get_setting
+from analytics.storage.sql import in_list, query
 
 ESTIMATED_PRESETS: list[str] = ["sms_backup_restore", "google_voice"]
 """Import presets whose written contacts (channel other than phone) have estimated
@@ -173,18 +174,18 @@ def estimated_minutes_note(db: Database, filters: ContactFilter) -> str | None:
     ``filters``' contacts ("texts and messages ... estimated from their words: ..."),
     None when there are none. The model described is the current one: contacts keep the
     minutes they were estimated at when imported."""
-    where, params = filters.where("c")
     found = db.frame(
-        f"""
-        SELECT 1 AS found FROM contacts AS c
-        WHERE c.channel <> 'phone'
-          AND c.batch_id IN (
-              SELECT batch_id FROM import_batches WHERE list_contains(?, preset)
-          )
-          AND {where}
-        LIMIT 1
-        """,  # noqa: S608 - the filter's clause is fixed text with parameters
-        [list(ESTIMATED_PRESETS), *params],
+        query(
+            """
+            SELECT 1 AS found FROM contacts AS c
+            WHERE c.channel <> 'phone'
+              AND c.batch_id IN (SELECT batch_id FROM import_batches WHERE {presets})
+              AND {where}
+            LIMIT 1
+            """,
+            presets=in_list("preset", "estimated_presets", ESTIMATED_PRESETS),
+            where=filters.fragment("c"),
+        )
     )
     if found.empty:
         return None

@@ -71,9 +71,9 @@ from analytics.importing.presets import (
     detect_layout,
     layout_for_preset,
     layout_from_mapping,
-    load_mapping,
 )
 from analytics.importing.reader import RowProblem, TextTable, problems_frame, stage_text_table
+from analytics.importing.saved_mappings import load_mapping
 from analytics.importing.text_encodings import UnreadableFileError
 from analytics.importing.timing import (
     _column,

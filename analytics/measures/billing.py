@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, LiteralString
 
 import duckdb
 
@@ -49,6 +49,19 @@ from analytics.policy.billing_rules import (
     is_blank,
 )
 from analytics.storage.database import Database
+from analytics.storage.schema import BILLING_FAMILIES
+from analytics.storage.sql import (
+    TRUE,
+    Fragment,
+    Identifier,
+    all_of,
+    any_of,
+    execute,
+    identifier,
+    in_list,
+    query,
+    sql,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,30 +143,36 @@ def unknown_direction(db: Database, filters: ContactFilter) -> UnknownDirection:
         rules = [rule for rule in family_rules(cursor) if "unknown" not in rule.directions]
         if not rules:
             return UnknownDirection(0, 0.0, ())
-        where, params = replace(filters, channels=(), categories=()).where("c")
-        families = " OR ".join(
-            "(list_contains(?, c.channel) AND list_contains(?, c.category))" for _ in rules
+        families = any_of(
+            *(
+                all_of(
+                    in_list("c.channel", f"{rule.family}_channels", rule.channels),
+                    in_list("c.category", f"{rule.family}_categories", rule.counting_categories),
+                )
+                for rule in rules
+            )
         )
-        for rule in rules:
-            params += [list(rule.channels), list(rule.counting_categories)]
-        row = cursor.execute(
-            f"""
+        statement = query(
+            """
             SELECT count(*), coalesce(sum(c.minutes), 0),
                    coalesce(list(DISTINCT c.channel ORDER BY c.channel), [])
             FROM contacts AS c
             WHERE {where} AND c.direction = 'unknown' AND ({families})
-            """,  # noqa: S608 (fixed fragments; values are parameters)
-            params,
-        ).fetchone()
+            """,
+            where=replace(filters, channels=(), categories=()).fragment("c"),
+            families=families,
+        )
+        row = execute(cursor, statement).fetchone()
     assert row is not None  # an aggregate always returns one row
     return UnknownDirection(int(row[0]), float(row[1]), tuple(row[2]))
 
 
 # --- episode detection (SQL) --------------------------------------------------------------
 
-# SQL below is fixed text: CTE names and fragments are module constants (each family's
-# CTEs carry the family's name as a prefix), values always travel as parameters in the
-# order their placeholders appear.
+# SQL below is fixed text filled by the query kit: each family's CTEs carry the family's
+# name as a prefix (``{p}``, an allow-listed key of ``BILLING_FAMILIES``), and so do its
+# parameters (``$online_window_days``), so that every family's values travel by name in
+# one statement.
 
 # Qualifying contacts of one family: channel, direction and category by its rules. The
 # sidebar's channel and category filters do not apply (the rules choose them) and neither
@@ -164,9 +183,7 @@ _QUALIFYING = """
     SELECT c.practice_id, c.therapist_id, c.client_id, c.started_at, c.local_started_at,
            c.minutes, c.channel, c.category
     FROM contacts AS c
-    WHERE {where}
-      AND list_contains(?, c.channel) AND list_contains(?, c.direction)
-      AND list_contains(?, c.category)
+    WHERE {where} AND {channels} AND {directions} AND {categories}
 )"""
 
 # Online: 7-day periods chained per client and therapist. A period is calendar days, as
@@ -186,7 +203,8 @@ _ONLINE_ASSIGNED = """
     SELECT a.therapist_id, a.client_id, a.moment AS from_at, b.moment AS next_at
     FROM {p}_moments AS a ASOF JOIN {p}_moments AS b
       ON a.therapist_id = b.therapist_id AND a.client_id = b.client_id
-     AND b.moment >= CAST(CAST(a.moment AS DATE) + CAST(? AS INTEGER) AS TIMESTAMP)
+     AND b.moment >= CAST(CAST(a.moment AS DATE) + CAST(${p}_window_days AS INTEGER)
+                          AS TIMESTAMP)
 ),
 {p}_starts AS (
     SELECT therapist_id, client_id, min(moment) AS start_local FROM {p}_moments GROUP BY ALL
@@ -198,7 +216,8 @@ _ONLINE_ASSIGNED = """
 ),
 {p}_assigned AS (
     SELECT q.*, s.start_local,
-           CAST(CAST(s.start_local AS DATE) + CAST(? AS INTEGER) AS TIMESTAMP) AS end_local,
+           CAST(CAST(s.start_local AS DATE) + CAST(${p}_window_days AS INTEGER) AS TIMESTAMP)
+               AS end_local,
            0 AS call_no
     FROM {p}_q AS q ASOF JOIN {p}_starts AS s
       ON q.therapist_id = s.therapist_id AND q.client_id = s.client_id
@@ -218,11 +237,12 @@ _TELEPHONE_ASSIGNED = """
 # them (below) is one pass over every family at once.
 _EPISODES = """
 {p}_episodes AS (
-    SELECT CAST(? AS VARCHAR) AS family, therapist_id, client_id, start_local,
+    SELECT CAST(${p}_family AS VARCHAR) AS family, therapist_id, client_id, start_local,
            min(started_at) AS start_at, max(end_local) AS end_local, sum(minutes) AS minutes,
-           count(*) AS contacts, CAST(? AS INTEGER) AS prior_days,
-           CAST(? AS INTEGER) AS after_hours, CAST(? AS DOUBLE) AS lowest,
-           CAST(? AS DOUBLE) AS top, CAST(? AS VARCHAR) AS after_text
+           count(*) AS contacts, CAST(${p}_prior_days AS INTEGER) AS prior_days,
+           CAST(${p}_after_hours AS INTEGER) AS after_hours,
+           CAST(${p}_lowest AS DOUBLE) AS lowest, CAST(${p}_top AS DOUBLE) AS top,
+           CAST(${p}_after_text AS VARCHAR) AS after_text
     FROM {p}_assigned GROUP BY therapist_id, client_id, start_local, call_no
 )"""
 
@@ -334,41 +354,64 @@ def _unbounded(filters: ContactFilter) -> ContactFilter:
     return replace(filters, start=None, end=None, channels=(), categories=())
 
 
-def _assigned_ctes(rule: FamilyRule, filters: ContactFilter) -> tuple[list[str], list[object]]:
+def _prefix(rule: FamilyRule) -> Identifier:
+    """The family's CTE and parameter prefix (a key the rule table CHECKs)."""
+    return identifier(rule.family, BILLING_FAMILIES)
+
+
+def _listed(separator: LiteralString, parts: list[Fragment]) -> Fragment:
+    """``parts`` joined by ``separator`` (CTEs by a comma, selects by UNION ALL)."""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = query("{head}{separator}{tail}", head=joined, separator=sql(separator), tail=part)
+    return joined
+
+
+def _assigned_ctes(rule: FamilyRule, filters: ContactFilter) -> list[Fragment]:
     """One family's CTEs up to ``<family>_assigned`` (each qualifying contact with the
-    local start of its episode), and their parameters."""
-    where, params = _unbounded(filters).where("c", contacts=False)
-    params = [
-        *params,
-        list(rule.channels),
-        list(rule.directions),
-        list(rule.counting_categories),
+    local start of its episode), with their parameters."""
+    p = _prefix(rule)
+    ctes = [
+        query(
+            _QUALIFYING,
+            p=p,
+            where=_unbounded(filters).fragment("c", contacts=False),
+            channels=in_list("c.channel", f"{p}_channels", rule.channels),
+            directions=in_list("c.direction", f"{p}_directions", rule.directions),
+            categories=in_list("c.category", f"{p}_categories", rule.counting_categories),
+        )
     ]
-    ctes = [_QUALIFYING.format(p=rule.family, where=where)]
     if rule.family == "online":
-        ctes.append(_ONLINE_ASSIGNED.format(p=rule.family))
-        params += [rule.window_days, rule.window_days]
+        ctes.append(query(_ONLINE_ASSIGNED, p=p, **{f"{p}_window_days": rule.window_days}))
     else:
-        ctes.append(_TELEPHONE_ASSIGNED.format(p=rule.family))
-    return ctes, params
+        ctes.append(query(_TELEPHONE_ASSIGNED, p=p))
+    return ctes
 
 
-def _period_where(filters: ContactFilter, column: str) -> tuple[str, list[object]]:
-    """Episodes starting on the filter's local dates (``column`` a fixed name)."""
-    conditions: list[str] = ["TRUE"]
-    params: list[object] = []
-    if filters.start is not None:
-        conditions.append(f"CAST({column} AS DATE) >= ?")
-        params.append(filters.start)
-    if filters.end is not None:
-        conditions.append(f"CAST({column} AS DATE) <= ?")
-        params.append(filters.end)
-    return " AND ".join(conditions), params
+def _family_episodes(rule: FamilyRule) -> Fragment:
+    """``<family>_episodes``, carrying the family's rule values."""
+    p = _prefix(rule)
+    values: dict[str, object] = {
+        f"{p}_family": rule.family,
+        f"{p}_prior_days": rule.prior_session_days,
+        f"{p}_after_hours": rule.session_after_hours,
+        f"{p}_lowest": rule.lowest_minutes,
+        f"{p}_top": rule.highest_minutes or 0,
+        f"{p}_after_text": _after_text(rule),
+    }
+    return query(_EPISODES, p=p, **values)
 
 
-def _client_columns(filters: ContactFilter) -> str:
-    """The client column shown: the label where the viewer may see labels, else the key."""
-    return filters.scope.client_name("cl")
+def _period_fragment(filters: ContactFilter) -> Fragment:
+    """Episodes ``e`` starting on the filter's local dates."""
+    return all_of(
+        TRUE
+        if filters.start is None
+        else sql("CAST(e.start_local AS DATE) >= $episodes_from", episodes_from=filters.start),
+        TRUE
+        if filters.end is None
+        else sql("CAST(e.start_local AS DATE) <= $episodes_to", episodes_to=filters.end),
+    )
 
 
 _NO_EPISODES = """
@@ -381,74 +424,64 @@ episodes AS (
     WHERE false
 )"""
 
+_DETECTED = """
+WITH RECURSIVE {ctes}
+SELECT cl.client_key, {client} AS client, t.name AS therapist,
+       e.family, e.code, e.start_local AS start, e.end_local AS "end",
+       strftime(e.start_local, '%Y-%m') AS month, e.minutes, e.contacts, e.band,
+       e.status, e.excluded, e.reason
+FROM ({verdict}) AS e
+JOIN clients AS cl ON cl.client_id = e.client_id
+JOIN therapists AS t ON t.therapist_id = e.therapist_id
+WHERE {period} AND {client_scope} AND {therapist_scope}
+ORDER BY e.start_local, cl.client_key, e.family
+"""
 
-def _detect_episodes(
-    cursor: duckdb.DuckDBPyConnection, filters: ContactFilter
-) -> tuple[str, list[object]]:
-    """The SQL (and parameters) of every family's episodes under ``filters``, labelled and
-    cut to the period; built from the rule table read through ``cursor``."""
-    ctes: list[str] = []
-    params: list[object] = []
-    families: list[str] = []
+
+def _detect_episodes(cursor: duckdb.DuckDBPyConnection, filters: ContactFilter) -> Fragment:
+    """The query of every family's episodes under ``filters``, labelled and cut to the
+    period; built from the rule table read through ``cursor``."""
+    ctes: list[Fragment] = []
+    families: list[Fragment] = []
     for rule in family_rules(cursor):
-        family_ctes, family_params = _assigned_ctes(rule, filters)
-        ctes += [*family_ctes, _EPISODES.format(p=rule.family)]
-        params += family_params
-        params += [
-            rule.family,
-            rule.prior_session_days,
-            rule.session_after_hours,
-            rule.lowest_minutes,
-            rule.highest_minutes or 0,
-            _after_text(rule),
-        ]
-        families.append(f"SELECT * FROM {rule.family}_episodes")  # noqa: S608 (a CHECKed key)
+        ctes += [*_assigned_ctes(rule, filters), _family_episodes(rule)]
+        families.append(query("SELECT * FROM {p}_episodes", p=_prefix(rule)))
     if families:
-        ctes.append(f"episodes AS ({' UNION ALL '.join(families)})")
+        ctes.append(query("episodes AS ({selects})", selects=_listed(" UNION ALL ", families)))
     else:
-        ctes.append(_NO_EPISODES)
-    session_where, session_params = _unbounded(filters).session_where()
-    ctes.append(_JUDGED.format(session_where=session_where))
-    params += session_params
-    period_sql, period_params = _period_where(filters, "e.start_local")
-    # clients met by a therapist in scope count too (a colleague's client one stood in for)
-    client_scope, client_params = filters.scope.client_where("cl")
-    therapist_scope, therapist_params = filters.scope.where("t")
-    sql = f"""
-        WITH RECURSIVE {",".join(ctes)}
-        SELECT cl.client_key, {_client_columns(filters)} AS client, t.name AS therapist,
-               e.family, e.code, e.start_local AS start, e.end_local AS "end",
-               strftime(e.start_local, '%Y-%m') AS month, e.minutes, e.contacts, e.band,
-               e.status, e.excluded, e.reason
-        FROM ({_VERDICT}) AS e
-        JOIN clients AS cl ON cl.client_id = e.client_id
-        JOIN therapists AS t ON t.therapist_id = e.therapist_id
-        WHERE {period_sql} AND {client_scope} AND {therapist_scope}
-        ORDER BY e.start_local, cl.client_key, e.family
-    """  # noqa: S608 (fixed fragments; values are parameters)
-    return sql, [*params, *period_params, *client_params, *therapist_params]
+        ctes.append(sql(_NO_EPISODES))
+    ctes.append(query(_JUDGED, session_where=_unbounded(filters).session_fragment()))
+    return query(
+        _DETECTED,
+        ctes=_listed(",", ctes),
+        client=filters.scope.client_name_fragment("cl"),
+        verdict=sql(_VERDICT),
+        period=_period_fragment(filters),
+        # clients met by a therapist in scope count too (a colleague's client one stood in for)
+        client_scope=filters.scope.client_fragment("cl"),
+        therapist_scope=filters.scope.fragment("t"),
+    )
 
 
 def _episodes_source(
     cursor: duckdb.DuckDBPyConnection, filters: ContactFilter, detected: pd.DataFrame | None
-) -> tuple[str, list[object]]:
-    """The FROM source of the episodes under ``filters`` and its parameters: the detection
-    itself, or ``detected`` (what ``episodes(db, filters)`` returned) when the caller has it.
-    The Billing page asks for five figures of the same episodes; detecting them once and
-    summing that frame in DuckDB took the page's analytics from 6 s to 2 s at 1M contacts."""
+) -> Fragment:
+    """The FROM source of the episodes under ``filters``, with its parameters: the
+    detection itself, or ``detected`` (what ``episodes(db, filters)`` returned) when the
+    caller has it. The Billing page asks for five figures of the same episodes; detecting
+    them once and summing that frame in DuckDB took the page's analytics from 6 s to 2 s at
+    1M contacts."""
     if detected is None:
-        sql, params = _detect_episodes(cursor, filters)
-        return f"({sql})", params
+        return query("({detected})", detected=_detect_episodes(cursor, filters))
     cursor.register("detected_episodes", detected)
-    return "detected_episodes", []
+    return sql("detected_episodes")
 
 
 def episodes(db: Database, filters: ContactFilter) -> pd.DataFrame:
     """Every online period and telephone call of client-initiated qualifying work that
     starts in the filter's period: its code and band, and whether an exclusion applies."""
     with db.cursor() as cursor:
-        sql, params = _detect_episodes(cursor, filters)
-        return cursor.execute(sql, params).df()
+        return execute(cursor, _detect_episodes(cursor, filters)).df()
 
 
 def episode_contacts(
@@ -462,18 +495,20 @@ def episode_contacts(
             import pandas as pd
 
             return pd.DataFrame(columns=["local_started_at", "channel", "category", "minutes"])
-        ctes, params = _assigned_ctes(rules[0], narrowed)
-        client_scope, client_params = filters.scope.client_where("cl")
-        return cursor.execute(
-            f"""
-            WITH RECURSIVE {",".join(ctes)}
+        statement = query(
+            """
+            WITH RECURSIVE {ctes}
             SELECT a.local_started_at, a.channel, a.category, a.minutes
-            FROM {rules[0].family}_assigned AS a JOIN clients AS cl ON cl.client_id = a.client_id
-            WHERE a.start_local = CAST(? AS TIMESTAMP) AND {client_scope}
+            FROM {p}_assigned AS a JOIN clients AS cl ON cl.client_id = a.client_id
+            WHERE a.start_local = CAST($episode_start AS TIMESTAMP) AND {client_scope}
             ORDER BY a.local_started_at
-            """,  # noqa: S608 (fixed fragments; the family is a rule-table key checked above)
-            [*params, start, *client_params],
-        ).df()
+            """,
+            ctes=_listed(",", _assigned_ctes(rules[0], narrowed)),
+            p=_prefix(rules[0]),
+            client_scope=filters.scope.client_fragment("cl"),
+            episode_start=start,
+        )
+        return execute(cursor, statement).df()
 
 
 def monthly(
@@ -483,9 +518,8 @@ def monthly(
     this data knows) went unbilled, their estimated value, and the minutes left out
     (``detected``: ``episodes(db, filters)`` when the caller already has it)."""
     with db.cursor() as cursor:
-        source, params = _episodes_source(cursor, filters, detected)
-        return cursor.execute(
-            f"""
+        statement = query(
+            """
             WITH e AS (SELECT * FROM {source})
             SELECT e.month,
                    count(*) FILTER (WHERE status = 'qualifies') AS qualifying_episodes,
@@ -500,9 +534,10 @@ def monthly(
                        AS below_threshold_minutes
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
             GROUP BY e.month ORDER BY e.month
-            """,  # noqa: S608 (fixed fragments; values are parameters)
-            params,
-        ).df()
+            """,
+            source=_episodes_source(cursor, filters, detected),
+        )
+        return execute(cursor, statement).df()
 
 
 def with_value(
@@ -519,18 +554,19 @@ def with_value(
             f"Unknown episode status {', '.join(unknown)}; use {', '.join(STATUSES)}."
         )
     with db.cursor() as cursor:
-        source, params = _episodes_source(cursor, filters, detected)
-        return cursor.execute(
-            f"""
+        statement = query(
+            """
             WITH e AS (SELECT * FROM {source})
             SELECT e.*, CASE WHEN e.status = 'qualifies' THEN f.fee END AS fee,
                    CASE WHEN e.status = 'qualifies' THEN f.currency END AS currency
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
-            WHERE len(?) = 0 OR list_contains(?, e.status)
+            WHERE len($wanted_statuses) = 0 OR list_contains($wanted_statuses, e.status)
             ORDER BY e.start, e.client_key, e.family
-            """,  # noqa: S608 (fixed fragments; values are parameters)
-            [*params, list(statuses), list(statuses)],
-        ).df()
+            """,
+            source=_episodes_source(cursor, filters, detected),
+            wanted_statuses=list(statuses),
+        )
+        return execute(cursor, statement).df()
 
 
 def per_client_month(
@@ -539,9 +575,8 @@ def per_client_month(
     """Episodes per client and local month: how many, how many qualify, their minutes and
     estimated value (``detected`` as for ``monthly``)."""
     with db.cursor() as cursor:
-        source, params = _episodes_source(cursor, filters, detected)
-        return cursor.execute(
-            f"""
+        statement = query(
+            """
             WITH e AS (SELECT * FROM {source})
             SELECT e.client, e.client_key, e.month, count(*) AS episodes,
                    count(*) FILTER (WHERE status = 'qualifies') AS qualifying_episodes,
@@ -551,9 +586,10 @@ def per_client_month(
                    count(*) FILTER (WHERE status = 'excluded') AS excluded_episodes
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
             GROUP BY ALL ORDER BY e.month DESC, qualifying_minutes DESC, e.client_key
-            """,  # noqa: S608 (fixed fragments; values are parameters)
-            params,
-        ).df()
+            """,
+            source=_episodes_source(cursor, filters, detected),
+        )
+        return execute(cursor, statement).df()
 
 
 def summary(
@@ -562,9 +598,8 @@ def summary(
     """Counts of episodes by verdict, qualifying minutes and their estimated value
     (``detected`` as for ``monthly``)."""
     with db.cursor() as cursor:
-        source, params = _episodes_source(cursor, filters, detected)
-        row = cursor.execute(
-            f"""
+        statement = query(
+            """
             WITH e AS (SELECT * FROM {source})
             SELECT count(*), count(*) FILTER (WHERE status = 'qualifies'),
                    count(*) FILTER (WHERE status = 'excluded'),
@@ -576,9 +611,10 @@ def summary(
                    list(DISTINCT e.code ORDER BY e.code)
                        FILTER (WHERE status = 'qualifies' AND f.fee IS NULL)
             FROM e LEFT JOIN billing_fees AS f ON f.code = e.code
-            """,  # noqa: S608 (fixed fragments; values are parameters)
-            params,
-        ).fetchone()
+            """,
+            source=_episodes_source(cursor, filters, detected),
+        )
+        row = execute(cursor, statement).fetchone()
     assert row is not None  # an aggregate always returns one row
     return BillingSummary(
         episodes=int(row[0]),
