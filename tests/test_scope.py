@@ -410,8 +410,8 @@ deserve more than one call): qualified name (module without ``analytics.``) -> c
 
 INSTALLATION_WIDE: dict[str, str] = {
     "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
-    "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
-    "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
+    "importing.saved_mappings.list_mappings": "saved column mappings: configuration, no data",
+    "importing.saved_mappings.load_mapping": "saved column mappings: configuration, no client data",
     "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
     "importing.message_minutes.load_model": "the written messages' minutes model: installation "
     "settings, no data",
@@ -976,8 +976,8 @@ WRITERS: dict[str, Writer] = {
     "importing.classify.replace_rules": lambda db, scope, therapist, folder: _function(
         "importing.classify.replace_rules"
     )(db, [], scope=scope),
-    "importing.presets.save_mapping": lambda db, scope, therapist, folder: _function(
-        "importing.presets.save_mapping"
+    "importing.saved_mappings.save_mapping": lambda db, scope, therapist, folder: _function(
+        "importing.saved_mappings.save_mapping"
     )(
         db,
         "mine",
