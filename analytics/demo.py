@@ -389,7 +389,7 @@ HAVING bool_and(d.batch_id IS NOT NULL)
 """
 
 _THERAPIST_TABLES = ("boundaries", "working_hours", "boundary_changes", "phone_numbers",
-                     "dismissed_alerts")  # fmt: skip
+                     "dismissed_alerts", "message_addresses")  # fmt: skip
 
 
 def remove_demo(db: Database, *, scope: Scope = LOCAL) -> DemoRemoval:

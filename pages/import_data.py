@@ -14,8 +14,7 @@ from analytics.importing.classify import (
     rules_from_frame,
 )
 from analytics.importing.detect import file_header
-from analytics.importing.dispatch import file_kind, import_detected
-from analytics.importing.google_voice import is_google_voice
+from analytics.importing.dispatch import MESSAGE_KINDS, file_kind, import_detected
 from analytics.importing.parsing import DateOrder
 from analytics.importing.pipeline import (
     FileReport,
@@ -54,6 +53,7 @@ from ui.importing import (
     with_mapping,
 )
 from ui.inbox import show_inbox
+from ui.messages import message_settings, message_upload
 from ui.phone_log import phone_log_settings, phone_log_upload
 from ui.state import database, filter_choices
 from ui.viewer import current_viewer_scope
@@ -72,7 +72,9 @@ st.markdown(
     "Upload CSV or Excel (.xlsx) exports from **Toggl Track**, **Clockify**, **Harvest** or "
     "**Kimai**, a spreadsheet (.xlsx, or CSV in any encoding, comma, semicolon or tab), or "
     "the Contact Load "
-    "template, or a phone's call and text log from **SMS Backup & Restore** (XML). "
+    "template, or a phone's call and text log from **SMS Backup & Restore** (XML), a "
+    "mailbox (**mbox** from Gmail Takeout, Thunderbird or Apple Mail; **.eml** files or a "
+    "zip of them) or a **WhatsApp** chat export (.txt or its zip). "
     "Descriptions, notes, e-mail addresses and message texts are used to classify contacts "
     "and then dropped: only who, when, how long, channel and category are stored; phone "
     "numbers never are. "
@@ -176,6 +178,9 @@ with st.expander("Import settings", expanded=False):
     phone_options = phone_log_settings(
         therapist.strip() or None, practice or None, time_zone or zone_default
     )
+    message_options = message_settings(
+        therapist.strip() or None, practice or None, time_zone or zone_default
+    )
 DATE_ORDERS: dict[str, DateOrder] = {"dmy": "dmy", "mdy": "mdy", "ymd": "ymd"}
 options = ImportOptions(
     preset=preset or "auto",
@@ -190,19 +195,16 @@ options = ImportOptions(
 
 uploads = st.file_uploader(
     "Contact logs (CSV or Excel), phone logs (XML, Google Voice Takeout zip or page), "
-    "calendars (ICS) or session files (CSV or Excel)",
-    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml", "zip", "html"],
+    "calendars (ICS), session files (CSV or Excel), mailboxes (mbox, .eml, zip) or "
+    "WhatsApp chats (.txt, zip)",
+    type=["csv", "txt", "tsv", "xlsx", "xlsm", "ics", "ical", "xml", "mbox", "eml", "zip", "html"],
     accept_multiple_files=True,
     key="import_files",
 )
 # A workbook's kind (contact log or session file, never a calendar) is known once its sheet
 # is chosen, below; calendars are what the settings here depend on.
 kinds = {
-    upload.file_id: "google_voice"
-    if is_google_voice(raw)
-    else "contacts"
-    if is_workbook(raw)
-    else file_kind(raw)
+    upload.file_id: file_kind(raw)  # a zip: Google Voice, .eml files, a WhatsApp chat or a workbook
     for upload in uploads or []
     for raw in [upload.getvalue()]
 }
@@ -219,6 +221,9 @@ for upload in uploads or []:
     raw = upload.getvalue()
     if kinds[upload.file_id] == "google_voice":  # a Takeout zip or page: read as a phone log
         phone_log_upload(raw, upload.name, upload.file_id, phone_options)
+        continue
+    if kinds[upload.file_id] in MESSAGE_KINDS:
+        message_upload(raw, upload.name, upload.file_id, message_options)
         continue
     try:
         data, file_key = upload_table(raw, upload.name, upload.file_id)

@@ -201,12 +201,32 @@ def _text_log() -> bytes:
     return f'<?xml version="1.0"?>\n<smses count="2">{"".join(texts)}</smses>'.encode()
 
 
+def _address(label: str) -> str:
+    """The e-mail address of a client with a phone mapping (mapped beside the number)."""
+    return f"{label.split()[0].lower()}@example.org"
+
+
+def _mbox(therapist: str) -> bytes:
+    """One e-mail to ``therapist`` from each client whose address is mapped."""
+    messages = [
+        f"From x Tue Apr 21 09:00:00 2026\nFrom: {_address(label)}\nTo: me@example.net\n"
+        f"Date: Tue, 21 Apr 2026 09:0{n}:00 +0000\nMessage-ID: <m{n}@example.org>\n"
+        "Subject: reschedule\n\nCan we move it?\n\n"
+        for n, (owner, label) in enumerate(PHONES.values())
+        if owner == therapist
+    ]
+    return "".join(messages).encode()
+
+
 def _phone_logs(db: Database) -> None:
-    """Map the numbers, then import Ada's calls and texts and Cyprian's calls."""
+    """Map the numbers (and an address per client), then import Ada's calls and texts and
+    Cyprian's calls."""
+    from analytics.importing.addresses import map_address
     from analytics.importing.phone_log import PhoneLogOptions, import_phone_log, map_number
 
     for number, (therapist, label) in PHONES.items():
         map_number(db, LOCAL, therapist, number, label, practice=THERAPISTS[therapist][0])
+        map_address(db, LOCAL, therapist, _address(label), label, practice=THERAPISTS[therapist][0])
     for therapist, name, log in (
         ("Ada Quillfeather", "ada-calls.xml", _call_log("Ada Quillfeather")),
         ("Ada Quillfeather", "ada-texts.xml", _text_log()),

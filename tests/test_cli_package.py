@@ -58,7 +58,7 @@ def test_every_commands_help_renders(name: str, capsys: pytest.CaptureFixture[st
 def test_every_declared_command_is_in_the_parser() -> None:
     declared = {command.name for command in REGISTRY.commands}
     assert declared == set(every_command())
-    assert len(declared) == 28
+    assert len(declared) == 31  # 28 and addresses list|map|unmap
 
 
 def test_every_command_audits_under_the_identity_of_its_run(

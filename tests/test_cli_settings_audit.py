@@ -49,6 +49,9 @@ def test_settings_show_lists_every_setting_with_unit_and_range(
         "week; 0 = the practice's 90th percentile); 0 to 10000 min, default 0 min)",
         "inbox_settle_seconds = 5 s  (Seconds a file in the inbox folder must stay unchanged "
         "before it is imported; 1 to 600 s, default 5 s)",
+        "minutes_per_email = 3 min  (Minutes counted per e-mail; 0 to 120 min, default 3 min)",
+        "conversation_gap_minutes = 10 min  (Minutes between messages of one conversation that "
+        "still make one contact; 0 to 1440 min, default 10 min)",
     ]
     shown = json.loads(run("settings", "show", "--db", db_path, "--json", cwd=tmp_path).stdout)
     assert [row["key"] for row in shown] == list(SETTINGS)
@@ -96,7 +99,7 @@ def test_settings_set_stores_the_value_and_audits_it(db_path: Path, tmp_path: Pa
         ("colour", "3", "There is no setting 'colour'; use one of minutes_per_text, "
          "writing_words_per_minute, reading_words_per_minute, message_ceiling_minutes, "
          "message_gap_minutes, min_group_clients, after_session_days, load_flag_minutes, "
-         "inbox_settle_seconds."),
+         "inbox_settle_seconds, minutes_per_email, conversation_gap_minutes."),
     ],
 )  # fmt: skip
 def test_settings_set_refuses_in_one_sentence_and_changes_nothing(

@@ -76,6 +76,9 @@ def commands(db: Path, out: Path) -> list[list[str]]:
         ["phones", "map", "+4917155501234", "Someone"],
         ["phones", "unmap", "+4917155501234"],
         ["phones", "region", "DE"],
+        ["addresses", "list"],
+        ["addresses", "map", "lena@example.org", "Someone"],
+        ["addresses", "unmap", "lena@example.org"],
         ["export", "--out", str(out / "contacts.csv")],
         ["backup", "--out", str(out / "backup.duckdb")],
         ["restore", str(out / "backup.duckdb")],
@@ -110,7 +113,7 @@ def damaged(request: pytest.FixtureRequest, demo_db_path: Path, tmp_path: Path) 
 
 
 def test_the_list_below_is_every_command(tmp_path: Path) -> None:
-    nested = {"boundaries": 2, "phones": 2, "settings": 2, "billing": 3}
+    nested = {"boundaries": 2, "phones": 2, "addresses": 2, "settings": 2, "billing": 3}
     listed = {
         " ".join(takewhile(lambda word: not word.startswith("-"), command[: nested[command[0]]]))
         if command[0] in nested

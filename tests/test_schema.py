@@ -35,10 +35,11 @@ APP_TABLES = V1_TABLES | {
     "erased_clients",
     "dismissed_alerts",
     "inbox_files",
+    "message_addresses",
 }
 """Every table of the latest schema (2: rules and mappings; 3: boundaries; 4: sessions,
 phone numbers, settings, audit log; 5: billing rules and fees; 6: erased clients;
-10: dismissed alerts; 16: the inbox's history)."""
+10: dismissed alerts; 16: the inbox's history; 17: e-mail addresses and chat names)."""
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

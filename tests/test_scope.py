@@ -47,9 +47,11 @@ from tests.scope_world import (
     PHONES,
     THERAPISTS,
     World,
+    _address,
     _call_log,
     _contacts,
     _function,
+    _mbox,
     _sessions,
 )
 
@@ -408,8 +410,8 @@ deserve more than one call): qualified name (module without ``analytics.``) -> c
 
 INSTALLATION_WIDE: dict[str, str] = {
     "importing.classify.list_rules": "keyword rules for categories: configuration, no client data",
-    "importing.presets.list_mappings": "saved column mappings: configuration, no client data",
-    "importing.presets.load_mapping": "saved column mappings: configuration, no client data",
+    "importing.saved_mappings.list_mappings": "saved column mappings: configuration, no data",
+    "importing.saved_mappings.load_mapping": "saved column mappings: configuration, no client data",
     "storage.settings.get_setting": "installation settings (minutes per text, group size): no data",
     "importing.message_minutes.load_model": "the written messages' minutes model: installation "
     "settings, no data",
@@ -423,6 +425,8 @@ INSTALLATION_WIDE: dict[str, str] = {
     "importing.inbox.inbox_folder": "the inbox folder setting or its default: configuration, "
     "no data",
     "importing.inbox.settle_seconds": "the inbox's settle time setting: configuration, no data",
+    "importing.conversations.message_minutes_sql": "the minutes-per-message setting as SQL: "
+    "configuration, no data",
 }
 """Functions that take ``db`` but read only installation configuration, never practice,
 therapist or client data, so no scope applies. Adding one here needs a reason."""
@@ -720,6 +724,12 @@ def _phone_options(therapist: str) -> Any:
     return PhoneLogOptions(therapist, THERAPISTS[therapist][0], call_category="support")
 
 
+def _message_options(therapist: str) -> Any:
+    from analytics.importing.conversations import MessageOptions
+
+    return MessageOptions(therapist, THERAPISTS[therapist][0])
+
+
 def _rules_file(folder: Path) -> Path:
     """The default billing rules as a file (tests/data/cli/rules.toml), with the online
     window changed, to load (written without touching the database under test)."""
@@ -773,6 +783,52 @@ WRITERS: dict[str, Writer] = {
         "+4917155507777",
         THERAPISTS[therapist][2][1],
         practice=THERAPISTS[therapist][0],
+    ),
+    "importing.addresses.map_address": lambda db, scope, therapist, folder: _function(
+        "importing.addresses.map_address"
+    )(
+        db,
+        scope,
+        therapist,
+        "new.client@example.org",
+        THERAPISTS[therapist][2][1],
+        practice=THERAPISTS[therapist][0],
+    ),
+    "importing.addresses.unmap_address": lambda db, scope, therapist, folder: _function(
+        "importing.addresses.unmap_address"
+    )(
+        db,
+        scope,
+        therapist,
+        _address(PHONES[_mapped_number(therapist)][1]),
+        practice=THERAPISTS[therapist][0],
+    ),
+    "importing.mail.import_mail": lambda db, scope, therapist, folder: _function(
+        "importing.mail.import_mail"
+    )(
+        db,
+        _mbox(therapist),
+        file_name="mail.mbox",
+        options=_message_options(therapist),
+        scope=scope,
+    ),
+    "importing.whatsapp.import_whatsapp": lambda db, scope, therapist, folder: _function(
+        "importing.whatsapp.import_whatsapp"
+    )(
+        db,
+        f"21/04/2026, 09:00 - {PHONES[_mapped_number(therapist)][1]}: hello\n".encode(),
+        file_name="chat.txt",
+        options=_message_options(therapist),
+        scope=scope,
+    ),
+    "importing.conversations.import_messages": lambda db, scope, therapist, folder: _function(
+        "importing.dispatch.import_detected"
+    )(
+        db,
+        _mbox(therapist),
+        file_name="mail.mbox",
+        message_options=_message_options(therapist),
+        scope=scope,
     ),
     "importing.phone_log.unmap_number": lambda db, scope, therapist, folder: _function(
         "importing.phone_log.unmap_number"
@@ -920,8 +976,8 @@ WRITERS: dict[str, Writer] = {
     "importing.classify.replace_rules": lambda db, scope, therapist, folder: _function(
         "importing.classify.replace_rules"
     )(db, [], scope=scope),
-    "importing.presets.save_mapping": lambda db, scope, therapist, folder: _function(
-        "importing.presets.save_mapping"
+    "importing.saved_mappings.save_mapping": lambda db, scope, therapist, folder: _function(
+        "importing.saved_mappings.save_mapping"
     )(
         db,
         "mine",
@@ -973,6 +1029,9 @@ _OWN_EDITS = {
     # Numbers are never stored or logged: the entry names the last two digits.
     "importing.phone_log.map_number": ("settings", "phone number ending 77 mapped to client c-"),
     "importing.phone_log.unmap_number": ("settings", "phone number ending 01 unmapped"),
+    # Addresses neither: a letter of each part.
+    "importing.addresses.map_address": ("settings", "e-mail address n…@e… mapped to client c-"),
+    "importing.addresses.unmap_address": ("settings", "e-mail address o…@e… unmapped"),
 }
 """Writers a therapist may use on their own data: the audit action and what its detail
 names."""

@@ -44,6 +44,7 @@ ALL_TABLES = {
     "erased_clients",
     "dismissed_alerts",
     "inbox_files",
+    "message_addresses",
     "contacts",
     "meta",
     "schema_version",

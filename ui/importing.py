@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access.scope import Scope
+from analytics.importing.conversations import MessageReport
 from analytics.importing.dispatch import import_detected
 from analytics.importing.phone_log import PhoneLogReport
 from analytics.importing.pipeline import (
@@ -181,8 +182,8 @@ def _session_dry_run(
     report = import_detected(
         _db, data, file_name=name, session_options=options, dry_run=True, scope=scope
     )
-    # phone logs take their own path on the page (ui/phone_log.py), never this one
-    assert not isinstance(report, PhoneLogReport)
+    # phone logs and messages take their own paths on the page, never this one
+    assert not isinstance(report, PhoneLogReport | MessageReport)
     return report
 
 

@@ -13,12 +13,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from analytics.cli import billing, boundaries, care, data, importing, measures, phones
+from analytics.cli import (
+    billing,
+    boundaries,
+    care,
+    data,
+    importing,
+    measures,
+    messages,
+    phones,
+)
 from analytics.cli.command import REGISTRY, Command, Group, Shared
 from analytics.cli.context import Context
 from analytics.errors import ContactLoadError
 
-MODULES = (data, measures, importing, billing, boundaries, phones, care)
+MODULES = (data, measures, importing, billing, boundaries, phones, messages, care)
 """The modules whose ``@command`` declarations make the command line."""
 
 ORDER = (
@@ -35,6 +44,7 @@ ORDER = (
     "undo",
     "boundaries",
     "phones",
+    "addresses",
     "export",
     "backup",
     "restore",

@@ -1,6 +1,7 @@
 """Import commands: ``import FILE...`` (contact logs, session calendars and CSV files, phone
-logs: each file's kind detected from its content) and ``inbox`` (the files dropped in the
-inbox folder, once or ``--watch``), with the lines that report what each file did.
+logs, mailboxes and WhatsApp chats: each file's kind detected from its content) and
+``inbox`` (the files dropped in the inbox folder, once or ``--watch``), with the lines that
+report what each file did.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 @command(
     "import",
-    help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV files",
+    help="import contact logs (CSV or .xlsx), session calendars (ICS) and session CSV "
+    "files, phone logs, mailboxes (mbox, .eml) and WhatsApp chats",
     shared=(DB, JSON),
     creates=True,
 )
@@ -111,9 +113,10 @@ def import_files(ctx: Context) -> int:
     Each file's kind is detected from its content (contact log, ICS calendar, session CSV,
     phone log), unless a preset or column mapping says it is a contact log.
     """
+    from analytics.cli.messages import print_message_report
     from analytics.importing.classify import parse_direction_defaults
+    from analytics.importing.conversations import MessageOptions, MessageReport
     from analytics.importing.dispatch import import_detected
-    from analytics.importing.google_voice import is_google_voice
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
     from analytics.importing.presets import parse_map_option
@@ -157,13 +160,20 @@ def import_files(ctx: Context) -> int:
         country_code=args.country_code,
         region=args.region,
     )
+    message_options = MessageOptions(
+        therapist=args.therapist,
+        practice=args.practice,
+        time_zone=options.time_zone,
+        date_order=args.date_order,
+    )
     contacts_only = args.preset != "auto" or args.mapping or args.mapping_name
     reports: list[dict[str, object]] = []
     failed = 0
     for path in args.files:
         try:
-            if not path.is_file() and not (path.is_dir() and is_google_voice(path)):
-                # a folder only as an unpacked Google Takeout of Voice
+            if not path.is_file() and not (path.is_dir() and _readable_folder(path)):
+                # a folder only as an unpacked Google Takeout of Voice, a folder of .eml
+                # files or Apple Mail's Inbox.mbox folder
                 raise UnreadableFileError(f"{path} does not exist or is not a file.")
             report = import_detected(
                 db,
@@ -172,6 +182,7 @@ def import_files(ctx: Context) -> int:
                 contact_options=options,
                 session_options=session_options,
                 phone_options=phone_options,
+                message_options=message_options,
                 dry_run=args.dry_run,
                 kind="contacts" if contacts_only else None,
                 scope=ctx.scope,
@@ -195,6 +206,8 @@ def import_files(ctx: Context) -> int:
                 _print_session_import(report)
             elif isinstance(report, PhoneLogReport):
                 _print_phone_log(report)
+            elif isinstance(report, MessageReport):
+                print_message_report(report)
             else:
                 _print_import(report)
     if args.json:
@@ -305,6 +318,14 @@ def _print_sweep(
         )
     if not result.taken and not result.still_changing and not result.paused:
         print(f"Nothing to import in {folder}.", flush=True)
+
+
+def _readable_folder(path: Path) -> bool:
+    """Whether a folder is one an importer reads: an unpacked Google Takeout of Voice, a
+    folder of .eml files, or Apple Mail's ``Inbox.mbox`` folder."""
+    from analytics.importing.dispatch import file_kind
+
+    return file_kind(path) in ("google_voice", "eml", "mbox")
 
 
 def _print_import(report: FileReport) -> None:

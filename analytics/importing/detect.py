@@ -5,8 +5,11 @@
 no contact-only column such as channel), phone and SMS logs of "SMS Backup & Restore"
 (XML with ``<calls`` or ``<smses``), pages of Google Voice Takeout (``google_voice``; its
 zip and folder are recognised by ``dispatch.file_kind``), practice-management appointment
-reports (``practice_sessions``: SimplePractice), else a contact log. Other XML and
-HTML files are ``markup``: no importer reads them, and ``markup_sentence`` says why in one sentence.
+reports (``practice_sessions``: SimplePractice), mailboxes (an mbox's ``From `` line and
+headers, or one ``.eml`` message's headers), WhatsApp chat exports (a first line dated as
+Android or iOS write it), else a contact log. Zips are told apart by their members in
+``dispatch``. Other XML and HTML files are ``markup``: no importer reads them, and
+``markup_sentence`` says why in one sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 from typing import Literal
 
 from analytics.importing.google_voice import is_google_voice_page
+from analytics.importing.mail import is_eml, is_mbox
 from analytics.importing.phone_log import is_phone_log
 from analytics.importing.practice_exports import is_practice_appointments
 from analytics.importing.reader import (
@@ -26,6 +30,7 @@ from analytics.importing.reader import (
     utf16_without_bom,
 )
 from analytics.importing.session_csv import is_session_header
+from analytics.importing.whatsapp import is_whatsapp
 
 FileKind = Literal[
     "calendar",
@@ -35,6 +40,9 @@ FileKind = Literal[
     "google_voice",
     "contacts",
     "markup",
+    "mbox",
+    "eml",
+    "whatsapp",
 ]
 
 HEAD_BYTES = 64 * 1024
@@ -128,6 +136,12 @@ def detect_kind(head: bytes) -> FileKind:
         return "phone_log"
     if is_google_voice_page(text.encode("utf-8")):
         return "google_voice"
+    if is_mbox(head):
+        return "mbox"
+    if is_eml(head):
+        return "eml"
+    if is_whatsapp(head):
+        return "whatsapp"
     if _markup_root(text) is not None:
         return "markup"
     if is_practice_appointments(_header(text)):

@@ -42,11 +42,12 @@ from analytics.storage.database import Database
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analytics.importing.conversations import MessageReport
     from analytics.importing.phone_log import PhoneLogReport
     from analytics.importing.pipeline import FileReport
     from analytics.importing.session_report import SessionReport
 
-    ImportReport = FileReport | SessionReport | PhoneLogReport
+    ImportReport = FileReport | SessionReport | PhoneLogReport | MessageReport
 
 log = logging.getLogger("contactload.inbox")
 
@@ -83,6 +84,9 @@ KIND_WORDS = {
     "google_voice": "Google Voice Takeout",
     "practice_sessions": "appointment report",
     "markup": "XML or HTML file",
+    "mbox": "mailbox (mbox)",
+    "eml": "e-mail (.eml)",
+    "whatsapp": "WhatsApp chat",
 }
 """What ``detect.detect_kind`` took a file for, in the user's words."""
 
@@ -98,6 +102,7 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("SessionColumnsError", "its session columns are incomplete"),
     ("CalendarError", "the calendar could not be read"),
     ("PhoneLogError", "the phone log could not be read"),
+    ("MessageFileError", "the mailbox or chat export could not be read"),
     ("UnreadableFileError", "not readable as a contact log, calendar or phone log"),
     ("OSError", "the file could not be read"),
 )
@@ -348,7 +353,10 @@ def _write_report(path: Path, entry: InboxEntry, taken_at: datetime, details: An
 
 
 def _record(db: Database, entry: InboxEntry, taken_at: datetime) -> None:
-    """One row of ``inbox_files`` for ``entry`` (names and counts only)."""
+    """One row of ``inbox_files`` for ``entry`` (names and counts only; a WhatsApp export's
+    name holds its chat's name, kept as a hint)."""
+    from analytics.importing.whatsapp import history_name
+
     with db.transaction() as cursor:
         cursor.execute(
             "INSERT INTO inbox_files (taken_at, file_name, kind, outcome, moved_to, "
@@ -356,10 +364,10 @@ def _record(db: Database, entry: InboxEntry, taken_at: datetime) -> None:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 taken_at,
-                entry.file_name,
+                history_name(entry.file_name),
                 entry.kind,
                 entry.outcome,
-                f"{entry.outcome}/{entry.moved_to.name}",
+                f"{entry.outcome}/{history_name(entry.moved_to.name)}",
                 entry.rows_read,
                 entry.stored,
                 entry.already_stored,

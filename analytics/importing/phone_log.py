@@ -495,45 +495,16 @@ def map_number(
     too). Only the number's keyed hash and last two digits are stored. Admins (and local
     mode) map for anyone, therapists their own numbers.
     """
-    label = client_label.strip()
-    if not label:
+    if not client_label.strip():
         raise InvalidRecordError("Name the client this number belongs to.")
     keys = _keys(db, number, region, country_code)
     normalised = keys[0]
     secret = keys[2]
     with db.transaction() as cursor:
-        therapist_id, practice_id, practice_name = _resolve_therapist(
-            cursor, scope, therapist, practice, time_zone
-        )
-        scope.require_boundary_edit(therapist_id)
-        key = client_key(secret, practice_name, label)
-        if is_erased(cursor, secret, key):
-            raise InvalidRecordError(
-                f"The client {label} of {practice_name} was erased; an erased client is never "
-                "stored again, so no number is mapped to them."
-            )
-        known = query(
-            "SELECT cl.client_id, {in_scope} FROM clients AS cl WHERE cl.client_key = $key",
-            in_scope=scope.fragment("cl"),
-            key=key,
-        )
-        row = execute(cursor, known).fetchone()
-        if row is not None and not row[1]:
-            # The same label in the practice is one client (keyed like imports), and it
-            # belongs to someone this viewer may not see.
-            raise PermissionDeniedError(
-                f"A client called {label} already belongs to another therapist of "
-                f"{practice_name}; choose another label or ask an admin."
-            )
-        created = row is None
-        if row is None:
-            row = cursor.execute(
-                "INSERT INTO clients (client_key, label, practice_id, therapist_id) "
-                "VALUES (?, ?, ?, ?) RETURNING client_id",
-                [key, label, practice_id, therapist_id],
-            ).fetchone()
-            assert row is not None
-        client_id = int(row[0])
+        therapist_id, client_id, key, created = mapped_client(
+            cursor, scope, therapist, client_label, secret,
+            practice=practice, time_zone=time_zone, what="number",
+        )  # fmt: skip
         hint = number_hint(normalised)
         cursor.execute(
             "DELETE FROM phone_numbers WHERE therapist_id = ? AND key_form = 'legacy' "
@@ -624,6 +595,67 @@ def list_mappings(db: Database, scope: Scope, therapist_id: int | None = None) -
         else sql("m.therapist_id = $mapping_therapist", mapping_therapist=therapist_id),
     )
     return db.frame(listing)
+
+
+def mapped_client(
+    cursor: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    therapist: int | str,
+    client_label: str,
+    secret: bytes,
+    *,
+    practice: str | None = None,
+    time_zone: str | None = None,
+    what: str = "number",
+) -> tuple[int, int, str, bool]:
+    """(therapist_id, client_id, client key, created) for a mapping of ``what`` (a number,
+    an address, a chat) to the client labelled ``client_label`` of ``therapist``, inside
+    the caller's transaction: the therapist is resolved (created when new and
+    ``time_zone`` is given), the viewer must be allowed to edit them, and the client is
+    found by its keyed label in the practice or created; erased clients are refused."""
+    label = client_label.strip()
+    if not label:
+        raise InvalidRecordError(f"Name the client this {what} belongs to.")
+    therapist_id, practice_id, practice_name = _resolve_therapist(
+        cursor, scope, therapist, practice, time_zone
+    )
+    scope.require_boundary_edit(therapist_id)
+    key = client_key(secret, practice_name, label)
+    if is_erased(cursor, secret, key):
+        raise InvalidRecordError(
+            f"The client {label} of {practice_name} was erased; an erased client is never "
+            f"stored again, so no {what} is mapped to them."
+        )
+    known = query(
+        "SELECT cl.client_id, {in_scope} FROM clients AS cl WHERE cl.client_key = $key",
+        in_scope=scope.fragment("cl"),
+        key=key,
+    )
+    row = execute(cursor, known).fetchone()
+    if row is not None and not row[1]:
+        # The same label in the practice is one client (keyed like imports), and it
+        # belongs to someone this viewer may not see.
+        raise PermissionDeniedError(
+            f"A client called {label} already belongs to another therapist of "
+            f"{practice_name}; choose another label or ask an admin."
+        )
+    created = row is None
+    if row is None:
+        row = cursor.execute(
+            "INSERT INTO clients (client_key, label, practice_id, therapist_id) "
+            "VALUES (?, ?, ?, ?) RETURNING client_id",
+            [key, label, practice_id, therapist_id],
+        ).fetchone()
+        assert row is not None
+    return therapist_id, int(row[0]), key, created
+
+
+def resolve_therapist(
+    cursor: duckdb.DuckDBPyConnection, scope: Scope, therapist: int | str, practice: str | None
+) -> int:
+    """The id of a stored therapist named by id or name (one sentence when there is none),
+    for mappings of numbers, addresses and chats."""
+    return _resolve_therapist(cursor, scope, therapist, practice, None)[0]
 
 
 def _keys(

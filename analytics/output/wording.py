@@ -104,6 +104,7 @@ TABLE_WORDS: Final = {
     "boundaries": "boundary entries",
     "boundary_changes": "boundary history entries",
     "phone_numbers": "phone numbers",
+    "message_addresses": "e-mail addresses and chat names",
     "dismissed_alerts": "dismissed alerts",
 }
 """What a stored table holds, for sentences such as "7 contacts, 1 client record removed"."""

@@ -443,6 +443,29 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=17,
+        description="e-mail addresses and chat names mapped to clients, as keyed hashes",
+        statements=(
+            # Like phone_numbers: address_key is a keyed hash of the normalised address or
+            # chat name (importing/conversations.py), address_hint a letter or two for the
+            # user to recognise it; the address or name itself is never stored.
+            f"""
+            CREATE TABLE message_addresses (
+                therapist_id INTEGER NOT NULL,
+                kind VARCHAR NOT NULL {_one_of("kind", ("email", "chat"))},
+                address_key VARCHAR NOT NULL,
+                address_hint VARCHAR,
+                client_id INTEGER NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                PRIMARY KEY (therapist_id, address_key)
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -102,6 +102,18 @@ SETTINGS: dict[str, Setting] = {
             1,
             600,
         ),
+        # E-mail and chat imports (importing/conversations.py): each message counts this,
+        # until a model from word counts takes its place; messages of one thread closer
+        # than the gap are one contact.
+        Setting("minutes_per_email", "Minutes counted per e-mail", 3, "min", 0, 120),
+        Setting(
+            "conversation_gap_minutes",
+            "Minutes between messages of one conversation that still make one contact",
+            10,
+            "min",
+            0,
+            1440,
+        ),
     )
 }
 

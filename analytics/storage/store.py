@@ -575,6 +575,7 @@ def drop_unreferenced(cursor: duckdb.DuckDBPyConnection) -> None:
         WHERE client_id NOT IN (SELECT client_id FROM contacts)
           AND client_id NOT IN (SELECT client_id FROM sessions)
           AND client_id NOT IN (SELECT client_id FROM phone_numbers)
+          AND client_id NOT IN (SELECT client_id FROM message_addresses)
         """
     )
     cursor.execute(
