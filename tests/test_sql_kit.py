@@ -94,14 +94,6 @@ def test_filter_and_scope_fragments_select_the_rows(cursor: duckdb.DuckDBPyConne
     assert minutes(cursor, ContactFilter(client_keys=("c-a",)).fragment()) == 5.0
     both = ContactFilter(channels=("text", "email"), categories=("homework",))
     assert minutes(cursor, both.fragment()) == 3.0
-    # the same filter as before, and the old clause, agree on every case above
-    for filters in (ContactFilter(scope=therapist), period, both):
-        where, params = filters.where("c")
-        row = cursor.execute(
-            f"SELECT coalesce(sum(minutes), 0) FROM contacts AS c WHERE {where}",
-            params,
-        ).fetchone()
-        assert row is not None and float(row[0]) == minutes(cursor, filters.fragment())
 
 
 def test_a_client_fragment_joins_two_scoped_subqueries(cursor: duckdb.DuckDBPyConnection) -> None:

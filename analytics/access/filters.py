@@ -57,44 +57,6 @@ class ContactFilter:
         """The same filter seen by another viewer."""
         return replace(self, scope=scope)
 
-    def where(self, alias: str = "c", *, contacts: bool = True) -> tuple[str, list[object]]:
-        """A WHERE clause over ``contacts AS c`` and its parameters, in order.
-
-        ``alias`` names another table with the same key columns; ``contacts=False`` (for
-        sessions) leaves out channel and category. The viewer's scope comes first.
-        """
-        conditions: list[str] = []
-        params: list[object] = []
-        scope_sql, scope_params = self.scope.where(alias)
-        if scope_sql != "TRUE":
-            conditions.append(scope_sql)
-            params.extend(scope_params)
-        if self.start is not None:
-            conditions.append(f"{alias}.local_started_at >= CAST(? AS TIMESTAMP)")
-            params.append(self.start)
-        if self.end is not None:
-            conditions.append(f"{alias}.local_started_at < CAST(? AS TIMESTAMP)")
-            params.append(self.end + timedelta(days=1))
-        if self.practice_ids:
-            conditions.append(f"list_contains(?, {alias}.practice_id)")
-            params.append(list(self.practice_ids))
-        if self.therapist_ids:
-            conditions.append(f"list_contains(?, {alias}.therapist_id)")
-            params.append(list(self.therapist_ids))
-        if self.client_keys:
-            # alias is the calling module's fixed table alias, never user input
-            keyed = "(SELECT client_id FROM clients WHERE list_contains(?, client_key))"
-            conditions.append(f"{alias}.client_id IN {keyed}")
-            params.append(list(self.client_keys))
-        if contacts:
-            if self.channels:
-                conditions.append(f"list_contains(?, {alias}.channel)")
-                params.append(list(self.channels))
-            if self.categories:
-                conditions.append(f"list_contains(?, {alias}.category)")
-                params.append(list(self.categories))
-        return (" AND ".join(conditions) or "TRUE"), params
-
     def fragment(self, alias: LiteralString = "c", *, contacts: bool = True) -> Fragment:
         """The filter over ``contacts AS alias`` as a query-kit fragment (scope first).
 
@@ -140,10 +102,6 @@ class ContactFilter:
     def session_fragment(self) -> Fragment:
         """The same filter over ``sessions AS s`` (scope, period, practice, therapist, client)."""
         return self.fragment("s", contacts=False)
-
-    def session_where(self) -> tuple[str, list[object]]:
-        """The same filter over ``sessions AS s``: scope, period, practice, therapist, client."""
-        return self.where("s", contacts=False)
 
 
 @dataclass(frozen=True)

@@ -118,23 +118,6 @@ class Scope:
                 f"{self.identity} ({self.role}) may not change this therapist's boundaries."
             )
 
-    def where(self, alias: str) -> tuple[str, list[object]]:
-        """A condition over ``alias.practice_id`` and ``alias.therapist_id``, with parameters.
-
-        ``alias`` is a fixed table alias chosen by the calling module, never user input.
-        """
-        if self.sees_nothing:
-            return "FALSE", []
-        conditions: list[str] = []
-        params: list[object] = []
-        if self.practice_ids is not None:
-            conditions.append(f"list_contains(?, {alias}.practice_id)")
-            params.append(list(self.practice_ids))
-        if self.therapist_ids is not None:
-            conditions.append(f"list_contains(?, {alias}.therapist_id)")
-            params.append(list(self.therapist_ids))
-        return (" AND ".join(conditions) or "TRUE"), params
-
     def fragment(self, alias: LiteralString) -> Fragment:
         """The viewer's rows of ``alias`` (a fixed table alias with ``practice_id`` and
         ``therapist_id``), as a query-kit fragment with its own parameters."""
@@ -150,7 +133,9 @@ class Scope:
         )
 
     def client_fragment(self, alias: LiteralString) -> Fragment:
-        """The viewer's clients of ``clients AS alias`` (as ``client_where``), a fragment."""
+        """The viewer's clients of ``clients AS alias``: clients listed under the scope, and
+        clients a therapist in scope had a contact or session with (a colleague's client one
+        stood in for). ``alias`` is a fixed table alias chosen by the calling module."""
         listed = self.fragment(alias)
         if listed.always or listed.text == "FALSE":
             return listed
@@ -163,26 +148,6 @@ class Scope:
             alias=identifier(alias),
             contacted=self.fragment("scope_k"),
             seen=self.fragment("scope_s"),
-        )
-
-    def client_where(self, alias: str) -> tuple[str, list[object]]:
-        """A condition over ``clients AS alias``: clients listed under the scope, and
-        clients a therapist in scope had a contact or session with (a colleague's client
-        one stood in for), with parameters.
-
-        ``alias`` is a fixed table alias chosen by the calling module, never user input.
-        """
-        listed, params = self.where(alias)
-        if listed in ("TRUE", "FALSE"):
-            return listed, params
-        contacted, contact_params = self.where("scope_k")
-        seen, session_params = self.where("scope_s")
-        return (
-            f"({listed} OR EXISTS (SELECT 1 FROM contacts AS scope_k "  # noqa: S608 - fixed
-            f"WHERE scope_k.client_id = {alias}.client_id AND {contacted}) "
-            f"OR EXISTS (SELECT 1 FROM sessions AS scope_s "
-            f"WHERE scope_s.client_id = {alias}.client_id AND {seen}))",
-            [*params, *contact_params, *session_params],
         )
 
 

@@ -28,6 +28,7 @@ from analytics.importing.phone_numbers import read_number
 from analytics.storage import audit
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import load_or_create_secret, number_key
+from analytics.storage.sql import query
 
 AddressKind = Literal["email", "chat"]
 """An e-mail address, or a chat's or chat member's name."""
@@ -161,19 +162,20 @@ def unmap_address(
 def list_address_mappings(db: Database, scope: Scope) -> pd.DataFrame:
     """Every address and chat mapping the viewer may see: therapist, practice, kind, hint,
     client (label where the viewer may see labels, else its key), newest first."""
-    therapist_sql, therapist_params = scope.where("t")
-    client_sql, client_params = scope.client_where("cl")
-    client_column = scope.client_name("cl")
     return db.frame(
-        f"""
-        SELECT t.name AS therapist, p.name AS practice, m.kind, m.address_hint,
-               {client_column} AS client, cl.client_key, m.created_at
-        FROM message_addresses AS m
-        JOIN therapists AS t USING (therapist_id)
-        JOIN practices AS p ON p.practice_id = t.practice_id
-        JOIN clients AS cl ON cl.client_id = m.client_id
-        WHERE {therapist_sql} AND {client_sql}
-        ORDER BY m.created_at DESC, t.name, m.address_hint
-        """,  # noqa: S608 - fixed clauses and allow-listed columns; values are parameters
-        [*therapist_params, *client_params],
+        query(
+            """
+            SELECT t.name AS therapist, p.name AS practice, m.kind, m.address_hint,
+                   {client} AS client, cl.client_key, m.created_at
+            FROM message_addresses AS m
+            JOIN therapists AS t USING (therapist_id)
+            JOIN practices AS p ON p.practice_id = t.practice_id
+            JOIN clients AS cl ON cl.client_id = m.client_id
+            WHERE {therapists} AND {clients}
+            ORDER BY m.created_at DESC, t.name, m.address_hint
+            """,
+            client=scope.client_name_fragment("cl"),
+            therapists=scope.fragment("t"),
+            clients=scope.client_fragment("cl"),
+        )
     )

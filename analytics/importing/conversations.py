@@ -57,6 +57,7 @@ from analytics.importing.reader import RowProblem
 from analytics.storage.database import Database
 from analytics.storage.pseudonyms import load_or_create_secret
 from analytics.storage.settings import get_setting
+from analytics.storage.sql import execute, query
 from analytics.storage.store import count_rows, record_import, store_incoming
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
@@ -692,13 +693,15 @@ def _therapist(
     cursor: duckdb.DuckDBPyConnection, scope: Scope, options: MessageOptions
 ) -> tuple[int | None, str | None]:
     """The stored therapist the file belongs to and their zone (None while new)."""
-    scope_sql, scope_params = scope.where("t")
-    row = cursor.execute(
-        f"""
+    statement = query(
+        """
         SELECT t.therapist_id, t.time_zone
         FROM therapists AS t JOIN practices AS p USING (practice_id)
-        WHERE p.name = ? AND t.name = ? AND {scope_sql}
-        """,  # noqa: S608 - the scope's clause is fixed text with parameters
-        [options.practice_name, options.therapist_name, *scope_params],
-    ).fetchone()
+        WHERE p.name = $practice_name AND t.name = $therapist_name AND {seen}
+        """,
+        seen=scope.fragment("t"),
+        practice_name=options.practice_name,
+        therapist_name=options.therapist_name,
+    )
+    row = execute(cursor, statement).fetchone()
     return (int(row[0]), str(row[1])) if row else (None, None)
