@@ -1,4 +1,4 @@
-"""The one filter set every measure takes, turned into a parameterised WHERE clause.
+"""The one filter set every measure takes, as a query-kit fragment (``ContactFilter.fragment``).
 
 Dates are the therapist's local calendar dates (a contact at 23:30 in New York on the
 31st belongs to the 31st, whatever UTC says). Every value goes to SQL as a parameter;
