@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics.boundaries import BoundarySetting, save_setting
 from analytics.cli import main
-from analytics.db import Database
-from analytics.schema import LATEST_VERSION
-from analytics.sessions import add_sessions
-from analytics.store import add_contacts
+from analytics.policy.agreements import BoundarySetting
+from analytics.policy.writes import save_setting
+from analytics.storage.database import Database
+from analytics.storage.schema import LATEST_VERSION
+from analytics.storage.sessions import add_sessions
+from analytics.storage.store import add_contacts
 
 assert LATEST_VERSION == 4, "run this with the code of release 5666a42"
 FIXTURE = Path(__file__).resolve().parent.parent / "fixture_contacts.csv"
