@@ -271,25 +271,29 @@ def find_client(
 # --- every match, for filters ------------------------------------------------------------------
 
 
+def _ids_named(source: Source, found: Fragment, wanted: list[str], unknown: str) -> tuple[int, ...]:
+    """The ids ``found`` yields as (id, name) rows, or the ``unknown`` sentence naming the
+    wanted names that match no row."""
+    rows = _rows(source, found)
+    missing = [name for name in wanted if name not in {row[1] for row in rows}]
+    if missing:
+        raise UnknownNameError(unknown.format(names=quoted(missing)))
+    return tuple(int(row[0]) for row in rows)
+
+
 def therapist_ids(source: Source, names: Sequence[str], scope: Scope | None) -> tuple[int, ...]:
     """The ids of every therapist called one of ``names`` (all practices), or one sentence
     naming those that match nobody."""
     if not names:
         return ()
     wanted = _stripped(names)
-    rows = _rows(
-        source,
-        query(
-            "SELECT t.therapist_id, t.name FROM therapists AS t "
-            "WHERE list_contains($therapist_names, t.name) AND {seen} ORDER BY t.therapist_id",
-            seen=_therapists_in(scope),
-            therapist_names=wanted,
-        ),
+    found = query(
+        "SELECT t.therapist_id, t.name FROM therapists AS t "
+        "WHERE list_contains($therapist_names, t.name) AND {seen} ORDER BY t.therapist_id",
+        seen=_therapists_in(scope),
+        therapist_names=wanted,
     )
-    unknown = [name for name in wanted if name not in {row[1] for row in rows}]
-    if unknown:
-        raise UnknownNameError(THERAPIST_UNKNOWN.format(names=quoted(unknown)))
-    return tuple(int(row[0]) for row in rows)
+    return _ids_named(source, found, wanted, THERAPIST_UNKNOWN)
 
 
 def practice_ids(source: Source, names: Sequence[str], scope: Scope | None) -> tuple[int, ...]:
@@ -297,19 +301,13 @@ def practice_ids(source: Source, names: Sequence[str], scope: Scope | None) -> t
     if not names:
         return ()
     wanted = _stripped(names)
-    rows = _rows(
-        source,
-        query(
-            "SELECT p.practice_id, p.name FROM practices AS p "
-            "WHERE list_contains($practice_names, p.name) AND {seen} ORDER BY p.practice_id",
-            seen=_practices_in(scope),
-            practice_names=wanted,
-        ),
+    found = query(
+        "SELECT p.practice_id, p.name FROM practices AS p "
+        "WHERE list_contains($practice_names, p.name) AND {seen} ORDER BY p.practice_id",
+        seen=_practices_in(scope),
+        practice_names=wanted,
     )
-    unknown = [name for name in wanted if name not in {row[1] for row in rows}]
-    if unknown:
-        raise UnknownNameError(PRACTICE_UNKNOWN.format(names=quoted(unknown)))
-    return tuple(int(row[0]) for row in rows)
+    return _ids_named(source, found, wanted, PRACTICE_UNKNOWN)
 
 
 def client_keys(source: Source, names: Sequence[str], scope: Scope | None) -> tuple[str, ...]:
