@@ -27,11 +27,11 @@ from analytics.importing.presets import (
     MappingError,
     template_csv,
 )
-from analytics.importing.reader import ENCODING_CHOICES, encoding_name
 from analytics.importing.review import REVIEW_LIMIT, other_contacts, reclassify, review_labels
 from analytics.importing.saved_mappings import list_mappings, save_mapping
 from analytics.importing.session_csv import session_template_csv
 from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
+from analytics.importing.text_encodings import ENCODING_CHOICES, encoding_name
 from analytics.importing.workbook import is_workbook
 from analytics.storage.store import list_batches, undo_batch, undo_choices
 from ui.components import csv_download

@@ -20,14 +20,13 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.errors import PermissionDeniedError
 from analytics.importing.message_minutes import estimated_minutes_note
 from analytics.importing.phone_log import (
-    PhoneLogError,
     PhoneLogOptions,
     import_phone_log,
-    is_phone_log,
     list_mappings,
     map_number,
     unmap_number,
 )
+from analytics.importing.phone_log_xml import PhoneLogError, is_phone_log
 from analytics.importing.phone_numbers import legacy_number_form
 from analytics.storage.database import Database
 from analytics.storage.settings import set_setting

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access.filters import ContactFilter, Period
-from analytics.importing.pipeline import INVISIBLE, shown_name
+from analytics.importing.person_names import INVISIBLE, shown_name
 from analytics.measures.metrics import Totals
 from analytics.output.exports import export_bytes, table_to_csv, table_to_xlsx
 from analytics.output.wording import in_words

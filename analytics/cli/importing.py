@@ -120,8 +120,8 @@ def import_files(ctx: Context) -> int:
     from analytics.importing.phone_log import PhoneLogOptions, PhoneLogReport
     from analytics.importing.pipeline import ImportOptions, local_time_zone
     from analytics.importing.presets import parse_map_option
-    from analytics.importing.reader import UnreadableFileError
     from analytics.importing.session_report import NoSessionsError, SessionOptions, SessionReport
+    from analytics.importing.text_encodings import UnreadableFileError
 
     args, db = ctx.args, ctx.db
     options = ImportOptions(

@@ -44,14 +44,14 @@ from analytics.access.scope import LOCAL, Scope
 from analytics.errors import ContactLoadError
 from analytics.importing.addresses import MARKS, AddressKind, address_key, party_key
 from analytics.importing.classify import MAX_TEXT_CHARS, classify_table
+from analytics.importing.limits import max_upload_bytes
 from analytics.importing.parsing import DateOrder, date_sql, file_date_order, time_sql
+from analytics.importing.person_names import is_placeholder
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
-    max_upload_bytes,
 )
 from analytics.importing.reader import RowProblem
 from analytics.storage.database import Database

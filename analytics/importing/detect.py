@@ -19,17 +19,17 @@ import csv
 import re
 from typing import Literal
 
+from analytics.importing.csv_layout import DELIMITERS
 from analytics.importing.google_voice import is_google_voice_page
 from analytics.importing.mail import is_eml, is_mbox
-from analytics.importing.phone_log import is_phone_log
+from analytics.importing.phone_log_xml import is_phone_log
 from analytics.importing.practice_exports import is_practice_appointments
-from analytics.importing.reader import (
-    DELIMITERS,
+from analytics.importing.session_csv import is_session_header
+from analytics.importing.text_encodings import (
     UnreadableFileError,
     detect_encoding,
     utf16_without_bom,
 )
-from analytics.importing.session_csv import is_session_header
 from analytics.importing.whatsapp import is_whatsapp
 
 FileKind = Literal[

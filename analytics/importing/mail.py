@@ -47,7 +47,7 @@ from analytics.importing.conversations import (
     open_source,
     zip_members,
 )
-from analytics.importing.pipeline import max_upload_bytes
+from analytics.importing.limits import max_upload_bytes
 from analytics.storage.database import Database
 
 MBOX = "mbox"

@@ -72,6 +72,7 @@ from analytics.importing.message_minutes import (
     load_model,
     model_parameters,
 )
+from analytics.importing.person_names import is_placeholder
 from analytics.importing.phone_log_staging import (
     _INCOMING_SQL,
     _MATCHED_SQL,
@@ -91,10 +92,7 @@ from analytics.importing.phone_log_staging import (
     _therapist,
     _unmatched,
 )
-from analytics.importing.phone_log_staging import LEFT_OUT_REASONS as LEFT_OUT_REASONS
 from analytics.importing.phone_log_xml import PhoneColumns, _read
-from analytics.importing.phone_log_xml import PhoneLogError as PhoneLogError
-from analytics.importing.phone_log_xml import is_phone_log as is_phone_log
 from analytics.importing.phone_numbers import (
     choose_region,
     default_region,
@@ -108,7 +106,6 @@ from analytics.importing.pipeline import (
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
 )
 from analytics.importing.reader import RowProblem
 from analytics.storage import audit

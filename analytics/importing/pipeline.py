@@ -38,32 +38,25 @@ from analytics.importing.classify import (
 
 # Names moved to limits and person_names stay importable from here too, for callers
 # written against the old place (the lead may drop these once every caller moved).
-from analytics.importing.limits import DEFAULT_MAX_ROWS as DEFAULT_MAX_ROWS
-from analytics.importing.limits import DEFAULT_MAX_SECONDS as DEFAULT_MAX_SECONDS
-from analytics.importing.limits import DEFAULT_MAX_UPLOAD_MB as DEFAULT_MAX_UPLOAD_MB
-from analytics.importing.limits import MAX_ROWS_ENV_VAR as MAX_ROWS_ENV_VAR
-from analytics.importing.limits import MAX_SECONDS_ENV_VAR as MAX_SECONDS_ENV_VAR
-from analytics.importing.limits import MAX_UPLOAD_ENV_VAR as MAX_UPLOAD_ENV_VAR
-from analytics.importing.limits import PAUSE_ENV_VAR as PAUSE_ENV_VAR
-from analytics.importing.limits import FileTooLargeError as FileTooLargeError
-from analytics.importing.limits import ImportLimitError as ImportLimitError
-from analytics.importing.limits import _check_size, _Deadline, _pause_point
-from analytics.importing.limits import max_rows as max_rows
-from analytics.importing.limits import max_seconds as max_seconds
-from analytics.importing.limits import max_upload_bytes as max_upload_bytes
+from analytics.importing.limits import (
+    MAX_ROWS_ENV_VAR,
+    ImportLimitError,
+    _check_size,
+    _Deadline,
+    _pause_point,
+    max_rows,
+)
 from analytics.importing.parsing import (
     DateOrder,
     file_date_order,
     neither_order_sql,
 )
-from analytics.importing.person_names import INVISIBLE as INVISIBLE
-from analytics.importing.person_names import MIXED_SCRIPT_LIMIT as MIXED_SCRIPT_LIMIT
-from analytics.importing.person_names import PLACEHOLDER_NAMES as PLACEHOLDER_NAMES
-from analytics.importing.person_names import is_placeholder as is_placeholder
-from analytics.importing.person_names import mixed_script_warnings as mixed_script_warnings
-from analytics.importing.person_names import name_sql as name_sql
-from analytics.importing.person_names import placeholder_sql as placeholder_sql
-from analytics.importing.person_names import shown_name as shown_name
+from analytics.importing.person_names import (
+    is_placeholder,
+    mixed_script_warnings,
+    name_sql,
+    placeholder_sql,
+)
 from analytics.importing.presets import (
     CLASSIFY_FIELDS,
     Layout,

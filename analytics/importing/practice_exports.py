@@ -36,17 +36,17 @@ import duckdb
 
 from analytics.access.scope import LOCAL, Scope
 from analytics.importing.parsing import datetime_sql, file_date_order
+from analytics.importing.person_names import is_placeholder, placeholder_sql
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
     TherapistNeededError,
     check_time_zone,
     file_sha256,
-    is_placeholder,
-    placeholder_sql,
 )
-from analytics.importing.reader import RowProblem, UnreadableFileError, stage_text_table
+from analytics.importing.reader import RowProblem, stage_text_table
 from analytics.importing.session_csv import STATUS_SPELLINGS
 from analytics.importing.session_report import SessionOptions, SessionReport
+from analytics.importing.text_encodings import UnreadableFileError
 from analytics.storage.database import Database
 from analytics.storage.sessions import stage_sessions, store_sessions
 from analytics.storage.store import count_rows, record_import

@@ -44,27 +44,24 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
-from analytics.importing.csv_layout import DELIMITERS as DELIMITERS
 from analytics.importing.csv_layout import (
     EMPTY_FILE,
+    SAMPLE_BYTES,
     _check_width,
     _Layout,
     _sniff,
 )
-from analytics.importing.csv_layout import MAX_COLUMNS as MAX_COLUMNS
-from analytics.importing.csv_layout import SAMPLE_BYTES as SAMPLE_BYTES
 from analytics.importing.text_encodings import (
     _NOT_TEXT,
     DETECT_BYTES,
+    UnreadableFileError,
     _decoder,
     _not_decodable,
     codec_name,
+    detect_encoding,
+    encoding_name,
+    utf16_without_bom,
 )
-from analytics.importing.text_encodings import ENCODING_CHOICES as ENCODING_CHOICES
-from analytics.importing.text_encodings import UnreadableFileError as UnreadableFileError
-from analytics.importing.text_encodings import detect_encoding as detect_encoding
-from analytics.importing.text_encodings import encoding_name as encoding_name
-from analytics.importing.text_encodings import utf16_without_bom as utf16_without_bom
 from analytics.storage.sql import Fragment, execute, identifier, number, query, sql
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ from analytics.importing.conversations import (
     zip_members,
     zip_names,
 )
-from analytics.importing.pipeline import max_upload_bytes
+from analytics.importing.limits import max_upload_bytes
 from analytics.storage.database import Database
 
 PRESET = "whatsapp"
