@@ -30,7 +30,7 @@ from analytics.importing.session_report import (
 from analytics.importing.workbook import is_workbook, sheet_csv, sheet_names
 from analytics.storage.database import Database
 from ui.components import csv_download
-from ui.state import database
+from ui.state import database, filter_choices
 from ui.viewer import current_viewer_scope
 
 COMMON_ZONES = (
@@ -56,6 +56,17 @@ def default_time_zone() -> tuple[str, str]:
     if browser and browser in available_timezones():
         return browser, "your browser's time zone"
     return local_time_zone(), "this computer's time zone"
+
+
+def practice_client_labels(practice_name: str) -> list[str]:
+    """Labels of the clients stored in a practice, for the mapping editors of phone logs,
+    mailboxes and chats."""
+    choices = filter_choices()
+    practice = choices.practices[choices.practices["name"] == practice_name]
+    if practice.empty:
+        return []
+    clients = choices.clients[choices.clients["practice_id"] == practice["practice_id"].iloc[0]]
+    return sorted(str(label) for label in clients["label"])
 
 
 def therapist_named(key: str) -> str:

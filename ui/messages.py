@@ -22,8 +22,13 @@ from analytics.importing.dispatch import import_detected
 from analytics.importing.pipeline import TherapistNeededError
 from analytics.storage.database import Database
 from analytics.storage.settings import SETTINGS, get_setting, set_setting
-from ui.importing import ask_therapist, keep_therapist_box, therapist_named
-from ui.state import database, filter_choices
+from ui.importing import (
+    ask_therapist,
+    keep_therapist_box,
+    practice_client_labels,
+    therapist_named,
+)
+from ui.state import database
 from ui.viewer import current_viewer_scope
 
 
@@ -76,16 +81,6 @@ def _report(data: bytes, name: str, options: MessageOptions) -> MessageReport:
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
-
-
-def _client_labels(options: MessageOptions) -> list[str]:
-    """Labels of the clients stored in the file's practice, for the mapping editor."""
-    choices = filter_choices()
-    practice = choices.practices[choices.practices["name"] == options.practice_name]
-    if practice.empty:
-        return []
-    clients = choices.clients[choices.clients["practice_id"] == practice["practice_id"].iloc[0]]
-    return sorted(str(label) for label in clients["label"])
 
 
 def message_upload(data: bytes, name: str, file_id: str, options: MessageOptions) -> None:
@@ -180,7 +175,9 @@ def _mapping_editor(report: MessageReport, file_id: str, options: MessageOptions
         hide_index=True,
         disabled=["address", "messages"],
         column_config={
-            "client": st.column_config.SelectboxColumn("client", options=_client_labels(options)),
+            "client": st.column_config.SelectboxColumn(
+                "client", options=practice_client_labels(options.practice_name)
+            ),
             "new client": st.column_config.TextColumn("or a new client"),
         },
     )

@@ -33,8 +33,13 @@ from analytics.storage.database import Database
 from analytics.storage.settings import SETTINGS, get_setting, set_setting
 from ui.components import csv_download
 from ui.format import MINUTES_DECIMAL_COLUMN
-from ui.importing import ask_therapist, keep_therapist_box, therapist_named
-from ui.state import database, filter_choices
+from ui.importing import (
+    ask_therapist,
+    keep_therapist_box,
+    practice_client_labels,
+    therapist_named,
+)
+from ui.state import database
 from ui.viewer import current_viewer_scope
 
 NEW_CLIENT = "New client…"
@@ -124,16 +129,6 @@ def _report(data: bytes, name: str, options: PhoneLogOptions) -> PhoneLogReport:
     db = database()
     digest = hashlib.sha256(data).hexdigest()
     return _dry_run(db, digest, db.data_version(), data, name, options, current_viewer_scope())
-
-
-def _client_labels(options: PhoneLogOptions) -> list[str]:
-    """Labels of the clients stored in the log's practice, for the mapping editor."""
-    choices = filter_choices()
-    practice = choices.practices[choices.practices["name"] == options.practice_name]
-    if practice.empty:
-        return []
-    clients = choices.clients[choices.clients["practice_id"] == practice["practice_id"].iloc[0]]
-    return sorted(str(label) for label in clients["label"])
 
 
 def phone_log_upload(data: bytes, name: str, file_id: str, options: PhoneLogOptions) -> None:
@@ -232,7 +227,7 @@ def _mapping_editor(report: PhoneLogReport, file_id: str, options: PhoneLogOptio
         "(or type a new one) and save, then import.",
         icon=":material/contact_phone:",
     )
-    labels = _client_labels(options)
+    labels = practice_client_labels(options.practice_name)
     table = report.unmatched_frame()
     table["client"] = pd.Series([None] * len(table), dtype="object")
     table["new client"] = pd.Series([None] * len(table), dtype="object")
