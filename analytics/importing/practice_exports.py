@@ -39,20 +39,16 @@ from analytics.importing.parsing import datetime_sql, file_date_order
 from analytics.importing.person_names import is_placeholder, placeholder_sql
 from analytics.importing.pipeline import (
     DEFAULT_PRACTICE,
-    TherapistNeededError,
     check_time_zone,
-    file_sha256,
 )
-from analytics.importing.reader import RowProblem, stage_text_table
-from analytics.importing.session_csv import STATUS_SPELLINGS
+from analytics.importing.reader import stage_text_table
+from analytics.importing.session_csv import STATUS_SPELLINGS, store_incoming_sessions
 from analytics.importing.session_report import SessionOptions, SessionReport
-from analytics.importing.text_encodings import UnreadableFileError
 from analytics.storage.database import Database
-from analytics.storage.sessions import stage_sessions, store_sessions
-from analytics.storage.store import count_rows, record_import
+from analytics.storage.store import record_import
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 PRESET = "simplepractice"
 """How batches of SimplePractice appointment reports are labelled (and ``files[].preset``)."""
@@ -179,11 +175,6 @@ def _import(
     _parse(cursor, table.header, options)
     cursor.execute("DROP TABLE practice_raw")
     problems = cursor.execute(_ERRORS_SQL).fetchall()
-    errors = sorted(
-        [*table.ragged, *(RowProblem(int(r), c, m) for r, c, m in problems)],
-        key=lambda error: (error.row, error.column or ""),
-    )
-    rejected = len({error.row for error in errors})
     cursor.execute(
         _INCOMING_SQL,
         {
@@ -193,45 +184,19 @@ def _import(
         },
     )
     cursor.execute("DROP TABLE practice_parsed")
-    good = count_rows(cursor, "SELECT count(*) FROM session_incoming")
-    unnamed = count_rows(cursor, "SELECT count(*) FROM session_incoming WHERE therapist IS NULL")
-    if unnamed:
-        cursor.execute("DROP TABLE session_incoming")
-        raise TherapistNeededError(file_name, unnamed, "no clinician", what="sessions")
-    if good == 0:
-        cursor.execute("DROP TABLE session_incoming")
-        first = errors[0] if errors else None
-        reason = f"row {first.row}: {first.message.rstrip('.')}" if first else "no appointments"
-        raise UnreadableFileError(
-            f"No row of {file_name} could be imported ({reason}); nothing was stored."
-        )
-    preview = _preview(cursor, options.preview_rows) if options.preview_rows else None
-    statuses = dict(
-        cursor.execute(
-            "SELECT status, count(*) FROM session_incoming GROUP BY status ORDER BY status"
-        ).fetchall()
-    )
-    cursor.execute("ALTER TABLE session_incoming DROP COLUMN row_number")
-    stage_sessions(cursor, "session_incoming")
-    cursor.execute("DROP TABLE session_incoming")
-    stored = store_sessions(
-        cursor, db, "import", file_name=file_name, sha256=file_sha256(source), preset=PRESET,
-        rows_read=table.rows, rows_rejected=rejected,
-    )  # fmt: skip
-    return SessionReport(
-        file=file_name,
-        kind=PRESET,
+    return store_incoming_sessions(
+        cursor,
+        db,
+        source=source,
+        file_name=file_name,
+        table=table,
+        problems=problems,
+        preset=PRESET,
         detected=f"SimplePractice appointment status report; {table.describe()}",
-        rows=table.rows,
-        imported=stored.sessions,
-        duplicates=stored.duplicates,
-        rejected=rejected,
-        erased=stored.erased,
-        errors=errors,
-        batch_id=None if dry_run else stored.batch_id,
+        who="no clinician",
+        nothing="no appointments",
+        options=options,
         dry_run=dry_run,
-        preview=preview,
-        statuses={str(status): int(n) for status, n in statuses.items()},
     )
 
 
@@ -270,15 +235,3 @@ def _parse(
             ),
         },
     )
-
-
-def _preview(cursor: duckdb.DuckDBPyConnection, rows: int) -> pd.DataFrame:
-    """The first sessions exactly as they will be stored."""
-    return cursor.execute(
-        """
-        SELECT row_number AS "row", practice, therapist, client,
-               timezone(time_zone, started_at) AS local_start, time_zone, minutes, status
-        FROM session_incoming ORDER BY row_number LIMIT ?
-        """,
-        [rows],
-    ).df()

@@ -38,7 +38,7 @@ from analytics.importing.pipeline import (
     check_time_zone,
     file_sha256,
 )
-from analytics.importing.reader import RowProblem, stage_text_table
+from analytics.importing.reader import RowProblem, TextTable, stage_text_table
 from analytics.importing.session_report import SessionOptions, SessionReport
 from analytics.importing.text_encodings import UnreadableFileError
 from analytics.storage.database import Database
@@ -280,14 +280,6 @@ def _import(
             "max_minutes": options.max_minutes,
         },
     ).fetchall()
-    errors = sorted(
-        [
-            *table.ragged,
-            *(RowProblem(int(row), column, message) for row, column, message in problems),
-        ],
-        key=lambda error: (error.row, error.column or ""),
-    )
-    rejected = len({error.row for error in errors})
     cursor.execute(
         _INCOMING_SQL,
         {
@@ -299,14 +291,57 @@ def _import(
         },
     )
     cursor.execute("DROP TABLE session_parsed")
+    return store_incoming_sessions(
+        cursor,
+        db,
+        source=source,
+        file_name=file_name,
+        table=table,
+        problems=problems,
+        preset="sessions_csv",
+        detected=f"Session CSV; {table.describe()}",
+        who="no therapist",
+        nothing="no sessions",
+        options=options,
+        dry_run=dry_run,
+    )
+
+
+def store_incoming_sessions(
+    cursor: duckdb.DuckDBPyConnection,
+    db: Database,
+    *,
+    source: bytes | Path,
+    file_name: str,
+    table: TextTable,
+    problems: Sequence[tuple[int, str | None, str]],
+    preset: str,
+    detected: str,
+    who: str,
+    nothing: str,
+    options: SessionOptions,
+    dry_run: bool,
+) -> SessionReport:
+    """What every session file shares once its rows are in ``session_incoming``: refuse
+    rows naming no therapist (``who`` says which column) or a file with no good row (in one
+    sentence, ``nothing`` naming what was missing), then store the batch and report it."""
+    errors = sorted(
+        [
+            *table.ragged,
+            *(RowProblem(int(row), column, message) for row, column, message in problems),
+        ],
+        key=lambda error: (error.row, error.column or ""),
+    )
+    rejected = len({error.row for error in errors})
     good = count_rows(cursor, "SELECT count(*) FROM session_incoming")
     unnamed = count_rows(cursor, "SELECT count(*) FROM session_incoming WHERE therapist IS NULL")
     if unnamed:
         cursor.execute("DROP TABLE session_incoming")
-        raise TherapistNeededError(file_name, unnamed, "no therapist", what="sessions")
+        raise TherapistNeededError(file_name, unnamed, who, what="sessions")
     if good == 0:
+        cursor.execute("DROP TABLE session_incoming")
         first = errors[0] if errors else None
-        reason = f"row {first.row}: {first.message.rstrip('.')}" if first else "no sessions"
+        reason = f"row {first.row}: {first.message.rstrip('.')}" if first else nothing
         raise UnreadableFileError(
             f"No row of {file_name} could be imported ({reason}); nothing was stored."
         )
@@ -325,14 +360,14 @@ def _import(
         "import",
         file_name=file_name,
         sha256=file_sha256(source),
-        preset="sessions_csv",
+        preset=preset,
         rows_read=table.rows,
         rows_rejected=rejected,
     )
     return SessionReport(
         file=file_name,
-        kind="sessions_csv",
-        detected=f"Session CSV; {table.describe()}",
+        kind=preset,
+        detected=detected,
         rows=table.rows,
         imported=stored.sessions,
         duplicates=stored.duplicates,
